@@ -1,0 +1,80 @@
+"""Bonds (担保), in decimal RMB rounded to the fen; never float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+FEN = Decimal("0.01")
+TIER_LOW = Decimal("20000")
+TIER_HIGH = Decimal("200000")
+CAP = Decimal("100000")
+GENERAL_BOND_MINIMUM = Decimal("200000")  # Meas 24
+
+
+class Route(StrEnum):
+    EX_OFFICIO = "ex-officio"  # customs found the goods (Reg 16, Meas 23)
+    APPLICATION = "application"  # rights holder applied first (Reg 14, Meas 15)
+
+
+def money(value: object, field: str = "value") -> Decimal:
+    """Parse RMB: a decimal with at most two places, not negative. Floats are refused."""
+    if isinstance(value, float):
+        raise ValueError(f"{field}: money must be given as a decimal string, not a float")
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{field}: {value!r} is not a number") from None
+    if not d.is_finite():
+        raise ValueError(f"{field}: {value!r} is not a finite amount")
+    if d < 0:
+        raise ValueError(f"{field}: {value} is negative")
+    if d != d.quantize(FEN):
+        raise ValueError(f"{field}: {value} has more than two decimal places (fen)")
+    return d.quantize(FEN)
+
+
+def ex_officio_bond(value: Decimal) -> Decimal:
+    """Meas 23: under 20,000 the value; 20,000-200,000 half, at least 20,000; over 200,000, 100,000."""
+    if value < 0:
+        raise ValueError("value: negative")
+    if value < TIER_LOW:
+        bond = value
+    elif value <= TIER_HIGH:
+        bond = max(value / 2, TIER_LOW)
+    else:
+        bond = CAP
+    return bond.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def application_bond(value: Decimal) -> Decimal:
+    """Reg 14, Meas 15: on application the bond equals the value."""
+    if value < 0:
+        raise ValueError("value: negative")
+    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def required_bond(value: Decimal, route: Route = Route.EX_OFFICIO) -> Decimal:
+    return ex_officio_bond(value) if route == Route.EX_OFFICIO else application_bond(value)
+
+
+@dataclass(frozen=True)
+class GeneralBondTerms:
+    """A general bond (总担保, Meas 24): trademarks only, at least RMB 200,000, to 31 December."""
+
+    amount: Decimal
+    valid_from: date
+    valid_until: date
+
+
+def general_bond_covers(bond: GeneralBondTerms | None, on: date, right_type: str) -> bool:
+    """Whether a general bond covers a detention on ``on`` for a right of ``right_type``."""
+    if bond is None:
+        return False
+    if right_type != "trademark":
+        return False
+    if bond.amount < GENERAL_BOND_MINIMUM:
+        return False
+    return bond.valid_from <= on <= bond.valid_until

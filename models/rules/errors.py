@@ -1,0 +1,111 @@
+"""Domain errors: a broken rule, carried with its data and said in plain words.
+
+Services raise these; the CLI prints ``str(error)`` on one line and exits non-zero, the UI shows it
+to the user. Malformed input is a pydantic ``ValidationError`` instead (see ``services.errors``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+
+class YunqueError(Exception):
+    """Base of every rule Yunque refuses to break."""
+
+    code = "rule"
+
+
+class InvalidInput(YunqueError):
+    """Input that is well-formed but names something impossible (a field and the reason)."""
+
+    code = "invalid-input"
+
+    def __init__(self, field: str, reason: str):
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class NotFound(YunqueError):
+    code = "not-found"
+
+    def __init__(self, what: str, key: object):
+        self.what = what
+        self.key = key
+        super().__init__(f"{what} {key!s} does not exist")
+
+
+class PermissionDenied(YunqueError):
+    code = "permission-denied"
+
+    def __init__(self, actor: str, action: str, reason: str = ""):
+        self.actor = actor
+        self.action = action
+        self.reason = reason
+        tail = f": {reason}" if reason else ""
+        super().__init__(f"{actor} may not {action}{tail}")
+
+
+class IllegalTransition(YunqueError):
+    code = "illegal-transition"
+
+    def __init__(self, line: str, current: str | None, target: str, reason: str | None = None):
+        self.line = line
+        self.current = current
+        self.target = target
+        self.reason = reason
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"line {line} cannot go from {current or '(new)'} to {target}{why}"
+        )
+
+
+class DeadlinePassed(YunqueError):
+    code = "deadline-passed"
+
+    def __init__(self, notice: str, deadline: datetime | date):
+        self.notice = notice
+        self.deadline = deadline
+        super().__init__(f"notice {notice}: the deadline {deadline.isoformat()} has passed")
+
+
+class CalendarUnknown(YunqueError):
+    """A date in a year whose official working-day schedule Yunque does not have."""
+
+    code = "calendar-unknown"
+
+    def __init__(self, year: int):
+        self.year = year
+        super().__init__(
+            f"the working-day schedule for {year} is missing: load the State Council's "
+            f"published holiday arrangement for {year} with `yunque calendar load FILE`"
+        )
+
+
+class CalendarDataInvalid(YunqueError):
+    code = "calendar-invalid"
+
+    def __init__(self, source: str, reason: str):
+        self.source = source
+        self.reason = reason
+        super().__init__(f"calendar data {source}: {reason}")
+
+
+class BondInsufficient(YunqueError):
+    code = "bond-insufficient"
+
+    def __init__(self, required: object, offered: object):
+        self.required = required
+        self.offered = offered
+        super().__init__(f"the bond offered (RMB {offered}) is below the bond required (RMB {required})")
+
+
+class ConcurrentUpdate(YunqueError):
+    """Someone else changed the same thing first: exactly one action wins."""
+
+    code = "conflict"
+
+    def __init__(self, what: str, detail: str):
+        self.what = what
+        self.detail = detail
+        super().__init__(f"{what}: {detail}")

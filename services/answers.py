@@ -1,0 +1,211 @@
+"""A rights holder's answer to a confirmation notice, and the bond behind a detention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from adapters.db import session_scope
+from models.enums import BondKind, LineState, NoticeState, Reason, Role, TaskKind, TaskState, Verdict
+from models.rules.bonds import GeneralBondTerms, ex_officio_bond, general_bond_covers
+from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
+from models.rules.workdays import end_of_day, local_date
+from models.schemas import AnswerIn, NoticeOut, parse_bond
+from models.tables import Answer, Case, GeneralBond, Line, LineVerdict, Notice, Recordation, Task
+from services.cases import _serve, close_if_done, notice_view
+from services.context import Actor, load_actor, now_or, open_task, publish, record, remember, replay
+from services.lines import move_lines
+
+RECORD_ANSWER = "notice.answer"
+
+
+def _lock_notice(s: Session, notice_id: int, who: Actor) -> Notice:
+    notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
+    if notice is None:
+        raise NotFound("notice", notice_id)
+    case = s.get(Case, notice.case_id)
+    if who.role == Role.RIGHTS_HOLDER:
+        if who.rights_holder_id != notice.rights_holder_id:
+            raise NotFound("notice", notice_id)  # another holder's notice does not exist for you
+    elif who.role == Role.IPR_OFFICER:
+        if case is None or who.customs_office_id != case.customs_office_id:
+            raise NotFound("notice", notice_id)
+    elif who.role not in (Role.ADMIN, Role.SYSTEM):
+        raise NotFound("notice", notice_id)
+    return notice
+
+
+def valid_general_bond(s: Session, rights_holder_id: int, on: Any) -> GeneralBond | None:
+    for gb in s.exec(select(GeneralBond).where(GeneralBond.rights_holder_id == rights_holder_id).order_by(col(GeneralBond.valid_until).desc())):
+        if general_bond_covers(GeneralBondTerms(gb.amount, gb.valid_from, gb.valid_until), on, "trademark"):
+            return gb
+    return None
+
+
+def _bond_check(s: Session, notice: Notice, claimed: list[Line], bond: object, at: datetime) -> tuple[str | None, Decimal, Decimal | None, int | None, bool]:
+    """(kind, required, amount, general bond id, sufficient) for the lines claimed."""
+    required = ex_officio_bond(sum((ln.value for ln in claimed), Decimal("0")))
+    if bond is None:
+        return None, required, None, None, False
+    if bond == "general":
+        on = local_date(at)
+        rights = {r.right_type for r in s.exec(select(Recordation).where(col(Recordation.id).in_({ln.recordation_id for ln in claimed})))}
+        gb = valid_general_bond(s, notice.rights_holder_id, on)
+        if gb is None:
+            raise InvalidInput("bond", f"no general bond (总担保) of this rights holder is valid on {on.isoformat()}")
+        if rights != {"trademark"}:
+            raise InvalidInput("bond", "a general bond covers trademarks only (Meas 24)")
+        return BondKind.GENERAL.value, required, None, gb.id, True
+    amount = Decimal(bond)  # type: ignore[arg-type]
+    return BondKind.INDIVIDUAL.value, required, amount, None, amount >= required
+
+
+def record_answer(
+    *,
+    notice_id: int,
+    actor: str,
+    answer: AnswerIn | dict[str, Any],
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> NoticeOut:
+    """Record the verdict on each line of a notice. Cleared lines are released at once; claimed
+    lines with a sufficient bond are detained; a claim without one waits for its bond until the
+    deadline (Reg 16, Meas 23, 25)."""
+    data = answer if isinstance(answer, AnswerIn) else AnswerIn.model_validate(answer)
+    now = now_or(now)
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        notice = _lock_notice(s, notice_id, who)
+        done = replay(s, idempotency_key, RECORD_ANSWER)
+        if done is not None:
+            return notice_view(s, notice, who)
+        if who.role == Role.SYSTEM:
+            raise InvalidInput("actor", "the system does not answer notices")
+        case = s.get(Case, notice.case_id)
+        assert case is not None
+        if notice.state == NoticeState.ISSUED:
+            _serve(s, notice, who, at=now, means="portal")
+        if notice.deadline_at is not None and (now >= notice.deadline_at or notice.state == NoticeState.EXPIRED):
+            raise DeadlinePassed(str(notice_id), notice.deadline_at)
+        if notice.state != NoticeState.SERVED:
+            when = notice.answered_at.isoformat() if notice.answered_at else notice.state
+            raise ConcurrentUpdate(f"notice {notice_id}", f"already {notice.state} ({when}); nothing was changed")
+
+        lines = list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
+        by_number = {ln.number: ln for ln in lines}
+        extra = sorted(set(data.verdicts) - set(by_number))
+        if extra:
+            raise InvalidInput("verdicts", f"line(s) {', '.join(map(str, extra))} are not on notice {notice_id}")
+        missing = sorted(set(by_number) - set(data.verdicts))
+        if missing:
+            raise InvalidInput("verdicts", f"no verdict for line(s) {', '.join(map(str, missing))}")
+        claimed = [by_number[n] for n, v in sorted(data.verdicts.items()) if v == Verdict.INFRINGING]
+        if data.detain and not claimed:
+            raise InvalidInput("detain", "a detention needs at least one line answered infringing")
+        if data.bond is not None and not data.detain:
+            raise InvalidInput("bond", "a bond goes with a detention application (--detain)")
+
+        kind, required, amount, gb_id, sufficient = (None, None, None, None, False)
+        if data.detain:
+            kind, required, amount, gb_id, sufficient = _bond_check(s, notice, claimed, data.bond, now)
+
+        ans = Answer(
+            notice_id=notice.id, answered_by_id=who.id, answered_at=now, detain=data.detain,  # type: ignore[arg-type]
+            bond_kind=kind, bond_required=required, bond_amount=amount, general_bond_id=gb_id,
+            bond_accepted_at=now if sufficient else None, comment=data.comment,
+        )
+        s.add(ans)
+        s.flush()
+        for n, v in sorted(data.verdicts.items()):
+            s.add(LineVerdict(answer_id=ans.id, line_id=by_number[n].id, verdict=v.value))  # type: ignore[arg-type]
+        record(s, actor=who, action="notice.answered", subject=f"notice:{notice.id}", at=now, case_id=case.id,
+               before={"state": notice.state},
+               after={"verdicts": {str(k): v.value for k, v in sorted(data.verdicts.items())}, "detain": data.detain,
+                      "bond_kind": kind, "bond_required": str(required) if required is not None else None,
+                      "bond_amount": str(amount) if amount is not None else None, "bond_sufficient": sufficient,
+                      "comment": data.comment})
+
+        cleared = [by_number[n] for n, v in sorted(data.verdicts.items()) if v == Verdict.NOT_INFRINGING]
+        move_lines(s, case=case, lines=cleared, target=LineState.RELEASED, reason=Reason.CLEARED, who=who, at=now,
+                   notice_id=notice.id, deadline_met=True)
+        if not data.detain:
+            move_lines(s, case=case, lines=claimed, target=LineState.RELEASED, reason=Reason.NO_DETENTION, who=who,
+                       at=now, notice_id=notice.id, deadline_met=True)
+        elif sufficient:
+            _detain(s, case, notice, claimed, who, now)
+
+        notice.answered_at = now
+        notice.state = (NoticeState.CLAIM_PENDING if (data.detain and not sufficient) else NoticeState.ANSWERED).value
+        notice.version += 1
+        s.add(notice)
+        if notice.state == NoticeState.CLAIM_PENDING:
+            open_task(s, kind=TaskKind.CHECK_BOND, case_id=case.id, customs_office_id=case.customs_office_id,  # type: ignore[arg-type]
+                      candidate_group=Role.IPR_OFFICER, notice_id=notice.id, due_at=notice.deadline_at, priority=10,
+                      title=f"Bond of RMB {required} awaited for {case.number} (notice {notice.id})", now=now)
+        _cancel_notice_tasks(s, notice, now, keep={TaskKind.CHECK_BOND} if notice.state == NoticeState.CLAIM_PENDING else set())
+        close_if_done(s, case, who, now)
+        publish(s, topic="notice.answered", case_id=case.id, at=now,
+                payload={"notice_id": notice.id, "case_number": case.number, "state": notice.state})
+        remember(s, idempotency_key, RECORD_ANSWER, {"notice_id": notice.id})
+        return notice_view(s, notice, who)
+
+
+def _detain(s: Session, case: Case, notice: Notice, claimed: list[Line], who: Actor, at: datetime) -> None:
+    move_lines(s, case=case, lines=claimed, target=LineState.DETAINED, reason=Reason.DETENTION, who=who, at=at,
+               notice_id=notice.id, deadline_met=True)
+    for line in claimed:
+        open_task(s, kind=TaskKind.INVESTIGATE, case_id=case.id, customs_office_id=case.customs_office_id,  # type: ignore[arg-type]
+                  candidate_group=Role.IPR_OFFICER, line_id=line.id, notice_id=notice.id,
+                  due_at=end_of_day(line.investigation_due) if line.investigation_due else None, priority=40,
+                  title=f"Investigate detained line {case.number}/{line.number} ({line.brand})", now=at)
+
+
+def _cancel_notice_tasks(s: Session, notice: Notice, at: datetime, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    open_states = [TaskState.OPEN.value, TaskState.CLAIMED.value]
+    for t in s.exec(select(Task).where(Task.notice_id == notice.id, col(Task.state).in_(open_states))):
+        if t.kind in keep or t.kind == TaskKind.INVESTIGATE:
+            continue
+        t.state = TaskState.CANCELLED.value
+        t.completed_at = at
+        t.version += 1
+        s.add(t)
+
+
+def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime | None = None) -> NoticeOut:
+    """Complete a pending detention claim with a sufficient bond before the deadline."""
+    now = now_or(now)
+    try:
+        parsed = parse_bond(bond)
+    except ValueError as e:
+        raise InvalidInput("bond", str(e)) from None
+    if parsed is None:
+        raise InvalidInput("bond", "give 'general' or an amount in RMB")
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        notice = _lock_notice(s, notice_id, who)
+        case = s.get(Case, notice.case_id)
+        assert case is not None
+        if notice.state != NoticeState.CLAIM_PENDING:
+            raise ConcurrentUpdate(f"notice {notice_id}", f"is {notice.state}: no detention claim awaits a bond")
+        if notice.deadline_at is not None and now >= notice.deadline_at:
+            raise DeadlinePassed(str(notice_id), notice.deadline_at)
+        ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
+        assert ans is not None
+        claimed_ids = [v.line_id for v in s.exec(select(LineVerdict).where(LineVerdict.answer_id == ans.id, LineVerdict.verdict == Verdict.INFRINGING.value))]
+        claimed = list(s.exec(select(Line).where(col(Line.id).in_(claimed_ids)).order_by(Line.number)))
+        kind, required, amount, gb_id, sufficient = _bond_check(s, notice, claimed, parsed, now)
+        if not sufficient:
+            raise BondInsufficient(required, amount)
+        ans.bond_kind, ans.bond_amount, ans.general_bond_id, ans.bond_accepted_at = kind, amount, gb_id, now
+        s.add(ans)
+        record(s, actor=who, action="bond.posted", subject=f"notice:{notice.id}", at=now, case_id=case.id,
+               after={"bond_kind": kind, "bond_required": str(required), "bond_amount": str(amount) if amount else None})
+        _detain(s, case, notice, claimed, who, now)
+        notice.state = NoticeState.ANSWERED.value
+        notice.version += 1
+        s.add(notice)
+        _cancel_notice_tasks(s, notice, now)
+        return notice_view(s, notice, who)

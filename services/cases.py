@@ -1,0 +1,348 @@
+"""Opening a case from a seizure, serving its notices, and reading cases back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
+
+from adapters.db import session_scope
+from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, TaskKind
+from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.rules.states import transition
+from models.rules.workdays import answer_deadline, end_of_day, local_date
+from models.schemas import (
+    AnswerOut,
+    CaseOut,
+    DocumentOut,
+    LineOut,
+    NoticeOut,
+    ShipmentIn,
+)
+from models.tables import (
+    Answer,
+    Case,
+    Consignor,
+    CustomsOffice,
+    Document,
+    Line,
+    LineVerdict,
+    Notice,
+    Recordation,
+    RightsHolder,
+    Shipment,
+    User,
+)
+from services.context import (
+    Actor,
+    load_actor,
+    next_number,
+    now_or,
+    open_task,
+    publish,
+    record,
+    remember,
+    replay,
+    require_role,
+)
+
+OPEN_CASE = "case.open"
+
+
+def open_case(
+    *,
+    shipment: ShipmentIn | dict[str, Any],
+    actor: str,
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
+) -> CaseOut:
+    """Register a seizure: suspend each line (中止放行) and issue one confirmation notice (确权通知)
+    to each rights holder concerned, served at once when the office serves on issue."""
+    data = shipment if isinstance(shipment, ShipmentIn) else ShipmentIn.model_validate(shipment)
+    now = now_or(now)
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        require_role(who, "register a seizure", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM)
+        done = replay(s, idempotency_key, OPEN_CASE)
+        if done is not None:
+            return case_view(s, done["case_number"], who)
+
+        office = s.exec(
+            select(CustomsOffice).where(
+                or_(
+                    CustomsOffice.name == data.customs_office,
+                    CustomsOffice.name_en == data.customs_office,
+                    CustomsOffice.code == data.customs_office,
+                )
+            )
+        ).first()
+        if office is None:
+            raise InvalidInput("customs_office", f"unknown customs office {data.customs_office!r}")
+        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
+            raise PermissionDenied(who.username, "register a seizure", f"not an officer of {office.name_en}")
+        existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
+        if existing is not None:
+            raise InvalidInput("declaration_no", f"a case already exists for declaration {data.declaration_no}")
+
+        found_on = local_date(data.found_at)
+        matches: list[Recordation] = []
+        problems: list[str] = []
+        for i, line in enumerate(data.lines, start=1):
+            rec = s.exec(
+                select(Recordation)
+                .where(Recordation.brand == line.brand)
+                .where(Recordation.valid_from <= found_on, Recordation.valid_until >= found_on)
+                .order_by(Recordation.number)
+            ).first()
+            if rec is None:
+                problems.append(f"line {i} ({line.brand}): no recordation valid on {found_on.isoformat()}")
+            else:
+                matches.append(rec)
+        if problems:
+            raise InvalidInput("lines.brand", "; ".join(problems) + " (ex officio protection covers recorded rights only, Reg 16)")
+
+        consignor = s.exec(select(Consignor).where(Consignor.uscc == data.consignor.uscc)).first()
+        if consignor is None:
+            consignor = Consignor(name=data.consignor.name, uscc=data.consignor.uscc)
+            s.add(consignor)
+            s.flush()
+        ship = Shipment(
+            declaration_no=data.declaration_no,
+            direction=data.direction.value,
+            customs_office_id=office.id,  # type: ignore[arg-type]
+            consignor_id=consignor.id,  # type: ignore[arg-type]
+            found_at=data.found_at,
+        )
+        s.add(ship)
+        s.flush()
+        number = f"YQ-{found_on.year}-{next_number(s, f'case-{found_on.year}'):06d}"
+        case = Case(
+            number=number,
+            shipment_id=ship.id,  # type: ignore[arg-type]
+            customs_office_id=office.id,  # type: ignore[arg-type]
+            opened_at=now,
+            opened_by_id=who.id,
+        )
+        s.add(case)
+        s.flush()
+        record(s, actor=who, action="case.opened", subject=f"case:{number}", at=now, case_id=case.id,
+               after={"declaration_no": data.declaration_no, "customs_office": office.name, "lines": len(data.lines)})
+
+        notices: dict[int, Notice] = {}
+        for i, (line_in, rec) in enumerate(zip(data.lines, matches, strict=True), start=1):
+            notice = notices.get(rec.rights_holder_id)
+            if notice is None:
+                notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, issued_at=now)  # type: ignore[arg-type]
+                s.add(notice)
+                s.flush()
+                notices[rec.rights_holder_id] = notice
+            state = transition(f"{number}/{i}", None, LineState.SUSPENDED, Reason.SUSPECTED)
+            line = Line(
+                case_id=case.id,  # type: ignore[arg-type]
+                number=i,
+                description=line_in.description,
+                brand=line_in.brand,
+                quantity=line_in.quantity,
+                unit=line_in.unit,
+                value=line_in.value,
+                recordation_id=rec.id,  # type: ignore[arg-type]
+                rights_holder_id=rec.rights_holder_id,
+                notice_id=notice.id,
+                state=state.value,
+                state_reason=Reason.SUSPECTED.value,
+                suspended_at=now,
+            )
+            s.add(line)
+            s.flush()
+            record(s, actor=who, action="line.suspended", subject=f"line:{number}/{i}", at=now, case_id=case.id,
+                   after={"state": state.value, "brand": line.brand, "recordation": rec.number,
+                          "quantity": line.quantity, "value": str(line.value)})
+
+        from yunque.settings import get_settings
+
+        for notice in notices.values():
+            record(s, actor=who, action="notice.issued", subject=f"notice:{notice.id}", at=now, case_id=case.id,
+                   after={"rights_holder_id": notice.rights_holder_id})
+            if get_settings().service_rule == "issue":
+                _serve(s, notice, who, at=now, means="issue")
+
+        open_task(s, kind=TaskKind.CONFIRM_SEIZURE, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
+                  candidate_group=Role.IPR_OFFICER, title=f"Confirm the lines of {number} against the recordations",
+                  due_at=min((n.deadline_at for n in notices.values() if n.deadline_at), default=None),
+                  priority=20, now=now)
+        publish(s, topic="case.opened", case_id=case.id, at=now,
+                payload={"case_number": number, "notice_ids": [n.id for n in notices.values()]})
+        remember(s, idempotency_key, OPEN_CASE, {"case_number": number})
+        return case_view(s, number, who)
+
+
+def _serve(s: Session, notice: Notice, who: Actor, *, at: datetime, means: str) -> None:
+    """Service starts the 3-working-day clock from the day after (Meas 41)."""
+    from services.clocks import deadline_or_pending
+
+    last_day = deadline_or_pending(s, clock=answer_deadline, start=at, case_id=notice.case_id, who=who,
+                                   subject=f"notice:{notice.id}", what="answer (3 WD, Meas 41)")
+    notice.state = NoticeState.SERVED.value
+    notice.served_at = at
+    notice.served_by = means
+    notice.deadline = last_day
+    notice.deadline_at = end_of_day(last_day) if last_day else None
+    notice.version += 1
+    s.add(notice)
+    publish(s, topic="notice.served", case_id=notice.case_id, at=at,
+            payload={"notice_id": notice.id, "means": means, "deadline_at": notice.deadline_at.isoformat() if notice.deadline_at else None})
+    record(s, actor=who, action="notice.served", subject=f"notice:{notice.id}", at=at, case_id=notice.case_id,
+           before={"state": NoticeState.ISSUED.value},
+           after={"state": notice.state, "means": means, "deadline": last_day.isoformat() if last_day else None,
+                  "deadline_at": notice.deadline_at.isoformat() if notice.deadline_at else None})
+
+
+def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None = None) -> NoticeOut:
+    """Record the moment a notice reached its addressee (mail accepted, portal opened, by hand).
+
+    Only the first service counts; a later one changes nothing."""
+    if means not in ("issue", "mail", "portal", "hand"):
+        raise InvalidInput("means", "must be issue, mail, portal or hand")
+    at = now_or(at)
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        require_role(who, "record service of a notice", Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM, Role.RIGHTS_HOLDER)
+        notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
+        if notice is None:
+            raise NotFound("notice", notice_id)
+        if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id):
+            raise NotFound("notice", notice_id)
+        if means == "portal" and notice.first_opened_at is None:
+            notice.first_opened_at = at
+            s.add(notice)
+        if notice.state == NoticeState.ISSUED:
+            _serve(s, notice, who, at=at, means=means)
+        return notice_view(s, notice, who)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def get_case(*, case_number: str, actor: str) -> CaseOut:
+    with session_scope(readonly=True) as s:
+        return case_view(s, case_number, load_actor(s, actor))
+
+
+def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case:
+    """The case if ``who`` may see it; otherwise it does not exist for them."""
+    if case is None:
+        raise NotFound("case", key)
+    if who.role in (Role.SYSTEM, Role.ADMIN, Role.MANAGER):
+        return case
+    if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
+        if who.customs_office_id == case.customs_office_id:
+            return case
+    elif who.role == Role.RIGHTS_HOLDER:
+        n = s.exec(select(Notice.id).where(Notice.case_id == case.id, Notice.rights_holder_id == who.rights_holder_id)).first()
+        if n is not None:
+            return case
+    elif who.role == Role.CONSIGNOR:
+        ship = s.get(Shipment, case.shipment_id)
+        if ship is not None and ship.consignor_id == who.consignor_id:
+            return case
+    raise NotFound("case", key)
+
+
+def case_view(s: Session, case_number: str, who: Actor) -> CaseOut:
+    case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)
+    ship = s.get(Shipment, case.shipment_id)
+    office = s.get(CustomsOffice, case.customs_office_id)
+    consignor = s.get(Consignor, ship.consignor_id) if ship else None
+    opener = s.get(User, case.opened_by_id)
+    lines_q = select(Line).where(Line.case_id == case.id).order_by(Line.number)
+    notices_q = select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)
+    docs_q = select(Document).where(Document.case_id == case.id).order_by(Document.id)
+    if who.role == Role.RIGHTS_HOLDER:
+        lines_q = lines_q.where(Line.rights_holder_id == who.rights_holder_id)
+        notices_q = notices_q.where(Notice.rights_holder_id == who.rights_holder_id)
+        docs_q = docs_q.where(Document.rights_holder_id == who.rights_holder_id)
+    elif who.role == Role.CONSIGNOR:
+        notices_q = notices_q.where(col(Notice.id) < 0)  # consignors see states, not notices
+        docs_q = docs_q.where(Document.consignor_id == who.consignor_id)
+    lines = list(s.exec(lines_q))
+    notices = list(s.exec(notices_q))
+    recs = {r.id: r for r in s.exec(select(Recordation).where(col(Recordation.id).in_({ln.recordation_id for ln in lines})))}
+    holders = {h.id: h for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_({ln.rights_holder_id for ln in lines} | {n.rights_holder_id for n in notices})))}
+    show_consignor = who.role != Role.RIGHTS_HOLDER  # shown only as needed
+    return CaseOut(
+        number=case.number,
+        status=case.status,
+        declaration_no=ship.declaration_no if ship else "",
+        direction=ship.direction if ship else "",
+        customs_office=office.name if office else "",
+        consignor={"name": consignor.name, "uscc": consignor.uscc} if (consignor and show_consignor) else None,
+        found_at=ship.found_at if ship else case.opened_at,
+        opened_at=case.opened_at,
+        opened_by=opener.username if opener else "",
+        flow_run_id=case.flow_run_id,
+        lines=[_line_out(ln, recs, holders) for ln in lines],
+        notices=[notice_view(s, n, who, case=case, holders=holders) for n in notices],
+        documents=[DocumentOut.model_validate(d) for d in s.exec(docs_q)],
+    )
+
+
+def _line_out(ln: Line, recs: dict, holders: dict) -> LineOut:
+    return LineOut(
+        id=ln.id, number=ln.number, description=ln.description, brand=ln.brand, quantity=ln.quantity,  # type: ignore[arg-type]
+        unit=ln.unit, value=ln.value, state=ln.state, state_reason=ln.state_reason,
+        recordation=recs[ln.recordation_id].number if ln.recordation_id in recs else "",
+        rights_holder=holders[ln.rights_holder_id].name if ln.rights_holder_id in holders else "",
+        notice_id=ln.notice_id, released_at=ln.released_at, detained_at=ln.detained_at,
+        investigation_due=ln.investigation_due, court_due=ln.court_due,
+    )
+
+
+def notice_view(s: Session, n: Notice, who: Actor, *, case: Case | None = None, holders: dict | None = None) -> NoticeOut:
+    case = case or s.get(Case, n.case_id)
+    holder = (holders or {}).get(n.rights_holder_id) or s.get(RightsHolder, n.rights_holder_id)
+    lines = list(s.exec(select(Line).where(Line.notice_id == n.id).order_by(Line.number)))
+    answer = s.exec(select(Answer).where(Answer.notice_id == n.id)).first()
+    answer_out = None
+    minutes = None
+    if answer is not None:
+        by_line = {ln.id: ln.number for ln in lines}
+        verdicts = {by_line[v.line_id]: v.verdict for v in s.exec(select(LineVerdict).where(LineVerdict.answer_id == answer.id))}
+        user = s.get(User, answer.answered_by_id)
+        answer_out = AnswerOut(
+            answered_at=answer.answered_at, answered_by=user.username if user else "", verdicts=verdicts,
+            detain=answer.detain, bond_kind=answer.bond_kind, bond_required=answer.bond_required,
+            bond_amount=answer.bond_amount, bond_accepted=answer.bond_accepted_at is not None, comment=answer.comment,
+        )
+        if n.served_at is not None:
+            minutes = round((answer.answered_at - n.served_at).total_seconds() / 60, 2)
+    return NoticeOut(
+        id=n.id, case_number=case.number if case else "", rights_holder=holder.name if holder else "",  # type: ignore[arg-type]
+        rights_holder_id=n.rights_holder_id, state=n.state,
+        brands=sorted({ln.brand for ln in lines}), lines=[ln.number for ln in lines],
+        issued_at=n.issued_at, served_at=n.served_at, deadline=n.deadline, deadline_at=n.deadline_at,
+        answer=answer_out, confirmation_minutes=minutes,
+    )
+
+
+def close_if_done(s: Session, case: Case, who: Actor, at: datetime) -> None:
+    """A case closes when every line is released, confiscated or under a court hold."""
+    from models.rules.states import TERMINAL
+
+    states = {ln.state for ln in s.exec(select(Line).where(Line.case_id == case.id))}
+    if case.status == CaseStatus.OPEN and states and all(LineState(st) in TERMINAL for st in states):
+        case.status = CaseStatus.CLOSED.value
+        case.closed_at = at
+        case.version += 1
+        s.add(case)
+        publish(s, topic="case.closed", case_id=case.id, at=at, payload={"case_number": case.number})
+        record(s, actor=who, action="case.closed", subject=f"case:{case.number}", at=at, case_id=case.id,
+               before={"status": CaseStatus.OPEN.value}, after={"status": CaseStatus.CLOSED.value})
+
+
+def lines_by_notice(s: Session, notice_ids: list[int]) -> dict[int, list[Line]]:
+    out: dict[int, list[Line]] = defaultdict(list)
+    for ln in s.exec(select(Line).where(col(Line.notice_id).in_(notice_ids)).order_by(Line.number)):
+        out[ln.notice_id].append(ln)  # type: ignore[index]
+    return out

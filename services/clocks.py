@@ -1,0 +1,96 @@
+"""Legal clocks that need a year the calendar does not know yet.
+
+The step itself (service, detention) still happens, because the law's protection must not wait on a
+data file; the deadline stays empty, the timeline says why, and an administrator gets a task to load
+the year's schedule. Nothing is released by a clock that has no deadline; ``fill_pending_clocks``
+computes them once the year is loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from sqlmodel import Session, col, or_, select
+
+from adapters.calendar import get_calendar
+from models.enums import NoticeState, Role, TaskKind, TaskState
+from models.rules.errors import CalendarUnknown
+from models.rules.workdays import WorkingCalendar, end_of_day
+from models.tables import Case, Task
+from services.context import Actor, open_task, record
+
+
+def deadline_or_pending(
+    s: Session, *, clock: Callable[[datetime, WorkingCalendar], date], start: datetime, case_id: int,
+    who: Actor, subject: str, what: str,
+) -> date | None:
+    try:
+        return clock(start, get_calendar())
+    except CalendarUnknown as e:
+        record(s, actor=who, action="clock.pending", subject=subject, at=start, case_id=case_id,
+               after={"clock": what, "missing_year": e.year, "reason": str(e)})
+        ensure_calendar_task(s, case_id=case_id, year=e.year, at=start)
+        return None
+
+
+def ensure_calendar_task(s: Session, *, case_id: int, year: int, at: datetime) -> None:
+    live = [TaskState.OPEN.value, TaskState.CLAIMED.value]
+    exists = s.exec(select(Task.id).where(Task.case_id == case_id, Task.kind == TaskKind.LOAD_CALENDAR.value,
+                                          col(Task.state).in_(live))).first()
+    if exists is not None:
+        return
+    case = s.get(Case, case_id)
+    assert case is not None
+    open_task(s, kind=TaskKind.LOAD_CALENDAR, case_id=case_id, customs_office_id=case.customs_office_id,
+              candidate_group=Role.ADMIN, due_at=None, priority=0, now=at,
+              title=f"Load the official {year} working-day schedule: a deadline of {case.number} cannot be computed")
+
+
+def fill_pending_clocks(*, now: datetime) -> list[dict[str, object]]:
+    """Compute the deadlines that were waiting for a calendar year; close the admin tasks."""
+    from adapters.db import session_scope
+    from models.enums import LineState
+    from models.rules.workdays import answer_deadline, court_assistance_deadline, investigation_deadline
+    from models.tables import Line, Notice
+    from services.context import system_actor
+
+    filled: list[dict[str, object]] = []
+    cal = get_calendar()
+    with session_scope() as s:
+        who = system_actor(s)
+        for n in s.exec(select(Notice).where(Notice.state == NoticeState.SERVED.value, col(Notice.deadline).is_(None),
+                                             col(Notice.served_at).is_not(None)).with_for_update()):
+            try:
+                n.deadline = answer_deadline(n.served_at, cal)  # type: ignore[arg-type]
+            except CalendarUnknown:
+                continue
+            n.deadline_at = end_of_day(n.deadline)
+            n.version += 1
+            s.add(n)
+            record(s, actor=who, action="notice.deadline_set", subject=f"notice:{n.id}", at=now, case_id=n.case_id,
+                   after={"deadline": n.deadline.isoformat()})
+            filled.append({"notice_id": n.id, "deadline": n.deadline.isoformat()})
+        for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
+                                            or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None)),
+                                            col(Line.detained_at).is_not(None)).with_for_update()):
+            try:
+                ln.investigation_due = ln.investigation_due or investigation_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+                ln.court_due = court_assistance_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+            except CalendarUnknown:
+                s.add(ln)
+                continue
+            ln.version += 1
+            s.add(ln)
+            record(s, actor=who, action="line.clocks_set", subject=f"line:{ln.id}", at=now, case_id=ln.case_id,
+                   after={"investigation_due": ln.investigation_due.isoformat(), "court_due": ln.court_due.isoformat()})
+            filled.append({"line_id": ln.id, "investigation_due": ln.investigation_due.isoformat()})
+        if filled:
+            pending_cases = {n.case_id for n in s.exec(select(Notice).where(Notice.state == NoticeState.SERVED.value, col(Notice.deadline).is_(None)))}
+            pending_cases |= {ln.case_id for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
+                                                                            or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))}
+            for t in s.exec(select(Task).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))):
+                if t.case_id not in pending_cases:
+                    t.state, t.completed_at, t.completed_by_id = TaskState.COMPLETED.value, now, who.id
+                    t.version += 1
+                    s.add(t)
+    return filled

@@ -1,0 +1,218 @@
+"""What every service needs: who acts, the timeline, idempotency keys, numbering, tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from adapters.db import is_postgres
+from models.enums import Role
+from models.rules.chain import GENESIS, entry_hash
+from models.rules.errors import NotFound, PermissionDenied
+from models.tables import IdempotencyRecord, OutboxEvent, Sequence, Task, TimelineEntry, User
+from models.types import utcnow
+
+SYSTEM_USERNAME = "system"
+_TIMELINE_LOCK = 0x59554E51  # "YUNQ": serialises appends to the hash chain on PostgreSQL
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: loaded from the database for every call, never trusted from the caller."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    customs_office_id: int | None = None
+    rights_holder_id: int | None = None
+    consignor_id: int | None = None
+    locale: str = "zh"
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(
+            id=user.id,  # type: ignore[arg-type]
+            username=user.username,
+            display_name=user.display_name,
+            role=Role(user.role),
+            customs_office_id=user.customs_office_id,
+            rights_holder_id=user.rights_holder_id,
+            consignor_id=user.consignor_id,
+            locale=user.locale,
+        )
+
+    @property
+    def is_customs(self) -> bool:
+        return self.role.is_customs
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound("user", username)
+    if not user.active:
+        raise PermissionDenied(username, "act", "the account is disabled")
+    return Actor.of(user)
+
+
+def system_actor(session: Session) -> Actor:
+    user = session.exec(select(User).where(User.username == SYSTEM_USERNAME)).first()
+    if user is None:
+        user = User(username=SYSTEM_USERNAME, display_name="Yunque (system)", role=Role.SYSTEM)
+        session.add(user)
+        session.flush()
+    return Actor.of(user)
+
+
+def require_role(actor: Actor, action: str, *roles: Role) -> None:
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise PermissionDenied(actor.username, action, f"only {allowed} may")
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    subject: str,
+    at: datetime,
+    case_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Append one entry to the timeline, chained to the entry before it."""
+    if is_postgres(session):
+        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_TIMELINE_LOCK))  # type: ignore[call-overload]
+    last = session.exec(select(TimelineEntry.hash).order_by(TimelineEntry.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    prev = last or GENESIS
+    entry = TimelineEntry(
+        case_id=case_id,
+        at=at,
+        actor_id=actor.id,
+        actor=actor.username,
+        actor_role=actor.role.value,
+        action=action,
+        subject=subject,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        prev_hash=prev,
+        hash="",
+    )
+    entry.hash = entry_hash(prev, timeline_payload(entry))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def timeline_payload(e: TimelineEntry) -> dict[str, Any]:
+    return {
+        "case_id": e.case_id,
+        "at": _iso(e.at),
+        "actor": e.actor,
+        "actor_role": e.actor_role,
+        "action": e.action,
+        "subject": e.subject,
+        "before": e.before,
+        "after": e.after,
+    }
+
+
+def _iso(dt: datetime) -> str:
+    from datetime import UTC
+
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _jsonable(d: dict[str, Any] | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    import json
+
+    return json.loads(json.dumps(d, default=str, ensure_ascii=False))
+
+
+def replay(session: Session, key: str | None, action: str) -> dict[str, Any] | None:
+    """The stored result if this action was already done under ``key``."""
+    if not key:
+        return None
+    rec = session.get(IdempotencyRecord, key)
+    if rec is None:
+        return None
+    if rec.action != action:
+        from models.rules.errors import InvalidInput
+
+        raise InvalidInput("idempotency_key", f"already used for a different action ({rec.action})")
+    return rec.result
+
+
+def remember(session: Session, key: str | None, action: str, result: dict[str, Any]) -> None:
+    if key:
+        session.add(IdempotencyRecord(key=key, action=action, result=_jsonable(result) or {}))
+
+
+def next_number(session: Session, name: str) -> int:
+    """The next value of a named counter, taken under a row lock."""
+    seq = session.exec(select(Sequence).where(Sequence.name == name).with_for_update()).first()
+    if seq is None:
+        seq = Sequence(name=name, value=0)
+        session.add(seq)
+    seq.value += 1
+    session.flush()
+    return seq.value
+
+
+def open_task(
+    session: Session,
+    *,
+    kind: str,
+    case_id: int,
+    customs_office_id: int,
+    candidate_group: Role,
+    title: str,
+    due_at: datetime | None,
+    priority: int = 50,
+    notice_id: int | None = None,
+    viewing_id: int | None = None,
+    line_id: int | None = None,
+    now: datetime | None = None,
+) -> Task:
+    task = Task(
+        kind=kind,
+        case_id=case_id,
+        customs_office_id=customs_office_id,
+        candidate_group=candidate_group.value,
+        title=title,
+        due_at=due_at,
+        priority=priority,
+        notice_id=notice_id,
+        viewing_id=viewing_id,
+        line_id=line_id,
+        created_at=now or utcnow(),
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def now_or(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        from models.rules.errors import InvalidInput
+
+        raise InvalidInput("now", "must carry a timezone")
+    return now
+
+
+def publish(s: Session, *, topic: str, case_id: int | None, payload: dict[str, Any], at: datetime) -> OutboxEvent:
+    """Queue an event for the process in the same transaction as the action (transactional outbox)."""
+    ev = OutboxEvent(topic=topic, case_id=case_id, payload=_jsonable(payload) or {}, created_at=at)
+    s.add(ev)
+    s.flush()
+    return ev

@@ -1,0 +1,100 @@
+"""The system's own steps: release when a deadline passes in silence, and the detention clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from adapters.db import session_scope
+from models.enums import LineState, NoticeState, Reason, TaskState
+from models.rules.workdays import end_of_day
+from models.tables import Case, Line, Notice, Task
+from services.cases import close_if_done
+from services.context import now_or, record, system_actor
+from services.lines import move_lines
+
+_WAITING = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
+
+
+def expired_notice_ids(*, now: datetime) -> list[int]:
+    now = now_or(now)
+    with session_scope(readonly=True) as s:
+        q = select(Notice.id).where(col(Notice.state).in_(_WAITING), col(Notice.deadline_at) <= now).order_by(Notice.id)
+        return list(s.exec(q))
+
+
+def release_notice_if_expired(*, notice_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Release the still-suspended lines of one notice whose deadline has passed (Reg 16, Meas 25).
+
+    Safe to call any number of times: a notice no longer waiting changes nothing."""
+    now = now_or(now)
+    with session_scope() as s:
+        notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
+        if notice is None or notice.state not in _WAITING or notice.deadline_at is None or notice.deadline_at > now:
+            return []
+        who = system_actor(s)
+        case = s.get(Case, notice.case_id)
+        assert case is not None
+        lines = list(s.exec(select(Line).where(Line.notice_id == notice.id, Line.state == LineState.SUSPENDED.value).order_by(Line.number)))
+        reason = Reason.EXPIRED if notice.state == NoticeState.SERVED else Reason.NO_BOND
+        move_lines(s, case=case, lines=lines, target=LineState.RELEASED, reason=reason, who=who, at=now,
+                   notice_id=notice.id, deadline_met=False,
+                   note=f"deadline {notice.deadline.isoformat() if notice.deadline else ''} passed")
+        before = notice.state
+        notice.state = NoticeState.EXPIRED.value
+        notice.expired_at = now
+        notice.version += 1
+        s.add(notice)
+        record(s, actor=who, action="notice.expired", subject=f"notice:{notice.id}", at=now, case_id=case.id,
+               before={"state": before}, after={"state": notice.state, "released_lines": [ln.number for ln in lines]})
+        for t in s.exec(select(Task).where(Task.notice_id == notice.id, col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))):
+            if t.line_id is None:
+                t.state = TaskState.CANCELLED.value
+                t.completed_at = now
+                t.version += 1
+                s.add(t)
+        close_if_done(s, case, who, now)
+        return [
+            {"case": case.number, "line": ln.number, "brand": ln.brand, "notice_id": notice.id,
+             "reason": reason.value, "state": ln.state}
+            for ln in lines
+        ]
+
+
+def release_expired(*, now: datetime) -> list[dict[str, Any]]:
+    """Release every line whose notice expired unanswered (or without a bond) by ``now``.
+
+    Each notice is its own transaction, so one failure leaves the others done and itself untouched."""
+    released: list[dict[str, Any]] = []
+    for notice_id in expired_notice_ids(now=now):
+        released.extend(release_notice_if_expired(notice_id=notice_id, now=now))
+    return released
+
+
+def advance_detention_clocks(*, now: datetime) -> list[dict[str, Any]]:
+    """30 WD after detention with no determination: undetermined (Reg 20, Meas 28); 50 WD with no
+    court notice: released (Reg 24)."""
+    now = now_or(now)
+    moved: list[dict[str, Any]] = []
+    with session_scope(readonly=True) as s:
+        detained = [ln.id for ln in s.exec(select(Line).where(Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None)))
+                    if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
+        undetermined = [ln.id for ln in s.exec(select(Line).where(Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None)))
+                        if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
+    for line_id, target, reason in [(i, LineState.UNDETERMINED, Reason.CANNOT_DETERMINE) for i in detained] + [
+        (i, LineState.RELEASED, Reason.NO_COURT_NOTICE) for i in undetermined
+    ]:
+        with session_scope() as s:
+            line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
+            expected = LineState.DETAINED if target == LineState.UNDETERMINED else LineState.UNDETERMINED
+            if line is None or line.state != expected:
+                continue
+            case = s.get(Case, line.case_id)
+            assert case is not None
+            who = system_actor(s)
+            move_lines(s, case=case, lines=[line], target=target, reason=reason, who=who, at=now, deadline_met=False)
+            close_if_done(s, case, who, now)
+            moved.append({"case": case.number, "line": line.number, "brand": line.brand, "state": target.value, "reason": reason.value})
+    return moved

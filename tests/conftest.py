@@ -1,0 +1,128 @@
+"""Shared fixtures: fresh databases (SQLite, and PostgreSQL at 127.0.0.1:5432) built by the real
+Alembic migrations and loaded with the demo data once, then copied for each test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("YUNQUE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+_counter = itertools.count()
+
+
+def _reset() -> None:
+    from adapters.calendar import reset_calendar
+    from adapters.db import dispose_engines
+    from yunque.settings import reset_settings
+
+    dispose_engines()
+    reset_settings()
+    reset_calendar()
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, url: str, var_dir: Path) -> None:
+    monkeypatch.setenv("YUNQUE_DATABASE_URL", url)
+    monkeypatch.setenv("YUNQUE_VAR_DIR", str(var_dir))
+    _reset()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test touches the developer's var/ by accident."""
+    monkeypatch.setenv("YUNQUE_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("YUNQUE_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'unused.db'}")
+    _reset()
+    yield
+    _reset()
+
+
+def _build_template(url: str, var_dir: Path) -> None:
+    mp = pytest.MonkeyPatch()
+    try:
+        point_at(mp, url, var_dir)
+        from adapters.migrations import upgrade
+        from services.demo import load_demo_data
+
+        upgrade()
+        load_demo_data()
+    finally:
+        _reset()
+        mp.undo()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sqlite-template")
+    _build_template(f"sqlite:///{root / 'yunque.db'}", root / "var")
+    return root
+
+
+def pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3):
+            return None
+    except Exception as e:  # noqa: BLE001
+        return f"no PostgreSQL at 127.0.0.1:5432 ({type(e).__name__}: {e})"
+
+
+def _pg_exec(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def require_pg() -> None:
+    why = pg_available()
+    if why is None:
+        return
+    if os.environ.get("YUNQUE_REQUIRE_POSTGRES"):
+        pytest.fail(f"PostgreSQL is required here (YUNQUE_REQUIRE_POSTGRES is set): {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    require_pg()
+    name = f"yq_tmpl_{os.getpid()}"
+    _pg_exec(f"DROP DATABASE IF EXISTS {name}")
+    _pg_exec(f"CREATE DATABASE {name}")
+    var_dir = tmp_path_factory.mktemp("pg-template") / "var"
+    _build_template(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", var_dir)
+    yield name, var_dir
+    _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    root = tmp_path / "db"
+    shutil.copytree(sqlite_template, root)
+    url = f"sqlite:///{root / 'yunque.db'}"
+    point_at(monkeypatch, url, root / "var")
+    return url
+
+
+@pytest.fixture
+def pg_db(pg_template: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    template, var_dir = pg_template
+    name = f"yq_t_{os.getpid()}_{next(_counter)}"
+    _pg_exec(f"CREATE DATABASE {name} TEMPLATE {template}")
+    shutil.copytree(var_dir, tmp_path / "pgvar")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    point_at(monkeypatch, url, tmp_path / "pgvar")
+    yield url
+    _reset()
+    _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest) -> str:
+    """The same test on SQLite and on PostgreSQL, each with the demo data loaded."""
+    return request.getfixturevalue("sqlite_db" if request.param == "sqlite" else "pg_db")

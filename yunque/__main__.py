@@ -1,0 +1,3 @@
+from yunque.cli import main
+
+main()

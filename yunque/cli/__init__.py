@@ -1,0 +1,32 @@
+"""The ``yunque`` command: a stable contract over the same services the UI and flows call.
+
+Every command takes ``--json`` for machine-readable output on stdout; bad input exits non-zero with a
+one-line reason on stderr. Command groups live in the modules of this package; each module defines
+``register(app)`` and is picked up automatically.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Yunque (云确): remote confirmation of IP rights at customs.")
+
+
+def _register_all() -> None:
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    app()

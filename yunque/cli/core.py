@@ -1,0 +1,95 @@
+"""Database, demo data, bonds, the sweep and the audit."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import typer
+
+from yunque.cli._common import JsonOpt, emit, fail, handled, parse_time
+
+
+def register(app: typer.Typer) -> None:
+    db = typer.Typer(no_args_is_help=True, help="The cases database.")
+    app.add_typer(db, name="db")
+    audit = typer.Typer(no_args_is_help=True, help="The tamper-evident timeline.")
+    app.add_typer(audit, name="audit")
+
+    @db.command("upgrade")
+    @handled
+    def db_upgrade(as_json: bool = JsonOpt) -> None:
+        """Apply the Alembic migrations to YUNQUE_DATABASE_URL."""
+        from adapters.migrations import upgrade
+
+        head = upgrade()
+        emit({"revision": head}, as_json, lambda o: f"database at revision {o['revision']}")
+
+    @app.command("demo-data")
+    @handled
+    def demo_data(as_json: bool = JsonOpt) -> None:
+        """Load the seed story's offices, rights holders, recordations and users (once)."""
+        from services.demo import load_demo_data
+
+        result = load_demo_data()
+        emit(result, as_json, lambda o: "\n".join(
+            f"{u['username']:16} {u['role']:14} {u['organisation']}  password: {u['password']}" for u in o["users"]))
+
+    @app.command("seed-shipment")
+    @handled
+    def seed(out: Path = typer.Option(..., "--out", help="Where to write the shipment JSON."),
+             now: str = typer.Option(None, "--now", help="When the goods were found (ISO time with zone).")) -> None:
+        """Write the seed story's shipment (119 items of 9 brands), found now, for `case open`."""
+        from services.demo import seed_shipment
+        from models.types import utcnow
+
+        out.write_text(json.dumps(seed_shipment(parse_time(now) or utcnow()), ensure_ascii=False, indent=2), encoding="utf-8")
+        emit({"file": str(out)}, False, lambda o: o["file"])
+
+    @app.command("bond")
+    @handled
+    def bond(value: str = typer.Argument(..., help="Value of the goods concerned, RMB."),
+             route: str = typer.Option("ex-officio", "--route", help="ex-officio or application"),
+             as_json: bool = JsonOpt) -> None:
+        """The bond required for a detention (Meas 23; Reg 14 and Meas 15 on application)."""
+        from models.rules.bonds import Route, money, required_bond
+
+        try:
+            v = money(value, "value")
+        except ValueError as e:
+            fail(f"invalid input: {e}", 2)
+        try:
+            r = Route(route)
+        except ValueError:
+            fail("invalid input: route: must be ex-officio or application", 2)
+        b: Decimal = required_bond(v, r)
+        emit({"value": str(v), "route": r.value, "bond": str(b)}, as_json, lambda o: f"bond RMB {o['bond']}")
+
+    @app.command("sweep")
+    @handled
+    def sweep(now: str = typer.Option(None, "--now", help="Treat this as the current time (ISO, with zone)."),
+              as_json: bool = JsonOpt) -> None:
+        """Release lines whose notice expired unanswered, and run the detention clocks."""
+        from models.types import utcnow
+        from services.clocks import fill_pending_clocks
+        from services.sweep import advance_detention_clocks, release_expired
+
+        t = parse_time(now) or utcnow()
+        fill_pending_clocks(now=t)
+        released = release_expired(now=t)
+        clocks = advance_detention_clocks(now=t)
+        emit({"now": t.isoformat(), "released": released, "detention_clocks": clocks}, as_json,
+             lambda o: f"released {len(o['released'])} line(s); {len(o['detention_clocks'])} detention clock step(s)")
+
+    @audit.command("verify")
+    @handled
+    def audit_verify(as_json: bool = JsonOpt) -> None:
+        """Check the timeline's hash chain; exit 1 if it is broken."""
+        from services.audit import verify_timeline
+
+        result = verify_timeline().as_dict()
+        emit(result, as_json, lambda o: f"intact: {o['entries']} entries" if o["intact"]
+             else f"BROKEN at entry {o['broken_at']}: {o['reason']}")
+        if not result["intact"]:
+            raise typer.Exit(1)
