@@ -1,0 +1,125 @@
+"""Run every benchmark: `python -m bench [--quick] [--only release,scale,...]`.
+
+Writes bench/results.json (figures plus date, commit and machine) and bench/results.md (a table),
+and refreshes the table in README.md between the bench markers."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+#: (module, what it measures) in the order they run.
+SUITES = [
+    ("startup", "7. start-up of the whole stack"),
+    ("release", "1. release on the spot"),
+    ("process", "2-3. follow-up latency and throughput against empty flow runs"),
+    ("scale", "4. inbox, case page and board at scale"),
+    ("evidence", "5. evidence upload against plain boto3"),
+    ("deadlines", "6. 1,000 deadlines at once, and after an outage"),
+]
+
+#: The figures the README table shows, with their meaning.
+FIGURES = [
+    ("release_p95_ms", "answer 'not infringing' -> lines released and visible, p95 (SQLite)"),
+    ("release_median_ms", "the same, median"),
+    ("followup_ratio", "answer -> flow follow-up done, over an empty deployment run's latency"),
+    ("cases_per_minute", "complete cases a minute end to end (SQLite)"),
+    ("throughput_ratio", "cases a minute over empty flow runs a minute"),
+    ("inbox_p95_ms", "officer's inbox at 100k cases / 500k tasks, p95 (SQLite)"),
+    ("inbox_pg_p95_ms", "the same on PostgreSQL"),
+    ("case_page_p95_ms", "case page queries at scale, p95 (SQLite)"),
+    ("board_p95_ms", "managers' board queries at scale, p95 (SQLite)"),
+    ("evidence_upload_ratio", "200 MB upload through Yunque over plain boto3 (time ratio)"),
+    ("evidence_peak_rss_mib", "peak RSS of the uploading process, MiB"),
+    ("deadline_all_released_s", "1,000 deadlines passing at once -> all lines released, s"),
+    ("deadline_after_outage_s", "the same with everything stopped through the deadline, from restart, s"),
+    ("startup_s", "`make run` -> every part healthy, s"),
+]
+
+
+def machine() -> dict[str, object]:
+    mem = 0
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) // 1024
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "memory_mib": mem, "python": platform.python_version(), "platform": platform.platform()}
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def table(results: dict) -> str:
+    rows = ["| figure | value | meaning |", "|---|---|---|"]
+    for key, meaning in FIGURES:
+        value = results.get(key, "not measured")
+        rows.append(f"| `{key}` | {value} | {meaning} |")
+    meta = results["meta"]
+    head = (f"Measured {meta['date']} at commit {meta['commit']} on {meta['machine']['cores']} cores, "
+            f"{meta['machine']['memory_mib']} MiB{' (quick mode)' if meta.get('quick') else ''}.")
+    return head + "\n\n" + "\n".join(rows) + "\n"
+
+
+def update_readme(md: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _, after = rest.split(end, 1)
+        readme.write_text(f"{before}{start}\n{md}{end}{after}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a fast look")
+    ap.add_argument("--only", default="", help="comma-separated suites: " + ",".join(s for s, _ in SUITES))
+    ap.add_argument("--out", default=str(HERE / "results.json"))
+    args = ap.parse_args(argv)
+    only = {s for s in args.only.split(",") if s}
+    out_path = Path(args.out)
+    results: dict = json.loads(out_path.read_text()) if (only and out_path.exists()) else {}
+    results["meta"] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(),
+                       "machine": machine(), "quick": args.quick}
+    failures = {}
+    for name, what in SUITES:
+        if only and name not in only:
+            continue
+        print(f"== {name}: {what}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            module.run(results, quick=args.quick)
+        except Exception as e:  # noqa: BLE001  (a failed suite is reported, the others still run)
+            traceback.print_exc()
+            failures[name] = f"{type(e).__name__}: {e}"
+        print(f"   {time.perf_counter() - t0:.1f} s", flush=True)
+    results["meta"]["failures"] = failures
+    out_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md = table(results)
+    (out_path.with_suffix(".md")).write_text(md)
+    if not only and not args.quick:
+        update_readme(md)
+    print(md)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Helpers shared by the benchmarks: temporary databases, percentiles, timing."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def summary_ms(samples_s: list[float]) -> dict[str, float]:
+    ms = [x * 1000 for x in samples_s]
+    return {"median_ms": round(statistics.median(ms), 3), "p95_ms": round(percentile(ms, 95), 3), "n": len(ms)}
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def _reset() -> None:
+    from adapters.calendar import reset_calendar
+    from adapters.db import dispose_engines
+    from yunque.settings import reset_settings
+
+    dispose_engines()
+    reset_settings()
+    reset_calendar()
+
+
+@contextmanager
+def database(kind: str, *, migrate: bool = True, demo: bool = True) -> Iterator[str]:
+    """A fresh database of ``kind`` (sqlite or postgres) with Yunque's schema and demo data,
+    with YUNQUE_DATABASE_URL and YUNQUE_VAR_DIR pointed at it for the duration."""
+    saved = {k: os.environ.get(k) for k in ("YUNQUE_DATABASE_URL", "YUNQUE_VAR_DIR")}
+    with tempfile.TemporaryDirectory(prefix=f"yq-bench-{kind}-") as tmp:
+        name = None
+        if kind == "sqlite":
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        else:
+            import psycopg
+
+            name = f"yq_bench_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+                c.execute(f"CREATE DATABASE {name}")
+            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        os.environ["YUNQUE_DATABASE_URL"] = url
+        os.environ["YUNQUE_VAR_DIR"] = str(Path(tmp) / "var")
+        _reset()
+        try:
+            if migrate:
+                from adapters.migrations import upgrade
+
+                upgrade()
+            if demo:
+                from services.demo import load_demo_data
+
+                load_demo_data()
+            yield url
+        finally:
+            _reset()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            if name:
+                import psycopg
+
+                with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+                    c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001
+        return False
