@@ -1,0 +1,28 @@
+"""Sign-in sessions of the web app: a random token known to the browser, only its hash stored here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class SignInSession(SQLModel, table=True):
+    """One signed-in browser. The token itself is never stored, only its SHA-256.
+
+    ``handoff_hash`` is a one-time code (valid a minute) the app trades for an HttpOnly cookie, so the
+    reusable token never passes through page scripts."""
+
+    __tablename__ = "sign_in_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    via: str = Field(default="password", max_length=16)  # password, oidc
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
+    handoff_hash: str | None = Field(default=None, max_length=64, index=True)
+    handoff_expires_at: datetime | None = Field(sa_type=UTCDateTime, default=None)

@@ -1,0 +1,203 @@
+"""Sign-in sessions of the web app.
+
+A session is a random 256-bit token. The database keeps only its SHA-256, so a copy of the database
+cannot be replayed as a sign-in. The token reaches the browser as an HttpOnly cookie set by the app
+server (``ui/server.py``): the Streamlit page never hands it to page scripts. To get there, the page
+that checked the password creates a one-time *handoff* code (valid one minute, usable once), and the
+browser trades it at ``/_yq/session`` for the cookie.
+
+Sessions end after ``IDLE`` without use, after ``ABSOLUTE`` in any case, at sign-out, and when the
+account is disabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from adapters.db import session_scope
+from models.enums import Role
+from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.tables import CustomsOffice, User
+from models.ui_session import SignInSession
+from services.auth import authenticate
+from services.context import Actor, now_or, record, system_actor
+
+IDLE = timedelta(hours=2)
+ABSOLUTE = timedelta(hours=12)
+HANDOFF = timedelta(minutes=1)
+_TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most once a minute per session
+
+#: Single sign-on: the groups claim names a role (and, for customs staff, an office).
+GROUP_ROLES: dict[str, Role] = {
+    "yunque-site-officers": Role.SITE_OFFICER,
+    "yunque-ipr-officers": Role.IPR_OFFICER,
+    "yunque-managers": Role.MANAGER,
+    "yunque-admins": Role.ADMIN,
+}
+OFFICE_GROUP_PREFIX = "yunque-office-"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # keep server-side; the browser gets it only as an HttpOnly cookie
+    handoff: str  # one-time code for /_yq/session
+    actor: Actor
+    expires_at: datetime
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _start(s: Any, user: User, *, via: str, now: datetime) -> SignedIn:
+    token, handoff = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    row = SignInSession(token_hash=_hash(token), user_id=user.id, via=via, created_at=now,  # type: ignore[arg-type]
+                        last_seen_at=now, expires_at=now + ABSOLUTE, handoff_hash=_hash(handoff),
+                        handoff_expires_at=now + HANDOFF)
+    s.add(row)
+    s.flush()
+    actor = Actor.of(user)
+    record(s, actor=actor, action="session.started", subject=f"user:{user.username}", at=now,
+           after={"session": row.id, "via": via})
+    return SignedIn(token=token, handoff=handoff, actor=actor, expires_at=row.expires_at)
+
+
+def sign_in(*, username: str, password: str, now: datetime | None = None) -> SignedIn:
+    """Check the password (argon2id, lockout after 5 failures) and open a session."""
+    now = now_or(now)
+    username = username.strip()
+    if not username:
+        raise InvalidInput("username", "is required")
+    if not password:
+        raise InvalidInput("password", "is required")
+    authenticate(username=username, password=password, now=now)
+    with session_scope() as s:
+        user = s.exec(select(User).where(User.username == username)).one()
+        return _start(s, user, via="password", now=now)
+
+
+def resume(*, token: str, now: datetime | None = None) -> Actor:
+    """The actor of a live session; ``NotFound`` for an unknown, expired, idle or revoked one."""
+    now = now_or(now)
+    if not token:
+        raise NotFound("session", "(none)")
+    with session_scope() as s:
+        row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token))).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= now or row.last_seen_at + IDLE <= now:
+            raise NotFound("session", "(expired)")
+        user = s.get(User, row.user_id)
+        if user is None or not user.active:
+            raise NotFound("session", "(expired)")
+        if now - row.last_seen_at >= _TOUCH_EVERY:
+            row.last_seen_at = now
+            s.add(row)
+        return Actor.of(user)
+
+
+def exchange_handoff(*, code: str, now: datetime | None = None) -> tuple[str, datetime]:
+    """Trade a one-time handoff code for a new token of the same session (for the cookie).
+
+    The token created at sign-in stays with the Streamlit server; the cookie gets a fresh one so no
+    token ever travels through a page script."""
+    now = now_or(now)
+    with session_scope() as s:
+        row = s.exec(select(SignInSession).where(SignInSession.handoff_hash == _hash(code or "-")).with_for_update()).first()
+        if row is None or row.handoff_expires_at is None or row.handoff_expires_at <= now or row.revoked_at is not None:
+            raise NotFound("sign-in code", "(expired or used)")
+        token = secrets.token_urlsafe(32)
+        cookie_row = SignInSession(token_hash=_hash(token), user_id=row.user_id, via=row.via, created_at=now,
+                                   last_seen_at=now, expires_at=row.expires_at)
+        row.handoff_hash, row.handoff_expires_at = None, None
+        s.add(row)
+        s.add(cookie_row)
+        return token, row.expires_at
+
+
+def sign_out(*, token: str, now: datetime | None = None) -> None:
+    """End the session of ``token`` (and nothing else). Unknown tokens change nothing."""
+    now = now_or(now)
+    with session_scope() as s:
+        row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token or "-"))).first()
+        if row is None or row.revoked_at is not None:
+            return
+        row.revoked_at = now
+        s.add(row)
+        user = s.get(User, row.user_id)
+        record(s, actor=Actor.of(user) if user else system_actor(s), action="session.ended",
+               subject=f"user:{user.username if user else row.user_id}", at=now, after={"session": row.id})
+
+
+def revoke_user_sessions(s: Any, user_id: int, now: datetime) -> int:
+    """End every live session of a user (disabled account, password reset); in the caller's transaction."""
+    n = 0
+    for row in s.exec(select(SignInSession).where(SignInSession.user_id == user_id, col(SignInSession.revoked_at).is_(None))):
+        row.revoked_at = now
+        s.add(row)
+        n += 1
+    return n
+
+
+def role_from_groups(groups: list[str]) -> tuple[Role, str | None]:
+    """(role, office code) named by an identity provider's groups claim; exactly one role group."""
+    roles = {GROUP_ROLES[g] for g in groups if g in GROUP_ROLES}
+    if len(roles) != 1:
+        raise PermissionDenied("(single sign-on)", "sign in",
+                               f"the groups claim must name exactly one of {', '.join(sorted(GROUP_ROLES))}")
+    offices = [g[len(OFFICE_GROUP_PREFIX):] for g in groups if g.startswith(OFFICE_GROUP_PREFIX)]
+    return roles.pop(), (offices[0] if len(offices) == 1 else None)
+
+
+def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: datetime | None = None) -> SignedIn:
+    """Open a session for a user signed in by the identity provider (OIDC through ``st.login``).
+
+    The user is matched by e-mail; the role (and office) come from the groups claim every time, so a
+    change at the provider takes effect at the next sign-in. Customs staff unknown here are created
+    in the office their groups name; nobody else is created from a claim."""
+    now = now_or(now)
+    email = str(claims.get("email") or "").strip().lower()
+    if not email:
+        raise InvalidInput("email", "the identity provider sent no e-mail claim")
+    raw = claims.get(groups_claim) or []
+    groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
+    role, office_code = role_from_groups(groups)
+    with session_scope() as s:
+        who = system_actor(s)
+        user = s.exec(select(User).where(col(User.email) == email)).first()
+        office = s.exec(select(CustomsOffice).where(CustomsOffice.code == office_code)).first() if office_code else None
+        if office_code and office is None:
+            raise PermissionDenied(email, "sign in", f"unknown customs office {office_code}")
+        if user is None:
+            if office is None:
+                raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
+            base = email.split("@")[0][:60]
+            name = base
+            while s.exec(select(User.id).where(User.username == name)).first() is not None:
+                name = f"{base}.{secrets.token_hex(2)}"
+            user = User(username=name, display_name=str(claims.get("name") or name)[:200], role=role.value,
+                        customs_office_id=office.id, email=email, password_hash=None)
+            s.add(user)
+            s.flush()
+            record(s, actor=who, action="user.created", subject=f"user:{user.username}", at=now,
+                   after={"role": role.value, "office": office.code, "via": "oidc"})
+        if not user.active:
+            raise PermissionDenied(email, "sign in", "the account is disabled")
+        if user.rights_holder_id is not None or user.consignor_id is not None:
+            raise PermissionDenied(email, "sign in", "single sign-on is for customs staff")
+        changes: dict[str, Any] = {}
+        if user.role != role.value:
+            changes["role"] = (user.role, role.value)
+            user.role = role.value
+        if office is not None and user.customs_office_id != office.id:
+            changes["office"] = (user.customs_office_id, office.id)
+            user.customs_office_id = office.id
+        if changes:
+            s.add(user)
+            record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
+                   before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
+        return _start(s, user, via="oidc", now=now)
