@@ -1,7 +1,7 @@
 """The evidence store's contract: an S3-compatible object store, seen through a small Protocol.
 
 The real implementation (boto3 against the embedded S3 server, MinIO or AWS S3) lives in
-``adapters.s3``; unit tests may pass a fake. Keys are derived from the case and the content hash,
+``adapters.s3``; ``get_store()`` returns it for the current settings; unit tests may pass a fake. Keys are derived from the case and the content hash,
 never from a user's file name.
 """
 
@@ -25,6 +25,15 @@ class ObjectMissing(Exception):
         super().__init__(f"object {key} is missing from the evidence store")
 
 
+class ObjectTooLarge(Exception):
+    """More than ``max_size`` bytes were offered; the upload was abandoned and nothing was stored."""
+
+    def __init__(self, key: str, max_size: int):
+        self.key = key
+        self.max_size = max_size
+        super().__init__(f"object {key} is larger than {max_size} bytes")
+
+
 class ObjectStore(Protocol):
     def put_stream(self, key: str, stream: BinaryIO, *, content_type: str, max_size: int | None = None) -> StoredObject:
         """Upload ``stream`` under ``key`` in bounded memory, hashing it in the same pass."""
@@ -38,8 +47,20 @@ class ObjectStore(Protocol):
         """Re-read the object and return (sha256, size); ``ObjectMissing`` if absent."""
         ...
 
-    def presigned_get(self, key: str, *, seconds: int, filename: str | None = None) -> str: ...
+    def presigned_get(self, key: str, *, seconds: int, filename: str | None = None,
+                      content_type: str | None = None) -> str: ...
 
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (used to find objects no record points at)."""
+        ...
+
+
+def get_store() -> ObjectStore:
+    """The configured evidence store (``adapters.s3.S3Store``; see ``adapters.s3.get_store``)."""
+    from adapters.s3 import get_store as _get
+
+    return _get()
