@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -26,3 +28,16 @@ class SignInSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
     handoff_hash: str | None = Field(default=None, max_length=64, index=True)
     handoff_expires_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
+
+
+class SavedView(SQLModel, table=True):
+    """A named set of inbox filters shared by the officers of one customs office."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("customs_office_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customs_office_id: int = Field(foreign_key="customs_office.id", index=True)
+    name: str = Field(max_length=80)
+    filters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by_id: int = Field(foreign_key="user_account.id")
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)

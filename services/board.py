@@ -151,3 +151,54 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
         cases=[CaseLink(number=c.number, office=offices.get(c.customs_office_id, ""), status=c.status,
                         opened_at=c.opened_at, flow_run_id=c.flow_run_id) for c in cases[:200]],
     )
+
+
+# --- saved inbox views, shared per office -----------------------------------------------------------
+
+
+class ViewFilters(BaseModel):
+    """The inbox filters a view keeps."""
+
+    model_config = {"extra": "forbid"}
+    kinds: list[str] = []
+    mine_only: bool = False
+    urgency: str = "all"  # all, overdue, near
+    case_number: str = ""
+
+
+def saved_views(*, actor: str) -> list[dict[str, object]]:
+    from models.ui_session import SavedView
+
+    with session_scope(readonly=True) as s:
+        who = load_actor(s, actor)
+        if not who.is_customs or who.customs_office_id is None:
+            raise PermissionDenied(who.username, "read saved views")
+        rows = s.exec(select(SavedView).where(SavedView.customs_office_id == who.customs_office_id).order_by(SavedView.name))
+        return [{"id": v.id, "name": v.name, "filters": ViewFilters.model_validate(v.filters).model_dump()} for v in rows]
+
+
+def save_view(*, actor: str, name: str, filters: ViewFilters | dict, now: datetime | None = None) -> dict[str, object]:
+    """Save (or replace) a named inbox view for the caller's office."""
+    from models.rules.errors import InvalidInput
+    from models.ui_session import SavedView
+    from services.context import record
+
+    f = filters if isinstance(filters, ViewFilters) else ViewFilters.model_validate(filters)
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise InvalidInput("name", "must be 1 to 80 characters")
+    if f.urgency not in ("all", "overdue", "near"):
+        raise InvalidInput("urgency", "must be all, overdue or near")
+    now = now_or(now)
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        if who.role not in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER) or who.customs_office_id is None:
+            raise PermissionDenied(who.username, "save an inbox view")
+        v = s.exec(select(SavedView).where(SavedView.customs_office_id == who.customs_office_id, SavedView.name == name)).first()
+        if v is None:
+            v = SavedView(customs_office_id=who.customs_office_id, name=name, created_by_id=who.id, created_at=now)
+        v.filters = f.model_dump()
+        s.add(v)
+        s.flush()
+        record(s, actor=who, action="view.saved", subject=f"view:{v.id}", at=now, after={"name": name, "filters": v.filters})
+        return {"id": v.id, "name": v.name, "filters": v.filters}

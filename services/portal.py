@@ -130,3 +130,43 @@ def case_timeline(*, case_number: str, actor: str) -> list[TimelineOut]:
             raise NotFound("timeline", case_number)
         rows = s.exec(select(TimelineEntry).where(TimelineEntry.case_id == case.id).order_by(TimelineEntry.id))
         return [TimelineOut.model_validate(e) for e in rows]
+
+
+def working_days_left(*, deadline: date | None, now: datetime | None = None) -> int | None:
+    """Working days left to a legal deadline, today included if it is one; ``None`` when the
+    deadline is not set or its year's schedule is not loaded (never guessed)."""
+    from adapters.calendar import get_calendar
+    from models.rules.errors import CalendarUnknown
+    from models.rules.workdays import working_days_left as left
+
+    if deadline is None:
+        return None
+    try:
+        return left(local_date(now_or(now)), deadline, get_calendar())
+    except CalendarUnknown:
+        return None
+
+
+class RecordationMatch(BaseModel):
+    brand: str
+    recordation: str | None
+    rights_holder: str | None
+    valid_until: date | None
+
+
+def match_recordations(*, actor: str, brands: list[str], on: date) -> list[RecordationMatch]:
+    """For a seizure being registered: the recordation each brand would be matched to on ``on``
+    (the same rule ``open_case`` applies: a recordation valid that day, Reg 16)."""
+    with session_scope(readonly=True) as s:
+        who = load_actor(s, actor)
+        require_role(who, "match recordations", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN)
+        out = []
+        for brand in brands:
+            b = brand.strip().upper()
+            rec = s.exec(select(Recordation).where(Recordation.brand == b, Recordation.valid_from <= on,
+                                                   Recordation.valid_until >= on).order_by(Recordation.number)).first()
+            holder = s.get(RightsHolder, rec.rights_holder_id) if rec else None
+            out.append(RecordationMatch(brand=b, recordation=rec.number if rec else None,
+                                        rights_holder=holder.name if holder else None,
+                                        valid_until=rec.valid_until if rec else None))
+        return out

@@ -267,3 +267,16 @@ def set_locale(*, actor: str, locale: str, now: datetime | None = None) -> str:
             record(s, actor=who, action="user.locale", subject=f"user:{u.username}", at=now,
                    before={"locale": before}, after={"locale": locale})
         return locale
+
+
+def colleagues(*, actor: str, role: str | None = None) -> list[dict[str, str]]:
+    """Active customs users of the caller's office (to hand a task over), optionally of one role."""
+    with session_scope(readonly=True) as s:
+        who = load_actor(s, actor)
+        if not who.is_customs or who.role == Role.SYSTEM:
+            raise NotFound("office", "(none)")
+        q = select(User).where(User.customs_office_id == who.customs_office_id, User.active == True)  # noqa: E712
+        if role:
+            q = q.where(User.role == role)
+        return [{"username": u.username, "display_name": u.display_name, "role": u.role}
+                for u in s.exec(q.order_by(User.username))]
