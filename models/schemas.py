@@ -84,9 +84,12 @@ def parse_bond(v: object) -> Literal["general"] | Decimal | None:
     if v is None or v == "general":
         return v  # type: ignore[return-value]
     try:
-        return money(v, "bond")
+        amount = money(v, "bond")
     except ValueError as e:
         raise ValueError(str(e).split(": ", 1)[-1]) from None
+    if amount <= 0:
+        raise ValueError("an individual bond must be more than zero")
+    return amount
 
 
 # --- output ---------------------------------------------------------------------------------------

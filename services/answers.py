@@ -53,11 +53,11 @@ def _bond_check(s: Session, notice: Notice, claimed: list[Line], bond: object, a
     if bond == "general":
         on = local_date(at)
         rights = {r.right_type for r in s.exec(select(Recordation).where(col(Recordation.id).in_({ln.recordation_id for ln in claimed})))}
+        if rights != {"trademark"}:
+            raise InvalidInput("bond", "a general bond covers trademarks only (Meas 24)")
         gb = valid_general_bond(s, notice.rights_holder_id, on)
         if gb is None:
             raise InvalidInput("bond", f"no general bond (总担保) of this rights holder is valid on {on.isoformat()}")
-        if rights != {"trademark"}:
-            raise InvalidInput("bond", "a general bond covers trademarks only (Meas 24)")
         return BondKind.GENERAL.value, required, None, gb.id, True
     amount = Decimal(bond)  # type: ignore[arg-type]
     return BondKind.INDIVIDUAL.value, required, amount, None, amount >= required
@@ -81,6 +81,8 @@ def record_answer(
         notice = _lock_notice(s, notice_id, who)
         done = replay(s, idempotency_key, RECORD_ANSWER)
         if done is not None:
+            if done.get("notice_id") != notice.id:
+                raise InvalidInput("idempotency_key", f"already used for an answer to notice {done.get('notice_id')}")
             return notice_view(s, notice, who)
         if who.role == Role.SYSTEM:
             raise InvalidInput("actor", "the system does not answer notices")
