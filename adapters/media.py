@@ -1,0 +1,242 @@
+"""What a captured file really is, judged from its first bytes, and the time the device wrote in it.
+
+The type comes from magic bytes only; a file's name or the browser's content type are never trusted.
+Device time is read where it is cheap: JPEG EXIF (DateTimeOriginal with OffsetTimeOriginal), PNG
+``tIME``, MP4/MOV ``mvhd`` creation time, PDF ``/CreationDate``. A file that carries no readable time
+simply has none; a malformed header is not an error, since the time is only corroborating metadata.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+SNIFF_BYTES = 64
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class MediaType:
+    name: str  # jpeg, png, heic, mp4, mov, pdf
+    kind: str  # photo, video, document
+    content_type: str
+    extension: str
+
+
+JPEG = MediaType("jpeg", "photo", "image/jpeg", "jpg")
+PNG = MediaType("png", "photo", "image/png", "png")
+HEIC = MediaType("heic", "photo", "image/heic", "heic")
+MP4 = MediaType("mp4", "video", "video/mp4", "mp4")
+MOV = MediaType("mov", "video", "video/quicktime", "mov")
+PDF = MediaType("pdf", "document", "application/pdf", "pdf")
+ACCEPTED = (JPEG, PNG, HEIC, MP4, MOV, PDF)
+
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+_MOV_BRANDS = {b"qt  "}
+_MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ",
+               b"MSNV", b"dash", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"mmp4", b"f4v "}
+
+
+def sniff(head: bytes) -> MediaType | None:
+    """The accepted type these first bytes begin, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        size = struct.unpack(">I", head[:4])[0]
+        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
+        for brand in brands:  # the major brand decides; compatible brands if it is unknown
+            if brand in _HEIC_BRANDS:
+                return HEIC
+            if brand in _MOV_BRANDS:
+                return MOV
+            if brand in _MP4_BRANDS:
+                return MP4
+    return None
+
+
+def device_time(f: BinaryIO, media: MediaType) -> datetime | None:
+    """The capture time the file itself carries (timezone-aware), or None. ``f`` must be seekable."""
+    try:
+        f.seek(0)
+        if media is JPEG:
+            return _jpeg_time(f)
+        if media is PNG:
+            return _png_time(f)
+        if media in (MP4, MOV):
+            return _mvhd_time(f)
+        if media is PDF:
+            return _pdf_time(f)
+        return None  # HEIC keeps EXIF in an item of its meta box: not cheap enough to read here
+    except (struct.error, ValueError, OverflowError, IndexError):
+        return None
+    finally:
+        f.seek(0)
+
+
+def _sane(t: datetime) -> datetime | None:
+    return t if 1990 <= t.year <= 2100 else None
+
+
+# --- JPEG / EXIF ----------------------------------------------------------------------------------
+
+
+def _jpeg_time(f: BinaryIO) -> datetime | None:
+    if f.read(2) != b"\xff\xd8":
+        return None
+    for _ in range(64):  # APP1 comes first in practice; stop early otherwise
+        marker = f.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        if marker[1] in (0xDA, 0xD9):  # start of scan / end of image: no more metadata
+            return None
+        length = struct.unpack(">H", f.read(2))[0]
+        body = f.read(length - 2)
+        if marker[1] == 0xE1 and body.startswith(b"Exif\x00\x00"):
+            return _exif_time(body[6:])
+    return None
+
+
+_EXIF_IFD, _DATETIME, _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME = 0x8769, 0x0132, 0x9003, 0x9011, 0x9010
+
+
+def _exif_time(tiff: bytes) -> datetime | None:
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:
+        return None
+    ifd0 = struct.unpack(order + "I", tiff[4:8])[0]
+    tags = _ifd(tiff, ifd0, order)
+    if _EXIF_IFD in tags:
+        tags.update(_ifd(tiff, struct.unpack(order + "I", tags[_EXIF_IFD][:4])[0], order))
+    raw = tags.get(_DATETIME_ORIGINAL) or tags.get(_DATETIME)
+    if not raw:
+        return None
+    text = raw.split(b"\x00")[0].decode("ascii", "replace").strip()
+    t = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+    offset = (tags.get(_OFFSET_TIME_ORIGINAL) or tags.get(_OFFSET_TIME) or b"").split(b"\x00")[0].decode("ascii", "replace")
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip())
+    if m:
+        sign = 1 if m.group(1) == "+" else -1
+        tz = timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
+        return _sane(t.replace(tzinfo=tz))
+    # No offset written: the phone's local time at the inspection site, which is in China.
+    return _sane(t.replace(tzinfo=SHANGHAI))
+
+
+def _ifd(tiff: bytes, offset: int, order: str) -> dict[int, bytes]:
+    """Tag -> raw value (ASCII strings, or the 4-byte offset field) of one IFD."""
+    count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
+    out: dict[int, bytes] = {}
+    for i in range(min(count, 512)):
+        e = offset + 2 + 12 * i
+        tag, typ, n = struct.unpack(order + "HHI", tiff[e:e + 8])
+        field = tiff[e + 8:e + 12]
+        if typ == 2:  # ASCII
+            if n <= 4:
+                out[tag] = field[:n]
+            else:
+                start = struct.unpack(order + "I", field)[0]
+                out[tag] = tiff[start:start + n]
+        elif tag == _EXIF_IFD:
+            out[tag] = field
+    return out
+
+
+# --- PNG ------------------------------------------------------------------------------------------
+
+
+def _png_time(f: BinaryIO) -> datetime | None:
+    f.read(8)
+    for _ in range(4096):
+        header = f.read(8)
+        if len(header) < 8:
+            return None
+        length, ctype = struct.unpack(">I4s", header)
+        if ctype == b"tIME" and length == 7:  # last modification, UTC (PNG spec 11.3.6.1)
+            y, mo, d, h, mi, s = struct.unpack(">HBBBBB", f.read(7))
+            return _sane(datetime(y, mo, d, h, mi, s, tzinfo=UTC))
+        if ctype == b"eXIf":
+            return _exif_time(f.read(length))
+        if ctype in (b"IDAT", b"IEND"):
+            return None  # metadata chunks worth reading come before the image data in practice
+        f.seek(length + 4, 1)
+    return None
+
+
+# --- MP4 / MOV ------------------------------------------------------------------------------------
+
+_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
+
+
+def _boxes(f: BinaryIO, start: int, end: int | None) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes between ``start`` and ``end``."""
+    out = []
+    pos = start
+    for _ in range(10_000):
+        if end is not None and pos + 8 > end:
+            break
+        f.seek(pos)
+        header = f.read(8)
+        if len(header) < 8:
+            break
+        size, btype = struct.unpack(">I4s", header)
+        body = pos + 8
+        if size == 1:
+            size = struct.unpack(">Q", f.read(8))[0]
+            body = pos + 16
+        elif size == 0:  # to the end of the file
+            f.seek(0, 2)
+            size = f.tell() - pos
+        if size < 8:
+            break
+        out.append((btype, body, pos + size))
+        pos += size
+    return out
+
+
+def _mvhd_time(f: BinaryIO) -> datetime | None:
+    for btype, body, end in _boxes(f, 0, None):
+        if btype != b"moov":
+            continue
+        for inner, ibody, _iend in _boxes(f, body, end):
+            if inner != b"mvhd":
+                continue
+            f.seek(ibody)
+            version = f.read(4)[0]
+            secs = struct.unpack(">Q", f.read(8))[0] if version == 1 else struct.unpack(">I", f.read(4))[0]
+            if secs == 0:
+                return None  # not set by the device
+            return _sane(_EPOCH_1904 + timedelta(seconds=secs))  # ISO/IEC 14496-12: UTC
+    return None
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+_PDF_DATE = re.compile(rb"/CreationDate\s*\(D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(Z|[+-]\d{2}'?\d{2}'?)?")
+
+
+def _pdf_time(f: BinaryIO) -> datetime | None:
+    head = f.read(65536)
+    f.seek(0, 2)
+    size = f.tell()
+    f.seek(max(0, size - 65536))
+    tail = f.read(65536)
+    m = _PDF_DATE.search(head) or _PDF_DATE.search(tail)
+    if not m:
+        return None
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    zone = (m.group(7) or b"").decode()
+    if zone in ("", "Z"):
+        tz: timezone | ZoneInfo = UTC if zone == "Z" else SHANGHAI
+    else:
+        digits = zone[1:].replace("'", "")
+        sign = 1 if zone[0] == "+" else -1
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
+    return _sane(datetime(y, mo, d, h, mi, s, tzinfo=tz))
