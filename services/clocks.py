@@ -55,10 +55,12 @@ def fill_pending_clocks(*, now: datetime) -> list[dict[str, object]]:
     from services.context import system_actor
 
     filled: list[dict[str, object]] = []
+    live = [TaskState.OPEN.value, TaskState.CLAIMED.value]
     cal = get_calendar()
     with session_scope() as s:
         who = system_actor(s)
-        for n in s.exec(select(Notice).where(Notice.state == NoticeState.SERVED.value, col(Notice.deadline).is_(None),
+        waiting = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]  # a pending claim also waits on it
+        for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None),
                                              col(Notice.served_at).is_not(None)).with_for_update()):
             try:
                 n.deadline = answer_deadline(n.served_at, cal)  # type: ignore[arg-type]
@@ -67,6 +69,11 @@ def fill_pending_clocks(*, now: datetime) -> list[dict[str, object]]:
             n.deadline_at = end_of_day(n.deadline)
             n.version += 1
             s.add(n)
+            for t in s.exec(select(Task).where(Task.notice_id == n.id, Task.kind == TaskKind.CHECK_BOND.value,
+                                               col(Task.due_at).is_(None), col(Task.state).in_(live))):
+                t.due_at = n.deadline_at  # the bond is awaited until the answer deadline
+                t.version += 1
+                s.add(t)
             record(s, actor=who, action="notice.deadline_set", subject=f"notice:{n.id}", at=now, case_id=n.case_id,
                    after={"deadline": n.deadline.isoformat()})
             filled.append({"notice_id": n.id, "deadline": n.deadline.isoformat()})
@@ -85,7 +92,7 @@ def fill_pending_clocks(*, now: datetime) -> list[dict[str, object]]:
                    after={"investigation_due": ln.investigation_due.isoformat(), "court_due": ln.court_due.isoformat()})
             filled.append({"line_id": ln.id, "investigation_due": ln.investigation_due.isoformat()})
         if filled:
-            pending_cases = {n.case_id for n in s.exec(select(Notice).where(Notice.state == NoticeState.SERVED.value, col(Notice.deadline).is_(None)))}
+            pending_cases = {n.case_id for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None)))}
             pending_cases |= {ln.case_id for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
                                                                             or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))}
             for t in s.exec(select(Task).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))):
