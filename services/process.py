@@ -1,0 +1,392 @@
+"""What the process (the Prefect flows and the outbox dispatcher) needs from the database.
+
+These are the system's own steps, never a person's: reading a case's progress, handing outbox events
+on, remembering which flow run carries a case, and marking a decision's follow-up (documents and
+notifications) done. Each call is one transaction, acts as the system user, and writes the timeline
+when it changes something a person could ask about later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from adapters.db import session_scope
+from models.enums import CaseStatus, DocumentKind, LineState, NoticeState
+from models.rules.errors import InvalidInput, NotFound
+from models.rules.workdays import end_of_day
+from models.tables import (
+    Case,
+    CustomsOffice,
+    Decision,
+    Document,
+    IdempotencyRecord,
+    Line,
+    Notice,
+    OutboxEvent,
+    RightsHolder,
+    TimelineEntry,
+    User,
+    Viewing,
+)
+from services.context import now_or, record, system_actor
+
+#: notices in these states still wait for their rights holder (or for service)
+WAITING_NOTICE_STATES = (NoticeState.ISSUED.value, NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value)
+#: lines in these states have a detention clock running (Reg 20, 24)
+CLOCKED_LINE_STATES = (LineState.DETAINED.value, LineState.UNDETERMINED.value)
+
+
+class NoticeProgress(BaseModel):
+    id: int
+    rights_holder: str
+    state: str
+    served_at: datetime | None
+    deadline_at: datetime | None
+    confirmation_issued: bool  # a confirmation notice (确权通知书) document exists
+    sent: bool  # the process has issued and sent it (step ``notice_sent_key``)
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in WAITING_NOTICE_STATES
+
+
+class DecisionProgress(BaseModel):
+    id: int
+    kind: str
+    reason: str
+    notice_id: int | None
+    lines: list[int]
+    decided_at: datetime
+    followed_up_at: datetime | None
+
+
+class ClockProgress(BaseModel):
+    line_id: int
+    line_number: int
+    state: str
+    investigation_due_at: datetime | None  # end of the 30th working day after detention
+    court_due_at: datetime | None  # end of the 50th working day after detention
+
+
+class CaseProgress(BaseModel):
+    """Where a case stands, as the process sees it."""
+
+    case_number: str
+    case_id: int
+    status: str
+    customs_office: str
+    customs_office_code: str
+    brands: list[str]
+    flow_run_id: str | None
+    notices: list[NoticeProgress]
+    decisions: list[DecisionProgress]
+    clocks: list[ClockProgress]
+    open_viewings: int
+    runs_started: int  # flow runs that have carried this case (a replacement after a crash adds one)
+    last_event_id: int  # the newest outbox event of this case the reader has seen
+
+    @property
+    def waiting_notices(self) -> list[NoticeProgress]:
+        return [n for n in self.notices if n.waiting]
+
+    @property
+    def pending_decisions(self) -> list[DecisionProgress]:
+        return [d for d in self.decisions if d.followed_up_at is None]
+
+    @property
+    def settled(self) -> bool:
+        """Nothing left for the case process: every notice decided, every decision followed up."""
+        return not self.waiting_notices and not self.pending_decisions
+
+    @property
+    def tags(self) -> list[str]:
+        return [f"office:{self.customs_office_code}"] + [f"brand:{b}" for b in self.brands]
+
+
+class EventOut(BaseModel):
+    id: int
+    topic: str
+    case_id: int | None
+    case_number: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+
+
+class DecisionLine(BaseModel):
+    number: int
+    brand: str
+    description: str
+    quantity: int
+    unit: str
+    value: Decimal
+    state: str
+
+
+class DecisionReport(BaseModel):
+    """What a manager reads about a decision: which lines, which verdict, who, when, in time or not."""
+
+    decision_id: int
+    case_number: str
+    kind: str
+    reason: str
+    notice_id: int | None
+    rights_holder: str | None
+    decided_by: str
+    decided_by_role: str
+    decided_at: datetime
+    notice_deadline_at: datetime | None
+    deadline_met: bool | None
+    lines: list[DecisionLine]
+    followed_up_at: datetime | None
+
+
+class CaseRef(BaseModel):
+    case_number: str
+    status: str
+    flow_run_id: str | None
+    waiting: bool  # a notice still waits for its rights holder
+    pending_decisions: list[int]
+
+
+class TimerDue(BaseModel):
+    """A legal deadline that must have a durable timer."""
+
+    kind: str  # "notice" or "investigation" or "court"
+    subject_id: int  # notice id or line id
+    case_number: str
+    due_at: datetime
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def notice_sent_key(notice_id: int) -> str:
+    return f"notice-{notice_id}-sent"
+
+
+def _case(s: Session, case_number: str) -> Case:
+    case = s.exec(select(Case).where(Case.number == case_number)).first()
+    if case is None:
+        raise NotFound("case", case_number)
+    return case
+
+
+def _progress(s: Session, case: Case) -> CaseProgress:
+    office = s.get(CustomsOffice, case.customs_office_id)
+    lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
+    notices = list(s.exec(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)))
+    holders = {h.id: h.name for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_({n.rights_holder_id for n in notices})))}
+    sent = set(s.exec(select(IdempotencyRecord.key).where(
+        col(IdempotencyRecord.key).in_([f"process:{notice_sent_key(n.id)}" for n in notices]))))  # type: ignore[arg-type]
+    confirmed = set(s.exec(select(Document.notice_id).where(
+        Document.case_id == case.id, Document.kind == DocumentKind.CONFIRMATION_NOTICE.value)))
+    number_of = {ln.id: ln.number for ln in lines}
+    decisions = list(s.exec(select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)))
+    viewings = s.exec(select(func.count()).select_from(Viewing).where(
+        Viewing.case_id == case.id, col(Viewing.state).in_(["requested", "approved", "open"]))).one()
+    runs = s.exec(select(func.count()).select_from(TimelineEntry).where(
+        TimelineEntry.case_id == case.id, TimelineEntry.action == "case.process_started")).one()
+    last = s.exec(select(func.max(OutboxEvent.id)).where(OutboxEvent.case_id == case.id)).one()
+    return CaseProgress(
+        case_number=case.number,
+        case_id=case.id,  # type: ignore[arg-type]
+        status=case.status,
+        customs_office=office.name_en if office else "",
+        customs_office_code=office.code if office else "",
+        brands=sorted({ln.brand for ln in lines}),
+        flow_run_id=case.flow_run_id,
+        notices=[NoticeProgress(id=n.id, rights_holder=holders.get(n.rights_holder_id, ""), state=n.state,  # type: ignore[arg-type]
+                                served_at=n.served_at, deadline_at=n.deadline_at, confirmation_issued=n.id in confirmed,
+                                sent=f"process:{notice_sent_key(n.id)}" in sent)
+                 for n in notices],
+        decisions=[DecisionProgress(id=d.id, kind=d.kind, reason=d.reason, notice_id=d.notice_id,  # type: ignore[arg-type]
+                                    lines=sorted(number_of.get(i, 0) for i in d.line_ids), decided_at=d.decided_at,
+                                    followed_up_at=d.followed_up_at) for d in decisions],
+        clocks=[ClockProgress(line_id=ln.id, line_number=ln.number, state=ln.state,  # type: ignore[arg-type]
+                              investigation_due_at=end_of_day(ln.investigation_due) if ln.investigation_due else None,
+                              court_due_at=end_of_day(ln.court_due) if ln.court_due else None)
+                for ln in lines if ln.state in CLOCKED_LINE_STATES],
+        open_viewings=int(viewings),
+        runs_started=int(runs),
+        last_event_id=int(last or 0),
+    )
+
+
+def case_progress(*, case_number: str) -> CaseProgress:
+    with session_scope(readonly=True) as s:
+        return _progress(s, _case(s, case_number))
+
+
+def case_number_of(*, case_id: int) -> str:
+    with session_scope(readonly=True) as s:
+        case = s.get(Case, case_id)
+        if case is None:
+            raise NotFound("case", case_id)
+        return case.number
+
+
+def decision_report(*, decision_id: int) -> DecisionReport:
+    with session_scope(readonly=True) as s:
+        d = s.get(Decision, decision_id)
+        if d is None:
+            raise NotFound("decision", decision_id)
+        case = s.get(Case, d.case_id)
+        notice = s.get(Notice, d.notice_id) if d.notice_id else None
+        holder = s.get(RightsHolder, notice.rights_holder_id) if notice else None
+        who = s.get(User, d.decided_by_id)
+        lines = list(s.exec(select(Line).where(col(Line.id).in_(d.line_ids)).order_by(Line.number)))
+        return DecisionReport(
+            decision_id=d.id, case_number=case.number if case else "", kind=d.kind, reason=d.reason,  # type: ignore[arg-type]
+            notice_id=d.notice_id, rights_holder=holder.name if holder else None,
+            decided_by=who.username if who else "", decided_by_role=who.role if who else "",
+            decided_at=d.decided_at, notice_deadline_at=notice.deadline_at if notice else None,
+            deadline_met=d.deadline_met, followed_up_at=d.followed_up_at,
+            lines=[DecisionLine(number=ln.number, brand=ln.brand, description=ln.description, quantity=ln.quantity,
+                                unit=ln.unit, value=ln.value, state=ln.state) for ln in lines],
+        )
+
+
+def cases_to_reconcile() -> list[CaseRef]:
+    """Cases the process still owes something: open cases, and decisions not yet followed up."""
+    with session_scope(readonly=True) as s:
+        unfollowed: dict[int, list[int]] = {}
+        for d in s.exec(select(Decision).where(col(Decision.followed_up_at).is_(None)).order_by(Decision.id)):
+            unfollowed.setdefault(d.case_id, []).append(d.id)  # type: ignore[arg-type]
+        cases = list(s.exec(select(Case).where(
+            (Case.status == CaseStatus.OPEN.value) | col(Case.id).in_(list(unfollowed))).order_by(Case.id)))
+        waiting = set(s.exec(select(Notice.case_id).where(col(Notice.state).in_(WAITING_NOTICE_STATES))))
+        return [CaseRef(case_number=c.number, status=c.status, flow_run_id=c.flow_run_id, waiting=c.id in waiting,
+                        pending_decisions=unfollowed.get(c.id, [])) for c in cases]  # type: ignore[arg-type]
+
+
+def timers_due() -> list[TimerDue]:
+    """Every running legal clock with a known end: the answer deadlines of waiting notices and the
+    detention clocks of detained or undetermined lines."""
+    out: list[TimerDue] = []
+    with session_scope(readonly=True) as s:
+        numbers = dict(s.exec(select(Case.id, Case.number)).all())
+        for n in s.exec(select(Notice).where(col(Notice.state).in_(WAITING_NOTICE_STATES),
+                                             col(Notice.deadline_at).is_not(None)).order_by(Notice.id)):
+            out.append(TimerDue(kind="notice", subject_id=n.id, case_number=numbers[n.case_id], due_at=n.deadline_at))  # type: ignore[arg-type]
+        for ln in s.exec(select(Line).where(col(Line.state).in_(CLOCKED_LINE_STATES)).order_by(Line.id)):
+            if ln.state == LineState.DETAINED.value and ln.investigation_due:
+                out.append(TimerDue(kind="investigation", subject_id=ln.id, case_number=numbers[ln.case_id],  # type: ignore[arg-type]
+                                    due_at=end_of_day(ln.investigation_due)))
+            if ln.court_due:
+                out.append(TimerDue(kind="court", subject_id=ln.id, case_number=numbers[ln.case_id],  # type: ignore[arg-type]
+                                    due_at=end_of_day(ln.court_due)))
+    return out
+
+
+# --- the outbox -----------------------------------------------------------------------------------
+
+
+def pending_events(*, limit: int = 200) -> list[EventOut]:
+    """Events not yet handed to the process, oldest first."""
+    if limit < 1:
+        raise InvalidInput("limit", "must be at least 1")
+    with session_scope(readonly=True) as s:
+        events = list(s.exec(select(OutboxEvent).where(col(OutboxEvent.dispatched_at).is_(None))
+                             .order_by(OutboxEvent.id).limit(limit)))
+        ids = {e.case_id for e in events if e.case_id is not None}
+        numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_(ids))).all()) if ids else {}
+        return [EventOut(id=e.id, topic=e.topic, case_id=e.case_id, case_number=numbers.get(e.case_id),  # type: ignore[arg-type]
+                         payload=e.payload, created_at=e.created_at, attempts=e.attempts) for e in events]
+
+
+def mark_dispatched(*, event_ids: list[int], now: datetime | None = None) -> int:
+    """Mark events handed on; an event already marked keeps its first time. Returns how many changed."""
+    now = now_or(now)
+    if not event_ids:
+        return 0
+    with session_scope() as s:
+        changed = 0
+        for ev in s.exec(select(OutboxEvent).where(col(OutboxEvent.id).in_(event_ids)).with_for_update()):
+            if ev.dispatched_at is None:
+                ev.dispatched_at = now
+                ev.attempts += 1
+                ev.last_error = None
+                s.add(ev)
+                changed += 1
+        return changed
+
+
+def note_dispatch_failure(*, event_id: int, error: str, now: datetime | None = None) -> None:
+    """The event could not be handed on (Prefect unreachable, ...): it stays in the outbox."""
+    now_or(now)
+    with session_scope() as s:
+        ev = s.exec(select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update()).first()
+        if ev is None:
+            raise NotFound("outbox event", event_id)
+        if ev.dispatched_at is None:
+            ev.attempts += 1
+            ev.last_error = error[:2000]
+            s.add(ev)
+
+
+# --- the process's own records --------------------------------------------------------------------
+
+
+def attach_flow_run(*, case_number: str, flow_run_id: str, now: datetime | None = None) -> bool:
+    """Remember the flow run that carries a case; the timeline says when it changed."""
+    now = now_or(now)
+    with session_scope() as s:
+        case = s.exec(select(Case).where(Case.number == case_number).with_for_update()).first()
+        if case is None:
+            raise NotFound("case", case_number)
+        if case.flow_run_id == flow_run_id:
+            return False
+        who = system_actor(s)
+        before = case.flow_run_id
+        case.flow_run_id = flow_run_id
+        case.version += 1
+        s.add(case)
+        record(s, actor=who, action="case.process_started", subject=f"case:{case.number}", at=now, case_id=case.id,
+               before={"flow_run_id": before} if before else None, after={"flow_run_id": flow_run_id})
+        return True
+
+
+def step_done(*, key: str) -> dict[str, Any] | None:
+    """The result of a process step already done under ``key`` (e.g. a notice's service), if any."""
+    with session_scope(readonly=True) as s:
+        rec = s.get(IdempotencyRecord, f"process:{key}")
+        return rec.result if rec is not None else None
+
+
+def mark_step_done(*, key: str, case_number: str, action: str, result: dict[str, Any],
+                   now: datetime | None = None) -> bool:
+    """Record that a process step is done, once; the timeline gets one entry for it."""
+    now = now_or(now)
+    with session_scope() as s:
+        full = f"process:{key}"
+        if s.get(IdempotencyRecord, full) is not None:
+            return False
+        case = _case(s, case_number)
+        who = system_actor(s)
+        s.add(IdempotencyRecord(key=full, action=action, result=result, created_at=now))
+        record(s, actor=who, action=action, subject=key, at=now, case_id=case.id, after=result)
+        return True
+
+
+def mark_followed_up(*, decision_id: int, documents: list[str], now: datetime | None = None) -> bool:
+    """The decision's documents are issued and sent: mark it, once (``Decision.followed_up_at``)."""
+    now = now_or(now)
+    with session_scope() as s:
+        d = s.exec(select(Decision).where(Decision.id == decision_id).with_for_update()).first()
+        if d is None:
+            raise NotFound("decision", decision_id)
+        if d.followed_up_at is not None:
+            return False
+        who = system_actor(s)
+        d.followed_up_at = now
+        s.add(d)
+        record(s, actor=who, action="decision.followed_up", subject=f"decision:{d.id}", at=now, case_id=d.case_id,
+               after={"documents": documents})
+        return True

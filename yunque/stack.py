@@ -1,0 +1,449 @@
+"""The whole system on one machine, on loopback: ``yunque stack up | down | status``.
+
+``up`` applies the migrations, loads the demo data (once), starts each part as a child process in its
+own process group (Prefect server on SQLite under ``var/prefect``, the deployments of
+``prefect.yaml``, the workers of the pool, the outbox dispatcher, the S3 server, the SMTP sink, the
+Streamlit app; a part whose module is not there is left out), waits until each is healthy, prints
+the URLs and the demo logins, restarts a part that dies, and stops everything on Ctrl-C (SIGINT) or
+SIGTERM. Pid files under ``var/run`` let ``down`` stop a stack left running; stale ones (a crash)
+are cleaned on the next ``up``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from yunque.settings import ROOT, Settings, get_settings
+
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Part:
+    """One process of the stack."""
+
+    name: str
+    argv: list[str]
+    url: str | None = None
+    health: Callable[[], bool] | None = None  # None: alive is healthy
+    startup_timeout: float = 120.0
+    proc: subprocess.Popen | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    last_exit: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def run_dir(settings: Settings) -> Path:
+    return settings.var_dir / "run"
+
+
+def log_dir(settings: Settings) -> Path:
+    return settings.var_dir / "log"
+
+
+def prefect_home(settings: Settings) -> Path:
+    return settings.var_dir / "prefect"
+
+
+def prefect_port(settings: Settings) -> int:
+    return urlparse(settings.prefect_api_url).port or 4200
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - loopback URLs we built
+            return 200 <= r.status < 300
+    except Exception:  # noqa: BLE001 - not up (yet)
+        return False
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as dead
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return [a for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0") if a]
+    except OSError:
+        return []
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, names one process for good."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(") ", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _ours(info: dict[str, Any]) -> bool:
+    """The process of this pid file is the one we started (pids are reused after a crash)."""
+    pid = info.get("pid")
+    return isinstance(pid, int) and _alive(pid) and _start_ticks(pid) == info.get("ticks")
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """The environment every part gets: Yunque's settings and Prefect's, all under ``var/``."""
+    env = dict(os.environ)
+    env.update({
+        "YUNQUE_ROOT": str(ROOT),
+        "YUNQUE_VAR_DIR": str(settings.var_dir),
+        "YUNQUE_DATABASE_URL": settings.db_url,
+        "YUNQUE_PREFECT_API_URL": settings.prefect_api_url,
+        "YUNQUE_PREFECT_UI_URL": settings.prefect_ui_url,
+        "YUNQUE_APP_PORT": str(settings.app_port),
+        "YUNQUE_S3_PORT": str(settings.s3_port),
+        "YUNQUE_SMTP_PORT": str(settings.smtp_port),
+        "YUNQUE_WORK_POOL": settings.work_pool,
+        "PREFECT_HOME": str(prefect_home(settings)),
+        "PREFECT_API_URL": settings.prefect_api_url,
+        "PREFECT_SERVER_UI_API_URL": settings.prefect_api_url,
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(prefect_port(settings)),
+        # offline and private: no analytics, no telemetry
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
+        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "DO_NOT_TRACK": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p),
+        "PYTHONUNBUFFERED": "1",
+    })
+    # a person waits on these: poll for work often (the defaults are 10 s)
+    env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")
+    env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "5")
+    env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+    return env
+
+
+def prefect_cli(settings: Settings, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", *args], cwd=ROOT, env=stack_env(settings),
+                          capture_output=True, text=True, timeout=timeout, check=check)
+
+
+def deploy(settings: Settings) -> list[str]:
+    """Create the work pool (process type) if missing, then every deployment of ``prefect.yaml``."""
+    pool = prefect_cli(settings, "work-pool", "inspect", settings.work_pool, check=False)
+    if pool.returncode != 0:
+        prefect_cli(settings, "work-pool", "create", settings.work_pool, "--type", "process")
+    args = ["deploy", "--all"]
+    if settings.work_pool != "yunque-pool":
+        args += ["--pool", settings.work_pool]
+    out = prefect_cli(settings, *args, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"prefect deploy failed ({out.returncode}): {out.stdout[-2000:]} {out.stderr[-2000:]}")
+    return [ln.strip() for ln in out.stdout.splitlines() if "Deployment '" in ln]
+
+
+# --- the parts -------------------------------------------------------------------------------------
+
+
+def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> list[Part]:
+    """The parts of the stack, in start order; a part whose code is not in the tree is left out."""
+    py = sys.executable
+    api = settings.prefect_api_url.rstrip("/")
+    parts: list[Part] = []
+    if with_server:
+        parts.append(Part("prefect-server", [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                             "--port", str(prefect_port(settings))],
+                          url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health")))
+    if (ROOT / "adapters" / "s3_server.py").exists():
+        from adapters import s3_server  # type: ignore[attr-defined]
+
+        parts.append(Part("s3", list(s3_server.server_argv(settings)), url=f"http://127.0.0.1:{settings.s3_port}",
+                          health=lambda: _s3_healthy(settings)))
+    if (ROOT / "adapters" / "mail_server.py").exists():
+        from adapters import mail_server  # type: ignore[attr-defined]
+
+        parts.append(Part("smtp", list(mail_server.server_argv(settings)), url=f"smtp://127.0.0.1:{settings.smtp_port}",
+                          health=lambda: port_open(settings.smtp_port)))
+    for i in range(1, workers + 1):
+        parts.append(Part(f"worker-{i}", [py, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
+                                          "--type", "process", "--name", f"{socket.gethostname()}-yunque-{i}"]))
+    parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", "1"]))
+    if (ROOT / "ui" / "app.py").exists():
+        parts.append(Part("app", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.address", "127.0.0.1",
+                                  "--server.port", str(settings.app_port), "--server.headless", "true",
+                                  "--browser.gatherUsageStats", "false"],
+                          url=f"http://127.0.0.1:{settings.app_port}",
+                          health=lambda: http_ok(f"http://127.0.0.1:{settings.app_port}/_stcore/health")))
+    return parts
+
+
+def _s3_healthy(settings: Settings) -> bool:
+    from adapters import s3_server  # type: ignore[attr-defined]
+
+    try:
+        s3_server.wait_healthy(settings, 1.0)
+        return True
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+
+
+# --- pid files -------------------------------------------------------------------------------------
+
+
+def _pidfile(settings: Settings, name: str) -> Path:
+    return run_dir(settings) / f"{name}.pid"
+
+
+def _write_pid(settings: Settings, name: str, pid: int, argv: list[str]) -> None:
+    path = _pidfile(settings, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": pid, "argv": argv, "ticks": _start_ticks(pid), "started": time.time()}))
+    os.replace(tmp, path)
+
+
+def _read_pids(settings: Settings) -> dict[str, dict[str, Any]]:
+    out = {}
+    d = run_dir(settings)
+    if d.exists():
+        for p in sorted(d.glob("*.pid")):
+            try:
+                out[p.stem] = json.loads(p.read_text())
+            except (OSError, ValueError):
+                p.unlink(missing_ok=True)
+    return out
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def stop_pid(pid: int, *, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the process group, again after a while (a worker wants two), then SIGKILL."""
+    _kill_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    second = time.monotonic() + min(3.0, grace / 2)
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            _kill_group(pid, signal.SIGKILL)  # leftovers of the group
+            return
+        if second and time.monotonic() >= second:
+            _kill_group(pid, signal.SIGTERM)
+            second = 0.0
+        time.sleep(0.1)
+    _kill_group(pid, signal.SIGKILL)
+
+
+def down(settings: Settings | None = None) -> list[str]:
+    """Stop a stack left running (its supervisor first, then any part still alive)."""
+    settings = settings or get_settings()
+    stopped = []
+    pids = _read_pids(settings)
+    sup = pids.pop("stack", None)
+    if sup and _ours(sup):
+        os.kill(sup["pid"], signal.SIGTERM)
+        end = time.monotonic() + STOP_GRACE_SECONDS * 3
+        while _alive(sup["pid"]) and time.monotonic() < end:
+            time.sleep(0.2)
+        if _alive(sup["pid"]):
+            os.kill(sup["pid"], signal.SIGKILL)
+        stopped.append("stack")
+    for name, info in _read_pids(settings).items():
+        if name != "stack" and _ours(info):
+            stop_pid(info["pid"])
+            stopped.append(name)
+    for p in run_dir(settings).glob("*.pid") if run_dir(settings).exists() else []:
+        p.unlink(missing_ok=True)
+    return stopped
+
+
+def status(settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or get_settings()
+    pids = _read_pids(settings)
+    sup = pids.pop("stack", None)
+    running = bool(sup and _ours(sup))
+    health = {p.name: p for p in plan(settings, workers=0)}
+    parts = {}
+    for name, info in pids.items():
+        alive = _ours(info)
+        part = health.get(name)
+        healthy = alive and (part.health() if part and part.health else True)
+        parts[name] = {"pid": info["pid"], "alive": alive, "healthy": healthy, "url": part.url if part else None}
+    return {"running": running, "supervisor_pid": sup["pid"] if sup else None, "parts": parts,
+            "urls": urls(settings)}
+
+
+def urls(settings: Settings) -> dict[str, str]:
+    out = {"prefect": settings.prefect_ui_url}
+    if (ROOT / "ui" / "app.py").exists():
+        out["app"] = f"http://127.0.0.1:{settings.app_port}"
+    if (ROOT / "adapters" / "s3_server.py").exists():
+        out["s3"] = f"http://127.0.0.1:{settings.s3_port}"
+    if (ROOT / "adapters" / "mail_server.py").exists():
+        out["smtp"] = f"smtp://127.0.0.1:{settings.smtp_port} (messages in {settings.var_dir / 'mail'})"
+    return out
+
+
+# --- the supervisor --------------------------------------------------------------------------------
+
+
+class Supervisor:
+    """Starts the parts, keeps them running, stops them all on a signal."""
+
+    def __init__(self, settings: Settings, *, workers: int = 1, with_server: bool = True,
+                 say: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.parts = plan(settings, workers=workers, with_server=with_server)
+        self.say = say
+        self.stopping = False
+        self.env = stack_env(settings)
+
+    def _start(self, part: Part) -> None:
+        log_dir(self.settings).mkdir(parents=True, exist_ok=True)
+        log = open(log_dir(self.settings) / f"{part.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {' '.join(part.argv)}\n".encode())
+        log.flush()
+        part.proc = subprocess.Popen(part.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        part.started_at = time.monotonic()
+        _write_pid(self.settings, part.name, part.proc.pid, part.argv)
+
+    def _wait_healthy(self, part: Part) -> None:
+        end = time.monotonic() + part.startup_timeout
+        while time.monotonic() < end:
+            if part.proc is not None and part.proc.poll() is not None:
+                raise RuntimeError(f"{part.name} exited with {part.proc.returncode}; see "
+                                   f"{log_dir(self.settings) / (part.name + '.log')}")
+            if part.health is None or part.health():
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"{part.name} not healthy after {part.startup_timeout:.0f} s; see "
+                           f"{log_dir(self.settings) / (part.name + '.log')}")
+
+    def prepare(self) -> dict[str, Any]:
+        """Migrations and the demo data (created once; a second run only reads them back)."""
+        from adapters.migrations import upgrade
+        from services.demo import load_demo_data
+
+        head = upgrade()
+        demo = load_demo_data()
+        return {"revision": head, "demo": demo}
+
+    def start(self) -> None:
+        for part in self.parts:
+            self._start(part)
+            self._wait_healthy(part)
+            self.say(f"  {part.name:15} up (pid {part.proc.pid})")  # type: ignore[union-attr]
+            if part.name == "prefect-server":
+                names = deploy(self.settings)
+                self.say(f"  {'deployments':15} {len(names)} from prefect.yaml on pool {self.settings.work_pool}")
+
+    def watch_once(self) -> None:
+        """Restart a part that died (a crash, a kill -9); its pid file follows."""
+        for part in self.parts:
+            if self.stopping or part.proc is None or part.proc.poll() is None:
+                continue
+            part.last_exit = part.proc.returncode
+            part.restarts += 1
+            self.say(f"  {part.name} exited ({part.last_exit}); restarting")
+            _kill_group(part.proc.pid, signal.SIGKILL)  # what is left of its group
+            time.sleep(min(5.0, 0.5 * part.restarts))
+            self._start(part)
+
+    def stop(self) -> None:
+        self.stopping = True
+        for part in reversed(self.parts):
+            if part.proc is not None:
+                stop_pid(part.proc.pid)
+                part.proc.wait(timeout=5)
+            _pidfile(self.settings, part.name).unlink(missing_ok=True)
+        _pidfile(self.settings, "stack").unlink(missing_ok=True)
+
+
+def up(*, settings: Settings | None = None, workers: int = 1, with_server: bool = True,
+       say: Callable[[str], None] = print) -> int:
+    """Run the stack in the foreground until Ctrl-C or SIGTERM. Returns the exit status."""
+    settings = settings or get_settings()
+    pids = _read_pids(settings)
+    sup = pids.get("stack")
+    if sup and _ours(sup):
+        say(f"a Yunque stack is already running (pid {sup['pid']}): `yunque stack status`, `yunque stack down`")
+        for name, url in urls(settings).items():
+            say(f"  {name:8} {url}")
+        return 0
+    leftovers = down(settings)  # a crashed stack's parts, and its stale pid files
+    if leftovers:
+        say(f"stopped what a previous stack left running: {', '.join(leftovers)}")
+    _write_pid(settings, "stack", os.getpid(), _cmdline(os.getpid()) or [sys.executable])
+
+    stop_requested = {"signal": 0}
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop_requested["signal"] = signum
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    sv = Supervisor(settings, workers=workers, with_server=with_server, say=say)
+    try:
+        say("Yunque: preparing the database")
+        ready = sv.prepare()
+        say(f"  database at revision {ready['revision']} ({settings.db_url})")
+        say("Yunque: starting")
+        sv.start()
+        say("\nYunque is running:")
+        for name, url in urls(settings).items():
+            say(f"  {name:8} {url}")
+        say("\nDemo logins (user, role, password):")
+        for u in ready["demo"]["users"]:
+            say(f"  {u['username']:16} {u['role']:14} {u['password']}")
+        say("\nStop with Ctrl-C (or `yunque stack down`).")
+        say("READY")
+        while True:
+            sv.watch_once()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        say("\nYunque: stopping")
+        return 0
+    except Exception as e:  # noqa: BLE001 - a part failed to start: say why, stop the rest
+        say(f"Yunque: {e}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sv.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+        say("Yunque: stopped")
