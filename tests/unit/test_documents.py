@@ -1,0 +1,338 @@
+"""Legal documents through the services, with an in-memory evidence store, on SQLite and PostgreSQL.
+
+Each kind is rendered to PNG with poppler's pdftoppm (kept under test-artifacts/documents/), its text
+extracted with pypdf, and its QR code read back with zbarimg."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+from pypdf import PdfReader
+
+from adapters.objectstore import ObjectMissing, StoredObject
+from models.rules.errors import NotFound
+from services.answers import record_answer
+from services.cases import get_case, open_case
+from services.demo import seed_shipment
+from services.detention import decide_line
+from services.documents import (
+    DocumentAltered,
+    document_bytes,
+    documents_of_case,
+    issue_for_decision,
+    issue_for_notice,
+    verify_document,
+)
+from services.sweep import release_expired
+
+SH = ZoneInfo("Asia/Shanghai")
+FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)  # a Tuesday: the answer deadline is Friday 4 September
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
+
+
+class MemoryStore:
+    """The evidence store's Protocol, in memory (unit tests only)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.puts = 0
+
+    def put_stream(self, key, stream, *, content_type, max_size=None):  # noqa: ANN001, ANN201
+        data = stream.read()
+        if max_size is not None and len(data) > max_size:
+            raise ValueError("too large")
+        self.objects[key] = data
+        self.puts += 1
+        return StoredObject(key=key, sha256=hashlib.sha256(data).hexdigest(), size=len(data), content_type=content_type)
+
+    def open(self, key):  # noqa: ANN001, ANN201
+        if key not in self.objects:
+            raise ObjectMissing(key)
+        return io.BytesIO(self.objects[key])
+
+    def hash_of(self, key):  # noqa: ANN001, ANN201
+        data = self.open(key).read()
+        return hashlib.sha256(data).hexdigest(), len(data)
+
+    def presigned_get(self, key, *, seconds, filename=None):  # noqa: ANN001, ANN201
+        return f"memory://{key}"
+
+    def exists(self, key):  # noqa: ANN001, ANN201
+        return key in self.objects
+
+    def delete(self, key):  # noqa: ANN001, ANN201
+        self.objects.pop(key, None)
+
+
+def open_seed_case():  # noqa: ANN201
+    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+
+
+def notice_of(case, brand: str):  # noqa: ANN001, ANN201
+    return next(n for n in case.notices if brand in n.brands)
+
+
+def line_of(case, brand: str) -> int:  # noqa: ANN001
+    return next(ln.number for ln in case.lines if ln.brand == brand)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def flat(text: str) -> str:
+    """The text without any white space: lines wrap anywhere in Chinese, and pypdf keeps the breaks."""
+    return re.sub(r"\s+", "", text)
+
+
+def to_png(data: bytes, name: str, tmp: Path) -> list[Path]:
+    """Render every page with pdftoppm; keep the pictures as test artefacts."""
+    src = tmp / f"{name}.pdf"
+    src.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", "110", "-png", str(src), str(tmp / name)], check=True, capture_output=True,
+                   timeout=60)
+    pages = sorted(tmp.glob(f"{name}-*.png"))
+    assert len(pages) == len(PdfReader(io.BytesIO(data)).pages)
+    assert pages[0].stat().st_size > 20_000  # a page with text and a table, not a blank one
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob(f"{name}-*.png"):
+        old.unlink()
+    for page in pages:
+        shutil.copy(page, ARTIFACTS / page.name)
+    return pages
+
+
+def qr_payloads(pages: list[Path]) -> list[str]:
+    out = []
+    for png in pages:
+        run = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True, text=True, timeout=60)
+        out += [ln for ln in run.stdout.splitlines() if ln.strip()]
+    return out
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+def test_the_confirmation_notice_names_the_lines_the_deadline_and_how_to_answer(db: str, store: MemoryStore,
+                                                                                 tmp_path: Path) -> None:
+    case = open_seed_case()
+    chanel = notice_of(case, "CHANEL")
+    doc = issue_for_notice(notice_id=chanel.id, now=FOUND + timedelta(seconds=5), store=store)
+    assert doc.kind == "confirmation_notice"
+    assert doc.number == f"CAPAIR-CN-2026-{chanel.id:06d}"
+    data = store.objects[f"documents/{case.number}/{doc.number}.pdf"]
+    assert hashlib.sha256(data).hexdigest() == doc.sha256
+    assert data.startswith(b"%PDF-")
+
+    text = flat(pdf_text(data))
+    for expected in ("确权通知书", "Notice to Confirm Intellectual Property Rights", "首都机场海关", "Capital Airport Customs",
+                     doc.number, case.number, case.declaration_no, "CHANEL SARL", "T2019-40001", "36,000.00",
+                     "Handbags, quilted leather", "2026年9月4日24:00", "by 24:00 Beijing time on 4 September 2026",
+                     "第四十一条", "Measures, Art. 41", "Regulations, Art. 17", "2026年9月1日"):
+        assert flat(expected) in text, expected
+    assert "NIKE" not in text  # another holder's lines are not on this holder's notice
+
+    png = to_png(data, "confirmation_notice", tmp_path)
+    assert qr_payloads(png) == [f"http://127.0.0.1:8501/verify?doc={doc.number}"]
+
+
+def test_asking_again_returns_the_document_already_issued(db: str, store: MemoryStore) -> None:
+    case = open_seed_case()
+    nike = notice_of(case, "NIKE")
+    first = issue_for_notice(notice_id=nike.id, now=FOUND, store=store)
+    again = issue_for_notice(notice_id=nike.id, now=FOUND + timedelta(hours=3), store=store)
+    assert again == first
+    assert store.puts == 1
+    assert [d.number for d in documents_of_case(case_number=case.number, actor="ipr.li")] == [first.number]
+    shown = get_case(case_number=case.number, actor="ipr.li").documents
+    assert [(d.kind, d.number, d.sha256) for d in shown] == [("confirmation_notice", first.number, first.sha256)]
+
+
+def test_the_same_notice_renders_to_the_same_bytes(db: str) -> None:
+    from adapters.db import session_scope
+    from adapters.pdf import render
+    from models.tables import Notice
+    from services.documents import plan_confirmation
+
+    case = open_seed_case()
+    with session_scope(readonly=True) as s:
+        notice = s.get(Notice, notice_of(case, "ROLEX").id)
+        a = render(plan_confirmation(s, notice).doc)
+        b = render(plan_confirmation(s, notice).doc)
+    assert a == b
+
+
+def test_release_and_detention_documents_go_to_the_right_addressees(db: str, store: MemoryStore, tmp_path: Path) -> None:
+    case = open_seed_case()
+    nike, chanel = notice_of(case, "NIKE"), notice_of(case, "CHANEL")
+    record_answer(notice_id=nike.id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {line_of(case, "NIKE"): "not-infringing"}})
+    record_answer(notice_id=chanel.id, actor="chanel.agent", now=FOUND + timedelta(minutes=12),
+                  answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    decisions = _decisions(case.number)
+    released = issue_for_decision(decision_id=decisions["released"], store=store)
+    detained = issue_for_decision(decision_id=decisions["detained"], store=store)
+
+    assert sorted(d.kind for d in released) == ["release_notice", "release_notice"]
+    assert sorted(d.kind for d in detained) == ["detention_notice", "detention_receipt"]
+    assert issue_for_decision(decision_id=decisions["detained"], store=store) == detained  # never issued twice
+
+    by_kind = {d.kind: d for d in detained}
+    notice_text = flat(pdf_text(store.objects[f"documents/{case.number}/{by_kind['detention_notice'].number}.pdf"]))
+    for expected in ("扣留通知书", "Notice of Detention", "CHANEL SARL", "36,000.00", "总担保", "第二十条",
+                     "Regulations, Art. 20", "30 working days", by_kind["detention_notice"].number):
+        assert flat(expected) in notice_text, expected
+    line = next(ln for ln in get_case(case_number=case.number, actor="ipr.li").lines if ln.brand == "CHANEL")
+    assert line.investigation_due is not None
+    assert f"{line.investigation_due.year}年{line.investigation_due.month}月{line.investigation_due.day}日" in notice_text
+
+    receipt = store.objects[f"documents/{case.number}/{by_kind['detention_receipt'].number}.pdf"]
+    receipt_text = flat(pdf_text(receipt))
+    for expected in ("扣留凭单", "Detention Receipt", "重庆云通商贸有限公司", "91500000MA5U7X2K3B", "CHANEL SARL",
+                     "第十九条", "Regulations, Art. 19"):
+        assert flat(expected) in receipt_text, expected
+    to_png(store.objects[f"documents/{case.number}/{by_kind['detention_notice'].number}.pdf"], "detention_notice", tmp_path)
+    png = to_png(receipt, "detention_receipt", tmp_path)
+    assert qr_payloads(png) == [f"http://127.0.0.1:8501/verify?doc={by_kind['detention_receipt'].number}"]
+
+    release_to_holder = next(d for d in released if d.number.endswith(f"-R{nike.rights_holder_id}"))
+    release_text = flat(pdf_text(store.objects[f"documents/{case.number}/{release_to_holder.number}.pdf"]))
+    for expected in ("放行通知书", "Notice of Release", "Nike Innovate C.V.", "9,000.00",
+                     "权利人认为上述货物未侵犯其知识产权", "do not infringe its rights"):
+        assert flat(expected) in release_text, expected
+    to_png(store.objects[f"documents/{case.number}/{release_to_holder.number}.pdf"], "release_notice", tmp_path)
+
+
+def test_the_undetermined_notice_gives_the_court_deadline(db: str, store: MemoryStore, tmp_path: Path) -> None:
+    case = open_seed_case()
+    chanel = notice_of(case, "CHANEL")
+    record_answer(notice_id=chanel.id, actor="chanel.agent", now=FOUND + timedelta(minutes=12),
+                  answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    decide_line(case_number=case.number, line_number=line_of(case, "CHANEL"), actor="ipr.li", outcome="cannot-determine",
+                now=FOUND + timedelta(days=20))
+    [doc] = issue_for_decision(decision_id=_decisions(case.number)["undetermined"], store=store)
+    assert doc.kind == "undetermined_notice"
+    text = flat(pdf_text(store.objects[f"documents/{case.number}/{doc.number}.pdf"]))
+    line = next(ln for ln in get_case(case_number=case.number, actor="ipr.li").lines if ln.brand == "CHANEL")
+    due = line.court_due
+    assert due is not None
+    for expected in ("不能认定通知书", "Notice that Infringement Cannot Be Determined", "第二十四条", "50 working days",
+                     f"{due.year}年{due.month}月{due.day}日"):
+        assert flat(expected) in text, expected
+    to_png(store.objects[f"documents/{case.number}/{doc.number}.pdf"], "undetermined_notice", tmp_path)
+
+
+def test_silence_releases_with_a_release_notice_citing_the_deadline(db: str, store: MemoryStore) -> None:
+    case = open_seed_case()
+    release_expired(now=datetime(2026, 9, 5, 0, 0, tzinfo=SH))
+    decisions = _decisions(case.number, all_of_kind=True)["released"]
+    assert len(decisions) == 9
+    docs = issue_for_decision(decision_id=decisions[0], store=store)
+    text = flat(pdf_text(store.objects[f"documents/{case.number}/{docs[0].number}.pdf"]))
+    assert "权利人未在规定期限内答复" in text and flat("did not answer within the time allowed") in text
+
+
+def test_only_those_entitled_may_read_a_document(db: str, store: MemoryStore) -> None:
+    case = open_seed_case()
+    chanel = notice_of(case, "CHANEL")
+    record_answer(notice_id=chanel.id, actor="chanel.agent", now=FOUND + timedelta(minutes=12),
+                  answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    notice_doc = issue_for_notice(notice_id=chanel.id, store=store)
+    docs = {d.kind: d for d in issue_for_decision(decision_id=_decisions(case.number)["detained"], store=store)}
+    receipt = docs["detention_receipt"]
+
+    name, data = document_bytes(document_id=notice_doc.id, actor="chanel.agent", store=store)
+    assert name == f"{notice_doc.number}.pdf" and hashlib.sha256(data).hexdigest() == notice_doc.sha256
+    assert document_bytes(number=receipt.number, actor="cq.trading", store=store)[1].startswith(b"%PDF")
+    assert document_bytes(document_id=receipt.id, actor="ipr.chen", store=store)[0] == f"{receipt.number}.pdf"
+    for who, doc in [("nike.agent", notice_doc), ("cq.trading", notice_doc), ("chanel.agent", receipt),
+                     ("site.huang", notice_doc)]:
+        with pytest.raises(NotFound):
+            document_bytes(document_id=doc.id, actor=who, store=store)
+    assert [d.kind for d in documents_of_case(case_number=case.number, actor="cq.trading")] == ["detention_receipt"]
+    assert {d.kind for d in documents_of_case(case_number=case.number, actor="chanel.agent")} == {
+        "confirmation_notice", "detention_notice"}
+    with pytest.raises(NotFound):
+        documents_of_case(case_number=case.number, actor="site.huang")
+
+
+def test_a_tampered_stored_document_is_refused(db: str, store: MemoryStore) -> None:
+    case = open_seed_case()
+    doc = issue_for_notice(notice_id=notice_of(case, "PRADA").id, store=store)
+    key = f"documents/{case.number}/{doc.number}.pdf"
+    store.objects[key] = store.objects[key][:-40] + b"%% altered after issue %%" + store.objects[key][-15:]
+    with pytest.raises(DocumentAltered):
+        document_bytes(document_id=doc.id, actor="ipr.li", store=store)
+
+
+def test_verification_compares_the_presented_file_with_the_one_issued(db: str, store: MemoryStore) -> None:
+    case = open_seed_case()
+    doc = issue_for_notice(notice_id=notice_of(case, "GUCCI").id, store=store)
+    data = store.objects[f"documents/{case.number}/{doc.number}.pdf"]
+    ok = verify_document(number=doc.number, data=data)
+    assert ok.issued and ok.matches is True and ok.kind == "confirmation_notice" and ok.office == "首都机场海关"
+    assert verify_document(number=doc.number, sha256=doc.sha256.upper()).matches is True
+    assert verify_document(number=doc.number, data=data + b"\n% edited").matches is False
+    assert verify_document(number=doc.number).matches is None
+    unknown = verify_document(number="CAPAIR-CN-2026-999999", data=data)
+    assert unknown.issued is False and unknown.matches is False
+    with pytest.raises(ValidationError, match="sha256"):
+        verify_document(number=doc.number, sha256="not-a-hash")
+
+
+def test_issuing_records_the_timeline_and_the_outbox_event(db: str, store: MemoryStore) -> None:
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import Document, OutboxEvent, TimelineEntry
+    from services.audit import verify_timeline
+
+    case = open_seed_case()
+    doc = issue_for_notice(notice_id=notice_of(case, "ADIDAS").id, store=store)
+    with session_scope(readonly=True) as s:
+        row = s.get(Document, doc.id)
+        assert row is not None and row.size == len(store.objects[row.key]) and row.key == f"documents/{case.number}/{doc.number}.pdf"
+        events = list(s.exec(select(OutboxEvent).where(OutboxEvent.topic == "document.issued")))
+        assert [e.payload["number"] for e in events] == [doc.number]
+        entries = list(s.exec(select(TimelineEntry).where(TimelineEntry.action == "document.issued")))
+        assert [e.subject for e in entries] == [f"document:{doc.number}"]
+    assert verify_timeline().intact
+
+
+def test_a_failing_store_leaves_no_document_behind(db: str) -> None:
+    class Broken(MemoryStore):
+        def put_stream(self, key, stream, *, content_type, max_size=None):  # noqa: ANN001, ANN201
+            raise ConnectionError("evidence store unreachable")
+
+    case = open_seed_case()
+    with pytest.raises(ConnectionError):
+        issue_for_notice(notice_id=notice_of(case, "BURBERRY").id, store=Broken())
+    assert documents_of_case(case_number=case.number, actor="ipr.li") == []
+
+
+def _decisions(case_number: str, all_of_kind: bool = False) -> dict:
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import Case, Decision
+
+    with session_scope(readonly=True) as s:
+        case = s.exec(select(Case).where(Case.number == case_number)).one()
+        rows = [(d.kind, d.id) for d in s.exec(select(Decision).where(Decision.case_id == case.id).order_by(Decision.id))]
+    if all_of_kind:
+        out: dict[str, list[int]] = {}
+        for kind, decision_id in rows:
+            out.setdefault(kind, []).append(decision_id)
+        return out
+    return dict(rows)
