@@ -2,7 +2,12 @@
 
 SQLite (embedded default) runs in WAL mode and takes the write lock at the start of each write
 transaction (``BEGIN IMMEDIATE``), so two writers never both read-then-write the same row; on
-PostgreSQL services lock the rows they change (``SELECT ... FOR UPDATE``).
+PostgreSQL services lock the rows they change (``SELECT ... FOR UPDATE``), and every write transaction
+first takes one transaction-scoped advisory lock, the lock that orders appends to the timeline's hash
+chain. Taking it first, before any row lock, keeps the lock order the same in every transaction: taken
+only at the first timeline append, it deadlocked against a transaction that held a row lock and was
+waiting for it. Write transactions are therefore serialised on both engines; keep them short (no
+network calls inside), and never open a write transaction inside another.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
+
+#: The advisory lock of write transactions on PostgreSQL ("YUNQ"); ``services.context.record`` takes it too.
+WRITE_LOCK = 0x59554E51
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -77,6 +85,8 @@ def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator
         engine = engine.execution_options(yunque_readonly=True)
     with Session(engine, expire_on_commit=False) as session:
         try:
+            if not readonly and engine.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
             yield session
             if readonly:
                 session.rollback()

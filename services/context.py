@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from adapters.db import is_postgres
+from adapters.db import WRITE_LOCK, is_postgres
 from models.enums import Role
 from models.rules.chain import GENESIS, entry_hash
 from models.rules.errors import NotFound, PermissionDenied
@@ -17,7 +17,7 @@ from models.tables import IdempotencyRecord, OutboxEvent, Sequence, Task, Timeli
 from models.types import utcnow
 
 SYSTEM_USERNAME = "system"
-_TIMELINE_LOCK = 0x59554E51  # "YUNQ": serialises appends to the hash chain on PostgreSQL
+_TIMELINE_LOCK = WRITE_LOCK  # "YUNQ": serialises appends to the hash chain on PostgreSQL
 
 
 @dataclass(frozen=True)

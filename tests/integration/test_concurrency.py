@@ -1,0 +1,148 @@
+"""Two people at once, on PostgreSQL with separate connections: exactly one wins, the other is told
+plainly, and the timeline's hash chain stays intact under concurrent writers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from models.enums import TaskKind
+from models.rules.errors import ConcurrentUpdate
+from services.answers import post_bond, record_answer
+from services.audit import verify_timeline
+from services.cases import get_case, open_case
+from services.context import _TIMELINE_LOCK
+from services.tasks import claim_task, complete_task, inbox
+
+pytestmark = pytest.mark.postgres
+
+SH = ZoneInfo("Asia/Shanghai")
+FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
+
+
+def _shipment(declaration_no: str, *brands: str) -> dict[str, Any]:
+    return {"declaration_no": declaration_no, "direction": "export", "customs_office": "Capital Airport Customs",
+            "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
+            "found_at": FOUND.isoformat(),
+            "lines": [{"description": f"Goods marked {b}", "brand": b, "quantity": 3, "unit": "pcs", "value": "24000.00"}
+                      for b in brands]}
+
+
+def race(*calls: Callable[[], Any], timeout: float = 60) -> list[tuple[str, Any]]:
+    """Run the calls in threads released together; each result is ("ok", value) or ("error", exception)."""
+    gate = threading.Barrier(len(calls))
+    results: list[tuple[str, Any] | None] = [None] * len(calls)
+
+    def run(i: int, fn: Callable[[], Any]) -> None:
+        gate.wait()
+        try:
+            results[i] = ("ok", fn())
+        except Exception as e:  # noqa: BLE001  (the test inspects it)
+            results[i] = ("error", e)
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+        assert not t.is_alive(), "a concurrent call hung"
+    return results  # type: ignore[return-value]
+
+
+def _one_wins(results: list[tuple[str, Any]]) -> tuple[Any, Exception]:
+    oks = [v for kind, v in results if kind == "ok"]
+    errors = [v for kind, v in results if kind == "error"]
+    assert len(oks) == 1, results
+    assert len(errors) == 1 and isinstance(errors[0], ConcurrentUpdate), results
+    return oks[0], errors[0]
+
+
+def test_two_answers_to_one_notice_at_once_exactly_one_wins(pg_db: str) -> None:
+    for attempt in range(3):  # several rounds: the outcome must not depend on timing
+        case = open_case(shipment=_shipment(f"01012026112400000{attempt}", "NIKE"), actor="site.wang", now=FOUND)
+        notice_id = case.notices[0].id
+        results = race(
+            lambda: record_answer(notice_id=notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=5),
+                                  answer={"verdicts": {1: "not-infringing"}}),
+            lambda: record_answer(notice_id=notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=5),
+                                  answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "general"}),
+        )
+        winner, loser = _one_wins(results)
+        assert "nothing was changed" in str(loser)
+        line = get_case(case_number=case.number, actor="ipr.li").lines[0]
+        assert line.state == ("released" if winner.answer.verdicts[1] == "not-infringing" else "detained")
+    assert verify_timeline().intact
+
+
+def test_two_officers_completing_one_task_at_once_exactly_one_wins(pg_db: str) -> None:
+    open_case(shipment=_shipment("010120261124000001", "NIKE"), actor="site.wang", now=FOUND)
+    (task,) = inbox(actor="ipr.li")
+    results = race(
+        lambda: complete_task(task_id=task.id, actor="ipr.li", outcome={"by": "li"}),
+        lambda: complete_task(task_id=task.id, actor="ipr.chen", outcome={"by": "chen"}),
+    )
+    winner, _ = _one_wins(results)
+    done = inbox(actor="mgr.zhao", include_done=True)[0]
+    assert done.state == "completed" and done.assignee == winner.assignee
+
+
+def test_claiming_a_bond_task_while_the_bond_is_posted_does_not_deadlock(pg_db: str) -> None:
+    """A task row locked by one officer and the timeline locked by another action that then touches the
+    same task must not deadlock: write transactions take the timeline lock first."""
+    for attempt in range(3):
+        case = open_case(shipment=_shipment(f"01012026112400001{attempt}", "HERMES"), actor="site.wang", now=FOUND)
+        notice_id = case.notices[0].id
+        record_answer(notice_id=notice_id, actor="hermes.agent", now=FOUND + timedelta(minutes=5),
+                      answer={"verdicts": {1: "infringing"}, "detain": True})
+        (task,) = inbox(actor="ipr.li", kind=TaskKind.CHECK_BOND.value)
+        url = make_url(pg_db)
+        with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (_TIMELINE_LOCK,))  # both calls queue behind this
+            outcome: list[tuple[str, Any]] = []
+            threads = [
+                threading.Thread(target=lambda: outcome.append(_try(lambda: claim_task(task_id=task.id, actor="ipr.li")))),
+                threading.Thread(target=lambda: outcome.append(_try(lambda: post_bond(
+                    notice_id=notice_id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=1))))),
+            ]
+            for t in threads[::-1] if attempt % 2 else threads:  # either may queue first
+                t.start()
+                threading.Event().wait(0.3)  # let it reach its locks
+            holder.execute("SELECT pg_advisory_unlock(%s)", (_TIMELINE_LOCK,))
+            for t in threads:
+                t.join(60)
+        kinds = [type(v).__name__ for _, v in outcome]
+        assert all(k in ("TaskOut", "NoticeOut", "ConcurrentUpdate") for k in kinds), outcome
+        assert "NoticeOut" in kinds, outcome  # the bond was accepted either way
+    assert verify_timeline().intact
+
+
+def _try(fn: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except Exception as e:  # noqa: BLE001
+        return "error", e
+
+
+def test_the_hash_chain_stays_intact_under_concurrent_writers(pg_db: str) -> None:
+    cases = [open_case(shipment=_shipment(f"0101202611240001{i:02d}", "NIKE", "HERMES", "ROLEX"), actor="site.wang",
+                       now=FOUND) for i in range(4)]
+    calls = []
+    for c in cases:
+        for n in c.notices:
+            calls.append(lambda n=n: record_answer(
+                notice_id=n.id, actor=f"{n.brands[0].lower()}.agent", now=FOUND + timedelta(minutes=7),
+                answer={"verdicts": {num: "not-infringing" for num in n.lines}}))
+    calls += [lambda i=i: open_case(shipment=_shipment(f"0101202611240002{i:02d}", "GUCCI"), actor="site.liu", now=FOUND)
+              for i in range(4)]
+    results = race(*calls)
+    assert [kind for kind, _ in results] == ["ok"] * len(calls), [v for k, v in results if k == "error"]
+    result = verify_timeline()
+    assert result.intact, result
+    assert result.entries > 4 * 3 * 4
