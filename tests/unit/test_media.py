@@ -1,0 +1,109 @@
+"""Magic-byte sniffing and device times, on hand-made files."""
+
+from __future__ import annotations
+
+import io
+import struct
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from adapters import media
+
+
+def _jpeg_with_exif(when: bytes, offset: bytes | None = None, order: str = "<") -> bytes:
+    """A minimal JPEG whose APP1 holds IFD0 -> Exif IFD -> DateTimeOriginal (+ OffsetTimeOriginal)."""
+    bo = b"II" if order == "<" else b"MM"
+    entries = [(0x9003, 2, len(when), when)]
+    if offset is not None:
+        entries.append((0x9011, 2, len(offset), offset))
+    ifd0_at, exif_at = 8, 8 + 2 + 12 + 4
+    data_at = exif_at + 2 + 12 * len(entries) + 4
+    ifd0 = struct.pack(order + "H", 1) + struct.pack(order + "HHII", 0x8769, 4, 1, exif_at) + b"\x00" * 4
+    blobs = b""
+    exif = struct.pack(order + "H", len(entries))
+    for tag, typ, n, value in entries:
+        exif += struct.pack(order + "HHII", tag, typ, n, data_at + len(blobs))
+        blobs += value
+    exif += b"\x00" * 4
+    tiff = bo + struct.pack(order + "HI", 42, ifd0_at) + ifd0 + exif + blobs
+    app1 = b"Exif\x00\x00" + tiff
+    return b"\xff\xd8" + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + b"\xff\xda\x00\x02" + b"\x00" * 32
+
+
+def _mp4(brand: bytes, created: int, version: int = 0, mdat_first: bool = True) -> bytes:
+    ftyp = struct.pack(">I4s4sI4s", 20, b"ftyp", brand, 0, brand)
+    if version == 0:
+        mvhd_body = bytes([0, 0, 0, 0]) + struct.pack(">II", created, created) + b"\x00" * 88
+    else:
+        mvhd_body = bytes([1, 0, 0, 0]) + struct.pack(">QQ", created, created) + b"\x00" * 88
+    mvhd = struct.pack(">I4s", 8 + len(mvhd_body), b"mvhd") + mvhd_body
+    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    mdat = struct.pack(">I4s", 8 + 1000, b"mdat") + b"\x01" * 1000
+    return ftyp + (mdat + moov if mdat_first else moov + mdat)
+
+
+EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("head,name,kind", [
+    (b"\xff\xd8\xff\xe1rest", "jpeg", "photo"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "png", "photo"),
+    (struct.pack(">I", 24) + b"ftypheic\x00\x00\x00\x00mif1heic", "heic", "photo"),
+    (struct.pack(">I", 20) + b"ftypqt  \x00\x00\x02\x00qt  ", "mov", "video"),
+    (struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2", "mp4", "video"),
+    (struct.pack(">I", 24) + b"ftypXXXX\x00\x00\x00\x00mp42isom", "mp4", "video"),  # by compatible brand
+    (b"%PDF-1.4\n", "pdf", "document"),
+])
+def test_accepted_types_are_known_by_their_first_bytes(head: bytes, name: str, kind: str) -> None:
+    found = media.sniff(head)
+    assert found is not None and (found.name, found.kind) == (name, kind)
+
+
+@pytest.mark.parametrize("head", [
+    b"MZ\x90\x00", b"GIF89a", b"<svg xmlns=", b"PK\x03\x04", b"", b"\xff\xd8",  # exe, gif, svg, zip, empty, truncated
+    struct.pack(">I", 20) + b"ftypM4A \x00\x00\x00\x00M4A ",  # audio only
+])
+def test_everything_else_is_refused(head: bytes) -> None:
+    assert media.sniff(head) is None
+
+
+def test_exif_time_with_its_offset() -> None:
+    data = _jpeg_with_exif(b"2026:11:24 10:37:05\x00", b"+08:00\x00")
+    t = media.device_time(io.BytesIO(data), media.JPEG)
+    assert t == datetime(2026, 11, 24, 10, 37, 5, tzinfo=timezone(timedelta(hours=8)))
+
+
+def test_exif_time_without_offset_is_taken_as_china_time_in_either_byte_order() -> None:
+    data = _jpeg_with_exif(b"2026:11:24 10:37:05\x00", order=">")
+    t = media.device_time(io.BytesIO(data), media.JPEG)
+    assert t is not None and t.astimezone(UTC) == datetime(2026, 11, 24, 2, 37, 5, tzinfo=UTC)
+
+
+def test_a_jpeg_without_exif_or_with_garbage_has_no_device_time() -> None:
+    assert media.device_time(io.BytesIO(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40), media.JPEG) is None
+    broken = _jpeg_with_exif(b"2026:11:24 10:37:05\x00")[:40]
+    assert media.device_time(io.BytesIO(broken), media.JPEG) is None
+
+
+@pytest.mark.parametrize("version", [0, 1])
+@pytest.mark.parametrize("mdat_first", [True, False])
+def test_mp4_and_mov_creation_time_wherever_the_moov_box_is(version: int, mdat_first: bool) -> None:
+    when = datetime(2026, 11, 24, 2, 40, tzinfo=UTC)
+    secs = int((when - EPOCH_1904).total_seconds())
+    data = _mp4(b"qt  " if version else b"isom", secs, version, mdat_first)
+    kind = media.sniff(data[:64])
+    assert kind is not None and media.device_time(io.BytesIO(data), kind) == when
+
+
+def test_an_unset_mp4_time_is_none() -> None:
+    assert media.device_time(io.BytesIO(_mp4(b"isom", 0)), media.MP4) is None
+
+
+def test_png_time_chunk_and_pdf_creation_date() -> None:
+    ihdr = struct.pack(">I4s", 13, b"IHDR") + b"\x00" * 13 + b"\x00" * 4
+    time_chunk = struct.pack(">I4s", 7, b"tIME") + struct.pack(">HBBBBB", 2026, 11, 24, 2, 41, 0) + b"\x00" * 4
+    png = b"\x89PNG\r\n\x1a\n" + ihdr + time_chunk + struct.pack(">I4s", 0, b"IEND") + b"\x00" * 4
+    assert media.device_time(io.BytesIO(png), media.PNG) == datetime(2026, 11, 24, 2, 41, tzinfo=UTC)
+    pdf = b"%PDF-1.7\n1 0 obj << /CreationDate (D:20261124104200+08'00') >> endobj\n%%EOF"
+    assert media.device_time(io.BytesIO(pdf), media.PDF) == datetime(2026, 11, 24, 2, 42, tzinfo=UTC)
