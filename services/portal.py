@@ -170,3 +170,11 @@ def match_recordations(*, actor: str, brands: list[str], on: date) -> list[Recor
                                         rights_holder=holder.name if holder else None,
                                         valid_until=rec.valid_until if rec else None))
         return out
+
+
+def office_of(*, actor: str) -> str | None:
+    """The English name of the caller's customs office (``None`` outside customs)."""
+    with session_scope(readonly=True) as s:
+        who = load_actor(s, actor)
+        office = s.get(CustomsOffice, who.customs_office_id) if who.customs_office_id else None
+        return office.name_en if office else None

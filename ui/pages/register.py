@@ -1,0 +1,75 @@
+"""Register a seizure (中止放行): the declaration and its suspect lines; recordations matched automatically."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from models.enums import Role
+from models.schemas import ShipmentIn
+from services import cases, portal
+from ui import chrome, parts
+from ui.chrome import SHANGHAI
+
+tr = chrome.translator()
+
+actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN)
+
+st.title(tr("page.register"))
+
+EMPTY = pd.DataFrame([{"description": "", "brand": "", "quantity": 1, "unit": "pcs", "value": "0.00"}])
+lines_df = st.data_editor(st.session_state.get("register.lines_seed", EMPTY), num_rows="dynamic", key="register.lines",
+                          width="stretch",
+                          column_config={"description": st.column_config.TextColumn(tr("description"), max_chars=500),
+                                         "brand": st.column_config.TextColumn(tr("brand"), max_chars=120),
+                                         "quantity": st.column_config.NumberColumn(tr("quantity"), min_value=1, step=1),
+                                         "unit": st.column_config.TextColumn(tr("unit"), max_chars=20),
+                                         "value": st.column_config.TextColumn(tr("value_rmb"), max_chars=20)})
+
+brands = sorted({str(b).strip().upper() for b in lines_df["brand"].fillna("") if str(b).strip()})
+found_day = st.session_state.get("register.found_day") or datetime.now(SHANGHAI).date()
+if brands:
+    st.caption(tr("recordation_match"))
+    matches = portal.match_recordations(actor=actor.username, brands=brands, on=found_day)
+    chrome.table([{tr("brand"): m.brand, tr("recordation"): m.recordation or tr("no_recordation"),
+                   tr("rights_holder"): m.rights_holder or "", tr("valid_until"): chrome.day(m.valid_until)} for m in matches])
+
+with st.form("register.form"):
+    c1, c2 = st.columns(2)
+    declaration_no = c1.text_input(tr("declaration_no"), max_chars=18, key="register.declaration_no")
+    direction = c2.selectbox(tr("direction"), ["export", "import"], format_func=lambda d: tr(f"direction.{d}"))
+    office = st.text_input(tr("customs_office"), value=portal.office_of(actor=actor.username) or "",
+                           key="register.office")
+    c3, c4 = st.columns(2)
+    consignor_name = c3.text_input(tr("consignor"), max_chars=500, key="register.consignor_name")
+    uscc = c4.text_input(tr("uscc"), max_chars=18, key="register.uscc")
+    c5, c6 = st.columns(2)
+    day = c5.date_input(tr("found_on"), value=found_day, key="register.found_day")
+    at = c6.time_input(tr("found_time"), value=time(9, 0), key="register.found_time")
+    submitted = st.form_submit_button(tr("register"), type="primary")
+
+if submitted:
+    rows = []
+    for r in lines_df.to_dict("records"):
+        if not any(str(r.get(k) or "").strip() for k in ("description", "brand")):
+            continue
+        rows.append({"description": str(r.get("description") or ""), "brand": str(r.get("brand") or ""),
+                     "quantity": int(r["quantity"]) if pd.notna(r.get("quantity")) else 0,
+                     "unit": str(r.get("unit") or ""), "value": str(r.get("value") or "")})
+    payload = {"declaration_no": declaration_no.strip(), "direction": direction, "customs_office": office.strip(),
+               "consignor": {"name": consignor_name, "uscc": uscc.strip().upper()},
+               "found_at": datetime.combine(day, at, tzinfo=SHANGHAI), "lines": rows}
+    try:
+        shipment = ShipmentIn.model_validate(payload)
+    except ValidationError as e:
+        chrome.show_validation(e)
+        st.stop()
+    case = chrome.run_action(cases.open_case, shipment=shipment, actor=actor.username)
+    if case is not None:
+        st.success(tr("registered", n=case.number, k=len(case.notices)))
+        parts.lines_table(case.lines)
+        st.page_link("pages/case.py", label=tr("open_case", n=case.number), query_params={"case": case.number},
+                     icon=":material/folder_open:")

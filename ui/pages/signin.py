@@ -1,0 +1,44 @@
+"""Sign in with a local account (argon2id; locked for 15 minutes after 5 failures), or single sign-on."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from services import sessions
+from ui import chrome
+
+tr = chrome.translator()
+
+st.title(tr("page.signin"))
+st.caption(tr("signin_intro"))
+
+if st.session_state.get("auth.oidc_pending"):
+    st.error(st.session_state["auth.oidc_pending"])
+
+with st.form("signin.form"):
+    username = st.text_input(tr("username"), key="signin.username", autocomplete="username")
+    password = st.text_input(tr("password"), type="password", key="signin.password", autocomplete="current-password")
+    submitted = st.form_submit_button(tr("sign_in"), type="primary")
+
+if submitted:
+    signed = chrome.run_action(sessions.sign_in, username=username, password=password)
+    if signed is not None:
+        st.session_state[chrome.TOKEN_KEY] = signed.token
+        st.session_state["ui.lang"] = signed.actor.locale if signed.actor.locale in ("zh", "en") else "zh"
+        if chrome.asgi_mode():
+            # The browser trades the one-time code for an HttpOnly cookie; no reusable secret passes here.
+            st.html(f"<script>window.location.replace('/_yq/session?code=' + {json.dumps(signed.handoff)})</script>",
+                    unsafe_allow_javascript=True)
+            st.stop()
+        st.rerun()
+
+try:
+    sso = "auth" in st.secrets
+except Exception:  # noqa: BLE001 - no secrets file
+    sso = False
+if sso:
+    st.divider()
+    if st.button(tr("sign_in_sso"), icon=":material/key:"):
+        st.login()

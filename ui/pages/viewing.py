@@ -1,0 +1,132 @@
+"""Viewing room (云确): the rights holder asks for shots, the site officer captures them (camera or
+file), everyone in the room sees new evidence within seconds; the rights holder answers from here."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from models.enums import Role
+from models.rules.errors import NotFound
+from services import evidence, portal, viewing
+from ui import chrome, parts
+
+tr = chrome.translator()
+actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN, Role.RIGHTS_HOLDER,
+                       Role.CONSIGNOR)
+
+st.title(tr("page.viewing"))
+mine = viewing.list_viewings(actor=actor.username)
+ids = [v.id for v in mine]
+wanted = st.query_params.get("viewing")
+if wanted is not None and (not wanted.isdigit() or int(wanted) not in ids):
+    st.error(tr("viewing_not_found"))
+    st.stop()
+if not ids:
+    st.info(tr("no_viewings"))
+    st.stop()
+viewing_id = st.selectbox(tr("viewing"), ids, index=ids.index(int(wanted)) if wanted else 0, key="room.pick",
+                          format_func=lambda i: next(f"#{v.id} · {v.case_number} · {v.rights_holder or ''} · "
+                                                     f"{tr('viewing_state.' + v.state)}" for v in mine if v.id == i))
+st.query_params["viewing"] = str(viewing_id)
+try:
+    room = viewing.room_state(viewing_id=viewing_id, actor=actor.username)
+except NotFound:
+    st.error(tr("viewing_not_found"))
+    st.stop()
+v = room.viewing
+customs = room.your_role == "customs"
+
+# --- customs: approve, open, close ------------------------------------------------------------------
+if customs:
+    c1, c2, c3 = st.columns(3)
+    if v.state == "requested" and actor.role in (Role.IPR_OFFICER, Role.ADMIN):
+        with c1.form("room.decide"):
+            approve = st.radio(tr("decision"), ["approved", "refused"], format_func=lambda d: tr(f"decision.{d}"), horizontal=True)
+            reason = st.text_input(tr("reason"), max_chars=2000)
+            if st.form_submit_button(tr("decide"), type="primary"):
+                if chrome.run_action(viewing.decide_viewing, viewing_id=v.id, actor=actor.username,
+                                     approve=approve == "approved", reason=reason):
+                    st.rerun()
+    if v.state == "approved" and c2.button(tr("open_room"), type="primary", key="room.open", icon=":material/play_arrow:"):
+        if chrome.run_action(viewing.open_room, viewing_id=v.id, actor=actor.username):
+            st.rerun()
+    if v.state == "open" and c3.button(tr("close_room"), key="room.close", icon=":material/stop:"):
+        if chrome.run_action(viewing.close_room, viewing_id=v.id, actor=actor.username):
+            st.rerun()
+
+
+@st.fragment(run_every=2)
+def live() -> None:
+    """Polled every 2 seconds: shot requests, evidence and the room's log as this participant may see them."""
+    try:
+        r = viewing.room_state(viewing_id=viewing_id, actor=actor.username)
+    except NotFound:
+        st.error(tr("viewing_not_found"))
+        return
+    st.caption(f"{tr('viewing_state.' + r.viewing.state)} · {tr('participants')}: {', '.join(r.participants)}")
+    if r.viewing.call_link:
+        st.link_button(tr("video_call"), r.viewing.call_link, icon=":material/call:")
+    chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
+                   tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("state"): chrome.state_label(ln.state)} for ln in r.lines])
+    st.subheader(tr("shot_requests"))
+    if r.shot_requests:
+        chrome.table([{"#": sh.id, tr("line_no"): sh.line_number, tr("shot_request"): sh.text, tr("requested_by"): sh.requested_by,
+                       tr("state"): tr(f"shot_state.{sh.state}"), tr("evidence"): ", ".join(map(str, sh.evidence_ids))}
+                      for sh in r.shot_requests])
+    else:
+        st.caption(tr("no_shot_requests"))
+    st.subheader(f"{tr('evidence')} ({len(r.evidence)})")
+    if r.evidence:
+        parts.show_evidence(list(reversed(r.evidence)))
+    with st.expander(tr("room_log")):
+        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("action"): e.action, tr("details"): str(e.detail)}
+                      for e in r.log])
+
+
+left, right = st.columns([3, 2])
+with left:
+    live()
+with right:
+    if room.may_request_shots and room.your_role in ("rights_holder", "consignor"):
+        st.subheader(tr("ask_shot"))
+        with st.form("room.shot", clear_on_submit=True):
+            guide = st.selectbox(tr("guide_item"), [None, *[g.id for g in room.guide]], key="room.guide",
+                                 format_func=lambda i: "—" if i is None else next(f"{g.brand}: {g.text}" for g in room.guide if g.id == i))
+            line_no = st.selectbox(tr("line_no"), [None, *[ln.number for ln in room.lines]], key="room.shot_line")
+            text = st.text_area(tr("shot_request"), max_chars=1000)
+            if st.form_submit_button(tr("ask_shot"), type="primary"):
+                chrome.run_action(viewing.request_shot, viewing_id=v.id, actor=actor.username, text=text,
+                                  guide_item_id=guide, line_number=line_no, ok=tr("shot_asked"))
+    if room.may_capture:
+        st.subheader(tr("capture"))
+        open_shots = [sh for sh in room.shot_requests if sh.state == "open"]
+        shot = st.selectbox(tr("shot_request"), [None, *[sh.id for sh in open_shots]], key="room.capture_shot",
+                            format_func=lambda i: "—" if i is None else next(f"#{sh.id} {sh.text}" for sh in open_shots if sh.id == i))
+        chosen = next((sh for sh in open_shots if sh.id == shot), None)
+        line_no = st.selectbox(tr("line_no"), [None, *[ln.number for ln in room.lines]], key="room.capture_line",
+                               index=([None, *[ln.number for ln in room.lines]].index(chosen.line_number)
+                                      if chosen and chosen.line_number in [ln.number for ln in room.lines] else 0))
+        note = st.text_input(tr("note"), max_chars=2000, key="room.capture_note")
+        use_camera = st.toggle(tr("use_camera"), key="room.use_camera")
+        photo = st.camera_input(tr("take_photo"), key="room.camera") if use_camera else None
+        upload = st.file_uploader(tr("upload_file"), type=["jpg", "jpeg", "png", "heic", "mp4", "mov", "webm", "pdf"],
+                                  key="room.upload")
+        item = photo or upload
+        if item is not None and st.button(tr("send_evidence"), type="primary", key="room.send"):
+            out = chrome.run_action(evidence.add_evidence, case_number=v.case_number, actor=actor.username,
+                                    stream=io.BytesIO(item.getvalue()), filename=item.name or "capture.jpg",
+                                    line_number=line_no, viewing_id=v.id, shot_request_id=shot, note=note,
+                                    ok=tr("evidence_sent"))
+            if out is not None and out.duplicate:
+                st.info(tr("evidence_duplicate"))
+    if room.may_answer and v.notice_id is not None:
+        st.subheader(tr("answer"))
+        p = portal.my_notice(actor=actor.username, notice_id=v.notice_id)
+        if parts.answer_form(p, key=f"room.{v.id}", submit=lambda data: viewing.answer_from_room(
+                viewing_id=v.id, actor=actor.username, answer=data)):
+            st.session_state["room.flash"] = tr("answer_recorded")
+            st.rerun()
+    if st.session_state.get("room.flash"):
+        st.success(st.session_state.pop("room.flash"))

@@ -1,0 +1,202 @@
+"""Blocks several pages show: lines, notices, decisions on detained lines, viewings, evidence, documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from models.schemas import DocumentOut, LineOut, NoticeOut
+from services import detention
+from services.context import Actor
+from ui import chrome
+from ui.chrome import SHANGHAI, tr
+
+
+def lines_table(lines: list[LineOut]) -> None:
+    chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
+                   tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): f"{ln.value:,.2f}",
+                   tr("state"): chrome.state_label(ln.state), tr("reason"): ln.state_reason or "",
+                   tr("recordation"): ln.recordation, tr("rights_holder"): ln.rights_holder,
+                   tr("investigation_due"): chrome.day(ln.investigation_due)} for ln in lines])
+
+
+def notices_block(notices: list[NoticeOut]) -> None:
+    now = datetime.now(SHANGHAI)
+    rows = []
+    for n in notices:
+        a = n.answer
+        rows.append({
+            "id": n.id, tr("rights_holder"): n.rights_holder, tr("brands"): ", ".join(n.brands),
+            tr("lines"): ", ".join(map(str, n.lines)), tr("state"): tr(f"notice_state.{n.state}"),
+            tr("served_at"): chrome.when(n.served_at), tr("deadline"): chrome.day(n.deadline),
+            tr("countdown"): chrome.countdown(n.deadline_at, n.deadline, now) if n.state in ("served", "claim-pending") else "",
+            tr("answer"): "" if a is None else ", ".join(f"{k}: {tr('verdict.' + v)}" for k, v in sorted(a.verdicts.items())),
+            tr("detain"): "" if a is None else (tr("yes") if a.detain else tr("no")),
+            tr("bond"): "" if a is None or not a.detain else f"{a.bond_kind or '—'} {a.bond_amount or ''} / {a.bond_required}",
+            tr("confirmation_minutes"): n.confirmation_minutes,
+        })
+    chrome.table(rows)
+    comments = [(n.rights_holder, n.answer.comment) for n in notices if n.answer and n.answer.comment]
+    for holder, comment in comments:
+        st.caption(holder)
+        st.text(comment)  # the rights holder's own words: text, never markdown
+
+
+def decide_detained(case_number: str, lines: list[LineOut], actor: str) -> None:
+    tr = chrome.translator()
+    st.subheader(tr("decide_detained"))
+    with st.form("case.decide"):
+        number = st.selectbox(tr("line_no"), [ln.number for ln in lines],
+                              format_func=lambda n: next(f"{n} · {ln.brand} · {chrome.state_label(ln.state)}" for ln in lines if ln.number == n))
+        outcome = st.selectbox(tr("outcome"), list(detention.OUTCOMES), format_func=lambda o: tr(f"outcome.{o}"))
+        note = st.text_area(tr("note"), max_chars=2000)
+        if st.form_submit_button(tr("decide"), type="primary"):
+            if chrome.run_action(detention.decide_line, case_number=case_number, line_number=number, actor=actor,
+                                 outcome=outcome, note=note, ok=tr("decided")) is not None:
+                st.rerun()
+
+
+def _optional(module: str) -> Any:
+    """A service module another part of Yunque provides; None if this installation lacks it."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        return None
+    return importlib.import_module(module)
+
+
+def viewings_block(case_number: str, actor: Actor) -> None:
+    viewing = _optional("services.viewing")
+    if viewing is None:
+        st.caption(tr("not_installed"))
+        return
+    items = viewing.list_viewings(case_number=case_number, actor=actor.username)
+    if not items:
+        st.info(tr("no_viewings"))
+        return
+    chrome.table([{"id": v.id, tr("rights_holder"): v.rights_holder or "", tr("state"): tr(f"viewing_state.{v.state}"),
+                   tr("requested_by"): v.requested_by, tr("requested_at"): chrome.when(v.requested_at),
+                   tr("opened_at"): chrome.when(v.opened_at), tr("closed_at"): chrome.when(v.closed_at),
+                   tr("lines"): ", ".join(map(str, v.line_numbers))} for v in items])
+    for v in items:
+        if v.state in ("approved", "open"):
+            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+                         query_params={"viewing": str(v.id)})
+
+
+def evidence_gallery(case_number: str, actor: Actor) -> None:
+    from services import evidence
+
+    items = evidence.list_evidence(case_number=case_number, actor=actor.username, with_urls=True)
+    if not items:
+        st.info(tr("no_evidence"))
+        return
+    show_evidence(items)
+
+
+def show_evidence(items: list[Any], columns: int = 3) -> None:
+    cols = st.columns(columns)
+    for i, e in enumerate(items):
+        with cols[i % columns]:
+            if e.kind == "photo" and e.url:
+                st.image(e.url, width="stretch")
+            elif e.kind == "video" and e.url:
+                st.video(e.url)
+            elif e.url:
+                st.link_button(tr("download"), e.url)
+            st.caption(f"#{e.id} · {tr('line_no')} {e.line_number or '—'} · {e.captured_by} · {chrome.when(e.captured_at)}")
+            st.code(e.sha256[:16], language=None)
+            if e.note:
+                st.text(e.note)
+
+
+def documents_block(case_number: str, docs: list[DocumentOut], actor: Actor) -> None:
+    """The case's documents the actor is entitled to; each downloads as the PDF that was issued."""
+    from services import documents
+
+    if not docs:
+        st.info(tr("no_documents"))
+        return
+    for d in docs:
+        c1, c2 = st.columns([4, 1])
+        c1.text(f"{d.number} · {tr('doc.' + d.kind)} · {chrome.when(d.issued_at)}")
+        if c2.button(tr("download"), key=f"doc.{d.id}"):
+            got = chrome.run_action(documents.document_bytes, number=d.number, actor=actor.username)
+            if got is not None:
+                name, data = got
+                st.download_button(tr("save_pdf"), data, file_name=name, mime="application/pdf", key=f"doc.dl.{d.id}")
+
+
+def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> None:
+    """A rights holder asks for a (remote) viewing of its lines, and joins the room once approved."""
+    viewing = _optional("services.viewing")
+    if viewing is None:
+        st.caption(tr("not_installed"))
+        return
+    mine = [v for v in viewing.list_viewings(case_number=notice.case_number, actor=actor.username) if v.notice_id == notice.id]
+    for v in mine:
+        st.text(f"#{v.id} · {tr('viewing_state.' + v.state)} · {chrome.when(v.requested_at)}")
+        if v.decision_reason:
+            st.text(v.decision_reason)
+        if v.state in ("approved", "open"):
+            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+                         query_params={"viewing": str(v.id)})
+    if notice.state != "served" or any(v.state in ("requested", "approved", "open") for v in mine):
+        return
+    with st.form(f"portal.viewing.{notice.id}"):
+        numbers = st.multiselect(tr("lines"), [ln.number for ln in lines], default=[ln.number for ln in lines])
+        invite = st.checkbox(tr("invite_consignor"))
+        note = st.text_area(tr("note"), max_chars=2000)
+        if st.form_submit_button(tr("request_viewing"), type="primary"):
+            if chrome.run_action(viewing.request_viewing, notice_id=notice.id, actor=actor.username,
+                                 line_numbers=numbers or None, invite_consignor=invite, note=note,
+                                 ok=tr("viewing_requested")) is not None:
+                st.rerun()
+
+
+def answer_form(p: Any, *, key: str, submit: Any) -> bool:
+    """A verdict per line, a detention application and its bond (the general bond if valid, or an
+    individual bond whose required amount is computed and shown, Meas 23). True once recorded."""
+    from decimal import Decimal
+
+    from pydantic import ValidationError
+
+    from models.rules.bonds import ex_officio_bond
+    from models.schemas import AnswerIn
+
+    tr = chrome.translator()
+    st.caption(tr("answer_help"))
+    verdicts: dict[int, str | None] = {}
+    for ln in p.lines:
+        verdicts[ln.number] = st.radio(f"{tr('line_no')} {ln.number} · {ln.brand} · {ln.quantity} {ln.unit} · RMB {ln.value:,.2f}",
+                                       ["not-infringing", "infringing"], format_func=lambda v: tr(f"verdict.{v}"),
+                                       horizontal=True, key=f"{key}.verdict.{ln.number}", index=None)
+    claimed_value = sum((ln.value for ln in p.lines if verdicts.get(ln.number) == "infringing"), Decimal("0"))
+    detain = st.checkbox(tr("apply_detention"), key=f"{key}.detain", disabled=claimed_value == 0)
+    bond: str | None = None
+    if detain:
+        required = ex_officio_bond(claimed_value)
+        st.info(tr("bond_required", amount=f"{required:,.2f}", value=f"{claimed_value:,.2f}"))
+        gb = p.general_bond
+        options = (["general"] if gb else []) + ["individual"]
+        kind = st.radio(tr("bond"), options, key=f"{key}.bond_kind", horizontal=True,
+                        format_func=lambda k: tr("general_bond", ref=gb.reference, until=chrome.day(gb.valid_until))
+                        if k == "general" and gb else tr("individual_bond"))
+        bond = "general" if kind == "general" else st.text_input(tr("bond_amount"), value=f"{required:.2f}",
+                                                                 key=f"{key}.bond_amount", max_chars=20)
+    comment = st.text_area(tr("comment"), max_chars=2000, key=f"{key}.comment")
+    if not st.button(tr("submit_answer"), type="primary", key=f"{key}.submit"):
+        return False
+    missing = [k for k, v in verdicts.items() if v is None]
+    if missing:
+        st.error(f"{tr('field')} verdicts: {tr('verdict_missing', lines=', '.join(map(str, missing)))}")
+        return False
+    try:
+        data = AnswerIn.model_validate({"verdicts": verdicts, "detain": detain, "bond": bond, "comment": comment})
+    except ValidationError as e:
+        chrome.show_validation(e)
+        return False
+    return chrome.run_action(submit, data) is not None
