@@ -26,8 +26,7 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50
 PDF = b"%PDF-1.7\n" + b"report" * 100
 
 
-@pytest.fixture
-def s3(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def _moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from adapters.s3 import get_store, reset_store
     from yunque.settings import get_settings, reset_settings
 
@@ -42,7 +41,24 @@ def s3(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 @pytest.fixture
+def s3(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """S3 from moto, over SQLite and PostgreSQL."""
+    yield from _moto(monkeypatch)
+
+
+@pytest.fixture
+def s3_lite(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """S3 from moto over SQLite only: for refusals that never reach the database's write path."""
+    yield from _moto(monkeypatch)
+
+
+@pytest.fixture
 def case(s3: object) -> object:
+    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+
+
+@pytest.fixture
+def lite_case(s3_lite: object) -> object:
     return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
 
 
@@ -86,7 +102,8 @@ def test_a_retried_upload_is_harmless(case, s3) -> None:  # noqa: ANN001
     (b"<html><script>alert(1)</script></html>", "x.png", "not an accepted type"),
     (b"", "empty.jpg", "empty"),
 ])
-def test_content_that_is_not_an_accepted_type_is_refused_and_nothing_is_left(case, s3, data, filename, reason) -> None:  # noqa: ANN001
+def test_content_that_is_not_an_accepted_type_is_refused_and_nothing_is_left(lite_case, s3_lite, data, filename, reason) -> None:  # noqa: ANN001
+    case, s3 = lite_case, s3_lite
     with pytest.raises(InvalidInput, match=reason):
         add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(data), filename=filename, now=FOUND)
     assert _evidence_rows() == 0 and _keys(s3) == []
@@ -114,7 +131,8 @@ class Endless(io.RawIOBase):
         return n
 
 
-def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_left(case, s3) -> None:  # noqa: ANN001
+def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_left(lite_case, s3_lite) -> None:  # noqa: ANN001
+    case, s3 = lite_case, s3_lite
     from services.evidence import LIMITS
 
     big = io.BufferedReader(Endless(JPEG, LIMITS["photo"] + 1))
@@ -124,7 +142,8 @@ def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_left(case, s3) ->
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.jpg", "C:\\Windows\\x.jpg", "a/b.jpg", "..", "bad\x00name.jpg"])
-def test_path_like_file_names_are_refused(case, s3, name) -> None:  # noqa: ANN001
+def test_path_like_file_names_are_refused(lite_case, s3_lite, name) -> None:  # noqa: ANN001
+    case, s3 = lite_case, s3_lite
     with pytest.raises(ValidationError, match="filename"):
         add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(JPEG), filename=name, now=FOUND)
     assert _evidence_rows() == 0 and _keys(s3) == []

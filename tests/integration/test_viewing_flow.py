@@ -40,8 +40,7 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-@pytest.fixture
-def case(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def _case(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from adapters.s3 import get_store, reset_store
     from yunque.settings import get_settings, reset_settings
 
@@ -52,6 +51,17 @@ def case(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         get_store().client.create_bucket(Bucket=get_settings().s3_bucket)
         yield open_case(shipment=seed_shipment(T0), actor="site.wang", now=T0)
     reset_store()
+
+
+@pytest.fixture
+def case(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """The seed case, on SQLite and PostgreSQL, with S3 from moto."""
+    yield from _case(monkeypatch)
+
+
+@pytest.fixture
+def lite_case(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    yield from _case(monkeypatch)
 
 
 def _notice(case, brand: str):  # noqa: ANN001, ANN202
@@ -140,7 +150,8 @@ def test_outsiders_see_no_room_and_no_evidence(case) -> None:  # noqa: ANN001
         request_viewing(actor="nike.agent", notice_id=chanel.id, now=at(5))
 
 
-def test_a_refusal_needs_a_reason_and_only_an_ipr_officer_decides(case) -> None:  # noqa: ANN001
+def test_a_refusal_needs_a_reason_and_only_an_ipr_officer_decides(lite_case) -> None:  # noqa: ANN001
+    case = lite_case
     v = request_viewing(actor="nike.agent", notice_id=_notice(case, "NIKE").id, now=at(1))
     with pytest.raises(InvalidInput, match="reason"):
         decide_viewing(viewing_id=v.id, actor="ipr.li", approve=False, now=at(2))
@@ -156,7 +167,8 @@ def test_a_refusal_needs_a_reason_and_only_an_ipr_officer_decides(case) -> None:
         decide_viewing(viewing_id=v.id, actor="ipr.chen", approve=True, now=at(3))
 
 
-def test_capture_needs_an_open_room_and_shots_a_subject(case) -> None:  # noqa: ANN001
+def test_capture_needs_an_open_room_and_shots_a_subject(lite_case) -> None:  # noqa: ANN001
+    case = lite_case
     v = request_viewing(actor="chanel.agent", notice_id=_notice(case, "CHANEL").id, now=at(1))
     decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True, now=at(2))
     with pytest.raises(InvalidInput, match="open"):
@@ -172,7 +184,8 @@ def test_capture_needs_an_open_room_and_shots_a_subject(case) -> None:  # noqa: 
         set_call_link(viewing_id=v.id, actor="chanel.agent", url="javascript:alert(1)")
 
 
-def test_a_consignor_may_ask_to_view_its_own_goods(case) -> None:  # noqa: ANN001
+def test_a_consignor_may_ask_to_view_its_own_goods(lite_case) -> None:  # noqa: ANN001
+    case = lite_case
     v = request_viewing(actor="cq.trading", case_number=case.number, line_numbers=[2, 3], now=at(1))
     assert v.consignor_invited and v.notice_id is None and v.line_numbers == [2, 3]
     with pytest.raises(InvalidInput):
@@ -181,7 +194,8 @@ def test_a_consignor_may_ask_to_view_its_own_goods(case) -> None:  # noqa: ANN00
         request_viewing(actor="site.wang", case_number=case.number, now=at(1))
 
 
-def test_rights_holders_keep_their_own_guides(case) -> None:  # noqa: ANN001
+def test_rights_holders_keep_their_own_guides(lite_case) -> None:  # noqa: ANN001
+    case = lite_case
     item = add_guide_item(recordation="T2019-40001", actor="chanel.agent", text="Hologram sticker under the flap")
     assert item.text in [g.text for g in list_guide(recordation="T2019-40001", actor="site.wang")]
     update_guide_item(item_id=item.id, actor="chanel.agent", active=False)
