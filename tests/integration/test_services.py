@@ -1,5 +1,8 @@
 """The services on SQLite and PostgreSQL: opening cases, answers and bonds, the sweep, detention
-clocks, decisions, tasks, idempotency keys, visibility."""
+clocks, decisions, tasks, idempotency keys, visibility.
+
+Input that pydantic or the service refuses before any SQL runs is checked on SQLite only (each
+PostgreSQL test costs a database of its own)."""
 
 from __future__ import annotations
 
@@ -185,7 +188,7 @@ def test_two_valid_recordations_of_one_holder_still_make_one_notice(db: str) -> 
     assert notice_for(case, "GUCCI").lines == [1, 3]
 
 
-def test_brands_are_matched_in_capitals(db: str) -> None:
+def test_brands_are_matched_in_capitals(sqlite_db: str) -> None:
     case = open_(line("  nike "))
     assert case.lines[0].brand == "NIKE"
 
@@ -208,7 +211,7 @@ def test_brands_are_matched_in_capitals(db: str) -> None:
         ({"lines": [{**line("NIKE"), "colour": "red"}]}, "lines.0.colour"),
     ],
 )
-def test_malformed_shipments_are_refused_naming_the_field(db: str, change: dict, field: str) -> None:
+def test_malformed_shipments_are_refused_naming_the_field(sqlite_db: str, change: dict, field: str) -> None:
     before = snapshot()
     with pytest.raises(ValidationError) as caught:
         open_case(shipment={**shipment(line("NIKE")), **change}, actor="site.wang", now=FOUND)
@@ -378,7 +381,7 @@ def test_the_bond_is_required_on_the_sum_of_the_claimed_lines(db: str) -> None:
         ({"verdicts": {1: "infringing", 2: "infringing"}, "bond": "20000"}, "bond"),
     ],
 )
-def test_an_incomplete_or_inconsistent_answer_is_refused_and_changes_nothing(db: str, body: dict, field: str) -> None:
+def test_an_incomplete_or_inconsistent_answer_is_refused_and_changes_nothing(sqlite_db: str, body: dict, field: str) -> None:
     case = open_(line("CHANEL"), line("CHANEL", "100.00"))
     before = snapshot()
     with pytest.raises(InvalidInput) as caught:
@@ -397,7 +400,7 @@ def test_an_incomplete_or_inconsistent_answer_is_refused_and_changes_nothing(db:
         ({"verdicts": {1: "infringing"}, "detain": True, "bond": "0"}, "bond"),
     ],
 )
-def test_a_malformed_answer_is_a_validation_error_naming_the_field(db: str, body: dict, field: str) -> None:
+def test_a_malformed_answer_is_a_validation_error_naming_the_field(sqlite_db: str, body: dict, field: str) -> None:
     case = open_(line("CHANEL"))
     before = snapshot()
     with pytest.raises(ValidationError) as caught:
