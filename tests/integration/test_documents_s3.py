@@ -23,7 +23,7 @@ FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)
 
 
 @pytest.fixture
-def s3(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def s3(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from adapters.s3 import get_store, reset_store
     from yunque.settings import get_settings, reset_settings
 
