@@ -91,6 +91,8 @@ def task_list() -> None:
         items = [t for t in items if t.kind in kinds]
     if case_filter.strip():
         items = [t for t in items if case_filter.strip().upper() in t.case_number.upper()]
+    if st.session_state.get("inbox.flash"):
+        st.success(st.session_state.pop("inbox.flash"))
     rows = _rows(items, now)
     if urgency != "all":
         rows = [r for r in rows if r["_flag"] == urgency or (urgency == "near" and r["_flag"] == "overdue")]
@@ -101,11 +103,13 @@ def task_list() -> None:
     df = pd.DataFrame(rows).set_index("id")
     colours = {"overdue": "background-color: #fde2e1", "near": "background-color: #fff4ce", "": ""}
     styled = df.drop(columns=["_flag"]).style.apply(lambda r: [colours[df.loc[r.name, "_flag"]]] * len(r), axis=1)
-    picked = st.dataframe(styled, width="stretch", on_select="rerun", selection_mode="multi-row", key="inbox.table")
-    sel_ids = [int(df.index[i]) for i in picked.selection.rows] if picked and picked.selection else []
+    st.dataframe(styled, width="stretch")
     by_id = {t.id: t for t in items}
+    if "inbox.selected" in st.session_state:  # tasks done meanwhile drop out of the selection
+        st.session_state["inbox.selected"] = [i for i in st.session_state["inbox.selected"] if i in by_id]
+    sel_ids = st.multiselect(tr("select_tasks"), list(by_id), key="inbox.selected",
+                             format_func=lambda i: f"#{i} {by_id[i].case_number} · {tr('kind.' + by_id[i].kind)}" if i in by_id else f"#{i}")
     chosen_tasks = [by_id[i] for i in sel_ids if i in by_id]
-    st.caption(tr("selected", n=len(chosen_tasks)))
     if not chosen_tasks:
         return
     b1, b2, b3 = st.columns(3)
@@ -150,7 +154,8 @@ def complete_form(t) -> None:  # noqa: ANN001
                 chrome.show_validation(e)
                 return
             if chrome.run_action(tasks.complete_task, task_id=t.id, actor=actor.username, outcome=outcome.model_dump(),
-                                 expected_version=t.version, ok=tr("completed")) is not None:
+                                 expected_version=t.version) is not None:
+                st.session_state["inbox.flash"] = tr("completed")
                 st.rerun(scope="fragment")
 
 

@@ -21,6 +21,21 @@ actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFIC
 st.title(tr("page.register"))
 
 EMPTY = pd.DataFrame([{"description": "", "brand": "", "quantity": 1, "unit": "pcs", "value": "0.00"}])
+COLUMNS = list(EMPTY.columns)
+csv_file = st.file_uploader(tr("lines_file"), type=["csv"], key="register.csv")
+if csv_file is not None and st.session_state.get("register.csv_id") != csv_file.file_id:
+    try:
+        seed = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
+        missing = [c for c in COLUMNS if c not in seed.columns]
+        if missing:
+            raise ValueError(", ".join(missing) + " missing")
+        seed = seed[COLUMNS]
+        seed["quantity"] = pd.to_numeric(seed["quantity"], errors="coerce").fillna(0).astype(int)
+        st.session_state["register.lines_seed"] = seed
+        st.session_state["register.csv_id"] = csv_file.file_id
+        st.session_state.pop("register.lines", None)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        st.error(tr("lines_file_bad", e=str(e)))
 lines_df = st.data_editor(st.session_state.get("register.lines_seed", EMPTY), num_rows="dynamic", key="register.lines",
                           width="stretch",
                           column_config={"description": st.column_config.TextColumn(tr("description"), max_chars=500),
