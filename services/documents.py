@@ -2,10 +2,13 @@
 
 A document is issued once per (notice or decision, kind, addressee): its number is derived from those
 three, so asking again returns the document already issued and two concurrent requests cannot issue
-two. The PDF is rendered from the database alone (its date is the act's own time, never the clock),
-stored in the evidence store under ``documents/<case>/<number>.pdf`` with its SHA-256 and size in the
-``Document`` row, written to the timeline, and announced on the outbox as ``document.issued`` (the
-process then serves it: ``services.delivery``).
+two. The PDF is rendered from the database alone: its date, its PDF creation date and the
+``Document.issued_at`` are the act's own time (the notice's issue, the decision's moment), never the
+clock, so the same act always renders to the same bytes. The timeline entry carries the moment the
+file was actually produced. The PDF is stored in the evidence store under
+``documents/<case>/<number>.pdf`` with its SHA-256 and size in the ``Document`` row, written to the
+timeline, and announced on the outbox as ``document.issued`` (the process then serves it:
+``services.delivery``).
 
 Which documents, to whom:
 

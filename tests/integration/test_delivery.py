@@ -23,7 +23,7 @@ from services.delivery import MAIL_ATTEMPTS, deliver_document, deliveries_of_doc
 from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from services.tasks import inbox
-from tests.unit.test_documents import MemoryStore
+from tests.unit.test_documents import MemoryStore, flat, pdf_text
 from tests.unit.test_mail import free_port
 from yunque.settings import reset_settings
 
@@ -97,6 +97,8 @@ def test_mail_acceptance_serves_the_notice_and_starts_the_clock(db: str, mail, r
     chanel = _notice(case, "CHANEL")
     assert chanel.state == "issued" and chanel.deadline is None  # no clock before service
     doc = issue_for_notice(notice_id=chanel.id, now=FOUND, store=store)
+    text = flat(pdf_text(store.objects[f"documents/{case.number}/{doc.number}.pdf"]))
+    assert "送达后在云确门户中显示" in text and flat("shown in the Yunque portal once served") in text  # no date yet
 
     accepted = FOUND + timedelta(minutes=2)
     out = deliver_document(document_id=doc.id, now=accepted, store=store)
