@@ -12,7 +12,7 @@ from adapters.db import session_scope
 from models.enums import BondKind, LineState, NoticeState, Reason, Role, TaskKind, TaskState, Verdict
 from models.rules.bonds import GeneralBondTerms, ex_officio_bond, general_bond_covers
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
-from models.rules.workdays import end_of_day, local_date
+from models.rules.workdays import SHANGHAI, end_of_day, local_date
 from models.schemas import AnswerIn, NoticeOut, parse_bond
 from models.tables import Answer, Case, GeneralBond, Line, LineVerdict, Notice, Recordation, Task
 from services.cases import _serve, close_if_done, notice_view
@@ -91,7 +91,7 @@ def record_answer(
         if notice.state == NoticeState.ISSUED:
             _serve(s, notice, who, at=now, means="portal")
         if notice.deadline_at is not None and (now >= notice.deadline_at or notice.state == NoticeState.EXPIRED):
-            raise DeadlinePassed(str(notice_id), notice.deadline_at)
+            raise DeadlinePassed(str(notice_id), notice.deadline_at.astimezone(SHANGHAI))
         if notice.state != NoticeState.SERVED:
             when = notice.answered_at.isoformat() if notice.answered_at else notice.state
             raise ConcurrentUpdate(f"notice {notice_id}", f"already {notice.state} ({when}); nothing was changed")
@@ -193,7 +193,7 @@ def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime 
         if notice.state != NoticeState.CLAIM_PENDING:
             raise ConcurrentUpdate(f"notice {notice_id}", f"is {notice.state}: no detention claim awaits a bond")
         if notice.deadline_at is not None and now >= notice.deadline_at:
-            raise DeadlinePassed(str(notice_id), notice.deadline_at)
+            raise DeadlinePassed(str(notice_id), notice.deadline_at.astimezone(SHANGHAI))
         ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
         assert ans is not None
         claimed_ids = [v.line_id for v in s.exec(select(LineVerdict).where(LineVerdict.answer_id == ans.id, LineVerdict.verdict == Verdict.INFRINGING.value))]

@@ -29,4 +29,20 @@ _register_all()
 
 
 def main() -> None:
-    app()
+    """Run the command; a usage error (unknown option, missing argument) is one line on stderr, exit 2."""
+    import sys
+
+    try:
+        from typer._click.exceptions import UsageError  # typer 0.2x carries its own click
+    except ImportError:  # pragma: no cover - older typer on plain click
+        from click.exceptions import UsageError
+
+    try:
+        code = app(standalone_mode=False)
+    except UsageError as e:
+        sys.stderr.write(f"invalid input: {e.format_message()}".replace("\n", " ") + "\n")
+        sys.exit(2)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -75,6 +75,10 @@ def handled(fn: F) -> F:
             fail(f"invalid input: malformed JSON ({e.msg} at line {e.lineno} column {e.colno})", 2)
         except FileNotFoundError as e:
             fail(f"invalid input: no such file {e.filename}", 2)
+        except IsADirectoryError as e:
+            fail(f"invalid input: {e.filename} is a directory, not a file", 2)
+        except UnicodeDecodeError:
+            fail("invalid input: the file is not UTF-8 text", 2)
 
     return wrapper  # type: ignore[return-value]
 

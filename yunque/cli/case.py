@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -33,14 +34,16 @@ def register(app: typer.Typer) -> None:
     def open_(file: Path = typer.Argument(..., help="Shipment JSON (see README)."),
               actor: str = typer.Option("system", "--as", help="The officer registering the seizure."),
               key: str = typer.Option(None, "--idempotency-key"),
+              now: str = typer.Option(None, "--now", help="Time of registration (tests and replays); default now."),
               as_json: bool = JsonOpt) -> None:
         """Register a seizure: suspend its lines and serve one notice per rights holder."""
         from services.cases import open_case
 
-        data = json.loads(file.read_text(encoding="utf-8"))
+        # JSON numbers are read as exact decimals, so "value": 36000.50 is money, never a binary float
+        data = json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
         if not isinstance(data, dict):
             fail("invalid input: the shipment must be a JSON object", 2)
-        c = open_case(shipment=data, actor=actor, idempotency_key=key)
+        c = open_case(shipment=data, actor=actor, idempotency_key=key, now=parse_time(now))
         emit(c, as_json, _case_text)
 
     @case.command("show")

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         out.write_text(json.dumps(seed_shipment(parse_time(now) or utcnow()), ensure_ascii=False, indent=2), encoding="utf-8")
         emit({"file": str(out)}, False, lambda o: o["file"])
 
-    @app.command("bond")
+    @app.command("bond", context_settings={"ignore_unknown_options": True})  # so "-5" reaches VALUE
     @handled
     def bond(value: str = typer.Argument(..., help="Value of the goods concerned, RMB."),
              route: str = typer.Option("ex-officio", "--route", help="ex-officio or application"),

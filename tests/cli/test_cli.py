@@ -1,0 +1,308 @@
+"""The `yunque` command through the real process: JSON shapes on stdout, and for bad input a non-zero
+exit with one line on stderr that names the field, with nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+FOUND = "2026-11-24T10:30:00+08:00"
+
+
+class Result:
+    def __init__(self, proc: subprocess.CompletedProcess[str]):
+        self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:
+        return f"exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
+
+
+def yunque(*args: str, env: dict[str, str] | None = None) -> Result:
+    proc = subprocess.run([str(PYTHON), "-m", "yunque", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=120)
+    return Result(proc)
+
+
+def ok(*args: str, env: dict[str, str] | None = None) -> Any:
+    r = yunque(*args, env=env)
+    assert r.code == 0, r
+    return r.json if "--json" in args else r.out
+
+
+def refused(*args: str, field: str, code: int | None = 2, env: dict[str, str] | None = None) -> str:
+    r = yunque(*args, env=env)
+    assert r.code != 0, r
+    if code is not None:
+        assert r.code == code, r
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1, r  # one line, no traceback
+    assert field in lines[0], r
+    assert r.out == "", r
+    return lines[0]
+
+
+def db_path() -> Path:
+    return Path(os.environ["YUNQUE_DATABASE_URL"].removeprefix("sqlite:///"))
+
+
+def rows() -> dict[str, int]:
+    with sqlite3.connect(db_path()) as conn:
+        names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}  # noqa: S608
+
+
+def shipment_file(tmp_path: Path, name: str = "shipment.json", **change: Any) -> Path:
+    data = {"declaration_no": "010120261124000001", "direction": "export", "customs_office": "Capital Airport Customs",
+            "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"}, "found_at": FOUND,
+            "lines": [{"description": "Handbags", "brand": "CHANEL", "quantity": 12, "unit": "pcs", "value": "36000.00"},
+                      {"description": "Sports shoes", "brand": "NIKE", "quantity": 30, "unit": "pairs", "value": "9000.00"},
+                      {"description": "Belts", "brand": "CHANEL", "quantity": 5, "unit": "pcs", "value": "1500.00"}]}
+    data.update(change)
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# --- bond and calendar --------------------------------------------------------------------------------
+
+
+def test_bond(sqlite_db: str) -> None:
+    assert ok("bond", "150000", "--json") == {"value": "150000.00", "route": "ex-officio", "bond": "75000.00"}
+    assert ok("bond", "19999.99", "--json")["bond"] == "19999.99"
+    assert ok("bond", "200000.01", "--json")["bond"] == "100000.00"
+    assert ok("bond", "36000", "--route", "application", "--json")["bond"] == "36000.00"
+    assert ok("bond", "150000").strip() == "bond RMB 75000.00"
+    refused("bond", "-5", "--json", field="value")
+    refused("bond", "abc", "--json", field="value")
+    refused("bond", "1.234", "--json", field="value")
+    refused("bond", "100", "--route", "postal", "--json", field="route")
+
+
+def test_calendar_deadline(sqlite_db: str) -> None:
+    assert ok("calendar", "deadline", "2026-09-30", "--working-days", "3", "--json") == {
+        "served": "2026-09-30", "working_days": 3, "deadline": "2026-10-10"}
+    assert ok("calendar", "deadline", "2026-02-13", "--json")["deadline"] == "2026-02-25"
+    assert ok("calendar", "deadline", "2026-03-02", "--working-days", "30", "--json")["deadline"] == "2026-04-14"
+    assert "2027" in refused("calendar", "deadline", "2026-12-30", "--json", field="calendar-unknown", code=1)
+    refused("calendar", "deadline", "30/09/2026", "--json", field="served")
+    refused("calendar", "deadline", "2026-09-30", "--working-days", "0", "--json", field="working-days")
+
+
+FICTIONAL_2027 = {"year": 2027, "source": "fictional test data",
+                  "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
+                  "workdays": ["2027-02-06", "2027-02-20"]}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "JSON"),
+        (json.dumps({**FICTIONAL_2027, "workdays": ["2027-03-03"]}), "not a weekend day"),  # a Wednesday
+        (json.dumps({**FICTIONAL_2027, "holidays": ["2028-01-03"]}), "2028-01-03 is not in 2027"),
+        (json.dumps({**FICTIONAL_2027, "holidays": ["2027-02-30"]}), "2027-02-30"),
+    ],
+)
+def test_calendar_load_refuses_a_bad_year_file_and_writes_nothing(sqlite_db: str, tmp_path: Path, content: str,
+                                                                   problem: str) -> None:
+    cal_dir = tmp_path / "calendar"
+    env = {"YUNQUE_CALENDAR_DIR": str(cal_dir)}
+    bad = tmp_path / "2027.json"
+    bad.write_text(content, encoding="utf-8")
+    refused("calendar", "load", str(bad), "--json", field=problem, code=None, env=env)
+    assert not cal_dir.exists() or list(cal_dir.iterdir()) == []
+
+
+def test_calendar_load_adds_a_year(sqlite_db: str, tmp_path: Path) -> None:
+    env = {"YUNQUE_CALENDAR_DIR": str(tmp_path / "calendar")}
+    src = tmp_path / "arrangement-2027.json"
+    src.write_text(json.dumps(FICTIONAL_2027), encoding="utf-8")
+    out = ok("calendar", "load", str(src), "--json", env=env)
+    assert out == {"year": 2027, "holidays": 6, "workdays": 2, "file": str(tmp_path / "calendar" / "2027.json")}
+    assert ok("calendar", "deadline", "2026-12-30", "--json", env=env)["deadline"] == "2027-01-05"
+    assert ok("calendar", "deadline", "2027-02-05", "--json", env=env)["deadline"] == "2027-02-16"
+    assert 2027 in ok("calendar", "years", "--json", env=env)["years"]
+    refused("calendar", "load", str(tmp_path / "missing.json"), field="missing.json", code=None, env=env)
+
+
+# --- cases and notices -----------------------------------------------------------------------------------
+
+
+def test_case_open_and_show(sqlite_db: str, tmp_path: Path) -> None:
+    c = ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    assert c["number"] == "YQ-2026-000001" and c["declaration_no"] == "010120261124000001"
+    assert [(ln["number"], ln["brand"], ln["state"]) for ln in c["lines"]] == [
+        (1, "CHANEL", "suspended"), (2, "NIKE", "suspended"), (3, "CHANEL", "suspended")]
+    notices = {n["rights_holder"]: n for n in c["notices"]}
+    assert set(notices) == {"CHANEL SARL", "Nike Innovate C.V."}
+    chanel = notices["CHANEL SARL"]
+    assert isinstance(chanel["id"], int) and chanel["brands"] == ["CHANEL"] and chanel["lines"] == [1, 3]
+    assert chanel["deadline"] == "2026-11-27" and chanel["state"] == "served"
+
+    shown = ok("case", "show", c["number"], "--as", "ipr.li", "--json")
+    assert [ln["state"] for ln in shown["lines"]] == ["suspended"] * 3
+    n = {x["id"]: x for x in shown["notices"]}[chanel["id"]]
+    assert {"id", "rights_holder", "served_at", "deadline", "answer"} <= set(n) and n["answer"] is None
+    assert "YQ-2026-000001" in ok("case", "show", c["number"], "--as", "ipr.li")  # the text form
+
+    # a rights holder sees its own part only; another office's officer sees nothing
+    assert [ln["brand"] for ln in ok("case", "show", c["number"], "--as", "nike.agent", "--json")["lines"]] == ["NIKE"]
+    refused("case", "show", c["number"], "--as", "site.huang", "--json", field="not-found", code=1)
+
+
+def test_json_numbers_in_a_shipment_are_read_as_exact_decimals(sqlite_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "numbers.json"
+    path.write_text(shipment_file(tmp_path).read_text().replace('"36000.00"', "36000.10"), encoding="utf-8")
+    c = ok("case", "open", str(path), "--as", "site.wang", "--now", FOUND, "--json")
+    assert c["lines"][0]["value"] == "36000.10"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"declaration_no": "0101202611240000011"}, "declaration_no"),
+        ({"found_at": "2026-11-24T10:30:00"}, "found_at"),
+        ({"lines": [{"description": "X", "brand": "ACME", "quantity": 1, "unit": "pcs", "value": "10"}]}, "ACME"),
+        ({"lines": [{"description": "X", "brand": "NIKE", "quantity": 1, "unit": "pcs", "value": "-10"}]}, "lines.0.value"),
+        ({"lines": [{"description": "X", "brand": "NIKE", "quantity": 1, "unit": "pcs", "value": "ten"}]}, "lines.0.value"),
+    ],
+)
+def test_case_open_refuses_bad_shipments_and_writes_nothing(sqlite_db: str, tmp_path: Path, change: dict,
+                                                            field: str) -> None:
+    before = rows()
+    refused("case", "open", str(shipment_file(tmp_path, **change)), "--as", "site.wang", "--json", field=field)
+    assert rows() == before
+
+
+def test_case_open_refuses_files_that_are_not_shipments(sqlite_db: str, tmp_path: Path) -> None:
+    before = rows()
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"declaration_no": "0101', encoding="utf-8")
+    refused("case", "open", str(broken), "--as", "site.wang", field="malformed JSON")
+    listing = tmp_path / "list.json"
+    listing.write_text("[1, 2]", encoding="utf-8")
+    refused("case", "open", str(listing), "--as", "site.wang", field="JSON object")
+    refused("case", "open", str(tmp_path / "nope.json"), "--as", "site.wang", field="nope.json")
+    refused("case", "open", str(tmp_path), "--as", "site.wang", field="directory")
+    refused("case", "open", str(shipment_file(tmp_path)), "--as", "nike.agent", field="nike.agent", code=1)
+    assert rows() == before
+
+
+def test_notice_answer(sqlite_db: str, tmp_path: Path) -> None:
+    c = ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    notices = {n["rights_holder"]: n["id"] for n in c["notices"]}
+    chanel, nike = str(notices["CHANEL SARL"]), str(notices["Nike Innovate C.V."])
+    before = rows()
+    refused("notice", "answer", chanel, "--as", "nike.agent", "--verdict", "1=not-infringing", "--json",
+            "--now", FOUND, field="notice", code=1)  # another rights holder's notice does not exist for it
+    refused("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=fake", "--verdict", "3=infringing",
+            "--json", "--now", FOUND, field="verdicts.1")
+    refused("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "one=infringing", "--now", FOUND, field="verdict")
+    refused("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--now", FOUND, field="verdicts")
+    refused("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--verdict",
+            "3=infringing", "--detain", "--bond", "-100", "--now", FOUND, field="bond")
+    refused("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--verdict",
+            "3=infringing", "--now", "2026-11-24T11:00:00", field="now")
+    assert rows() == before
+
+    out = ok("notice", "answer", nike, "--as", "nike.agent", "--verdict", "2=not-infringing", "--json",
+             "--now", "2026-11-24T10:39:00+08:00")
+    assert out["state"] == "answered" and out["answer"]["verdicts"] == {"2": "not-infringing"}
+    assert out["confirmation_minutes"] == 9.0
+    out = ok("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--verdict",
+             "3=not-infringing", "--detain", "--bond", "general", "--json", "--now", "2026-11-24T10:45:00+08:00")
+    assert out["answer"]["bond_kind"] == "general" and out["answer"]["bond_accepted"] is True
+    shown = ok("case", "show", c["number"], "--as", "ipr.li", "--json")
+    assert [ln["state"] for ln in shown["lines"]] == ["detained", "released", "released"]
+    refused("notice", "answer", nike, "--as", "nike.agent", "--verdict", "2=infringing", "--now", FOUND, field="conflict",
+            code=1)
+    late = refused("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--verdict",
+                   "3=infringing", "--now", "2026-11-28T00:00:00+08:00", field="deadline-passed", code=1)
+    assert "2026-11-28T00:00:00+08:00" in late  # said in Shanghai time
+
+
+def test_audit_verify_finds_a_tampered_entry(sqlite_db: str, tmp_path: Path) -> None:
+    ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    intact = ok("audit", "verify", "--json")
+    assert intact["intact"] is True and intact["entries"] > 5 and intact["broken_at"] is None
+    with sqlite3.connect(db_path()) as conn:
+        (victim,) = conn.execute("SELECT id FROM timeline_entry WHERE action = 'line.suspended' ORDER BY id LIMIT 1").fetchone()
+        conn.execute("UPDATE timeline_entry SET after = ? WHERE id = ?", (json.dumps({"state": "released"}), victim))
+    r = yunque("audit", "verify", "--json")
+    assert r.code == 1, r
+    assert r.json["intact"] is False and r.json["broken_at"] == victim and "altered" in r.json["reason"]
+    r = yunque("audit", "verify")
+    assert r.code == 1 and f"BROKEN at entry {victim}" in r.out
+
+
+# --- the demo story with the command line alone ------------------------------------------------------------
+
+
+def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"YUNQUE_DATABASE_URL": f"sqlite:///{tmp_path / 'story.db'}", "YUNQUE_VAR_DIR": str(tmp_path / "var")}
+    monkeypatch.setenv("YUNQUE_DATABASE_URL", env["YUNQUE_DATABASE_URL"])
+    assert ok("db", "upgrade", "--json", env=env)["revision"]
+
+    demo = ok("demo-data", "--json", env=env)
+    users = {u["username"]: u for u in demo["users"]}
+    brands = {b for u in demo["users"] if u["role"] == "rights_holder" for b in u["brands"]}
+    assert {"NIKE", "HERMES", "CHANEL"} <= brands and len(brands) == 9
+    assert users["chanel.agent"]["organisation"] == "CHANEL SARL" and users["chanel.agent"]["brands"] == ["CHANEL"]
+    assert users["site.wang"]["role"] == "site_officer" and users["site.wang"]["organisation"] == "Capital Airport Customs"
+    assert any(u["role"] == "manager" for u in demo["users"]) and any(u["role"] == "consignor" for u in demo["users"])
+    assert "Chongqing" in users["cq.trading"]["organisation"]
+    before = rows()
+    again = ok("demo-data", "--json", env=env)
+    assert again["created"] == 0 and rows() == before  # once
+
+    seed = tmp_path / "seed.json"
+    ok("seed-shipment", "--out", str(seed), "--now", FOUND, env=env)
+    case = ok("case", "open", str(seed), "--as", "site.wang", "--now", "2026-11-24T10:30:00+08:00", "--json", env=env)
+    assert sum(ln["quantity"] for ln in case["lines"]) == 119 and len(case["notices"]) == 9
+    notice = {n["brands"][0]: n for n in case["notices"]}
+    line = {ln["brand"]: str(ln["number"]) for ln in case["lines"]}
+
+    ok("notice", "answer", str(notice["NIKE"]["id"]), "--as", "nike.agent", "--verdict", f"{line['NIKE']}=not-infringing",
+       "--now", "2026-11-24T10:40:00+08:00", "--json", env=env)
+    ok("notice", "answer", str(notice["CHANEL"]["id"]), "--as", "chanel.agent", "--verdict", f"{line['CHANEL']}=infringing",
+       "--detain", "--bond", "general", "--now", "2026-11-24T10:39:00+08:00", "--json", env=env)
+    ok("notice", "answer", str(notice["HERMES"]["id"]), "--as", "hermes.agent", "--verdict", f"{line['HERMES']}=infringing",
+       "--detain", "--bond", "1000", "--now", "2026-11-24T11:00:00+08:00", "--json", env=env)
+    pending = ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)
+    assert {n["brands"][0]: n["state"] for n in pending["notices"]}["HERMES"] == "claim-pending"
+
+    quiet = ok("sweep", "--now", "2026-11-27T23:59:00+08:00", "--json", env=env)
+    assert quiet["released"] == []
+    swept = ok("sweep", "--now", "2026-11-28T00:00:00+08:00", "--json", env=env)
+    released = {r["brand"]: r["reason"] for r in swept["released"]}
+    assert released["HERMES"] == "no-bond" and len(released) == 7 and "NIKE" not in released
+    assert all(r["state"] == "released" for r in swept["released"])
+    assert ok("sweep", "--now", "2026-11-28T00:05:00+08:00", "--json", env=env)["released"] == []
+
+    final = ok("case", "show", case["number"], "--as", "mgr.zhao", "--json", env=env)
+    states = {ln["brand"]: ln["state"] for ln in final["lines"]}
+    assert states.pop("CHANEL") == "detained" and set(states.values()) == {"released"}
+
+    tasks = ok("task", "list", "--as", "ipr.li", "--json", env=env)
+    investigate = next(t for t in tasks if t["kind"] == "investigate")
+    assert ok("task", "claim", str(investigate["id"]), "--as", "ipr.li", "--json", env=env)["state"] == "claimed"
+    refused("task", "claim", str(investigate["id"]), "--as", "ipr.chen", field="conflict", code=1, env=env)
+    done = ok("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", '{"finding": "counterfeit"}',
+              "--json", env=env)
+    assert done["state"] == "completed"
+    decided = ok("line", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "confiscate",
+                 "--json", env=env)
+    assert decided["state"] == "confiscated"
+    assert ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["status"] == "closed"
+    assert ok("audit", "verify", "--json", env=env)["intact"] is True
