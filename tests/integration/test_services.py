@@ -6,11 +6,14 @@ PostgreSQL test costs a database of its own)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import func
 from sqlmodel import select
 
 from adapters.db import session_scope
@@ -24,22 +27,13 @@ from models.rules.errors import (
     NotFound,
     PermissionDenied,
 )
-from models.tables import Case, Decision, GeneralBond, Line, Notice, Recordation, RightsHolder, Shipment, Task, TimelineEntry
+from models.tables import Case, Decision, GeneralBond, Recordation, RightsHolder, Task, TimelineEntry
 from services.answers import post_bond, record_answer
 from services.audit import verify_timeline
 from services.cases import get_case, open_case
 from services.detention import decide_line
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import claim_task, complete_task, inbox
-
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from sqlalchemy import func
-from sqlmodel import select
-
-from adapters.db import session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday; answers due by Friday 27 November
