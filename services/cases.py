@@ -214,6 +214,8 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
             raise NotFound("notice", notice_id)
         if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id):
             raise NotFound("notice", notice_id)
+        if who.role == Role.IPR_OFFICER:
+            visible_case(s, s.get(Case, notice.case_id), who, notice_id)  # another office's notice does not exist for it
         if means == "portal" and notice.first_opened_at is None:
             notice.first_opened_at = at
             s.add(notice)
@@ -234,9 +236,9 @@ def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case
     """The case if ``who`` may see it; otherwise it does not exist for them."""
     if case is None:
         raise NotFound("case", key)
-    if who.role in (Role.SYSTEM, Role.ADMIN, Role.MANAGER):
+    if who.role in (Role.SYSTEM, Role.ADMIN):
         return case
-    if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
+    if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER):  # a manager: its own office, as on the board
         if who.customs_office_id == case.customs_office_id:
             return case
     elif who.role == Role.RIGHTS_HOLDER:

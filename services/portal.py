@@ -80,18 +80,18 @@ def my_notice(*, actor: str, notice_id: int, now: datetime | None = None) -> Por
 
 
 def list_cases(*, actor: str, status: str | None = None, limit: int = 200) -> list[CaseSummary]:
-    """Cases the caller may open: its office's (officers), all (managers, administrators), or those
+    """Cases the caller may open: its office's (officers, managers), all (administrators), or those
     touching its notices (rights holder) or its shipments (consignor)."""
     with session_scope(readonly=True) as s:
         who = load_actor(s, actor)
         q = select(Case, Shipment).join(Shipment, col(Shipment.id) == Case.shipment_id)
-        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
+        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER):
             q = q.where(Case.customs_office_id == who.customs_office_id)
         elif who.role == Role.RIGHTS_HOLDER:
             q = q.where(col(Case.id).in_(select(Notice.case_id).where(Notice.rights_holder_id == who.rights_holder_id)))
         elif who.role == Role.CONSIGNOR:
             q = q.where(Shipment.consignor_id == who.consignor_id)
-        elif who.role not in (Role.MANAGER, Role.ADMIN):
+        elif who.role != Role.ADMIN:
             raise PermissionDenied(who.username, "list cases")
         if status:
             q = q.where(Case.status == status)
