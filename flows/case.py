@@ -44,10 +44,9 @@ class CaseUpdate(RunInput):
     topic: str
 
 
-def documents_installed() -> bool:
-    """Whether the documents and delivery services (issued PDFs, mail) are part of this build."""
-    return importlib.util.find_spec("services.documents") is not None and \
-        importlib.util.find_spec("services.delivery") is not None
+def installed(module: str) -> bool:
+    """Whether a service module is part of this build (documents: issued PDFs; delivery: mail)."""
+    return importlib.util.find_spec(module) is not None
 
 
 @task(name="read-case", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
@@ -57,6 +56,8 @@ def read_case(case_number: str) -> process.CaseProgress:
 
 @task(name="deliver-document", retries=4, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
 def deliver_document(document_id: int) -> None:
+    if not installed("services.delivery"):
+        return
     from services.delivery import deliver_document as deliver
 
     deliver(document_id=document_id)
@@ -70,7 +71,7 @@ def serve_notice(case_number: str, notice_id: int) -> bool:
     if process.step_done(key=key) is not None:
         return False
     docs: list[str] = []
-    if documents_installed():
+    if installed("services.documents"):
         from services.documents import issue_for_notice
 
         doc = issue_for_notice(notice_id=notice_id)
@@ -109,7 +110,7 @@ def start_clocks(case_number: str, notices: list[process.NoticeProgress], clocks
 def issue_decision_documents(decision_id: int) -> list[tuple[int, str]]:
     """Release notice, or detention notice and detention receipt (扣留凭单), or undetermined notice:
     issued once per decision (the service returns the existing ones on a repeat)."""
-    if not documents_installed():
+    if not installed("services.documents"):
         return []
     from services.documents import issue_for_decision
 

@@ -32,6 +32,9 @@ from services import process
 
 log = logging.getLogger("yunque.dispatch")
 
+#: what a waiting case run wakes for; other events (evidence, shots, documents) change nothing it does
+WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.made", "case.closed",
+                           "viewing.requested", "viewing.decided"})
 #: a case whose runs keep failing is left to a manager after this many runs
 MAX_RUNS_PER_CASE = 5
 _PAUSE_KEY = re.compile(r"^wait-(\d+)-\d+$")
@@ -107,7 +110,7 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchR
                     blocked.add(ev.case_id)
                     report.waiting.append(ev.id)
                 elif state.type == StateType.PAUSED:
-                    if ev.id <= _seen_up_to(state) or ev.topic == "case.opened":
+                    if ev.id <= _seen_up_to(state) or ev.topic not in WAKING_TOPICS:
                         report.dispatched.append(ev.id)
                         continue
                     result = client.resume_flow_run(run.id, run_input={"event_id": ev.id, "topic": ev.topic})
@@ -118,8 +121,9 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchR
                         report.waiting.append(ev.id)
                     blocked.add(ev.case_id)  # the run now reads the case afresh
                 elif state.type == StateType.COMPLETED:
-                    if ev.topic == "decision.made" and ev.payload.get("decision_id"):
-                        decision_id = int(ev.payload["decision_id"])
+                    decision_id = int(ev.payload.get("decision_id") or 0)
+                    if ev.topic == "decision.made" and decision_id and \
+                            process.decision_report(decision_id=decision_id).followed_up_at is None:
                         report.started.append(schedule_run(
                             DECISION_FOLLOW_UP, parameters={"decision_id": decision_id},
                             key=f"follow-up-decision-{decision_id}", name=f"{p.case_number}-decision-{decision_id}",

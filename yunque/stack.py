@@ -367,6 +367,10 @@ class Supervisor:
             self._start(part)
             self._wait_healthy(part)
             self.say(f"  {part.name:15} up (pid {part.proc.pid})")  # type: ignore[union-attr]
+            if part.name == "s3":
+                from adapters import s3_server  # type: ignore[attr-defined]
+
+                s3_server.ensure_bucket(self.settings)
             if part.name == "prefect-server":
                 names = deploy(self.settings)
                 self.say(f"  {'deployments':15} {len(names)} from prefect.yaml on pool {self.settings.work_pool}")

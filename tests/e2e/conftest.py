@@ -1,0 +1,138 @@
+"""The real stack for end-to-end tests: ``yunque stack up`` as a user runs it, on free ports, over a
+fresh ``var/`` directory (SQLite for the cases, SQLite under var/prefect for the Prefect server).
+
+``live_stack`` (session scope) yields a ``LiveStack``: its URLs, the demo passwords, the environment
+the parts run with, and ``cli(...)`` to run the ``yunque`` command against it. One stack is shared by
+every test that asks for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from yunque.settings import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveStack:
+    var_dir: Path
+    env: dict[str, str]
+    app_url: str
+    prefect_url: str
+    api_url: str
+    passwords: dict[str, str]
+    proc: subprocess.Popen
+    log: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        out = subprocess.run([sys.executable, "-m", "yunque", *args], cwd=ROOT, env=self.env, capture_output=True,
+                             text=True, timeout=timeout)
+        if check and out.returncode != 0:
+            raise AssertionError(f"yunque {' '.join(args)} exited {out.returncode}: {out.stderr.strip()}")
+        return out
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def pid(self, part: str) -> int:
+        return json.loads((self.var_dir / "run" / f"{part}.pid").read_text())["pid"]
+
+    def use(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point this test process's services at the stack (the Prefect client: ``on_stack``)."""
+        from adapters.calendar import reset_calendar
+        from adapters.db import dispose_engines
+        from yunque.settings import reset_settings
+
+        for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_PREFECT_API_URL", "YUNQUE_PREFECT_UI_URL",
+                  "YUNQUE_APP_PORT", "YUNQUE_S3_PORT", "YUNQUE_SMTP_PORT", "PREFECT_API_URL"):
+            monkeypatch.setenv(k, self.env[k])
+        dispose_engines()
+        reset_settings()
+        reset_calendar()
+
+
+def start_stack(var_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None,
+                timeout: float = 300) -> LiveStack:
+    prefect_port, app_port = free_port(), free_port()
+    env = dict(os.environ)
+    env.update({
+        "YUNQUE_VAR_DIR": str(var_dir),
+        "YUNQUE_DATABASE_URL": f"sqlite:///{var_dir / 'yunque.db'}",
+        "YUNQUE_PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
+        "YUNQUE_PREFECT_UI_URL": f"http://127.0.0.1:{prefect_port}",
+        "YUNQUE_APP_PORT": str(app_port),
+        "YUNQUE_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
+        "YUNQUE_S3_PORT": str(free_port()),
+        "YUNQUE_SMTP_PORT": str(free_port()),
+        "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
+    })
+    env.update(extra_env or {})
+    var_dir.mkdir(parents=True, exist_ok=True)
+    log = var_dir / "stack.out"
+    out = open(log, "w")  # noqa: SIM115 - the supervisor's own output, read by the fixture
+    proc = subprocess.Popen([sys.executable, "-m", "yunque", "stack", "up", "--workers", str(workers)], cwd=ROOT,
+                            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    out.close()
+    end = time.monotonic() + timeout
+    while True:
+        text = log.read_text()
+        if "READY" in text:
+            break
+        if proc.poll() is not None or time.monotonic() > end:
+            stop_stack(proc)
+            raise RuntimeError(f"yunque stack up did not get ready:\n{text[-4000:]}")
+        time.sleep(0.5)
+    passwords = json.loads((var_dir / "demo-passwords.json").read_text())
+    return LiveStack(var_dir=var_dir, env=env, app_url=f"http://127.0.0.1:{app_port}",
+                     prefect_url=env["YUNQUE_PREFECT_UI_URL"], api_url=env["PREFECT_API_URL"], passwords=passwords,
+                     proc=proc, log=log)
+
+
+def stop_stack(proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Ctrl-C, as a person stops it; the supervisor stops every part."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    stack = start_stack(tmp_path_factory.mktemp("stack") / "var",
+                        extra_env={"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2"})
+    try:
+        yield stack
+    finally:
+        stop_stack(stack.proc)
+
+
+@pytest.fixture
+def on_stack(live_stack: LiveStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveStack]:
+    """The shared stack, with this test's services and Prefect client pointed at it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    live_stack.use(monkeypatch)
+    with temporary_settings(updates={PREFECT_API_URL: live_stack.api_url}):
+        yield live_stack

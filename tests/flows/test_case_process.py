@@ -1,0 +1,292 @@
+"""Every path of the case process on a real Prefect server (the test harness) and a real worker.
+
+Three cases carry the five paths and run at the same time (the worker carries them side by side),
+each driven in its own thread; the test functions then read what happened. The case whose deadline
+must pass is opened in the past (its answers recorded before the dispatcher starts), so its deadline
+timers are due at once and fire for real:
+
+- in time: NIKE clears, CHANEL claims with its general bond, HERMES claims with an individual bond;
+- at the deadline: NIKE clears, CHANEL claims with a bond, ADIDAS stays silent, HERMES claims with a
+  bond too small;
+- a viewing: GUCCI asks for a viewing while the case waits, then both holders clear."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from tests.flows.conftest import FlowStack, run_state, wait_for
+
+SH = ZoneInfo("Asia/Shanghai")
+PAST = datetime(2026, 11, 23, 10, 0, tzinfo=SH)  # a Monday: answers due by the end of Thursday 26 November
+_seq = itertools.count(1)
+
+pytestmark = pytest.mark.slow
+
+
+def shipment(brands: list[str], found_at: datetime) -> dict[str, Any]:
+    from services.demo import DEMO_FILE
+
+    demo = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    lines = [ln for b in brands for ln in demo["seed_lines"] if ln["brand"] == b]
+    c = demo["consignors"][0]
+    return {"declaration_no": f"0202{os.getpid() % 10**6:06d}{next(_seq):08d}", "direction": "export",
+            "customs_office": "Capital Airport Customs", "consignor": {"name": c["name"], "uscc": c["uscc"]},
+            "found_at": found_at.isoformat(), "lines": lines}
+
+
+def _case(number: str) -> Any:
+    from services.cases import get_case
+
+    return get_case(case_number=number, actor="system")
+
+
+def _notice(case: Any, brand: str) -> Any:
+    return next(n for n in case.notices if brand in n.brands)
+
+
+def _line(case: Any, brand: str) -> Any:
+    return next(ln for ln in case.lines if ln.brand == brand)
+
+
+def _answer(case: Any, brand: str, user: str, verdict: str, at: datetime | None = None, **kw: Any) -> None:
+    from services.answers import record_answer
+
+    ln = _line(case, brand)
+    record_answer(notice_id=ln.notice_id, actor=user, now=at, answer={"verdicts": {ln.number: verdict}, **kw})
+
+
+def _run_id(number: str) -> str:
+    return wait_for(f"a flow run for {number}", lambda: _case(number).flow_run_id)
+
+
+def _paused(number: str, other_than: str | None = None) -> str:
+    def check() -> str | None:
+        st, key = run_state(_run_id(number))
+        return key if st == "PAUSED" and key != other_than else None
+
+    return wait_for(f"{number} to wait for its rights holders", check)
+
+
+def _completed(number: str) -> str:
+    return wait_for(f"{number} to complete", lambda: run_state(_run_id(number))[0] == "COMPLETED" and "COMPLETED",
+                    timeout=240)
+
+
+# --- the five paths, driven side by side -------------------------------------------------------------
+
+
+def all_answered_in_time(number: str) -> dict:
+    case = _case(number)
+    _paused(number)  # served, clocks started, waiting: no process held
+    _answer(case, "NIKE", "nike.agent", "not-infringing")
+    _answer(case, "CHANEL", "chanel.agent", "infringing", detain=True, bond="general")
+    _answer(case, "HERMES", "hermes.agent", "infringing", detain=True, bond="20000.00")  # 50% of 24,000, at least 20,000
+    return {"completed": _completed(number)}
+
+
+def viewing_before_verdict(number: str) -> dict:
+    from services.viewing import request_viewing
+
+    case = _case(number)
+    first = _paused(number)
+    request_viewing(actor="gucci.agent", notice_id=_notice(case, "GUCCI").id, note="inner card and serial numbers")
+    second = _paused(number, other_than=first)  # woken by the request, waiting again
+    _answer(case, "NIKE", "nike.agent", "not-infringing")
+    _answer(case, "GUCCI", "gucci.agent", "not-infringing")
+    return {"first_wait": first, "second_wait": second, "completed": _completed(number)}
+
+
+def settles_by_itself(number: str) -> dict:
+    return {"completed": _completed(number)}
+
+
+@pytest.fixture(scope="module")
+def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
+    """Open the five cases, start the dispatcher, drive each case in its own thread."""
+    import threading
+
+    from _pytest.monkeypatch import MonkeyPatch
+
+    from flows.dispatch import run_forever
+    from services.cases import open_case
+    from tests.flows.conftest import _point
+
+    mp = MonkeyPatch()
+    for k, v in flow_stack.env.items():
+        mp.setenv(k, v)
+    _point({})
+    try:
+        now = datetime.now(SH)
+        numbers = {
+            "in_time": open_case(shipment=shipment(["NIKE", "CHANEL", "HERMES"], now), actor="site.wang").number,
+            "viewing": open_case(shipment=shipment(["NIKE", "GUCCI"], now), actor="site.wang").number,
+            "deadline": open_case(shipment=shipment(["NIKE", "CHANEL", "ADIDAS", "HERMES"], PAST), actor="site.wang",
+                                  now=PAST).number,
+        }
+        late = _case(numbers["deadline"])
+        _answer(late, "NIKE", "nike.agent", "not-infringing", at=PAST + timedelta(minutes=9))
+        _answer(late, "CHANEL", "chanel.agent", "infringing", at=PAST + timedelta(minutes=12), detain=True, bond="general")
+        _answer(late, "HERMES", "hermes.agent", "infringing", at=PAST + timedelta(minutes=15), detain=True, bond="5000.00")
+
+        stop = threading.Event()
+        t = threading.Thread(target=run_forever, kwargs={"interval": 0.5, "stop": stop}, daemon=True)
+        t.start()
+        drivers = {"in_time": all_answered_in_time, "viewing": viewing_before_verdict, "deadline": settles_by_itself}
+        results: dict[str, Any] = {}
+        with ThreadPoolExecutor(len(drivers)) as pool:
+            futures = {k: pool.submit(fn, numbers[k]) for k, fn in drivers.items()}
+            for k, f in futures.items():
+                try:
+                    results[k] = f.result()
+                except BaseException as e:  # noqa: BLE001 - reported by the test of that path
+                    results[k] = e
+        stop.set()
+        t.join(10)
+        return {"numbers": numbers, "results": results}
+    finally:
+        mp.undo()
+        _point({})
+
+
+@pytest.fixture
+def case_of(outcomes: dict[str, Any], flow_env: FlowStack):  # noqa: ANN201
+    def get(path: str) -> Any:
+        result = outcomes["results"][path]
+        if isinstance(result, BaseException):
+            raise result
+        return _case(outcomes["numbers"][path])
+
+    return get
+
+
+# --- what each path must show --------------------------------------------------------------------------
+
+
+def _timeline(case_number: str) -> list[Any]:
+    from types import SimpleNamespace
+
+    from adapters.db import session_scope
+    from models.tables import Case, TimelineEntry
+
+    with session_scope(readonly=True) as s:
+        case = s.exec(select(Case).where(Case.number == case_number)).one()
+        return [SimpleNamespace(action=e.action, subject=e.subject, actor=e.actor, after=e.after)
+                for e in s.exec(select(TimelineEntry).where(TimelineEntry.case_id == case.id).order_by(TimelineEntry.id))]
+
+
+def _each_effect_once(case_number: str) -> None:
+    effects = Counter((e.action, e.subject) for e in _timeline(case_number)
+                      if e.action.startswith("line.") or e.action in ("notice.sent", "decision.followed_up",
+                                                                        "notice.expired", "document.issued"))
+    assert effects and all(n == 1 for n in effects.values()), [k for k, n in effects.items() if n > 1]
+
+
+def _decisions(case_number: str) -> list[Any]:
+    from services.process import case_progress
+
+    return case_progress(case_number=case_number).decisions
+
+
+def _flow_runs_named(*names: str) -> dict[str, Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as c:
+        runs = c.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=list(names))))
+    return {r.name: r for r in runs}
+
+
+def _artifact(decision_id: int) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as c:
+        found = c.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"decision-{decision_id}"])))
+    return found[0] if found else None
+
+
+def _documents_installed() -> bool:
+    from flows.case import installed
+
+    return installed("services.documents")
+
+
+def test_all_answered_in_time_releases_cleared_lines_detains_claimed_and_completes(case_of) -> None:  # noqa: ANN001
+    case = case_of("in_time")
+    states = {ln.brand: (ln.state, ln.state_reason) for ln in case.lines}
+    assert states == {"NIKE": ("released", "cleared"), "CHANEL": ("detained", "detention"),
+                      "HERMES": ("detained", "detention")}
+    assert {n.state for n in case.notices} == {"answered"}
+    decisions = _decisions(case.number)
+    assert len(decisions) == 3 and all(d.followed_up_at is not None for d in decisions)
+    for d in decisions:
+        art = _artifact(d.id)
+        assert art is not None and case.number in art.data and d.kind in art.data
+    assert {n.id for n in case.notices} and all(
+        _flow_runs_named(f"{case.number}-notice-{n.id}-deadline") for n in case.notices)  # each deadline a timer
+    _each_effect_once(case.number)
+    if _documents_installed():
+        kinds = Counter(d.kind for d in case.documents)
+        assert kinds["confirmation_notice"] == 3 and kinds["detention_receipt"] >= 1 and kinds["release_notice"] >= 1
+
+
+def test_one_clears_another_claims_with_a_bond_partial_release_and_detention_clocks(case_of) -> None:  # noqa: ANN001
+    case = case_of("in_time")
+    assert {ln.brand: ln.state for ln in case.lines}["NIKE"] == "released"
+    hermes = _line(case, "HERMES")
+    assert hermes.state == "detained" and _notice(case, "HERMES").answer.bond_amount == Decimal("20000.00")
+    assert hermes.investigation_due is not None and hermes.court_due is not None
+    names = [f"{case.number}-line-{hermes.number}-investigation", f"{case.number}-line-{hermes.number}-court"]
+    clocks = _flow_runs_named(*names)
+    assert sorted(clocks) == sorted(names) and {r.state.type.value for r in clocks.values()} == {"SCHEDULED"}
+    assert clocks[names[0]].expected_start_time.astimezone(SH).date() == hermes.investigation_due + timedelta(days=1)
+
+
+def test_a_silent_rights_holder_is_released_by_the_deadline_timer(case_of) -> None:  # noqa: ANN001
+    case = case_of("deadline")
+    states = {ln.brand: (ln.state, ln.state_reason) for ln in case.lines}
+    assert states["NIKE"] == ("released", "cleared") and states["CHANEL"] == ("detained", "detention")
+    assert states["ADIDAS"] == ("released", "expired")
+    adidas = _notice(case, "ADIDAS")
+    assert adidas.state == "expired"
+    expired = [d for d in _decisions(case.number) if d.reason == "expired"]
+    assert len(expired) == 1 and expired[0].followed_up_at is not None and expired[0].lines == [_line(case, "ADIDAS").number]
+    name = f"{case.number}-notice-{adidas.id}-deadline"
+    timer = _flow_runs_named(name)[name]
+    assert timer.state.type.value == "COMPLETED" and "released at the deadline" in (timer.state.message or "")
+    released = [e for e in _timeline(case.number)
+                if e.action == "line.released" and e.subject.endswith(f"/{_line(case, 'ADIDAS').number}")]
+    assert [(e.actor, e.after["reason"]) for e in released] == [("system", "expired")]
+    _each_effect_once(case.number)
+
+
+def test_a_claim_without_a_sufficient_bond_is_released_at_the_deadline(case_of) -> None:  # noqa: ANN001
+    case = case_of("deadline")
+    assert _line(case, "HERMES").state == "released" and _line(case, "HERMES").state_reason == "no-bond"
+    assert _notice(case, "HERMES").state == "expired"
+    assert all(d.followed_up_at for d in _decisions(case.number))
+
+
+def test_a_viewing_request_wakes_the_waiting_case_which_then_completes_on_the_verdicts(case_of, outcomes) -> None:  # noqa: ANN001
+    case = case_of("viewing")
+    r = outcomes["results"]["viewing"]
+    assert r["first_wait"] != r["second_wait"]  # suspended, resumed by viewing.requested, suspended again
+    assert {ln.state for ln in case.lines} == {"released"}
+    from adapters.db import session_scope
+    from models.tables import OutboxEvent
+
+    with session_scope(readonly=True) as s:
+        ev = [e.dispatched_at for e in s.exec(select(OutboxEvent).where(OutboxEvent.topic == "viewing.requested"))]
+    assert ev and all(at is not None for at in ev)
+    _each_effect_once(case.number)
