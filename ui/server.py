@@ -22,6 +22,10 @@ from starlette.responses import RedirectResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 os.environ["YUNQUE_UI_COOKIE_ROUTES"] = "1"
+
+from ui.sso import write_secrets_from_env  # noqa: E402
+
+write_secrets_from_env(ROOT)  # single sign-on, when YUNQUE_OIDC_* is set
 COOKIE = "yq_session"
 
 

@@ -196,3 +196,28 @@ def test_language_follows_the_user(sqlite_db: str) -> None:
     at.session_state["auth.token"] = sessions.sign_in(username="site.wang", password=_password("site.wang")).token
     at.run()
     assert at.title[0].value == t("page.inbox", "zh")  # site.wang's account says zh
+
+
+def test_the_verification_page_is_public_and_says_nothing_of_unknown_numbers(sqlite_db: str) -> None:
+    at = app_as(None, query={"doc": "CAPAIR-2026-X-000999"})
+    at.switch_page("pages/verify.py")
+    at.run()
+    assert not at.exception
+    assert any("CAPAIR-2026-X-000999" in e.value for e in at.error)
+
+
+def test_a_viewing_room_is_shown_to_its_participants_only(seed_case) -> None:  # noqa: ANN001
+    from services import viewing
+
+    chanel = next(n.id for n in seed_case.notices if "CHANEL" in n.brands)
+    v = viewing.request_viewing(actor="chanel.agent", notice_id=chanel)
+    viewing.decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True)
+    viewing.open_room(viewing_id=v.id, actor="site.wang")
+    viewing.request_shot(viewing_id=v.id, actor="chanel.agent", text="<img src=x onerror=alert(1)> inner card")
+    at = app_as("site.wang", "pages/viewing.py", {"viewing": str(v.id)})
+    body = texts(at)
+    assert "<img src=x onerror=alert(1)> inner card" in body  # the request shown as text, verbatim
+    assert at.get("file_uploader"), "the site officer can capture in an open room"
+    other = app_as("nike.agent", "pages/viewing.py", {"viewing": str(v.id)})
+    assert any(t("viewing_not_found", "en") in e.value for e in other.error)
+    assert "inner card" not in texts(other)

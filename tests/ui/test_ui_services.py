@@ -98,3 +98,20 @@ def test_portal_and_board_read_models(db: str) -> None:
     with pytest.raises(NotFound):
         portal.case_timeline(case_number=case.number, actor="nike.agent")
     assert portal.case_timeline(case_number=case.number, actor="ipr.li")[0].action == "case.opened"
+
+
+def test_sso_secrets_are_written_from_the_environment_only_when_configured(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import tomllib
+
+    from ui.sso import write_secrets_from_env
+
+    monkeypatch.delenv("YUNQUE_OIDC_METADATA_URL", raising=False)
+    assert write_secrets_from_env(tmp_path) is None
+    monkeypatch.setenv("YUNQUE_OIDC_METADATA_URL", "http://127.0.0.1:9400/.well-known/openid-configuration")
+    monkeypatch.setenv("YUNQUE_OIDC_CLIENT_ID", "yunque")
+    monkeypatch.setenv("YUNQUE_OIDC_CLIENT_SECRET", 's3cr"et')
+    path = write_secrets_from_env(tmp_path)
+    assert path is not None and oct(path.stat().st_mode & 0o777) == "0o600"
+    data = tomllib.loads(path.read_text())
+    assert data["auth"]["client_secret"] == 's3cr"et' and data["auth"]["redirect_uri"].endswith("/oauth2callback")
+    assert data["yunque"]["groups_claim"] == "groups"

@@ -1,0 +1,53 @@
+"""Single sign-on for production: Streamlit's OIDC login (``st.login``), configured from the environment.
+
+``.streamlit/secrets.toml`` is written from ``YUNQUE_OIDC_*`` variables when the app server starts
+(never committed: it holds the client secret). Roles come from the provider's groups claim
+(``services.sessions.GROUP_ROLES``). Needs ``streamlit[auth]`` (Authlib) installed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _q(v: str) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def secrets_toml(*, metadata_url: str, client_id: str, client_secret: str, redirect_uri: str, cookie_secret: str,
+                 groups_claim: str = "groups") -> str:
+    return "\n".join([
+        "# Written by ui/sso.py from YUNQUE_OIDC_* at start-up; do not edit or commit.",
+        "[auth]",
+        f"redirect_uri = {_q(redirect_uri)}",
+        f"cookie_secret = {_q(cookie_secret)}",
+        f"client_id = {_q(client_id)}",
+        f"client_secret = {_q(client_secret)}",
+        f"server_metadata_url = {_q(metadata_url)}",
+        'client_kwargs = { scope = "openid profile email groups" }',
+        "",
+        "[yunque]",
+        f"groups_claim = {_q(groups_claim)}",
+        "",
+    ])
+
+
+def write_secrets_from_env(root: Path) -> Path | None:
+    """Write ``.streamlit/secrets.toml`` (0600) when ``YUNQUE_OIDC_METADATA_URL`` is set; else nothing."""
+    url = os.environ.get("YUNQUE_OIDC_METADATA_URL", "")
+    if not url:
+        return None
+    from yunque.settings import get_settings
+
+    s = get_settings()
+    text = secrets_toml(metadata_url=url, client_id=os.environ["YUNQUE_OIDC_CLIENT_ID"],
+                        client_secret=os.environ["YUNQUE_OIDC_CLIENT_SECRET"],
+                        redirect_uri=s.public_url.rstrip("/") + "/oauth2callback", cookie_secret=s.session_secret,
+                        groups_claim=os.environ.get("YUNQUE_OIDC_GROUPS_CLAIM", "groups"))
+    path = root / ".streamlit" / "secrets.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
