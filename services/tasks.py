@@ -120,6 +120,7 @@ def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: in
 def complete_task(*, task_id: int, actor: str, outcome: dict[str, Any] | None = None,
                   expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
     """Complete a task with its form's outcome. Two officers completing it at once: one wins."""
+    outcome = _json_outcome(outcome)
     now = now_or(now)
     with session_scope() as s:
         who = load_actor(s, actor)
@@ -135,3 +136,17 @@ def complete_task(*, task_id: int, actor: str, outcome: dict[str, Any] | None = 
         record(s, actor=who, action="task.completed", subject=f"task:{task.id}", at=now, case_id=task.case_id,
                after={"kind": task.kind, "outcome": task.outcome})
         return _out(task, s.get(Case, task.case_id).number, who.username)  # type: ignore[union-attr]
+
+
+def _json_outcome(outcome: object) -> dict[str, Any]:
+    """The outcome as it will be stored: a JSON object of plain values (no NaN, no infinities)."""
+    import json
+
+    if outcome is None:
+        return {}
+    if not isinstance(outcome, dict):
+        raise InvalidInput("outcome", "must be an object of named values")
+    try:
+        return json.loads(json.dumps(outcome, allow_nan=False, ensure_ascii=False))
+    except (TypeError, ValueError) as e:
+        raise InvalidInput("outcome", f"must hold plain JSON values only ({e})") from None

@@ -12,6 +12,9 @@ TIER_LOW = Decimal("20000")
 TIER_HIGH = Decimal("200000")
 CAP = Decimal("100000")
 GENERAL_BOND_MINIMUM = Decimal("200000")  # Meas 24
+#: The largest amount accepted: RMB 1 trillion less a fen, far above any goods or bond, and small enough
+#: that a case's sum of values stays exact and fits the fen column.
+MONEY_MAX = Decimal("999999999999.99")
 
 
 class Route(StrEnum):
@@ -31,6 +34,8 @@ def money(value: object, field: str = "value") -> Decimal:
         raise ValueError(f"{field}: {value!r} is not a finite amount")
     if d < 0:
         raise ValueError(f"{field}: {value} is negative")
+    if d > MONEY_MAX:
+        raise ValueError(f"{field}: {value} is too large (at most {MONEY_MAX})")
     if d != d.quantize(FEN):
         raise ValueError(f"{field}: {value} has more than two decimal places (fen)")
     return d.quantize(FEN)
