@@ -86,6 +86,8 @@ def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator
     with Session(engine, expire_on_commit=False) as session:
         try:
             if not readonly and engine.dialect.name == "postgresql":
+                # waits as long as SQLite's busy timeout, then fails loudly instead of hanging
+                session.execute(text("SET LOCAL lock_timeout = '30s'"))
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
             yield session
             if readonly:
