@@ -279,20 +279,29 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
        "--detain", "--bond", "general", "--now", "2026-11-24T10:39:00+08:00", "--json", env=env)
     ok("notice", "answer", str(notice["HERMES"]["id"]), "--as", "hermes.agent", "--verdict", f"{line['HERMES']}=infringing",
        "--detain", "--bond", "1000", "--now", "2026-11-24T11:00:00+08:00", "--json", env=env)
+    ok("notice", "answer", str(notice["ROLEX"]["id"]), "--as", "rolex.agent", "--verdict", f"{line['ROLEX']}=infringing",
+       "--detain", "--now", "2026-11-24T11:05:00+08:00", "--json", env=env)
     pending = ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)
     assert {n["brands"][0]: n["state"] for n in pending["notices"]}["HERMES"] == "claim-pending"
+    refused("notice", "bond", str(notice["ROLEX"]["id"]), "--as", "rolex.agent", "--bond", "15999.99", "--now",
+            "2026-11-24T12:00:00+08:00", field="bond-insufficient", code=1, env=env)
+    posted = ok("notice", "bond", str(notice["ROLEX"]["id"]), "--as", "rolex.agent", "--bond", "16000", "--json",
+                "--now", "2026-11-24T12:05:00+08:00", env=env)
+    assert posted["state"] == "answered" and posted["answer"]["bond_amount"] == "16000.00"
 
     quiet = ok("sweep", "--now", "2026-11-27T23:59:00+08:00", "--json", env=env)
     assert quiet["released"] == []
     swept = ok("sweep", "--now", "2026-11-28T00:00:00+08:00", "--json", env=env)
     released = {r["brand"]: r["reason"] for r in swept["released"]}
-    assert released["HERMES"] == "no-bond" and len(released) == 7 and "NIKE" not in released
+    assert released["HERMES"] == "no-bond" and len(released) == 6 and not {"NIKE", "CHANEL", "ROLEX"} & set(released)
     assert all(r["state"] == "released" for r in swept["released"])
     assert ok("sweep", "--now", "2026-11-28T00:05:00+08:00", "--json", env=env)["released"] == []
 
     final = ok("case", "show", case["number"], "--as", "mgr.zhao", "--json", env=env)
     states = {ln["brand"]: ln["state"] for ln in final["lines"]}
-    assert states.pop("CHANEL") == "detained" and set(states.values()) == {"released"}
+    assert states.pop("CHANEL") == "detained" and states.pop("ROLEX") == "detained"
+    assert set(states.values()) == {"released"}
+    ok("line", "decide", case["number"], line["ROLEX"], "--as", "ipr.li", "--outcome", "withdrawn", "--json", env=env)
 
     tasks = ok("task", "list", "--as", "ipr.li", "--json", env=env)
     investigate = next(t for t in tasks if t["kind"] == "investigate")

@@ -84,11 +84,13 @@ def register(app: typer.Typer) -> None:
     @notice.command("bond")
     @handled
     def post(notice_id: int, actor: str = AsOpt, bond: str = typer.Option(..., "--bond"),
+             now: str = typer.Option(None, "--now", help="Time the bond is posted (tests and replays)."),
              as_json: bool = JsonOpt) -> None:
         """Post the bond for a pending detention claim."""
         from services.answers import post_bond
 
-        emit(post_bond(notice_id=notice_id, actor=actor, bond=bond), as_json, lambda n: f"notice {n.id}: {n.state}")
+        emit(post_bond(notice_id=notice_id, actor=actor, bond=bond, now=parse_time(now)), as_json,
+             lambda n: f"notice {n.id}: {n.state}")
 
     @line.command("decide")
     @handled
