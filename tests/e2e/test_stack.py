@@ -123,7 +123,7 @@ def test_the_seed_case_runs_end_to_end_on_the_stack(on_stack: LiveStack) -> None
     assert run_state(run_id).type.value == "COMPLETED"
     once = effects(number)
     assert all(n == 1 for n in once.values()), {k: n for k, n in once.items() if n > 1}
-    assert sum(1 for a, _ in once if a == "decision.followed_up") == 3  # cleared, detained, expired
+    assert sum(1 for a, _ in once if a == "decision.followed_up") == 9  # cleared, detained, one release per silent notice
     assert sum(1 for a, _ in once if a == "notice.sent") == 9
     if (final.get("documents") or []) and any(d["kind"] == "confirmation_notice" for d in final["documents"]):
         kinds = Counter(d["kind"] for d in final["documents"])

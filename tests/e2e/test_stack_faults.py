@@ -72,6 +72,6 @@ def test_a_case_survives_a_killed_worker_and_a_restarted_prefect_server(on_stack
     assert not _pending_events(number)
     once = effects(number)
     assert all(n == 1 for n in once.values()), {k: n for k, n in once.items() if n > 1}
-    assert sum(1 for a, _ in once if a == "decision.followed_up") == 3
+    assert sum(1 for a, _ in once if a == "decision.followed_up") == 9
     assert sum(1 for a, _ in once if a == "notice.sent") == 9
     assert sum(1 for a, _ in once if a == "line.released") == 8 and sum(1 for a, _ in once if a == "line.detained") == 1

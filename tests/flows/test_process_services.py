@@ -1,0 +1,109 @@
+"""The services the process calls, and the retry rule, without a Prefect server (fast)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from models.rules.errors import BondInsufficient, NotFound
+from services import process
+from services.answers import record_answer
+from services.cases import open_case
+from services.demo import seed_shipment
+
+SH = ZoneInfo("Asia/Shanghai")
+FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
+
+
+def _open():  # noqa: ANN202
+    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+
+
+def _timeline(action: str) -> list:
+    from adapters.db import session_scope
+    from models.tables import TimelineEntry
+
+    with session_scope(readonly=True) as s:
+        return [(e.subject, e.after) for e in s.exec(select(TimelineEntry).where(TimelineEntry.action == action))]
+
+
+def test_a_new_case_is_waiting_with_its_events_in_the_outbox(db: str) -> None:
+    case = _open()
+    p = process.case_progress(case_number=case.number)
+    assert len(p.waiting_notices) == 9 and not p.settled and p.flow_run_id is None
+    assert {"office:" + p.customs_office_code} <= set(p.tags) and "brand:CHANEL" in p.tags
+    events = process.pending_events()
+    assert [e.topic for e in events].count("notice.served") == 9 and events[-1].topic == "case.opened"
+    assert events[-1].case_number == case.number and p.last_event_id == max(e.id for e in events)
+
+
+def test_marking_events_dispatched_happens_once(db: str) -> None:
+    _open()
+    ids = [e.id for e in process.pending_events()]
+    assert process.mark_dispatched(event_ids=ids[:3]) == 3
+    assert process.mark_dispatched(event_ids=ids[:4]) == 1  # the first three keep their first time
+    assert [e.id for e in process.pending_events()] == ids[4:]
+    process.note_dispatch_failure(event_id=ids[4], error="ConnectError: Prefect is down")
+    left = process.pending_events()
+    assert left[0].id == ids[4] and left[0].attempts == 1  # still waiting, not lost
+    with pytest.raises(NotFound):
+        process.note_dispatch_failure(event_id=10**9, error="x")
+
+
+def test_a_decision_is_followed_up_once_and_the_case_settles(db: str) -> None:
+    case = _open()
+    nike = next(ln for ln in case.lines if ln.brand == "NIKE")
+    record_answer(notice_id=nike.notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {nike.number: "not-infringing"}})
+    p = process.case_progress(case_number=case.number)
+    [d] = p.pending_decisions
+    assert d.kind == "released" and d.lines == [nike.number]
+    report = process.decision_report(decision_id=d.id)
+    assert report.decided_by == "nike.agent" and report.deadline_met is True and report.lines[0].brand == "NIKE"
+    assert process.mark_followed_up(decision_id=d.id, documents=["X-1"]) is True
+    assert process.mark_followed_up(decision_id=d.id, documents=["X-1"]) is False
+    assert _timeline("decision.followed_up") == [(f"decision:{d.id}", {"documents": ["X-1"]})]
+    assert not process.case_progress(case_number=case.number).pending_decisions
+
+
+def test_a_process_step_and_the_flow_run_are_recorded_once(db: str) -> None:
+    case = _open()
+    notice_id = case.notices[0].id
+    key = process.notice_sent_key(notice_id)
+    assert process.step_done(key=key) is None
+    assert process.mark_step_done(key=key, case_number=case.number, action="notice.sent", result={"documents": []})
+    assert not process.mark_step_done(key=key, case_number=case.number, action="notice.sent", result={"documents": []})
+    assert process.step_done(key=key) == {"documents": []}
+    assert next(n for n in process.case_progress(case_number=case.number).notices if n.id == notice_id).sent
+    assert process.attach_flow_run(case_number=case.number, flow_run_id="run-1")
+    assert not process.attach_flow_run(case_number=case.number, flow_run_id="run-1")
+    assert process.attach_flow_run(case_number=case.number, flow_run_id="run-2")  # a replacement
+    p = process.case_progress(case_number=case.number)
+    assert p.flow_run_id == "run-2" and p.runs_started == 2
+    assert len(_timeline("notice.sent")) == 1
+
+
+def test_timers_cover_waiting_notices_and_nothing_else(db: str) -> None:
+    case = _open()
+    nike = next(ln for ln in case.lines if ln.brand == "NIKE")
+    record_answer(notice_id=nike.notice_id, actor="nike.agent", now=FOUND, answer={"verdicts": {nike.number: "not-infringing"}})
+    timers = process.timers_due()
+    assert {t.subject_id for t in timers if t.kind == "notice"} == {n.id for n in case.notices} - {nike.notice_id}
+    assert {t.due_at for t in timers} == {datetime(2026, 11, 28, 0, 0, tzinfo=SH)}  # end of Friday 27 November
+
+
+def test_only_transient_failures_are_retried() -> None:
+    from prefect.states import Failed
+
+    from flows.common import transient_only
+
+    def failed(exc: BaseException):  # noqa: ANN202
+        return Failed(data=exc)
+
+    assert transient_only(None, None, failed(ConnectionError("refused"))) is True
+    assert transient_only(None, None, failed(TimeoutError())) is True
+    assert transient_only(None, None, failed(BondInsufficient("20000", "5000"))) is False
+    assert transient_only(None, None, failed(NotFound("notice", 1))) is False
