@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlmodel import col, func, select
 
 from adapters.db import session_scope
@@ -170,8 +169,10 @@ def test_a_viewing_decided_twice_at_once_is_decided_once(db: str) -> None:
 def test_a_bond_posted_twice_at_once_detains_once(db: str) -> None:
     case = _case(60, "HERMES")  # no general bond: the claim waits for its bond
     notice = case.notices[0].id
-    record_answer(notice_id=notice, actor="hermes.agent", now=LATER, answer={"verdicts": {1: "infringing"}, "detain": True})
-    results = race(*[lambda: post_bond(notice_id=notice, actor="hermes.agent", bond="24000", now=LATER + timedelta(minutes=5))] * 2)
+    record_answer(notice_id=notice, actor="hermes.agent", now=LATER,
+                  answer={"verdicts": {1: "infringing"}, "detain": True})
+    post = lambda: post_bond(notice_id=notice, actor="hermes.agent", bond="24000", now=LATER + timedelta(minutes=5))  # noqa: E731
+    results = race(post, post)
     one_wins(results, "no detention claim awaits a bond")
     assert timeline("bond.posted", f"notice:{notice}") == 1
     assert line_moves(case.number) == 1
