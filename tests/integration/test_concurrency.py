@@ -146,3 +146,17 @@ def test_the_hash_chain_stays_intact_under_concurrent_writers(pg_db: str) -> Non
     result = verify_timeline()
     assert result.intact, result
     assert result.entries > 4 * 3 * 4
+
+
+def test_the_same_seizure_registered_twice_at_once_makes_one_case(pg_db: str) -> None:
+    ship = _shipment("010120261124000077", "NIKE", "ROLEX")
+    same_key = race(*[lambda: open_case(shipment=ship, actor="site.wang", now=FOUND, idempotency_key="scan-77")] * 2)
+    assert [kind for kind, _ in same_key] == ["ok", "ok"], same_key
+    assert same_key[0][1].number == same_key[1][1].number
+    # without a key, the second registration of the declaration is refused in plain words, not a database error
+    other = _shipment("010120261124000078", "NIKE")
+    results = race(*[lambda: open_case(shipment=other, actor="site.wang", now=FOUND)] * 2)
+    kinds = sorted(type(v).__name__ for _, v in results)
+    assert kinds == ["CaseOut", "InvalidInput"], results
+    assert len({c.number for c in (v for _, v in results) if type(c).__name__ == "CaseOut"}) == 1
+    assert verify_timeline().intact
