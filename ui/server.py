@@ -25,7 +25,7 @@ os.environ["YUNQUE_UI_COOKIE_ROUTES"] = "1"
 
 from ui.sso import write_secrets_from_env  # noqa: E402
 
-write_secrets_from_env(ROOT)  # single sign-on, when YUNQUE_OIDC_* is set
+write_secrets_from_env(Path.cwd())  # single sign-on, when YUNQUE_OIDC_* is set; Streamlit reads ./.streamlit/
 COOKIE = "yq_session"
 
 

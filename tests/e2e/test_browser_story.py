@@ -5,127 +5,26 @@ rights holders and the consignor. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import csv
-import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import _reset
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+from tests.e2e.browser_support import chromium, english, shot, sign_in, start_app, use_app_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float) -> None:
-    import httpx
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A migrated SQLite database with the demo data, an rclone S3 store and ``streamlit run ui/server.py``."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
-    root = tmp_path_factory.mktemp("browser")
-    env = {**os.environ, "YUNQUE_VAR_DIR": str(root / "var"), "YUNQUE_DATABASE_URL": f"sqlite:///{root / 'yunque.db'}",
-           "YUNQUE_S3_PORT": str(_free_port()), "PYTHONPATH": str(ROOT)}
-    port = _free_port()
-    env["YUNQUE_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    mp = pytest.MonkeyPatch()
-    for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_S3_PORT", "YUNQUE_PUBLIC_URL"):
-        mp.setenv(k, env[k])
-    _reset()
-    try:
-        from adapters import s3_server
-        from adapters.migrations import upgrade
-        from services.demo import load_demo_data
-        from yunque.settings import get_settings
-
-        upgrade()
-        passwords = {u["username"]: u["password"] for u in load_demo_data()["users"]}
-        s3 = s3_server.start(get_settings(), log=root / "s3.log")
-    finally:
-        _reset()
-        mp.undo()
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.port", str(port),
-                            "--server.address", "127.0.0.1"], env=env, cwd=ROOT,
-                           stdout=open(root / "streamlit.log", "w"), stderr=subprocess.STDOUT)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60)
-        yield {"url": f"http://127.0.0.1:{port}", "env": env, "passwords": passwords, "root": root}
-    finally:
-        app.terminate()
-        try:
-            app.wait(10)
-        except subprocess.TimeoutExpired:
-            app.kill()
-        s3_server.stop(s3)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(root / "streamlit.log", ARTIFACTS / "streamlit.log")
+    with start_app(tmp_path_factory.mktemp("browser")) as st:
+        yield st
 
 
 @pytest.fixture(scope="module")
 def browser(stack: dict) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def shot(page, name: str) -> None:  # noqa: ANN001
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(browser, stack: dict, user: str, path: str = "/"):  # noqa: ANN001, ANN201
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(stack["url"] + "/")
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(stack["passwords"][user])
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for()
-    cookie = next(c for c in ctx.cookies() if c["name"] == "yq_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    assert "yq_session" not in page.evaluate("document.cookie")  # page scripts cannot read the session
-    if path != "/":
-        page.goto(stack["url"] + path)
-    return page
-
-
-def english(page) -> None:  # noqa: ANN001
-    page.get_by_role("radio", name="English").click()
-    page.get_by_role("button", name="Sign out").wait_for()
 
 
 def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, browser) -> None:  # noqa: ANN001
@@ -204,9 +103,7 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
 
     from services.cases import get_case
 
-    env = stack["env"]
-    os.environ.update({k: env[k] for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL")})
-    _reset()
+    use_app_database(stack)
     states = {ln.brand: ln.state for ln in get_case(case_number=case_number, actor="ipr.li").lines}
     assert states["NIKE"] == "released" and states["CHANEL"] == "detained" and states["HERMES"] == "suspended"
 
@@ -216,8 +113,7 @@ def test_a_rights_holder_typing_another_case_s_address_sees_nothing(stack: dict,
     from services.cases import open_case
     from services.demo import seed_shipment
 
-    os.environ.update({k: stack["env"][k] for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL")})
-    _reset()
+    use_app_database(stack)
     shipment = seed_shipment(utcnow())
     shipment["declaration_no"] = "010120269999999999"
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] == "HERMES"]

@@ -1,0 +1,153 @@
+"""One way for the browser suites to start things: a migrated SQLite database with the demo data, the
+rclone S3 store, ``streamlit run ui/server.py`` and Debian's Chromium driven by Playwright.
+
+``start_app`` is a context manager; each test module wraps it in its own module-scoped fixture, with
+the environment it needs (single sign-on, for instance)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import _reset
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+_APP_ENV = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_S3_PORT", "YUNQUE_PUBLIC_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float) -> None:
+    import httpx
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
+
+
+@contextmanager
+def start_app(root: Path, *, extra_env: dict[str, str] | None = None, log_name: str = "streamlit.log") -> Iterator[dict[str, Any]]:
+    """Database, S3 store and app server under ``root``; yields url, env, demo passwords and root.
+
+    The app runs from ``root`` (with a copy of the project's ``.streamlit/config.toml``), so files it
+    writes next to its working directory (single sign-on secrets) stay out of the checkout."""
+    require_chromium()
+    env = {**os.environ, "YUNQUE_VAR_DIR": str(root / "var"), "YUNQUE_DATABASE_URL": f"sqlite:///{root / 'yunque.db'}",
+           "YUNQUE_S3_PORT": str(free_port()), "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    port = int(env.get("YUNQUE_UI_PORT") or free_port())
+    env["YUNQUE_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    mp = pytest.MonkeyPatch()
+    for k in _APP_ENV:
+        mp.setenv(k, env[k])
+    _reset()
+    try:
+        from adapters import s3_server
+        from adapters.migrations import upgrade
+        from services.demo import load_demo_data
+        from yunque.settings import get_settings
+
+        upgrade()
+        passwords = {u["username"]: u["password"] for u in load_demo_data()["users"]}
+        s3 = s3_server.start(get_settings(), log=root / "s3.log")
+    finally:
+        _reset()
+        mp.undo()
+    (root / ".streamlit").mkdir(exist_ok=True)
+    shutil.copy(ROOT / ".streamlit" / "config.toml", root / ".streamlit" / "config.toml")
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "server.py"),
+                            "--server.port", str(port), "--server.address", "127.0.0.1"], env=env, cwd=root,
+                           stdout=open(root / "streamlit.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60)
+        yield {"url": f"http://127.0.0.1:{port}", "env": env, "passwords": passwords, "root": root}
+    finally:
+        app.terminate()
+        try:
+            app.wait(10)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        s3_server.stop(s3)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / "streamlit.log", ARTIFACTS / log_name)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def use_app_database(stack: dict[str, Any]) -> None:
+    """Point this test process's services at the app's database (to check what the browser did)."""
+    os.environ.update({k: stack["env"][k] for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL")})
+    _reset()
+
+
+def shot(page: Any, name: str, folder: Path = ARTIFACTS) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def new_page(browser: Any, *, viewport: dict[str, int] | None = None, **context: Any) -> Any:
+    ctx = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, locale="en-GB", **context)
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def sign_in(browser: Any, stack: dict[str, Any], user: str, path: str = "/", **context: Any) -> Any:
+    """A new browser context (one person) signed in with a password; the session is an HttpOnly cookie."""
+    page = new_page(browser, **context)
+    ctx = page.context
+    page.goto(stack["url"] + "/")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(stack["passwords"][user])
+    page.get_by_role("button", name="登录").click()
+    # attached, not visible: on a phone the sidebar with the sign-out button starts folded away
+    page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
+    cookie = next(c for c in ctx.cookies() if c["name"] == "yq_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert "yq_session" not in page.evaluate("document.cookie")  # page scripts cannot read the session
+    if path != "/":
+        page.goto(stack["url"] + path)
+    return page
+
+
+def english(page: Any) -> None:
+    page.get_by_role("radio", name="English").click()
+    page.get_by_role("button", name="Sign out").wait_for()
