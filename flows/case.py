@@ -202,7 +202,8 @@ def case_process(case_number: str):  # noqa: ANN201 - a Prefect state or a summa
             return Completed(message=f"{case_number}: every notice decided, {len(p.decisions)} decision(s) "
                                      f"followed up ({released} line(s) released)")
         waiting = ", ".join(f"notice {n.id} ({n.rights_holder}, {n.state})" for n in p.waiting_notices)
-        log.info("%s waits for %s", case_number, waiting)
+        log.info("%s waits for %s%s", case_number, waiting,
+                 f"; {p.open_viewings} viewing(s) requested or under way" if p.open_viewings else "")
         # The key names the newest event this run has seen: an event after it wakes the run; a
         # resumed run that finds nothing new suspends again under the next round's key.
         update = suspend_flow_run(wait_for_input=CaseUpdate, key=f"wait-{p.last_event_id}-{rounds}",

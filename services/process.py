@@ -17,14 +17,13 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
-from models.enums import CaseStatus, DocumentKind, LineState, NoticeState
+from models.enums import CaseStatus, LineState, NoticeState
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import end_of_day
 from models.tables import (
     Case,
     CustomsOffice,
     Decision,
-    Document,
     IdempotencyRecord,
     Line,
     Notice,
@@ -48,7 +47,6 @@ class NoticeProgress(BaseModel):
     state: str
     served_at: datetime | None
     deadline_at: datetime | None
-    confirmation_issued: bool  # a confirmation notice (确权通知书) document exists
     sent: bool  # the process has issued and sent it (step ``notice_sent_key``)
 
     @property
@@ -185,8 +183,6 @@ def _progress(s: Session, case: Case) -> CaseProgress:
     holders = {h.id: h.name for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_({n.rights_holder_id for n in notices})))}
     sent = set(s.exec(select(IdempotencyRecord.key).where(
         col(IdempotencyRecord.key).in_([f"process:{notice_sent_key(n.id)}" for n in notices]))))  # type: ignore[arg-type]
-    confirmed = set(s.exec(select(Document.notice_id).where(
-        Document.case_id == case.id, Document.kind == DocumentKind.CONFIRMATION_NOTICE.value)))
     number_of = {ln.id: ln.number for ln in lines}
     decisions = list(s.exec(select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)))
     viewings = s.exec(select(func.count()).select_from(Viewing).where(
@@ -203,7 +199,7 @@ def _progress(s: Session, case: Case) -> CaseProgress:
         brands=sorted({ln.brand for ln in lines}),
         flow_run_id=case.flow_run_id,
         notices=[NoticeProgress(id=n.id, rights_holder=holders.get(n.rights_holder_id, ""), state=n.state,  # type: ignore[arg-type]
-                                served_at=n.served_at, deadline_at=n.deadline_at, confirmation_issued=n.id in confirmed,
+                                served_at=n.served_at, deadline_at=n.deadline_at,
                                 sent=f"process:{notice_sent_key(n.id)}" in sent)
                  for n in notices],
         decisions=[DecisionProgress(id=d.id, kind=d.kind, reason=d.reason, notice_id=d.notice_id,  # type: ignore[arg-type]

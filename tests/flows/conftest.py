@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,19 +114,6 @@ def flow_env(flow_stack: FlowStack, monkeypatch: pytest.MonkeyPatch) -> FlowStac
         monkeypatch.setenv(k, v)
     _point({})
     return flow_stack
-
-
-@pytest.fixture
-def dispatcher(flow_env: FlowStack) -> Iterator[None]:
-    """The outbox dispatcher, running in a thread for the test."""
-    from flows.dispatch import run_forever
-
-    stop = threading.Event()
-    t = threading.Thread(target=run_forever, kwargs={"interval": 0.5, "stop": stop}, daemon=True)
-    t.start()
-    yield
-    stop.set()
-    t.join(10)
 
 
 def run_state(flow_run_id: str) -> tuple[str, str | None]:
