@@ -1,0 +1,175 @@
+"""The remote viewing (云确) in a real browser: one browser context per person, Chromium's fake camera.
+
+CHANEL's agent asks for a viewing of its notice, the IPR officer approves it, the site officer opens
+the room on a phone-sized screen, the agent asks for two shots (an item of the authentication guide
+and free text), the site officer takes a photo with the camera for the first, the agent's page shows
+it without a reload, and the agent gives its verdict from the room. Screenshots of each step go to
+test-artifacts/browser/viewing/."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.browser_support import ARTIFACTS, chromium, sign_in, start_app, use_app_database
+from tests.e2e.browser_support import shot as _shot
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+FOLDER = ARTIFACTS / "viewing"
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "permissions": ["camera"]}
+GUIDE_ITEM = "Serial-number sticker inside the bag, matching the card"
+FREE_TEXT = "The zip pull, close up, both sides"
+
+
+def shot(page: Any, name: str) -> None:
+    _shot(page, name, FOLDER)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    with start_app(tmp_path_factory.mktemp("viewing"), log_name="streamlit-viewing.log") as st:
+        yield st
+
+
+@pytest.fixture(scope="module")
+def browser(stack: dict) -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def people(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The pages of the people in the test, by name; each is photographed if the test fails."""
+    pages: dict[str, Any] = {}
+    before = request.session.testsfailed
+    yield pages
+    if request.session.testsfailed > before:
+        for name, page in pages.items():
+            shot(page, f"failed-{name}")
+
+
+@pytest.fixture(scope="module")
+def case_number(stack: dict) -> str:
+    """A seizure of CHANEL bags (one line, one notice); the officers work in English."""
+    from models.types import utcnow
+    from services.cases import open_case
+    from services.demo import seed_shipment
+    from services.users import set_locale
+
+    use_app_database(stack)
+    shipment = seed_shipment(utcnow())
+    shipment["declaration_no"] = "010120261129000777"
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] == "CHANEL"]
+    for officer in ("site.wang", "ipr.li"):
+        set_locale(actor=officer, locale="en")
+    return open_case(shipment=shipment, actor="site.wang").number
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:
+    """Poll ``probe`` until it returns something truthy (what the browser did reaches the database)."""
+    end = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got or time.monotonic() > end:
+            assert got, "the browser's action did not reach the database"
+            return got
+        time.sleep(0.3)
+
+
+def _pick(page: Any, label: str, option: str) -> None:
+    """Choose ``option`` in a Streamlit selectbox."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def test_a_remote_viewing_from_request_to_verdict_across_four_browsers(stack: dict, browser: Any, case_number: str,
+                                                                      people: dict[str, Any]) -> None:
+    from services.cases import get_case
+    from services.viewing import confirmation_times, list_viewings, room_state
+
+    # 1. CHANEL's agent asks for a viewing of its notice from the portal.
+    chanel = people["chanel"] = sign_in(browser, stack, "chanel.agent")  # the portal is its home page
+    chanel.get_by_role("heading", name="My notices").wait_for()
+    chanel.get_by_role("tab", name="Viewing").click()
+    chanel.get_by_role("button", name="Ask for a remote viewing").click()
+    chanel.get_by_text(re.compile(r"^#\d+ · requested · ")).wait_for()  # the page reruns and lists the request
+    shot(chanel, "01-rights-holder-asked-for-a-viewing")
+    use_app_database(stack)
+    (v,) = list_viewings(actor="chanel.agent", case_number=case_number)
+    assert v.state == "requested" and v.line_numbers == [1]
+
+    # 2. The IPR officer approves it in the room.
+    ipr = people["ipr"] = sign_in(browser, stack, "ipr.li", f"/viewing?viewing={v.id}")
+    ipr.get_by_role("heading", name="Viewing room").wait_for()
+    ipr.get_by_role("button", name="Decide").click()
+    ipr.get_by_role("button", name="Open the room").wait_for()
+    shot(ipr, "02-ipr-officer-approved")
+
+    # 3. The site officer opens the room on a phone.
+    site = people["site"] = sign_in(browser, stack, "site.wang", f"/viewing?viewing={v.id}", **PHONE)
+    site.get_by_role("button", name="Open the room").click()
+    site.get_by_role("button", name="Close the room").wait_for()
+    site.get_by_text("Capture", exact=True).wait_for()
+    shot(site, "03-site-officer-opened-the-room-on-a-phone")
+
+    # 4. The agent joins from the portal and asks for two shots: a guide item and free text.
+    chanel.reload()  # the portal does not refresh itself; the room does
+    chanel.get_by_role("tab", name="Viewing").click()
+    chanel.get_by_role("link", name=f"Join viewing room #{v.id}").click()
+    chanel.get_by_role("heading", name="Viewing room").wait_for()
+    chanel.get_by_role("button", name="Ask for a shot").wait_for()  # the room opened: the page followed
+    _pick(chanel, "Authentication guide item", f"CHANEL: {GUIDE_ITEM}")
+    chanel.get_by_role("button", name="Ask for a shot").click()
+    chanel.get_by_text("Shot requested.").wait_for()
+    chanel.get_by_role("textbox", name="Shot request", exact=True).fill(FREE_TEXT)
+    chanel.get_by_role("button", name="Ask for a shot").click()
+    shots = eventually(lambda: (r := room_state(viewing_id=v.id, actor="chanel.agent").shot_requests)[1:] and r)
+    chanel.get_by_text("Shot requested.").wait_for()
+    shot(chanel, "04-rights-holder-asked-for-two-shots")
+    assert [(s.text, s.state) for s in shots] == [(GUIDE_ITEM, "open"), (FREE_TEXT, "open")]
+    assert shots[0].guide_item_id is not None and shots[1].guide_item_id is None
+
+    # 5. The site officer, without reloading, picks the guide item's request and takes a photo.
+    site.get_by_text("Use the camera", exact=True).click()
+    site.get_by_role("button", name="Take Photo").wait_for()
+    _pick(site, "Shot request", f"#{shots[0].id} {GUIDE_ITEM}")
+    site.get_by_role("button", name="Take Photo").click()
+    site.get_by_role("button", name="Send as evidence").click()
+    site.get_by_text("Evidence stored.").wait_for()
+    shot(site, "05-site-officer-captured-a-photo")
+
+    # 6. The agent's page shows the photo without a reload (the room refreshes itself).
+    chanel.get_by_role("heading", name="Evidence (1)").wait_for(timeout=30_000)
+    photo = chanel.locator("[data-testid=stImage] img, [data-testid=stFullScreenFrame] img").first
+    photo.wait_for()
+    chanel.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+    shot(chanel, "06-rights-holder-sees-the-photo")
+    room = room_state(viewing_id=v.id, actor="chanel.agent")
+    (ev,) = room.evidence
+    assert ev.kind == "photo" and ev.captured_by == "site.wang" and ev.shot_request_id == shots[0].id
+    assert [s.state for s in room.shot_requests] == ["answered", "open"]
+
+    # 7. The agent gives its verdict from the room: infringing, detained under the general bond.
+    chanel.get_by_text("infringing", exact=True).first.click()
+    chanel.get_by_text("Apply for detention of the infringing goods").click()
+    chanel.get_by_text("General bond").wait_for()
+    chanel.get_by_role("button", name="Submit the answer").click()
+    chanel.get_by_text("Your answer is recorded.").wait_for()
+    shot(chanel, "07-rights-holder-answered-from-the-room")
+
+    # 8. The case shows the line detained and the confirmation time from the room's opening.
+    ipr.goto(f"{stack['url']}/case?case={case_number}")
+    ipr.get_by_role("heading", name="Case workspace").wait_for()
+    ipr.get_by_role("tab", name="Notices").click()
+    ipr.get_by_text("CHANEL SARL").first.wait_for(state="attached")
+    shot(ipr, "08-case-line-detained")
+    (line,) = get_case(case_number=case_number, actor="ipr.li").lines
+    assert line.brand == "CHANEL" and line.state == "detained"
+    (ct,) = confirmation_times(actor="ipr.li", case_number=case_number)
+    assert ct.viewing_id == v.id and ct.room_opened_at is not None and ct.answered_at is not None
+    assert ct.room_opened_at <= ct.answered_at and ct.minutes_from_room is not None and ct.minutes_from_room >= 0
