@@ -115,6 +115,8 @@ def test_a_remote_viewing_from_request_to_verdict_across_four_browsers(stack: di
     site.get_by_role("button", name="Open the room").click()
     site.get_by_role("button", name="Close the room").wait_for()
     site.get_by_text("Capture", exact=True).wait_for()
+    site.get_by_text("Use the camera", exact=True).click()  # ready before any shot is asked for
+    site.get_by_role("button", name="Take Photo").wait_for()
     shot(site, "03-site-officer-opened-the-room-on-a-phone")
 
     # 4. The agent joins from the portal and asks for two shots: a guide item and free text.
@@ -134,9 +136,9 @@ def test_a_remote_viewing_from_request_to_verdict_across_four_browsers(stack: di
     assert [(s.text, s.state) for s in shots] == [(GUIDE_ITEM, "open"), (FREE_TEXT, "open")]
     assert shots[0].guide_item_id is not None and shots[1].guide_item_id is None
 
-    # 5. The site officer, without reloading, picks the guide item's request and takes a photo.
-    site.get_by_text("Use the camera", exact=True).click()
-    site.get_by_role("button", name="Take Photo").wait_for()
+    # 5. The site officer, without reloading or touching anything, sees both requests, picks the
+    #    guide item's one and takes a photo.
+    site.get_by_text(FREE_TEXT).wait_for(state="attached")
     _pick(site, "Shot request", f"#{shots[0].id} {GUIDE_ITEM}")
     site.get_by_role("button", name="Take Photo").click()
     site.get_by_role("button", name="Send as evidence").click()

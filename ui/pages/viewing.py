@@ -57,6 +57,19 @@ if customs:
             st.rerun()
 
 
+def _open_shots(r: viewing.RoomState) -> set[int]:
+    return {sh.id for sh in r.shot_requests if sh.state == "open"}
+
+
+def _page_is_stale(r: viewing.RoomState) -> bool:
+    """True when what the page outside the live part was drawn from has changed: the room opened or
+    closed, the notice was answered, or (for whoever captures) a shot was asked for or answered."""
+    if (r.viewing.state, r.may_answer, r.may_capture, r.may_request_shots) != (
+            room.viewing.state, room.may_answer, room.may_capture, room.may_request_shots):
+        return True
+    return room.may_capture and _open_shots(r) != _open_shots(room)
+
+
 @st.fragment(run_every=2)
 def live() -> None:
     """Polled every 2 seconds: shot requests, evidence and the room's log as this participant may see them."""
@@ -65,6 +78,8 @@ def live() -> None:
     except NotFound:
         st.error(tr("viewing_not_found"))
         return
+    if _page_is_stale(r):
+        st.rerun()  # the forms beside the room (shot to capture, shot to ask, answer) follow the room
     st.caption(f"{tr('viewing_state.' + r.viewing.state)} · {tr('participants')}: {', '.join(r.participants)}")
     if r.viewing.call_link:
         st.link_button(tr("video_call"), r.viewing.call_link, icon=":material/call:")
