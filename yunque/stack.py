@@ -194,8 +194,10 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
         parts.append(Part(f"worker-{i}", [py, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
                                           "--type", "process", "--name", f"{socket.gethostname()}-yunque-{i}"]))
     parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", "1"]))
-    if (ROOT / "ui" / "app.py").exists():
-        parts.append(Part("app", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.address", "127.0.0.1",
+    if (ROOT / "ui" / "server.py").exists():
+        # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the
+        # repository root so .streamlit/config.toml applies
+        parts.append(Part("app", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "server.py"), "--server.address", "127.0.0.1",
                                   "--server.port", str(settings.app_port), "--server.headless", "true",
                                   "--browser.gatherUsageStats", "false"],
                           url=f"http://127.0.0.1:{settings.app_port}",
