@@ -11,14 +11,18 @@ file id derive from the document's own date and content, never from the clock).
 
 from __future__ import annotations
 
+import copy
+import io
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import segno
+from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.enums import TextEmphasis, WrapMode, XPos, YPos
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
 CJK_FONT = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -76,6 +80,59 @@ def _check_fonts() -> None:
             raise FontMissing(p)
 
 
+#: Parsed fonts, once per process: parsing the 4 MB CJK font took most of a document's rendering time.
+_FONTS: dict[Path, tuple[bytes, TTFFont, tuple[str, ...]]] = {}
+_FONTS_LOCK = threading.Lock()
+
+
+def _parsed(path: Path) -> tuple[bytes, TTFFont, tuple[str, ...]]:
+    with _FONTS_LOCK:
+        if path not in _FONTS:
+            data = path.read_bytes()
+            if ".notdef" not in _fresh_ttfont(data)["glyf"]:  # TTFFont would draw one into its tables
+                raise ValueError(f"{path}: a font without .notdef is not cached")
+            template = TTFFont(FPDF(), path, "template", "")
+            if template.color_font is not None or template.is_compressed or template.is_cff:
+                raise ValueError(f"{path}: only plain TrueType fonts are cached")
+            _FONTS[path] = (data, template, tuple(template.ttfont.getGlyphOrder()))
+        return _FONTS[path]
+
+
+def _fresh_ttfont(data: bytes, glyph_order: list[str] | None = None) -> ttLib.TTFont:
+    """The font's tables, decoded as ``TTFFont`` decodes them (embedding subsets them in place, so
+    each document needs its own; decoding the same tables keeps the embedded bytes the same). The
+    glyph order, when given, is the one the font's own tables derive (for the CJK font, from its cmap:
+    a fifth of the work)."""
+    tt = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    if glyph_order is not None:
+        tt.setGlyphOrder(list(glyph_order))
+    for table in ("head", "glyf", "hmtx", "OS/2", "post", "hhea", "name"):
+        if table in tt:
+            tt[table]  # noqa: B018 - decoding it is the point
+    tt.getBestCmap()
+    return tt
+
+
+def _add_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
+    """``pdf.add_font(family, style, path)`` from the parsed font: the per-document state (its
+    subset, its descriptor, its number in the document and its tables) is new, the rest is shared."""
+    data, template, glyph_order = _parsed(path)
+    font = copy.copy(template)
+    font.i = len(pdf.fonts) + 1
+    font.fontkey = f"{family.lower()}{style}"
+    font.emphasis = TextEmphasis.coerce(style)
+    font.desc = copy.deepcopy(template.desc)
+    font.cw = copy.copy(template.cw)  # a defaultdict: reading an unknown character adds it
+    font.cmap = dict(template.cmap)
+    font.glyph_ids = dict(template.glyph_ids)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None  # noqa: SLF001 - per document, as fpdf builds it
+    font.ttfont = _fresh_ttfont(data, list(glyph_order))
+    font.subset = SubsetMap(font)
+    pdf.fonts[font.fontkey] = font
+
+
 class _Page(FPDF):
     doc: LegalDocument
 
@@ -103,9 +160,9 @@ def render(doc: LegalDocument) -> bytes:
     if doc.keywords:
         pdf.set_keywords(" ".join(doc.keywords))
     pdf.set_lang("zh-CN")
-    pdf.add_font("yq", fname=str(LATIN_FONT))
-    pdf.add_font("yq", style="B", fname=str(LATIN_BOLD_FONT))
-    pdf.add_font("yqcjk", fname=str(CJK_FONT))
+    _add_font(pdf, "yq", "", LATIN_FONT)
+    _add_font(pdf, "yq", "B", LATIN_BOLD_FONT)
+    _add_font(pdf, "yqcjk", "", CJK_FONT)
     pdf.set_fallback_fonts(["yqcjk"], exact_match=False)
     pdf.set_margins(18, 14, 18)
     pdf.set_auto_page_break(True, margin=20)
