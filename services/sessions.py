@@ -55,10 +55,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _start(s: Any, user: User, *, via: str, now: datetime) -> SignedIn:
+def _start(s: Any, user: User, *, via: str, now: datetime, expires_at: datetime | None = None) -> SignedIn:
     token, handoff = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     row = SignInSession(token_hash=_hash(token), user_id=user.id, via=via, created_at=now,  # type: ignore[arg-type]
-                        last_seen_at=now, expires_at=now + ABSOLUTE, handoff_hash=_hash(handoff),
+                        last_seen_at=now, expires_at=expires_at or now + ABSOLUTE, handoff_hash=_hash(handoff),
                         handoff_expires_at=now + HANDOFF)
     s.add(row)
     s.flush()
@@ -158,11 +158,21 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: da
 
     The user is matched by e-mail; the role (and office) come from the groups claim every time, so a
     change at the provider takes effect at the next sign-in. Customs staff unknown here are created
-    in the office their groups name; nobody else is created from a claim."""
+    in the office their groups name; nobody else is created from a claim.
+
+    The browser keeps the provider's claims for weeks (``st.login``'s cookie) and the page opens a
+    session from them on every visit, so the claims' own time (``auth_time``, else ``iat``) bounds
+    the session: it ends ``ABSOLUTE`` after the sign-in at the provider, and older claims are refused
+    (the user signs in at the provider again), as a password sign-in would be."""
     now = now_or(now)
     email = str(claims.get("email") or "").strip().lower()
     if not email:
         raise InvalidInput("email", "the identity provider sent no e-mail claim")
+    authenticated_at = _claim_time(claims)
+    if authenticated_at is not None and authenticated_at + ABSOLUTE <= now:
+        hours = int(ABSOLUTE.total_seconds() // 3600)
+        raise PermissionDenied(email, "sign in", f"the sign-in at the identity provider is more than {hours} hours "
+                                                 "old: sign in with single sign-on again")
     raw = claims.get(groups_claim) or []
     groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
     role, office_code = role_from_groups(groups)
@@ -200,4 +210,22 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: da
             s.add(user)
             record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
                    before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
-        return _start(s, user, via="oidc", now=now)
+        return _start(s, user, via="oidc", now=now,
+                      expires_at=min(now + ABSOLUTE, authenticated_at + ABSOLUTE) if authenticated_at else None)
+
+
+def _claim_time(claims: dict[str, Any]) -> datetime | None:
+    """When the user signed in at the provider (``auth_time``, else the ID token's ``iat``), if said."""
+    from datetime import UTC
+
+    for name in ("auth_time", "iat"):
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(name, "the identity provider sent a time that is not a number of seconds")
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as e:
+            raise InvalidInput(name, "the identity provider sent a time out of range") from e
+    return None

@@ -83,10 +83,12 @@ with st.sidebar:
         for k in [k for k in st.session_state if str(k).startswith(("auth.", "ui."))]:
             del st.session_state[k]
         try:
-            if "auth" in st.secrets and st.user.is_logged_in:
-                st.logout()
+            sso = "auth" in st.secrets and st.user.is_logged_in
         except Exception:  # noqa: BLE001 - single sign-on not configured
-            pass
+            sso = False
+        if sso:
+            st.logout()  # the browser's only navigation: /auth/logout (and the provider's end of session)
+            st.stop()
         if chrome.asgi_mode():
             st.html('<script>window.location.replace("/_yq/signout")</script>', unsafe_allow_javascript=True)
             st.stop()
