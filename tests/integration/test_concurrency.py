@@ -23,37 +23,14 @@ from services.tasks import claim_task, complete_task, inbox
 
 pytestmark = pytest.mark.postgres
 
+from tests.support import race, shipment
+
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 
 
-def _shipment(declaration_no: str, *brands: str) -> dict[str, Any]:
-    return {"declaration_no": declaration_no, "direction": "export", "customs_office": "Capital Airport Customs",
-            "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
-            "found_at": FOUND.isoformat(),
-            "lines": [{"description": f"Goods marked {b}", "brand": b, "quantity": 3, "unit": "pcs", "value": "24000.00"}
-                      for b in brands]}
 
 
-def race(*calls: Callable[[], Any], timeout: float = 60) -> list[tuple[str, Any]]:
-    """Run the calls in threads released together; each result is ("ok", value) or ("error", exception)."""
-    gate = threading.Barrier(len(calls))
-    results: list[tuple[str, Any] | None] = [None] * len(calls)
-
-    def run(i: int, fn: Callable[[], Any]) -> None:
-        gate.wait()
-        try:
-            results[i] = ("ok", fn())
-        except Exception as e:  # noqa: BLE001  (the test inspects it)
-            results[i] = ("error", e)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-        assert not t.is_alive(), "a concurrent call hung"
-    return results  # type: ignore[return-value]
 
 
 def _one_wins(results: list[tuple[str, Any]]) -> tuple[Any, Exception]:
@@ -160,3 +137,7 @@ def test_the_same_seizure_registered_twice_at_once_makes_one_case(pg_db: str) ->
     assert kinds == ["CaseOut", "InvalidInput"], results
     assert len({c.number for c in (v for _, v in results) if type(c).__name__ == "CaseOut"}) == 1
     assert verify_timeline().intact
+
+
+def _shipment(declaration_no: str, *brands: str) -> dict[str, Any]:
+    return shipment(declaration_no, FOUND, *brands)

@@ -9,8 +9,6 @@ a bond posted twice, on both databases."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,38 +24,16 @@ from services.cases import get_case, open_case
 from services.tasks import claim_task, complete_task, inbox
 from services.viewing import answer_from_room, decide_viewing, open_room, request_viewing
 
+from tests.support import race, shipment
+
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 LATER = FOUND + timedelta(minutes=9)
 ROUNDS = 3  # the outcome must not depend on which thread the scheduler runs first
 
 
-def _shipment(declaration_no: str, *brands: str) -> dict[str, Any]:
-    return {"declaration_no": declaration_no, "direction": "export", "customs_office": "Capital Airport Customs",
-            "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"}, "found_at": FOUND.isoformat(),
-            "lines": [{"description": f"Goods marked {b}", "brand": b, "quantity": 3, "unit": "pcs", "value": "24000.00"}
-                      for b in brands]}
 
 
-def race(*calls: Callable[[], Any], timeout: float = 60) -> list[tuple[str, Any]]:
-    """The calls in threads released together: ("ok", result) or ("error", exception) for each."""
-    gate = threading.Barrier(len(calls))
-    results: list[tuple[str, Any] | None] = [None] * len(calls)
-
-    def run(i: int, fn: Callable[[], Any]) -> None:
-        gate.wait()
-        try:
-            results[i] = ("ok", fn())
-        except Exception as e:  # noqa: BLE001  (the test inspects it)
-            results[i] = ("error", e)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-        assert not t.is_alive(), "a concurrent call hung"
-    return results  # type: ignore[return-value]
 
 
 def one_wins(results: list[tuple[str, Any]], *words: str) -> tuple[Any, ConcurrentUpdate]:
@@ -178,3 +154,7 @@ def test_a_bond_posted_twice_at_once_detains_once(db: str) -> None:
     assert line_moves(case.number) == 1
     investigate = [t for t in inbox(actor="ipr.li") if t.case_number == case.number and t.kind == "investigate"]
     assert len(investigate) == 1
+
+
+def _shipment(declaration_no: str, *brands: str) -> dict[str, Any]:
+    return shipment(declaration_no, FOUND, *brands)

@@ -1,0 +1,38 @@
+"""Helpers shared by several test modules."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+
+def shipment(declaration_no: str, found: datetime, *brands: str) -> dict[str, Any]:
+    """A shipment of the demo consignor at Capital Airport Customs, one line of each brand."""
+    return {"declaration_no": declaration_no, "direction": "export", "customs_office": "Capital Airport Customs",
+            "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
+            "found_at": found.isoformat(),
+            "lines": [{"description": f"Goods marked {b}", "brand": b, "quantity": 3, "unit": "pcs", "value": "24000.00"}
+                      for b in brands]}
+
+
+def race(*calls: Callable[[], Any], timeout: float = 60) -> list[tuple[str, Any]]:
+    """Run the calls in threads released together; each result is ("ok", value) or ("error", exception)."""
+    gate = threading.Barrier(len(calls))
+    results: list[tuple[str, Any] | None] = [None] * len(calls)
+
+    def run(i: int, fn: Callable[[], Any]) -> None:
+        gate.wait()
+        try:
+            results[i] = ("ok", fn())
+        except Exception as e:  # noqa: BLE001  (the test inspects it)
+            results[i] = ("error", e)
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+        assert not t.is_alive(), "a concurrent call hung"
+    return results  # type: ignore[return-value]
