@@ -87,8 +87,8 @@ def _pick(page: Any, label: str, option: str) -> None:
     page.get_by_role("option", name=option).first.click()
 
 
-def test_a_remote_viewing_from_request_to_verdict_across_four_browsers(stack: dict, browser: Any, case_number: str,
-                                                                      people: dict[str, Any]) -> None:
+def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_browsers(stack: dict, browser: Any, case_number: str,
+                                                                                     people: dict[str, Any]) -> None:
     from services.cases import get_case
     from services.viewing import confirmation_times, list_viewings, room_state
 
@@ -167,9 +167,11 @@ def test_a_remote_viewing_from_request_to_verdict_across_four_browsers(stack: di
     # 8. The case shows the line detained and the confirmation time from the room's opening.
     ipr.goto(f"{stack['url']}/case?case={case_number}")
     ipr.get_by_role("heading", name="Case workspace").wait_for()
+    ipr.locator("[data-testid=stDataFrame]").first.get_by_text("detained", exact=True).wait_for(state="attached")
+    shot(ipr, "08-case-line-detained")
     ipr.get_by_role("tab", name="Notices").click()
     ipr.get_by_text("CHANEL SARL").first.wait_for(state="attached")
-    shot(ipr, "08-case-line-detained")
+    shot(ipr, "09-case-notice-answered")
     (line,) = get_case(case_number=case_number, actor="ipr.li").lines
     assert line.brand == "CHANEL" and line.state == "detained"
     (ct,) = confirmation_times(actor="ipr.li", case_number=case_number)
