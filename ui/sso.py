@@ -1,8 +1,18 @@
 """Single sign-on for production: Streamlit's OIDC login (``st.login``), configured from the environment.
 
-``.streamlit/secrets.toml`` is written from ``YUNQUE_OIDC_*`` variables when the app server starts
-(never committed: it holds the client secret). Roles come from the provider's groups claim
-(``services.sessions.GROUP_ROLES``). Needs ``streamlit[auth]`` (Authlib) installed.
+``.streamlit/secrets.toml`` of the directory the app server runs from (where Streamlit reads a
+project's secrets) is written from ``YUNQUE_OIDC_*`` variables when the server starts (never
+committed: it holds the client secret):
+
+- ``YUNQUE_OIDC_METADATA_URL``: the provider's discovery document (``.../.well-known/openid-configuration``);
+- ``YUNQUE_OIDC_CLIENT_ID``, ``YUNQUE_OIDC_CLIENT_SECRET``: Yunque's client at the provider, whose
+  redirect URI is ``$YUNQUE_PUBLIC_URL/oauth2callback``;
+- ``YUNQUE_OIDC_GROUPS_CLAIM`` (default ``groups``): the claim naming the user's groups.
+
+Roles come from the groups claim (``services.sessions.GROUP_ROLES``, offices from
+``yunque-office-<CODE>``); a session opened from the claims ends 12 hours after the sign-in at the
+provider. Needs Authlib (``streamlit[auth]``). tests/e2e/test_sso.py runs the whole round trip in
+Chromium against a local provider.
 """
 
 from __future__ import annotations
