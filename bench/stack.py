@@ -1,0 +1,165 @@
+"""The real stack for the benchmarks: ``yunque stack up`` on free ports over a temporary ``var/``
+(``start_stack`` is the end-to-end tests' own), with this process's services and Prefect client
+pointed at it, and the waits the suites share."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from tests.e2e.conftest import LiveStack, start_stack, stop_stack
+
+#: the worker polls for work every second (the stack's default is 2 s), as in the end-to-end tests
+FAST_WORKER = {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2"}
+STACK_KEYS = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_PREFECT_API_URL", "YUNQUE_PREFECT_UI_URL",
+              "YUNQUE_APP_PORT", "YUNQUE_S3_PORT", "YUNQUE_SMTP_PORT", "YUNQUE_PUBLIC_URL", "PREFECT_API_URL")
+
+
+def _reset() -> None:
+    from adapters.calendar import reset_calendar
+    from adapters.db import dispose_engines
+    from yunque.settings import reset_settings
+
+    dispose_engines()
+    reset_settings()
+    reset_calendar()
+
+
+def use(stack: LiveStack) -> None:
+    """Point this process's services and Prefect client at ``stack``."""
+    for k in STACK_KEYS:
+        if k in stack.env:
+            os.environ[k] = stack.env[k]
+    _reset()
+
+
+@contextmanager
+def running_stack(*, workers: int = 1, extra_env: dict[str, str] | None = None, keep: bool = False,
+                  prefix: str = "yq-bench-stack-") -> Iterator[LiveStack]:
+    """A fresh stack for the duration, this process pointed at it; stopped (Ctrl-C) and removed after."""
+    saved = {k: os.environ.get(k) for k in STACK_KEYS}
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = dict(FAST_WORKER)
+    env.update(extra_env or {})
+    stack = start_stack(tmp / "var", workers=workers, extra_env=env)
+    try:
+        use(stack)
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+            yield stack
+    finally:
+        stop_stack(stack.proc)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reset()
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 300.0, every: float = 0.2) -> Any:
+    """``check()`` until it is truthy; a part restarting (an exception) counts as not yet."""
+    end = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < end:
+        try:
+            last = check()
+        except Exception as e:  # noqa: BLE001
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def run_state(run_id: str) -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as c:
+        return c.read_flow_run(UUID(run_id)).state.type.value
+
+
+def run_states(run_ids: list[str]) -> dict[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    out: dict[str, str] = {}
+    with get_client(sync_client=True) as c:
+        for i in range(0, len(run_ids), 200):
+            chunk = [UUID(r) for r in run_ids[i:i + 200]]
+            for fr in c.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=chunk)), limit=len(chunk)):
+                out[str(fr.id)] = fr.state.type.value if fr.state else "NONE"
+    return out
+
+
+def case_runs(numbers: list[str]) -> dict[str, str | None]:
+    """The flow run carrying each case (None until the dispatcher started one)."""
+    from sqlmodel import col, select
+
+    from adapters.db import session_scope
+    from models.tables import Case
+
+    with session_scope(readonly=True) as s:
+        return {c.number: c.flow_run_id for c in s.exec(select(Case).where(col(Case.number).in_(numbers)))}
+
+
+def effects(case_number: str) -> Counter:
+    """How many times each effect a person could see is in the case's timeline."""
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import Case, TimelineEntry
+
+    with session_scope(readonly=True) as s:
+        case = s.exec(select(Case).where(Case.number == case_number)).one()
+        return Counter((e.action, e.subject) for e in s.exec(select(TimelineEntry).where(TimelineEntry.case_id == case.id))
+                       if e.action.startswith("line.") or e.action in ("notice.sent", "notice.expired", "decision.made",
+                                                                         "decision.followed_up", "document.issued",
+                                                                         "evidence.added"))
+
+
+AGENTS = {"CHANEL": "chanel.agent", "NIKE": "nike.agent", "HERMES": "hermes.agent", "ADIDAS": "adidas.agent",
+          "LOUIS VUITTON": "lv.agent", "GUCCI": "gucci.agent", "PRADA": "prada.agent",
+          "BURBERRY": "burberry.agent", "ROLEX": "rolex.agent"}
+
+
+def open_cases(n: int, *, tag: str, now: Any = None, brands: tuple[str, ...] | None = None) -> list[Any]:
+    """``n`` cases of the seed shipment (each with its own declaration number), through the service
+    the site officer's page calls."""
+    from models.types import utcnow
+    from services.cases import open_case
+    from services.demo import seed_shipment
+
+    now = now or utcnow()
+    out = []
+    for i in range(n):
+        shipment = seed_shipment(now)
+        shipment["declaration_no"] = f"{tag}{i:0{18 - len(tag)}d}"
+        if brands:
+            shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
+        out.append(open_case(shipment=shipment, actor="site.wang", now=now))
+    return out
+
+
+def answer_all(case: Any, verdict_of: Callable[[str], str], now: Any = None) -> None:
+    """Every notice of ``case`` answered by its rights holder (``verdict_of(brand)``: not-infringing,
+    or infringing with the goods detained on a general bond)."""
+    from services.answers import record_answer
+
+    for notice in case.notices:
+        verdict = verdict_of(notice.brands[0])
+        body: dict[str, Any] = {"verdicts": {ln: verdict for ln in notice.lines}}
+        if verdict == "infringing":
+            body.update({"detain": True, "bond": "general"})
+        record_answer(notice_id=notice.id, actor=AGENTS[notice.brands[0]], answer=body, now=now)
