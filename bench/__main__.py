@@ -28,6 +28,7 @@ SUITES = [
     ("scale", "4. inbox, case page and board at scale"),
     ("evidence", "5. evidence upload against plain boto3"),
     ("deadlines", "6. 1,000 deadlines at once, and after an outage"),
+    ("faults", "kill -9 of the worker, the Prefect server, the S3 server and the app in the middle of cases"),
 ]
 
 #: The figures the README table shows, with their meaning.
@@ -36,6 +37,7 @@ FIGURES = [
     ("release_median_ms", "the same, median"),
     ("followup_ratio", "answer -> flow follow-up done, over an empty deployment run's latency"),
     ("cases_per_minute", "complete cases a minute end to end (SQLite)"),
+    ("cases_per_minute_pg", "the same with the cases and the Prefect server on PostgreSQL"),
     ("throughput_ratio", "cases a minute over empty flow runs a minute"),
     ("inbox_p95_ms", "officer's inbox at 100k cases / 500k tasks, p95 (SQLite)"),
     ("inbox_pg_p95_ms", "the same on PostgreSQL"),
@@ -46,6 +48,7 @@ FIGURES = [
     ("deadline_all_released_s", "1,000 deadlines passing at once -> all lines released, s"),
     ("deadline_after_outage_s", "the same with everything stopped through the deadline, from restart, s"),
     ("startup_s", "`make run` -> every part healthy, s"),
+    ("faults", "kill -9 of each component mid-case: cases complete, effects once, evidence and objects match"),
 ]
 
 
