@@ -32,6 +32,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "sign_in": ("登录", "Sign in"),
     "sign_in_sso": ("统一身份认证登录", "Sign in with single sign-on"),
+    "sso_refused": ("统一身份认证未能让您登录云确，原因如下：", "Single sign-on did not sign you in to Yunque, because:"),
     "sign_out": ("退出登录", "Sign out"),
     "sign_in_first": ("请先登录。", "Please sign in first."),
     "not_for_your_role": ("您的角色无权使用此页面。", "This page is not available to your role."),

@@ -165,7 +165,10 @@ def test_a_user_whose_groups_name_no_role_is_refused_plainly(stack: dict, browse
     from adapters.db import session_scope
     from models.tables import User
 
+    from ui.i18n import t
+
     page = sso_round_trip(browser, stack, NOBODY)
+    page.get_by_role("alert").get_by_text(t("sso_refused", "zh")).wait_for()
     refusal = page.get_by_text("the groups claim must name exactly one of")
     refusal.wait_for()
     text = refusal.inner_text()

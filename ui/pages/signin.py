@@ -15,7 +15,8 @@ st.title(tr("page.signin"))
 st.caption(tr("signin_intro"))
 
 if st.session_state.get("auth.oidc_pending"):
-    st.error(st.session_state["auth.oidc_pending"])
+    st.error(tr("sso_refused"), icon=":material/block:")
+    st.text(st.session_state["auth.oidc_pending"])  # it quotes the provider's claims: text, never markdown
 
 with st.form("signin.form"):
     username = st.text_input(tr("username"), key="signin.username", autocomplete="username")
