@@ -113,9 +113,26 @@ def chromium() -> Iterator[Any]:
 
 
 def use_app_database(stack: dict[str, Any]) -> None:
-    """Point this test process's services at the app's database (to check what the browser did)."""
+    """Point this test process's services at the app's database (to check what the browser did).
+
+    Inside a test only: the autouse settings fixture puts the environment back afterwards. A
+    module-scoped fixture uses ``app_database`` instead."""
     os.environ.update({k: stack["env"][k] for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL")})
     _reset()
+
+
+@contextmanager
+def app_database(stack: dict[str, Any]) -> Iterator[None]:
+    """``use_app_database`` for a block, the environment restored after it."""
+    mp = pytest.MonkeyPatch()
+    for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL"):
+        mp.setenv(k, stack["env"][k])
+    _reset()
+    try:
+        yield
+    finally:
+        mp.undo()
+        _reset()
 
 
 def shot(page: Any, name: str, folder: Path = ARTIFACTS) -> None:

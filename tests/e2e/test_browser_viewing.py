@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import ARTIFACTS, chromium, sign_in, start_app, use_app_database
+from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, sign_in, start_app, use_app_database
 from tests.e2e.browser_support import shot as _shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -61,13 +61,13 @@ def case_number(stack: dict) -> str:
     from services.demo import seed_shipment
     from services.users import set_locale
 
-    use_app_database(stack)
     shipment = seed_shipment(utcnow())
     shipment["declaration_no"] = "010120261129000777"
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] == "CHANEL"]
-    for officer in ("site.wang", "ipr.li"):
-        set_locale(actor=officer, locale="en")
-    return open_case(shipment=shipment, actor="site.wang").number
+    with app_database(stack):
+        for officer in ("site.wang", "ipr.li"):
+            set_locale(actor=officer, locale="en")
+        return open_case(shipment=shipment, actor="site.wang").number
 
 
 def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:
