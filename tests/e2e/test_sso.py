@@ -120,6 +120,7 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(stack: dic
     from adapters.db import session_scope
     from models.tables import CustomsOffice, User
     from models.ui_session import SignInSession
+    from services.sessions import ABSOLUTE
     from ui.i18n import t
 
     page = sso_round_trip(browser, stack, user)
@@ -145,6 +146,8 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(stack: dic
         sessions = list(s.exec(select(SignInSession).where(SignInSession.user_id == u.id)))
         assert (u.role, office.code if office else None, u.password_hash) == (role, "CAPAIR", None)
         assert sessions and {x.via for x in sessions} == {"oidc"}
+        # bounded by the sign-in at the provider (the ID token's iat), not by this page's first visit
+        assert all(x.expires_at < x.created_at + ABSOLUTE for x in sessions)
 
     # Signing out ends the single sign-on too (the provider asks to confirm the end of its session):
     # back at the sign-in page, and it stays so on reload.
