@@ -26,9 +26,10 @@ if wanted is not None and (not wanted.isdigit() or int(wanted) not in ids):
 if not ids:
     st.info(tr("no_viewings"))
     st.stop()
+# No state in the label: a kept selectbox shows the label of its first run; the room's caption has the state.
 viewing_id = st.selectbox(tr("viewing"), ids, index=ids.index(int(wanted)) if wanted else 0, key="room.pick",
-                          format_func=lambda i: next(f"#{v.id} · {v.case_number} · {v.rights_holder or ''} · "
-                                                     f"{tr('viewing_state.' + v.state)}" for v in mine if v.id == i))
+                          format_func=lambda i: next(f"#{v.id} · {v.case_number} · {v.rights_holder or ''}"
+                                                     for v in mine if v.id == i))
 st.query_params["viewing"] = str(viewing_id)
 try:
     room = viewing.room_state(viewing_id=viewing_id, actor=actor.username)
@@ -55,6 +56,11 @@ if customs:
     if v.state == "open" and c3.button(tr("close_room"), key="room.close", icon=":material/stop:"):
         if chrome.run_action(viewing.close_room, viewing_id=v.id, actor=actor.username):
             st.rerun()
+
+
+def _line_label(number: int | None) -> str:
+    return "—" if number is None else next(f"{ln.number} · {ln.brand} · {ln.description[:40]}" for ln in room.lines
+                                           if ln.number == number)
 
 
 def _open_shots(r: viewing.RoomState) -> set[int]:
@@ -109,7 +115,8 @@ with right:
         with st.form("room.shot", clear_on_submit=True):
             guide = st.selectbox(tr("guide_item"), [None, *[g.id for g in room.guide]], key="room.guide",
                                  format_func=lambda i: "—" if i is None else next(f"{g.brand}: {g.text}" for g in room.guide if g.id == i))
-            line_no = st.selectbox(tr("line_no"), [None, *[ln.number for ln in room.lines]], key="room.shot_line")
+            line_no = st.selectbox(tr("line_no"), [None, *[ln.number for ln in room.lines]], key="room.shot_line",
+                                   format_func=_line_label)
             text = st.text_area(tr("shot_request"), max_chars=1000)
             if st.form_submit_button(tr("ask_shot"), type="primary"):
                 chrome.run_action(viewing.request_shot, viewing_id=v.id, actor=actor.username, text=text,
@@ -121,6 +128,7 @@ with right:
                             format_func=lambda i: "—" if i is None else next(f"#{sh.id} {sh.text}" for sh in open_shots if sh.id == i))
         chosen = next((sh for sh in open_shots if sh.id == shot), None)
         line_no = st.selectbox(tr("line_no"), [None, *[ln.number for ln in room.lines]], key="room.capture_line",
+                               format_func=_line_label,
                                index=([None, *[ln.number for ln in room.lines]].index(chosen.line_number)
                                       if chosen and chosen.line_number in [ln.number for ln in room.lines] else 0))
         note = st.text_input(tr("note"), max_chars=2000, key="room.capture_note")
