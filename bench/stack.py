@@ -20,7 +20,8 @@ from tests.e2e.conftest import LiveStack, start_stack, stop_stack
 #: the worker polls for work every second (the stack's default is 2 s), as in the end-to-end tests
 FAST_WORKER = {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2"}
 STACK_KEYS = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_PREFECT_API_URL", "YUNQUE_PREFECT_UI_URL",
-              "YUNQUE_APP_PORT", "YUNQUE_S3_PORT", "YUNQUE_SMTP_PORT", "YUNQUE_PUBLIC_URL", "PREFECT_API_URL")
+              "YUNQUE_APP_PORT", "YUNQUE_S3_PORT", "YUNQUE_SMTP_PORT", "YUNQUE_PUBLIC_URL", "YUNQUE_S3_ENDPOINT_URL",
+              "PREFECT_API_URL")
 
 
 def _reset() -> None:

@@ -1,0 +1,224 @@
+"""2-3. The process against the floor of the tools it runs on, on the real stack, in the same run.
+
+``followup_ratio``: from a rights holder's "not infringing" (``services.answers.record_answer``, the
+call the portal makes) to the case's flow run having followed the decision up (documents issued and
+sent: ``Decision.followed_up_at`` set), median, over the median latency of an empty flow run of a
+deployment on the same Prefect server and work pool (``run_deployment`` to Completed). The two are
+sampled alternately so both see the same load.
+
+``cases_per_minute``: complete cases a minute end to end: the seizure registered, the process serves
+each notice (a PDF each), scripted rights holders answer each notice once it was sent (one brand in
+the two holding a general bond infringing with the goods detained on it, the other seven not
+infringing), the process
+releases or detains and issues the documents, and every case's flow run is Completed.
+``throughput_ratio``: that over empty flow runs a minute (as many started at once as there are cases,
+to Completed). ``cases_per_minute_pg``: the same with the cases and the Prefect server on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Any
+
+from bench.stack import answer_all, case_runs, open_cases, run_states, running_stack, wait_for
+
+#: the rights holders with a general bond (总担保) of the demo data: they have the goods detained
+INFRINGING = {"CHANEL", "NIKE"}
+
+
+def _verdict(brand: str) -> str:
+    return "infringing" if brand in INFRINGING else "not-infringing"
+
+
+def _deploy_empty() -> None:
+    from bench import empty_flow
+    from yunque.settings import get_settings
+
+    empty_flow.deploy(get_settings().work_pool)
+
+
+def _empty_latency() -> float:
+    from prefect.deployments import run_deployment
+
+    from bench.empty_flow import DEPLOYMENT
+
+    t0 = time.perf_counter()
+    fr = run_deployment(DEPLOYMENT, timeout=600, as_subflow=False)
+    took = time.perf_counter() - t0
+    if fr.state is None or fr.state.type.value != "COMPLETED":
+        raise RuntimeError(f"the empty flow run ended {fr.state}")
+    return took
+
+
+def _paused(numbers: list[str], timeout: float = 900) -> None:
+    """Every case's run has served its notices and waits suspended."""
+    def check() -> bool:
+        runs = case_runs(numbers)
+        if any(r is None for r in runs.values()):
+            return False
+        return all(s == "PAUSED" for s in run_states([r for r in runs.values() if r]).values())
+
+    wait_for(f"{len(numbers)} case runs to wait for their rights holders", check, timeout=timeout, every=1.0)
+
+
+def _followed_up(case_number: str, notice_id: int) -> bool:
+    from services.process import case_progress
+
+    ds = [d for d in case_progress(case_number=case_number).decisions if d.notice_id == notice_id]
+    return bool(ds) and all(d.followed_up_at is not None for d in ds)
+
+
+def followup(samples: int) -> dict[str, Any]:
+    from services.answers import record_answer
+
+    _deploy_empty()
+    _empty_latency()  # the first run also imports and caches what every later one uses
+    cases = open_cases(samples, tag="77", brands=("NIKE", "CHANEL"))
+    _paused([c.number for c in cases])
+    follow, empty = [], []
+    for case in cases:
+        empty.append(_empty_latency())
+        notice = next(n for n in case.notices if n.brands == ["NIKE"])
+        t0 = time.perf_counter()
+        record_answer(notice_id=notice.id, actor="nike.agent",
+                      answer={"verdicts": {ln: "not-infringing" for ln in notice.lines}})
+        wait_for("the release to be followed up", lambda c=case, n=notice: _followed_up(c.number, n.id),
+                 timeout=600, every=0.1)
+        follow.append(time.perf_counter() - t0)
+        print(f"   follow-up {follow[-1]:.1f} s, empty run {empty[-1]:.1f} s", flush=True)
+    return {"followup_median_s": round(statistics.median(follow), 2), "empty_run_median_s": round(statistics.median(empty), 2),
+            "followup_ratio": round(statistics.median(follow) / statistics.median(empty), 2),
+            "followup_samples_s": [round(x, 2) for x in follow], "empty_run_samples_s": [round(x, 2) for x in empty]}
+
+
+def pdf_render(rounds: int = 3) -> float:
+    """Median seconds to render a confirmation notice (``adapters.pdf.render``) in this process, after
+    a first render (which parses the fonts once per process)."""
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from adapters.pdf import render
+    from models.tables import Case, Notice
+    from services.documents import plan_confirmation
+
+    with session_scope(readonly=True) as s:
+        case = s.exec(select(Case).order_by(Case.id)).first()
+        docs = [plan_confirmation(s, n).doc for n in s.exec(select(Notice).where(Notice.case_id == case.id))]
+    render(docs[0])
+    times = []
+    for _ in range(rounds):
+        for doc in docs:
+            t0 = time.perf_counter()
+            render(doc)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _completed(numbers: list[str]) -> bool:
+    runs = case_runs(numbers)
+    if any(r is None for r in runs.values()):
+        return False
+    return all(s == "COMPLETED" for s in run_states([r for r in runs.values() if r]).values())
+
+
+def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
+    """``n`` cases from seizure to every flow run Completed, the rights holders answering as the
+    notices reach them; then ``n`` empty flow runs started at once, to Completed."""
+    from services.process import case_progress
+
+    t0 = time.perf_counter()
+    cases = open_cases(n, tag="78")
+    numbers = [c.number for c in cases]
+    answered: set[int] = set()
+    end = time.monotonic() + timeout
+    while not _completed(numbers):
+        if time.monotonic() > end:
+            raise TimeoutError(f"{n} cases not completed after {timeout:.0f} s")
+        for case in cases:
+            if all(n_.id in answered for n_ in case.notices):
+                continue
+            sent = {p.id for p in case_progress(case_number=case.number).notices if p.sent}
+            ready = [n_ for n_ in case.notices if n_.id in sent and n_.id not in answered]
+            if ready:
+                answer_all(case.model_copy(update={"notices": ready}), _verdict)
+                answered.update(n_.id for n_ in ready)
+        time.sleep(1.0)
+    cases_s = time.perf_counter() - t0
+    _check_complete(numbers)
+
+    from prefect.deployments import run_deployment
+
+    from bench.empty_flow import DEPLOYMENT
+
+    t1 = time.perf_counter()
+    runs = [str(run_deployment(DEPLOYMENT, timeout=0, as_subflow=False).id) for _ in range(n)]
+    wait_for(f"{n} empty runs", lambda: all(s == "COMPLETED" for s in run_states(runs).values())
+             and len(run_states(runs)) == n, timeout=timeout, every=0.5)
+    empty_s = time.perf_counter() - t1
+    cpm, epm = n / cases_s * 60, n / empty_s * 60
+    print(f"   {n} cases in {cases_s:.0f} s ({cpm:.2f}/min); {n} empty runs in {empty_s:.0f} s ({epm:.2f}/min)",
+          flush=True)
+    return {"cases": n, "cases_s": round(cases_s, 1), "cases_per_minute": round(cpm, 2),
+            "empty_runs_per_minute": round(epm, 2), "throughput_ratio": round(cpm / epm, 3)}
+
+
+def _check_complete(numbers: list[str]) -> None:
+    """Each case really is complete: no line waits, every decision followed up, documents issued."""
+    from services.cases import get_case
+    from services.process import case_progress
+
+    for number in numbers:
+        p = case_progress(case_number=number)
+        if not p.settled:
+            raise AssertionError(f"{number}: completed run but not settled: {p}")
+        seen = get_case(case_number=number, actor="ipr.li")
+        waiting = [ln.number for ln in seen.lines if ln.state not in ("released", "detained")]
+        if waiting or not seen.documents:
+            raise AssertionError(f"{number}: lines {waiting} not decided, {len(seen.documents)} documents")
+
+
+def run(results: dict, quick: bool = False) -> None:
+    from bench.common import pg_available
+
+    with running_stack(prefix="yq-bench-process-"):
+        r = followup(3 if quick else 8)
+        results.update(r)
+        results["pdf_render_median_s"] = round(pdf_render(), 3)
+        t = cases_a_minute(3 if quick else 10)
+        results["cases_per_minute"] = t["cases_per_minute"]
+        results["empty_runs_per_minute"] = t["empty_runs_per_minute"]
+        results["throughput_ratio"] = t["throughput_ratio"]
+        results["throughput_cases"] = t["cases"]
+    if pg_available():
+        import psycopg
+
+        from bench.common import PG_ADMIN
+
+        names = [f"yq_bench_cases_{os.getpid()}", f"yq_bench_prefect_{os.getpid()}"]
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            for name in names:
+                c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                c.execute(f"CREATE DATABASE {name}")
+        try:
+            with running_stack(prefix="yq-bench-process-pg-", extra_env={
+                    "YUNQUE_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{names[0]}",
+                    "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{names[1]}"}):
+                _deploy_empty()
+                _empty_latency()
+                t = cases_a_minute(3 if quick else 10)
+                results["cases_per_minute_pg"] = t["cases_per_minute"]
+                results["empty_runs_per_minute_pg"] = t["empty_runs_per_minute"]
+                results["throughput_ratio_pg"] = t["throughput_ratio"]
+        finally:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+                for name in names:
+                    c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    import json
+
+    out: dict = {}
+    run(out, quick=True)
+    print(json.dumps(out, indent=2))
