@@ -27,6 +27,7 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 _APP_ENV = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_S3_PORT", "YUNQUE_PUBLIC_URL")
+_SERVICES_ENV = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_S3_PORT")  # the app's database and store
 
 
 def free_port() -> int:
@@ -117,7 +118,7 @@ def use_app_database(stack: dict[str, Any]) -> None:
 
     Inside a test only: the autouse settings fixture puts the environment back afterwards. A
     module-scoped fixture uses ``app_database`` instead."""
-    os.environ.update({k: stack["env"][k] for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL")})
+    os.environ.update({k: stack["env"][k] for k in _SERVICES_ENV})
     _reset()
 
 
@@ -125,7 +126,7 @@ def use_app_database(stack: dict[str, Any]) -> None:
 def app_database(stack: dict[str, Any]) -> Iterator[None]:
     """``use_app_database`` for a block, the environment restored after it."""
     mp = pytest.MonkeyPatch()
-    for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL"):
+    for k in _SERVICES_ENV:
         mp.setenv(k, stack["env"][k])
     _reset()
     try:

@@ -151,6 +151,13 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     photo.wait_for()
     chanel.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
     shot(chanel, "06-rights-holder-sees-the-photo")
+    # The room refreshes every 2 seconds but the photo keeps its link: the browser does not fetch it again.
+    store = f"127.0.0.1:{stack['env']['YUNQUE_S3_PORT']}/"
+    fetched: list[str] = []
+    chanel.on("request", lambda r: fetched.append(r.url) if store in r.url else None)
+    src = photo.get_attribute("src")
+    chanel.wait_for_timeout(6_000)  # three refreshes of the room
+    assert photo.get_attribute("src") == src and fetched.count(src) <= 1
     room = room_state(viewing_id=v.id, actor="chanel.agent")
     (ev,) = room.evidence
     assert ev.kind == "photo" and ev.captured_by == "site.wang" and ev.shot_request_id == shots[0].id

@@ -4,6 +4,8 @@ file), everyone in the room sees new evidence within seconds; the rights holder 
 from __future__ import annotations
 
 import io
+import time
+from typing import Any
 
 import streamlit as st
 
@@ -11,6 +13,7 @@ from models.enums import Role
 from models.rules.errors import NotFound
 from services import evidence, portal, viewing
 from ui import chrome, parts
+from yunque.settings import get_settings
 
 tr = chrome.translator()
 actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN, Role.RIGHTS_HOLDER,
@@ -58,6 +61,23 @@ if customs:
             st.rerun()
 
 
+def _steady_links(items: list[Any]) -> list[Any]:
+    """Each item keeps its link for half the link's lifetime: every refresh would otherwise hand the
+    browser new links, so it fetched every photo again and restarted every video every 2 seconds."""
+    keep: dict[int, tuple[str, float]] = st.session_state.setdefault("room.links", {})
+    now, fresh_for = time.monotonic(), get_settings().presign_seconds / 2
+    out = []
+    for e in items:
+        if not e.url:
+            out.append(e)
+            continue
+        got = keep.get(e.id)
+        if got is None or now - got[1] > fresh_for:
+            keep[e.id] = got = (e.url, now)
+        out.append(e.model_copy(update={"url": got[0]}))
+    return out
+
+
 def _line_label(number: int | None) -> str:
     return "—" if number is None else next(f"{ln.number} · {ln.brand} · {ln.description[:40]}" for ln in room.lines
                                            if ln.number == number)
@@ -100,7 +120,7 @@ def live() -> None:
         st.caption(tr("no_shot_requests"))
     st.subheader(f"{tr('evidence')} ({len(r.evidence)})")
     if r.evidence:
-        parts.show_evidence(list(reversed(r.evidence)))
+        parts.show_evidence(_steady_links(list(reversed(r.evidence))))
     with st.expander(tr("room_log")):
         chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("action"): e.action, tr("details"): str(e.detail)}
                       for e in r.log])
