@@ -30,11 +30,13 @@ from tests.e2e.browser_support import shot as _shot
 pytestmark = [pytest.mark.timeout(300)]
 
 FOLDER = ARTIFACTS / "sso"
+GROUPS = "yunque_groups"  # a custom claim name, set through YUNQUE_OIDC_GROUPS_CLAIM
 IPR = {"sub": "mei.zhang", "email": "Mei.Zhang@capital-airport.customs.localhost", "name": "张梅 Zhang Mei",
-       "groups": ["staff", "yunque-ipr-officers", "yunque-office-CAPAIR"]}
+       GROUPS: ["staff", "yunque-ipr-officers", "yunque-office-CAPAIR"],
+       "groups": ["yunque-admins"]}  # a claim of the same meaning under another name counts for nothing
 MANAGER = {"sub": "jun.zhao", "email": "jun.zhao@capital-airport.customs.localhost", "name": "赵军 Zhao Jun",
-           "groups": ["yunque-managers", "yunque-office-CAPAIR"]}
-NOBODY = {"sub": "pat.lee", "email": "pat.lee@example.localhost", "name": "Pat Lee", "groups": ["marketing"]}
+           GROUPS: ["yunque-managers", "yunque-office-CAPAIR"]}
+NOBODY = {"sub": "pat.lee", "email": "pat.lee@example.localhost", "name": "Pat Lee", GROUPS: ["marketing"]}
 
 
 def shot(page: Any, name: str) -> None:
@@ -67,7 +69,7 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, provider: str) -> Iterator[dict]:
     env = {"YUNQUE_OIDC_METADATA_URL": provider, "YUNQUE_OIDC_CLIENT_ID": "yunque-test",
-           "YUNQUE_OIDC_CLIENT_SECRET": "not-a-real-secret", "YUNQUE_OIDC_GROUPS_CLAIM": "groups"}
+           "YUNQUE_OIDC_CLIENT_SECRET": "not-a-real-secret", "YUNQUE_OIDC_GROUPS_CLAIM": GROUPS}
     with start_app(tmp_path_factory.mktemp("sso"), extra_env=env, log_name="streamlit-sso.log") as st:
         yield st
 
@@ -103,8 +105,11 @@ def test_the_secrets_file_is_written_for_the_app_only(stack: dict) -> None:
 
     path = stack["root"] / ".streamlit" / "secrets.toml"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    auth = tomllib.loads(path.read_text())["auth"]
+    secrets = tomllib.loads(path.read_text())
+    auth = secrets["auth"]
     assert auth["server_metadata_url"] == stack["env"]["YUNQUE_OIDC_METADATA_URL"]
+    assert (auth["client_id"], auth["client_secret"]) == ("yunque-test", "not-a-real-secret")
+    assert secrets["yunque"]["groups_claim"] == GROUPS
     assert auth["redirect_uri"] == stack["url"] + "/oauth2callback"
 
 
@@ -201,18 +206,19 @@ def test_claims_older_than_a_session_are_refused_and_younger_ones_bound_the_sess
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     claims = {**IPR, "email": "old.claims@capital-airport.customs.localhost"}
     with pytest.raises(PermissionDenied, match="more than 12 hours old"):
-        sessions.sso_sign_in(claims={**claims, "iat": int((now - timedelta(hours=13)).timestamp())}, now=now)
+        sessions.sso_sign_in(claims={**claims, "iat": int((now - timedelta(hours=13)).timestamp())}, now=now,
+                             groups_claim=GROUPS)
     with session_scope(readonly=True) as s:
         assert s.exec(select(User).where(User.email == claims["email"])).first() is None  # nothing written
     with pytest.raises(InvalidInput, match="iat"):
-        sessions.sso_sign_in(claims={**claims, "iat": "yesterday"}, now=now)
+        sessions.sso_sign_in(claims={**claims, "iat": "yesterday"}, now=now, groups_claim=GROUPS)
 
     # Signed in at the provider 11 hours ago (auth_time wins over the token's iat): one hour left.
     signed = sessions.sso_sign_in(claims={**claims, "auth_time": int((now - timedelta(hours=11)).timestamp()),
-                                          "iat": int(now.timestamp())}, now=now)
+                                          "iat": int(now.timestamp())}, now=now, groups_claim=GROUPS)
     assert signed.expires_at == now + timedelta(hours=1)
     assert sessions.resume(token=signed.token, now=now + timedelta(minutes=59)).role.value == "ipr_officer"
     with pytest.raises(NotFound):
         sessions.resume(token=signed.token, now=now + timedelta(minutes=61))
-    fresh = sessions.sso_sign_in(claims={**claims, "iat": int(now.timestamp())}, now=now)
+    fresh = sessions.sso_sign_in(claims={**claims, "iat": int(now.timestamp())}, now=now, groups_claim=GROUPS)
     assert fresh.expires_at == now + sessions.ABSOLUTE
