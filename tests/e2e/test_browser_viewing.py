@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, sign_in, start_app, use_app_database
 from tests.e2e.browser_support import shot as _shot
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 FOLDER = ARTIFACTS / "viewing"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "permissions": ["camera"]}

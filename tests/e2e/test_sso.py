@@ -27,7 +27,7 @@ from tests.e2e.browser_support import (
 )
 from tests.e2e.browser_support import shot as _shot
 
-pytestmark = [pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.timeout(600)]
 
 FOLDER = ARTIFACTS / "sso"
 GROUPS = "yunque_groups"  # a custom claim name, set through YUNQUE_OIDC_GROUPS_CLAIM
