@@ -87,8 +87,8 @@ def _pick(page: Any, label: str, option: str) -> None:
     page.get_by_role("option", name=option).first.click()
 
 
-def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_browsers(stack: dict, browser: Any, case_number: str,
-                                                                                     people: dict[str, Any]) -> None:
+def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_browsers(
+        stack: dict, browser: Any, case_number: str, people: dict[str, Any]) -> None:
     from services.cases import get_case
     from services.viewing import confirmation_times, list_viewings, room_state
 
