@@ -56,7 +56,8 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def start_app(root: Path, *, extra_env: dict[str, str] | None = None, log_name: str = "streamlit.log") -> Iterator[dict[str, Any]]:
+def start_app(root: Path, *, extra_env: dict[str, str] | None = None,
+              log_name: str = "streamlit.log") -> Iterator[dict[str, Any]]:
     """Database, S3 store and app server under ``root``; yields url, env, demo passwords and root.
 
     The app runs from ``root`` (with a copy of the project's ``.streamlit/config.toml``), so files it

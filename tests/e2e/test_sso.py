@@ -115,11 +115,13 @@ def test_the_secrets_file_is_written_for_the_app_only(stack: dict) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("user", "role", "theirs", "not_theirs"), [
-    (IPR, "ipr_officer", ["page.inbox", "page.case", "page.register", "page.viewing"], ["page.board", "page.admin", "page.portal"]),
-    (MANAGER, "manager", ["page.board", "page.inbox", "page.case"], ["page.register", "page.admin", "page.viewing", "page.portal"]),
+    (IPR, "ipr_officer", ["page.inbox", "page.case", "page.register", "page.viewing"],
+     ["page.board", "page.admin", "page.portal"]),
+    (MANAGER, "manager", ["page.board", "page.inbox", "page.case"],
+     ["page.register", "page.admin", "page.viewing", "page.portal"]),
 ], ids=["ipr-officer", "manager"])
-def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(stack: dict, browser: Any, user: dict[str, Any],
-                                                                    role: str, theirs: list[str], not_theirs: list[str]) -> None:
+def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(
+        stack: dict, browser: Any, user: dict[str, Any], role: str, theirs: list[str], not_theirs: list[str]) -> None:
     from sqlmodel import select
 
     from adapters.db import session_scope
