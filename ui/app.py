@@ -32,33 +32,33 @@ def page(file: str, key: str, icon: str, *, default: bool = False, url: str | No
 
 verify = page("verify.py", "verify", ":material/qr_code_scanner:")
 if actor is None:
-    pages: list[st.Page] = [page("signin.py", "signin", ":material/login:", default=True), verify]
+    signin = page("signin.py", "signin", ":material/login:", default=True)
+    # A role's address opened before signing in (a link in an e-mail, a bookmark) shows the sign-in
+    # form under that address; the menu shows only the sign-in and verification pages.
+    deep = [st.Page("pages/signin.py", title=tr("page.signin"), url_path=k) for k in chrome.DEEP_LINKS]
+    pages: list[st.Page] = [signin, verify, *deep]
+    nav = st.navigation(pages, position="hidden")
+    if nav.url_path in chrome.DEEP_LINKS:
+        chrome.remember_target(nav.url_path, st.query_params.to_dict())
+    with st.sidebar:
+        st.page_link(signin)
+        st.page_link(verify)
 else:
-    inbox = page("inbox.py", "inbox", ":material/inbox:", default=actor.role in (Role.SITE_OFFICER, Role.IPR_OFFICER))
-    case = page("case.py", "case", ":material/folder_open:")
-    register = page("register.py", "register", ":material/add_box:")
     # The viewing room and the outbox appear where their services are installed.
     from importlib.util import find_spec
 
-    room = page("viewing.py", "viewing", ":material/videocam:") if find_spec("services.viewing") else None
-
-    board = page("board.py", "board", ":material/monitoring:", default=actor.role == Role.MANAGER)
-    admin = page("admin.py", "admin", ":material/manage_accounts:", default=actor.role == Role.ADMIN)
-    outbox = page("outbox.py", "outbox", ":material/outgoing_mail:") if find_spec("services.delivery") else None
-    notices = page("portal.py", "portal", ":material/description:", default=actor.role == Role.RIGHTS_HOLDER)
-    shipments = page("shipments.py", "shipments", ":material/local_shipping:", default=actor.role == Role.CONSIGNOR)
-    by_role: dict[Role, list[st.Page | None]] = {
-        Role.SITE_OFFICER: [inbox, case, register, room, outbox],
-        Role.IPR_OFFICER: [inbox, case, register, room, outbox],
-        Role.MANAGER: [board, inbox, case, outbox],
-        Role.ADMIN: [admin, board, inbox, case, register, outbox],
-        Role.RIGHTS_HOLDER: [notices, room],
-        Role.CONSIGNOR: [shipments, room],
-    }
-    pages = [p for p in by_role.get(actor.role, []) if p is not None]
+    home = chrome.PAGES_BY_ROLE.get(actor.role, ("verify",))[0]
+    spec = {"inbox": ("inbox.py", ":material/inbox:"), "case": ("case.py", ":material/folder_open:"),
+            "register": ("register.py", ":material/add_box:"), "viewing": ("viewing.py", ":material/videocam:"),
+            "board": ("board.py", ":material/monitoring:"), "admin": ("admin.py", ":material/manage_accounts:"),
+            "outbox": ("outbox.py", ":material/outgoing_mail:"), "portal": ("portal.py", ":material/description:"),
+            "shipments": ("shipments.py", ":material/local_shipping:")}
+    needs = {"viewing": "services.viewing", "outbox": "services.delivery"}
+    pages = [page(spec[k][0], k, spec[k][1], default=k == home) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())
+             if k not in needs or find_spec(needs[k])]
     pages.append(verify)
+    nav = st.navigation(pages)
 
-nav = st.navigation(pages)
 
 with st.sidebar:
     st.caption("Yunque 云确")

@@ -26,6 +26,52 @@ T = TypeVar("T")
 
 CUSTOMS = (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER, Role.ADMIN)
 
+#: The pages (by URL path) each role may open, its home page first.
+PAGES_BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.SITE_OFFICER: ("inbox", "case", "register", "viewing", "outbox"),
+    Role.IPR_OFFICER: ("inbox", "case", "register", "viewing", "outbox"),
+    Role.MANAGER: ("board", "inbox", "case", "outbox"),
+    Role.ADMIN: ("admin", "board", "inbox", "case", "register", "outbox"),
+    Role.RIGHTS_HOLDER: ("portal", "viewing"),
+    Role.CONSIGNOR: ("shipments", "viewing"),
+}
+#: Addresses a signed-out visitor may arrive at (links in e-mails, bookmarks): sign in, then go there.
+DEEP_LINKS: tuple[str, ...] = tuple(dict.fromkeys(k for keys in PAGES_BY_ROLE.values() for k in keys))
+NEXT_KEY = "auth.next"
+
+
+def remember_target(url_path: str, query: dict[str, str]) -> None:
+    """A signed-out visitor asked for ``url_path``: keep it (and its query) for after the sign-in."""
+    if url_path in DEEP_LINKS:
+        st.session_state[NEXT_KEY] = {"page": url_path, "query": dict(query)}
+
+
+def target_after_sign_in(role: Role, wanted: dict[str, Any] | None) -> str:
+    """Where a new sign-in goes: the page asked for if the role may see it (with its query), else home."""
+    from urllib.parse import urlencode
+
+    if not wanted or wanted.get("page") not in PAGES_BY_ROLE.get(role, ()):
+        return "/"
+    query = {str(k): str(v) for k, v in (wanted.get("query") or {}).items()}
+    return "/" + wanted["page"] + ("?" + urlencode(query) if query else "")
+
+
+def safe_next(value: str | None) -> str:
+    """A redirect target from the browser: a path of this site only (never another host)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or any(c in value for c in "\r\n\\"):
+        return "/"
+    return value
+
+
+def handoff_redirect(code: str, target: str) -> None:
+    """Send the browser to ``/_yq/session`` to trade the one-time code for the HttpOnly cookie, then on."""
+    import json
+    from urllib.parse import urlencode
+
+    url = "/_yq/session?" + urlencode({"code": code, "next": safe_next(target)})
+    st.html(f"<script>window.location.replace({json.dumps(url)})</script>", unsafe_allow_javascript=True)
+    st.stop()
+
 
 def asgi_mode() -> bool:
     """True when served by ``ui/server.py``, whose routes turn a sign-in into an HttpOnly cookie."""
@@ -45,21 +91,45 @@ def current_actor() -> Actor | None:
     from services import sessions
 
     token = st.session_state.get(TOKEN_KEY) or _cookie_token()
-    if not token and st.session_state.get("auth.oidc_pending") is None:
-        token = _oidc_token()
-    if not token:
+    if token:
+        try:
+            actor = sessions.resume(token=token)
+        except (NotFound, YunqueError):
+            st.session_state.pop(TOKEN_KEY, None)
+        else:
+            st.session_state[TOKEN_KEY] = token
+            return actor
+    # No live Yunque session: a single sign-on user opens one, once (then the cookie carries it).
+    if st.session_state.get("auth.oidc_pending") is not None:
         return None
+    signed = _oidc_sign_in()
+    if signed is None:
+        return None
+    if asgi_mode():
+        handoff_redirect(signed.handoff, _current_path())
+    st.session_state[TOKEN_KEY] = signed.token
+    return signed.actor
+
+
+def _current_path() -> str:
+    """The path and query the browser asked for (where to return after the cookie is set)."""
+    from urllib.parse import urlencode, urlsplit
+
     try:
-        actor = sessions.resume(token=token)
-    except (NotFound, YunqueError):
-        st.session_state.pop(TOKEN_KEY, None)
-        return None
-    st.session_state[TOKEN_KEY] = token
-    return actor
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 - no browser request behind this run
+        return "/"
+    parts = urlsplit(url)
+    query = urlencode(st.query_params.to_dict())
+    return safe_next((parts.path or "/") + ("?" + query if query else ""))
 
 
-def _oidc_token() -> str | None:
-    """Single sign-on through ``st.login``: open a Yunque session from the provider's claims."""
+def _oidc_sign_in() -> Any:
+    """Single sign-on through ``st.login``: open a Yunque session from the provider's claims.
+
+    Called only when the browser has no live Yunque session: in the app server the session then
+    reaches the browser as the same HttpOnly cookie a password sign-in gets (``/_yq/session``), so
+    page loads resume it (idle limit, no new session per load) instead of opening another."""
     from services import sessions
 
     try:
@@ -73,7 +143,7 @@ def _oidc_token() -> str | None:
     except YunqueError as e:
         st.session_state["auth.oidc_pending"] = str(e)
         return None
-    return signed.token
+    return signed
 
 
 def lang() -> str:

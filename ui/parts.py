@@ -131,19 +131,18 @@ def documents_block(case_number: str, docs: list[DocumentOut], actor: Actor) -> 
 
 
 def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> None:
-    """A rights holder asks for a (remote) viewing of its lines, and joins the room once approved."""
+    """A rights holder asks for a (remote) viewing of its lines, and joins the room once approved.
+
+    The viewings' state refreshes itself every 10 s (an officer's approval shows "Join viewing room"
+    without a reload); the request form sits outside that refresh, so typing in it is never interrupted."""
     viewing = _optional("services.viewing")
     if viewing is None:
         st.caption(tr("not_installed"))
         return
-    mine = [v for v in viewing.list_viewings(case_number=notice.case_number, actor=actor.username) if v.notice_id == notice.id]
-    for v in mine:
-        st.text(f"#{v.id} · {tr('viewing_state.' + v.state)} · {chrome.when(v.requested_at)}")
-        if v.decision_reason:
-            st.text(v.decision_reason)
-        if v.state in ("approved", "open"):
-            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
-                         query_params={"viewing": str(v.id)})
+    flash = f"portal.viewing.flash.{notice.id}"
+    if st.session_state.get(flash):
+        st.success(st.session_state.pop(flash))
+    mine = portal_viewing_status(notice, actor)
     if notice.state != "served" or any(v.state in ("requested", "approved", "open") for v in mine):
         return
     with st.form(f"portal.viewing.{notice.id}"):
@@ -152,9 +151,24 @@ def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> Non
         note = st.text_area(tr("note"), max_chars=2000)
         if st.form_submit_button(tr("request_viewing"), type="primary"):
             if chrome.run_action(viewing.request_viewing, notice_id=notice.id, actor=actor.username,
-                                 line_numbers=numbers or None, invite_consignor=invite, note=note,
-                                 ok=tr("viewing_requested")) is not None:
+                                 line_numbers=numbers or None, invite_consignor=invite, note=note) is not None:
+                st.session_state[flash] = tr("viewing_requested")  # shown by the next run
                 st.rerun()
+
+
+@st.fragment(run_every=10)
+def portal_viewing_status(notice: NoticeOut, actor: Actor) -> list[Any]:
+    """The rights holder's viewings of one notice, with the room's link once approved (self-refreshing)."""
+    viewing = _optional("services.viewing")
+    mine = [v for v in viewing.list_viewings(case_number=notice.case_number, actor=actor.username) if v.notice_id == notice.id]
+    for v in mine:
+        st.text(f"#{v.id} · {tr('viewing_state.' + v.state)} · {chrome.when(v.requested_at)}")
+        if v.decision_reason:
+            st.text(v.decision_reason)
+        if v.state in ("approved", "open"):
+            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+                         query_params={"viewing": str(v.id)})
+    return mine
 
 
 def answer_form(p: Any, *, key: str, submit: Any) -> bool:

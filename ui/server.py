@@ -38,12 +38,13 @@ async def session_route(request: Request) -> Response:
 
     from models.rules.errors import NotFound
     from services.sessions import exchange_handoff
+    from ui.chrome import safe_next
 
     try:
         token, expires_at = await run_in_threadpool(exchange_handoff, code=request.query_params.get("code", ""))
     except NotFound:
         return RedirectResponse("/", status_code=303)
-    resp = RedirectResponse("/", status_code=303)
+    resp = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     from models.types import utcnow
 
     resp.set_cookie(COOKIE, token, max_age=int((expires_at - utcnow()).total_seconds()), path="/", httponly=True,

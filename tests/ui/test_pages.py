@@ -221,3 +221,58 @@ def test_a_viewing_room_is_shown_to_its_participants_only(seed_case) -> None:  #
     other = app_as("nike.agent", "pages/viewing.py", {"viewing": str(v.id)})
     assert any(t("viewing_not_found", "en") in e.value for e in other.error)
     assert "inner card" not in texts(other)
+
+
+def test_after_sign_in_a_deep_link_goes_where_asked_if_the_role_may_see_it_else_home() -> None:
+    from models.enums import Role
+    from ui import chrome
+
+    wanted = {"page": "case", "query": {"number": "CN-1"}}
+    assert chrome.target_after_sign_in(Role.IPR_OFFICER, wanted) == "/case?number=CN-1"
+    assert chrome.target_after_sign_in(Role.RIGHTS_HOLDER, wanted) == "/"
+    assert chrome.target_after_sign_in(Role.RIGHTS_HOLDER, None) == "/"
+    assert chrome.target_after_sign_in(Role.RIGHTS_HOLDER, {"page": "portal", "query": {"notice": "4"}}) == "/portal?notice=4"
+    assert chrome.target_after_sign_in(Role.CONSIGNOR, {"page": "admin", "query": {}}) == "/"
+    assert chrome.safe_next("/portal?notice=3") == "/portal?notice=3"
+    for bad in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "portal", "", None, "/a\r\nSet-Cookie: x"):
+        assert chrome.safe_next(bad) == "/"
+
+
+def test_signing_in_after_a_deep_link_keeps_its_query_and_forgets_the_target(sqlite_db: str) -> None:
+    at = app_as(None, query={"number": "YQ-2026-000001"})
+    at.session_state["auth.next"] = {"page": "case", "query": {"number": "YQ-2026-000001"}}  # what app.py keeps
+    at.text_input(key="signin.username").input("ipr.li")
+    at.text_input(key="signin.password").input(_password("ipr.li"))
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "auth.next" not in at.session_state
+    assert at.query_params["number"] == "YQ-2026-000001"
+
+
+def test_requesting_a_viewing_confirms_it_and_the_status_refreshes_itself(seed_case) -> None:  # noqa: ANN001
+    from services import viewing
+
+    nike = next(n.id for n in seed_case.notices if "NIKE" in n.brands)
+    at = app_as("nike.agent", "pages/portal.py", {"notice": str(nike)})
+    submit = next(b for b in at.button if b.label == t("request_viewing", "en"))
+    submit.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("viewing_requested", "en") in [s.value for s in at.success]
+    at.run()
+    assert t("viewing_requested", "en") not in [s.value for s in at.success]  # shown once
+    v = next(x for x in viewing.list_viewings(case_number=seed_case.number, actor="ipr.li") if x.notice_id == nike)
+    viewing.decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True)
+    at.run()
+    links = [e for e in at.get("page_link") if str(v.id) in e.proto.label]
+    assert links, "an approved viewing offers the room"
+
+
+def test_the_portal_status_and_notice_list_rerun_on_a_timer() -> None:
+    import ast
+
+    root = Path(APP).parent
+    for path, name in ((root / "parts.py", "portal_viewing_status"), (root / "pages" / "portal.py", "notice_list")):
+        fn = next(n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef) and n.name == name)
+        deco = [ast.unparse(d) for d in fn.decorator_list]
+        assert "st.fragment(run_every=10)" in deco, (path, deco)
+        assert "st.form" not in ast.unparse(fn), "a form inside a timed fragment would rerun while being filled in"

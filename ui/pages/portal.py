@@ -22,10 +22,20 @@ if not mine:
     st.info(tr("no_notices"))
     st.stop()
 
-chrome.table([{"id": p.notice.id, tr("case_number"): p.notice.case_number, tr("brands"): ", ".join(p.notice.brands),
-               tr("state"): tr(f"notice_state.{p.notice.state}"), tr("deadline"): chrome.day(p.notice.deadline),
-               tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, now)
-               if p.notice.state in ("served", "claim-pending", "issued") else ""} for p in mine])
+
+
+@st.fragment(run_every=10)
+def notice_list() -> None:
+    """The holder's notices with their state and countdown; refreshes itself (the forms below do not rerun)."""
+    at = datetime.now(SHANGHAI)
+    chrome.table([{"id": p.notice.id, tr("case_number"): p.notice.case_number, tr("brands"): ", ".join(p.notice.brands),
+                   tr("state"): tr(f"notice_state.{p.notice.state}"), tr("deadline"): chrome.day(p.notice.deadline),
+                   tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, at)
+                   if p.notice.state in ("served", "claim-pending", "issued") else ""}
+                  for p in portal.my_notices(actor=actor.username)])
+
+
+notice_list()
 
 ids = [p.notice.id for p in mine]
 wanted = st.query_params.get("notice")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from services import sessions
@@ -28,11 +26,13 @@ if submitted:
     if signed is not None:
         st.session_state[chrome.TOKEN_KEY] = signed.token
         st.session_state["ui.lang"] = signed.actor.locale if signed.actor.locale in ("zh", "en") else "zh"
+        # Back to the address asked for before signing in, if this role may see it; else home.
+        target = chrome.target_after_sign_in(signed.actor.role, st.session_state.pop(chrome.NEXT_KEY, None))
         if chrome.asgi_mode():
             # The browser trades the one-time code for an HttpOnly cookie; no reusable secret passes here.
-            st.html(f"<script>window.location.replace('/_yq/session?code=' + {json.dumps(signed.handoff)})</script>",
-                    unsafe_allow_javascript=True)
-            st.stop()
+            chrome.handoff_redirect(signed.handoff, target)
+        if target == "/":
+            st.query_params.clear()
         st.rerun()
 
 try:
