@@ -155,6 +155,17 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(
         assert sessions and {x.via for x in sessions} == {"oidc"}
         # bounded by the sign-in at the provider (the ID token's iat), not by this page's first visit
         assert all(x.expires_at < x.created_at + ABSOLUTE for x in sessions)
+        username = u.username
+        started = _sessions_started(s, username)
+
+    # Page loads resume the session the sign-in opened (Yunque's HttpOnly cookie): no new session each time.
+    cookie = next(c for c in page.context.cookies() if c["name"] == "yq_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    for _ in range(2):
+        page.goto(stack["url"] + "/case")
+        page.get_by_role("button", name="退出登录").wait_for()
+    with session_scope(readonly=True) as s:
+        assert _sessions_started(s, username) == started == 1
 
     # Signing out ends the single sign-on too (the provider asks to confirm the end of its session):
     # back at the sign-in page, and it stays so on reload.
@@ -166,6 +177,15 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(
     page.wait_for_timeout(1500)
     assert page.get_by_role("button", name="退出登录").count() == 0
     shot(page, f"02-{role}-signed-out")
+
+
+def _sessions_started(s: Any, username: str) -> int:
+    from sqlmodel import select
+
+    from models.tables import TimelineEntry
+
+    return len(list(s.exec(select(TimelineEntry.id).where(TimelineEntry.action == "session.started",
+                                                          TimelineEntry.subject == f"user:{username}"))))
 
 
 @pytest.mark.slow
