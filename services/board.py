@@ -8,14 +8,14 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from adapters.db import session_scope
 from models.enums import CaseStatus, NoticeState, Role, TaskState, ViewingState
 from models.rules.errors import PermissionDenied
 from models.rules.workdays import SHANGHAI
 from models.schemas import TaskOut
-from models.tables import Answer, Case, CustomsOffice, Decision, Line, Notice, RightsHolder, Task, User, Viewing
+from models.tables import Answer, Case, CustomsOffice, Line, Notice, RightsHolder, Task, User, Viewing
 from services.context import Actor, load_actor, now_or
 from services.tasks import _out as task_out
 
@@ -75,81 +75,92 @@ def board(*, actor: str, now: datetime | None = None) -> BoardOut:
         return _board(s, office, now)
 
 
+#: How far back the board's distributions (confirmation times, releases and detentions) look.
+WINDOW = timedelta(weeks=12)
+#: How many live tasks the board lists (all of them are counted).
+TASK_LIST_LIMIT = 500
+
+
 def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
-    def in_office(q, column):  # noqa: ANN001, ANN202
+    """Aggregates in SQL: the board's cost grows with the work that is open and with the window,
+    not with the office's whole history (see bench/scale.py)."""
+
+    def in_office(q, column=Case.customs_office_id):  # noqa: ANN001, ANN202
         return q if office is None else q.where(column == office)
 
     offices = {o.id: o.name_en for o in s.exec(select(CustomsOffice))}
-    cases = list(s.exec(in_office(select(Case), Case.customs_office_id).order_by(col(Case.opened_at).desc())))
-    case_ids = [c.id for c in cases]
-    number = {c.id: c.number for c in cases}
-    lines = list(s.exec(select(Line).where(col(Line.case_id).in_(case_ids)))) if case_ids else []
-    line_by_id = {ln.id: ln for ln in lines}
-    open_ids = {c.id for c in cases if c.status == CaseStatus.OPEN}
-    by_state = Counter(ln.state for ln in lines if ln.case_id in open_ids)
+    holders = {h.id: h.name for h in s.exec(select(RightsHolder))}
+    since = now - WINDOW
+
+    open_cases = s.exec(in_office(select(func.count()).select_from(Case).where(Case.status == CaseStatus.OPEN.value))).one()
+    by_state = dict(s.exec(in_office(
+        select(Line.state, func.count()).join(Case, col(Case.id) == Line.case_id)
+        .where(Case.status == CaseStatus.OPEN.value).group_by(Line.state))).all())
 
     live = [TaskState.OPEN.value, TaskState.CLAIMED.value]
-    trows = list(s.exec(in_office(select(Task, User.username).outerjoin(User, col(User.id) == Task.assignee_id)
+    trows = list(s.exec(in_office(select(Task, User.username, Case.number).join(Case, col(Case.id) == Task.case_id)
+                                  .outerjoin(User, col(User.id) == Task.assignee_id)
                                   .where(col(Task.state).in_(live)), Task.customs_office_id)
-                        .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority))))
-    tasks = [task_out(t, number.get(t.case_id, ""), u) for t, u in trows]
+                        .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority)).limit(TASK_LIST_LIMIT)))
+    tasks = [task_out(t, number, u) for t, u, number in trows]
     overdue = [t for t in tasks if t.due_at is not None and t.due_at < now]
     waiting: Counter[tuple[str, str]] = Counter()
-    for t in tasks:
-        waiting[(t.assignee or f"{t.candidate_group} (group)", t.kind)] += 1
+    for assignee, group, kind, n in s.exec(in_office(
+            select(User.username, Task.candidate_group, Task.kind, func.count()).select_from(Task)
+            .outerjoin(User, col(User.id) == Task.assignee_id).where(col(Task.state).in_(live))
+            .group_by(User.username, Task.candidate_group, Task.kind), Task.customs_office_id)):
+        waiting[(assignee or f"{group} (group)", kind)] += n
 
-    holders = {h.id: h.name for h in s.exec(select(RightsHolder))}
-    notices = list(s.exec(select(Notice).where(col(Notice.case_id).in_(case_ids)))) if case_ids else []
+    waiting_states = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
+    for holder_id, state, n in s.exec(in_office(
+            select(Notice.rights_holder_id, Notice.state, func.count()).join(Case, col(Case.id) == Notice.case_id)
+            .where(col(Notice.state).in_(waiting_states)).group_by(Notice.rights_holder_id, Notice.state))):
+        waiting[(holders.get(holder_id, ""), "answer" if state == NoticeState.SERVED else "bond")] += n
     near: list[NoticeDue] = []
-    for n in notices:
-        if n.state == NoticeState.SERVED:
-            waiting[(f"{holders.get(n.rights_holder_id, '')}", "answer")] += 1
-        elif n.state == NoticeState.CLAIM_PENDING:
-            waiting[(f"{holders.get(n.rights_holder_id, '')}", "bond")] += 1
-        if n.state in (NoticeState.SERVED, NoticeState.CLAIM_PENDING) and n.deadline_at is not None and n.deadline_at - now <= NEAR:
-            near.append(NoticeDue(notice_id=n.id, case_number=number.get(n.case_id, ""),  # type: ignore[arg-type]
-                                  rights_holder=holders.get(n.rights_holder_id, ""), state=n.state,
-                                  deadline_at=n.deadline_at, hours_left=round((n.deadline_at - now).total_seconds() / 3600, 1)))
-    viewings = list(s.exec(select(Viewing).where(col(Viewing.case_id).in_(case_ids)))) if case_ids else []
-    for v in viewings:
-        if v.state == ViewingState.REQUESTED:
-            waiting[("ipr_officer (group)", "viewing approval")] += 1
+    for n, number in s.exec(in_office(
+            select(Notice, Case.number).join(Case, col(Case.id) == Notice.case_id)
+            .where(col(Notice.state).in_(waiting_states), col(Notice.deadline_at).is_not(None),
+                   col(Notice.deadline_at) <= now + NEAR).order_by(col(Notice.deadline_at)).limit(200))):
+        near.append(NoticeDue(notice_id=n.id, case_number=number, rights_holder=holders.get(n.rights_holder_id, ""),  # type: ignore[arg-type]
+                              state=n.state, deadline_at=n.deadline_at,
+                              hours_left=round((n.deadline_at - now).total_seconds() / 3600, 1)))  # type: ignore[operator]
+    requested = s.exec(in_office(select(func.count()).select_from(Viewing).join(Case, col(Case.id) == Viewing.case_id)
+                                 .where(Viewing.state == ViewingState.REQUESTED.value))).one()
+    if requested:
+        waiting[("ipr_officer (group)", "viewing approval")] += requested
 
-    answers = {a.notice_id: a for a in s.exec(select(Answer).where(col(Answer.notice_id).in_([n.id for n in notices])))} if notices else {}
-    confirmation = [round((answers[n.id].answered_at - n.served_at).total_seconds() / 60, 2)
-                    for n in notices if n.id in answers and n.served_at is not None]
-    room: list[float] = []
-    for v in viewings:
-        a = answers.get(v.notice_id) if v.notice_id else None
-        if a is not None and v.opened_at is not None and a.answered_at >= v.opened_at:
-            room.append(round((a.answered_at - v.opened_at).total_seconds() / 60, 2))
+    confirmation = [round((answered - served).total_seconds() / 60, 2) for answered, served in s.exec(in_office(
+        select(Answer.answered_at, Notice.served_at).join(Notice, col(Notice.id) == Answer.notice_id)
+        .join(Case, col(Case.id) == Notice.case_id)
+        .where(col(Answer.answered_at) >= since, col(Notice.served_at).is_not(None))))]
+    room = [round((answered - opened).total_seconds() / 60, 2) for answered, opened in s.exec(in_office(
+        select(Answer.answered_at, Viewing.opened_at).join(Viewing, col(Viewing.notice_id) == Answer.notice_id)
+        .join(Case, col(Case.id) == Viewing.case_id)
+        .where(col(Answer.answered_at) >= since, col(Viewing.opened_at).is_not(None))))
+        if answered >= opened]
 
     outcomes: list[dict[str, object]] = []
-    decisions = list(s.exec(select(Decision).where(col(Decision.case_id).in_(case_ids)))) if case_ids else []
-    case_office = {c.id: offices.get(c.customs_office_id, "") for c in cases}
-    for d in decisions:
-        if d.kind not in ("released", "detained"):
-            continue
-        local = d.decided_at.astimezone(SHANGHAI)
-        year, week, _ = local.isocalendar()
-        for lid in d.line_ids:
-            ln = line_by_id.get(lid)
-            if ln is None:
-                continue
-            outcomes.append({"kind": d.kind, "reason": d.reason, "brand": ln.brand, "office": case_office[d.case_id],
-                             "week": f"{year}-W{week:02d}", "quantity": ln.quantity})
+    for kind, stamp in (("released", Line.released_at), ("detained", Line.detained_at)):
+        rows = s.exec(in_office(
+            select(stamp, Line.brand, Line.quantity, Line.state_reason, Case.customs_office_id)
+            .join(Case, col(Case.id) == Line.case_id).where(col(stamp) >= since)))
+        for at, brand, quantity, reason, office_id in rows:
+            year, week, _ = at.astimezone(SHANGHAI).isocalendar()
+            outcomes.append({"kind": kind, "reason": reason if kind == "released" else "detention", "brand": brand,
+                             "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "quantity": quantity})
 
     by_party: dict[str, list[WaitingOn]] = defaultdict(list)
     for (party, kind), n in waiting.items():
         by_party[party].append(WaitingOn(party=party, kind=kind, count=n))
+    latest = s.exec(in_office(select(Case)).order_by(col(Case.opened_at).desc()).limit(200))
     return BoardOut(
-        now=now, open_cases=len(open_ids), lines_by_state=dict(by_state),
+        now=now, open_cases=open_cases, lines_by_state=by_state,
         waiting=[w for party in sorted(by_party) for w in sorted(by_party[party], key=lambda w: w.kind)],
         overdue_tasks=overdue, open_tasks=tasks,
-        notices_near_deadline=sorted(near, key=lambda n: n.deadline_at),
+        notices_near_deadline=near,
         confirmation_minutes=confirmation, room_minutes=room, outcomes=outcomes,
         cases=[CaseLink(number=c.number, office=offices.get(c.customs_office_id, ""), status=c.status,
-                        opened_at=c.opened_at, flow_run_id=c.flow_run_id) for c in cases[:200]],
+                        opened_at=c.opened_at, flow_run_id=c.flow_run_id) for c in latest],
     )
 
 
