@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -36,3 +37,21 @@ def race(*calls: Callable[[], Any], timeout: float = 60) -> list[tuple[str, Any]
         t.join(timeout)
         assert not t.is_alive(), "a concurrent call hung"
     return results  # type: ignore[return-value]
+
+
+@contextmanager
+def moto_store(monkeypatch: Any) -> Iterator[Any]:
+    """Yunque's S3Store against moto's in-process S3, with the evidence bucket created."""
+    from moto import mock_aws
+
+    from adapters.s3 import get_store, reset_store
+    from yunque.settings import get_settings, reset_settings
+
+    monkeypatch.setenv("YUNQUE_S3_ENDPOINT_URL", "https://s3.us-east-1.amazonaws.com")
+    with mock_aws():
+        reset_settings()
+        reset_store()
+        store = get_store()
+        store.client.create_bucket(Bucket=get_settings().s3_bucket)
+        yield store
+    reset_store()

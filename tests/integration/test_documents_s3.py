@@ -10,7 +10,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from moto import mock_aws
 from typer.testing import CliRunner
 
 from services.cases import open_case
@@ -18,23 +17,16 @@ from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from yunque.cli import app
 
+from tests.support import moto_store
+
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)
 
 
 @pytest.fixture
 def s3(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from adapters.s3 import get_store, reset_store
-    from yunque.settings import get_settings, reset_settings
-
-    monkeypatch.setenv("YUNQUE_S3_ENDPOINT_URL", "https://s3.us-east-1.amazonaws.com")
-    with mock_aws():
-        reset_settings()
-        reset_store()
-        store = get_store()
-        store.client.create_bucket(Bucket=get_settings().s3_bucket)
+    with moto_store(monkeypatch) as store:
         yield store
-    reset_store()
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from moto import mock_aws
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -20,6 +19,8 @@ from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import add_evidence, evidence_url, list_evidence, verify_evidence
 
+from tests.support import moto_store
+
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50
@@ -27,17 +28,8 @@ PDF = b"%PDF-1.7\n" + b"report" * 100
 
 
 def _moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from adapters.s3 import get_store, reset_store
-    from yunque.settings import get_settings, reset_settings
-
-    monkeypatch.setenv("YUNQUE_S3_ENDPOINT_URL", "https://s3.us-east-1.amazonaws.com")
-    with mock_aws():
-        reset_settings()
-        reset_store()
-        store = get_store()
-        store.client.create_bucket(Bucket=get_settings().s3_bucket)
+    with moto_store(monkeypatch) as store:
         yield store
-    reset_store()
 
 
 @pytest.fixture

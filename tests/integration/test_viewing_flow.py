@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from moto import mock_aws
 from pydantic import ValidationError
 
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
@@ -31,6 +30,8 @@ from services.viewing import (
     set_call_link,
 )
 
+from tests.support import moto_store
+
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"serial number sticker" * 40
@@ -41,16 +42,8 @@ def at(minutes: float) -> datetime:
 
 
 def _case(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from adapters.s3 import get_store, reset_store
-    from yunque.settings import get_settings, reset_settings
-
-    monkeypatch.setenv("YUNQUE_S3_ENDPOINT_URL", "https://s3.us-east-1.amazonaws.com")
-    with mock_aws():
-        reset_settings()
-        reset_store()
-        get_store().client.create_bucket(Bucket=get_settings().s3_bucket)
+    with moto_store(monkeypatch):
         yield open_case(shipment=seed_shipment(T0), actor="site.wang", now=T0)
-    reset_store()
 
 
 @pytest.fixture
