@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -94,8 +95,10 @@ def _lowest_priority() -> None:
 @cache
 def _checker() -> ThreadPoolExecutor:
     """The process's password checkers: ``CHECKERS`` threads; more attempts at once wait their turn."""
-    return ThreadPoolExecutor(max_workers=CHECKERS, thread_name_prefix="yunque-password-check",
+    pool = ThreadPoolExecutor(max_workers=CHECKERS, thread_name_prefix="yunque-password-check",
                               initializer=_lowest_priority)
+    pool.submit(_dummy_hash)  # made once, ahead: the first unknown name must not take twice as long
+    return pool
 
 
 @dataclass(frozen=True)
@@ -151,27 +154,26 @@ def _refuse_if_locked(s: Session, name: str, client: str, browser: str | None, n
                                        col(SignInAttempt.succeeded).is_(True), SignInAttempt.at > now - KNOWN_FOR)
     ).first() is not None
     if known:  # counted on its own: other clients' failures do not lock a browser the account uses
-        mine = failed.where(SignInAttempt.username == name, SignInAttempt.browser == browser)
-        _lock(s, mine, _since_success(s, name, since, browser=browser), PER_CLIENT_ACCOUNT, name, "client_account")
+        mine = SignInAttempt.username == name, SignInAttempt.browser == browser
+        _lock(s, failed.where(*mine, SignInAttempt.id > _last_success(s, *mine)), PER_CLIENT_ACCOUNT, name,
+              "client_account")
         return
-    _lock(s, failed.where(SignInAttempt.username == name, SignInAttempt.client == client),
-          _since_success(s, name, since, client=client), PER_CLIENT_ACCOUNT, name, "client_account")
-    _lock(s, failed.where(SignInAttempt.client == client), since, PER_CLIENT, name, "client")
-    _lock(s, failed.where(SignInAttempt.username == name), since, PER_ACCOUNT, name, "account")
+    mine = SignInAttempt.username == name, SignInAttempt.client == client
+    _lock(s, failed.where(*mine, SignInAttempt.id > _last_success(s, *mine)), PER_CLIENT_ACCOUNT, name,
+          "client_account")
+    _lock(s, failed.where(SignInAttempt.client == client), PER_CLIENT, name, "client")
+    _lock(s, failed.where(SignInAttempt.username == name), PER_ACCOUNT, name, "account")
 
 
-def _since_success(s: Session, name: str, since: datetime, *, client: str | None = None,
-                   browser: str | None = None) -> datetime:
+def _last_success(s: Session, *where: Any) -> int:
     """Failures before this client's last success on the account no longer count against it."""
-    q = select(func.max(SignInAttempt.at)).where(SignInAttempt.username == name, col(SignInAttempt.succeeded).is_(True))
-    q = q.where(SignInAttempt.browser == browser) if browser else q.where(SignInAttempt.client == client)
-    last = s.exec(q).first()
-    return max(since, last) if last is not None else since
+    last = s.exec(select(func.max(SignInAttempt.id)).where(*where, col(SignInAttempt.succeeded).is_(True))).first()
+    return last or 0
 
 
-def _lock(s: Session, failures, after: datetime, limit: int, name: str, scope: str) -> None:  # noqa: ANN001
+def _lock(s: Session, failures: Any, limit: int, name: str, scope: str) -> None:
     """Refuse when ``limit`` failures are in the window; the lock ends when the oldest counted leaves it."""
-    times = s.exec(failures.where(SignInAttempt.at > after).order_by(col(SignInAttempt.at).desc()).limit(limit)).all()
+    times = s.exec(failures.order_by(col(SignInAttempt.at).desc()).limit(limit)).all()
     if len(times) >= limit:
         raise SignInLocked(name, scope, times[-1] + WINDOW)
 

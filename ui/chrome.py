@@ -119,20 +119,18 @@ def client_address() -> str:
     trusted proxy saw, read from ``X-Forwarded-For``; otherwise the connection's address ("local" for
     this machine). Without that setting a forged ``X-Forwarded-For`` changes nothing."""
     from services.auth import LOCAL_CLIENT
+    from yunque.settings import get_settings
 
     try:
         remote = st.context.ip_address
         forwarded = st.context.headers.get("X-Forwarded-For") or ""
     except Exception:  # noqa: BLE001 - no browser request behind this run
         return LOCAL_CLIENT
-    try:
-        hops = int(os.environ.get("YUNQUE_TRUSTED_PROXIES", "0"))
-    except ValueError:
-        hops = 0
-    chain = [a.strip() for a in forwarded.split(",") if a.strip()]
+    hops = get_settings().trusted_proxies
+    chain = [a.strip() for a in forwarded.split(",") if a.strip()] if isinstance(forwarded, str) else []
     if hops > 0 and chain:
         return chain[-min(hops, len(chain))][:64]
-    return (remote or LOCAL_CLIENT)[:64]
+    return remote[:64] if isinstance(remote, str) and remote else LOCAL_CLIENT  # AppTest: not a string
 
 
 def current_actor() -> Actor | None:

@@ -98,6 +98,9 @@ async def signout_route(request: Request) -> Response:
 
     from services.sessions import sign_out
 
+    if request.method != "POST":  # a link (or an image) from anywhere must not sign anyone out
+        return Response("sign out with the button in Yunque", status_code=405, media_type="text/plain",
+                        headers={"Allow": "POST"})
     if not _same_origin(request):
         return Response("sign-out must come from Yunque's own page", status_code=403, media_type="text/plain")
     token = request.cookies.get(COOKIE)
@@ -137,5 +140,5 @@ class NonceCookie:
 
 
 app = st.App(str(Path(__file__).with_name("app.py")),
-             routes=[Route("/_yq/session", session_route), Route("/_yq/signout", signout_route, methods=["POST"])],
+             routes=[Route("/_yq/session", session_route), Route("/_yq/signout", signout_route, methods=["GET", "POST"])],
              middleware=[Middleware(NonceCookie)])

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     app_port: int = 8501
     public_url: str = "http://127.0.0.1:8501"
     session_secret: str = ""
+    trusted_proxies: int = Field(default=0, ge=0, le=5)  # reverse proxies whose X-Forwarded-For is believed
 
     @property
     def db_url(self) -> str:

@@ -33,7 +33,22 @@ def _attempts() -> int:
         return s.exec(select(func.count()).select_from(SignInAttempt)).one()
 
 
+def _write(k: int) -> float:
+    """One ordinary write (a user's language, on the timeline); how long it took."""
+    t0 = time.perf_counter()
+    set_locale(actor="ipr.li", locale="en" if k % 2 == 0 else "zh", now=FOUND + timedelta(minutes=k))
+    return time.perf_counter() - t0
+
+
 def test_writes_complete_quickly_while_three_clients_hammer_sign_in_with_unknown_names(db: str) -> None:
+    """No lock is held during a password check (formerly writes waited 0.8 s per check, up to 18 s).
+
+    The bound is 100 ms median, or three times the same writes' median without the flood when this
+    machine is so busy that even those take longer (the bound is about locks, not the machine)."""
+    quiet = []
+    for k in range(10):
+        quiet.append(_write(k))
+        time.sleep(0.05)
     stop = threading.Event()
     tries: list[int] = [0, 0, 0]
     errors: list[BaseException] = []
@@ -59,10 +74,7 @@ def test_writes_complete_quickly_while_three_clients_hammer_sign_in_with_unknown
     deadline = time.monotonic() + 90
     try:  # ordinary writes, for as long as it takes each client to finish two checks (at least 16)
         while (len(took) < 16 or min(tries) < 2) and time.monotonic() < deadline:
-            k = len(took)
-            t0 = time.perf_counter()
-            set_locale(actor="ipr.li", locale="en" if k % 2 == 0 else "zh", now=FOUND + timedelta(minutes=k))
-            took.append(time.perf_counter() - t0)
+            took.append(_write(len(took)))
             time.sleep(0.15)
     finally:
         stop.set()
@@ -70,8 +82,9 @@ def test_writes_complete_quickly_while_three_clients_hammer_sign_in_with_unknown
             th.join(timeout=30)
     assert errors == []
     assert min(tries) >= 2, tries  # the hammering really ran alongside the writes
-    assert statistics.median(took) < 0.1, took
-    assert max(took) < 1.0, took
+    figures = {"quiet median": statistics.median(quiet), "median": statistics.median(took), "max": max(took)}
+    assert figures["median"] < max(0.1, 3 * figures["quiet median"]), (figures, took)
+    assert figures["max"] < 1.0, (figures, took)
 
 
 def test_a_locked_out_attacker_does_not_keep_the_rights_holder_out(sqlite_db: str) -> None:
