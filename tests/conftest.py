@@ -124,23 +124,23 @@ def pg_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture
-def sqlite_db(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def _copy_of(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     root = tmp_path / "db"
-    shutil.copytree(sqlite_template, root)
+    shutil.copytree(template, root)
     url = f"sqlite:///{root / 'yunque.db'}"
     point_at(monkeypatch, url, root / "var")
     return url
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    return _copy_of(sqlite_template, tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def sqlite_db_now(sqlite_template_now: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database whose demo data and calendar are valid at the machine's date (see sqlite_template_now)."""
-    root = tmp_path / "db"
-    shutil.copytree(sqlite_template_now, root)
-    url = f"sqlite:///{root / 'yunque.db'}"
-    point_at(monkeypatch, url, root / "var")
-    return url
+    return _copy_of(sqlite_template_now, tmp_path, monkeypatch)
 
 
 @pytest.fixture
