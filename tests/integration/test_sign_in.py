@@ -43,8 +43,9 @@ def _write(k: int) -> float:
 def test_writes_complete_quickly_while_three_clients_hammer_sign_in_with_unknown_names(db: str) -> None:
     """No lock is held during a password check (formerly writes waited 0.8 s per check, up to 18 s).
 
-    The bound is 100 ms median, or three times the same writes' median without the flood when this
-    machine is so busy that even those take longer (the bound is about locks, not the machine)."""
+    The bounds are 100 ms median and 1 s at most, or three times the same writes' median and maximum
+    without the flood when this machine is so busy that even those take longer (the bounds are about
+    locks, not the machine: a write waiting for password checks took 0.8-18 s)."""
     quiet = []
     for k in range(10):
         quiet.append(_write(k))
@@ -82,9 +83,10 @@ def test_writes_complete_quickly_while_three_clients_hammer_sign_in_with_unknown
             th.join(timeout=30)
     assert errors == []
     assert min(tries) >= 2, tries  # the hammering really ran alongside the writes
-    figures = {"quiet median": statistics.median(quiet), "median": statistics.median(took), "max": max(took)}
+    figures = {"quiet median": statistics.median(quiet), "quiet max": max(quiet), "median": statistics.median(took),
+               "max": max(took)}
     assert figures["median"] < max(0.1, 3 * figures["quiet median"]), (figures, took)
-    assert figures["max"] < 1.0, (figures, took)
+    assert figures["max"] < max(1.0, 3 * figures["quiet max"]), (figures, took)
 
 
 def test_a_locked_out_attacker_does_not_keep_the_rights_holder_out(sqlite_db: str) -> None:
