@@ -18,7 +18,7 @@ from models.rules.errors import ConcurrentUpdate
 from services.answers import post_bond, record_answer
 from services.audit import verify_timeline
 from services.cases import get_case, open_case
-from services.context import _TIMELINE_LOCK
+from adapters.db import WRITE_LOCK as _TIMELINE_LOCK
 from services.tasks import claim_task, complete_task, inbox
 
 pytestmark = pytest.mark.postgres
