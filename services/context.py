@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from adapters.db import is_postgres
 from models.enums import Role
-from models.rules.chain import GENESIS, chain_of, entry_mac
+from models.rules.chain import GENESIS, chain_of, dated_before_last_act, entry_mac
 from models.rules.errors import NotFound, PermissionDenied
 from models.tables import IdempotencyRecord, OutboxEvent, Sequence, Task, TimelineEntry, User
 from models.types import utcnow
@@ -98,10 +98,14 @@ def record(
                         .where(TimelineEntry.chain == chain)
                         .order_by(TimelineEntry.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
     prev, seq = (last[0], last[1] + 1) if last else (GENESIS, 1)
-    if case_id is not None and last is not None and at < last[2]:
+    # the case's last act before this transaction: the entries of one action (a service by hand recorded
+    # now, and the notice served at the hour it was handed over) may be dated apart, never before it
+    floors = session.info.setdefault("yunque_chain_floor", {})
+    floor = floors.setdefault(chain, last[2] if last else None)
+    if case_id is not None and dated_before_last_act(at, floor):
         from models.rules.errors import InvalidInput
 
-        raise InvalidInput("now", f"{at.isoformat()} is before the case's last act ({last[2].isoformat()}); "
+        raise InvalidInput("now", f"{at.isoformat()} is before the case's last act ({floor.isoformat()}); "
                                   "an act is never dated before it")
     entry = TimelineEntry(
         case_id=case_id,

@@ -7,6 +7,7 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 GENESIS = "0" * 64
 
@@ -171,3 +172,15 @@ def compare_with_checkpoint(heads: Iterable[Head], at_checkpoint_seq: Mapping[st
     if not found:
         return None
     return min(found, key=lambda b: b.entry_id or 0)
+
+
+# --- the order of acts ----------------------------------------------------------------------------------
+
+#: How far an act may be dated before the case's last act: a fact measured a moment before it is recorded
+#: (a mail server's acceptance, while another notice of the case was answered) or clocks of two machines
+#: a little apart. Anything earlier is backdating and is refused.
+ACT_TIME_ALLOWANCE = timedelta(minutes=2)
+
+
+def dated_before_last_act(at: datetime, last_act: datetime | None, allowance: timedelta = ACT_TIME_ALLOWANCE) -> bool:
+    return last_act is not None and at < last_act - allowance

@@ -3,6 +3,8 @@ anchor each chain's head."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from models.rules.chain import (
     GENESIS,
     Head,
@@ -11,6 +13,7 @@ from models.rules.chain import (
     checkpoint_heads,
     checkpoint_problem,
     compare_with_checkpoint,
+    dated_before_last_act,
     entry_hash,
     entry_mac,
     make_checkpoint,
@@ -158,3 +161,12 @@ def test_a_chain_rewritten_below_the_checkpoint_is_found() -> None:
 def test_a_chain_deleted_entirely_is_found() -> None:
     brk = compare_with_checkpoint([Head("case:4", 2, 30, "b" * 64)], {"case:4": None}, {}, "T")
     assert brk is not None and brk.seq == 1 and "no entries left" in brk.reason
+
+
+def test_an_act_may_not_be_dated_before_the_case_s_last_act_beyond_a_small_allowance() -> None:
+    last = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    assert not dated_before_last_act(last, None)
+    assert not dated_before_last_act(last + timedelta(seconds=1), last)
+    assert not dated_before_last_act(last - timedelta(seconds=30), last)  # measured a moment before it was recorded
+    assert dated_before_last_act(last - timedelta(minutes=3), last)
+    assert dated_before_last_act(datetime(2020, 1, 1, tzinfo=UTC), last)
