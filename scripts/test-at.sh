@@ -11,4 +11,4 @@ lib=$(dpkg -L libfaketime | grep -m1 'libfaketimeMT\.so\.1$')
 echo "== tests/unit tests/integration tests/cli with the clock at $at UTC"
 # bench/shifted_clock: timed waits on locks poll instead of waiting for a moved absolute time
 TZ=UTC LD_PRELOAD="$lib" FAKETIME="@$at" FAKETIME_DONT_RESET=1 PYTHONPATH="$PWD/bench/shifted_clock" \
-  .venv/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration tests/cli "$@"
+  .venv/bin/python -m pytest -p no:cacheprovider -m "not real_clock" tests/unit tests/integration tests/cli "$@"

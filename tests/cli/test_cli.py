@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 FOUND = "2026-11-24T10:30:00+08:00"
+LOADED = "2026-11-20T09:00:00+08:00"  # when the demo data of the tests' database was loaded (tests/conftest.py)
 
 
 class Result:
@@ -286,7 +287,7 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("YUNQUE_DATABASE_URL", env["YUNQUE_DATABASE_URL"])
     assert ok("db", "upgrade", "--json", env=env)["revision"]
 
-    demo = ok("demo-data", "--json", env=env)
+    demo = ok("demo-data", "--now", LOADED, "--json", env=env)  # a replay of November 2026, whatever the date
     users = {u["username"]: u for u in demo["users"]}
     brands = {b for u in demo["users"] if u["role"] == "rights_holder" for b in u["brands"]}
     assert {"NIKE", "HERMES", "CHANEL"} <= brands and len(brands) == 9
@@ -295,7 +296,7 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert any(u["role"] == "manager" for u in demo["users"]) and any(u["role"] == "consignor" for u in demo["users"])
     assert "Chongqing" in users["cq.trading"]["organisation"]
     before = rows()
-    again = ok("demo-data", "--json", env=env)
+    again = ok("demo-data", "--now", LOADED, "--json", env=env)
     assert again["created"] == 0 and rows() == before  # once
 
     seed = tmp_path / "seed.json"

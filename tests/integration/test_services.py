@@ -280,8 +280,9 @@ def test_detention_with_a_valid_general_bond_detains_and_starts_the_investigatio
 
 def test_a_general_bond_that_has_expired_does_not_cover(db: str) -> None:
     with session_scope() as s:
-        gb = s.exec(select(GeneralBond).join(RightsHolder).where(RightsHolder.name == "CHANEL SARL")).one()
-        gb.valid_until = date(2026, 11, 23)
+        gb = s.exec(select(GeneralBond).join(RightsHolder).where(RightsHolder.name == "CHANEL SARL",
+                                                                 GeneralBond.valid_from <= date(2026, 11, 24))).one()
+        gb.valid_until = date(2026, 11, 23)  # the 2026 bond ends early; the 2027 one starts on 1 January
         s.add(gb)
     case = open_(line("CHANEL"))
     before = snapshot()

@@ -28,11 +28,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo-data")
     @handled
-    def demo_data(as_json: bool = JsonOpt) -> None:
-        """Load the seed story's offices, rights holders, recordations and users (once)."""
+    def demo_data(now: str = typer.Option(None, "--now", help="Load it as of this time (replays of a past story)."),
+                  as_json: bool = JsonOpt) -> None:
+        """Load the seed story's offices, rights holders, recordations and users (once), valid from now:
+        general bonds for this year and the next, recordations for 10 years."""
         from services.demo import load_demo_data
 
-        result = load_demo_data()
+        result = load_demo_data(now=parse_time(now))
         emit(result, as_json, lambda o: "\n".join(
             f"{u['username']:16} {u['role']:14} {u['organisation']}  password: {u['password']}" for u in o["users"]))
 
