@@ -57,7 +57,12 @@ def cancel_scheduled(names: list[str], reason: str) -> list[str]:
     """Cancel the runs named ``names`` that are still Scheduled (a timer whose reason is gone).
     Returns the names cancelled."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterName,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.objects import StateType
     from prefect.states import Cancelled
 

@@ -195,7 +195,8 @@ def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
                 report.submitted += clock.tick()
                 next_tick = time.monotonic() + CLOCK_SECONDS
             if time.monotonic() >= next_reconcile:
-                report.submitted.append(tasks.submit(tasks.reconcile_task, started=utcnow().isoformat(timespec="seconds")))
+                started = utcnow().isoformat(timespec="seconds")
+                report.submitted.append(tasks.submit(tasks.reconcile_task, started=started))
                 next_reconcile = time.monotonic() + reconcile_every
         except Exception as e:  # noqa: BLE001 - the database or Prefect is down: keep trying
             report = DispatchReport(error=f"{type(e).__name__}: {e}")

@@ -30,7 +30,7 @@ from services import process
 from services.clocks import fill_pending_clocks
 from services.sweep import advance_detention_clocks, release_expired
 
-#: a decision not followed up this long after it was taken is submitted again
+#: a decision not followed up this long after it was handed to the task worker is submitted again
 FOLLOW_UP_AFTER = timedelta(minutes=2)
 
 
@@ -53,7 +53,8 @@ def another_running(own_id: str | None = None) -> bool:
     with get_client(sync_client=True) as client:
         flows = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["reconcile"])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))))
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.RUNNING]))))
         tasks = client.read_task_runs(task_run_filter=TaskRunFilter(
             name=TaskRunFilterName(like_="reconcile-"),
             state=TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.RUNNING]))))
@@ -81,14 +82,15 @@ def ensure_case_runs() -> list[str]:
             state = RunState.NONE if ref.flow_run_id is None else run_state_of(
                 run.state.type.value if run is not None and run.state is not None else None)
             if state == RunState.NONE:
-                actions.append(f"{ref.case_number}: started run {start_case_run(process.case_progress(case_number=ref.case_number))}")
+                run_id = start_case_run(process.case_progress(case_number=ref.case_number))
+                actions.append(f"{ref.case_number}: started run {run_id}")
             elif state == RunState.BROKEN:
                 p = process.case_progress(case_number=ref.case_number)
                 if p.runs_started < MAX_RUNS_PER_CASE:
                     actions.append(f"{ref.case_number}: run {ref.flow_run_id} replaced by "
                                    f"{start_case_run(p, replacing=ref.flow_run_id)}")
-        for decision_id, decided_at in ref.pending_decisions:
-            if decided_at <= late:
+        for decision_id, handed_at in ref.pending_decisions:
+            if handed_at <= late:
                 tasks.submit(tasks.follow_up_decision, decision_id=decision_id)
                 actions.append(f"{ref.case_number}: follow-up of decision {decision_id} submitted again")
     return actions

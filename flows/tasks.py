@@ -132,7 +132,8 @@ def release_notice(case_number: str, notice_id: int) -> list[dict]:
     if released:
         get_run_logger().info("notice %s: released %s", notice_id,
                               ", ".join(f"line {r['line']} ({r['brand']})" for r in released))
-        cancel_scheduled([notice_timer_name(case_number, notice_id)], reason=f"notice {notice_id} released at its deadline")
+        cancel_scheduled([notice_timer_name(case_number, notice_id)],
+                         reason=f"notice {notice_id} released at its deadline")
     return released
 
 
@@ -178,9 +179,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from prefect.task_worker import serve
 
-    # the fonts and the service modules load once, before the first task waits on them
+    # the service modules and the fonts load once, before the first follow-up waits on them (the
+    # fonts in the background: a release or a cancellation needs none)
+    import threading
+
     import services.delivery  # noqa: F401
     import services.documents  # noqa: F401
+    from adapters.pdf import warm_up
+
+    threading.Thread(target=warm_up, name="warm-up-fonts", daemon=True).start()
 
     with _shared_storage():
         serve(*TASKS, limit=args.limit)

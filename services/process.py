@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState
 from models.rules.errors import InvalidInput, NotFound
-from models.rules.workdays import end_of_day
+from models.rules.workdays import SHANGHAI, end_of_day
 from models.tables import (
     Case,
     CustomsOffice,
@@ -155,7 +155,7 @@ class CaseRef(BaseModel):
     status: str
     flow_run_id: str | None
     waiting: bool  # a notice still waits for its rights holder
-    pending_decisions: list[tuple[int, datetime]]  # (decision id, decided at) not followed up yet
+    pending_decisions: list[tuple[int, datetime]]  # (decision id, handed to the process at) not followed up yet
 
 
 class TimerDue(BaseModel):
@@ -276,8 +276,17 @@ def cases_to_reconcile() -> list[CaseRef]:
     """Cases the process still owes something: open cases, and decisions not yet followed up."""
     with session_scope(readonly=True) as s:
         unfollowed: dict[int, list[tuple[int, datetime]]] = {}
-        for d in s.exec(select(Decision).where(col(Decision.followed_up_at).is_(None)).order_by(Decision.id)):
-            unfollowed.setdefault(d.case_id, []).append((d.id, d.decided_at))  # type: ignore[arg-type]
+        decisions = list(s.exec(select(Decision).where(col(Decision.followed_up_at).is_(None)).order_by(Decision.id)))
+        # when each was handed to the process (its decision.made event dispatched); not yet: not late
+        handed: dict[int, datetime] = {}
+        if decisions:
+            for ev in s.exec(select(OutboxEvent).where(OutboxEvent.topic == "decision.made",
+                                                       col(OutboxEvent.case_id).in_({d.case_id for d in decisions}),
+                                                       col(OutboxEvent.dispatched_at).is_not(None))):
+                handed[int(ev.payload.get("decision_id") or 0)] = ev.dispatched_at  # type: ignore[assignment]
+        for d in decisions:
+            if d.id in handed:
+                unfollowed.setdefault(d.case_id, []).append((d.id, handed[d.id]))  # type: ignore[arg-type]
         cases = list(s.exec(select(Case).where(
             (Case.status == CaseStatus.OPEN.value) | col(Case.id).in_(list(unfollowed))).order_by(Case.id)))
         waiting = set(s.exec(select(Notice.case_id).where(col(Notice.state).in_(WAITING_NOTICE_STATES))))
@@ -288,10 +297,15 @@ def cases_to_reconcile() -> list[CaseRef]:
 def timers_due(*, due_before: datetime | None = None) -> list[TimerDue]:
     """Every running legal clock with a known end (``case_timers`` of every case that has one), or
     only those ending at or before ``due_before``."""
+    due_n: tuple[Any, ...] = () if due_before is None else (col(Notice.deadline_at) <= due_before,)
+    # a clock ends at 24:00 of its last day: a day before ``due_before``'s date (Shanghai) has ended
+    day = None if due_before is None else due_before.astimezone(SHANGHAI).date()
+    due_l: tuple[Any, ...] = () if day is None else (
+        (col(Line.investigation_due) < day) | (col(Line.court_due) < day),)
     with session_scope(readonly=True) as s:
         notices = list(s.exec(select(Notice).where(col(Notice.state).in_(WAITING_NOTICE_STATES),
-                                                   col(Notice.deadline_at).is_not(None)).order_by(Notice.id)))
-        clocked = list(s.exec(select(Line).where(col(Line.state).in_(CLOCKED_LINE_STATES)).order_by(Line.id)))
+                                                   col(Notice.deadline_at).is_not(None), *due_n).order_by(Notice.id)))
+        clocked = list(s.exec(select(Line).where(col(Line.state).in_(CLOCKED_LINE_STATES), *due_l).order_by(Line.id)))
         case_ids = {n.case_id for n in notices} | {ln.case_id for ln in clocked}
         if not case_ids:
             return []
@@ -312,9 +326,9 @@ def timers_due(*, due_before: datetime | None = None) -> list[TimerDue]:
                 court_due_at=end_of_day(ln.court_due) if ln.court_due else None))
         out: list[TimerDue] = []
         for cid, c in cases.items():
-            p = CaseProgress.model_construct(case_number=c.number, customs_office_code=offices.get(c.customs_office_id, ""),
-                                             brands=sorted(brands.get(cid, set())), notices=notices_of.get(cid, []),
-                                             clocks=clocks_of.get(cid, []))
+            p = CaseProgress.model_construct(
+                case_number=c.number, customs_office_code=offices.get(c.customs_office_id, ""),
+                brands=sorted(brands.get(cid, set())), notices=notices_of.get(cid, []), clocks=clocks_of.get(cid, []))
             out.extend(t for t in case_timers(p) if due_before is None or t.due_at <= due_before)
     return sorted(out, key=lambda t: (t.due_at, t.kind, t.subject_id))
 

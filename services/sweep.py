@@ -80,9 +80,11 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
     moved: list[dict[str, Any]] = []
     only = (col(Line.id).in_(line_ids),) if line_ids is not None else ()
     with session_scope(readonly=True) as s:
-        detained = [ln.id for ln in s.exec(select(Line).where(Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
+        detained = [ln.id for ln in s.exec(select(Line).where(
+                        Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
                     if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
-        undetermined = [ln.id for ln in s.exec(select(Line).where(Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None), *only))
+        undetermined = [ln.id for ln in s.exec(select(Line).where(
+                            Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None), *only))
                         if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
     for line_id, target, reason in [(i, LineState.UNDETERMINED, Reason.CANNOT_DETERMINE) for i in detained] + [
         (i, LineState.RELEASED, Reason.NO_COURT_NOTICE) for i in undetermined

@@ -34,7 +34,7 @@ from yunque.settings import ROOT, Settings, get_settings
 STOP_GRACE_SECONDS = 10.0
 #: flow runs' heartbeat; a run Running without one for ZOMBIE_AFTER_SECONDS lost its process
 HEARTBEAT_SECONDS = 30
-ZOMBIE_AFTER_SECONDS = 120
+ZOMBIE_AFTER_SECONDS = 90
 ZOMBIE_AUTOMATION = "yunque-zombie-runs"
 
 
@@ -175,6 +175,8 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")
     # flow runs send heartbeats; the ``yunque-zombie-runs`` automation crashes a run whose stop
     env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_SECONDS))
+    # background tasks log to the task worker's own log (they have no flow run to log to)
+    env.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     return env
 
 
@@ -235,8 +237,8 @@ except ValueError:
                                     message="no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")],
     ).create()
 """
-    return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 #: Linux prctl option: the signal a process gets when its parent dies
@@ -271,7 +273,8 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
     if with_server:
         parts.append(Part("prefect-server", [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                              "--port", str(prefect_port(settings))],
-                          url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health")))
+                          url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health"),
+                          startup_timeout=300.0))  # its migrations take minutes on a loaded machine
     parts.append(Part("s3", list(s3_server.server_argv(settings)), url=f"http://127.0.0.1:{settings.s3_port}",
                       health=lambda: _s3_healthy(settings)))
     parts.append(Part("smtp", list(mail_server.server_argv(settings)), url=f"smtp://127.0.0.1:{settings.smtp_port}",

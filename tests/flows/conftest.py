@@ -47,7 +47,7 @@ def _point(env: dict[str, str]) -> None:
 @contextmanager
 def prefect_server() -> Iterator[str]:
     """A Prefect server for the flow tests; yields the database it runs on (a URL)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     if not os.environ.get("YUNQUE_REQUIRE_POSTGRES"):
@@ -55,7 +55,8 @@ def prefect_server() -> Iterator[str]:
             yield "sqlite"
         return
     import psycopg
-    from prefect.server.api.server import SubprocessASGIServer
+
+    from yunque.stack import http_ok, stop_pid
 
     admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
     name = f"yq_prefect_flows_{os.getpid()}"
@@ -63,16 +64,21 @@ def prefect_server() -> Iterator[str]:
         c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         c.execute(f"CREATE DATABASE {name}")
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    port = _free_port()
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"yq-prefect-flows-{os.getpid()}"
+    env = dict(os.environ, PREFECT_SERVER_DATABASE_CONNECTION_URL=url, PREFECT_HOME=str(home),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"yq-prefect-flows-{os.getpid()}.log", "ab")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                               str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = f"http://127.0.0.1:{port}/api"
     try:
-        with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: url}):
-            server = SubprocessASGIServer(port=_free_port())
-            server.start(timeout=120)
-            try:
-                with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-                    yield url
-            finally:
-                server.stop()
+        # migrations on a fresh PostgreSQL database take a minute or more on a loaded machine
+        wait_for("the Prefect server on PostgreSQL", lambda: http_ok(f"{api}/health"), timeout=300, every=1.0)
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            yield url
     finally:
+        stop_pid(server.pid, grace=10)
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -160,7 +166,7 @@ def run_state(flow_run_id: str) -> tuple[str, str | None]:
     return st.type.value, getattr(st.state_details, "pause_key", None)
 
 
-def wait_for(what: str, check, timeout: float = 150.0, every: float = 0.5):  # noqa: ANN001, ANN201
+def wait_for(what: str, check, timeout: float = 300.0, every: float = 0.5):  # noqa: ANN001, ANN201
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:

@@ -12,6 +12,7 @@ timers are due at once and fire for real:
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import os
@@ -139,13 +140,15 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
         _answer(late, "CHANEL", "chanel.agent", "infringing", at=PAST + timedelta(minutes=12), detain=True, bond="general")
         _answer(late, "HERMES", "hermes.agent", "infringing", at=PAST + timedelta(minutes=15), detain=True, bond="5000.00")
 
+        # each thread runs in a copy of this context: it carries the Prefect settings (the API URL)
         stop = threading.Event()
-        t = threading.Thread(target=run_forever, kwargs={"interval": 0.5, "stop": stop}, daemon=True)
+        t = threading.Thread(target=contextvars.copy_context().run, args=(run_forever,),
+                             kwargs={"interval": 0.5, "stop": stop}, daemon=True)
         t.start()
         drivers = {"in_time": all_answered_in_time, "viewing": viewing_before_verdict, "deadline": settles_by_itself}
         results: dict[str, Any] = {}
         with ThreadPoolExecutor(len(drivers)) as pool:
-            futures = {k: pool.submit(fn, numbers[k]) for k, fn in drivers.items()}
+            futures = {k: pool.submit(contextvars.copy_context().run, fn, numbers[k]) for k, fn in drivers.items()}
             for k, f in futures.items():
                 try:
                     results[k] = f.result()
@@ -221,7 +224,8 @@ def _task_runs_named(*names: str) -> dict[str, Any]:
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
 
     with get_client(sync_client=True) as c:
-        runs = [r for name in names for r in c.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name)))
+        runs = [r for name in names
+                for r in c.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name)))
                 if r.name == name]
     return {r.name: r for r in runs}
 

@@ -173,3 +173,12 @@ def test_a_decision_artifact_shows_user_text_as_text() -> None:
     row = md.splitlines()[-1]
     assert row.count(" | ") == 5  # the description's pipe does not add a column
     assert "\n# big" not in md and r"Shoes \!\[x\]" in md
+
+
+def test_timers_due_before_a_moment_are_those_that_ended_by_then(db: str) -> None:
+    case = _open()
+    assert [t for t in process.timers_due(due_before=datetime(2026, 11, 27, 23, 59, tzinfo=SH))
+            if t.case_number == case.number] == []
+    due = [t for t in process.timers_due(due_before=datetime(2026, 11, 28, 0, 0, tzinfo=SH))
+           if t.case_number == case.number]
+    assert len(due) == 9 and {t.kind for t in due} == {"notice"}
