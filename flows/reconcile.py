@@ -96,17 +96,19 @@ def ensure_case_runs() -> list[str]:
     return actions
 
 
-def repair() -> dict:
-    """Repair what was missed; safe to run at any time, as often as wanted."""
+def repair(*, dispatch: bool = True) -> dict:
+    """Repair what was missed; safe to run at any time, as often as wanted. ``dispatch=False`` when
+    the dispatcher itself submitted it (it is alive and hands the outbox on itself: two dispatch
+    rounds at once could submit one follow-up twice)."""
     now = utcnow()
-    first = dispatch_once()
+    first = dispatch_once() if dispatch else None
     filled = fill_pending_clocks(now=now)
     released = release_expired(now=now)
     moved = advance_detention_clocks(now=now)
     timers = schedule_timers(timer_specs([t for t in process.timers_due() if t.due_at > now]))
     runs = ensure_case_runs()
-    second = dispatch_once()
-    return {"dispatched": len(first.dispatched) + len(second.dispatched), "clocks_filled": len(filled),
+    second = dispatch_once() if dispatch else None
+    return {"dispatched": sum(len(r.dispatched) for r in (first, second) if r), "clocks_filled": len(filled),
             "released": len(released), "detention_steps": len(moved), "timers": len(timers), "case_runs": runs}
 
 

@@ -64,10 +64,10 @@ def decision_markdown(r: process.DecisionReport, documents: list[str]) -> str:
     """What a manager reads in the Prefect UI about a decision; user text is escaped."""
     met = {True: "yes", False: "no (the system acted at the deadline)", None: "not applicable"}[r.deadline_met]
     return "\n".join([
-        f"### {md_text(r.case_number)}: {md_text(r.kind)} ({md_text(r.reason)})",
+        f"### {r.case_number}: {r.kind} ({r.reason})",  # the system's own values: a number, two enum values
         "",
         f"- rights holder: {md_text(r.rights_holder or '-')} (notice {r.notice_id or '-'})",
-        f"- decided by: {md_text(r.decided_by)} ({md_text(r.decided_by_role)}) at "
+        f"- decided by: {md_text(r.decided_by)} ({r.decided_by_role}) at "
         f"{r.decided_at.isoformat(timespec='seconds')}",
         f"- notice deadline: {r.notice_deadline_at.isoformat(timespec='seconds') if r.notice_deadline_at else '-'}",
         f"- deadline met: {met}",
@@ -166,7 +166,7 @@ def reconcile_task(started: str) -> dict:
 
     if another_running(own_id=str(task_run.id)):
         return {"skipped": "another reconciliation is running"}
-    return repair()
+    return repair(dispatch=False)
 
 
 TASKS = (follow_up_decision, release_notice, advance_line_clock, cancel_notice_timer, reconcile_task)
