@@ -27,6 +27,7 @@ from flows.dispatch import dispatch_once, start_case_run
 from flows.specs import timer_specs
 from models.types import utcnow
 from services import process
+from services.calendar import ensure_calendar_ahead
 from services.clocks import fill_pending_clocks
 from services.sweep import advance_detention_clocks, release_expired
 
@@ -102,6 +103,7 @@ def repair(*, dispatch: bool = True) -> dict:
     rounds at once could submit one follow-up twice)."""
     now = utcnow()
     first = dispatch_once() if dispatch else None
+    ensure_calendar_ahead(now=now)  # from 1 November: the administrators are asked for next year's schedule
     filled = fill_pending_clocks(now=now)
     released = release_expired(now=now)
     moved = advance_detention_clocks(now=now)
