@@ -86,7 +86,7 @@ def test_parts_die_with_a_killed_supervisor_and_the_next_up_starts_clean(tmp_pat
     from tests.e2e.conftest import start_stack, stop_stack
     from yunque.stack import _alive
 
-    stack = start_stack(tmp_path / "var")
+    stack = start_stack(tmp_path / "var", timeout=900)
     try:
         names = ("prefect-server", "s3", "smtp", "worker-1", "tasks", "dispatcher", "app")
         parts = {name: stack.pid(name) for name in names}
