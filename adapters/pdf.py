@@ -303,3 +303,11 @@ def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
                 pdf.rect(x + (start + quiet) * module, y + (r + quiet) * module, (c - start) * module, module, style="F")
             else:
                 c += 1
+
+
+def warm_up() -> None:
+    """Parse the fonts now, so that a long-lived process (the task worker) renders its first document
+    as fast as the rest."""
+    _check_fonts()
+    for p in (CJK_FONT, LATIN_FONT, LATIN_BOLD_FONT):
+        _parsed(p)

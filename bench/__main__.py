@@ -24,7 +24,8 @@ ROOT = HERE.parent
 SUITES = [
     ("startup", "7. start-up of the whole stack"),
     ("release", "1. release on the spot"),
-    ("process", "2-3. follow-up latency and throughput against empty flow runs"),
+    ("followup", "2. answer -> follow-up done on the stack, against the same steps in-process"),
+    ("process", "3. throughput against empty flow runs"),
     ("scale", "4. inbox, case page and board at scale"),
     ("evidence", "5. evidence upload against plain boto3"),
     ("deadlines", "6. 1,000 deadlines at once, and after an outage"),
@@ -35,7 +36,8 @@ SUITES = [
 FIGURES = [
     ("release_p95_ms", "answer 'not infringing' -> lines released and visible, p95 (SQLite)"),
     ("release_median_ms", "the same, median"),
-    ("followup_ratio", "answer -> flow follow-up done, over an empty deployment run's latency"),
+    ("followup_p95_s", "answer -> follow-up done (documents issued and mailed, artifact published), p95, s"),
+    ("followup_inprocess_ratio", "that p95 over the same steps called in-process in the same run"),
     ("cases_per_minute", "complete cases a minute end to end (SQLite)"),
     ("cases_per_minute_pg", "the same with the cases and the Prefect server on PostgreSQL"),
     ("throughput_ratio", "cases a minute over empty flow runs a minute"),
@@ -70,10 +72,13 @@ def commit() -> str:
 
 
 def table(results: dict) -> str:
-    rows = ["| figure | value | meaning |", "|---|---|---|"]
+    figures = results["meta"].get("figures", {})
+    rows = ["| figure | value | meaning | measured |", "|---|---|---|---|"]
     for key, meaning in FIGURES:
         value = results.get(key, "not measured")
-        rows.append(f"| `{key}` | {value} | {meaning} |")
+        f = figures.get(key)
+        when = f"{f['mode']}, {f['commit']}, {f['date'][:10]}" if f else "-"
+        rows.append(f"| `{key}` | {value} | {meaning} | {when} |")
     meta = results["meta"]
     head = (f"Measured {meta['date']} at commit {meta['commit']} on {meta['machine']['cores']} cores, "
             f"{meta['machine']['memory_mib']} MiB{' (quick mode)' if meta.get('quick') else ''}.")
@@ -99,17 +104,25 @@ def main(argv: list[str] | None = None) -> int:
     only = {s for s in args.only.split(",") if s}
     out_path = Path(args.out)
     results: dict = json.loads(out_path.read_text()) if (only and out_path.exists()) else {}
+    figures = (results.get("meta") or {}).get("figures", {})
     results["meta"] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(),
-                       "machine": machine(), "quick": args.quick}
+                       "machine": machine(), "quick": args.quick, "figures": figures}
     failures = {}
     for name, what in SUITES:
         if only and name not in only:
             continue
         print(f"== {name}: {what}", flush=True)
         t0 = time.perf_counter()
+        before = {k: v for k, v in results.items() if k != "meta"}
         try:
             module = importlib.import_module(f"bench.{name}")
             module.run(results, quick=args.quick)
+            # each figure keeps the commit, date and mode of the run that measured it
+            stamp = {"commit": results["meta"]["commit"], "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                     "mode": "quick" if args.quick else "full", "suite": name}
+            for k, v in results.items():
+                if k != "meta" and (k not in before or before[k] != v):
+                    figures[k] = stamp
         except Exception as e:  # noqa: BLE001  (a failed suite is reported, the others still run)
             traceback.print_exc()
             failures[name] = f"{type(e).__name__}: {e}"

@@ -90,11 +90,11 @@ def _answer(case: Any, notices: list[Any]) -> None:
         wait_for(f"notice {notice.id}'s answer to be taken", give, timeout=120, every=1.0)
 
 
-def _reconcile(stale_after_seconds: int = 90) -> None:
+def _reconcile() -> None:
+    """The reconciliation on demand (a lost run is marked Crashed by Prefect's zombie automation)."""
     from prefect.deployments import run_deployment
 
-    run_deployment("reconcile/reconcile", parameters={"stale_after_seconds": stale_after_seconds}, timeout=0,
-                   as_subflow=False)
+    run_deployment("reconcile/reconcile", timeout=0, as_subflow=False)
 
 
 def _settled(numbers: list[str]) -> bool:

@@ -1,10 +1,5 @@
-"""2-3. The process against the floor of the tools it runs on, on the real stack, in the same run.
-
-``followup_ratio``: from a rights holder's "not infringing" (``services.answers.record_answer``, the
-call the portal makes) to the case's flow run having followed the decision up (documents issued and
-sent: ``Decision.followed_up_at`` set), median, over the median latency of an empty flow run of a
-deployment on the same Prefect server and work pool (``run_deployment`` to Completed). The two are
-sampled alternately so both see the same load.
+"""3. The process against the floor of the tools it runs on, on the real stack, in the same run
+(answer -> follow-up done is ``bench/followup.py``).
 
 ``cases_per_minute``: complete cases a minute end to end: the seizure registered, the process serves
 each notice (a PDF each), scripted rights holders answer each notice once it was sent (one brand in
@@ -49,47 +44,6 @@ def _empty_latency() -> float:
     if fr.state is None or fr.state.type.value != "COMPLETED":
         raise RuntimeError(f"the empty flow run ended {fr.state}")
     return took
-
-
-def _paused(numbers: list[str], timeout: float = 900) -> None:
-    """Every case's run has served its notices and waits suspended."""
-    def check() -> bool:
-        runs = case_runs(numbers)
-        if any(r is None for r in runs.values()):
-            return False
-        return all(s == "PAUSED" for s in run_states([r for r in runs.values() if r]).values())
-
-    wait_for(f"{len(numbers)} case runs to wait for their rights holders", check, timeout=timeout, every=1.0)
-
-
-def _followed_up(case_number: str, notice_id: int) -> bool:
-    from services.process import case_progress
-
-    ds = [d for d in case_progress(case_number=case_number).decisions if d.notice_id == notice_id]
-    return bool(ds) and all(d.followed_up_at is not None for d in ds)
-
-
-def followup(samples: int) -> dict[str, Any]:
-    from services.answers import record_answer
-
-    _deploy_empty()
-    _empty_latency()  # the first run also imports and caches what every later one uses
-    cases = open_cases(samples, tag="77", brands=("NIKE", "CHANEL"))
-    _paused([c.number for c in cases])
-    follow, empty = [], []
-    for case in cases:
-        empty.append(_empty_latency())
-        notice = next(n for n in case.notices if n.brands == ["NIKE"])
-        t0 = time.perf_counter()
-        record_answer(notice_id=notice.id, actor="nike.agent",
-                      answer={"verdicts": {ln: "not-infringing" for ln in notice.lines}})
-        wait_for("the release to be followed up", lambda c=case, n=notice: _followed_up(c.number, n.id),
-                 timeout=600, every=0.1)
-        follow.append(time.perf_counter() - t0)
-        print(f"   follow-up {follow[-1]:.1f} s, empty run {empty[-1]:.1f} s", flush=True)
-    return {"followup_median_s": round(statistics.median(follow), 2), "empty_run_median_s": round(statistics.median(empty), 2),
-            "followup_ratio": round(statistics.median(follow) / statistics.median(empty), 2),
-            "followup_samples_s": [round(x, 2) for x in follow], "empty_run_samples_s": [round(x, 2) for x in empty]}
 
 
 def pdf_render(rounds: int = 3) -> float:
@@ -182,8 +136,8 @@ def run(results: dict, quick: bool = False) -> None:
     from bench.common import pg_available
 
     with running_stack(prefix="yq-bench-process-"):
-        r = followup(3 if quick else 8)
-        results.update(r)
+        _deploy_empty()
+        _empty_latency()  # the first run also imports and caches what every later one uses
         results["pdf_render_median_s"] = round(pdf_render(), 3)
         t = cases_a_minute(3 if quick else 10)
         results["cases_per_minute"] = t["cases_per_minute"]

@@ -124,20 +124,15 @@ def _queries(home_cases: list[str], repeats: int) -> dict[str, dict[str, float]]
     out["inbox_site"] = summary_ms([timed(lambda: inbox(actor="site.wang")) for _ in range(repeats)])
     out["inbox_manager"] = summary_ms([timed(lambda: inbox(actor="mgr.zhao")) for _ in range(repeats)])
 
+    from services.board import board
+    from services.evidence import list_evidence
+
     def case_page() -> None:
         number = rnd.choice(home_cases)
         get_case(case_number=number, actor="ipr.li")
-        try:
-            from services.evidence import list_evidence
-        except ImportError:
-            return
         list_evidence(case_number=number, actor="ipr.li")
 
     out["case_page"] = summary_ms([timed(case_page) for _ in range(repeats)])
-    try:
-        from services.board import board
-    except ImportError:
-        return out
     out["board"] = summary_ms([timed(lambda: board(actor="mgr.zhao")) for _ in range(max(5, repeats // 3))])
     return out
 

@@ -50,7 +50,7 @@ def running_stack(*, workers: int = 1, extra_env: dict[str, str] | None = None, 
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(FAST_WORKER)
     env.update(extra_env or {})
-    stack = start_stack(tmp / "var", workers=workers, extra_env=env)
+    stack = start_stack(tmp / "var", workers=workers, extra_env=env, timeout=900)  # a loaded machine is slow
     try:
         use(stack)
         from prefect.settings import PREFECT_API_URL, temporary_settings

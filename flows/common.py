@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,6 @@ from models.rules.errors import YunqueError
 CASE_PROCESS = "case-process/case-process"
 NOTICE_DEADLINE = "notice-deadline/notice-deadline"
 DETENTION_CLOCK = "detention-clock/detention-clock"
-DECISION_FOLLOW_UP = "decision-follow-up/decision-follow-up"
 RECONCILE = "reconcile/reconcile"
 
 #: waits between retries of a step that touches the network (database, S3, mail, Prefect API)
@@ -32,23 +32,63 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def schedule_runs(deployment: str, runs: list[dict[str, Any]]) -> list[str]:
-    """Several timers of one deployment in one client session; each ``runs`` item holds
-    ``parameters``, ``key``, ``at`` and ``name``. Creating one whose key exists returns it."""
+def schedule_timers(specs: list[Any]) -> list[str]:
+    """Create the durable timers of ``specs`` (``flows.specs.TimerSpec``) in one client session;
+    creating one whose key exists returns it. Returns the flow run ids."""
     from prefect.client.orchestration import get_client
     from prefect.states import Scheduled
 
-    if not runs:
+    if not specs:
         return []
     ids = []
+    deployments: dict[str, Any] = {}
     with get_client(sync_client=True) as client:
-        dep = client.read_deployment_by_name(deployment)
-        for r in runs:
+        for t in specs:
+            if t.deployment not in deployments:
+                deployments[t.deployment] = client.read_deployment_by_name(t.deployment).id
             fr = client.create_flow_run_from_deployment(
-                dep.id, parameters=r["parameters"], name=r.get("name"), idempotency_key=r["key"],
-                state=Scheduled(scheduled_time=r["at"]), tags=r.get("tags"))
+                deployments[t.deployment], parameters=t.parameters, name=t.name, idempotency_key=t.key,
+                state=Scheduled(scheduled_time=t.at), tags=list(t.tags))
             ids.append(str(fr.id))
     return ids
+
+
+def cancel_scheduled(names: list[str], reason: str) -> list[str]:
+    """Cancel the runs named ``names`` that are still Scheduled (a timer whose reason is gone).
+    Returns the names cancelled."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterName,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled
+
+    if not names:
+        return []
+    done = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=names),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+        for r in runs:
+            client.set_flow_run_state(r.id, Cancelled(message=reason))
+            done.append(r.name)
+    return done
+
+
+#: markdown punctuation, and what makes a bare address or e-mail a link (``:``, ``/``, ``@``)
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:/@=\"'$%^])")
+
+
+def md_text(text: object) -> str:
+    """User text (a line's description, a rights holder's name) for a markdown artifact: shown as
+    the text it is, never as a link, an image, HTML or table structure."""
+    s = " ".join(str(text).split())  # one line: a newline would end a table row
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
 
 
 def schedule_run(deployment: str, *, parameters: dict[str, Any], key: str, at: datetime | None = None,

@@ -1,16 +1,22 @@
-"""The outbox dispatcher: hands what the services did to the Prefect process, then marks it.
+"""The outbox dispatcher: hands what the services did to the Prefect process, then marks it; and the
+warm clock that releases what a deadline ends.
 
 Every service writes its outbox events in the same transaction as the action, so nothing a person
 submits is lost while the Prefect server or the workers are down: the event waits in the outbox and
 is handed on once Prefect answers again. Handing on is idempotent, so several dispatchers (one per
-machine) may run at once:
+machine) may run at once. What to do with an event is decided by ``flows.decide.decide`` (a pure
+function of the case run's state and the event, with a test per branch); this module carries it out:
 
-- ``case.opened`` starts the case's flow run (one per case, idempotency key ``case-<number>``);
-- any other event of a case whose run is suspended resumes it with a ``CaseUpdate`` input, unless the
-  run had already seen the event when it suspended (its pause key names the newest event it saw);
-- while the run is busy the event stays in the outbox and is looked at again on the next round;
-- a decision taken after the case run ended gets its own ``decision-follow-up`` run;
-- a case run that crashed (or failed) is replaced by a fresh run, a bounded number of times.
+- the case's flow run is started (one per case, idempotency key ``case-<number>``), resumed with a
+  ``CaseUpdate`` input, or replaced after a crash a bounded number of times;
+- a decision's follow-up (documents, mail, artifact) is submitted at once as a background task to the
+  warm task worker (``flows/tasks.py``); an answered notice's deadline timer is cancelled;
+- while the run is busy a waking event stays in the outbox and is looked at again on the next round.
+
+Each round also looks for legal deadlines that have passed (a query on the database, every
+``CLOCK_SECONDS``) and submits their release to the task worker, and every ``RECONCILE_SECONDS``
+submits the reconciliation. The Prefect timers of ``flows/specs.py`` remain the durable record of
+each deadline: they act if this process was down, and find nothing to do otherwise.
 
 Run it with ``python -m flows.dispatch`` (the stack does).
 """
@@ -19,25 +25,25 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from flows.common import CASE_PROCESS, DECISION_FOLLOW_UP, schedule_run
+from flows.common import CASE_PROCESS, schedule_run
+from flows.decide import CaseRun, Event, RunState, Step, after, decide, run_state_of
 from services import process
 
 log = logging.getLogger("yunque.dispatch")
 
-#: what a waiting case run wakes for; other events (evidence, shots, documents) change nothing it does
-WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.made", "case.closed",
-                           "viewing.requested", "viewing.decided"})
-#: a case whose runs keep failing is left to a manager after this many runs
-MAX_RUNS_PER_CASE = 5
-_PAUSE_KEY = re.compile(r"^wait-(\d+)-\d+$")
+#: how often the dispatcher looks for deadlines that have passed, and resubmits one not done yet
+CLOCK_SECONDS = 2.0
+RESUBMIT_SECONDS = 60.0
+#: how often the reconciliation runs (in the task worker)
+RECONCILE_SECONDS = 300.0
 
 
 @dataclass
@@ -45,12 +51,13 @@ class DispatchReport:
     dispatched: list[int] = field(default_factory=list)  # event ids marked
     resumed: list[str] = field(default_factory=list)  # flow run ids resumed
     started: list[str] = field(default_factory=list)  # flow run ids created
+    submitted: list[str] = field(default_factory=list)  # background task runs submitted
     waiting: list[int] = field(default_factory=list)  # event ids left for the next round
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"dispatched": self.dispatched, "resumed": self.resumed, "started": self.started,
-                "waiting": self.waiting, "error": self.error}
+                "submitted": self.submitted, "waiting": self.waiting, "error": self.error}
 
 
 def start_case_run(p: process.CaseProgress, *, replacing: str | None = None) -> str:
@@ -62,20 +69,47 @@ def start_case_run(p: process.CaseProgress, *, replacing: str | None = None) -> 
     return run_id
 
 
-def _seen_up_to(state: Any) -> int:
-    m = _PAUSE_KEY.match(str(getattr(state.state_details, "pause_key", "") or ""))
-    return int(m.group(1)) if m else 0
+def _run_of(client: Any, p: process.CaseProgress) -> CaseRun:
+    if p.flow_run_id is None:
+        return CaseRun(RunState.NONE, p.runs_started)
+    state = client.read_flow_run(UUID(p.flow_run_id)).state
+    return CaseRun(run_state_of(state.type.value if state is not None else None), p.runs_started)
 
 
-def _replaceable(state: Any) -> bool:
-    return state.type.value in ("CRASHED", "FAILED")
+def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CaseProgress,
+               report: DispatchReport) -> process.CaseProgress:
+    """One step of a plan; returns the case's progress as it now is (a new run id)."""
+    from flows import tasks
+
+    if step == Step.FOLLOW_UP:
+        report.submitted.append(tasks.submit(tasks.follow_up_decision, decision_id=int(ev.payload["decision_id"])))
+    elif step == Step.CANCEL_TIMERS:
+        notice_id = ev.payload.get("notice_id")
+        if notice_id:
+            report.submitted.append(tasks.submit(tasks.cancel_notice_timer, case_number=p.case_number,
+                                                 notice_id=int(notice_id)))
+    elif step in (Step.START_RUN, Step.REPLACE_RUN):
+        run_id = start_case_run(p, replacing=p.flow_run_id if step == Step.REPLACE_RUN else None)
+        report.started.append(run_id)
+        return p.model_copy(update={"flow_run_id": run_id, "runs_started": p.runs_started + 1})
+    elif step == Step.RESUME_RUN:
+        result = client.resume_flow_run(UUID(p.flow_run_id), run_input={"event_id": ev.id, "topic": ev.topic})
+        if result.status.value != "ACCEPT":
+            raise RuntimeError(f"resume of run {p.flow_run_id} refused: {result.details}")
+        report.resumed.append(str(p.flow_run_id))
+    elif step == Step.LEAVE_TO_MANAGER:
+        # cancelled by a manager, or failing again and again: a person must look; the event is not
+        # lost, it stays in the timeline and the outbox row keeps the reason
+        log.warning("case %s: run %s needs a manager; event %s (%s) not handed to it", p.case_number,
+                    p.flow_run_id, ev.id, ev.topic)
+        process.note_dispatch_failure(event_id=ev.id, error=f"case run {p.flow_run_id} was stopped or keeps failing")
+    return p
 
 
 def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchReport:
     """One round over the outbox. Events of one case are handled in order; when one must wait, the
     later events of the same case wait with it."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
 
     report = DispatchReport()
     events = process.pending_events(limit=limit)
@@ -83,64 +117,28 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchR
         return report
     blocked: set[int] = set()
     progress: dict[int, process.CaseProgress] = {}
+    runs: dict[int, CaseRun] = {}
     with get_client(sync_client=True) as client:
         for ev in events:
-            if ev.case_id is None:
-                report.dispatched.append(ev.id)
-                continue
-            if ev.case_id in blocked:
+            if ev.case_id is not None and ev.case_id in blocked:
                 report.waiting.append(ev.id)
                 continue
             try:
-                p = progress.get(ev.case_id)
-                if p is None:
-                    p = progress[ev.case_id] = process.case_progress(case_number=ev.case_number or "")
-                if p.flow_run_id is None:
-                    run_id = start_case_run(p)
-                    report.started.append(run_id)
-                    p = progress[ev.case_id] = p.model_copy(update={"flow_run_id": run_id})
-                    if ev.topic == "case.opened":
-                        report.dispatched.append(ev.id)
-                        continue
-                run = client.read_flow_run(UUID(p.flow_run_id))
-                state = run.state
-                if state is None or state.type in (StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING,
-                                                   StateType.CANCELLING):
-                    # busy: it reads the case when it runs; look again once it waits
-                    blocked.add(ev.case_id)
-                    report.waiting.append(ev.id)
-                elif state.type == StateType.PAUSED:
-                    if ev.id <= _seen_up_to(state) or ev.topic not in WAKING_TOPICS:
-                        report.dispatched.append(ev.id)
-                        continue
-                    result = client.resume_flow_run(run.id, run_input={"event_id": ev.id, "topic": ev.topic})
-                    if result.status.value == "ACCEPT":
-                        report.resumed.append(str(run.id))
-                        report.dispatched.append(ev.id)
-                    else:
-                        report.waiting.append(ev.id)
-                    blocked.add(ev.case_id)  # the run now reads the case afresh
-                elif state.type == StateType.COMPLETED:
-                    decision_id = int(ev.payload.get("decision_id") or 0)
-                    if ev.topic == "decision.made" and decision_id and \
-                            process.decision_report(decision_id=decision_id).followed_up_at is None:
-                        report.started.append(schedule_run(
-                            DECISION_FOLLOW_UP, parameters={"decision_id": decision_id},
-                            key=f"follow-up-decision-{decision_id}", name=f"{p.case_number}-decision-{decision_id}",
-                            tags=p.tags))
-                    report.dispatched.append(ev.id)
-                elif _replaceable(state) and p.runs_started < MAX_RUNS_PER_CASE:
-                    run_id = start_case_run(p, replacing=str(run.id))
-                    report.started.append(run_id)
-                    progress[ev.case_id] = p.model_copy(update={"flow_run_id": run_id})
-                    blocked.add(ev.case_id)
+                if ev.case_id is None:
+                    plan = decide(CaseRun(RunState.NONE), Event(ev.id, ev.topic, has_case=False))
+                else:
+                    p = progress.get(ev.case_id)
+                    if p is None:
+                        p = progress[ev.case_id] = process.case_progress(case_number=ev.case_number or "")
+                    run = runs.get(ev.case_id) or _run_of(client, p)
+                    plan = decide(run, Event(ev.id, ev.topic))
+                    for step in plan.steps:
+                        p = progress[ev.case_id] = _carry_out(client, step, ev, p, report)
+                    runs[ev.case_id] = after(run, plan)
+                if plan.waits:
+                    blocked.add(ev.case_id)  # type: ignore[arg-type]
                     report.waiting.append(ev.id)
                 else:
-                    # cancelled by a manager, or failing again and again: a person must look; the
-                    # event is not lost, it stays in the timeline and the outbox row keeps the reason
-                    log.warning("case %s: run %s is %s; event %s (%s) left to a manager",
-                                p.case_number, run.id, state.type.value, ev.id, ev.topic)
-                    process.note_dispatch_failure(event_id=ev.id, error=f"case run {run.id} is {state.type.value}")
                     report.dispatched.append(ev.id)
             except Exception as e:  # noqa: BLE001 - Prefect unreachable, or the case unreadable: retry later
                 report.error = f"{type(e).__name__}: {e}"
@@ -151,13 +149,55 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchR
     return report
 
 
-def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None) -> None:
-    """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle."""
+class Clock:
+    """Submits the release of every deadline that has passed to the task worker, once (again after
+    ``RESUBMIT_SECONDS`` if it is still due then: the task worker was down)."""
+
+    def __init__(self) -> None:
+        self.submitted: dict[tuple[str, int], float] = {}
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        from flows import tasks
+        from models.types import utcnow
+
+        due = process.timers_due(due_before=now or utcnow())
+        keep = {(t.kind if t.kind == "notice" else "line", t.subject_id) for t in due}
+        self.submitted = {k: at for k, at in self.submitted.items() if k in keep}
+        out = []
+        for t in due:
+            k = (t.kind if t.kind == "notice" else "line", t.subject_id)
+            if time.monotonic() - self.submitted.get(k, -RESUBMIT_SECONDS) < RESUBMIT_SECONDS:
+                continue
+            if t.kind == "notice":
+                out.append(tasks.submit(tasks.release_notice, case_number=t.case_number, notice_id=t.subject_id))
+            else:
+                out.append(tasks.submit(tasks.advance_line_clock, line_id=t.subject_id))
+            self.submitted[k] = time.monotonic()
+        return out
+
+
+def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
+                reconcile_every: float = RECONCILE_SECONDS) -> None:
+    """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle; keep the
+    warm clock and submit the reconciliation every ``reconcile_every`` seconds (0: never)."""
+    from flows import tasks
+    from models.types import utcnow
+
     stop = stop or threading.Event()
     failing = False
+    clock = Clock()
+    next_tick = 0.0
+    next_reconcile = time.monotonic() + min(30.0, reconcile_every) if reconcile_every else float("inf")
     while not stop.is_set():
         try:
             report = dispatch_once()
+            if time.monotonic() >= next_tick:
+                report.submitted += clock.tick()
+                next_tick = time.monotonic() + CLOCK_SECONDS
+            if time.monotonic() >= next_reconcile:
+                started = utcnow().isoformat(timespec="seconds")
+                report.submitted.append(tasks.submit(tasks.reconcile_task, started=started))
+                next_reconcile = time.monotonic() + reconcile_every
         except Exception as e:  # noqa: BLE001 - the database or Prefect is down: keep trying
             report = DispatchReport(error=f"{type(e).__name__}: {e}")
         if report.error and not failing:
@@ -165,9 +205,9 @@ def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None) -
         elif failing and not report.error:
             log.info("dispatch resumed")
         failing = report.error is not None
-        if report.dispatched or report.started:
-            log.info("dispatched %d event(s), resumed %d run(s), started %d run(s)",
-                     len(report.dispatched), len(report.resumed), len(report.started))
+        if report.dispatched or report.started or report.submitted:
+            log.info("dispatched %d event(s), resumed %d run(s), started %d run(s), submitted %d task(s)",
+                     len(report.dispatched), len(report.resumed), len(report.started), len(report.submitted))
         busy = bool(report.dispatched) and not report.error
         stop.wait(0.05 if busy else (interval * (5 if failing else 1)))
 

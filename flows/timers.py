@@ -1,9 +1,10 @@
 """Legal deadlines as durable timers: flow runs scheduled by the Prefect server at the deadline.
 
-Each timer is created once per deadline (idempotency key ``deadline-notice-<id>``,
-``clock-investigation-line-<id>``, ``clock-court-line-<id>``) and calls the same service the sweep
-uses, which changes nothing when the notice was answered in time. The reconciliation flow covers a
-timer that never fired (everything down at the deadline)."""
+Each timer is created once per deadline (``flows/specs.py`` names and keys it) and calls the same
+service the sweep uses, which changes nothing when the notice was answered in time. Normally the
+dispatcher's warm clock has released the goods within seconds of the deadline and cancelled the
+timer (as it cancels the timer of a notice answered in time); a timer runs when that clock was
+down. The reconciliation covers a timer that never fired (everything down at the deadline)."""
 
 from __future__ import annotations
 
@@ -52,9 +53,10 @@ def notice_deadline(notice_id: int, deadline_at: datetime):  # noqa: ANN201
     return Completed(message=f"notice {notice_id}: {len(released)} line(s) released at the deadline")
 
 
-@task(name="advance-detention-clocks", retries=4, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
-def advance_clocks() -> list[dict]:
-    return advance_detention_clocks(now=utcnow())
+@task(name="advance-line-clock", task_run_name="clock-line-{line_id}", retries=4, retry_delay_seconds=RETRY_DELAYS,
+      retry_condition_fn=transient_only, cache_policy=NO_CACHE)
+def advance_clock(line_id: int) -> list[dict]:
+    return advance_detention_clocks(now=utcnow(), line_ids=[line_id])
 
 
 @flow(name="detention-clock", log_prints=True)
@@ -65,7 +67,7 @@ def detention_clock(line_id: int, clock: str, due_at: datetime):  # noqa: ANN201
         raise ValueError(f"clock: must be investigation or court, not {clock!r}")
     if not _wait_until(due_at):
         return Completed(name="NotDue", message=f"line {line_id}: {clock} clock ends {due_at.isoformat()}")
-    moved = advance_clocks()
+    moved = advance_clock(line_id)
     if not moved:
         return Completed(name="NothingToDo", message=f"line {line_id}: already decided before its {clock} clock ended")
     return Completed(message=f"{clock} clock: {len(moved)} line step(s): "

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState
 from models.rules.errors import InvalidInput, NotFound
-from models.rules.workdays import end_of_day
+from models.rules.workdays import SHANGHAI, end_of_day
 from models.tables import (
     Case,
     CustomsOffice,
@@ -33,7 +33,7 @@ from models.tables import (
     User,
     Viewing,
 )
-from services.context import now_or, record, system_actor
+from services.context import now_or, publish, record, system_actor
 
 #: notices in these states still wait for their rights holder (or for service)
 WAITING_NOTICE_STATES = (NoticeState.ISSUED.value, NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value)
@@ -104,7 +104,12 @@ class CaseProgress(BaseModel):
 
     @property
     def tags(self) -> list[str]:
-        return [f"office:{self.customs_office_code}"] + [f"brand:{b}" for b in self.brands]
+        return case_tags(self.customs_office_code, self.brands)
+
+
+def case_tags(office_code: str, brands: list[str]) -> list[str]:
+    """The tags of a case's runs in Prefect (filter on them in the Prefect UI)."""
+    return [f"office:{office_code}"] + [f"brand:{b}" for b in sorted(set(brands))]
 
 
 class EventOut(BaseModel):
@@ -150,16 +155,34 @@ class CaseRef(BaseModel):
     status: str
     flow_run_id: str | None
     waiting: bool  # a notice still waits for its rights holder
-    pending_decisions: list[int]
+    pending_decisions: list[tuple[int, datetime]]  # (decision id, handed to the process at) not followed up yet
 
 
 class TimerDue(BaseModel):
-    """A legal deadline that must have a durable timer."""
+    """A legal deadline that must have a durable timer (``flows/specs.py`` turns it into one)."""
 
     kind: str  # "notice" or "investigation" or "court"
     subject_id: int  # notice id or line id
     case_number: str
     due_at: datetime
+    line_number: int | None = None  # the line's number in its case, for a line's clock
+    tags: list[str] = []  # the case's office and brand tags
+
+
+def case_timers(p: CaseProgress) -> list[TimerDue]:
+    """The running legal clocks of one case with a known end: the answer deadline of each waiting
+    notice (Reg 16, Meas 25, 41), and the 30- and 50-working-day clocks of detained or undetermined
+    lines (Reg 20, 24; Meas 28)."""
+    out = [TimerDue(kind="notice", subject_id=n.id, case_number=p.case_number, due_at=n.deadline_at, tags=p.tags)
+           for n in p.waiting_notices if n.deadline_at is not None]
+    for c in p.clocks:
+        if c.state == LineState.DETAINED.value and c.investigation_due_at is not None:
+            out.append(TimerDue(kind="investigation", subject_id=c.line_id, line_number=c.line_number,
+                                case_number=p.case_number, due_at=c.investigation_due_at, tags=p.tags))
+        if c.court_due_at is not None:
+            out.append(TimerDue(kind="court", subject_id=c.line_id, line_number=c.line_number,
+                                case_number=p.case_number, due_at=c.court_due_at, tags=p.tags))
+    return out
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -252,9 +275,18 @@ def decision_report(*, decision_id: int) -> DecisionReport:
 def cases_to_reconcile() -> list[CaseRef]:
     """Cases the process still owes something: open cases, and decisions not yet followed up."""
     with session_scope(readonly=True) as s:
-        unfollowed: dict[int, list[int]] = {}
-        for d in s.exec(select(Decision).where(col(Decision.followed_up_at).is_(None)).order_by(Decision.id)):
-            unfollowed.setdefault(d.case_id, []).append(d.id)  # type: ignore[arg-type]
+        unfollowed: dict[int, list[tuple[int, datetime]]] = {}
+        decisions = list(s.exec(select(Decision).where(col(Decision.followed_up_at).is_(None)).order_by(Decision.id)))
+        # when each was handed to the process (its decision.made event dispatched); not yet: not late
+        handed: dict[int, datetime] = {}
+        if decisions:
+            for ev in s.exec(select(OutboxEvent).where(OutboxEvent.topic == "decision.made",
+                                                       col(OutboxEvent.case_id).in_({d.case_id for d in decisions}),
+                                                       col(OutboxEvent.dispatched_at).is_not(None))):
+                handed[int(ev.payload.get("decision_id") or 0)] = ev.dispatched_at  # type: ignore[assignment]
+        for d in decisions:
+            if d.id in handed:
+                unfollowed.setdefault(d.case_id, []).append((d.id, handed[d.id]))  # type: ignore[arg-type]
         cases = list(s.exec(select(Case).where(
             (Case.status == CaseStatus.OPEN.value) | col(Case.id).in_(list(unfollowed))).order_by(Case.id)))
         waiting = set(s.exec(select(Notice.case_id).where(col(Notice.state).in_(WAITING_NOTICE_STATES))))
@@ -262,23 +294,43 @@ def cases_to_reconcile() -> list[CaseRef]:
                         pending_decisions=unfollowed.get(c.id, [])) for c in cases]  # type: ignore[arg-type]
 
 
-def timers_due() -> list[TimerDue]:
-    """Every running legal clock with a known end: the answer deadlines of waiting notices and the
-    detention clocks of detained or undetermined lines."""
-    out: list[TimerDue] = []
+def timers_due(*, due_before: datetime | None = None) -> list[TimerDue]:
+    """Every running legal clock with a known end (``case_timers`` of every case that has one), or
+    only those ending at or before ``due_before``."""
+    due_n: tuple[Any, ...] = () if due_before is None else (col(Notice.deadline_at) <= due_before,)
+    # a clock ends at 24:00 of its last day: a day before ``due_before``'s date (Shanghai) has ended
+    day = None if due_before is None else due_before.astimezone(SHANGHAI).date()
+    due_l: tuple[Any, ...] = () if day is None else (
+        (col(Line.investigation_due) < day) | (col(Line.court_due) < day),)
     with session_scope(readonly=True) as s:
-        numbers = dict(s.exec(select(Case.id, Case.number)).all())
-        for n in s.exec(select(Notice).where(col(Notice.state).in_(WAITING_NOTICE_STATES),
-                                             col(Notice.deadline_at).is_not(None)).order_by(Notice.id)):
-            out.append(TimerDue(kind="notice", subject_id=n.id, case_number=numbers[n.case_id], due_at=n.deadline_at))  # type: ignore[arg-type]
-        for ln in s.exec(select(Line).where(col(Line.state).in_(CLOCKED_LINE_STATES)).order_by(Line.id)):
-            if ln.state == LineState.DETAINED.value and ln.investigation_due:
-                out.append(TimerDue(kind="investigation", subject_id=ln.id, case_number=numbers[ln.case_id],  # type: ignore[arg-type]
-                                    due_at=end_of_day(ln.investigation_due)))
-            if ln.court_due:
-                out.append(TimerDue(kind="court", subject_id=ln.id, case_number=numbers[ln.case_id],  # type: ignore[arg-type]
-                                    due_at=end_of_day(ln.court_due)))
-    return out
+        notices = list(s.exec(select(Notice).where(col(Notice.state).in_(WAITING_NOTICE_STATES),
+                                                   col(Notice.deadline_at).is_not(None), *due_n).order_by(Notice.id)))
+        clocked = list(s.exec(select(Line).where(col(Line.state).in_(CLOCKED_LINE_STATES), *due_l).order_by(Line.id)))
+        case_ids = {n.case_id for n in notices} | {ln.case_id for ln in clocked}
+        if not case_ids:
+            return []
+        cases = {c.id: c for c in s.exec(select(Case).where(col(Case.id).in_(case_ids)))}
+        offices = dict(s.exec(select(CustomsOffice.id, CustomsOffice.code)).all())
+        brands: dict[int, set[str]] = {}
+        for case_id, brand in s.exec(select(Line.case_id, Line.brand).where(col(Line.case_id).in_(case_ids))):
+            brands.setdefault(case_id, set()).add(brand)
+        notices_of: dict[int, list[NoticeProgress]] = {}
+        for n in notices:  # only what case_timers reads of a notice
+            notices_of.setdefault(n.case_id, []).append(NoticeProgress.model_construct(  # type: ignore[arg-type]
+                id=n.id, state=n.state, deadline_at=n.deadline_at))
+        clocks_of: dict[int, list[ClockProgress]] = {}
+        for ln in clocked:
+            clocks_of.setdefault(ln.case_id, []).append(ClockProgress(  # type: ignore[arg-type]
+                line_id=ln.id, line_number=ln.number, state=ln.state,  # type: ignore[arg-type]
+                investigation_due_at=end_of_day(ln.investigation_due) if ln.investigation_due else None,
+                court_due_at=end_of_day(ln.court_due) if ln.court_due else None))
+        out: list[TimerDue] = []
+        for cid, c in cases.items():
+            p = CaseProgress.model_construct(
+                case_number=c.number, customs_office_code=offices.get(c.customs_office_id, ""),
+                brands=sorted(brands.get(cid, set())), notices=notices_of.get(cid, []), clocks=clocks_of.get(cid, []))
+            out.extend(t for t in case_timers(p) if due_before is None or t.due_at <= due_before)
+    return sorted(out, key=lambda t: (t.due_at, t.kind, t.subject_id))
 
 
 # --- the outbox -----------------------------------------------------------------------------------
@@ -385,4 +437,6 @@ def mark_followed_up(*, decision_id: int, documents: list[str], now: datetime | 
         s.add(d)
         record(s, actor=who, action="decision.followed_up", subject=f"decision:{d.id}", at=now, case_id=d.case_id,
                after={"documents": documents})
+        # wakes the waiting case run, which completes once every decision is followed up
+        publish(s, topic="decision.followed_up", case_id=d.case_id, payload={"decision_id": d.id}, at=now)
         return True

@@ -73,15 +73,18 @@ def release_expired(*, now: datetime) -> list[dict[str, Any]]:
     return released
 
 
-def advance_detention_clocks(*, now: datetime) -> list[dict[str, Any]]:
+def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None) -> list[dict[str, Any]]:
     """30 WD after detention with no determination: undetermined (Reg 20, Meas 28); 50 WD with no
-    court notice: released (Reg 24)."""
+    court notice: released (Reg 24). Only the lines ``line_ids`` when given (one line's clock)."""
     now = now_or(now)
     moved: list[dict[str, Any]] = []
+    only = (col(Line.id).in_(line_ids),) if line_ids is not None else ()
     with session_scope(readonly=True) as s:
-        detained = [ln.id for ln in s.exec(select(Line).where(Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None)))
+        detained = [ln.id for ln in s.exec(select(Line).where(
+                        Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
                     if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
-        undetermined = [ln.id for ln in s.exec(select(Line).where(Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None)))
+        undetermined = [ln.id for ln in s.exec(select(Line).where(
+                            Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None), *only))
                         if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
     for line_id, target, reason in [(i, LineState.UNDETERMINED, Reason.CANNOT_DETERMINE) for i in detained] + [
         (i, LineState.RELEASED, Reason.NO_COURT_NOTICE) for i in undetermined

@@ -44,18 +44,13 @@ if actor is None:
         st.page_link(signin)
         st.page_link(verify)
 else:
-    # The viewing room and the outbox appear where their services are installed.
-    from importlib.util import find_spec
-
     home = chrome.PAGES_BY_ROLE.get(actor.role, ("verify",))[0]
     spec = {"inbox": ("inbox.py", ":material/inbox:"), "case": ("case.py", ":material/folder_open:"),
             "register": ("register.py", ":material/add_box:"), "viewing": ("viewing.py", ":material/videocam:"),
             "board": ("board.py", ":material/monitoring:"), "admin": ("admin.py", ":material/manage_accounts:"),
             "outbox": ("outbox.py", ":material/outgoing_mail:"), "portal": ("portal.py", ":material/description:"),
             "shipments": ("shipments.py", ":material/local_shipping:")}
-    needs = {"viewing": "services.viewing", "outbox": "services.delivery"}
-    pages = [page(spec[k][0], k, spec[k][1], default=k == home) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())
-             if k not in needs or find_spec(needs[k])]
+    pages = [page(spec[k][0], k, spec[k][1], default=k == home) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())]
     pages.append(verify)
     nav = st.navigation(pages)
 

@@ -2,15 +2,19 @@
 
 ``up`` applies the migrations, loads the demo data (once), starts each part as a child process in its
 own process group (Prefect server on SQLite under ``var/prefect``, the deployments of
-``prefect.yaml``, the workers of the pool, the outbox dispatcher, the S3 server, the SMTP sink, the
-Streamlit app; a part whose module is not there is left out), waits until each is healthy, prints
+``prefect.yaml``, the workers of the pool, the task worker for background tasks, the outbox
+dispatcher, the S3 server, the SMTP sink, the Streamlit app), waits until each is healthy, prints
 the URLs and the demo logins, restarts a part that dies, and stops everything on Ctrl-C (SIGINT) or
-SIGTERM. Pid files under ``var/run`` let ``down`` stop a stack left running; stale ones (a crash)
-are cleaned on the next ``up``.
+SIGTERM. Each part dies with the supervisor even when the supervisor is killed with SIGKILL (Linux
+``PR_SET_PDEATHSIG``: the kernel kills it when the supervisor's main thread, which starts every part,
+is gone). Pid files under ``var/run`` let ``down`` stop a stack left running; ``status`` reports a
+part alive without its supervisor, or processes a part left behind in its process group (a worker's
+flow-run processes), as orphaned, and ``down`` or the next ``up`` stops them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -28,6 +32,10 @@ from urllib.parse import urlparse
 from yunque.settings import ROOT, Settings, get_settings
 
 STOP_GRACE_SECONDS = 10.0
+#: flow runs' heartbeat; a run Running without one for ZOMBIE_AFTER_SECONDS lost its process
+HEARTBEAT_SECONDS = 30
+ZOMBIE_AFTER_SECONDS = 90
+ZOMBIE_AUTOMATION = "yunque-zombie-runs"
 
 
 @dataclass
@@ -109,6 +117,25 @@ def _start_ticks(pid: int) -> int | None:
         return None
 
 
+def _group_members(info: dict[str, Any]) -> list[int]:
+    """Processes still in the process group of a part (its leader's pid) that started after it: what a
+    part left behind (a worker's flow-run processes) when it died with its supervisor."""
+    pgid, ticks = info.get("pid"), info.get("ticks")
+    if not isinstance(pgid, int) or not isinstance(ticks, int):
+        return []
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid and int(fields[19]) >= ticks:
+            out.append(int(d.name))
+    return out
+
+
 def _ours(info: dict[str, Any]) -> bool:
     """The process of this pid file is the one we started (pids are reused after a crash)."""
     pid = info.get("pid")
@@ -146,6 +173,10 @@ def stack_env(settings: Settings) -> dict[str, str]:
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")
     env.setdefault("PREFECT_WORKER_PREFETCH_SECONDS", "5")
     env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+    # flow runs send heartbeats; the ``yunque-zombie-runs`` automation crashes a run whose stop
+    env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_SECONDS))
+    # background tasks log to the task worker's own log (they have no flow run to log to)
+    env.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     return env
 
 
@@ -162,52 +193,111 @@ def deploy(settings: Settings) -> list[str]:
     args = ["deploy", "--all"]
     if settings.work_pool != "yunque-pool":
         args += ["--pool", settings.work_pool]
+    automation = ensure_zombie_automation(settings)  # side by side with the deployments
     out = prefect_cli(settings, *args, check=False)
     if out.returncode != 0:
+        automation.kill()
         raise RuntimeError(f"prefect deploy failed ({out.returncode}): {out.stdout[-2000:]} {out.stderr[-2000:]}")
+    _, err = automation.communicate(timeout=120)
+    if automation.returncode != 0:
+        raise RuntimeError(f"creating the automation {ZOMBIE_AUTOMATION} failed: {err[-2000:]}")
     return [ln.strip() for ln in out.stdout.splitlines() if "Deployment '" in ln]
+
+
+def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
+    """Prefect's documented zombie detection: a flow run whose heartbeats stop without it reaching
+    another state (its process was killed) is marked Crashed; the dispatcher and the reconciliation
+    then give the case a fresh run. A suspended case run sends no heartbeats, so Paused (Suspended)
+    counts as a state reached."""
+    script = f"""
+from datetime import timedelta
+from prefect.automations import Automation
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+try:
+    Automation.read(name={ZOMBIE_AUTOMATION!r})
+except ValueError:
+    Automation(
+        name={ZOMBIE_AUTOMATION!r},
+        description="A flow run whose heartbeats stop has lost its process: mark it Crashed.",
+        trigger=EventTrigger(
+            after={{"prefect.flow-run.heartbeat"}},
+            expect={{"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                     "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Paused",
+                     "prefect.flow-run.Suspended"}},
+            match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
+            for_each={{"prefect.resource.id"}},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds={ZOMBIE_AFTER_SECONDS}),
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED,
+                                    message="no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")],
+    ).create()
+"""
+    return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+#: Linux prctl option: the signal a process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn`` for a part: start a new session (its own process group, so a Ctrl-C in the
+    terminal reaches only the supervisor) and get SIGKILL when the supervisor dies, however it dies.
+    The parent's pid is checked after the prctl: had it died in between, the signal would never come."""
+    def preexec() -> None:
+        os.setsid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return preexec
 
 
 # --- the parts -------------------------------------------------------------------------------------
 
 
 def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> list[Part]:
-    """The parts of the stack, in start order; a part whose code is not in the tree is left out."""
+    """The parts of the stack, in start order."""
+    from adapters import mail_server, s3_server
+
     py = sys.executable
     api = settings.prefect_api_url.rstrip("/")
     parts: list[Part] = []
     if with_server:
         parts.append(Part("prefect-server", [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                              "--port", str(prefect_port(settings))],
-                          url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health")))
-    if (ROOT / "adapters" / "s3_server.py").exists():
-        from adapters import s3_server  # type: ignore[attr-defined]
-
-        parts.append(Part("s3", list(s3_server.server_argv(settings)), url=f"http://127.0.0.1:{settings.s3_port}",
-                          health=lambda: _s3_healthy(settings)))
-    if (ROOT / "adapters" / "mail_server.py").exists():
-        from adapters import mail_server  # type: ignore[attr-defined]
-
-        parts.append(Part("smtp", list(mail_server.server_argv(settings)), url=f"smtp://127.0.0.1:{settings.smtp_port}",
-                          health=lambda: port_open(settings.smtp_port)))
+                          url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health"),
+                          startup_timeout=300.0))  # its migrations take minutes on a loaded machine
+    parts.append(Part("s3", list(s3_server.server_argv(settings)), url=f"http://127.0.0.1:{settings.s3_port}",
+                      health=lambda: _s3_healthy(settings)))
+    parts.append(Part("smtp", list(mail_server.server_argv(settings)), url=f"smtp://127.0.0.1:{settings.smtp_port}",
+                      health=lambda: port_open(settings.smtp_port)))
     for i in range(1, workers + 1):
         parts.append(Part(f"worker-{i}", [py, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
                                           "--type", "process", "--name", f"{socket.gethostname()}-yunque-{i}"]))
+    # follow-ups, deadline releases and reconciliation: background tasks in one warm process
+    parts.append(Part("tasks", [py, "-m", "flows.tasks"]))
     parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", "1"]))
     parts.append(Part("audit-anchor", [py, "-m", "flows.checkpoint", "--interval", "30"]))  # signed chain heads
-    if (ROOT / "ui" / "server.py").exists():
-        # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the
-        # repository root so .streamlit/config.toml applies
-        parts.append(Part("app", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "server.py"), "--server.address", "127.0.0.1",
-                                  "--server.port", str(settings.app_port), "--server.headless", "true",
-                                  "--browser.gatherUsageStats", "false"],
-                          url=f"http://127.0.0.1:{settings.app_port}",
-                          health=lambda: http_ok(f"http://127.0.0.1:{settings.app_port}/_stcore/health")))
+    # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the
+    # repository root so .streamlit/config.toml applies
+    parts.append(Part("app", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "server.py"), "--server.address", "127.0.0.1",
+                              "--server.port", str(settings.app_port), "--server.headless", "true",
+                              "--browser.gatherUsageStats", "false"],
+                      url=f"http://127.0.0.1:{settings.app_port}",
+                      health=lambda: http_ok(f"http://127.0.0.1:{settings.app_port}/_stcore/health")))
     return parts
 
 
 def _s3_healthy(settings: Settings) -> bool:
-    from adapters import s3_server  # type: ignore[attr-defined]
+    from adapters import s3_server
 
     try:
         s3_server.wait_healthy(settings, 1.0)
@@ -284,9 +374,14 @@ def down(settings: Settings | None = None) -> list[str]:
             os.kill(sup["pid"], signal.SIGKILL)
         stopped.append("stack")
     for name, info in _read_pids(settings).items():
-        if name != "stack" and _ours(info):
+        if name == "stack":
+            continue
+        if _ours(info):
             stop_pid(info["pid"])
             stopped.append(name)
+        elif _group_members(info):
+            _kill_group(info["pid"], signal.SIGKILL)  # what a part left behind when it died
+            stopped.append(f"{name} (left behind)")
     for p in run_dir(settings).glob("*.pid") if run_dir(settings).exists() else []:
         p.unlink(missing_ok=True)
     return stopped
@@ -301,22 +396,20 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
     parts = {}
     for name, info in pids.items():
         alive = _ours(info)
+        left = [] if alive else _group_members(info)
         part = health.get(name)
         healthy = alive and (part.health() if part and part.health else True)
-        parts[name] = {"pid": info["pid"], "alive": alive, "healthy": healthy, "url": part.url if part else None}
+        # alive without a supervisor: nobody restarts or stops it; ``yunque stack down`` or ``up`` does
+        parts[name] = {"pid": info["pid"], "alive": alive, "healthy": healthy, "url": part.url if part else None,
+                       "orphaned": (alive or bool(left)) and not running, "left_behind": left}
     return {"running": running, "supervisor_pid": sup["pid"] if sup else None, "parts": parts,
             "urls": urls(settings)}
 
 
 def urls(settings: Settings) -> dict[str, str]:
-    out = {"prefect": settings.prefect_ui_url}
-    if (ROOT / "ui" / "app.py").exists():
-        out["app"] = f"http://127.0.0.1:{settings.app_port}"
-    if (ROOT / "adapters" / "s3_server.py").exists():
-        out["s3"] = f"http://127.0.0.1:{settings.s3_port}"
-    if (ROOT / "adapters" / "mail_server.py").exists():
-        out["smtp"] = f"smtp://127.0.0.1:{settings.smtp_port} (messages in {settings.var_dir / 'mail'})"
-    return out
+    return {"prefect": settings.prefect_ui_url, "app": f"http://127.0.0.1:{settings.app_port}",
+            "s3": f"http://127.0.0.1:{settings.s3_port}",
+            "smtp": f"smtp://127.0.0.1:{settings.smtp_port} (messages in {settings.var_dir / 'mail'})"}
 
 
 # --- the supervisor --------------------------------------------------------------------------------
@@ -339,7 +432,7 @@ class Supervisor:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {' '.join(part.argv)}\n".encode())
         log.flush()
         part.proc = subprocess.Popen(part.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(os.getpid()))
         log.close()
         part.started_at = time.monotonic()
         _write_pid(self.settings, part.name, part.proc.pid, part.argv)
@@ -371,7 +464,7 @@ class Supervisor:
             self._wait_healthy(part)
             self.say(f"  {part.name:15} up (pid {part.proc.pid})")  # type: ignore[union-attr]
             if part.name == "s3":
-                from adapters import s3_server  # type: ignore[attr-defined]
+                from adapters import s3_server
 
                 s3_server.ensure_bucket(self.settings)
             if part.name == "prefect-server":

@@ -1,5 +1,6 @@
 """The real stack for end-to-end tests: ``yunque stack up`` as a user runs it, on free ports, over a
-fresh ``var/`` directory (SQLite for the cases, SQLite under var/prefect for the Prefect server).
+fresh ``var/`` directory (SQLite for the cases; SQLite under var/prefect for the Prefect server, or
+PostgreSQL when the tests require it).
 
 ``live_stack`` (session scope) yields a ``LiveStack``: its URLs, the demo passwords, the environment
 the parts run with, and ``cli(...)`` to run the ``yunque`` command against it. One stack is shared by
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,14 +130,38 @@ def stop_stack(proc: subprocess.Popen, timeout: float = 90) -> None:
             proc.wait(10)
 
 
+@contextmanager
+def prefect_database() -> Iterator[dict[str, str]]:
+    """The Prefect server's database for a test stack: its own PostgreSQL database when the tests
+    require PostgreSQL (``YUNQUE_REQUIRE_POSTGRES``: a loaded machine made SQLite fail with "database
+    is locked"), else the stack's default (SQLite under ``var/prefect``)."""
+    if not os.environ.get("YUNQUE_REQUIRE_POSTGRES"):
+        yield {}
+        return
+    import psycopg
+
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    name = f"yq_prefect_e2e_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {"PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    stack = start_stack(tmp_path_factory.mktemp("stack") / "var",
-                        extra_env={"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2"})
-    try:
-        yield stack
-    finally:
-        stop_stack(stack.proc)
+    with prefect_database() as prefect_db:
+        stack = start_stack(tmp_path_factory.mktemp("stack") / "var",
+                            extra_env={"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+                                       **prefect_db})
+        try:
+            yield stack
+        finally:
+            stop_stack(stack.proc)
 
 
 @pytest.fixture

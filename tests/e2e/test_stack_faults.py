@@ -1,6 +1,7 @@
 """Faults on the real stack: the worker killed (-9, with its flow-run processes) in the middle of a
-case, and the Prefect server restarted while a rights holder answers. The case still finishes, and
-its timeline shows each effect exactly once."""
+case, the Prefect server restarted while a rights holder answers, and the supervisor itself killed
+(-9). The case still finishes, its timeline shows each effect exactly once, and no part outlives
+the supervisor."""
 
 from __future__ import annotations
 
@@ -40,19 +41,21 @@ def test_a_case_survives_a_killed_worker_and_a_restarted_prefect_server(on_stack
     number = case["number"]
     first_run = wait_state(live_stack, number, "PAUSED")
 
-    # 1. kill -9 the worker, and the flow-run process it started, while the run follows up an answer
+    # 1. kill -9 the worker, and the flow-run process it started, while the run is resumed by an answer
     answer(live_stack, case, "NIKE", "nike.agent", "not-infringing")
     wait_for("the resumed run to be running", lambda: run_state(first_run).type.value == "RUNNING", every=0.1)
     time.sleep(1.0)
     worker = live_stack.pid("worker-1")
     os.killpg(worker, signal.SIGKILL)
     wait_for("the supervisor to restart the worker", lambda: live_stack.pid("worker-1") != worker)
-    assert run_state(first_run).type.value == "RUNNING"  # nobody is left to finish it: a zombie
-    # the reconciliation (every 5 minutes; here at once, with a short grace) replaces the lost run
-    run_deployment("reconcile/reconcile", parameters={"stale_after_seconds": 5}, timeout=0, as_subflow=False)
+    # the follow-up is the warm task worker's, not the lost run's
+    wait_for("the release to be followed up", lambda: followed_up(number, "released"), timeout=120)
+    # nobody is left to finish the run: its heartbeats stop and Prefect's automation crashes it
+    wait_for("the lost run to be marked Crashed", lambda: run_state(first_run).type.value == "CRASHED", timeout=360,
+             every=2.0)
+    # the reconciliation (every 5 minutes; here on demand) gives the case a fresh run
+    run_deployment("reconcile/reconcile", timeout=0, as_subflow=False)
     second_run = wait_for("a replacement run", lambda: (r := case_run(live_stack, number)) != first_run and r)
-    assert run_state(first_run).type.value == "CRASHED"
-    wait_for("the release to be followed up", lambda: followed_up(number, "released"), timeout=240)
     wait_state(live_stack, number, "PAUSED")
 
     # 2. restart the Prefect server; an answer given while it is down waits in the outbox
@@ -77,3 +80,22 @@ def test_a_case_survives_a_killed_worker_and_a_restarted_prefect_server(on_stack
     assert sum(1 for a, _ in once if a == "decision.followed_up") == 9
     assert sum(1 for a, _ in once if a == "notice.sent") == 9
     assert sum(1 for a, _ in once if a == "line.released") == 8 and sum(1 for a, _ in once if a == "line.detained") == 1
+
+
+def test_parts_die_with_a_killed_supervisor_and_the_next_up_starts_clean(tmp_path) -> None:  # noqa: ANN001
+    from tests.e2e.conftest import start_stack, stop_stack
+    from yunque.stack import _alive
+
+    stack = start_stack(tmp_path / "var", timeout=900)
+    try:
+        names = ("prefect-server", "s3", "smtp", "worker-1", "tasks", "dispatcher", "app")
+        parts = {name: stack.pid(name) for name in names}
+        os.kill(stack.proc.pid, signal.SIGKILL)
+        stack.proc.wait(10)
+        wait_for("every part to die with the supervisor", lambda: not [n for n, p in parts.items() if _alive(p)],
+                 timeout=30)
+        status = stack.cli("stack", "status", "--json", check=False)
+        assert status.returncode == 1 and '"running": false' in status.stdout
+        assert '"orphaned": true' not in status.stdout
+    finally:
+        stop_stack(stack.proc)

@@ -1,8 +1,11 @@
-"""One Prefect test harness for all flow tests, with the deployments of ``prefect.yaml``, a real
-process worker and (when the documents service is in the tree) the embedded S3 server.
+"""One Prefect server for all flow tests, with the deployments of ``prefect.yaml``, a real process
+worker, the task worker for background tasks, the embedded S3 server and the SMTP sink.
 
-The flows run in the worker's subprocesses against one SQLite database built by the migrations
-and loaded with the demo data; each test opens its own cases in it."""
+The Prefect server is the test harness's (SQLite), or, when the tests require PostgreSQL
+(``YUNQUE_REQUIRE_POSTGRES``, as CI does), a Prefect server on its own PostgreSQL database: a loaded
+machine made the SQLite one fail with "database is locked". The flows run in the worker's
+subprocesses against one SQLite database built by the migrations and loaded with the demo data;
+each test opens its own cases in it."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +31,7 @@ class FlowStack:
     db_url: str
     var_dir: Path
     env: dict[str, str]
+    prefect_db: str  # "sqlite" (the test harness) or the PostgreSQL URL of the Prefect server
 
 
 def _point(env: dict[str, str]) -> None:
@@ -40,17 +45,55 @@ def _point(env: dict[str, str]) -> None:
     reset_calendar()
 
 
+@contextmanager
+def prefect_server() -> Iterator[str]:
+    """A Prefect server for the flow tests; yields the database it runs on (a URL)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    if not os.environ.get("YUNQUE_REQUIRE_POSTGRES"):
+        with prefect_test_harness(server_startup_timeout=120):
+            yield "sqlite"
+        return
+    import psycopg
+
+    from yunque.stack import http_ok, stop_pid
+
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    name = f"yq_prefect_flows_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {name}")
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    port = _free_port()
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"yq-prefect-flows-{os.getpid()}"
+    env = dict(os.environ, PREFECT_SERVER_DATABASE_CONNECTION_URL=url, PREFECT_HOME=str(home),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"yq-prefect-flows-{os.getpid()}.log", "ab")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                               str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        # migrations on a fresh PostgreSQL database take a minute or more on a loaded machine
+        wait_for("the Prefect server on PostgreSQL", lambda: http_ok(f"{api}/health"), timeout=300, every=1.0)
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            yield url
+    finally:
+        stop_pid(server.pid, grace=10)
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
 def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
     from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
 
     root = tmp_path_factory.mktemp("flows")
     var_dir = root / "var"
     db_url = f"sqlite:///{var_dir / 'yunque.db'}"
     saved = dict(os.environ)
     procs: list[subprocess.Popen] = []
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_server() as prefect_db:
         api = PREFECT_API_URL.value()
         env = {"YUNQUE_VAR_DIR": str(var_dir), "YUNQUE_DATABASE_URL": db_url, "YUNQUE_PREFECT_API_URL": api,
                "PREFECT_API_URL": api,
@@ -72,25 +115,23 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
             settings = get_settings()
             full_env = stack_env(settings) | {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "1"}
             log = open(var_dir / "flows.log", "ab")  # noqa: SIM115
-            if (ROOT / "adapters" / "s3_server.py").exists():
-                from adapters import s3_server
+            from adapters import mail_server, s3_server
+            from yunque.stack import port_open
 
-                procs.append(s3_server.start(settings, log=var_dir / "s3.log"))
-            if (ROOT / "adapters" / "mail_server.py").exists():
-                from adapters import mail_server
-                from yunque.stack import port_open
-
-                procs.append(subprocess.Popen(mail_server.server_argv(settings), cwd=ROOT, env=full_env, stdout=log,
-                                              stderr=subprocess.STDOUT, start_new_session=True))
-                wait_for("the SMTP sink", lambda: port_open(settings.smtp_port), timeout=30)
+            procs.append(s3_server.start(settings, log=var_dir / "s3.log"))
+            procs.append(subprocess.Popen(mail_server.server_argv(settings), cwd=ROOT, env=full_env, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+            wait_for("the SMTP sink", lambda: port_open(settings.smtp_port), timeout=30)
             deploy(settings)
             procs.append(subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
                                            "--type", "process", "--name", "flow-tests", "--limit", "4"], cwd=ROOT, env=full_env,
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(subprocess.Popen([sys.executable, "-m", "flows.tasks"], cwd=ROOT, env=full_env,
+                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             os.environ.clear()
             os.environ.update(saved)  # other tests keep their own settings; flow tests use ``flow_env``
             _point({})
-            yield FlowStack(api_url=api, db_url=db_url, var_dir=var_dir, env=env)
+            yield FlowStack(api_url=api, db_url=db_url, var_dir=var_dir, env=env, prefect_db=prefect_db)
         finally:
             from yunque.stack import stop_pid
 
@@ -126,7 +167,7 @@ def run_state(flow_run_id: str) -> tuple[str, str | None]:
     return st.type.value, getattr(st.state_details, "pause_key", None)
 
 
-def wait_for(what: str, check, timeout: float = 150.0, every: float = 0.5):  # noqa: ANN001, ANN201
+def wait_for(what: str, check, timeout: float = 300.0, every: float = 0.5):  # noqa: ANN001, ANN201
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:

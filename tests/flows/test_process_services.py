@@ -107,3 +107,78 @@ def test_only_transient_failures_are_retried() -> None:
     assert transient_only(None, None, failed(TimeoutError())) is True
     assert transient_only(None, None, failed(BondInsufficient("20000", "5000"))) is False
     assert transient_only(None, None, failed(NotFound("notice", 1))) is False
+
+
+def test_timers_of_a_case_are_named_keyed_and_tagged_the_same_by_the_run_and_the_reconciliation(db: str) -> None:
+    from flows.specs import timer_specs
+
+    case = _open()
+    from_run = timer_specs(process.case_timers(process.case_progress(case_number=case.number)))
+    from_reconcile = timer_specs([t for t in process.timers_due() if t.case_number == case.number])
+    assert from_run == from_reconcile and len(from_run) == 9
+    spec = from_run[0]
+    assert spec.name == f"{case.number}-notice-{spec.parameters['notice_id']}-deadline"
+    assert spec.key == f"deadline-notice-{spec.parameters['notice_id']}"
+    assert "office:" + process.case_progress(case_number=case.number).customs_office_code in spec.tags
+    assert "brand:CHANEL" in spec.tags
+
+
+def test_a_detention_clock_advances_only_its_own_line(db: str) -> None:
+    from flows.specs import timer_specs
+    from services.sweep import advance_detention_clocks
+
+    found = datetime(2026, 9, 1, 10, 0, tzinfo=SH)  # 30 working days end in October 2026
+    case = open_case(shipment=seed_shipment(found), actor="site.wang", now=found)
+    detained = []
+    for brand, user in (("CHANEL", "chanel.agent"), ("NIKE", "nike.agent")):
+        ln = next(x for x in case.lines if x.brand == brand)
+        record_answer(notice_id=ln.notice_id, actor=user, now=found + timedelta(hours=1),
+                      answer={"verdicts": {ln.number: "infringing"}, "detain": True, "bond": "general"})
+        detained.append(ln)
+    clocks = [t for t in process.timers_due() if t.case_number == case.number and t.kind == "investigation"]
+    assert sorted(t.line_number for t in clocks) == sorted(ln.number for ln in detained)
+    names = {s.name for s in timer_specs(clocks)}
+    assert names == {f"{case.number}-line-{ln.number}-investigation" for ln in detained}  # the line's number
+    later = datetime(2026, 11, 2, 10, 0, tzinfo=SH)  # after 30 working days, before 50
+    moved = advance_detention_clocks(now=later, line_ids=[detained[0].id])
+    assert [(m["line"], m["state"]) for m in moved] == [(detained[0].number, "undetermined")]
+    assert [m["line"] for m in advance_detention_clocks(now=later, line_ids=[detained[0].id])] == []
+    assert [m["line"] for m in advance_detention_clocks(now=later)] == [detained[1].number]
+
+
+def test_a_followed_up_decision_wakes_the_case_run_through_the_outbox(db: str) -> None:
+    case = _open()
+    nike = next(ln for ln in case.lines if ln.brand == "NIKE")
+    record_answer(notice_id=nike.notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {nike.number: "not-infringing"}})
+    [d] = process.case_progress(case_number=case.number).pending_decisions
+    process.mark_followed_up(decision_id=d.id, documents=[])
+    last = process.pending_events()[-1]
+    assert (last.topic, last.payload) == ("decision.followed_up", {"decision_id": d.id})
+
+
+def test_a_decision_artifact_shows_user_text_as_text() -> None:
+    from decimal import Decimal
+
+    from flows.tasks import decision_markdown
+
+    r = process.DecisionReport(
+        decision_id=1, case_number="YQ-2026-000001", kind="released", reason="cleared", notice_id=2,
+        rights_holder="[Evil](https://evil.example)", decided_by="nike.agent", decided_by_role="rights_holder",
+        decided_at=FOUND, notice_deadline_at=None, deadline_met=True, followed_up_at=None,
+        lines=[process.DecisionLine(number=1, brand="NIKE", description="Shoes ![x](https://evil.example/p.png) | <b>",
+                                    quantity=3, unit="pcs\n# big", value=Decimal("10.00"), state="released")])
+    md = decision_markdown(r, ["REL-1"])
+    assert "](" not in md and "![" not in md and "<b>" not in md and "https://" not in md
+    row = md.splitlines()[-1]
+    assert row.count(" | ") == 5  # the description's pipe does not add a column
+    assert "\n# big" not in md and r"Shoes \!\[x\]" in md
+
+
+def test_timers_due_before_a_moment_are_those_that_ended_by_then(db: str) -> None:
+    case = _open()
+    assert [t for t in process.timers_due(due_before=datetime(2026, 11, 27, 23, 59, tzinfo=SH))
+            if t.case_number == case.number] == []
+    due = [t for t in process.timers_due(due_before=datetime(2026, 11, 28, 0, 0, tzinfo=SH))
+           if t.case_number == case.number]
+    assert len(due) == 9 and {t.kind for t in due} == {"notice"}

@@ -40,7 +40,9 @@ def register(app: typer.Typer) -> None:
             lines = [f"stack {'running' if o['running'] else 'not running'}"]
             for name, p in o["parts"].items():
                 lines.append(f"  {name:15} pid {p['pid']:>7}  {'healthy' if p['healthy'] else ('alive' if p['alive'] else 'dead')}"
-                             + (f"  {p['url']}" if p["url"] else ""))
+                             + (f"  {p['url']}" if p["url"] else "")
+                             + ("  ORPHANED: no supervisor (`yunque stack down` stops it)" if p["orphaned"] else "")
+                             + (f"  left behind: pids {p['left_behind']}" if p["left_behind"] else ""))
             return "\n".join(lines)
 
         emit(st, as_json, human)

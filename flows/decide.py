@@ -1,0 +1,119 @@
+"""What the dispatcher does with one outbox event: a pure function of the case run's state and the event.
+
+Nothing here talks to Prefect or the database. The dispatcher (``flows/dispatch.py``) and the
+reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunState`` with
+``run_state_of`` (the one place the run-state policy lives), ask ``decide`` and carry the steps out.
+
+Why a started or resumed run needs no record of what it has seen: a run reads the case from the
+database *after* it is created or resumed, so every event committed before the dispatcher started or
+resumed it is covered by that read. Events of the same case later in the same round are therefore
+``WOKEN``-covered; an event that arrives while the run is busy waits until the run is paused again
+(it may have read the case before the event), and then resumes it once more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+#: what a waiting case run wakes for: each may let the case settle or change what the run reports;
+#: other events (evidence, shots, documents) change nothing the run does
+WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.followed_up", "case.closed",
+                           "viewing.requested", "viewing.decided"})
+#: events whose reason to keep a legal timer is gone once they happened (the notice was answered)
+TIMER_ENDING_TOPICS = frozenset({"notice.answered"})
+#: a case whose runs keep failing is left to a manager after this many runs
+MAX_RUNS_PER_CASE = 5
+
+
+class RunState(StrEnum):
+    """The case run as the process policy sees it."""
+
+    NONE = "none"  # the case has no run yet
+    BUSY = "busy"  # scheduled, pending, running or cancelling: it reads the case when it runs
+    WOKEN = "woken"  # started or resumed in this dispatch round: its next read covers every event so far
+    PAUSED = "paused"  # suspended, waiting for the rights holders; no process held
+    COMPLETED = "completed"  # the case process ended
+    BROKEN = "broken"  # crashed or failed: a fresh run may take the case over
+    STOPPED = "stopped"  # cancelled by a person (or a state the policy does not know): a person decides
+
+
+def run_state_of(prefect_state_type: str | None) -> RunState:
+    """The policy for a Prefect state type (``StateType.value``; None: the run has no state yet)."""
+    if prefect_state_type is None:
+        return RunState.BUSY
+    return {
+        "SCHEDULED": RunState.BUSY, "PENDING": RunState.BUSY, "RUNNING": RunState.BUSY,
+        "CANCELLING": RunState.BUSY, "PAUSED": RunState.PAUSED, "COMPLETED": RunState.COMPLETED,
+        "CRASHED": RunState.BROKEN, "FAILED": RunState.BROKEN,
+    }.get(prefect_state_type, RunState.STOPPED)
+
+
+class Step(StrEnum):
+    START_RUN = "start-run"  # create the case's run (once per case)
+    REPLACE_RUN = "replace-run"  # create a fresh run for a case whose run crashed or failed
+    RESUME_RUN = "resume-run"  # resume the paused run with the event as its input
+    FOLLOW_UP = "follow-up"  # documents, mail and artifact of a decision, in a warm background task
+    CANCEL_TIMERS = "cancel-timers"  # the event ends the reason of the notice's legal timer
+    LEAVE_TO_MANAGER = "leave-to-manager"  # the run was stopped or keeps failing: note it on the event
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    state: RunState
+    runs_started: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    topic: str
+    has_case: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The steps to carry out, in order, and whether the event is then handed on (marked dispatched)
+    or waits in the outbox for the next round (and holds back the later events of its case)."""
+
+    steps: tuple[Step, ...] = ()
+    handed_on: bool = True
+
+    @property
+    def waits(self) -> bool:
+        return not self.handed_on
+
+
+def decide(run: CaseRun, event: Event) -> Plan:
+    """What to do with ``event`` given the state of its case's run."""
+    if not event.has_case:
+        return Plan()
+    extra: tuple[Step, ...] = ()
+    if event.topic == "decision.made":
+        extra += (Step.FOLLOW_UP,)  # whatever the run does: a person waits for the documents
+    if event.topic in TIMER_ENDING_TOPICS:
+        extra += (Step.CANCEL_TIMERS,)
+    if run.state == RunState.NONE:
+        return Plan(extra + (Step.START_RUN,))
+    if run.state == RunState.BROKEN:
+        if run.runs_started < MAX_RUNS_PER_CASE:
+            return Plan(extra + (Step.REPLACE_RUN,))
+        return Plan(extra + (Step.LEAVE_TO_MANAGER,))
+    if run.state == RunState.STOPPED:
+        return Plan(extra + (Step.LEAVE_TO_MANAGER,))
+    if event.topic not in WAKING_TOPICS or run.state in (RunState.WOKEN, RunState.COMPLETED):
+        return Plan(extra)
+    if run.state == RunState.PAUSED:
+        return Plan(extra + (Step.RESUME_RUN,))
+    # busy: it may have read the case before this event; once it waits, the event wakes it (and
+    # only then are the event's other steps carried out, once)
+    return Plan(handed_on=False)
+
+
+def after(run: CaseRun, plan: Plan) -> CaseRun:
+    """The run's state for the next event of the same case in this round, once ``plan`` was carried out."""
+    if {Step.START_RUN, Step.REPLACE_RUN} & set(plan.steps):
+        return CaseRun(RunState.WOKEN, run.runs_started + 1)
+    if Step.RESUME_RUN in plan.steps:
+        return CaseRun(RunState.WOKEN, run.runs_started)
+    return run

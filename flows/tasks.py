@@ -1,0 +1,197 @@
+"""What people wait on, run warm: Prefect background tasks served by a long-lived task worker.
+
+A decision's follow-up (documents issued and mailed, the manager's artifact), the release of a notice
+whose deadline passed, a detention clock's step, the cancellation of a timer whose reason is gone and
+the reconciliation are submitted with ``.delay()`` (by the dispatcher, or by a flow) and picked up
+within a fraction of a second by ``python -m flows.tasks`` (``yunque stack up`` starts it), which
+imports Prefect, the services and the PDF fonts once. A new flow run process would pay 5-19 s for
+each. Every task is idempotent in the database, so a task submitted twice, or retried, repeats
+nothing a person could see twice; each shows in the Prefect UI as a task run named after its subject.
+
+The submitter and the worker share the store of the task parameters: ``scheduling_storage()``,
+a directory under ``var/`` (on several machines, a shared directory or set
+``PREFECT_TASKS_SCHEDULING_DEFAULT_STORAGE_BLOCK`` to a remote block)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import RETRY_DELAYS, cancel_scheduled, md_text, transient_only
+from models.types import utcnow
+from services import process
+
+log = logging.getLogger("yunque.tasks")
+
+
+def scheduling_storage() -> Path:
+    from yunque.settings import get_settings
+
+    return get_settings().var_dir / "prefect" / "task-parameters"
+
+
+@contextmanager
+def _shared_storage() -> Iterator[None]:
+    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+    path = scheduling_storage()
+    path.mkdir(parents=True, exist_ok=True)
+    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: path}):
+        yield
+
+
+def submit(background: Any, **parameters: Any) -> str:
+    """Submit a background task (``.delay``); returns its task run id."""
+    with _shared_storage():
+        return str(background.delay(**parameters).task_run_id)
+
+
+_KW = {"retries": 3, "retry_delay_seconds": RETRY_DELAYS, "retry_condition_fn": transient_only,
+       "cache_policy": NO_CACHE}
+
+
+# --- the decision's follow-up ---------------------------------------------------------------------
+
+
+def decision_markdown(r: process.DecisionReport, documents: list[str]) -> str:
+    """What a manager reads in the Prefect UI about a decision; user text is escaped."""
+    met = {True: "yes", False: "no (the system acted at the deadline)", None: "not applicable"}[r.deadline_met]
+    return "\n".join([
+        f"### {r.case_number}: {r.kind} ({r.reason})",  # the system's own values: a number, two enum values
+        "",
+        f"- rights holder: {md_text(r.rights_holder or '-')} (notice {r.notice_id or '-'})",
+        f"- decided by: {md_text(r.decided_by)} ({r.decided_by_role}) at "
+        f"{r.decided_at.isoformat(timespec='seconds')}",
+        f"- notice deadline: {r.notice_deadline_at.isoformat(timespec='seconds') if r.notice_deadline_at else '-'}",
+        f"- deadline met: {met}",
+        f"- documents: {md_text(', '.join(documents)) if documents else '-'}",
+        "",
+        "| line | brand | description | quantity | value (RMB) | state |",
+        "|---:|---|---|---:|---:|---|",
+        *[f"| {ln.number} | {md_text(ln.brand)} | {md_text(ln.description)} | {ln.quantity} {md_text(ln.unit)} | "
+          f"{ln.value} | {md_text(ln.state)} |" for ln in r.lines],
+    ])
+
+
+def publish_decision_artifact(r: process.DecisionReport, documents: list[str], flow_run_id: str | None) -> None:
+    """The decision's artifact, on the case's flow run (so a manager reads it on the case's run page)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    with get_client(sync_client=True) as client:
+        client.create_artifact(ArtifactCreate(
+            key=f"decision-{r.decision_id}", type="markdown", data=decision_markdown(r, documents),
+            description=f"{r.case_number}: lines {', '.join(str(ln.number) for ln in r.lines)} {r.kind}",
+            flow_run_id=UUID(flow_run_id) if flow_run_id else None))
+
+
+def follow_up(decision_id: int) -> bool:
+    """Documents (release notice, or detention notice and receipt 扣留凭单, or undetermined notice),
+    issued once per decision and mailed, the manager's artifact, then the decision marked followed
+    up (which wakes the case run). False if it was already followed up."""
+    from services.delivery import deliver_document
+    from services.documents import issue_for_decision
+
+    r = process.decision_report(decision_id=decision_id)
+    if r.followed_up_at is not None:
+        return False
+    docs = issue_for_decision(decision_id=decision_id)
+    for d in docs:
+        deliver_document(document_id=d.id)
+    numbers = [d.number for d in docs]
+    case = process.case_progress(case_number=r.case_number)
+    publish_decision_artifact(r, numbers, case.flow_run_id)
+    return process.mark_followed_up(decision_id=decision_id, documents=numbers)
+
+
+@task(name="follow-up-decision", task_run_name="follow-up-decision-{decision_id}", **_KW)
+def follow_up_decision(decision_id: int) -> bool:
+    return follow_up(decision_id)
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+
+@task(name="release-notice", task_run_name="release-notice-{notice_id}", **_KW)
+def release_notice(case_number: str, notice_id: int) -> list[dict]:
+    """The end of a notice's third working day passed unanswered (or claimed without a sufficient
+    bond): release its lines (Reg 16, Meas 25); the notice's timer then has no reason left."""
+    from flows.specs import notice_timer_name
+    from services.sweep import release_notice_if_expired
+
+    released = release_notice_if_expired(notice_id=notice_id, now=utcnow())
+    if released:
+        get_run_logger().info("notice %s: released %s", notice_id,
+                              ", ".join(f"line {r['line']} ({r['brand']})" for r in released))
+        cancel_scheduled([notice_timer_name(case_number, notice_id)],
+                         reason=f"notice {notice_id} released at its deadline")
+    return released
+
+
+@task(name="advance-line-clock", task_run_name="clock-line-{line_id}", **_KW)
+def advance_line_clock(line_id: int) -> list[dict]:
+    """A detained line's 30- or 50-working-day clock ended (Reg 20, 24; Meas 28)."""
+    from services.sweep import advance_detention_clocks
+
+    return advance_detention_clocks(now=utcnow(), line_ids=[line_id])
+
+
+@task(name="cancel-notice-timer", task_run_name="cancel-timer-notice-{notice_id}", **_KW)
+def cancel_notice_timer(case_number: str, notice_id: int) -> list[str]:
+    """The notice was answered: its deadline timer has no reason left (unless the answer is a claim
+    whose bond is still to be checked: then the deadline still releases the goods)."""
+    from flows.specs import notice_timer_name
+
+    notice = next((n for n in process.case_progress(case_number=case_number).notices if n.id == notice_id), None)
+    if notice is None or notice.waiting:
+        return []
+    return cancel_scheduled([notice_timer_name(case_number, notice_id)], reason=f"notice {notice_id} was answered")
+
+
+@task(name="reconcile", task_run_name="reconcile-{started}", **_KW)
+def reconcile_task(started: str) -> dict:
+    """The periodic reconciliation (``flows/reconcile.py``), unless another one is running."""
+    from prefect.runtime import task_run
+
+    from flows.reconcile import another_running, repair
+
+    if another_running(own_id=str(task_run.id)):
+        return {"skipped": "another reconciliation is running"}
+    return repair(dispatch=False)
+
+
+TASKS = (follow_up_decision, release_notice, advance_line_clock, cancel_notice_timer, reconcile_task)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Serve Yunque's background tasks (follow-ups, deadlines, reconciliation).")
+    ap.add_argument("--limit", type=int, default=10, help="tasks run at once")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from prefect.task_worker import serve
+
+    # the service modules and the fonts load once, before the first follow-up waits on them (the
+    # fonts in the background: a release or a cancellation needs none)
+    import threading
+
+    import services.delivery  # noqa: F401
+    import services.documents  # noqa: F401
+    from adapters.pdf import warm_up
+
+    threading.Thread(target=warm_up, name="warm-up-fonts", daemon=True).start()
+
+    with _shared_storage():
+        serve(*TASKS, limit=args.limit)
+
+
+if __name__ == "__main__":
+    main()

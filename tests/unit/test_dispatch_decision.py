@@ -1,0 +1,93 @@
+"""The dispatcher's decision, branch by branch: a pure function of (case run state, event)."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.decide import (
+    MAX_RUNS_PER_CASE,
+    WAKING_TOPICS,
+    CaseRun,
+    Event,
+    Plan,
+    RunState,
+    Step,
+    after,
+    decide,
+    run_state_of,
+)
+
+R = RunState
+
+
+def ev(topic: str, *, has_case: bool = True) -> Event:
+    return Event(id=7, topic=topic, has_case=has_case)
+
+
+@pytest.mark.parametrize(("prefect", "policy"), [
+    (None, R.BUSY), ("SCHEDULED", R.BUSY), ("PENDING", R.BUSY), ("RUNNING", R.BUSY), ("CANCELLING", R.BUSY),
+    ("PAUSED", R.PAUSED), ("COMPLETED", R.COMPLETED), ("CRASHED", R.BROKEN), ("FAILED", R.BROKEN),
+    ("CANCELLED", R.STOPPED), ("SOMETHING-NEW", R.STOPPED),
+])
+def test_each_prefect_state_has_one_policy(prefect: str | None, policy: RunState) -> None:
+    assert run_state_of(prefect) is policy
+
+
+def test_an_event_without_a_case_is_handed_on_with_nothing_to_do() -> None:
+    for state in RunState:
+        assert decide(CaseRun(state), ev("user.created", has_case=False)) == Plan()
+
+
+def test_the_first_event_of_a_case_without_a_run_starts_it() -> None:
+    assert decide(CaseRun(R.NONE), ev("case.opened")) == Plan((Step.START_RUN,))
+    assert decide(CaseRun(R.NONE), ev("notice.served")) == Plan((Step.START_RUN,))
+
+
+def test_a_decision_is_followed_up_whatever_the_run_is_doing() -> None:
+    for state in (R.BUSY, R.WOKEN, R.PAUSED, R.COMPLETED):
+        assert decide(CaseRun(state), ev("decision.made")) == Plan((Step.FOLLOW_UP,))
+    assert decide(CaseRun(R.NONE), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.START_RUN))
+
+
+def test_a_paused_run_is_resumed_by_a_waking_event_and_not_by_others() -> None:
+    for topic in WAKING_TOPICS - {"notice.answered"}:
+        assert decide(CaseRun(R.PAUSED), ev(topic)) == Plan((Step.RESUME_RUN,))
+    assert decide(CaseRun(R.PAUSED), ev("evidence.added")) == Plan()
+
+
+def test_an_answer_resumes_the_run_and_cancels_the_notice_timer() -> None:
+    assert decide(CaseRun(R.PAUSED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS, Step.RESUME_RUN))
+    assert decide(CaseRun(R.COMPLETED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
+
+
+def test_a_busy_run_holds_a_waking_event_back_until_it_waits() -> None:
+    plan = decide(CaseRun(R.BUSY), ev("notice.answered"))
+    assert plan.waits and plan.steps == ()  # the timer is cancelled once, when the event is handed on
+    assert decide(CaseRun(R.BUSY), ev("evidence.added")) == Plan()
+
+
+def test_a_run_started_or_resumed_this_round_covers_the_later_events_of_its_case() -> None:
+    started = after(CaseRun(R.NONE, 0), decide(CaseRun(R.NONE, 0), ev("case.opened")))
+    assert started == CaseRun(R.WOKEN, 1)
+    assert decide(started, ev("notice.served")) == Plan()
+    assert decide(started, ev("decision.made")) == Plan((Step.FOLLOW_UP,))
+    resumed = after(CaseRun(R.PAUSED, 1), decide(CaseRun(R.PAUSED, 1), ev("viewing.requested")))
+    assert resumed == CaseRun(R.WOKEN, 1)
+    assert after(CaseRun(R.BUSY, 1), Plan(handed_on=False)) == CaseRun(R.BUSY, 1)
+
+
+def test_a_completed_run_is_not_woken() -> None:
+    assert decide(CaseRun(R.COMPLETED), ev("viewing.requested")) == Plan()
+
+
+def test_a_broken_run_is_replaced_a_bounded_number_of_times_then_left_to_a_manager() -> None:
+    assert decide(CaseRun(R.BROKEN, 1), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS, Step.REPLACE_RUN))
+    assert decide(CaseRun(R.BROKEN, MAX_RUNS_PER_CASE - 1), ev("evidence.added")) == Plan((Step.REPLACE_RUN,))
+    assert decide(CaseRun(R.BROKEN, MAX_RUNS_PER_CASE), ev("evidence.added")) == Plan((Step.LEAVE_TO_MANAGER,))
+    replaced = after(CaseRun(R.BROKEN, 2), Plan((Step.REPLACE_RUN,)))
+    assert replaced == CaseRun(R.WOKEN, 3)
+
+
+def test_a_run_a_person_cancelled_is_left_to_a_manager() -> None:
+    assert decide(CaseRun(R.STOPPED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS, Step.LEAVE_TO_MANAGER))
+    assert decide(CaseRun(R.STOPPED), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.LEAVE_TO_MANAGER))
