@@ -13,6 +13,7 @@ account is disabled.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from adapters.db import session_scope
 from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import CustomsOffice, User
+from models.text import plain
 from models.ui_session import SignInSession
 from services.auth import authenticate
 from services.context import Actor, now_or, record, system_actor
@@ -185,11 +187,15 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: da
         if user is None:
             if office is None:
                 raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
-            base = email.split("@")[0][:60]
+            # a user name as a local one would be (``[pwn](https://evil.example)`` is not one)
+            base = re.sub(r"[^a-z0-9._-]", "", email.split("@")[0])[:60].lstrip("._-")
+            if len(base) < 3:
+                raise InvalidInput("email", "the e-mail address gives no usable user name")
             name = base
             while s.exec(select(User.id).where(User.username == name)).first() is not None:
                 name = f"{base}.{secrets.token_hex(2)}"
-            user = User(username=name, display_name=str(claims.get("name") or name)[:200], role=role.value,
+            display = plain("name", str(claims.get("name") or name).strip()[:200]) or name
+            user = User(username=name, display_name=display, role=role.value,
                         customs_office_id=office.id, email=email, password_hash=None)
             s.add(user)
             s.flush()

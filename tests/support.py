@@ -55,3 +55,16 @@ def moto_store(monkeypatch: Any) -> Iterator[Any]:
         store.client.create_bucket(Bucket=get_settings().s3_bucket)
         yield store
     reset_store()
+
+
+def photo(label: str = "photo", size: tuple[int, int] = (24, 16)) -> bytes:
+    """A real JPEG (it decodes): different labels give different bytes (the label is its comment)."""
+    import io
+    import zlib
+
+    from PIL import Image
+
+    shade = zlib.crc32(label.encode()) % 200
+    out = io.BytesIO()
+    Image.new("RGB", size, (shade, 255 - shade, 90)).save(out, format="JPEG", quality=80, comment=label.encode())
+    return out.getvalue()

@@ -19,11 +19,11 @@ from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import add_evidence, evidence_url, list_evidence, verify_evidence
 
-from tests.support import moto_store
+from tests.support import moto_store, photo
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50
+JPEG = photo("photo-of-inner-card")
 PDF = b"%PDF-1.7\n" + b"report" * 100
 
 
