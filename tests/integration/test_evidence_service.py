@@ -141,6 +141,20 @@ def test_path_like_file_names_are_refused(lite_case, s3_lite, name) -> None:  # 
     assert _evidence_rows() == 0 and _keys(s3) == []
 
 
+@pytest.mark.parametrize("data", [
+    b"\xff\xd8\xff",  # three magic bytes
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50,  # a JPEG header and no picture
+    JPEG[: len(JPEG) // 2],  # a real photo cut short
+    b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+])
+def test_a_photo_that_does_not_decode_is_refused_and_nothing_is_kept(lite_case, s3_lite, data) -> None:  # noqa: ANN001
+    case, s3 = lite_case, s3_lite
+    with pytest.raises(InvalidInput) as caught:
+        add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(data), filename="IMG_1.jpg", now=FOUND)
+    assert caught.value.field == "file" and "not a readable photo" in caught.value.reason
+    assert _evidence_rows() == 0 and _keys(s3) == []
+
+
 def test_an_s3_outage_mid_upload_leaves_no_record_and_no_object(case, s3, monkeypatch) -> None:  # noqa: ANN001
     from services.evidence import LIMITS
 
