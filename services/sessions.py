@@ -76,6 +76,7 @@ def sign_in(*, username: str, password: str, now: datetime | None = None) -> Sig
     username = username.strip()
     if not username:
         raise InvalidInput("username", "is required")
+    plain("username", username)
     if not password:
         raise InvalidInput("password", "is required")
     authenticate(username=username, password=password, now=now)
