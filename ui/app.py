@@ -63,6 +63,9 @@ else:
     pages.append(verify)
     nav = st.navigation(pages)
 
+if actor is not None and actor.role == Role.ADMIN:
+    with chrome.guard("calendar banner"):
+        chrome.calendar_banner(actor.username)
 
 with st.sidebar:
     st.caption("Yunque 云确")
