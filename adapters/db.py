@@ -8,6 +8,10 @@ chain. Taking it first, before any row lock, keeps the lock order the same in ev
 only at the first timeline append, it deadlocked against a transaction that held a row lock and was
 waiting for it. Write transactions are therefore serialised on both engines; keep them short (no
 network calls inside), and never open a write transaction inside another.
+
+Both engines recover by themselves after a failure: connections are pinged before use
+(``pool_pre_ping``), and a SQLite connection that failed because the file was read-only, unreadable or
+damaged at that moment is thrown away rather than reused.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def _build(url: str) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True)
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn, _record):  # noqa: ANN001
@@ -44,6 +48,14 @@ def _build(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "handle_error")
+        def _error(ctx):  # noqa: ANN001
+            # A connection opened while the file was read-only (or its directory unreadable) stays read-only
+            # for ever: SQLite falls back to read-only at open time. Treat it as a lost connection, so the
+            # pool drops it (and its siblings) and the next use opens a fresh one once the file is writable.
+            if _stale_sqlite(ctx.original_exception):
+                ctx.is_disconnect = True
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
@@ -56,6 +68,14 @@ def _build(url: str) -> Engine:
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         url = u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+#: SQLite errors after which a pooled connection is not to be trusted again.
+_STALE_SQLITE = ("readonly database", "disk i/o error", "unable to open database file", "database disk image is malformed")
+
+
+def _stale_sqlite(exc: BaseException | None) -> bool:
+    return exc is not None and any(m in str(exc).lower() for m in _STALE_SQLITE)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -240,3 +240,51 @@ def _pdf_time(f: BinaryIO) -> datetime | None:
         sign = 1 if zone[0] == "+" else -1
         tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
     return _sane(datetime(y, mo, d, h, mi, s, tzinfo=tz))
+
+
+# --- is it really a picture? -----------------------------------------------------------------------
+
+
+class NotAPicture(ValueError):
+    """A file that begins like a photo but does not decode as one (a 3-byte ``FF D8 FF``, a truncated JPEG)."""
+
+
+def check_photo(f: BinaryIO, media: MediaType) -> None:
+    """Decode a JPEG or PNG with Pillow (JPEG at its smallest scale, so memory stays small); check a HEIC's
+    box structure (Pillow has no HEIC decoder here). Raise ``NotAPicture`` with the reason otherwise."""
+    try:
+        f.seek(0)
+        if media in (JPEG, PNG):
+            _decode(f, media)
+        elif media is HEIC:
+            _heic_boxes(f)
+    finally:
+        f.seek(0)
+
+
+def _decode(f: BinaryIO, media: MediaType) -> None:
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(f, formats=[media.name.upper()]) as im:
+                if im.width < 1 or im.height < 1:
+                    raise NotAPicture("the picture has no pixels")
+                if media is JPEG:
+                    im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+                im.load()
+    except NotAPicture:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise NotAPicture("the picture is too large to decode safely") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
+        raise NotAPicture(f"it does not decode as a {media.name.upper()} picture ({e})") from None
+
+
+def _heic_boxes(f: BinaryIO) -> None:
+    boxes = {btype for btype, _body, _end in _boxes(f, 0, None)}
+    if not {b"ftyp", b"meta", b"mdat"} <= boxes:
+        raise NotAPicture("it is not a complete HEIC picture (its image data is missing)")

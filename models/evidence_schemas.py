@@ -11,9 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-ShotText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+from models.text import PlainText, check_text, many_lines, one_line
+
+Note = many_lines(2000)
+ShotText = many_lines(1000)
+Reason = many_lines(2000)
+GuideText = one_line(500, min_length=1)
 
 
 class _In(BaseModel):
@@ -27,6 +30,7 @@ def _plain_name(v: str) -> str:
     if "/" in v or "\\" in v:
         raise ValueError("must be a plain file name, not a path")
     if any(not ch.isprintable() for ch in v):
+        check_text(v)  # names the character (a NUL, a bidi override, ...)
         raise ValueError("must not contain control characters")
     return v
 
@@ -36,7 +40,7 @@ class EvidenceIn(_In):
     line_number: int | None = Field(default=None, ge=1)
     viewing_id: int | None = Field(default=None, ge=1)
     shot_request_id: int | None = Field(default=None, ge=1)
-    note: Note = ""
+    note: Note = ""  # type: ignore[valid-type]
 
     @field_validator("filename")
     @classmethod
@@ -92,11 +96,11 @@ class VerifyReport(BaseModel):
 class ViewingRequestIn(_In):
     line_numbers: list[int] | None = Field(default=None, min_length=1, max_length=2000)
     invite_consignor: bool = False
-    note: Note = ""
+    note: Note = ""  # type: ignore[valid-type]
 
 
 class CallLinkIn(_In):
-    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), PlainText]
 
     @field_validator("url")
     @classmethod
@@ -110,7 +114,7 @@ class CallLinkIn(_In):
 
 
 class ShotRequestIn(_In):
-    text: ShotText = ""
+    text: ShotText = ""  # type: ignore[valid-type]
     guide_item_id: int | None = Field(default=None, ge=1)
     line_number: int | None = Field(default=None, ge=1)
 
@@ -202,7 +206,7 @@ class ConfirmationTimeOut(BaseModel):
 
 
 class GuideItemIn(_In):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    text: GuideText  # type: ignore[valid-type]
     position: int | None = Field(default=None, ge=0, le=10_000)
 
 

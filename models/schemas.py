@@ -14,12 +14,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from models.enums import Direction, Verdict
 from models.rules.bonds import money
+from models.text import PlainText, Text, many_lines
 
 #: 统一社会信用代码: 18 characters, digits and capitals without I, O, S, V, Z.
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Brand = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=120)]
+Brand = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=120), PlainText]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), PlainText]
+Comment = many_lines(2000)
 
 
 def _money(v: object, info) -> Decimal:  # noqa: ANN001
@@ -42,7 +44,7 @@ class LineIn(Strict):
     description: Text
     brand: Brand
     quantity: int = Field(gt=0, le=100_000_000)
-    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    unit: Unit
     value: Decimal
 
     @field_validator("value", mode="before")
@@ -71,7 +73,7 @@ class AnswerIn(Strict):
     verdicts: dict[int, Verdict] = Field(min_length=1)
     detain: bool = False
     bond: Literal["general"] | Decimal | None = None
-    comment: Annotated[str, StringConstraints(max_length=2000)] = ""
+    comment: Comment = ""  # type: ignore[valid-type]
 
     @field_validator("bond", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from models.rules.errors import PermissionDenied
 from models.rules.workdays import SHANGHAI
 from models.schemas import TaskOut
 from models.tables import Answer, Case, CustomsOffice, Line, Notice, RightsHolder, Task, User, Viewing
+from models.text import one_line
 from services.context import Actor, load_actor, now_or
 from services.tasks import _out as task_out
 
@@ -167,14 +168,17 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
 # --- saved inbox views, shared per office -----------------------------------------------------------
 
 
+FilterWord = one_line(60)
+
+
 class ViewFilters(BaseModel):
     """The inbox filters a view keeps."""
 
     model_config = {"extra": "forbid"}
-    kinds: list[str] = []
+    kinds: list[FilterWord] = []  # type: ignore[valid-type]
     mine_only: bool = False
     urgency: str = "all"  # all, overdue, near
-    case_number: str = ""
+    case_number: FilterWord = ""  # type: ignore[valid-type]
 
 
 def saved_views(*, actor: str) -> list[dict[str, object]]:
@@ -191,11 +195,12 @@ def saved_views(*, actor: str) -> list[dict[str, object]]:
 def save_view(*, actor: str, name: str, filters: ViewFilters | dict, now: datetime | None = None) -> dict[str, object]:
     """Save (or replace) a named inbox view for the caller's office."""
     from models.rules.errors import InvalidInput
+    from models.text import plain
     from models.ui_session import SavedView
     from services.context import record
 
     f = filters if isinstance(filters, ViewFilters) else ViewFilters.model_validate(filters)
-    name = name.strip()
+    name = plain("name", name.strip())
     if not name or len(name) > 80:
         raise InvalidInput("name", "must be 1 to 80 characters")
     if f.urgency not in ("all", "overdue", "near"):

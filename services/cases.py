@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, TaskKind
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.rules.moments import not_in_future
 from models.rules.states import transition
 from models.rules.workdays import answer_deadline, end_of_day, local_date
 from models.schemas import (
@@ -63,6 +64,7 @@ def open_case(
     to each rights holder concerned, served at once when the office serves on issue."""
     data = shipment if isinstance(shipment, ShipmentIn) else ShipmentIn.model_validate(shipment)
     now = now_or(now)
+    not_in_future(data.found_at, now=now, field="found_at")
     with session_scope() as s:
         who = load_actor(s, actor)
         require_role(who, "register a seizure", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM)

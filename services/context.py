@@ -52,6 +52,8 @@ class Actor:
 
 
 def load_actor(session: Session, username: str) -> Actor:
+    if not isinstance(username, str) or "\x00" in username:  # no such user; PostgreSQL would refuse the query
+        raise NotFound("user", repr(username))
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
         raise NotFound("user", username)

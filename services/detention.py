@@ -11,6 +11,7 @@ from models.enums import LineState, Reason, Role, TaskKind, TaskState
 from models.rules.errors import InvalidInput, NotFound
 from models.schemas import LineOut
 from models.tables import Case, Line, Recordation, Task
+from models.text import plain
 from services.cases import _line_out, close_if_done, visible_case
 from services.context import load_actor, now_or, require_role
 from services.lines import move_lines
@@ -29,6 +30,7 @@ def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str,
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome", f"must be one of {', '.join(OUTCOMES)}")
     target, reason = OUTCOMES[outcome]
+    note = plain("note", note, multiline=True)
     now = now_or(now)
     with session_scope() as s:
         who = load_actor(s, actor)

@@ -112,6 +112,11 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
             f.write(data)
         f.flush()
         f.seek(0)
+        if kind.kind == "photo":
+            try:
+                media.check_photo(f, kind)
+            except media.NotAPicture as e:
+                raise InvalidInput("file", f"not a readable photo: {e}") from None
         yield Spooled(file=f, sha256=digest.hexdigest(), size=size, media=kind)
 
 

@@ -13,6 +13,7 @@ account is disabled.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from adapters.db import session_scope
 from models.enums import Role
 from models.rules.errors import HandoffRefused, InvalidInput, NotFound, PermissionDenied
 from models.tables import CustomsOffice, User
+from models.text import plain
 from models.ui_session import SignInSession
 from services.auth import LOCAL_CLIENT, authenticate, same_secret
 from services.context import Actor, now_or, record, system_actor
@@ -83,6 +85,7 @@ def sign_in(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: 
     username = username.strip()
     if not username:
         raise InvalidInput("username", "is required")
+    plain("username", username)
     if not password:
         raise InvalidInput("password", "is required")
     actor = authenticate(username=username, password=password, client=client, nonce=nonce, now=now)

@@ -153,6 +153,23 @@ def _json_outcome(outcome: object) -> dict[str, Any]:
     if not isinstance(outcome, dict):
         raise InvalidInput("outcome", "must be an object of named values")
     try:
-        return json.loads(json.dumps(outcome, allow_nan=False, ensure_ascii=False))
+        plain_json = json.loads(json.dumps(outcome, allow_nan=False, ensure_ascii=False))
     except (TypeError, ValueError) as e:
         raise InvalidInput("outcome", f"must hold plain JSON values only ({e})") from None
+    _plain_strings(plain_json)
+    return plain_json
+
+
+def _plain_strings(value: object) -> None:
+    """Every name and text in an outcome is plain text (no NUL, control or bidi characters)."""
+    from models.text import plain
+
+    if isinstance(value, str):
+        plain("outcome", value, multiline=True)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            plain("outcome", k)
+            _plain_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            _plain_strings(v)

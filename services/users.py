@@ -15,10 +15,11 @@ from adapters.db import session_scope
 from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound
 from models.tables import Consignor, CustomsOffice, RightsHolder, User
+from models.text import PlainText, plain
 from services.auth import hash_password
 from services.context import Actor, load_actor, now_or, record, require_role
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PlainText]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9._-]{2,79}$")]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 Locale = Literal["zh", "en"]
@@ -65,9 +66,9 @@ class UserIn(Membership):
 
 class RightsHolderIn(_In):
     name: Name
-    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] = ""
+    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), PlainText] = ""
     contact_emails: list[EmailStr] = Field(min_length=1, max_length=10)
-    agent: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    agent: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), PlainText] | None = None
 
 
 class UserOut(BaseModel):
@@ -191,6 +192,7 @@ def update_user(*, actor: str, username: str, membership: Membership | dict, dis
         if display_name is not None:
             if not display_name.strip():
                 raise InvalidInput("display_name", "must not be empty")
+            plain("display_name", display_name)
             u.display_name = display_name.strip()[:200]
         s.add(u)
         s.flush()

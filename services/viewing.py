@@ -46,6 +46,7 @@ from models.tables import (
     User,
     Viewing,
 )
+from models.text import plain
 from services.context import Actor, load_actor, now_or, open_task, publish, record
 from services.evidence import case_scope, evidence_of_viewing, is_case_customs
 
@@ -218,7 +219,7 @@ def decide_viewing(*, viewing_id: int, actor: str, approve: bool, reason: str = 
                    now: datetime | None = None) -> ViewingOut:
     """An IPR officer of the office approves or refuses a requested viewing (a refusal says why)."""
     now = now_or(now)
-    reason = reason.strip()
+    reason = plain("reason", reason.strip(), multiline=True)
     if not approve and len(reason) < 3:
         raise InvalidInput("reason", "a refusal gives its reason")
     if len(reason) > 2000:

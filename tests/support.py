@@ -57,6 +57,19 @@ def moto_store(monkeypatch: Any) -> Iterator[Any]:
     reset_store()
 
 
+def photo(label: str = "photo", size: tuple[int, int] = (24, 16)) -> bytes:
+    """A real JPEG (it decodes): different labels give different bytes (the label is its comment)."""
+    import io
+    import zlib
+
+    from PIL import Image
+
+    shade = zlib.crc32(label.encode()) % 200
+    out = io.BytesIO()
+    Image.new("RGB", size, (shade, 255 - shade, 90)).save(out, format="JPEG", quality=80, comment=label.encode())
+    return out.getvalue()
+
+
 # --- the working-day calendar of tests that run at the machine's date --------------------------------
 
 def test_only_year(year: int) -> dict[str, Any]:

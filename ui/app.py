@@ -20,7 +20,11 @@ from ui.chrome import tr  # noqa: E402
 
 st.set_page_config(page_title="Yunque 云确", page_icon=":material/verified:", layout="wide")
 
-actor = chrome.current_actor()
+try:
+    actor = chrome.current_actor()
+except Exception as e:  # noqa: BLE001 - e.g. a database nobody migrated: a message and an incident id, no traceback
+    chrome.show_failure(e, "sign-in")
+    st.stop()
 st.session_state["auth.actor"] = actor
 if actor is not None and "ui.lang" not in st.session_state:
     st.session_state["ui.lang"] = actor.locale if actor.locale in ("zh", "en") else "zh"
@@ -55,7 +59,8 @@ else:
     nav = st.navigation(pages)
 
 if actor is not None and actor.role == Role.ADMIN:
-    chrome.calendar_banner(actor.username)
+    with chrome.guard("calendar banner"):
+        chrome.calendar_banner(actor.username)
 
 with st.sidebar:
     st.caption("Yunque 云确")
@@ -90,4 +95,5 @@ with st.sidebar:
             chrome.post_sign_out()  # every session of this sign-in already ended above; this clears the cookie
         st.rerun()
 
-nav.run()
+with chrome.guard(f"page {nav.url_path or 'home'}"):
+    nav.run()

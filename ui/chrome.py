@@ -5,8 +5,12 @@ as markdown or HTML."""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable, Iterable
+import re
+import string
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -268,7 +272,7 @@ def run_action(fn: Callable[..., T], *args: Any, ok: str | None = None, **kwargs
         return None
     except YunqueError as e:
         field = getattr(e, "field", None)
-        st.error(f"{field}: {getattr(e, 'reason', e)}" if field else str(e))
+        st.error(f"{field_label(field)}: {md(getattr(e, 'reason', e))}" if field else md(e))
         return None
     if ok:
         st.success(ok)
@@ -288,7 +292,7 @@ def field_errors(e: ValidationError) -> dict[str, str]:
 
 def show_validation(e: ValidationError) -> None:
     for field, msg in field_errors(e).items():
-        st.error(f"{tr('field')} {field}: {msg}")
+        st.error(f"{tr('field')} {field_label(field)}: {md(msg)}")
 
 
 def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
@@ -296,6 +300,67 @@ def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
     import pandas as pd
 
     return st.dataframe(pd.DataFrame(list(rows)), hide_index=True, width="stretch", **kwargs)
+
+
+# --- user text in markdown, and failures nobody planned for ---------------------------------------------
+
+_MARKDOWN_SPECIAL = frozenset(string.punctuation)
+
+
+def md(text: object) -> str:
+    """User text for a place Streamlit renders as markdown (captions, subheaders, messages, widget labels,
+    radio options): every ASCII punctuation character backslash-escaped (CommonMark then shows it as
+    itself) and line breaks made spaces, so ``[pwn](https://evil.example)`` shows as typed, never as a
+    link, an image, emphasis, LaTeX or a colour directive. Use it for every label built from user text."""
+    flat = " ".join(str(text).splitlines())
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in flat)
+
+
+def field_label(field: str) -> str:
+    """A field's name in a message: as it is when it is a plain name (``consignor.uscc``), else escaped."""
+    return field if re.fullmatch(r"[A-Za-z0-9_.]+", field) else md(field)
+
+
+def show_failure(e: BaseException, where: str) -> None:
+    """An error that reached the page: a refusal in plain words; anything else as an incident whose trace
+    goes to the incident log and whose id the user sees, in the user's language (never a traceback)."""
+    if isinstance(e, ValidationError):
+        show_validation(e)
+        return
+    if isinstance(e, YunqueError):
+        st.error(md(e))
+        return
+    from adapters.incidents import report
+
+    incident = report(e, where=where)
+    st.error(f"{tr('incident.' + incident.kind)}\n\n{tr('incident_id', id=incident.id)}")
+
+
+@contextmanager
+def guard(where: str) -> Iterator[bool]:
+    """Run a page (or part of one) so that no traceback reaches the user: see ``show_failure``.
+    ``st.stop()`` and ``st.rerun()`` pass through (they are not errors)."""
+    try:
+        yield True
+    except Exception as e:  # noqa: BLE001 - shown to the user, logged in full
+        show_failure(e, where)
+
+
+def fragment(*, run_every: int | float | None = None) -> Callable[[Callable[..., T]], Callable[..., T | None]]:
+    """``st.fragment`` whose reruns are guarded like the page (a fragment's own reruns bypass the page)."""
+
+    def wrap(fn: Callable[..., T]) -> Callable[..., T | None]:
+        @functools.wraps(fn)
+        def body(*args: Any, **kwargs: Any) -> T | None:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001
+                show_failure(e, f"fragment {fn.__name__}")
+                return None
+
+        return st.fragment(body, run_every=run_every)
+
+    return wrap
 
 
 def calendar_banner(username: str) -> None:

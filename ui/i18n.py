@@ -371,6 +371,18 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "This sign-in was not started in this browser, so nobody was signed in. "
                         "Sign in here with your own account."),
     "handoff_expired": ("登录链接已过期或已使用。请重新登录。", "This sign-in link has expired or was used. Sign in again."),
+    # unexpected failures (adapters/incidents.py): the reason, then the incident id; the trace is in the log
+    "incident.db-not-set-up": ("数据库尚未初始化，请管理员运行 `yunque db upgrade`。", "The database is not set up: an administrator must run `yunque db upgrade`."),
+    "incident.db-read-only": ("数据库暂时只读，本次操作未作任何更改，请稍后重试。", "The database is read-only at the moment: nothing was changed. Please try again shortly."),
+    "incident.db-busy": ("数据库繁忙，本次操作未作任何更改，请重试。", "The database is busy: nothing was changed. Please try again."),
+    "incident.db-unreachable": ("暂时无法连接数据库，本次操作未作任何更改，请稍后重试。", "The database cannot be reached: nothing was changed. Please try again later."),
+    "incident.disk-full": ("服务器磁盘空间已满，本次操作未作任何更改，请通知管理员。", "The server's disk is full: nothing was changed. Please tell an administrator."),
+    "incident.nul-byte": ("输入的文字中含有不允许的空字符（U+0000）。", "The text entered contains a NUL character (U+0000), which is not allowed."),
+    "incident.store-unreachable": ("暂时无法连接证据存储，请稍后重试。", "The evidence store cannot be reached. Please try again later."),
+    "incident.object-missing": ("所存文件在证据存储中缺失，请通知管理员。", "A stored file is missing from the evidence store. Please tell an administrator."),
+    "incident.document-altered": ("所存文书与签发时的文书不一致，已停止提供，请通知管理员。", "A stored document no longer matches the one issued; it is withheld. Please tell an administrator."),
+    "incident.internal": ("发生意外错误，本次操作未能完成。", "An unexpected error stopped this action."),
+    "incident_id": ("事件编号：{id}（请告知管理员）", "Incident {id} (give this number to an administrator)"),
 }
 
 

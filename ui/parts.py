@@ -40,7 +40,7 @@ def notices_block(notices: list[NoticeOut]) -> None:
     chrome.table(rows)
     comments = [(n.rights_holder, n.answer.comment) for n in notices if n.answer and n.answer.comment]
     for holder, comment in comments:
-        st.caption(holder)
+        st.caption(chrome.md(holder))
         st.text(comment)  # the rights holder's own words: text, never markdown
 
 
@@ -107,7 +107,8 @@ def show_evidence(items: list[Any], columns: int = 3) -> None:
                 st.video(e.url)
             elif e.url:
                 st.link_button(tr("download"), e.url)
-            st.caption(f"#{e.id} · {tr('line_no')} {e.line_number or '—'} · {e.captured_by} · {chrome.when(e.captured_at)}")
+            st.caption(f"#{e.id} · {tr('line_no')} {e.line_number or '—'} · {chrome.md(e.captured_by)} · "
+                       f"{chrome.when(e.captured_at)}")
             st.code(e.sha256[:16], language=None)
             if e.note:
                 st.text(e.note)
@@ -142,7 +143,7 @@ def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> Non
     flash = f"portal.viewing.flash.{notice.id}"
     if st.session_state.get(flash):
         st.success(st.session_state.pop(flash))
-    mine = portal_viewing_status(notice, actor)
+    mine = portal_viewing_status(notice, actor) or []  # None when the refresh failed (shown as an incident)
     if notice.state != "served" or any(v.state in ("requested", "approved", "open") for v in mine):
         return
     with st.form(f"portal.viewing.{notice.id}"):
@@ -156,7 +157,7 @@ def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> Non
                 st.rerun()
 
 
-@st.fragment(run_every=10)
+@chrome.fragment(run_every=10)
 def portal_viewing_status(notice: NoticeOut, actor: Actor) -> list[Any]:
     """The rights holder's viewings of one notice, with the room's link once approved (self-refreshing)."""
     viewing = _optional("services.viewing")
@@ -185,7 +186,8 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
     st.caption(tr("answer_help"))
     verdicts: dict[int, str | None] = {}
     for ln in p.lines:
-        verdicts[ln.number] = st.radio(f"{tr('line_no')} {ln.number} · {ln.brand} · {ln.quantity} {ln.unit} · RMB {ln.value:,.2f}",
+        label = f"{tr('line_no')} {ln.number} · {chrome.md(ln.brand)} · {ln.quantity} {chrome.md(ln.unit)} · RMB {ln.value:,.2f}"
+        verdicts[ln.number] = st.radio(label,
                                        ["not-infringing", "infringing"], format_func=lambda v: tr(f"verdict.{v}"),
                                        horizontal=True, key=f"{key}.verdict.{ln.number}", index=None)
     claimed_value = sum((ln.value for ln in p.lines if verdicts.get(ln.number) == "infringing"), Decimal("0"))
@@ -197,7 +199,7 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
         gb = p.general_bond
         options = (["general"] if gb else []) + ["individual"]
         kind = st.radio(tr("bond"), options, key=f"{key}.bond_kind", horizontal=True,
-                        format_func=lambda k: tr("general_bond", ref=gb.reference, until=chrome.day(gb.valid_until))
+                        format_func=lambda k: tr("general_bond", ref=chrome.md(gb.reference), until=chrome.day(gb.valid_until))
                         if k == "general" and gb else tr("individual_bond"))
         bond = "general" if kind == "general" else st.text_input(tr("bond_amount"), value=f"{required:.2f}",
                                                                  key=f"{key}.bond_amount", max_chars=20)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 FEN = Decimal("0.01")
@@ -22,22 +23,38 @@ class Route(StrEnum):
     APPLICATION = "application"  # rights holder applied first (Reg 14, Meas 15)
 
 
+#: How an amount of RMB is written: ASCII digits, optionally a dot and one or two decimals (fen). Nothing else:
+#: no sign, no exponent, no grouping (``1,000``, ``1_000``), no full-width or Arabic-Indic digits, no ``.5``.
+MONEY_TEXT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+
+
 def money(value: object, field: str = "value") -> Decimal:
-    """Parse RMB: a decimal with at most two places, not negative. Floats are refused."""
+    """The one money parser: RMB as ASCII digits with at most two decimals, not negative, never a float.
+
+    Accepts text (surrounding spaces are ignored), ``int`` and ``Decimal`` (judged by how they are written,
+    so a JSON ``1E+2`` read as a Decimal is refused as the text ``1E+2`` is)."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{field}: an amount is required (digits, e.g. 36000.00)")
     if isinstance(value, float):
         raise ValueError(f"{field}: money must be given as a decimal string, not a float")
-    try:
-        d = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"{field}: {value!r} is not a number") from None
-    if not d.is_finite():
-        raise ValueError(f"{field}: {value!r} is not a finite amount")
-    if d < 0:
-        raise ValueError(f"{field}: {value} is negative")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{field}: {value} is not a finite amount")
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip(" \t")
+    else:
+        raise ValueError(f"{field}: an amount must be written as digits, not {type(value).__name__}")
+    if len(text) > 40:
+        raise ValueError(f"{field}: too long for an amount")
+    if not MONEY_TEXT.fullmatch(text):
+        raise ValueError(f"{field}: {text!r} is not an amount: write ASCII digits with at most two decimals "
+                         "after a dot (e.g. 36000 or 36000.50), with no sign, exponent or separators")
+    d = Decimal(text)
     if d > MONEY_MAX:
-        raise ValueError(f"{field}: {value} is too large (at most {MONEY_MAX})")
-    if d != d.quantize(FEN):
-        raise ValueError(f"{field}: {value} has more than two decimal places (fen)")
+        raise ValueError(f"{field}: {text} is too large (at most {MONEY_MAX})")
     return d.quantize(FEN)
 
 

@@ -2,7 +2,9 @@
 
 Whatever the file holds (a generated shipment, JSON of the wrong shape, broken JSON, bytes that are not
 UTF-8), the command either registers the seizure and prints it as JSON, or exits non-zero with one
-line on stderr that says what is wrong (and where), prints nothing on stdout, and writes nothing."""
+line on stderr that says what is wrong (and where), prints nothing on stdout, and writes nothing. Hostile
+text (NUL, terminal escapes, bidi overrides), money that is not ASCII digits and a seizure in the future are
+among the values tried; what is printed never carries a raw control character."""
 
 from __future__ import annotations
 
@@ -46,7 +48,9 @@ def mutated(draw: st.DrawFn) -> str:
              ("lines", 1, "value"), ("lines", 0, "unit")]
     odd = st.one_of(junk, st.sampled_from(["", " ", "NaN", "-1", "1e400", "99999999999999999999999", "0.001",
                                            "2026-02-30T10:00:00+08:00", "0001-01-01T00:00:00+14:00", "UNRECORDED",
-                                           "transit", "９１５", "\u0000", "x" * 600]))
+                                           "transit", "９１５", "\u0000", "x" * 600, "１００", "١٠٠", "1_000", "1E+2",
+                                           "+5", ".5", "\x1b[2J\x1b]8;;https://evil.example\x07", "CHANEL\u202e",
+                                           "\u2066pcs\u2069", "2099-01-01T00:00:00+08:00"]))
     for path in draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3, unique=True)):
         _change(doc, path, draw(odd), delete=draw(st.booleans()))
     text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
@@ -109,4 +113,5 @@ def test_case_open_takes_any_file_and_answers_in_one_line(sqlite_db: str, tmp_pa
     lines = proc.stderr.strip("\n").split("\n")
     assert len(lines) == 1, f"not one line: {proc.stderr!r}"  # and so no traceback
     assert REFUSAL.match(lines[0]), lines[0]
+    assert not any(c in proc.stderr for c in "\x00\x1b\x07\r\u202e\u2066"), f"raw control characters: {proc.stderr!r}"
     assert _rows(db) == before, f"refused ({lines[0]}) but wrote"

@@ -55,12 +55,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.rules.errors import NotFound, PermissionDenied
+from tests.support import photo
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday
 NOW = FOUND + timedelta(hours=1)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"inner-card" * 40
-OTHER_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"serial-number" * 40
+JPEG = photo("inner-card")
+OTHER_JPEG = photo("serial-number")
 ACTORS = {
     "SW": "site.wang", "IL": "ipr.li", "MZ": "mgr.zhao", "AD": "admin", "SH": "site.huang",
     "CH": "chanel.agent", "NK": "nike.agent", "CQ": "cq.trading", "OC": "sz.trading", "XX": "nobody",

@@ -21,6 +21,7 @@ import pytest
 
 from services.cases import open_case
 from services.demo import seed_shipment
+from tests.support import photo as real_photo
 
 # real_clock: rclone, a Go program, reads the kernel's clock, not libfaketime's, so it refuses requests
 # signed at a moved time (RequestTimeTooSkewed): scripts/test-at.sh leaves this file out
@@ -148,7 +149,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_the_command_line_adds_links_and_verifies(server, tmp_path) -> None:  # noqa: ANN001
     case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
     photo = tmp_path / "IMG_7.jpg"
-    photo.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(50_000))
+    photo.write_bytes(real_photo("rclone") + os.urandom(50_000))
     added = _cli("evidence", "add", case.number, str(photo), "--as", "site.wang", "--line", "1", "--json")
     assert added.returncode == 0, added.stderr
     ev = json.loads(added.stdout)

@@ -19,11 +19,11 @@ from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import add_evidence, evidence_url, list_evidence, verify_evidence
 
-from tests.support import moto_store
+from tests.support import moto_store, photo
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50
+JPEG = photo("photo-of-inner-card")
 PDF = b"%PDF-1.7\n" + b"report" * 100
 
 
@@ -138,6 +138,20 @@ def test_path_like_file_names_are_refused(lite_case, s3_lite, name) -> None:  # 
     case, s3 = lite_case, s3_lite
     with pytest.raises(ValidationError, match="filename"):
         add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(JPEG), filename=name, now=FOUND)
+    assert _evidence_rows() == 0 and _keys(s3) == []
+
+
+@pytest.mark.parametrize("data", [
+    b"\xff\xd8\xff",  # three magic bytes
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50,  # a JPEG header and no picture
+    JPEG[: len(JPEG) // 2],  # a real photo cut short
+    b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+])
+def test_a_photo_that_does_not_decode_is_refused_and_nothing_is_kept(lite_case, s3_lite, data) -> None:  # noqa: ANN001
+    case, s3 = lite_case, s3_lite
+    with pytest.raises(InvalidInput) as caught:
+        add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(data), filename="IMG_1.jpg", now=FOUND)
+    assert caught.value.field == "file" and "not a readable photo" in caught.value.reason
     assert _evidence_rows() == 0 and _keys(s3) == []
 
 

@@ -88,9 +88,15 @@ junk = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
 )
-words = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+#: Text that must never be stored: NUL, terminal escapes, other controls, bidi overrides and isolates.
+HOSTILE_TEXT = ["a\x00b", "\x1b[31mred\x1b[0m", "bell\x07", "c1\x9b31m", "left\u202eright", "\u2066isolate\u2069",
+                "mark\u200e", "arabic\u061cmark", "\u202aembedded"]
+#: Amounts that are not ASCII digits with at most two decimals.
+HOSTILE_MONEY = ["１００", "١٠٠", "۱۰۰", "1_000", "1E+2", "+5", ".5", "-1", "NaN", "Infinity", "5.", "0x10"]
+words = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60), st.sampled_from(HOSTILE_TEXT))
 money = st.one_of(
-    st.sampled_from(["36000.00", "0", "-1", "0.01", "1e3", "1.234", "NaN", "Infinity", " 12.50 ", "1,000", "", "１２"]),
+    st.sampled_from(["36000.00", "0", "-1", "0.01", "1e3", "1.234", "NaN", "Infinity", " 12.50 ", "1,000", "", "１２",
+                     *HOSTILE_MONEY]),
     st.decimals(allow_nan=True, allow_infinity=True), st.integers(min_value=-10**30, max_value=10**30),
     st.floats(), words,
 )
@@ -431,6 +437,113 @@ def test_a_guide_item_is_added_or_refused_cleanly(sqlite_db: str, text: Any, pos
 
     rec = my_recordations(actor="chanel.agent")[0]["number"]
     attempt(lambda: add_guide_item(recordation=rec, actor="chanel.agent", text=text, position=position, now=NOW))
+
+
+# --- hostile input is always refused, naming its field ------------------------------------------------
+
+
+def refused_naming(call: Callable[[], Any], field: str) -> None:
+    """``call`` must be refused (cleanly), with ``field`` among the fields named, and write nothing."""
+    before = counts()
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - sorted by assert_clean_refusal
+        call()
+    e = caught.value
+    assert_clean_refusal(e)
+    if isinstance(e, ValidationError):
+        named = {".".join(str(p) for p in err["loc"]) for err in e.errors()}
+    else:
+        named = {getattr(e, "field", "")}
+    assert field in named, (field, named, str(e))
+    assert counts() == before, f"refused with {type(e).__name__} ({e}) but wrote"
+
+
+def _with(data: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    import copy
+
+    out = copy.deepcopy(data)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out
+
+
+SHIPMENT_TEXT = [("customs_office",), ("consignor", "name"), ("lines", 0, "description"), ("lines", 0, "brand"),
+                 ("lines", 0, "unit")]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXT)
+def test_hostile_text_is_refused_in_every_text_field_of_a_seizure(sqlite_db: str, hostile: str) -> None:
+    from services.cases import open_case
+
+    good = _shipment("060620261124000001", "CHANEL")
+    for path in SHIPMENT_TEXT:
+        data = _with(good, path, "Capital Airport Customs" + hostile if path == ("customs_office",) else "CHANEL" + hostile)
+        refused_naming(lambda data=data: open_case(shipment=data, actor="site.wang", now=FOUND),
+                       ".".join(map(str, path)))
+
+
+@pytest.mark.parametrize("amount", HOSTILE_MONEY)
+def test_hostile_money_is_refused_wherever_money_enters(bench: Bench, amount: str) -> None:
+    from services.answers import post_bond, record_answer
+    from services.cases import open_case
+
+    good = _shipment("060620261124000002", "CHANEL")
+    refused_naming(lambda: open_case(shipment=_with(good, ("lines", 0, "value"), amount), actor="site.wang", now=FOUND),
+                   "lines.0.value")
+    case = bench.new_case("HERMES")
+    notice = case.notices[0].id
+    refused_naming(lambda: record_answer(notice_id=notice, actor="hermes.agent", now=NOW,
+                                         answer={"verdicts": {1: "infringing"}, "detain": True, "bond": amount}), "bond")
+    record_answer(notice_id=notice, actor="hermes.agent", now=NOW, answer={"verdicts": {1: "infringing"}, "detain": True})
+    refused_naming(lambda: post_bond(notice_id=notice, actor="hermes.agent", bond=amount, now=NOW), "bond")
+
+
+def test_hostile_text_is_refused_in_answers_viewings_shots_guides_tasks_and_administration(bench: Bench) -> None:
+    from services.answers import record_answer
+    from services.board import save_view
+    from services.guide import add_guide_item, my_recordations
+    from services.tasks import complete_task, inbox
+    from services.users import create_rights_holder, create_user, update_user
+    from services.viewing import decide_viewing, open_room, request_shot, request_viewing
+
+    case = bench.new_case("CHANEL", "NIKE")
+    chanel = next(n.id for n in case.notices if "CHANEL" in n.brands)
+    rec = my_recordations(actor="chanel.agent")[0]["number"]
+    task = next(t.id for t in inbox(actor="ipr.li") if t.case_number == case.number)
+    v = request_viewing(actor="chanel.agent", notice_id=chanel, now=NOW)
+    for bad in HOSTILE_TEXT:
+        refused_naming(lambda: record_answer(notice_id=chanel, actor="chanel.agent", now=NOW,
+                                             answer={"verdicts": {1: "infringing"}, "comment": f"ok {bad}"}), "comment")
+        refused_naming(lambda: request_viewing(actor="chanel.agent", notice_id=chanel, note=bad, now=NOW), "note")
+        refused_naming(lambda: decide_viewing(viewing_id=v.id, actor="ipr.li", approve=False, reason=f"no {bad}",
+                                              now=NOW), "reason")
+        refused_naming(lambda: add_guide_item(recordation=rec, actor="chanel.agent", text=f"stitching {bad}", now=NOW),
+                       "text")
+        refused_naming(lambda: complete_task(task_id=task, actor="ipr.li", outcome={"note": bad}, now=NOW), "outcome")
+        refused_naming(lambda: save_view(actor="ipr.li", name=f"mine {bad}", filters={}, now=NOW), "name")
+        refused_naming(lambda: create_user(actor="admin", now=NOW, user={
+            "username": "new.user", "display_name": f"New {bad}", "password": "a long password 1", "role": "site_officer",
+            "customs_office": "CAPAIR"}), "display_name")
+        refused_naming(lambda: update_user(actor="admin", username="site.liu", membership={"role": "site_officer",
+                                           "customs_office": "CAPAIR"}, display_name=f"Liu {bad}", now=NOW), "display_name")
+        refused_naming(lambda: create_rights_holder(actor="admin", now=NOW, holder={
+            "name": f"Maison {bad}", "country": "FR", "contact_emails": ["ip@maison.example"]}), "name")
+    decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True, now=NOW)
+    open_room(viewing_id=v.id, actor="site.wang", now=NOW)
+    for bad in HOSTILE_TEXT:
+        refused_naming(lambda: request_shot(viewing_id=v.id, actor="chanel.agent", text=f"the label {bad}", now=NOW),
+                       "text")
+
+
+def test_a_seizure_found_in_the_future_is_refused_beyond_five_minutes_of_clock_skew(sqlite_db: str) -> None:
+    from services.cases import open_case
+
+    ahead = _shipment("060620261124000003", "CHANEL")
+    ahead["found_at"] = (FOUND + timedelta(minutes=5, seconds=1)).isoformat()
+    refused_naming(lambda: open_case(shipment=ahead, actor="site.wang", now=FOUND), "found_at")
+    ahead["found_at"] = (FOUND + timedelta(minutes=5)).isoformat()  # within the allowed skew
+    assert open_case(shipment=ahead, actor="site.wang", now=FOUND).lines[0].state == "suspended"
 
 
 def test_the_plausible_inputs_of_the_fuzzers_are_accepted(bench: Bench) -> None:

@@ -30,11 +30,11 @@ from services.viewing import (
     set_call_link,
 )
 
-from tests.support import moto_store
+from tests.support import moto_store, photo
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"serial number sticker" * 40
+JPEG = photo("serial number sticker")
 
 
 def at(minutes: float) -> datetime:

@@ -274,5 +274,5 @@ def test_the_portal_status_and_notice_list_rerun_on_a_timer() -> None:
     for path, name in ((root / "parts.py", "portal_viewing_status"), (root / "pages" / "portal.py", "notice_list")):
         fn = next(n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef) and n.name == name)
         deco = [ast.unparse(d) for d in fn.decorator_list]
-        assert "st.fragment(run_every=10)" in deco, (path, deco)
+        assert "chrome.fragment(run_every=10)" in deco, (path, deco)  # st.fragment, guarded like the page
         assert "st.form" not in ast.unparse(fn), "a form inside a timed fragment would rerun while being filled in"

@@ -107,3 +107,36 @@ def test_png_time_chunk_and_pdf_creation_date() -> None:
     assert media.device_time(io.BytesIO(png), media.PNG) == datetime(2026, 11, 24, 2, 41, tzinfo=UTC)
     pdf = b"%PDF-1.7\n1 0 obj << /CreationDate (D:20261124104200+08'00') >> endobj\n%%EOF"
     assert media.device_time(io.BytesIO(pdf), media.PDF) == datetime(2026, 11, 24, 2, 42, tzinfo=UTC)
+
+
+# --- photos are decoded before they are accepted --------------------------------------------------
+
+
+def _real(fmt: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(out, format=fmt)
+    return out.getvalue()
+
+
+def test_a_real_jpeg_and_png_decode() -> None:
+    media.check_photo(io.BytesIO(_real("JPEG")), media.JPEG)
+    media.check_photo(io.BytesIO(_real("PNG")), media.PNG)
+
+
+@pytest.mark.parametrize(("data", "kind"), [
+    (b"\xff\xd8\xff", media.JPEG),  # three magic bytes are not a photo
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"photo-of-inner-card" * 50, media.JPEG),
+    (None, media.JPEG),  # a real JPEG cut in half
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, media.PNG),
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", media.HEIC),  # a HEIC header with no image
+])
+def test_what_only_begins_like_a_photo_is_refused(data: bytes | None, kind: media.MediaType) -> None:
+    if data is None:
+        whole = _real("JPEG")
+        data = whole[: len(whole) // 2]
+    f = io.BytesIO(data)
+    with pytest.raises(media.NotAPicture):
+        media.check_photo(f, kind)
+    assert f.tell() == 0  # the file is left at its start for whoever reads it next

@@ -64,7 +64,8 @@ def test_negative_values_are_refused() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("36000", "36000.00"), ("36000.5", "36000.50"), (" 1.23 ", "1.23"), (0, "0.00"), (D("7.1"), "7.10"), ("1e3", "1000.00")],
+    [("36000", "36000.00"), ("36000.5", "36000.50"), (" 1.23 ", "1.23"), (0, "0.00"), (D("7.1"), "7.10"), ("007", "7.00"),
+     (D("36000.00"), "36000.00"), ("999999999999.99", "999999999999.99")],
 )
 def test_money_parses_decimal_text(raw: object, expected: str) -> None:
     assert money(raw) == D(expected)
@@ -73,8 +74,9 @@ def test_money_parses_decimal_text(raw: object, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "problem"),
-    [(36000.0, "float"), ("abc", "not a number"), ("", "not a number"), ("-5", "negative"), ("1.234", "fen"),
-     ("NaN", "finite"), ("Infinity", "finite"), (None, "not a number")],
+    [(36000.0, "float"), ("abc", "not an amount"), ("", "not an amount"), ("-5", "not an amount"), ("1.234", "two decimals"),
+     ("NaN", "not an amount"), ("Infinity", "not an amount"), (None, "required"), (D("NaN"), "finite"),
+     (D("Infinity"), "finite"), ("1000000000000", "too large"), (True, "required")],
 )
 def test_money_refuses_what_is_not_an_amount(raw: object, problem: str) -> None:
     with pytest.raises(ValueError, match=problem) as caught:
@@ -108,3 +110,12 @@ def test_a_general_bond_covers_trademarks_only(right: str) -> None:
 
 def test_no_general_bond_covers_nothing() -> None:
     assert not general_bond_covers(None, date(2026, 6, 1), "trademark")
+
+
+@pytest.mark.parametrize("raw", ["１００", "١٠٠", "۱۰۰", "1_000", "1,000", "1 000", "1E+2", "1e3", "+5", ".5", "5.", "-1", "-0",
+                                 "NaN", "nan", "Infinity", "-Infinity", "sNaN", "0x10", "1.2.3", "1.234", "12\u00a0", "\u200e5",
+                                 D("1E+2"), D("-1"), D("1.000"), -1, "9" * 41])
+def test_the_money_parser_takes_ascii_digits_with_at_most_two_decimals_only(raw: object) -> None:
+    with pytest.raises(ValueError) as caught:
+        money(raw, "bond")
+    assert str(caught.value).startswith("bond: ")

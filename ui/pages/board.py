@@ -16,7 +16,7 @@ actor = chrome.require(chrome.actor_of_page(), Role.MANAGER, Role.ADMIN)
 st.title(tr("page.board"))
 
 
-@st.fragment(run_every=30)
+@chrome.fragment(run_every=30)
 def overview() -> None:
     from yunque.settings import get_settings
 

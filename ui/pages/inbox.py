@@ -81,7 +81,7 @@ def _rows(items: list, now: datetime) -> list[dict]:
     return rows
 
 
-@st.fragment(run_every=10)
+@chrome.fragment(run_every=10)
 def task_list() -> None:
     import pandas as pd
 

@@ -13,7 +13,7 @@ actor = chrome.require(chrome.actor_of_page(), *chrome.CUSTOMS)
 st.title(tr("page.outbox"))
 
 
-@st.fragment(run_every=10)
+@chrome.fragment(run_every=10)
 def listing() -> None:
     rows = delivery.outbox(actor=actor.username)
     if not rows:

@@ -24,7 +24,7 @@ if not mine:
 
 
 
-@st.fragment(run_every=10)
+@chrome.fragment(run_every=10)
 def notice_list() -> None:
     """The holder's notices with their state and countdown; refreshes itself (the forms below do not rerun)."""
     at = datetime.now(SHANGHAI)
@@ -64,7 +64,7 @@ except NotFound:
     st.stop()
 n = p.notice
 
-st.subheader(f"{n.case_number} · {', '.join(n.brands)}")
+st.subheader(f"{n.case_number} · {chrome.md(', '.join(n.brands))}")
 c1, c2, c3 = st.columns(3)
 c1.metric(tr("state"), tr(f"notice_state.{n.state}"))
 c2.metric(tr("deadline"), chrome.day(n.deadline, n.deadline_pending_year))
@@ -98,7 +98,7 @@ with tab_answer:
     if st.session_state.get("portal.flash"):
         st.success(st.session_state.pop("portal.flash"))
     if n.answer is not None:
-        st.caption(tr("your_answer", at=chrome.when(n.answer.answered_at), by=n.answer.answered_by))
+        st.caption(tr("your_answer", at=chrome.when(n.answer.answered_at), by=chrome.md(n.answer.answered_by)))
         chrome.table([{tr("line_no"): k, tr("verdict"): tr(f"verdict.{v}")} for k, v in sorted(n.answer.verdicts.items())])
         if n.answer.comment:
             st.text(n.answer.comment)

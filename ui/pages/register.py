@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -35,7 +35,7 @@ if csv_file is not None and st.session_state.get("register.csv_id") != csv_file.
         st.session_state["register.csv_id"] = csv_file.file_id
         st.session_state.pop("register.lines", None)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        st.error(tr("lines_file_bad", e=str(e)))
+        st.error(tr("lines_file_bad", e=chrome.md(e)))
 lines_df = st.data_editor(st.session_state.get("register.lines_seed", EMPTY), num_rows="dynamic", key="register.lines",
                           width="stretch",
                           column_config={"description": st.column_config.TextColumn(tr("description"), max_chars=500),
@@ -63,7 +63,9 @@ with st.form("register.form"):
     uscc = c4.text_input(tr("uscc"), max_chars=18, key="register.uscc")
     c5, c6 = st.columns(2)
     day = c5.date_input(tr("found_on"), value=found_day, key="register.found_day")
-    at = c6.time_input(tr("found_time"), value=time(9, 0), key="register.found_time")
+    # the default is now, never a later hour: a seizure found in the future is refused (found_at)
+    at = c6.time_input(tr("found_time"), value=datetime.now(SHANGHAI).time().replace(second=0, microsecond=0),
+                       key="register.found_time")
     submitted = st.form_submit_button(tr("register"), type="primary")
 
 if submitted:

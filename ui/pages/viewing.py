@@ -96,7 +96,7 @@ def _page_is_stale(r: viewing.RoomState) -> bool:
     return room.may_capture and _open_shots(r) != _open_shots(room)
 
 
-@st.fragment(run_every=2)
+@chrome.fragment(run_every=2)
 def live() -> None:
     """Polled every 2 seconds: shot requests, evidence and the room's log as this participant may see them."""
     try:
@@ -106,7 +106,7 @@ def live() -> None:
         return
     if _page_is_stale(r):
         st.rerun()  # the forms beside the room (shot to capture, shot to ask, answer) follow the room
-    st.caption(f"{tr('viewing_state.' + r.viewing.state)} · {tr('participants')}: {', '.join(r.participants)}")
+    st.caption(f"{tr('viewing_state.' + r.viewing.state)} · {tr('participants')}: {chrome.md(', '.join(r.participants))}")
     if r.viewing.call_link:
         st.link_button(tr("video_call"), r.viewing.call_link, icon=":material/call:")
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,

@@ -45,4 +45,9 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - a command without ``handled``: still one line, the trace in the log
+        from yunque.cli._common import incident_line, printable
+
+        sys.stderr.write(printable(incident_line(e, "yunque")) + "\n")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -14,8 +15,19 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from models.rules.errors import YunqueError
+from models.text import BIDI_CONTROLS
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+try:  # typer 0.2x carries its own click
+    from typer._click.exceptions import ClickException as _ClickException
+    from typer._click.exceptions import Exit as _ClickExit
+except ImportError:  # pragma: no cover - older typer on plain click
+    from click.exceptions import ClickException as _ClickException
+    from click.exceptions import Exit as _ClickExit
+
+#: Exits and usage errors raised on purpose: they pass through ``handled`` untouched.
+_CLICK_CONTROL = (typer.Exit, typer.Abort, _ClickExit, _ClickException)
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 AsOpt = typer.Option(..., "--as", help="The user acting (user name).")
@@ -37,13 +49,38 @@ def to_jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=_default, ensure_ascii=False))
 
 
+def _unsafe(ch: str) -> bool:
+    """A character a terminal would act on or reorder rather than show: controls, bidi, line separators."""
+    return ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+
+
+def _escape(ch: str) -> str:
+    n = ord(ch)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
+def printable(text: str) -> str:
+    """One line of output as text a terminal shows and never acts on: escape sequences (ESC, CSI), carriage
+    returns, NULs, bidi overrides and other controls appear escaped (``\\x1b``, ``\\u202e``)."""
+    return "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
+
+
+def printable_lines(text: str) -> str:
+    """``printable`` for every line of a block; the line breaks stay."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def _json_text(obj: Any) -> str:
+    """JSON whose strings carry no raw control, bidi or line-separator characters (``\\uXXXX`` instead)."""
+    text = json.dumps(obj, default=_default, ensure_ascii=False, indent=2)
+    return "".join(f"\\u{ord(ch):04x}" if _unsafe(ch) and ch != "\n" else ch for ch in text)
+
+
 def emit(obj: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False, indent=2) + "\n")
-    elif human is not None:
-        sys.stdout.write(human(obj).rstrip("\n") + "\n")
+    if as_json or human is None:
+        sys.stdout.write(_json_text(obj) + "\n")
     else:
-        sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(printable_lines(human(obj).rstrip("\n")) + "\n")
 
 
 def describe_validation(e: ValidationError) -> str:
@@ -56,17 +93,27 @@ def describe_validation(e: ValidationError) -> str:
 
 
 def fail(message: str, code: int = 1) -> None:
-    sys.stderr.write(message.replace("\n", " ") + "\n")
+    sys.stderr.write(printable(message.replace("\n", " ")) + "\n")
     raise typer.Exit(code)
 
 
+def incident_line(exc: BaseException, where: str) -> str:
+    """An unexpected failure: its trace to the incident log, one line (reason and incident id) for the user."""
+    from adapters.incidents import report
+
+    return report(exc, where=where).line()
+
+
 def handled(fn: F) -> F:
-    """Turn the three kinds of error into a one-line reason and a non-zero exit."""
+    """Turn every error into a one-line reason and a non-zero exit: bad input (2), a broken rule (1), and
+    anything unexpected (1), whose trace goes to the incident log under the id the line gives."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except _CLICK_CONTROL:
+            raise
         except ValidationError as e:
             fail(describe_validation(e), 2)
         except YunqueError as e:
@@ -79,6 +126,8 @@ def handled(fn: F) -> F:
             fail(f"invalid input: {e.filename} is a directory, not a file", 2)
         except UnicodeDecodeError:
             fail("invalid input: the file is not UTF-8 text", 2)
+        except Exception as e:  # noqa: BLE001 - the third kind: logged in full, said in one line
+            fail(incident_line(e, f"yunque {fn.__name__}"), 1)
 
     return wrapper  # type: ignore[return-value]
 
