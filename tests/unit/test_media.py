@@ -54,6 +54,11 @@ EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
     (struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2", "mp4", "video"),
     (struct.pack(">I", 24) + b"ftypXXXX\x00\x00\x00\x00mp42isom", "mp4", "video"),  # by compatible brand
     (b"%PDF-1.4\n", "pdf", "document"),
+    (bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102") + b"\x18\x53\x80\x67",
+     "webm", "video"),  # the EBML header Chrome's MediaRecorder writes
+    (bytes.fromhex("1a45dfa3a34286810142f7810142f2810442f3810842828" "86d6174726f736b61") + b"\x42\x87\x81\x04",
+     "matroska", "video"),
+    (bytes.fromhex("1a45dfa3") + b"\x42\x82\x40\x04webm", "webm", "video"),  # a two-byte size field
 ])
 def test_accepted_types_are_known_by_their_first_bytes(head: bytes, name: str, kind: str) -> None:
     found = media.sniff(head)
@@ -63,6 +68,9 @@ def test_accepted_types_are_known_by_their_first_bytes(head: bytes, name: str, k
 @pytest.mark.parametrize("head", [
     b"MZ\x90\x00", b"GIF89a", b"<svg xmlns=", b"PK\x03\x04", b"", b"\xff\xd8",  # exe, gif, svg, zip, empty, truncated
     struct.pack(">I", 20) + b"ftypM4A \x00\x00\x00\x00M4A ",  # audio only
+    bytes.fromhex("1a45dfa3") + b"\x42\x82\x84XXXX",  # EBML of another DocType
+    bytes.fromhex("1a45dfa3") + b"\x42\x82\x88matr",  # a DocType cut short
+    bytes.fromhex("1a45dfa3") + b"\x00" * 20,  # no DocType at all
 ])
 def test_everything_else_is_refused(head: bytes) -> None:
     assert media.sniff(head) is None
@@ -107,3 +115,9 @@ def test_png_time_chunk_and_pdf_creation_date() -> None:
     assert media.device_time(io.BytesIO(png), media.PNG) == datetime(2026, 11, 24, 2, 41, tzinfo=UTC)
     pdf = b"%PDF-1.7\n1 0 obj << /CreationDate (D:20261124104200+08'00') >> endobj\n%%EOF"
     assert media.device_time(io.BytesIO(pdf), media.PDF) == datetime(2026, 11, 24, 2, 42, tzinfo=UTC)
+
+
+def test_the_uploader_lists_exactly_the_accepted_types() -> None:
+    assert media.extensions() == ["jpg", "jpeg", "png", "heic", "mp4", "mov", "webm", "mkv", "pdf"]
+    assert {m.extension for m in media.ACCEPTED} <= set(media.extensions())
+    assert "WebM" in media.accepted_text() and "Matroska" in media.accepted_text()

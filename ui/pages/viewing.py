@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from adapters import media
 from models.enums import Role
 from models.rules.errors import NotFound
 from services import evidence, portal, viewing
@@ -154,7 +155,7 @@ with right:
         note = st.text_input(tr("note"), max_chars=2000, key="room.capture_note")
         use_camera = st.toggle(tr("use_camera"), key="room.use_camera")
         photo = st.camera_input(tr("take_photo"), key="room.camera") if use_camera else None
-        upload = st.file_uploader(tr("upload_file"), type=["jpg", "jpeg", "png", "heic", "mp4", "mov", "webm", "pdf"],
+        upload = st.file_uploader(tr("upload_file"), type=media.extensions(),
                                   key="room.upload")
         item = photo or upload
         if item is not None and st.button(tr("send_evidence"), type="primary", key="room.send"):
