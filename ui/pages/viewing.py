@@ -1,5 +1,6 @@
-"""Viewing room (云确): the rights holder asks for shots, the site officer captures them (camera or
-file), everyone in the room sees new evidence within seconds; the rights holder answers from here."""
+"""Viewing room (云确): the site officer's camera live to every participant (实时连线, ``ui.live_room``);
+the rights holder asks for shots, the site officer captures them (live snapshot, camera or file),
+everyone in the room sees new evidence within seconds; the rights holder answers from here."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import streamlit as st
 from adapters import media
 from models.enums import Role
 from models.rules.errors import NotFound
-from services import evidence, portal, viewing
-from ui import chrome, parts
+from services import evidence, live, portal, viewing
+from ui import chrome, live_room, parts
 from yunque.settings import get_settings
 
 tr = chrome.translator()
@@ -58,7 +59,7 @@ if customs:
         if chrome.run_action(viewing.open_room, viewing_id=v.id, actor=actor.username):
             st.rerun()
     if v.state == "open" and c3.button(tr("close_room"), key="room.close", icon=":material/stop:"):
-        if chrome.run_action(viewing.close_room, viewing_id=v.id, actor=actor.username):
+        if chrome.run_action(live.close_live_room, rooms=live_room.rooms(), viewing_id=v.id, actor=actor.username):
             st.rerun()
 
 
@@ -126,6 +127,9 @@ def live() -> None:
         chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("action"): e.action, tr("details"): str(e.detail)}
                       for e in r.log])
 
+
+if v.state == "open":
+    live_room.show(v.id, actor, [sh for sh in room.shot_requests if sh.state == "open"])
 
 left, right = st.columns([3, 2])
 with left:
