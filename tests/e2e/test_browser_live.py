@@ -60,11 +60,21 @@ def opened(stack: dict) -> tuple[str, int]:
         return case.number, v.id
 
 
-def _start(page: Any) -> Any:
-    """Press the live component's start button; the component lives in its own iframe."""
-    frame = page.frame_locator("iframe[title*='webrtc']").first
-    frame.get_by_role("button", name="Start live").click()
-    return frame
+def _start(page: Any, timeout: float = 90) -> None:
+    """Press the live component's start button; the component lives in its own iframe, which the
+    page may replace while it settles, so look for it again until the click lands."""
+    end = time.monotonic() + timeout
+    while True:
+        for frame in page.frames:
+            if "streamlit_webrtc" in frame.url:
+                try:
+                    frame.get_by_role("button", name="Start live").click(timeout=3000)
+                    frame.get_by_role("button", name="Stop live").wait_for(timeout=15_000)
+                    return
+                except Exception:  # noqa: BLE001  (replaced or not drawn yet: try again)
+                    pass
+        assert time.monotonic() < end, "the live component's start button never came"
+        page.wait_for_timeout(500)
 
 
 def _playback(page: Any) -> tuple[float, int]:
