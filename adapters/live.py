@@ -94,11 +94,11 @@ class PublisherSink:
         self._track: MediaStreamTrack | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def addTrack(self, track: MediaStreamTrack) -> None:  # noqa: N802  (the MediaSink protocol)
+    def addTrack(self, track: MediaStreamTrack) -> None:
         self.stop()
         self._track = track
 
-    def hasTrack(self) -> bool:  # noqa: N802
+    def hasTrack(self) -> bool:
         return self._track is not None
 
     def start(self) -> None:

@@ -39,7 +39,7 @@ async def _session(viewers: int, seconds: float, workdir: Path) -> dict[str, flo
     phone.addTrack(AudioStreamTrack())
 
     @upstream.on("track")
-    def _on_upstream(track) -> None:  # noqa: ANN001
+    def _on_upstream(track) -> None:
         sink = room.sink(track.kind)
         sink.addTrack(track)
         sink.start()
@@ -47,7 +47,7 @@ async def _session(viewers: int, seconds: float, workdir: Path) -> dict[str, flo
     await connect(phone, upstream)
     counts = [0] * viewers
 
-    async def count(i: int, track) -> None:  # noqa: ANN001
+    async def count(i: int, track) -> None:
         while True:
             try:
                 await track.recv()
@@ -61,7 +61,7 @@ async def _session(viewers: int, seconds: float, workdir: Path) -> dict[str, flo
         out.addTrack(room.subscribe("video"))
         out.addTrack(room.subscribe("audio"))
 
-        def on_track(track, i: int = i) -> None:  # noqa: ANN001
+        def on_track(track, i: int = i) -> None:
             if track.kind == "video":
                 asyncio.ensure_future(count(i, track))
 

@@ -124,7 +124,7 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
         rooms.discard(viewing_id, room)
         if recording is not None:
             participants = sorted(room.attendees)
-            minutes, seconds = divmod(int(round(recording.duration_seconds)), 60)
+            minutes, seconds = divmod(round(recording.duration_seconds), 60)
             with recording.path.open("rb") as f:
                 out = evidence.add_evidence(
                     case_number=seat.case_number, actor=actor, stream=f, filename=f"viewing-{viewing_id}.webm",
@@ -140,7 +140,7 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
     return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now)
 
 
-def _case_id(s, viewing_id: int) -> int:  # noqa: ANN001
+def _case_id(s, viewing_id: int) -> int:
     from models.tables import Viewing
 
     v = s.get(Viewing, viewing_id)
@@ -148,4 +148,4 @@ def _case_id(s, viewing_id: int) -> int:  # noqa: ANN001
     return v.case_id
 
 
-__all__ = ["publish_live", "watch_live", "live_status", "take_snapshot", "close_live_room", "Upstream", "Feed"]
+__all__ = ["Feed", "Upstream", "close_live_room", "live_status", "publish_live", "take_snapshot", "watch_live"]

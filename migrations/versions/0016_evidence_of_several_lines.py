@@ -17,7 +17,7 @@ depends_on = None
 _CONVENTION = {"uq": "uq_%(table_name)s_%(column_0_N_name)s"}
 
 
-def _names(bind) -> tuple[str, str]:  # noqa: ANN001
+def _names(bind) -> tuple[str, str]:
     if bind.dialect.name == "postgresql":
         return "evidence_case_id_sha256_key", "evidence_key_key"
     return "uq_evidence_case_id_sha256", "uq_evidence_key"

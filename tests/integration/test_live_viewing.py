@@ -26,7 +26,6 @@ from services.demo import seed_shipment
 from services.evidence import list_evidence, verify_evidence
 from services.live import close_live_room, live_status, publish_live, take_snapshot, watch_live
 from services.viewing import decide_viewing, open_room, request_shot, request_viewing, room_state
-
 from tests.support import moto_store
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -107,7 +106,7 @@ def _timeline(action: str) -> list[dict]:
 
 
 def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_recording_become_evidence(
-        room, media_loop, tmp_path: Path) -> None:  # noqa: ANN001
+        room, media_loop, tmp_path: Path) -> None:
     case, v = room
     rooms = LiveRegistry(tmp_path / "live")
     on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang")))
@@ -115,7 +114,7 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
     got = {who: on(media_loop, _frames(f.video, 10)) for who, f in feeds.items()}
     for frames in got.values():
         assert {(f.width, f.height) for f in frames} == {(640, 480)}
-        assert [f.pts for f in frames] == sorted(set(f.pts for f in frames))
+        assert [f.pts for f in frames] == sorted({f.pts for f in frames})
     sound = on(media_loop, _frames(feeds["chanel.agent"].audio, 5))
     assert {f.sample_rate for f in sound} == {8000}  # what aiortc's synthetic microphone produces
 
@@ -163,7 +162,7 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
     assert kinds == ["audio", "video"] and pictures >= 30
 
 
-def test_nobody_uninvited_joins_or_receives_the_media(lite_room, media_loop, tmp_path: Path) -> None:  # noqa: ANN001
+def test_nobody_uninvited_joins_or_receives_the_media(lite_room, media_loop, tmp_path: Path) -> None:
     case, v = lite_room  # the consignor was not invited to this one
     rooms = LiveRegistry(tmp_path / "live")
     on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang")))
@@ -179,7 +178,7 @@ def test_nobody_uninvited_joins_or_receives_the_media(lite_room, media_loop, tmp
     assert list_evidence(case_number=case.number, actor="site.wang") == []
 
 
-def test_a_snapshot_needs_a_live_picture_and_an_open_room(lite_room, media_loop, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_snapshot_needs_a_live_picture_and_an_open_room(lite_room, media_loop, tmp_path: Path) -> None:
     _case, v = lite_room
     rooms = LiveRegistry(tmp_path / "live")
     with pytest.raises(InvalidInput, match="no live picture"):
