@@ -1,7 +1,8 @@
 """What a captured file really is, judged from its first bytes, and the time the device wrote in it.
 
 The type comes from magic bytes only; a file's name or the browser's content type are never trusted.
-Device time is read where it is cheap: JPEG EXIF (DateTimeOriginal with OffsetTimeOriginal), PNG
+WebM and Matroska (what browsers record, and what the viewing room's recorder writes) are known by their
+EBML header (``1A 45 DF A3``) and its DocType. Device time is read where it is cheap: JPEG EXIF (DateTimeOriginal with OffsetTimeOriginal), PNG
 ``tIME``, MP4/MOV ``mvhd`` creation time, PDF ``/CreationDate``. A file that carries no readable time
 simply has none; a malformed header is not an error, since the time is only corroborating metadata.
 """
@@ -21,19 +22,36 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @dataclass(frozen=True)
 class MediaType:
-    name: str  # jpeg, png, heic, mp4, mov, pdf
+    name: str  # jpeg, png, heic, mp4, mov, webm, matroska, pdf
     kind: str  # photo, video, document
     content_type: str
     extension: str
+    aliases: tuple[str, ...] = ()  # other extensions the same content usually carries
 
 
-JPEG = MediaType("jpeg", "photo", "image/jpeg", "jpg")
+JPEG = MediaType("jpeg", "photo", "image/jpeg", "jpg", ("jpeg",))
 PNG = MediaType("png", "photo", "image/png", "png")
 HEIC = MediaType("heic", "photo", "image/heic", "heic")
 MP4 = MediaType("mp4", "video", "video/mp4", "mp4")
 MOV = MediaType("mov", "video", "video/quicktime", "mov")
 PDF = MediaType("pdf", "document", "application/pdf", "pdf")
-ACCEPTED = (JPEG, PNG, HEIC, MP4, MOV, PDF)
+WEBM = MediaType("webm", "video", "video/webm", "webm")
+MATROSKA = MediaType("matroska", "video", "video/x-matroska", "mkv")
+ACCEPTED = (JPEG, PNG, HEIC, MP4, MOV, WEBM, MATROSKA, PDF)
+
+
+def extensions() -> list[str]:
+    """Every file extension of the accepted types, for an uploader to list exactly what is accepted."""
+    return [e for m in ACCEPTED for e in (m.extension, *m.aliases)]
+
+
+def accepted_text() -> str:
+    """The accepted types in words, for a refusal."""
+    by_kind: dict[str, list[str]] = {}
+    for m in ACCEPTED:
+        by_kind.setdefault(m.kind, []).append({"webm": "WebM", "matroska": "Matroska"}.get(m.name, m.name.upper()))
+    return "; ".join(f"{kind}s {', '.join(names)}" for kind, names in by_kind.items())
+
 
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _MOV_BRANDS = {b"qt  "}
@@ -49,6 +67,8 @@ def sniff(head: bytes) -> MediaType | None:
         return PNG
     if head.startswith(b"%PDF-"):
         return PDF
+    if head.startswith(_EBML):
+        return _ebml_doctype(head)
     if len(head) >= 12 and head[4:8] == b"ftyp":
         size = struct.unpack(">I", head[:4])[0]
         brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
@@ -60,6 +80,26 @@ def sniff(head: bytes) -> MediaType | None:
             if brand in _MP4_BRANDS:
                 return MP4
     return None
+
+
+_EBML = b"\x1a\x45\xdf\xa3"
+_DOCTYPE = b"\x42\x82"
+
+
+def _ebml_doctype(head: bytes) -> MediaType | None:
+    """WebM or Matroska from the DocType element of the EBML header (RFC 8794, RFC 9559), else None."""
+    at = head.find(_DOCTYPE, len(_EBML))
+    if at < 0 or at + 3 > len(head):
+        return None
+    first = head[at + 2]
+    width = next((i + 1 for i in range(8) if first & (0x80 >> i)), 0)  # a variable-size integer
+    if width == 0 or at + 2 + width > len(head):
+        return None
+    size = first & (0xFF >> width)
+    for b in head[at + 3:at + 2 + width]:
+        size = (size << 8) | b
+    doctype = head[at + 2 + width:at + 2 + width + size]
+    return {b"webm": WEBM, b"matroska": MATROSKA}.get(doctype)
 
 
 def device_time(f: BinaryIO, media: MediaType) -> datetime | None:

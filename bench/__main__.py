@@ -30,6 +30,7 @@ SUITES = [
     ("evidence", "5. evidence upload against plain boto3"),
     ("deadlines", "6. 1,000 deadlines at once, and after an outage"),
     ("faults", "kill -9 of the worker, the Prefect server, the S3 server and the app in the middle of cases"),
+    ("live", "8. live viewing: one publisher relayed to three viewers at 640x480"),
 ]
 
 #: The figures the README table shows, with their meaning.
@@ -51,6 +52,8 @@ FIGURES = [
     ("deadline_after_outage_s", "the same with everything stopped through the deadline, from restart, s"),
     ("startup_s", "`make run` -> every part healthy, s"),
     ("faults", "kill -9 of each component mid-case: cases complete, effects once, evidence and objects match"),
+    ("live_fps_min", "live viewing, 1 publisher and 3 viewers at 640x480: frames a second of the slowest viewer"),
+    ("live_cpu_per_viewer", "the same: CPU seconds a second per viewer (incl. the simulated browser's decoding)"),
 ]
 
 

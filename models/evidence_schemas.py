@@ -220,3 +220,44 @@ class GuideItemOut(BaseModel):
 
 
 RoomState.model_rebuild()
+
+
+# --- live viewing (实时连线) -----------------------------------------------------------------------------
+
+
+class LiveSeatOut(BaseModel):
+    """Who ``you`` are in a room's live connection, and what you may do there."""
+
+    viewing_id: int
+    case_number: str
+    you: str
+    part: str  # customs, rights_holder, consignor
+    may_publish: bool
+    may_snapshot: bool
+    may_close: bool
+
+
+class LivePresenceOut(BaseModel):
+    username: str
+    part: str
+    publishing: bool
+
+
+class LiveRoomOut(BaseModel):
+    """The live connection as a participant sees it: who is connected, whether the picture flows."""
+
+    viewing_id: int
+    live: bool  # the officer's picture is arriving now
+    recorded: bool  # the session is recorded as evidence (shown to everyone)
+    connected: list[LivePresenceOut]
+    publisher: str | None = None
+    width: int | None = None
+    height: int | None = None
+    video_frames: int = 0
+    last_frame_age: float | None = None
+
+
+class SnapshotIn(_In):
+    shot_request_id: int | None = Field(default=None, ge=1)
+    line_number: int | None = Field(default=None, ge=1)
+    note: Note = ""

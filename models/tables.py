@@ -290,13 +290,14 @@ class Evidence(SQLModel, table=True):
     """A captured photo, video or file; the object lives in S3 under ``key``."""
 
     __tablename__ = "evidence"
-    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+    # One record per line the file shows: the same bytes may be evidence of several lines (one object in S3).
+    __table_args__ = (UniqueConstraint("case_id", "sha256", "line_id"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="ipr_case.id", index=True)
     line_id: int | None = Field(default=None, foreign_key="goods_line.id", index=True)
     viewing_id: int | None = Field(default=None, foreign_key="viewing.id", index=True)
     shot_request_id: int | None = Field(default=None, foreign_key="shot_request.id")
-    key: str = Field(max_length=300, unique=True)
+    key: str = Field(max_length=300, index=True)
     sha256: str = Field(max_length=64)
     size: int = Field(sa_type=BigInteger)
     content_type: str = Field(max_length=80)

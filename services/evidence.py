@@ -4,7 +4,8 @@ An upload is read once: the first bytes decide its type (magic bytes, never the 
 spooled to a temporary file on disk while its SHA-256 and size are computed, and refused before the
 store is touched if it is of a type or size Yunque does not accept. It is then stored under a key
 derived from the case and the hash (``evidence/<case>/<sha256>``), so a retried upload finds its
-object and its record already there. The record is written only after the store has confirmed the
+object and its record already there. The same bytes shown for another line of the case get a record
+of that line (its rights holder sees it) sharing the one object. The record is written only after the store has confirmed the
 object; if writing the record fails, the object this call stored is deleted again.
 
 Who may see what (anyone else: ``NotFound``, so existence does not leak):
@@ -95,8 +96,8 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
             raise InvalidInput("file", "the file is empty")
         kind = media.sniff(head)
         if kind is None:
-            raise InvalidInput("file", "its content is not an accepted type: photos JPEG, PNG or HEIC; videos MP4 or "
-                                       "MOV; documents PDF (judged from the content, not the name)")
+            raise InvalidInput("file", f"its content is not an accepted type: {media.accepted_text()} "
+                                       "(judged from the content, not the name)")
         limit = LIMITS[kind.kind]
         digest = hashlib.sha256(head)
         f.write(head)
@@ -275,12 +276,12 @@ def add_evidence(
                       shot_request_id=shot_request_id, note=note)
     now = now_or(now)
     with session_scope(readonly=True) as s:
-        _resolve(s, load_actor(s, actor), case_number, data)  # refuse early, before reading the upload
+        target = _resolve(s, load_actor(s, actor), case_number, data)  # refuse early, before reading the upload
 
     with spool(stream) as up:
         key = evidence_key(case_number, up.sha256)
         with session_scope(readonly=True) as s:
-            existing = s.exec(select(Evidence).where(Evidence.key == key)).first()
+            existing = _same_evidence(s, target, up.sha256)
             if existing is not None:
                 return evidence_out(s, existing, case_number, duplicate=True)
         device_time = media.device_time(up.file, up.media)
@@ -298,7 +299,7 @@ def add_evidence(
         except IntegrityError:
             # The same bytes were recorded meanwhile by a concurrent upload: that record stands.
             with session_scope(readonly=True) as s:
-                existing = s.exec(select(Evidence).where(Evidence.key == key)).first()
+                existing = _same_evidence(s, target, up.sha256)
                 if existing is not None:
                     return evidence_out(s, existing, case_number, duplicate=True)
             if stored_here:
@@ -308,6 +309,13 @@ def add_evidence(
             if stored_here:
                 st.delete(key)
             raise
+
+
+def _same_evidence(s: Session, target: _Target, sha256: str) -> Evidence | None:
+    """The record these bytes already have for the same line (or for no line) of the case: a retried
+    upload. The same bytes shown for another line are a new record of that line, sharing the object."""
+    line = col(Evidence.line_id).is_(None) if target.line_id is None else col(Evidence.line_id) == target.line_id
+    return s.exec(select(Evidence).where(Evidence.case_id == target.case_id, Evidence.sha256 == sha256, line)).first()
 
 
 def _write(key: str, case_number: str, actor: str, data: EvidenceIn, up: Spooled, device_time: datetime | None,

@@ -21,6 +21,7 @@ from models.evidence_schemas import (
     CallLinkIn,
     ConfirmationTimeOut,
     GuideItemOut,
+    LiveSeatOut,
     RoomLine,
     RoomLogEntry,
     RoomState,
@@ -445,6 +446,20 @@ def _participants(s: Session, v: Viewing, case: Case, notice: Notice | None) -> 
     return [u.username for u in s.exec(select(User).where(or_(*conds), User.active == True).order_by(col(User.username)))]  # noqa: E712
 
 
+def live_seat(*, viewing_id: int, actor: str) -> LiveSeatOut:
+    """Who ``actor`` is in the open room's live connection (实时连线); anyone not invited: ``NotFound``.
+
+    The officers of the office publish their camera and close the room; they and the rights holder
+    take snapshots; the invited consignor watches."""
+    with session_scope(readonly=True) as s:
+        who, v, case, part = _load(s, viewing_id, actor)
+        if v.state != ViewingState.OPEN:
+            raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}: the live connection is for an open room")
+        officer = part == "customs" and who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN)
+        return LiveSeatOut(viewing_id=v.id, case_number=case.number, you=who.username, part=part,  # type: ignore[arg-type]
+                           may_publish=officer, may_snapshot=officer or part == "rights_holder", may_close=officer)
+
+
 def answer_from_room(*, viewing_id: int, actor: str, answer: AnswerIn | dict[str, Any],
                      now: datetime | None = None, idempotency_key: str | None = None) -> NoticeOut:
     """The rights holder's verdict given in the room: the notice's answer (``record_answer``)."""
@@ -528,5 +543,5 @@ def _minutes(start: datetime | None, end: datetime | None) -> float | None:
 
 __all__ = [
     "request_viewing", "decide_viewing", "open_room", "close_room", "set_call_link", "request_shot", "cancel_shot",
-    "room_state", "answer_from_room", "list_viewings", "confirmation_times",
+    "room_state", "answer_from_room", "live_seat", "list_viewings", "confirmation_times",
 ]

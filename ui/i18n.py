@@ -383,6 +383,25 @@ STRINGS: dict[str, tuple[str, str]] = {
     "incident.document-altered": ("所存文书与签发时的文书不一致，已停止提供，请通知管理员。", "A stored document no longer matches the one issued; it is withheld. Please tell an administrator."),
     "incident.internal": ("发生意外错误，本次操作未能完成。", "An unexpected error stopped this action."),
     "incident_id": ("事件编号：{id}（请告知管理员）", "Incident {id} (give this number to an administrator)"),
+    # live viewing (实时连线)
+    "live": ("实时连线", "Live"),
+    "live_recorded": ("本次连线全程录像（视频和声音），结束后作为证据保存。",
+                      "This session is recorded (video and sound) and kept as evidence when the room closes."),
+    "live_publish": ("用本机摄像头拍摄", "Film with this device"),
+    "live_camera": ("摄像头", "Camera"),
+    "live_camera.environment": ("后置", "Rear"),
+    "live_camera.user": ("前置", "Front"),
+    "live_start": ("开始连线", "Start live"),
+    "live_stop": ("结束连线", "Stop live"),
+    "live_connected": ("在线", "Connected live"),
+    "live_filming": ("拍摄中", "filming"),
+    "live_nobody": ("暂无人在线", "Nobody is connected live yet"),
+    "live_waiting": ("正在等待现场画面…", "Waiting for the picture from the site…"),
+    "live_fallback": ("实时连线未能建立，请改用下方的拍照取证（照片模式）。",
+                      "The live connection did not come up: carry on with photos below (photo mode)."),
+    "live_snapshot": ("截取当前画面作为证据", "Capture the live picture as evidence"),
+    "live_for_shot": ("回应的拍摄要求", "For shot request"),
+    "live_snapshot_done": ("已截取画面并保存为证据。", "Snapshot stored as evidence."),
 }
 
 

@@ -11,6 +11,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
     prefect_api_url: str = "http://127.0.0.1:4200/api"
     prefect_ui_url: str = "http://127.0.0.1:4200"
     work_pool: str = "yunque-pool"
+
+    # Live viewing (WebRTC): ICE servers as JSON, e.g. [{"urls": ["turn:turn.example.cn:3478"], "username": "u",
+    # "credential": "p"}]. Empty: host candidates only, which works on one machine or a LAN (README: TURN).
+    ice_servers: list[dict[str, Any]] = []
 
     # Web app
     app_port: int = 8501

@@ -104,6 +104,10 @@ confirmation_times         A   Y  Y  Y  Y  0  Y  0  P  P  N
 confirmation_times         B   0  0  0  Y  Y  0  Y  P  P  N
 room_state                 A   Y  Y  Y  Y  N  Y  N  Y  N  N
 room_state                 B   N  N  N  Y  Y  N  Y  N  Y  N
+live_seat                  A   Y  Y  Y  Y  N  Y  N  Y  N  N
+live_seat                  B   N  N  N  Y  Y  N  Y  N  Y  N
+watch_live                 A   Y  Y  Y  Y  N  Y  N  Y  N  N
+watch_live                 B   N  N  N  Y  Y  N  Y  N  Y  N
 list_evidence              A   Y  Y  Y  Y  N  Y  N  Y  N  N
 list_evidence              B   N  N  N  Y  Y  N  Y  N  Y  N
 evidence_url               A   Y  Y  Y  Y  N  Y  N  Y  N  N
@@ -393,6 +397,7 @@ def _w(fn: Callable[[World, Family, str], Any]) -> tuple[Callable[..., Any], boo
 
 
 def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
+    from adapters.live import LiveRegistry
     from services import (
         answers,
         board,
@@ -403,6 +408,7 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         documents,
         evidence,
         guide,
+        live,
         portal,
         sessions,
         tasks,
@@ -440,6 +446,9 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "list_viewings": _r(lambda w, f, a: f.v_open in [v.id for v in viewing.list_viewings(actor=a)]),
         "confirmation_times": _r(lambda w, f, a: f.n1 in [t.notice_id for t in viewing.confirmation_times(actor=a)]),
         "room_state": _r(lambda w, f, a: viewing.room_state(viewing_id=f.v_open, actor=a)),
+        "live_seat": _r(lambda w, f, a: viewing.live_seat(viewing_id=f.v_open, actor=a)),
+        "watch_live": _r(lambda w, f, a: live.watch_live(rooms=LiveRegistry(Path("var/live-matrix")), viewing_id=f.v_open,
+                                                         actor=a)),  # no frame: nothing is ever written there
         "list_evidence": _r(lambda w, f, a: f.evidence in [e.id for e in evidence.list_evidence(case_number=f.case1, actor=a)]),
         "evidence_url": _r(lambda w, f, a: evidence.evidence_url(evidence_id=f.evidence, actor=a)),
         "documents_of_case": _r(lambda w, f, a: bool(documents.documents_of_case(case_number=f.case3, actor=a))),

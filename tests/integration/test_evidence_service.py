@@ -89,6 +89,32 @@ def test_a_retried_upload_is_harmless(case, s3) -> None:  # noqa: ANN001
     assert _evidence_rows() == 1 and len(_keys(s3)) == 1
 
 
+WEBM = (bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102")
+        + b"\x18\x53\x80\x67" + b"\x01" * 400)  # the EBML header a browser's MediaRecorder writes
+
+
+def test_a_browser_recording_in_webm_is_accepted_by_its_content(case, s3) -> None:  # noqa: ANN001
+    ev = add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(WEBM), filename="clip.bin",
+                      line_number=_line(case, "CHANEL"), now=FOUND)
+    assert (ev.kind, ev.content_type) == ("video", "video/webm")
+    assert ".webm" in evidence_url(evidence_id=ev.id, actor="chanel.agent")
+
+
+def test_the_same_file_is_evidence_of_each_line_it_shows_and_each_holder_sees_it(case, s3) -> None:  # noqa: ANN001
+    chanel = add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(JPEG), filename="both.jpg",
+                          line_number=_line(case, "CHANEL"), now=FOUND)
+    nike = add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(JPEG), filename="both.jpg",
+                        line_number=_line(case, "NIKE"), now=FOUND)
+    again = add_evidence(case_number=case.number, actor="site.wang", stream=io.BytesIO(JPEG), filename="both.jpg",
+                         line_number=_line(case, "NIKE"), now=FOUND)
+    assert nike.id != chanel.id and not nike.duplicate and nike.line_number == _line(case, "NIKE")
+    assert again.id == nike.id and again.duplicate
+    assert _evidence_rows() == 2 and len(_keys(s3)) == 1  # one object, a record per line
+    assert [e.id for e in list_evidence(case_number=case.number, actor="nike.agent")] == [nike.id]
+    assert [e.id for e in list_evidence(case_number=case.number, actor="chanel.agent")] == [chanel.id]
+    assert verify_evidence(case_number=case.number).counts == {"intact": 2, "altered": 0, "missing": 0}
+
+
 @pytest.mark.parametrize("data,filename,reason", [
     (b"MZ\x90\x00" + b"\x00" * 100, "photo.jpg", "not an accepted type"),  # an executable named .jpg
     (b"<html><script>alert(1)</script></html>", "x.png", "not an accepted type"),

@@ -54,6 +54,11 @@ EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
     (struct.pack(">I", 24) + b"ftypisom\x00\x00\x02\x00isomiso2", "mp4", "video"),
     (struct.pack(">I", 24) + b"ftypXXXX\x00\x00\x00\x00mp42isom", "mp4", "video"),  # by compatible brand
     (b"%PDF-1.4\n", "pdf", "document"),
+    (bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102") + b"\x18\x53\x80\x67",
+     "webm", "video"),  # the EBML header Chrome's MediaRecorder writes
+    (bytes.fromhex("1a45dfa3a34286810142f7810142f2810442f3810842828" "86d6174726f736b61") + b"\x42\x87\x81\x04",
+     "matroska", "video"),
+    (bytes.fromhex("1a45dfa3") + b"\x42\x82\x40\x04webm", "webm", "video"),  # a two-byte size field
 ])
 def test_accepted_types_are_known_by_their_first_bytes(head: bytes, name: str, kind: str) -> None:
     found = media.sniff(head)
@@ -63,6 +68,9 @@ def test_accepted_types_are_known_by_their_first_bytes(head: bytes, name: str, k
 @pytest.mark.parametrize("head", [
     b"MZ\x90\x00", b"GIF89a", b"<svg xmlns=", b"PK\x03\x04", b"", b"\xff\xd8",  # exe, gif, svg, zip, empty, truncated
     struct.pack(">I", 20) + b"ftypM4A \x00\x00\x00\x00M4A ",  # audio only
+    bytes.fromhex("1a45dfa3") + b"\x42\x82\x84XXXX",  # EBML of another DocType
+    bytes.fromhex("1a45dfa3") + b"\x42\x82\x88matr",  # a DocType cut short
+    bytes.fromhex("1a45dfa3") + b"\x00" * 20,  # no DocType at all
 ])
 def test_everything_else_is_refused(head: bytes) -> None:
     assert media.sniff(head) is None
@@ -140,3 +148,9 @@ def test_what_only_begins_like_a_photo_is_refused(data: bytes | None, kind: medi
     with pytest.raises(media.NotAPicture):
         media.check_photo(f, kind)
     assert f.tell() == 0  # the file is left at its start for whoever reads it next
+
+
+def test_the_uploader_lists_exactly_the_accepted_types() -> None:
+    assert media.extensions() == ["jpg", "jpeg", "png", "heic", "mp4", "mov", "webm", "mkv", "pdf"]
+    assert {m.extension for m in media.ACCEPTED} <= set(media.extensions())
+    assert "WebM" in media.accepted_text() and "Matroska" in media.accepted_text()

@@ -1,5 +1,6 @@
-"""Viewing room (云确): the rights holder asks for shots, the site officer captures them (camera or
-file), everyone in the room sees new evidence within seconds; the rights holder answers from here."""
+"""Viewing room (云确): the site officer's camera live to every participant (实时连线, ``ui.live_room``);
+the rights holder asks for shots, the site officer captures them (live snapshot, camera or file),
+everyone in the room sees new evidence within seconds; the rights holder answers from here."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 import streamlit as st
 
+from adapters import media
 from models.enums import Role
 from models.rules.errors import NotFound
-from services import evidence, portal, viewing
-from ui import chrome, parts
+from services import evidence, live, portal, viewing
+from ui import chrome, live_room, parts
 from yunque.settings import get_settings
 
 tr = chrome.translator()
@@ -57,7 +59,7 @@ if customs:
         if chrome.run_action(viewing.open_room, viewing_id=v.id, actor=actor.username):
             st.rerun()
     if v.state == "open" and c3.button(tr("close_room"), key="room.close", icon=":material/stop:"):
-        if chrome.run_action(viewing.close_room, viewing_id=v.id, actor=actor.username):
+        if chrome.run_action(live.close_live_room, rooms=live_room.rooms(), viewing_id=v.id, actor=actor.username):
             st.rerun()
 
 
@@ -126,6 +128,9 @@ def live() -> None:
                       for e in r.log])
 
 
+if v.state == "open":
+    live_room.show(v.id, actor, [sh for sh in room.shot_requests if sh.state == "open"])
+
 left, right = st.columns([3, 2])
 with left:
     live()
@@ -154,7 +159,7 @@ with right:
         note = st.text_input(tr("note"), max_chars=2000, key="room.capture_note")
         use_camera = st.toggle(tr("use_camera"), key="room.use_camera")
         photo = st.camera_input(tr("take_photo"), key="room.camera") if use_camera else None
-        upload = st.file_uploader(tr("upload_file"), type=["jpg", "jpeg", "png", "heic", "mp4", "mov", "webm", "pdf"],
+        upload = st.file_uploader(tr("upload_file"), type=media.extensions(),
                                   key="room.upload")
         item = photo or upload
         if item is not None and st.button(tr("send_evidence"), type="primary", key="room.send"):

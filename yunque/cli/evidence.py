@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @evidence.command("add")
     @handled
     def add(case_number: str = typer.Argument(..., metavar="CASE"),
-            file: Path = typer.Argument(..., metavar="FILE", help="JPEG, PNG, HEIC, MP4, MOV or PDF."),
+            file: Path = typer.Argument(..., metavar="FILE", help="JPEG, PNG, HEIC, MP4, MOV, WebM, Matroska or PDF."),
             actor: str = AsOpt,
             line: int = typer.Option(None, "--line", help="The line of goods it shows."),
             viewing: int = typer.Option(None, "--viewing", help="The viewing it was captured in."),

@@ -1,0 +1,151 @@
+"""The live connection of a viewing room (实时连线): who may publish, watch, take a snapshot or close
+it, and how its snapshots and its recording become evidence.
+
+The media itself is ``adapters.live`` (aiortc). Every function here first asks
+``services.viewing.live_seat`` who the caller is in the room: anyone not invited to that viewing
+(role, organisation, the viewing's case) is told it does not exist, and gets no track at all.
+Snapshots and the recording go through ``services.evidence.add_evidence`` like any other capture,
+so they are hashed, stored under the case and listed in the room within its 2-second refresh.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiortc import MediaStreamTrack
+
+from adapters.db import session_scope
+from adapters.live import LiveRegistry, PublisherSink
+from models.evidence_schemas import EvidenceOut, LivePresenceOut, LiveRoomOut, LiveSeatOut, SnapshotIn, ViewingOut
+from models.rules.errors import InvalidInput, PermissionDenied
+from services import evidence, viewing
+from services.context import load_actor, now_or, record
+
+#: A snapshot needs a picture newer than this (seconds): an older one means the camera has stopped.
+FRESH_SECONDS = 5.0
+
+
+@dataclass
+class Upstream:
+    """Where the publishing officer's browser delivers its camera and microphone."""
+
+    seat: LiveSeatOut
+    video: PublisherSink
+    audio: PublisherSink
+
+
+@dataclass
+class Feed:
+    """One participant's own subscription to the room's picture and sound."""
+
+    seat: LiveSeatOut
+    video: MediaStreamTrack
+    audio: MediaStreamTrack
+
+
+def publish_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Upstream:
+    """An officer of the office sends the phone's camera to the room (a newer connection replaces an older)."""
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    if not seat.may_publish:
+        raise PermissionDenied(actor, "publish the live picture", "only a site or IPR officer of the office films")
+    room = rooms.room(viewing_id)
+    room.seen(seat.you, seat.part, publishing=True)
+    return Upstream(seat, room.sink("video"), room.sink("audio"))
+
+
+def watch_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Feed:
+    """A participant's tracks of the room (relayed: no new upstream per viewer)."""
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    room = rooms.room(viewing_id)
+    return Feed(seat, room.subscribe("video"), room.subscribe("audio"))
+
+
+def live_status(*, rooms: LiveRegistry, viewing_id: int, actor: str, connected: bool = False,
+                publishing: bool = False) -> LiveRoomOut:
+    """What the live connection looks like to ``actor`` (who is connected, whether the picture flows);
+    ``connected`` reports that this participant's own connection is up (pages report every 2 s)."""
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    room = rooms.room(viewing_id)
+    if connected:
+        room.seen(seat.you, seat.part, publishing=publishing and seat.may_publish)
+    st = room.stats()
+    fresh = st.last_frame_age is not None and st.last_frame_age <= FRESH_SECONDS
+    return LiveRoomOut(viewing_id=viewing_id, live=st.publishing and fresh, recorded=room.record_to is not None,
+                       connected=[LivePresenceOut(username=p.username, part=p.role, publishing=p.publishing)
+                                  for p in room.connected()],
+                       publisher=room.publisher, width=st.width, height=st.height, video_frames=st.video_frames,
+                       last_frame_age=st.last_frame_age)
+
+
+def take_snapshot(*, rooms: LiveRegistry, viewing_id: int, actor: str, shot_request_id: int | None = None,
+                  line_number: int | None = None, note: str = "", now: datetime | None = None) -> EvidenceOut:
+    """The current frame of the officer's camera, at the resolution it arrives in, stored as evidence
+    (captured by the officer who films; the timeline says who asked and for which shot request)."""
+    data = SnapshotIn(shot_request_id=shot_request_id, line_number=line_number, note=note)
+    now = now_or(now)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    if not seat.may_snapshot:
+        raise PermissionDenied(actor, "take a snapshot", "the officers and the rights holder take snapshots")
+    room = rooms.get(viewing_id)
+    st = room.stats() if room is not None else None
+    if room is None or st is None or st.last_frame_age is None or st.last_frame_age > FRESH_SECONDS:
+        raise InvalidInput("snapshot", "no live picture is arriving from the site: take a photo instead")
+    filmed_by = room.publisher
+    jpeg = room.snapshot_jpeg()
+    if filmed_by is None or jpeg is None:
+        raise InvalidInput("snapshot", "no live picture is arriving from the site: take a photo instead")
+    text = f"Live snapshot asked by {seat.you}, filmed by {filmed_by}" + (f": {data.note}" if data.note else "")
+    out = evidence.add_evidence(case_number=seat.case_number, actor=filmed_by, stream=io.BytesIO(jpeg),
+                                filename=f"viewing-{viewing_id}-snapshot.jpg", line_number=data.line_number,
+                                viewing_id=viewing_id, shot_request_id=data.shot_request_id, note=text, now=now)
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        record(s, actor=who, action="viewing.snapshot", subject=f"viewing:{viewing_id}", at=now,
+               case_id=_case_id(s, viewing_id),
+               after={"evidence_id": out.id, "sha256": out.sha256, "asked_by": seat.you, "filmed_by": filmed_by,
+                      "shot_request_id": data.shot_request_id, "server_time": now.isoformat(),
+                      "width": st.width, "height": st.height})
+    return out
+
+
+def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: datetime | None = None) -> ViewingOut:
+    """Close the room: the live media stops, the session's recording is stored as evidence (SHA-256,
+    duration, participants) while the room is still open, then the room closes. If storing fails the
+    room stays open and the recording stays on disk under ``var/live``."""
+    now = now_or(now)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    if not seat.may_close:
+        raise PermissionDenied(actor, "close a viewing room", "only a site or IPR officer of the office may")
+    room = rooms.get(viewing_id)
+    if room is not None:
+        recording = room.call(room.close())
+        rooms.discard(viewing_id, room)
+        if recording is not None:
+            participants = sorted(room.attendees)
+            minutes, seconds = divmod(round(recording.duration_seconds), 60)
+            with recording.path.open("rb") as f:
+                out = evidence.add_evidence(
+                    case_number=seat.case_number, actor=actor, stream=f, filename=f"viewing-{viewing_id}.webm",
+                    viewing_id=viewing_id, now=now,
+                    note=f"Recording of the live session ({minutes}:{seconds:02d}); participants: {', '.join(participants)}")
+            with session_scope() as s:
+                record(s, actor=load_actor(s, actor), action="viewing.recorded", subject=f"viewing:{viewing_id}", at=now,
+                       case_id=_case_id(s, viewing_id),
+                       after={"evidence_id": out.id, "sha256": out.sha256, "size": out.size,
+                              "duration_seconds": recording.duration_seconds, "participants": participants,
+                              "video_frames": recording.video_frames, "audio_frames": recording.audio_frames})
+            recording.path.unlink(missing_ok=True)
+    return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now)
+
+
+def _case_id(s, viewing_id: int) -> int:
+    from models.tables import Viewing
+
+    v = s.get(Viewing, viewing_id)
+    assert v is not None
+    return v.case_id
+
+
+__all__ = ["Feed", "Upstream", "close_live_room", "live_status", "publish_live", "take_snapshot", "watch_live"]
