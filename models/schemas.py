@@ -44,6 +44,7 @@ class LineIn(Strict):
     quantity: int = Field(gt=0, le=100_000_000)
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
     value: Decimal
+    nice_class: int | None = Field(default=None, ge=1, le=45, description="the goods' Nice class, as the officer states it")
 
     @field_validator("value", mode="before")
     @classmethod
@@ -63,6 +64,8 @@ class ShipmentIn(Strict):
     consignor: ConsignorIn
     found_at: AwareDatetime
     lines: list[LineIn] = Field(min_length=1, max_length=2000)
+    #: the consignor's declaration of the goods' IP status and any authorisation (Meas 21)
+    consignor_declaration: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
 
 
 class AnswerIn(Strict):
@@ -116,6 +119,8 @@ class LineOut(Out):
     detained_at: datetime | None = None
     investigation_due: date | None = None
     court_due: date | None = None
+    nice_class: int | None = None
+    match_flags: list[str] = []
 
 
 class AnswerOut(Out):

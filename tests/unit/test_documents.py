@@ -17,9 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 from pypdf import PdfReader
+from sqlmodel import col, select
 
+from adapters.db import session_scope
 from adapters.objectstore import ObjectMissing, StoredObject
 from models.rules.errors import NotFound
+from models.tables import Document
 from services.answers import record_answer
 from services.cases import get_case, open_case
 from services.demo import seed_shipment
@@ -224,8 +227,14 @@ def test_the_undetermined_notice_gives_the_court_deadline(sqlite_db: str, store:
                   answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
     decide_line(case_number=case.number, line_number=line_of(case, "CHANEL"), actor="ipr.li", outcome="cannot-determine",
                 now=FOUND + timedelta(days=20))
-    [doc] = issue_for_decision(decision_id=_decisions(case.number)["undetermined"], store=store)
-    assert doc.kind == "undetermined_notice"
+    docs = issue_for_decision(decision_id=_decisions(case.number)["undetermined"], store=store)
+    # Reg 20, Meas 28: the rights holder and the consignor are both told in writing
+    assert [d.kind for d in docs] == ["undetermined_notice", "undetermined_notice"]
+    with session_scope(readonly=True) as s:
+        to = [(d.rights_holder_id is not None, d.consignor_id is not None)
+              for d in s.exec(select(Document).where(col(Document.id).in_([d.id for d in docs])).order_by(Document.id))]
+    assert to == [(True, False), (False, True)]
+    doc = docs[0]
     text = flat(pdf_text(store.objects[f"documents/{case.number}/{doc.number}.pdf"]))
     line = next(ln for ln in get_case(case_number=case.number, actor="ipr.li").lines if ln.brand == "CHANEL")
     due = line.court_due

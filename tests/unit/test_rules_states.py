@@ -26,6 +26,9 @@ ALLOWED = {
     (S.UNDETERMINED, S.COURT_HOLD, R.COURT_NOTICE),
     (S.DETAINED, S.RELEASED, R.COUNTER_BOND),
     (S.DETAINED, S.RELEASED, R.WITHDRAWN),
+    (S.SUSPENDED, S.RELEASED, R.NOT_MATCHED),  # the IPR officer: outside the recordation's classes, a licensee
+    (S.DETAINED, S.RELEASED, R.NOT_INFRINGING),  # the IPR officer's investigation (Reg 20)
+    (S.DETAINED, S.COURT_HOLD, R.COURT_NOTICE),  # a court notice any time after detention (Reg 23)
 }
 EVERY = list(itertools.product([None, *S], list(S), list(R)))
 
@@ -36,7 +39,7 @@ def test_the_table_in_code_is_the_table_of_the_domain() -> None:
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    assert len(EVERY) == 7 * 6 * 13
+    assert len(EVERY) == 7 * 6 * 15
     assert ALLOWED < set(EVERY)
 
 
