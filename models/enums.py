@@ -91,6 +91,7 @@ class TaskKind(StrEnum):
     LOAD_CALENDAR = "load_calendar"  # a clock needs a year whose schedule is not loaded
     DISPOSE = "dispose"  # a confiscated line awaits its disposal (Reg 27)
     SETTLE_BOND = "settle_bond"  # costs charged against the bond, the rest refunded (Reg 25, Meas 35)
+    REVIEW_STATEMENT = "review_statement"  # the consignor's statement and evidence (Reg 18, 24(4))
 
 
 class TaskState(StrEnum):
@@ -107,6 +108,7 @@ class DocumentKind(StrEnum):
     RELEASE_NOTICE = "release_notice"  # 放行通知书
     UNDETERMINED_NOTICE = "undetermined_notice"  # 不能认定通知书
     CONFISCATION_DECISION = "confiscation_decision"  # 没收决定书
+    TRANSFER_NOTICE = "transfer_notice"  # 移送通知书 (Reg 26)
 
 
 # --- the law after the verdict (issue 12) -----------------------------------------------------------

@@ -207,6 +207,7 @@ class Line(SQLModel, table=True):
     nice_class: int | None = None  # the Nice class the officer states for the goods
     match_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     disposed_at: datetime | None = _dt(default=None)  # confiscated goods disposed of (Reg 27)
+    transferred_at: datetime | None = _dt(default=None)  # the case transferred to the police (Reg 26)
 
 
 class Answer(SQLModel, table=True):
@@ -481,3 +482,35 @@ class CaseCost(SQLModel, table=True):
     note: str = Field(default="", sa_type=Text)
     recorded_by_id: int = Field(foreign_key="user_account.id")
     recorded_at: datetime = _dt()
+
+
+class ConsignorStatement(SQLModel, table=True):
+    """The consignor's written statement that its goods do not infringe, with evidence (Reg 18, 24(4))."""
+
+    __tablename__ = "consignor_statement"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    consignor_id: int = Field(foreign_key="consignor.id")
+    line_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    text: str = Field(sa_type=Text)
+    filed_by_id: int = Field(foreign_key="user_account.id")
+    filed_at: datetime = _dt()
+    decision: str | None = _enum(default=None, nullable=True)  # accepted, rejected
+    reason: str = Field(default="", sa_type=Text)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = _dt(default=None)
+
+
+class PoliceTransfer(SQLModel, table=True):
+    """A suspected crime transferred to the police (公安机关, Reg 26)."""
+
+    __tablename__ = "police_transfer"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    line_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    police_unit: str = Field(max_length=200)
+    reference: str = Field(default="", max_length=100)
+    grounds: str = Field(sa_type=Text)
+    transferred_by_id: int = Field(foreign_key="user_account.id")
+    transferred_at: datetime = _dt()

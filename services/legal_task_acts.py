@@ -21,6 +21,7 @@ from models.schemas import Strict
 from models.tables import Case, Line, Notice, Task
 from services.bonds import BondReceiptIn, SettleBondIn, record_bond_receipt_in, settle_bond_in
 from services.context import Actor
+from services.consignor_side import StatementReviewIn, review_statement_in, statement_of_task
 from services.court import CourtNoticeIn, record_court_notice_in
 from services.detention import INVESTIGATION_OUTCOMES, investigation_in
 from services.disposal import DisposalIn, record_disposal_in
@@ -83,9 +84,19 @@ def settle_bond_act(s: Session, *, who: Actor, task: Task, outcome: str, form: B
     return settle_bond_in(s, who=who, notice=_notice(s, task), note=form.note, now=now)
 
 
+def review_statement_act(s: Session, *, who: Actor, task: Task, outcome: str, form: BaseModel,
+                         now: datetime) -> dict[str, Any]:
+    assert isinstance(form, StatementReviewIn)
+    if outcome != form.decision:
+        raise InvalidInput("outcome", f"is {outcome} but the form says {form.decision}")
+    return review_statement_in(s, who=who, statement=statement_of_task(s, task.case_id, task.line_id), review=form,
+                               now=now)
+
+
 LEGAL_TASK_ACTS: dict[str, tuple[type[BaseModel], tuple[str, ...], Act]] = {
     TaskKind.CHECK_BOND.value: (BondReceiptIn, ("received",), check_bond_act),
     TaskKind.INVESTIGATE.value: (InvestigateForm, (*INVESTIGATION_OUTCOMES, "court-notice"), investigate_act),
     TaskKind.DISPOSE.value: (DisposalIn, tuple(m.value for m in DisposalMethod), dispose_act),
     TaskKind.SETTLE_BOND.value: (SettleBondIn, ("settled",), settle_bond_act),
+    TaskKind.REVIEW_STATEMENT.value: (StatementReviewIn, ("accepted", "rejected"), review_statement_act),
 }

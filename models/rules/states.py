@@ -17,6 +17,7 @@ class LineState(StrEnum):
     CONFISCATED = "confiscated"  # 没收
     UNDETERMINED = "undetermined"  # 不能认定
     COURT_HOLD = "court-hold"  # 协助执行
+    TRANSFERRED = "transferred"  # 移送公安机关 (Reg 26)
 
 
 class Reason(StrEnum):
@@ -37,6 +38,8 @@ class Reason(StrEnum):
     WITHDRAWN = "withdrawn"  # rights holder withdraws its application
     NOT_MATCHED = "not-matched"  # the IPR officer finds the goods outside the recordation (class, licensee)
     NOT_INFRINGING = "not-infringing"  # the IPR officer's investigation finds no infringement (Reg 20)
+    STATEMENT_ACCEPTED = "statement-accepted"  # the consignor's statement and evidence accepted (Reg 18, 24(4))
+    SUSPECTED_CRIME = "suspected-crime"  # the case is transferred to the police (Reg 26)
 
 
 S = LineState
@@ -50,14 +53,15 @@ TRANSITIONS: dict[tuple[LineState | None, LineState], frozenset[Reason]] = {
     (S.SUSPENDED, S.DETAINED): frozenset({R.DETENTION}),
     (S.DETAINED, S.CONFISCATED): frozenset({R.INFRINGEMENT_DETERMINED}),
     (S.DETAINED, S.UNDETERMINED): frozenset({R.CANNOT_DETERMINE}),
-    (S.UNDETERMINED, S.RELEASED): frozenset({R.NO_COURT_NOTICE}),
+    (S.UNDETERMINED, S.RELEASED): frozenset({R.NO_COURT_NOTICE, R.STATEMENT_ACCEPTED}),
     (S.UNDETERMINED, S.COURT_HOLD): frozenset({R.COURT_NOTICE}),
-    (S.DETAINED, S.RELEASED): frozenset({R.COUNTER_BOND, R.WITHDRAWN, R.NOT_INFRINGING}),
+    (S.DETAINED, S.RELEASED): frozenset({R.COUNTER_BOND, R.WITHDRAWN, R.NOT_INFRINGING, R.STATEMENT_ACCEPTED}),
     # a court's assistance notice may arrive any time after detention (Reg 23)
     (S.DETAINED, S.COURT_HOLD): frozenset({R.COURT_NOTICE}),
+    (S.DETAINED, S.TRANSFERRED): frozenset({R.SUSPECTED_CRIME}),
 }
 
-TERMINAL = frozenset({S.RELEASED, S.CONFISCATED, S.COURT_HOLD})
+TERMINAL = frozenset({S.RELEASED, S.CONFISCATED, S.COURT_HOLD, S.TRANSFERRED})
 
 
 def transition(

@@ -287,7 +287,20 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             "2026-11-24T12:00:00+08:00", field="bond-insufficient", code=1, env=env)
     posted = ok("notice", "bond", str(notice["ROLEX"]["id"]), "--as", "rolex.agent", "--bond", "16000", "--json",
                 "--now", "2026-11-24T12:05:00+08:00", env=env)
-    assert posted["state"] == "answered" and posted["answer"]["bond_amount"] == "16000.00"
+    assert posted["state"] == "claim-pending" and posted["answer"]["bond_amount"] == "16000.00"  # not yet received
+    rolex_notice = str(notice["ROLEX"]["id"])
+    refused("bonds", "receive", rolex_notice, "--as", "rolex.agent", "--form", "deposit", "--amount", "16000",
+            "--now", "2026-11-24T13:00:00+08:00", field="permission-denied", code=1, env=env)
+    refused("bonds", "receive", rolex_notice, "--as", "ipr.li", "--form", "cheque", "--amount", "16000",
+            "--now", "2026-11-24T13:00:00+08:00", field="form", env=env)
+    refused("bonds", "receive", rolex_notice, "--as", "ipr.li", "--form", "guarantee", "--amount", "16000",
+            "--now", "2026-11-24T13:00:00+08:00", field="bank", env=env)
+    refused("bonds", "receive", rolex_notice, "--as", "ipr.li", "--form", "deposit", "--amount", "15999.99",
+            "--now", "2026-11-24T13:00:00+08:00", field="bond-insufficient", code=1, env=env)
+    received = ok("bonds", "receive", rolex_notice, "--as", "ipr.li", "--form", "guarantee", "--amount", "16000",
+                  "--bank", "中国银行重庆分行", "--letter-no", "BG-2026-1124", "--now", "2026-11-24T13:05:00+08:00",
+                  "--json", env=env)
+    assert received["state"] == "answered"
 
     quiet = ok("sweep", "--now", "2026-11-27T23:59:00+08:00", "--json", env=env)
     assert quiet["released"] == []
@@ -310,8 +323,28 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     done = ok("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", '{"finding": "counterfeit"}',
               "--json", env=env)
     assert done["state"] == "completed"
-    decided = ok("line", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "confiscate",
-                 "--json", env=env)
+    refused("court", "record", case["number"], line["NIKE"], "--as", "ipr.li", "--court", "北京知识产权法院",
+            "--reference", "(2026)京73执保1号", "--json", field="detained goods only", env=env)
+    refused("statement", "file", case["number"], "--as", "cq.trading", "--line", line["NIKE"], "--text", "ours",
+            "--json", field="not detained", env=env)
+    refused("police", "transfer", case["number"], "--as", "nike.agent", "--line", line["CHANEL"], "--police-unit", "x",
+            "--grounds", "y", "--json", field="permission-denied", code=1, env=env)
+    refused("investigation", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "burn",
+            "--json", field="outcome", env=env)
+    refused("investigation", "decide", case["number"], line["NIKE"], "--as", "ipr.li", "--outcome", "infringing",
+            "--json", field="only detained", env=env)
+    decided = ok("investigation", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "infringing",
+                 "--note", "inner card forged", "--json", env=env)
     assert decided["state"] == "confiscated"
+    refused("disposal", "record", case["number"], line["CHANEL"], "--as", "ipr.li", "--method", "destruction",
+            "--json", field="why_not_earlier", env=env)
+    ok("disposal", "cost", case["number"], line["CHANEL"], "--as", "ipr.li", "--kind", "storage", "--amount", "800",
+       "--json", env=env)
+    disposed = ok("disposal", "record", case["number"], line["CHANEL"], "--as", "ipr.li", "--method", "public-welfare",
+                  "--recipient", "北京市慈善协会", "--cost", "200", "--json", env=env)
+    assert disposed["method"] == "public-welfare"
+    settled = ok("bonds", "settle", str(notice["CHANEL"]["id"]), "--as", "ipr.li", "--json", env=env)
+    assert (settled["bond_kind"], settled["costs"], settled["charged"]) == ("general", "1000.00", "1000.00")
+    refused("bonds", "settle", str(notice["CHANEL"]["id"]), "--as", "ipr.li", "--json", field="conflict", code=1, env=env)
     assert ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["status"] == "closed"
     assert ok("audit", "verify", "--json", env=env)["intact"] is True

@@ -364,3 +364,58 @@ def test_a_line_not_detained_cannot_be_held_for_a_court_or_confiscated(db: str) 
 
         decide_line(case_number=case.number, line_number=1, actor="ipr.li", outcome="confiscate",
                     now=FOUND + timedelta(hours=1))
+
+
+# --- 4. the consignor's side, 6. the police ------------------------------------------------------------
+
+
+def test_the_consignors_statement_accepted_releases_the_goods_with_the_reason(db: str) -> None:
+    from services.consignor_side import file_statement, review_statement
+
+    case = detained_chanel()
+    chanel = line_no(case, "CHANEL")
+    with pytest.raises(InvalidInput, match="not detained"):
+        file_statement(case_number=case.number, actor="cq.trading", now=FOUND + timedelta(days=1),
+                       statement={"lines": [line_no(case, "NIKE")], "text": "our own design"})
+    with pytest.raises(PermissionDenied):
+        file_statement(case_number=case.number, actor="ipr.li", now=FOUND + timedelta(days=1),
+                       statement={"lines": [chanel], "text": "our own design"})
+    filed = file_statement(case_number=case.number, actor="cq.trading", now=FOUND + timedelta(days=1),
+                           statement={"lines": [chanel], "text": "Bought from CHANEL's authorised distributor; "
+                                                                  "invoices attached."})
+    (task,) = inbox(actor="ipr.li", kind=TaskKind.REVIEW_STATEMENT.value)
+    form_cls, outcomes, act = LEGAL_TASK_ACTS[TaskKind.REVIEW_STATEMENT.value]
+    assert outcomes == ("accepted", "rejected")
+    with pytest.raises(PermissionDenied):
+        review_statement(statement_id=filed["statement_id"], actor="site.wang", now=FOUND + timedelta(days=2),
+                         review={"decision": "accepted", "reason": "invoices check out"})
+    out = review_statement(statement_id=filed["statement_id"], actor="ipr.li", now=FOUND + timedelta(days=2),
+                           review={"decision": "accepted", "reason": "the distributor confirms the invoices"})
+    assert out["released"] == [chanel]
+    ln = next(x for x in get_case(case_number=case.number, actor="ipr.li").lines if x.brand == "CHANEL")
+    assert (ln.state, ln.state_reason) == ("released", "statement-accepted")
+    assert inbox(actor="ipr.li", kind=TaskKind.REVIEW_STATEMENT.value) == []
+    assert inbox(actor="ipr.li", kind=TaskKind.INVESTIGATE.value) == []
+    with pytest.raises(ConcurrentUpdate):
+        review_statement(statement_id=filed["statement_id"], actor="ipr.li", now=FOUND + timedelta(days=3),
+                         review={"decision": "rejected", "reason": "second thoughts"})
+
+
+def test_a_detained_line_transferred_to_the_police_gets_its_document(db: str) -> None:
+    from services.police import transfer_to_police
+
+    case = detained_chanel()
+    chanel = line_no(case, "CHANEL")
+    form = {"lines": [chanel], "police_unit": "北京市公安局首都机场分局", "reference": "移2026-01",
+            "grounds": "value and quantity beyond the criminal threshold"}
+    with pytest.raises(InvalidInput, match="not detained"):
+        transfer_to_police(case_number=case.number, actor="ipr.li", now=FOUND + timedelta(days=4),
+                           transfer={**form, "lines": [line_no(case, "NIKE")]})
+    out = transfer_to_police(case_number=case.number, actor="ipr.li", now=FOUND + timedelta(days=4), transfer=form)
+    assert out["lines"] == [chanel]
+    assert states(case)["CHANEL"] == "transferred"
+    with session_scope(readonly=True) as s:
+        d = s.exec(select(Decision).where(Decision.reason == "suspected-crime")).one()
+        planned = plan_decision(s, d)
+    assert [(p.kind.value, p.rights_holder_id is not None) for p in planned] == [
+        ("transfer_notice", True), ("transfer_notice", False)]

@@ -16,7 +16,7 @@ def _kv(o: dict) -> str:
 
 def register(app: typer.Typer) -> None:
     bond = typer.Typer(no_args_is_help=True, help="Bonds customs receives (Meas 38) and settles (Reg 25, Meas 35).")
-    app.add_typer(bond, name="bond")
+    app.add_typer(bond, name="bonds")
     inv = typer.Typer(no_args_is_help=True, help="Investigation of detained goods (Reg 20, Meas 28).")
     app.add_typer(inv, name="investigation")
     court = typer.Typer(no_args_is_help=True, help="Court notices of assistance (Reg 23, 24).")
@@ -127,3 +127,48 @@ def register(app: typer.Typer) -> None:
 
         emit(decide_flagged_line(case_number=case_number, line_number=line_number, actor=actor, release=release,
                                  reason=reason, now=parse_time(now)), as_json, _kv)
+
+    statement = typer.Typer(no_args_is_help=True, help="The consignor's statement and evidence (Reg 18, 24(4)).")
+    app.add_typer(statement, name="statement")
+    police = typer.Typer(no_args_is_help=True, help="Transfer of a suspected crime to the police (Reg 26).")
+    app.add_typer(police, name="police")
+
+    @statement.command("file")
+    @handled
+    def statement_file(case_number: str, actor: str = AsOpt,
+                       line: list[int] = typer.Option(..., "--line", help="A detained line the statement is about."),
+                       text: str = typer.Option(..., "--text"),
+                       evidence: list[int] = typer.Option([], "--evidence", help="Evidence id, once per item."),
+                       now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+        """The consignor files its written statement that the goods do not infringe."""
+        from services.consignor_side import file_statement
+
+        emit(file_statement(case_number=case_number, actor=actor, now=parse_time(now),
+                            statement={"lines": line, "text": text, "evidence_ids": evidence}), as_json, _kv)
+
+    @statement.command("review")
+    @handled
+    def statement_review(statement_id: int, actor: str = AsOpt,
+                         decision: str = typer.Option(..., "--decision", help="accepted or rejected"),
+                         reason: str = typer.Option(..., "--reason"), now: str = NowOpt,
+                         as_json: bool = JsonOpt) -> None:
+        """The IPR officer accepts (the goods are released) or rejects a consignor's statement."""
+        from services.consignor_side import review_statement
+
+        emit(review_statement(statement_id=statement_id, actor=actor, now=parse_time(now),
+                              review={"decision": decision, "reason": reason}), as_json, _kv)
+
+    @police.command("transfer")
+    @handled
+    def police_transfer(case_number: str, actor: str = AsOpt,
+                        line: list[int] = typer.Option(..., "--line", help="A detained line, once per line."),
+                        police_unit: str = typer.Option(..., "--police-unit"),
+                        reference: str = typer.Option("", "--reference"),
+                        grounds: str = typer.Option(..., "--grounds"), now: str = NowOpt,
+                        as_json: bool = JsonOpt) -> None:
+        """Transfer a suspected crime to the police (Reg 26)."""
+        from services.police import transfer_to_police
+
+        emit(transfer_to_police(case_number=case_number, actor=actor, now=parse_time(now),
+                                transfer={"lines": line, "police_unit": police_unit, "reference": reference,
+                                          "grounds": grounds}), as_json, _kv)
