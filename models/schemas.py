@@ -121,6 +121,7 @@ class LineOut(Out):
     court_due: date | None = None
     nice_class: int | None = None
     match_flags: list[str] = []
+    clocks_pending_year: int | None = None  # detained, its clocks wait for this year's working-day schedule
 
 
 class AnswerOut(Out):
@@ -147,6 +148,7 @@ class NoticeOut(Out):
     served_at: datetime | None = None
     deadline: date | None = None
     deadline_at: datetime | None = None
+    deadline_pending_year: int | None = None  # served, the deadline waits for this year's working-day schedule
     answer: AnswerOut | None = None
     confirmation_minutes: float | None = None  # served -> answered
 
