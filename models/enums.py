@@ -8,7 +8,7 @@ from models.rules.states import LineState, Reason
 __all__ = [
     "LineState", "Reason", "Route", "Role", "OrgKind", "RightType", "Direction", "NoticeState",
     "Verdict", "BondKind", "ViewingState", "ShotRequestState", "TaskKind", "TaskState",
-    "DocumentKind", "CaseStatus",
+    "DocumentKind", "CaseStatus", "BondForm", "DisposalMethod", "CostKind",
 ]
 
 
@@ -89,6 +89,9 @@ class TaskKind(StrEnum):
     INVESTIGATE = "investigate"
     SERVE_MANUALLY = "serve_manually"
     LOAD_CALENDAR = "load_calendar"  # a clock needs a year whose schedule is not loaded
+    DISPOSE = "dispose"  # a confiscated line awaits its disposal (Reg 27)
+    SETTLE_BOND = "settle_bond"  # costs charged against the bond, the rest refunded (Reg 25, Meas 35)
+    REVIEW_STATEMENT = "review_statement"  # the consignor's statement and evidence (Reg 18, 24(4))
 
 
 class TaskState(StrEnum):
@@ -104,3 +107,33 @@ class DocumentKind(StrEnum):
     DETENTION_RECEIPT = "detention_receipt"  # 扣留凭单
     RELEASE_NOTICE = "release_notice"  # 放行通知书
     UNDETERMINED_NOTICE = "undetermined_notice"  # 不能认定通知书
+    CONFISCATION_DECISION = "confiscation_decision"  # 没收决定书
+    TRANSFER_NOTICE = "transfer_notice"  # 移送通知书 (Reg 26)
+
+
+# --- the law after the verdict (issue 12) -----------------------------------------------------------
+
+class BondForm(StrEnum):
+    """What customs received as an individual bond (Meas 38)."""
+
+    DEPOSIT = "deposit"  # 保证金
+    GUARANTEE = "guarantee"  # 银行保函
+
+
+class DisposalMethod(StrEnum):
+    """Reg 27, in the order the law sets."""
+
+    PUBLIC_WELFARE = "public-welfare"  # 转交社会公益机构
+    SALE_TO_RIGHTS_HOLDER = "sale-to-rights-holder"  # 有偿转让给权利人
+    AUCTION = "auction"  # 消除侵权特征后依法拍卖
+    DESTRUCTION = "destruction"  # 予以销毁
+
+
+class CostKind(StrEnum):
+    """Costs charged to the rights holder (Reg 25, Meas 35)."""
+
+    STORAGE = "storage"
+    HANDLING = "handling"
+    DISPOSAL = "disposal"
+
+

@@ -46,6 +46,7 @@ class LineIn(Strict):
     quantity: int = Field(gt=0, le=100_000_000)
     unit: Unit
     value: Decimal
+    nice_class: int | None = Field(default=None, ge=1, le=45, description="the goods' Nice class, as the officer states it")
 
     @field_validator("value", mode="before")
     @classmethod
@@ -65,6 +66,8 @@ class ShipmentIn(Strict):
     consignor: ConsignorIn
     found_at: AwareDatetime
     lines: list[LineIn] = Field(min_length=1, max_length=2000)
+    #: the consignor's declaration of the goods' IP status and any authorisation (Meas 21)
+    consignor_declaration: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
 
 
 class AnswerIn(Strict):
@@ -118,6 +121,8 @@ class LineOut(Out):
     detained_at: datetime | None = None
     investigation_due: date | None = None
     court_due: date | None = None
+    nice_class: int | None = None
+    match_flags: list[str] = []
     clocks_pending_year: int | None = None  # detained, its clocks wait for this year's working-day schedule
 
 

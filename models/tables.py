@@ -136,6 +136,8 @@ class Shipment(SQLModel, table=True):
     customs_office_id: int = Field(foreign_key="customs_office.id")
     consignor_id: int = Field(foreign_key="consignor.id", index=True)
     found_at: datetime = _dt()
+    # the consignor's declaration of the goods' IP status and any authorisation, asked for at seizure (Meas 21)
+    consignor_declaration: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class Case(SQLModel, table=True):
@@ -202,6 +204,10 @@ class Line(SQLModel, table=True):
     investigation_due: date | None = None  # 30 WD after detention
     court_due: date | None = None  # 50 WD after detention
     version: int = 1
+    nice_class: int | None = None  # the Nice class the officer states for the goods
+    match_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    disposed_at: datetime | None = _dt(default=None)  # confiscated goods disposed of (Reg 27)
+    transferred_at: datetime | None = _dt(default=None)  # the case transferred to the police (Reg 26)
 
 
 class Answer(SQLModel, table=True):
@@ -219,6 +225,9 @@ class Answer(SQLModel, table=True):
     general_bond_id: int | None = Field(default=None, foreign_key="general_bond.id")
     bond_accepted_at: datetime | None = _dt(default=None)
     comment: str = Field(default="", sa_type=Text)
+    bond_charged: Decimal | None = Field(default=None, sa_type=Money)  # costs deducted at settlement (Meas 35)
+    bond_refunded: Decimal | None = Field(default=None, sa_type=Money)  # the rest returned at settlement
+    bond_settled_at: datetime | None = _dt(default=None)
 
 
 class LineVerdict(SQLModel, table=True):
@@ -415,6 +424,102 @@ class OutboxEvent(SQLModel, table=True):
     dispatched_at: datetime | None = _dt(default=None, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
+
+
+# --- the law after the verdict --------------------------------------------------------------------
+
+
+class BondReceipt(SQLModel, table=True):
+    """An individual bond customs has received and checked (Meas 38): a deposit or a bank guarantee letter."""
+
+    __tablename__ = "bond_receipt"
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", unique=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    rights_holder_id: int = Field(foreign_key="rights_holder.id", index=True)
+    form: str = _enum()  # deposit, guarantee
+    amount: Decimal = Field(sa_type=Money)
+    bank: str = Field(default="", max_length=200)
+    letter_no: str = Field(default="", max_length=100)
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    received_by_id: int = Field(foreign_key="user_account.id")
+    received_at: datetime = _dt()
+
+
+class CourtNotice(SQLModel, table=True):
+    """A people's court's notice of assistance in enforcement (协助执行通知, Reg 23, 24)."""
+
+    __tablename__ = "court_notice"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    line_id: int = Field(foreign_key="goods_line.id", index=True)
+    court: str = Field(max_length=200)
+    reference: str = Field(max_length=100)
+    received_at: datetime = _dt()
+    recorded_by_id: int = Field(foreign_key="user_account.id")
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+
+
+class Disposal(SQLModel, table=True):
+    """How confiscated goods were disposed of, in the order of Reg 27, with its evidence."""
+
+    __tablename__ = "disposal"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    line_id: int = Field(foreign_key="goods_line.id", unique=True)
+    method: str = _enum()
+    why_not_earlier: str = Field(default="", sa_type=Text)  # why the methods before it in Reg 27 were not used
+    recipient: str = Field(default="", max_length=200)
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    recorded_by_id: int = Field(foreign_key="user_account.id")
+    recorded_at: datetime = _dt()
+
+
+class CaseCost(SQLModel, table=True):
+    """Storage, handling and disposal costs of a rights holder's goods (Reg 25, Meas 35)."""
+
+    __tablename__ = "case_cost"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    line_id: int | None = Field(default=None, foreign_key="goods_line.id")
+    kind: str = _enum()
+    amount: Decimal = Field(sa_type=Money)
+    note: str = Field(default="", sa_type=Text)
+    recorded_by_id: int = Field(foreign_key="user_account.id")
+    recorded_at: datetime = _dt()
+
+
+class ConsignorStatement(SQLModel, table=True):
+    """The consignor's written statement that its goods do not infringe, with evidence (Reg 18, 24(4))."""
+
+    __tablename__ = "consignor_statement"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    consignor_id: int = Field(foreign_key="consignor.id")
+    line_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    text: str = Field(sa_type=Text)
+    filed_by_id: int = Field(foreign_key="user_account.id")
+    filed_at: datetime = _dt()
+    decision: str | None = _enum(default=None, nullable=True)  # accepted, rejected
+    reason: str = Field(default="", sa_type=Text)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = _dt(default=None)
+
+
+class PoliceTransfer(SQLModel, table=True):
+    """A suspected crime transferred to the police (公安机关, Reg 26)."""
+
+    __tablename__ = "police_transfer"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    line_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    police_unit: str = Field(max_length=200)
+    reference: str = Field(default="", max_length=100)
+    grounds: str = Field(sa_type=Text)
+    transferred_by_id: int = Field(foreign_key="user_account.id")
+    transferred_at: datetime = _dt()
 
 
 # --- the working-day calendar -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
 from models.enums import BondKind, LineState, NoticeState, Reason, Role, TaskKind, TaskState, Verdict
-from models.rules.bonds import GeneralBondTerms, ex_officio_bond, general_bond_covers
+from models.rules.bonds import GeneralBondTerms, ex_officio_bond, general_bond_covers, general_bond_remaining
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI, end_of_day, local_date
 from models.schemas import AnswerIn, NoticeOut, parse_bond
@@ -45,8 +45,20 @@ def valid_general_bond(s: Session, rights_holder_id: int, on: Any) -> GeneralBon
     return None
 
 
+def general_bond_cover(s: Session, gb: GeneralBond) -> Decimal:
+    """What a general bond still covers: its amount less the bonds it stands for in detentions not yet
+    settled and the costs already deducted from it (Meas 24, 35)."""
+    answers = list(s.exec(select(Answer).where(Answer.general_bond_id == gb.id, col(Answer.bond_accepted_at).is_not(None))))
+    held = [a.bond_required or Decimal("0") for a in answers if a.bond_settled_at is None]
+    charged = [a.bond_charged or Decimal("0") for a in answers if a.bond_settled_at is not None]
+    return general_bond_remaining(gb.amount, held, charged)
+
+
 def _bond_check(s: Session, notice: Notice, claimed: list[Line], bond: object, at: datetime) -> tuple[str | None, Decimal, Decimal | None, int | None, bool]:
-    """(kind, required, amount, general bond id, sufficient) for the lines claimed."""
+    """(kind, required, amount, general bond id, sufficient) for the lines claimed.
+
+    Only a general bond is sufficient at once: an amount the rights holder states is the bond it will
+    post; customs detains when an officer records its receipt (Reg 16, Meas 38)."""
     required = ex_officio_bond(sum((ln.value for ln in claimed), Decimal("0")))
     if bond is None:
         return None, required, None, None, False
@@ -58,9 +70,12 @@ def _bond_check(s: Session, notice: Notice, claimed: list[Line], bond: object, a
         gb = valid_general_bond(s, notice.rights_holder_id, on)
         if gb is None:
             raise InvalidInput("bond", f"no general bond (总担保) of this rights holder is valid on {on.isoformat()}")
+        left = general_bond_cover(s, gb)
+        if left < required:
+            raise InvalidInput("bond", f"the general bond {gb.reference} covers RMB {left} more; RMB {required} is required")
         return BondKind.GENERAL.value, required, None, gb.id, True
     amount = Decimal(bond)  # type: ignore[arg-type]
-    return BondKind.INDIVIDUAL.value, required, amount, None, amount >= required
+    return BondKind.INDIVIDUAL.value, required, amount, None, False
 
 
 def record_answer(
@@ -137,7 +152,7 @@ def record_answer(
             move_lines(s, case=case, lines=claimed, target=LineState.RELEASED, reason=Reason.NO_DETENTION, who=who,
                        at=now, notice_id=notice.id, deadline_met=True)
         elif sufficient:
-            _detain(s, case, notice, claimed, who, now)
+            detain_claimed(s, case, notice, claimed, who, now)
 
         notice.answered_at = now
         notice.state = (NoticeState.CLAIM_PENDING if (data.detain and not sufficient) else NoticeState.ANSWERED).value
@@ -146,8 +161,9 @@ def record_answer(
         if notice.state == NoticeState.CLAIM_PENDING:
             open_task(s, kind=TaskKind.CHECK_BOND, case_id=case.id, customs_office_id=case.customs_office_id,  # type: ignore[arg-type]
                       candidate_group=Role.IPR_OFFICER, notice_id=notice.id, due_at=notice.deadline_at, priority=10,
-                      title=f"Bond of RMB {required} awaited for {case.number} (notice {notice.id})", now=now)
-        _cancel_notice_tasks(s, notice, now, keep={TaskKind.CHECK_BOND} if notice.state == NoticeState.CLAIM_PENDING else set())
+                      title=f"Bond of RMB {required} awaited for {case.number} (notice {notice.id}): record its receipt",
+                      now=now)
+        cancel_notice_tasks(s, notice, now, keep={TaskKind.CHECK_BOND} if notice.state == NoticeState.CLAIM_PENDING else set())
         close_if_done(s, case, who, now)
         publish(s, topic="notice.answered", case_id=case.id, at=now,
                 payload={"notice_id": notice.id, "case_number": case.number, "state": notice.state})
@@ -155,7 +171,7 @@ def record_answer(
         return notice_view(s, notice, who)
 
 
-def _detain(s: Session, case: Case, notice: Notice, claimed: list[Line], who: Actor, at: datetime) -> None:
+def detain_claimed(s: Session, case: Case, notice: Notice, claimed: list[Line], who: Actor, at: datetime) -> None:
     move_lines(s, case=case, lines=claimed, target=LineState.DETAINED, reason=Reason.DETENTION, who=who, at=at,
                notice_id=notice.id, deadline_met=True)
     for line in claimed:
@@ -165,7 +181,7 @@ def _detain(s: Session, case: Case, notice: Notice, claimed: list[Line], who: Ac
                   title=f"Investigate detained line {case.number}/{line.number} ({line.brand})", now=at)
 
 
-def _cancel_notice_tasks(s: Session, notice: Notice, at: datetime, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def cancel_notice_tasks(s: Session, notice: Notice, at: datetime, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     open_states = [TaskState.OPEN.value, TaskState.CLAIMED.value]
     for t in s.exec(select(Task).where(Task.notice_id == notice.id, col(Task.state).in_(open_states))):
         if t.kind in keep or t.kind == TaskKind.INVESTIGATE:
@@ -177,7 +193,9 @@ def _cancel_notice_tasks(s: Session, notice: Notice, at: datetime, keep: set[str
 
 
 def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime | None = None) -> NoticeOut:
-    """Complete a pending detention claim with a sufficient bond before the deadline."""
+    """Complete a pending detention claim before the deadline: a valid general bond detains at once; an
+    amount is the individual bond the rights holder will post, detained when an officer records its
+    receipt (Meas 38)."""
     now = now_or(now)
     try:
         parsed = parse_bond(bond)
@@ -196,18 +214,26 @@ def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime 
             raise DeadlinePassed(str(notice_id), notice.deadline_at.astimezone(SHANGHAI))
         ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
         assert ans is not None
-        claimed_ids = [v.line_id for v in s.exec(select(LineVerdict).where(LineVerdict.answer_id == ans.id, LineVerdict.verdict == Verdict.INFRINGING.value))]
-        claimed = list(s.exec(select(Line).where(col(Line.id).in_(claimed_ids)).order_by(Line.number)))
+        claimed = claimed_lines(s, ans)
         kind, required, amount, gb_id, sufficient = _bond_check(s, notice, claimed, parsed, now)
-        if not sufficient:
+        if kind == BondKind.INDIVIDUAL and amount is not None and amount < required:
             raise BondInsufficient(required, amount)
-        ans.bond_kind, ans.bond_amount, ans.general_bond_id, ans.bond_accepted_at = kind, amount, gb_id, now
+        ans.bond_kind, ans.bond_amount, ans.general_bond_id = kind, amount, gb_id
+        ans.bond_accepted_at = now if sufficient else None
         s.add(ans)
-        record(s, actor=who, action="bond.posted", subject=f"notice:{notice.id}", at=now, case_id=case.id,
+        record(s, actor=who, action="bond.posted" if sufficient else "bond.offered", subject=f"notice:{notice.id}",
+               at=now, case_id=case.id,
                after={"bond_kind": kind, "bond_required": str(required), "bond_amount": str(amount) if amount else None})
-        _detain(s, case, notice, claimed, who, now)
-        notice.state = NoticeState.ANSWERED.value
-        notice.version += 1
-        s.add(notice)
-        _cancel_notice_tasks(s, notice, now)
+        if sufficient:
+            detain_claimed(s, case, notice, claimed, who, now)
+            notice.state = NoticeState.ANSWERED.value
+            notice.version += 1
+            s.add(notice)
+            cancel_notice_tasks(s, notice, now)
         return notice_view(s, notice, who)
+
+
+def claimed_lines(s: Session, ans: Answer) -> list[Line]:
+    """The lines an answer claims as infringing."""
+    claimed_ids = [v.line_id for v in s.exec(select(LineVerdict).where(LineVerdict.answer_id == ans.id, LineVerdict.verdict == Verdict.INFRINGING.value))]
+    return list(s.exec(select(Line).where(col(Line.id).in_(claimed_ids)).order_by(Line.number)))

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, TaskKind
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.rules.matching import match_flags
 from models.rules.moments import not_in_future
 from models.rules.states import transition
 from models.rules.workdays import answer_deadline, end_of_day, local_date
@@ -117,6 +118,7 @@ def open_case(
             customs_office_id=office.id,  # type: ignore[arg-type]
             consignor_id=consignor.id,  # type: ignore[arg-type]
             found_at=data.found_at,
+            consignor_declaration=data.consignor_declaration,
         )
         s.add(ship)
         s.flush()
@@ -156,12 +158,16 @@ def open_case(
                 state=state.value,
                 state_reason=Reason.SUSPECTED.value,
                 suspended_at=now,
+                nice_class=line_in.nice_class,
+                match_flags=match_flags(right_type=rec.right_type, classes=rec.classes, nice_class=line_in.nice_class,
+                                        licensees=rec.licensees, consignor_name=consignor.name),
             )
             s.add(line)
             s.flush()
             record(s, actor=who, action="line.suspended", subject=f"line:{number}/{i}", at=now, case_id=case.id,
                    after={"state": state.value, "brand": line.brand, "recordation": rec.number,
-                          "quantity": line.quantity, "value": str(line.value)})
+                          "quantity": line.quantity, "value": str(line.value), "nice_class": line.nice_class,
+                          "match_flags": line.match_flags})
 
         from yunque.settings import get_settings
 
@@ -301,6 +307,7 @@ def _line_out(ln: Line, recs: dict, holders: dict) -> LineOut:
         rights_holder=holders[ln.rights_holder_id].name if ln.rights_holder_id in holders else "",
         notice_id=ln.notice_id, released_at=ln.released_at, detained_at=ln.detained_at,
         investigation_due=ln.investigation_due, court_due=ln.court_due, clocks_pending_year=pending_year_of_line(ln),
+        nice_class=ln.nice_class, match_flags=list(ln.match_flags or []),
     )
 
 

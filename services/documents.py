@@ -38,6 +38,7 @@ from adapters.objectstore import ObjectStore
 from adapters.pdf import Bilingual, GoodsTable, LegalDocument, render
 from models.docs import VerificationOut
 from models.enums import DocumentKind, LineState, Reason, Role
+from models.rules.bonds import ex_officio_bond
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI
 from models.schemas import DocumentOut
@@ -67,6 +68,8 @@ KIND_CODE: dict[DocumentKind, str] = {
     DocumentKind.DETENTION_RECEIPT: "DR",
     DocumentKind.RELEASE_NOTICE: "RN",
     DocumentKind.UNDETERMINED_NOTICE: "UN",
+    DocumentKind.CONFISCATION_DECISION: "CD",
+    DocumentKind.TRANSFER_NOTICE: "TN",
 }
 
 TITLES: dict[DocumentKind, Bilingual] = {
@@ -75,6 +78,8 @@ TITLES: dict[DocumentKind, Bilingual] = {
     DocumentKind.DETENTION_RECEIPT: Bilingual("扣留凭单", "Detention Receipt"),
     DocumentKind.RELEASE_NOTICE: Bilingual("放行通知书", "Notice of Release"),
     DocumentKind.UNDETERMINED_NOTICE: Bilingual("不能认定通知书", "Notice that Infringement Cannot Be Determined"),
+    DocumentKind.CONFISCATION_DECISION: Bilingual("没收决定书", "Decision of Confiscation"),
+    DocumentKind.TRANSFER_NOTICE: Bilingual("案件移送告知书", "Notice of Transfer to the Police"),
 }
 
 REG = "《中华人民共和国知识产权海关保护条例》"
@@ -210,6 +215,11 @@ def _particulars(f: _Facts, to: str, *extra: tuple[Bilingual, str]) -> tuple[tup
     )
 
 
+def _consignor_row(f: _Facts) -> tuple[Bilingual, str]:
+    """The consignor, named on notices to the rights holder (Meas 21, 22)."""
+    return (Bilingual("收发货人", "Consignor"), f"{f.consignor.name}（USCC {f.consignor.uscc}）")
+
+
 def _direction(f: _Facts) -> tuple[str, str]:
     return ("出口", "export") if f.shipment.direction == "export" else ("进口", "import")
 
@@ -293,26 +303,27 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
     portal = get_settings().public_url.rstrip("/")
     opening = Bilingual(
         f"{holder.name}：本关在对{dzh}报关单（编号{f.shipment.declaration_no}）项下货物查验中，发现下列货物涉嫌侵犯"
-        f"贵方已在海关总署备案的知识产权。依照{REG}第十六条的规定，本关已中止放行下列货物，现书面通知贵方。",
+        f"贵方已在海关总署备案的知识产权。依照{REG}第十六条和{MEAS}第二十一条的规定，本关已中止放行下列货物，现书面通知贵方。",
         f"In inspecting the goods of {den} declaration no. {f.shipment.declaration_no}, this office found the goods "
         "listed below suspected of infringing intellectual property rights of yours recorded with the General "
-        "Administration of Customs. Under Article 16 of the Regulations, their release has been suspended, of which "
-        "you are hereby notified.",
+        "Administration of Customs. Under Article 16 of the Regulations and Article 21 of the Measures, their release "
+        "has been suspended, of which you are hereby notified.",
     )
     if notice.deadline is not None and notice.served_at is not None:
         szh, sen = _time(notice.served_at)
         lzh, len_ = _day(notice.deadline)
         deadline = Bilingual(
             f"本通知已于{szh}送达。请贵方自送达之次日起3个工作日内，即于{lzh}24:00（北京时间）前予以答复"
-            f"（{MEAS}第四十一条）。",
+            f"（《条例》第十六条，{MEAS}第二十二条、第四十一条）。",
             f"This notice was served on {sen}. Please answer within 3 working days counted from the day after service, "
-            f"that is by 24:00 Beijing time on {len_} (Measures, Art. 41).",
+            f"that is by 24:00 Beijing time on {len_} (Regulations, Art. 16; Measures, Arts. 22 and 41).",
         )
     else:
         deadline = Bilingual(
-            f"请贵方自本通知送达之次日起3个工作日内予以答复（{MEAS}第四十一条）。答复期限的最后一日按送达时间计算，"
-            "送达后在云确门户中显示。",
-            "Please answer within 3 working days counted from the day after this notice is served (Measures, Art. 41). "
+            f"请贵方自本通知送达之次日起3个工作日内予以答复（《条例》第十六条，{MEAS}第二十二条、第四十一条）。"
+            "答复期限的最后一日按送达时间计算，送达后在云确门户中显示。",
+            "Please answer within 3 working days counted from the day after this notice is served (Regulations, "
+            "Art. 16; Measures, Arts. 22 and 41). "
             "The last day is computed from the moment of service and shown in the Yunque portal once served.",
         )
     how = Bilingual(
@@ -321,6 +332,18 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
         f"How to answer: sign in to the Yunque portal ({portal}), open this notice and give a verdict for each line "
         "(infringing or not infringing). To have infringing goods detained, apply for detention in the same answer and "
         "provide the bond required (Measures, Arts. 23 and 24).",
+    )
+    required = ex_officio_bond(sum((ln.value for ln in lines), Decimal("0")))
+    bond = Bilingual(
+        f"担保：扣留上述全部货物须提供人民币{_rmb(required)}元的担保（货物价值按{MEAS}第二十三条计算；只申请扣留部分货物的，"
+        "按该部分货物的价值计算）。担保可以是向本关缴纳的保证金，或者银行出具的保函（写明金额、银行和保函编号，"
+        f"原件或扫描件交本关），经本关收取并审核后扣留货物（{MEAS}第三十八条）；已向海关总署提供有效总担保的，"
+        f"可以在答复中选择以总担保提供（{MEAS}第二十四条）。",
+        f"Bond: detaining all the goods listed requires a bond of RMB {_rmb(required)} (Measures, Art. 23, on their "
+        "value; for part of the goods, on the value of that part). It is a deposit paid to this office or a bank "
+        "guarantee letter (stating its amount, bank and letter number, the original or a scan delivered to this "
+        "office); the goods are detained once this office has received and checked it (Measures, Art. 38). A rights "
+        "holder with a valid general bond (总担保) may choose it in its answer instead (Measures, Art. 24).",
     )
     viewing = Bilingual(
         "查看货物：贵方可在门户中申请远程查看（云确）或到现场查看货物，经海关同意后进行（《条例》第十七条）。",
@@ -333,10 +356,11 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
         "the goods (Regulations, Art. 16; Measures, Art. 25).",
     )
     doc = _legal(kind, number, f, notice.issued_at, ((Bilingual("中止放行日期", "Release suspended on"),
-                                                       f"{zh_date(notice.issued_at)} / {en_date(notice.issued_at)}"),),
-                 holder.name, (opening,), _goods(lines, _recs(s, lines)), (deadline, how, viewing, silence),
-                 _basis("第十六条、第十七条", "第二十三条、第二十四条、第二十五条、第四十一条",
-                        "Arts. 16 and 17", "Arts. 23, 24, 25 and 41"))
+                                                       f"{zh_date(notice.issued_at)} / {en_date(notice.issued_at)}"),
+                                                      _consignor_row(f)),
+                 holder.name, (opening,), _goods(lines, _recs(s, lines)), (deadline, how, bond, viewing, silence),
+                 _basis("第十六条、第十七条", "第二十一条、第二十二条、第二十三条、第二十四条、第二十五条、第三十八条、第四十一条",
+                        "Arts. 16 and 17", "Arts. 21, 22, 23, 24, 25, 38 and 41"))
     return Planned(kind, number, f"documents/{f.case.number}/{number}.pdf", f.case.id, f.case.number,  # type: ignore[arg-type]
                    notice.id, None, holder.id, None, holder.name, doc)
 
@@ -355,6 +379,14 @@ _RELEASE_WHY: dict[str, tuple[str, str, Bilingual]] = {
                                    _basis("第二十四条", "", "Art. 24", "")),
     Reason.COUNTER_BOND.value: ("收发货人已提供与货物等值的担保金", "the consignor posted a bond equal to the value of the goods",
                                 _basis("第十九条、第二十四条", "", "Arts. 19 and 24", "")),
+    Reason.NOT_MATCHED.value: ("经审核，上述货物不属于备案知识产权的保护范围（核定使用商品类别或被许可人）",
+                               "on review they fall outside the recorded right (its classes of goods or its licensees)",
+                               _basis("第十六条", "第二十一条", "Art. 16", "Art. 21")),
+    Reason.STATEMENT_ACCEPTED.value: ("收发货人书面说明理由并附送证据，本关审查后予以采纳",
+                                      "this office accepted the consignor's written statement and evidence",
+                                      _basis("第十八条、第二十四条", "", "Arts. 18 and 24", "")),
+    Reason.NOT_INFRINGING.value: ("经调查，本关认定上述货物未侵犯知识产权", "this office's investigation found no infringement",
+                                  _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")),
     Reason.WITHDRAWN.value: ("权利人撤回了扣留申请", "the rights holder withdrew its application for detention",
                              _basis("第二十四条", "", "Art. 24", "")),
 }
@@ -427,7 +459,7 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
                           "You may ask a people's court to order the infringement stopped or the property preserved; "
                           "customs assists on a court's notice of assistance (Regulations, Art. 24)."),
             )
-            out.append(plan(DocumentKind.DETENTION_NOTICE, holders[holder_id], day, tuple(paras),
+            out.append(plan(DocumentKind.DETENTION_NOTICE, holders[holder_id], (*day, _consignor_row(f)), tuple(paras),
                             _goods(hl, recs, extra=due_col), after,
                             _basis("第十六条、第二十条、第二十四条", "第二十三条、第二十四条、第二十八条",
                                    "Arts. 16, 20 and 24", "Arts. 23, 24 and 28")))
@@ -439,6 +471,7 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
             f"property rights of {names_zh} recorded with the General Administration of Customs. On the rights "
             f"holder's application and bond, this office detained them on {en_date(at)} under Article 16 of the "
             "Regulations. This receipt is issued to you.")
+        patent = any(r.right_type == "patent" for r in recs.values())
         after = (
             Bilingual("本关将自扣留之日起30个工作日内对货物是否侵权进行调查认定（《条例》第二十条）。你单位认为货物未侵权的，"
                       "可以向本关书面说明理由并附送证据。",
@@ -448,10 +481,11 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
             Bilingual("涉嫌侵犯专利权的，你单位可以向海关提供与货物等值的担保金，请求海关放行货物（《条例》第十九条）。",
                       "Where the rights concerned are patents, you may post a bond equal to the value of the goods and "
                       "ask customs to release them (Regulations, Art. 19)."),
-        )
+        )[: 2 if patent else 1]  # the counter-bond paragraph only where a patent is concerned
         out.append(plan(DocumentKind.DETENTION_RECEIPT, None, day, (para,),
                         _goods(lines, recs, with_recordation=False), after,
-                        _basis("第十六条、第十九条、第二十条", "", "Arts. 16, 19 and 20", "")))
+                        _basis("第十六条、第十九条、第二十条", "", "Arts. 16, 19 and 20", "") if patent
+                        else _basis("第十六条、第二十条", "", "Arts. 16 and 20", "")))
     elif decision.kind == LineState.UNDETERMINED.value:
         day = ((Bilingual("认定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
         court = {ln.id: _due(ln.court_due) for ln in lines}
@@ -471,6 +505,64 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
             out.append(plan(DocumentKind.UNDETERMINED_NOTICE, holders[holder_id], day, paras,
                             _goods(hl, recs, extra=court_col), after,
                             _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")))
+        # Reg 20, Meas 28: the consignor is told in writing too
+        paras = (Bilingual(
+            f"本关对扣留的你单位{dzh}报关单（编号{decl}）项下的下列货物进行了调查，不能认定其是否侵犯知识产权"
+            "（《条例》第二十条，《实施办法》第二十八条）。",
+            f"This office investigated the detained goods listed below, of your {den} declaration no. {decl}, and "
+            "cannot determine whether they infringe intellectual property rights (Regulations, Art. 20; Measures, "
+            "Art. 28)."),)
+        after = (Bilingual(
+            "自扣留之日起50个工作日内本关未收到人民法院协助执行通知的，本关将放行上述货物（《条例》第二十四条）。",
+            "If this office receives no court notice of assistance within 50 working days of the detention (dates "
+            "above), it will release the goods (Regulations, Art. 24)."),)
+        out.append(plan(DocumentKind.UNDETERMINED_NOTICE, None, day, paras,
+                        _goods(lines, recs, with_recordation=False, extra=court_col), after,
+                        _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")))
+    elif decision.kind == LineState.CONFISCATED.value:
+        day = ((Bilingual("决定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
+        basis = _basis("第二十七条", "", "Art. 27", "")
+        disposal = Bilingual(
+            "没收的侵权货物，本关依照《条例》第二十七条的规定处置：可用于社会公益事业的，转交有关公益机构；权利人有收购意愿的，"
+            "有偿转让给权利人；无法用于社会公益事业且权利人无收购意愿的，在消除侵权特征后依法拍卖（不能消除侵权特征的除外）；"
+            "侵权特征无法消除的，予以销毁。",
+            "Confiscated infringing goods are disposed of under Article 27 of the Regulations: given to a public "
+            "welfare body where they can serve public welfare; sold to the rights holder where it wishes to buy them; "
+            "otherwise auctioned after the infringing features are removed, where that is possible; destroyed where "
+            "the features cannot be removed.")
+        for holder_id, hl in sorted(_by_holder(lines).items()):
+            para = Bilingual(
+                f"经调查，本关认定{dzh}报关单（编号{decl}）项下的下列货物侵犯贵方知识产权，依照{REG}第二十七条的规定，"
+                "决定予以没收。",
+                f"Having investigated, this office finds that the goods listed below, of {den} declaration no. {decl}, "
+                "infringe your rights and confiscates them under Article 27 of the Regulations.")
+            out.append(plan(DocumentKind.CONFISCATION_DECISION, holders[holder_id], day, (para,), _goods(hl, recs),
+                            (disposal, Bilingual("仓储、保管和处置等费用由权利人承担，可从其担保中扣除（《条例》第二十五条，"
+                                                 "《实施办法》第三十五条）。",
+                                                 "Storage, handling and disposal costs are borne by the rights holder "
+                                                 "and may be deducted from its bond (Regulations, Art. 25; Measures, "
+                                                 "Art. 35).")), basis))
+        para = Bilingual(
+            f"经调查，本关认定你单位{dzh}报关单（编号{decl}）项下的下列货物侵犯他人知识产权，依照{REG}第二十七条的规定，"
+            "决定予以没收。",
+            f"Having investigated, this office finds that the goods listed below, of your {den} declaration no. "
+            f"{decl}, infringe intellectual property rights of others and confiscates them under Article 27 of the "
+            "Regulations.")
+        out.append(plan(DocumentKind.CONFISCATION_DECISION, None, day, (para,),
+                        _goods(lines, recs, with_recordation=False), (disposal,), basis))
+    elif decision.kind == LineState.TRANSFERRED.value:
+        day = ((Bilingual("移送日期", "Transferred on"), f"{zh_date(at)} / {en_date(at)}"),)
+        basis = _basis("第二十六条", "", "Art. 26", "")
+        to_police = (f"本关发现{dzh}报关单（编号{decl}）项下的下列货物涉嫌犯罪，依照{REG}第二十六条的规定，已将案件移送公安机关"
+                     f"（{decision.note}）依法处理。",
+                     f"This office found the goods listed below, of {den} declaration no. {decl}, to involve a suspected "
+                     f"crime and, under Article 26 of the Regulations, has transferred the case to the police "
+                     f"({decision.note}).")
+        for holder_id, hl in sorted(_by_holder(lines).items()):
+            out.append(plan(DocumentKind.TRANSFER_NOTICE, holders[holder_id], day, (Bilingual(*to_police),),
+                            _goods(hl, recs), (), basis))
+        out.append(plan(DocumentKind.TRANSFER_NOTICE, None, day, (Bilingual(*to_police),),
+                        _goods(lines, recs, with_recordation=False), (), basis))
     return out
 
 

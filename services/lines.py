@@ -19,6 +19,7 @@ _STAMP = {
     LineState.UNDETERMINED: "undetermined_at",
     LineState.COURT_HOLD: "court_hold_at",
     LineState.SUSPENDED: "suspended_at",
+    LineState.TRANSFERRED: "transferred_at",
 }
 
 

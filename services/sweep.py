@@ -8,11 +8,12 @@ from typing import Any
 from sqlmodel import col, select
 
 from adapters.db import session_scope
-from models.enums import LineState, NoticeState, Reason, TaskState
+from models.enums import LineState, NoticeState, Reason, TaskKind, TaskState
 from models.rules.workdays import end_of_day
 from models.tables import Case, Line, Notice, Task
 from services.cases import close_if_done
 from services.context import now_or, record, system_actor
+from services.court import has_court_notice
 from services.lines import move_lines
 
 _WAITING = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
@@ -74,30 +75,53 @@ def release_expired(*, now: datetime) -> list[dict[str, Any]]:
 
 
 def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None) -> list[dict[str, Any]]:
-    """30 WD after detention with no determination: undetermined (Reg 20, Meas 28); 50 WD with no
-    court notice: released (Reg 24). Only the lines ``line_ids`` when given (one line's clock)."""
+    """The detention clocks. 30 WD after detention is customs' own deadline to investigate (Reg 20,
+    Meas 28): the system decides nothing; an overdue investigation is escalated (its task becomes most
+    urgent and the manager sees it overdue). 50 WD with no court notice: an undetermined line is
+    released (Reg 24(2)); a line held for a court is not. Only the lines ``line_ids`` when given."""
     now = now_or(now)
     moved: list[dict[str, Any]] = []
     only = (col(Line.id).in_(line_ids),) if line_ids is not None else ()
     with session_scope(readonly=True) as s:
-        detained = [ln.id for ln in s.exec(select(Line).where(
-                        Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
-                    if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
+        overdue = [ln.id for ln in s.exec(select(Line).where(
+                       Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
+                   if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
         undetermined = [ln.id for ln in s.exec(select(Line).where(
                             Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None), *only))
                         if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
-    for line_id, target, reason in [(i, LineState.UNDETERMINED, Reason.CANNOT_DETERMINE) for i in detained] + [
-        (i, LineState.RELEASED, Reason.NO_COURT_NOTICE) for i in undetermined
-    ]:
+    for line_id in overdue:
         with session_scope() as s:
             line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
-            expected = LineState.DETAINED if target == LineState.UNDETERMINED else LineState.UNDETERMINED
-            if line is None or line.state != expected:
+            if line is None or line.state != LineState.DETAINED.value:
+                continue
+            tasks = list(s.exec(select(Task).where(Task.line_id == line.id, Task.kind == TaskKind.INVESTIGATE.value,
+                                                   col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]),
+                                                   Task.priority > 0)))
+            if not tasks:
                 continue
             case = s.get(Case, line.case_id)
             assert case is not None
             who = system_actor(s)
-            move_lines(s, case=case, lines=[line], target=target, reason=reason, who=who, at=now, deadline_met=False)
+            for t in tasks:
+                t.priority = 0
+                t.version += 1
+                s.add(t)
+            record(s, actor=who, action="investigation.overdue", subject=f"line:{case.number}/{line.number}", at=now,
+                   case_id=case.id, after={"investigation_due": line.investigation_due.isoformat() if line.investigation_due else None,
+                                           "tasks": [t.id for t in tasks]})
+            moved.append({"case": case.number, "line": line.number, "brand": line.brand, "state": line.state,
+                          "reason": "investigation-overdue"})
+    for line_id in undetermined:
+        with session_scope() as s:
+            line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
+            if line is None or line.state != LineState.UNDETERMINED.value or has_court_notice(s, line.id):  # type: ignore[arg-type]
+                continue
+            case = s.get(Case, line.case_id)
+            assert case is not None
+            who = system_actor(s)
+            move_lines(s, case=case, lines=[line], target=LineState.RELEASED, reason=Reason.NO_COURT_NOTICE, who=who,
+                       at=now, deadline_met=False)
             close_if_done(s, case, who, now)
-            moved.append({"case": case.number, "line": line.number, "brand": line.brand, "state": target.value, "reason": reason.value})
+            moved.append({"case": case.number, "line": line.number, "brand": line.brand,
+                          "state": LineState.RELEASED.value, "reason": Reason.NO_COURT_NOTICE.value})
     return moved

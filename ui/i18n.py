@@ -101,6 +101,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "state.confiscated": ("没收", "confiscated"),
     "state.undetermined": ("不能认定", "undetermined"),
     "state.court-hold": ("协助执行", "court hold"),
+    "state.transferred": ("已移送公安机关", "transferred to the police"),
     "case_status.open": ("办理中", "open"),
     "case_status.closed": ("已办结", "closed"),
     "notice_state.issued": ("已制发", "issued"),

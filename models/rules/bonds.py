@@ -100,3 +100,37 @@ def general_bond_covers(bond: GeneralBondTerms | None, on: date, right_type: str
     if bond.amount < GENERAL_BOND_MINIMUM:
         return False
     return bond.valid_from <= on <= bond.valid_until
+
+
+def general_bond_remaining(amount: Decimal, held: list[Decimal], charged: list[Decimal]) -> Decimal:
+    """What a general bond still covers: its amount less the bonds it stands for in open detentions and
+    the costs already deducted from it (Meas 24, 35). Never below zero."""
+    left = amount - sum(held, Decimal("0")) - sum(charged, Decimal("0"))
+    return max(left, Decimal("0")).quantize(FEN)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A bond settled at the end of a case: costs deducted from it, the rest refunded (Reg 25, Meas 35)."""
+
+    bond: Decimal
+    costs: Decimal
+    charged: Decimal  # deducted from the bond
+    refund: Decimal  # returned to the rights holder (an individual bond)
+    unpaid: Decimal  # costs beyond the bond, still owed by the rights holder
+
+
+def settle_bond(bond: Decimal, costs: list[Decimal]) -> Settlement:
+    """Charge ``costs`` against ``bond``: bond = charged + refund, costs = charged + unpaid."""
+    if bond < 0 or any(c < 0 for c in costs):
+        raise ValueError("bond and costs must not be negative")
+    total = sum(costs, Decimal("0")).quantize(FEN)
+    bond = bond.quantize(FEN)
+    charged = min(bond, total)
+    return Settlement(bond=bond, costs=total, charged=charged, refund=bond - charged, unpaid=total - charged)
+
+
+def disposal_order_ok(method: str, why_not_earlier: str) -> bool:
+    """Reg 27: public welfare first, then sale to the rights holder, then auction after removing the
+    infringing features, then destruction. A later method needs the reason the earlier ones were not used."""
+    return method == "public-welfare" or bool(why_not_earlier.strip())

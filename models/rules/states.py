@@ -17,6 +17,7 @@ class LineState(StrEnum):
     CONFISCATED = "confiscated"  # 没收
     UNDETERMINED = "undetermined"  # 不能认定
     COURT_HOLD = "court-hold"  # 协助执行
+    TRANSFERRED = "transferred"  # 移送公安机关 (Reg 26)
 
 
 class Reason(StrEnum):
@@ -30,11 +31,15 @@ class Reason(StrEnum):
     NO_BOND = "no-bond"  # claimed, but no valid bond by the deadline
     DETENTION = "detention"  # application + bond within 3 working days
     INFRINGEMENT_DETERMINED = "infringement-determined"  # within 30 WD (Reg 20)
-    CANNOT_DETERMINE = "cannot-determine"  # within 30 WD, or the clock ran out (Meas 28)
+    CANNOT_DETERMINE = "cannot-determine"  # decided by an IPR officer within 30 WD (Reg 20, Meas 28)
     NO_COURT_NOTICE = "no-court-notice"  # 50 WD passed without a court notice (Reg 24)
     COURT_NOTICE = "court-notice"  # a court's assistance notice arrived (Reg 24)
     COUNTER_BOND = "counter-bond"  # patent: consignor posts a counter-bond (Reg 19)
     WITHDRAWN = "withdrawn"  # rights holder withdraws its application
+    NOT_MATCHED = "not-matched"  # the IPR officer finds the goods outside the recordation (class, licensee)
+    NOT_INFRINGING = "not-infringing"  # the IPR officer's investigation finds no infringement (Reg 20)
+    STATEMENT_ACCEPTED = "statement-accepted"  # the consignor's statement and evidence accepted (Reg 18, 24(4))
+    SUSPECTED_CRIME = "suspected-crime"  # the case is transferred to the police (Reg 26)
 
 
 S = LineState
@@ -44,16 +49,19 @@ R = Reason
 TRANSITIONS: dict[tuple[LineState | None, LineState], frozenset[Reason]] = {
     (None, S.SUSPENDED): frozenset({R.SUSPECTED}),
     (S.SUSPENDED, S.SUSPENDED): frozenset({R.VIEWING}),
-    (S.SUSPENDED, S.RELEASED): frozenset({R.CLEARED, R.NO_DETENTION, R.EXPIRED, R.NO_BOND}),
+    (S.SUSPENDED, S.RELEASED): frozenset({R.CLEARED, R.NO_DETENTION, R.EXPIRED, R.NO_BOND, R.NOT_MATCHED}),
     (S.SUSPENDED, S.DETAINED): frozenset({R.DETENTION}),
     (S.DETAINED, S.CONFISCATED): frozenset({R.INFRINGEMENT_DETERMINED}),
     (S.DETAINED, S.UNDETERMINED): frozenset({R.CANNOT_DETERMINE}),
-    (S.UNDETERMINED, S.RELEASED): frozenset({R.NO_COURT_NOTICE}),
+    (S.UNDETERMINED, S.RELEASED): frozenset({R.NO_COURT_NOTICE, R.STATEMENT_ACCEPTED}),
     (S.UNDETERMINED, S.COURT_HOLD): frozenset({R.COURT_NOTICE}),
-    (S.DETAINED, S.RELEASED): frozenset({R.COUNTER_BOND, R.WITHDRAWN}),
+    (S.DETAINED, S.RELEASED): frozenset({R.COUNTER_BOND, R.WITHDRAWN, R.NOT_INFRINGING, R.STATEMENT_ACCEPTED}),
+    # a court's assistance notice may arrive any time after detention (Reg 23)
+    (S.DETAINED, S.COURT_HOLD): frozenset({R.COURT_NOTICE}),
+    (S.DETAINED, S.TRANSFERRED): frozenset({R.SUSPECTED_CRIME}),
 }
 
-TERMINAL = frozenset({S.RELEASED, S.CONFISCATED, S.COURT_HOLD})
+TERMINAL = frozenset({S.RELEASED, S.CONFISCATED, S.COURT_HOLD, S.TRANSFERRED})
 
 
 def transition(

@@ -265,6 +265,42 @@ def test_notice_answer(sqlite_db: str, tmp_path: Path) -> None:
     assert "2026-11-28T00:00:00+08:00" in late  # said in Shanghai time
 
 
+def test_the_acts_after_the_verdict(sqlite_db: str, tmp_path: Path) -> None:
+    """Bond receipt, investigation, disposal, costs and settlement through the command line; each refused
+    with a one-line reason naming the field when the law does not allow it."""
+    c = ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    chanel = str(next(n["id"] for n in c["notices"] if n["rights_holder"] == "CHANEL SARL"))
+    ok("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--verdict", "3=not-infringing",
+       "--detain", "--bond", "20000", "--now", "2026-11-24T10:45:00+08:00", "--json")
+    at = "2026-11-24T13:00:00+08:00"
+    refused("bonds", "receive", chanel, "--as", "chanel.agent", "--form", "deposit", "--amount", "20000",
+            "--now", at, field="permission-denied", code=1)
+    refused("bonds", "receive", chanel, "--as", "ipr.li", "--form", "cheque", "--amount", "20000", "--now", at,
+            field="form")
+    refused("bonds", "receive", chanel, "--as", "ipr.li", "--form", "guarantee", "--amount", "20000", "--now", at,
+            field="bank")
+    refused("bonds", "receive", chanel, "--as", "ipr.li", "--form", "deposit", "--amount", "19999.99", "--now", at,
+            field="bond-insufficient", code=1)
+    assert ok("bonds", "receive", chanel, "--as", "ipr.li", "--form", "deposit", "--amount", "20000", "--now", at,
+              "--json")["state"] == "answered"
+    refused("court", "record", c["number"], "2", "--as", "ipr.li", "--court", "北京知识产权法院", "--reference", "R1",
+            "--now", at, field="detained goods only")
+    refused("investigation", "decide", c["number"], "1", "--as", "ipr.li", "--outcome", "burn", "--now", at,
+            field="outcome")
+    later = "2026-12-01T10:00:00+08:00"
+    assert ok("investigation", "decide", c["number"], "1", "--as", "ipr.li", "--outcome", "infringing", "--now", later,
+              "--json")["state"] == "confiscated"
+    refused("disposal", "record", c["number"], "1", "--as", "ipr.li", "--method", "destruction", "--now", later,
+            field="why_not_earlier")
+    ok("disposal", "cost", c["number"], "1", "--as", "ipr.li", "--kind", "storage", "--amount", "800", "--now", later,
+       "--json")
+    ok("disposal", "record", c["number"], "1", "--as", "ipr.li", "--method", "public-welfare", "--cost", "200",
+       "--now", later, "--json")
+    settled = ok("bonds", "settle", chanel, "--as", "ipr.li", "--now", later, "--json")
+    assert (settled["costs"], settled["charged"], settled["refunded"]) == ("1000.00", "1000.00", "19000.00")
+    refused("bonds", "settle", chanel, "--as", "ipr.li", "--now", later, field="conflict", code=1)
+
+
 def test_audit_verify_finds_a_tampered_entry(sqlite_db: str, tmp_path: Path) -> None:
     ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
     intact = ok("audit", "verify", "--without-checkpoint", "--json")  # no evidence store here
@@ -320,7 +356,12 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             "2026-11-24T12:00:00+08:00", field="bond-insufficient", code=1, env=env)
     posted = ok("notice", "bond", str(notice["ROLEX"]["id"]), "--as", "rolex.agent", "--bond", "16000", "--json",
                 "--now", "2026-11-24T12:05:00+08:00", env=env)
-    assert posted["state"] == "answered" and posted["answer"]["bond_amount"] == "16000.00"
+    assert posted["state"] == "claim-pending" and posted["answer"]["bond_amount"] == "16000.00"  # not yet received
+    rolex_notice = str(notice["ROLEX"]["id"])
+    received = ok("bonds", "receive", rolex_notice, "--as", "ipr.li", "--form", "guarantee", "--amount", "16000",
+                  "--bank", "中国银行重庆分行", "--letter-no", "BG-2026-1124", "--now", "2026-11-24T13:05:00+08:00",
+                  "--json", env=env)
+    assert received["state"] == "answered"
 
     quiet = ok("sweep", "--now", "2026-11-27T23:59:00+08:00", "--json", env=env)
     assert quiet["released"] == []

@@ -5,7 +5,8 @@ each driven in its own thread; the test functions then read what happened. The c
 must pass is opened in the past (its answers recorded before the dispatcher starts), so its deadline
 timers are due at once and fire for real:
 
-- in time: NIKE clears, CHANEL claims with its general bond, HERMES claims with an individual bond;
+- in time: NIKE clears, CHANEL claims with its general bond, HERMES claims with an individual bond that an
+  IPR officer records as received;
 - at the deadline: NIKE clears, CHANEL claims with a bond, ADIDAS stays silent, HERMES claims with a
   bond too small;
 - a viewing: GUCCI asks for a viewing while the case waits, then both holders clear."""
@@ -93,6 +94,11 @@ def all_answered_in_time(number: str) -> dict:
     _answer(case, "NIKE", "nike.agent", "not-infringing")
     _answer(case, "CHANEL", "chanel.agent", "infringing", detain=True, bond="general")
     _answer(case, "HERMES", "hermes.agent", "infringing", detain=True, bond="20000.00")  # 50% of 24,000, at least 20,000
+    from services.bonds import record_bond_receipt
+
+    # an amount typed is an application; the goods are detained when customs has the bond (Meas 38)
+    record_bond_receipt(notice_id=_notice(case, "HERMES").id, actor="ipr.li",
+                        receipt={"form": "guarantee", "amount": "20000.00", "bank": "中国银行", "letter_no": "BG-1"})
     return {"completed": _completed(number)}
 
 

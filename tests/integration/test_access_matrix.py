@@ -144,6 +144,12 @@ post_bond                  A   N  Y  N  Y  N  Y  N  N  N  N
 post_bond                  B   N  N  N  Y  N  N  Y  N  N  N
 decide_line                A   P  Y  P  Y  P  P  P  P  P  N
 decide_line                B   P  N  P  Y  P  P  P  P  P  N
+record_bond_receipt        A   P  Y  P  Y  P  P  P  P  P  N
+record_bond_receipt        B   P  N  P  Y  P  P  P  P  P  N
+decide_investigation       A   P  Y  P  Y  P  P  P  P  P  N
+decide_investigation       B   P  N  P  Y  P  P  P  P  P  N
+record_court_notice        A   P  Y  P  Y  P  P  P  P  P  N
+record_court_notice        B   P  N  P  Y  P  P  P  P  P  N
 claim_task                 A   P  Y  Y  Y  N  N  N  N  N  N
 claim_task                 B   N  N  N  Y  P  N  N  N  N  N
 unclaim_task               A   P  Y  Y  Y  N  N  N  N  N  N
@@ -401,8 +407,10 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
     from services import (
         answers,
         board,
+        bonds,
         calendar,
         cases,
+        court,
         delivery,
         detention,
         documents,
@@ -472,6 +480,13 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "post_bond": _w(lambda w, f, a: answers.post_bond(notice_id=f.n2, actor=a, bond="general", now=NOW)),
         "decide_line": _w(lambda w, f, a: detention.decide_line(case_number=f.case3, line_number=1, actor=a,
                                                                 outcome="confiscate", note="counterfeit", now=NOW)),
+        "record_bond_receipt": _w(lambda w, f, a: bonds.record_bond_receipt(
+            notice_id=f.n2, actor=a, receipt={"form": "deposit", "amount": "12000.00"}, now=NOW)),
+        "decide_investigation": _w(lambda w, f, a: detention.decide_investigation(
+            case_number=f.case3, line_number=1, actor=a, outcome="infringing", note="fake card", now=NOW)),
+        "record_court_notice": _w(lambda w, f, a: court.record_court_notice(
+            case_number=f.case3, line_number=1, actor=a, notice={"court": "北京知识产权法院", "reference": "(2026)京73执保1号"},
+            now=NOW)),
         "claim_task": _w(lambda w, f, a: tasks.claim_task(task_id=f.t_open, actor=a, now=NOW)),
         "unclaim_task": _w(lambda w, f, a: tasks.unclaim_task(task_id=f.t_claimed, actor=a, now=NOW)),
         "assign_task": _w(lambda w, f, a: tasks.assign_task(task_id=f.t_claimed, actor=a, assignee=f.colleague, now=NOW)),

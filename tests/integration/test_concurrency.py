@@ -15,7 +15,8 @@ from sqlalchemy import make_url
 
 from models.enums import TaskKind
 from models.rules.errors import ConcurrentUpdate
-from services.answers import post_bond, record_answer
+from services.answers import record_answer
+from services.bonds import record_bond_receipt
 from services.audit import verify_timeline
 from services.cases import get_case, open_case
 from adapters.db import WRITE_LOCK as _TIMELINE_LOCK
@@ -70,7 +71,7 @@ def test_two_officers_completing_one_task_at_once_exactly_one_wins(pg_db: str) -
     assert done.state == "completed" and done.assignee == winner.assignee
 
 
-def test_claiming_a_bond_task_while_the_bond_is_posted_does_not_deadlock(pg_db: str) -> None:
+def test_claiming_a_bond_task_while_the_bond_is_recorded_does_not_deadlock(pg_db: str) -> None:
     """A task row locked by one officer and the timeline locked by another action that then touches the
     same task must not deadlock: write transactions take the timeline lock first."""
     for attempt in range(3):
@@ -86,8 +87,9 @@ def test_claiming_a_bond_task_while_the_bond_is_posted_does_not_deadlock(pg_db: 
             threads = [
                 threading.Thread(target=lambda: outcome.append(_try(lambda: claim_task(task_id=task.id, actor="ipr.li",
                                                                                      now=FOUND + timedelta(hours=1))))),
-                threading.Thread(target=lambda: outcome.append(_try(lambda: post_bond(
-                    notice_id=notice_id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=1))))),
+                threading.Thread(target=lambda: outcome.append(_try(lambda: record_bond_receipt(
+                    notice_id=notice_id, actor="ipr.li", receipt={"form": "deposit", "amount": "20000"},
+                    now=FOUND + timedelta(hours=1))))),
             ]
             for t in threads[::-1] if attempt % 2 else threads:  # either may queue first
                 t.start()
@@ -96,8 +98,8 @@ def test_claiming_a_bond_task_while_the_bond_is_posted_does_not_deadlock(pg_db: 
             for t in threads:
                 t.join(60)
         kinds = [type(v).__name__ for _, v in outcome]
-        assert all(k in ("TaskOut", "NoticeOut", "ConcurrentUpdate") for k in kinds), outcome
-        assert "NoticeOut" in kinds, outcome  # the bond was accepted either way
+        assert all(k in ("TaskOut", "dict", "ConcurrentUpdate") for k in kinds), outcome
+        assert "dict" in kinds, outcome  # the bond was recorded either way
     assert verify_timeline().intact
 
 

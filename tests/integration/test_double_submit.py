@@ -18,7 +18,8 @@ from sqlmodel import col, func, select
 from adapters.db import session_scope
 from models.rules.errors import ConcurrentUpdate
 from models.tables import TimelineEntry
-from services.answers import post_bond, record_answer
+from services.answers import record_answer
+from services.bonds import record_bond_receipt
 from services.audit import verify_timeline
 from services.cases import get_case, open_case
 from services.tasks import claim_task, complete_task, inbox
@@ -142,15 +143,16 @@ def test_a_viewing_decided_twice_at_once_is_decided_once(db: str) -> None:
     assert len(attend) == (1 if winner.state == "approved" else 0)
 
 
-def test_a_bond_posted_twice_at_once_detains_once(db: str) -> None:
+def test_a_bond_recorded_twice_at_once_detains_once(db: str) -> None:
     case = _case(60, "HERMES")  # no general bond: the claim waits for its bond
     notice = case.notices[0].id
     record_answer(notice_id=notice, actor="hermes.agent", now=LATER,
-                  answer={"verdicts": {1: "infringing"}, "detain": True})
-    post = lambda: post_bond(notice_id=notice, actor="hermes.agent", bond="24000", now=LATER + timedelta(minutes=5))  # noqa: E731
+                  answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "24000"})
+    post = lambda: record_bond_receipt(notice_id=notice, actor="ipr.li", now=LATER + timedelta(minutes=5),  # noqa: E731
+                                       receipt={"form": "deposit", "amount": "24000"})
     results = race(post, post)
     one_wins(results, "no detention claim awaits a bond")
-    assert timeline("bond.posted", f"notice:{notice}") == 1
+    assert timeline("bond.received", f"notice:{notice}") == 1
     assert line_moves(case.number) == 1
     investigate = [t for t in inbox(actor="ipr.li") if t.case_number == case.number and t.kind == "investigate"]
     assert len(investigate) == 1

@@ -27,9 +27,10 @@ from models.rules.errors import (
     NotFound,
     PermissionDenied,
 )
-from models.tables import Case, Decision, GeneralBond, Recordation, RightsHolder, Task, TimelineEntry
+from models.tables import BondReceipt, Case, Decision, GeneralBond, Recordation, RightsHolder, Task, TimelineEntry
 from services.answers import post_bond, record_answer
 from services.audit import verify_timeline
+from services.bonds import record_bond_receipt
 from services.cases import get_case, open_case
 from services.detention import decide_line
 from services.sweep import advance_detention_clocks, release_expired
@@ -298,14 +299,40 @@ def test_a_holder_without_a_general_bond_cannot_use_one(db: str) -> None:
     assert states(case)["HERMES"] == "suspended"
 
 
-def test_a_sufficient_individual_bond_detains(db: str) -> None:
+def receive(notice_id: int, amount: str, *, hours: int = 1, who: str = "ipr.li", **kw: Any) -> dict[str, Any]:
+    """An IPR officer records the bond customs received (Meas 38)."""
+    return record_bond_receipt(notice_id=notice_id, actor=who, now=FOUND + timedelta(hours=hours),
+                               receipt={"form": "deposit", "amount": amount, **kw})
+
+
+def test_an_individual_bond_detains_only_when_an_officer_records_its_receipt(db: str) -> None:
     case = open_(line("HERMES", "24000.00"))
     out = answer(case, "HERMES", {"HERMES": "infringing"}, detain=True, bond="20000.00")
-    assert out.answer.bond_kind == "individual" and out.answer.bond_amount == Decimal("20000.00")
+    assert out.state == "claim-pending" and out.answer.bond_kind == "individual" and not out.answer.bond_accepted
+    assert states(case)["HERMES"] == "suspended"  # an amount typed by the rights holder is not a bond
+    (task,) = inbox(actor="ipr.li", kind=TaskKind.CHECK_BOND.value)
+    assert task.notice_id == out.id and task.due_at == DEADLINE_AT
+
+    with pytest.raises(PermissionDenied):
+        receive(out.id, "20000.00", who="hermes.agent")
+    with pytest.raises(BondInsufficient):
+        receive(out.id, "19999.99")
+    with pytest.raises(ValidationError, match="bank"):
+        receive(out.id, "20000.00", form="guarantee")
+    done = receive(out.id, "20000.00", form="guarantee", bank="Bank of China Chongqing Branch", letter_no="BG-2026-118")
+    assert done["state"] == "answered"
     assert states(case)["HERMES"] == "detained"
+    assert inbox(actor="ipr.li", kind=TaskKind.CHECK_BOND.value) == []
+    with session_scope(readonly=True) as s:
+        (receipt,) = s.exec(select(BondReceipt)).all()
+        assert (receipt.form, receipt.amount, receipt.letter_no) == ("guarantee", Decimal("20000.00"), "BG-2026-118")
+        (bond_task,) = s.exec(select(Task).where(Task.kind == TaskKind.CHECK_BOND.value)).all()
+        assert bond_task.state == "completed" and bond_task.outcome["outcome"] == "received"
+    with pytest.raises(ConcurrentUpdate):
+        receive(out.id, "20000.00", hours=2)
 
 
-def test_an_insufficient_bond_leaves_the_claim_pending_until_the_bond_is_posted(db: str) -> None:
+def test_an_insufficient_bond_leaves_the_claim_pending_until_the_bond_is_received(db: str) -> None:
     case = open_(line("HERMES", "24000.00"), line("NIKE"))
     out = answer(case, "HERMES", {"HERMES": "infringing"}, detain=True, bond="19999.99")
     assert out.state == "claim-pending" and not out.answer.bond_accepted
@@ -317,12 +344,14 @@ def test_an_insufficient_bond_leaves_the_claim_pending_until_the_bond_is_posted(
         post_bond(notice_id=out.id, actor="hermes.agent", bond="19999.99", now=FOUND + timedelta(hours=1))
     with pytest.raises(NotFound):
         post_bond(notice_id=out.id, actor="nike.agent", bond="20000", now=FOUND + timedelta(hours=1))
-    done = post_bond(notice_id=out.id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=2))
-    assert done.state == "answered" and done.answer.bond_accepted
+    offered = post_bond(notice_id=out.id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=2))
+    assert offered.state == "claim-pending" and offered.answer.bond_amount == Decimal("20000.00")
+    assert states(case)["HERMES"] == "suspended"
+    receive(out.id, "20000.00", hours=3)
     assert states(case)["HERMES"] == "detained"
     assert inbox(actor="ipr.li", kind=TaskKind.CHECK_BOND.value) == []
     with pytest.raises(ConcurrentUpdate):
-        post_bond(notice_id=out.id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=3))
+        post_bond(notice_id=out.id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=4))
 
 
 def test_a_claim_without_a_bond_is_released_at_the_deadline_for_want_of_a_bond(db: str) -> None:
@@ -354,6 +383,7 @@ def test_mixed_verdicts_on_one_notice_release_some_lines_and_detain_others(db: s
     out = record_answer(notice_id=n.id, actor="chanel.agent", now=FOUND + timedelta(minutes=9),
                         answer={"verdicts": {1: "infringing", 2: "not-infringing"}, "detain": True, "bond": "20000"})
     assert out.answer.bond_required == Decimal("20000.00")  # on the claimed line only (36,000 -> 20,000)
+    receive(n.id, "20000.00")
     c = get_case(case_number=case.number, actor="ipr.li")
     assert [(ln.number, ln.state) for ln in c.lines] == [(1, "detained"), (2, "released")]
     assert c.status == "open"
@@ -492,10 +522,16 @@ def test_detention_clocks_are_30_and_50_working_days(db: str) -> None:
     assert (ln.investigation_due, ln.court_due) == (date(2026, 4, 14), date(2026, 5, 14))
 
     assert advance_detention_clocks(now=datetime(2026, 4, 14, 23, 0, tzinfo=SH)) == []
+    # 30 WD is customs' own deadline: nothing is decided; the investigation is overdue and escalated once
     moved = advance_detention_clocks(now=datetime(2026, 4, 15, 0, 0, tzinfo=SH))
-    assert [(m["line"], m["state"], m["reason"]) for m in moved] == [(1, "undetermined", "cannot-determine")]
+    assert [(m["line"], m["state"], m["reason"]) for m in moved] == [(1, "detained", "investigation-overdue")]
     assert advance_detention_clocks(now=datetime(2026, 4, 20, tzinfo=SH)) == []
-    moved = advance_detention_clocks(now=datetime(2026, 5, 15, 0, 0, tzinfo=SH))
+    assert get_case(case_number=case.number, actor="ipr.li").lines[0].state == "detained"
+    # still detained at 50 WD: only an undetermined line is released then (Reg 24(2))
+    assert advance_detention_clocks(now=datetime(2026, 5, 15, 0, 0, tzinfo=SH)) == []
+    decide_line(case_number=case.number, line_number=1, actor="ipr.li", outcome="cannot-determine",
+                now=datetime(2026, 5, 15, 9, 0, tzinfo=SH))
+    moved = advance_detention_clocks(now=datetime(2026, 5, 15, 9, 1, tzinfo=SH))
     assert [(m["state"], m["reason"]) for m in moved] == [("released", "no-court-notice")]
     assert get_case(case_number=case.number, actor="ipr.li").status == "closed"
 
@@ -540,6 +576,7 @@ def test_a_patent_line_is_released_on_a_counter_bond(db: str) -> None:
     with pytest.raises(InvalidInput, match="trademarks only"):
         answer(case, "ROLEX", {"ROLEX": "infringing"}, detain=True, bond="general")
     answer(case, "ROLEX", {"ROLEX": "infringing"}, detain=True, bond="16000")
+    receive(notice_for(case, "ROLEX").id, "16000.00")
     out = decide_line(case_number=case.number, line_number=1, actor="ipr.li", outcome="counter-bond")
     assert (out.state, out.state_reason) == ("released", "counter-bond")
 

@@ -17,9 +17,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 from pypdf import PdfReader
+from sqlmodel import col, select
 
+from adapters.db import session_scope
 from adapters.objectstore import ObjectMissing, StoredObject
 from models.rules.errors import NotFound
+from models.tables import Document
 from services.answers import record_answer
 from services.cases import get_case, open_case
 from services.demo import seed_shipment
@@ -142,7 +145,10 @@ def test_the_confirmation_notice_names_the_lines_the_deadline_and_how_to_answer(
     for expected in ("确权通知书", "Notice to Confirm Intellectual Property Rights", "首都机场海关", "Capital Airport Customs",
                      doc.number, case.number, case.declaration_no, "CHANEL SARL", "T2019-40001", "36,000.00",
                      "Handbags, quilted leather", "2026年9月4日24:00", "by 24:00 Beijing time on 4 September 2026",
-                     "第四十一条", "Measures, Art. 41", "Regulations, Art. 17", "2026年9月1日"):
+                     "第四十一条", "Measures, Arts. 22 and 41", "Regulations, Art. 17", "2026年9月1日",
+                     "第二十一条", "Article 21 of the Measures",  # the suspension (Meas 21)
+                     "重庆云通商贸有限公司",  # the consignor is named
+                     "20,000.00", "bank guarantee letter", "Measures, Art. 38"):  # the bond required, how to post it
         assert flat(expected) in text, expected
     assert "NIKE" not in text  # another holder's lines are not on this holder's notice
 
@@ -202,9 +208,10 @@ def test_release_and_detention_documents_go_to_the_right_addressees(sqlite_db: s
 
     receipt = store.objects[f"documents/{case.number}/{by_kind['detention_receipt'].number}.pdf"]
     receipt_text = flat(pdf_text(receipt))
-    for expected in ("扣留凭单", "Detention Receipt", "重庆云通商贸有限公司", "91500000MA5U7X2K3B", "CHANEL SARL",
-                     "第十九条", "Regulations, Art. 19"):
+    for expected in ("扣留凭单", "Detention Receipt", "重庆云通商贸有限公司", "91500000MA5U7X2K3B", "CHANEL SARL"):
         assert flat(expected) in receipt_text, expected
+    for patent_only in ("第十九条", "Art. 19", "counter", "patents"):  # a trademark case: no counter-bond paragraph
+        assert flat(patent_only) not in receipt_text, patent_only
     to_png(store.objects[f"documents/{case.number}/{by_kind['detention_notice'].number}.pdf"], "detention_notice", tmp_path)
     png = to_png(receipt, "detention_receipt", tmp_path)
     assert qr_payloads(png) == [f"http://127.0.0.1:8501/verify?doc={by_kind['detention_receipt'].number}"]
@@ -224,8 +231,14 @@ def test_the_undetermined_notice_gives_the_court_deadline(sqlite_db: str, store:
                   answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
     decide_line(case_number=case.number, line_number=line_of(case, "CHANEL"), actor="ipr.li", outcome="cannot-determine",
                 now=FOUND + timedelta(days=20))
-    [doc] = issue_for_decision(decision_id=_decisions(case.number)["undetermined"], store=store)
-    assert doc.kind == "undetermined_notice"
+    docs = issue_for_decision(decision_id=_decisions(case.number)["undetermined"], store=store)
+    # Reg 20, Meas 28: the rights holder and the consignor are both told in writing
+    assert [d.kind for d in docs] == ["undetermined_notice", "undetermined_notice"]
+    with session_scope(readonly=True) as s:
+        to = [(d.rights_holder_id is not None, d.consignor_id is not None)
+              for d in s.exec(select(Document).where(col(Document.id).in_([d.id for d in docs])).order_by(Document.id))]
+    assert to == [(True, False), (False, True)]
+    doc = docs[0]
     text = flat(pdf_text(store.objects[f"documents/{case.number}/{doc.number}.pdf"]))
     line = next(ln for ln in get_case(case_number=case.number, actor="ipr.li").lines if ln.brand == "CHANEL")
     due = line.court_due

@@ -26,6 +26,12 @@ ALLOWED = {
     (S.UNDETERMINED, S.COURT_HOLD, R.COURT_NOTICE),
     (S.DETAINED, S.RELEASED, R.COUNTER_BOND),
     (S.DETAINED, S.RELEASED, R.WITHDRAWN),
+    (S.SUSPENDED, S.RELEASED, R.NOT_MATCHED),  # the IPR officer: outside the recordation's classes, a licensee
+    (S.DETAINED, S.RELEASED, R.NOT_INFRINGING),  # the IPR officer's investigation (Reg 20)
+    (S.DETAINED, S.COURT_HOLD, R.COURT_NOTICE),  # a court notice any time after detention (Reg 23)
+    (S.DETAINED, S.RELEASED, R.STATEMENT_ACCEPTED),  # the consignor's statement accepted (Reg 18, 24(4))
+    (S.UNDETERMINED, S.RELEASED, R.STATEMENT_ACCEPTED),
+    (S.DETAINED, S.TRANSFERRED, R.SUSPECTED_CRIME),  # transferred to the police (Reg 26)
 }
 EVERY = list(itertools.product([None, *S], list(S), list(R)))
 
@@ -36,7 +42,7 @@ def test_the_table_in_code_is_the_table_of_the_domain() -> None:
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    assert len(EVERY) == 7 * 6 * 13
+    assert len(EVERY) == 8 * 7 * 17
     assert ALLOWED < set(EVERY)
 
 
@@ -71,4 +77,5 @@ def test_terminal_states_have_no_way_out() -> None:
 
 
 def test_state_names_are_the_lower_case_words_of_the_domain() -> None:
-    assert [s.value for s in S] == ["suspended", "released", "detained", "confiscated", "undetermined", "court-hold"]
+    assert [s.value for s in S] == ["suspended", "released", "detained", "confiscated", "undetermined", "court-hold",
+                                    "transferred"]
