@@ -323,3 +323,26 @@ def load_demo_marks(*, now: datetime | None = None) -> list[RecordationImageOut]
         username = who.username
     return [add_recordation_image(recordation=r.number, actor=username, data=demo_mark_png(r.brand), now=now)
             for r in recs]
+
+
+class RecordationMarks(BaseModel):
+    recordation: str
+    brand: str
+    images: list[RecordationImageOut]
+
+
+def my_recordations(*, actor: str) -> list[RecordationMarks]:
+    """The rights holder's own recordations with their images (for its portal)."""
+    with session_scope(readonly=True) as s:
+        who = load_actor(s, actor)
+        if who.role != Role.RIGHTS_HOLDER:
+            raise PermissionDenied(who.username, "list its recordations", "only a rights holder has its own")
+        recs = s.exec(select(Recordation).where(Recordation.rights_holder_id == who.rights_holder_id)
+                      .order_by(Recordation.number)).all()
+        out = []
+        for rec in recs:
+            imgs = s.exec(select(RecordationImage).where(RecordationImage.recordation_id == rec.id)
+                          .order_by(RecordationImage.id)).all()
+            out.append(RecordationMarks(recordation=rec.number, brand=rec.brand,
+                                        images=[_image_out(s, i, rec) for i in imgs]))
+        return out

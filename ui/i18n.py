@@ -317,6 +317,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error": ("错误", "Error"),
     "started_at": ("开始时间", "Started"),
     "accepted_at": ("接收时间（送达）", "Accepted (served)"),
+    # 以图识图 (photo identification)
+    "identify": ("以图识图：拍照识别商标", "Identify from a photo"),
+    "identify_line": ("货物行", "Line"),
+    "identify_photo": ("商标照片", "Photo of the mark"),
+    "identify_none": ("未找到匹配的备案商标，请手工填写品牌。", "No recorded mark matches; type the brand by hand."),
+    "identify_score": ("匹配分", "Score"),
+    "identify_use": ("采用 {brand}（第 {n} 行）", "Use {brand} for line {n}"),
+    "identify_used": ("第 {n} 行品牌已填为 {brand}，请核对。", "Line {n} now reads {brand}; please check it."),
+    "identify_region": ("照片中匹配的区域", "The matched region in the photo"),
+    "my_marks": ("我的备案商标图样", "My recorded marks"),
+    "mark_images": ("{n} 张图样", "{n} images"),
+    "mark_kind": ("类型", "Kind"),
+    "mark_kind.mark": ("注册商标图样", "The mark as registered"),
+    "mark_kind.reference": ("正品参考照片", "Reference photo of genuine goods"),
+    "add_mark_image": ("添加图样", "Add the image"),
+    "mark_image_added": ("图样已保存。", "Image stored."),
+    "snapshot_match": ("照片与备案 {rec}（{brand}）的商标相符，匹配分 {score}。",
+                       "The photo shows the mark of recordation {rec} ({brand}), score {score}."),
+    "snapshot_no_match": ("照片中未识别出备案 {rec}（{brand}）的商标。",
+                          "The mark of recordation {rec} ({brand}) was not recognised in the photo."),
 }
 
 
