@@ -166,12 +166,19 @@ _BITS = _key_bits()
 
 def hash_keys(descriptors: np.ndarray) -> np.ndarray:
     """(n, _TABLES) int64 bucket keys of binary descriptors: table t's key is _KEY_BITS chosen bits."""
-    bits = np.unpackbits(descriptors, axis=1)[:, _BITS]  # (n, _TABLES, _KEY_BITS)
-    packed = np.packbits(bits, axis=2, bitorder="little")  # (n, _TABLES, ceil(_KEY_BITS / 8))
-    keys = np.zeros(packed.shape[:2], np.int64)
+    n = len(descriptors)
+    bits = np.take(np.unpackbits(descriptors, axis=1), _BITS.ravel(), axis=1)  # (n, _TABLES * _KEY_BITS)
+    packed = np.packbits(bits, axis=1, bitorder="little").reshape(n, _TABLES, -1)
+    keys = np.zeros((n, _TABLES), np.int64)
     for i in range(packed.shape[2]):
         keys |= packed[:, :, i].astype(np.int64) << (8 * i)
     return keys + (np.arange(_TABLES, dtype=np.int64) << _KEY_BITS)[None, :]
+
+
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (by sorting: numpy's hash-based ``unique`` is slower on large int arrays)."""
+    a = np.sort(a, kind="stable")
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if len(a) else a
 
 
 @dataclass
@@ -198,7 +205,7 @@ class MarkIndex:
             keys = hash_keys(np.concatenate([f.descriptors for f in idx.marks.values()])).ravel()
             owners = np.repeat(np.repeat(np.arange(len(ids)), counts), _TABLES)
             # One vote per (mark, bucket): a mark with a repeated texture must not outvote the others.
-            pairs = np.unique(keys * len(ids) + owners)
+            pairs = _distinct(keys * len(ids) + owners)
             idx._keys, idx._owners = pairs // len(ids), (pairs % len(ids)).astype(np.int32)
             idx._ids, idx._norm = ids, np.sqrt(counts.astype(np.float32))
         return idx
@@ -217,7 +224,7 @@ class MarkIndex:
             return []
         if len(self.marks) <= k:
             return list(self.marks)
-        q = np.unique(hash_keys(photo.descriptors).ravel())
+        q = _distinct(hash_keys(photo.descriptors).ravel())
         lo = np.searchsorted(self._keys, q, "left")
         hi = np.searchsorted(self._keys, q, "right")
         sizes = hi - lo

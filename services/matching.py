@@ -315,11 +315,18 @@ def demo_mark_png(brand: str) -> bytes:
 
 
 def load_demo_marks(*, now: datetime | None = None) -> list[RecordationImageOut]:
-    """Give every recordation of the demo data its synthetic mark (once; a second run finds them)."""
+    """Give each recordation of the demo rights holders its synthetic mark (once; a second run finds them)."""
+    import json
+
+    from services.demo import DEMO_FILE
+
     now = now_or(now)
+    demo = {(rh["name"], rh["brand"]) for rh in json.loads(DEMO_FILE.read_text(encoding="utf-8"))["rights_holders"]}
     with session_scope() as s:
         who = system_actor(s)
-        recs = s.exec(select(Recordation).order_by(Recordation.id)).all()
+        recs = [r for r, holder in s.exec(select(Recordation, RightsHolder)
+                                          .where(Recordation.rights_holder_id == RightsHolder.id)
+                                          .order_by(Recordation.id)) if (holder.name, r.brand) in demo]
         username = who.username
     return [add_recordation_image(recordation=r.number, actor=username, data=demo_mark_png(r.brand), now=now)
             for r in recs]
@@ -346,3 +353,35 @@ def my_recordations(*, actor: str) -> list[RecordationMarks]:
             out.append(RecordationMarks(recordation=rec.number, brand=rec.brand,
                                         images=[_image_out(s, i, rec) for i in imgs]))
         return out
+
+
+class Identification(BaseModel):
+    """A line's brand suggested by 以图识图 at registration and accepted by the officer."""
+
+    line_number: int
+    recordation: str
+    score: float
+    inliers: int
+
+
+def record_identifications(*, case_number: str, actor: str, identifications: list[Identification],
+                           now: datetime | None = None) -> int:
+    """Put on the case's timeline which lines were identified from a photo, with the match scores, so the
+    IPR officer confirming the seizure sees them. Returns how many were recorded."""
+    now = now_or(now)
+    with session_scope() as s:
+        who = load_actor(s, actor)
+        _require_customs(who, "record an identification")
+        case = _visible_case(s, case_number, who)
+        if not is_case_customs(who, case):
+            raise NotFound("case", case_number)
+        for ident in identifications:
+            line = s.exec(select(Line).where(Line.case_id == case.id, Line.number == ident.line_number)).first()
+            if line is None:
+                raise InvalidInput("line_number", f"case {case_number} has no line {ident.line_number}")
+            rec = _recordation(s, ident.recordation)
+            record(s, actor=who, action="line.identified_from_photo", subject=f"line:{line.id}", at=now,
+                   case_id=case.id, after={"line": line.number, "recordation": rec.number, "brand": rec.brand,
+                                           "line_recordation_matches": rec.id == line.recordation_id,
+                                           "score": ident.score, "inliers": ident.inliers})
+        return len(identifications)

@@ -136,3 +136,22 @@ def test_a_snapshot_is_checked_against_its_lines_recordation(demo_marks) -> None
                        line_number=other, now=NOW)
     miss = matching.check_snapshot(actor="ipr.li", case_number=case.number, evidence_id=ev3.id)
     assert not miss.matched and miss.brand == "ROLEX"
+
+
+def test_identifications_go_on_the_case_timeline_with_their_scores(demo_marks) -> None:  # noqa: ANN001
+    case = open_case(shipment=seed_shipment(NOW), actor="site.wang", now=NOW)
+    line = next(ln.number for ln in case.lines if ln.brand == "NIKE")
+    n = matching.record_identifications(
+        case_number=case.number, actor="site.wang", now=NOW,
+        identifications=[matching.Identification(line_number=line, recordation=NIKE, score=88.5, inliers=91)])
+    assert n == 1
+    with session_scope(readonly=True) as s:
+        entries = [e.after for e in s.exec(select(TimelineEntry).where(
+            TimelineEntry.action == "line.identified_from_photo"))]
+    assert entries == [{"line": line, "recordation": NIKE, "brand": "NIKE", "line_recordation_matches": True,
+                        "score": 88.5, "inliers": 91}]
+    with pytest.raises(InvalidInput) as e:
+        matching.record_identifications(
+            case_number=case.number, actor="site.wang", now=NOW,
+            identifications=[matching.Identification(line_number=99, recordation=NIKE, score=1, inliers=14)])
+    assert e.value.field == "line_number"

@@ -65,6 +65,9 @@ with st.expander(tr("identify"), icon=":material/photo_camera:"):
                     st.session_state["register.lines_seed"] = seed
                     st.session_state.pop("register.lines", None)
                     st.session_state["register.identified"] = tr("identify_used", n=line_no, brand=c.brand)
+                    st.session_state.setdefault("register.identifications", {})[int(line_no)] = \
+                        matching.Identification(line_number=int(line_no), recordation=c.recordation, score=c.score,
+                                                inliers=c.inliers)
                     st.rerun()
     if st.session_state.get("register.identified"):
         st.success(st.session_state["register.identified"])
@@ -109,6 +112,10 @@ if submitted:
         st.stop()
     case = chrome.run_action(cases.open_case, shipment=shipment, actor=actor.username)
     if case is not None:
+        idents = list(st.session_state.pop("register.identifications", {}).values())
+        if idents:  # the scores go on the timeline, for the IPR officer confirming the seizure
+            chrome.run_action(matching.record_identifications, case_number=case.number, actor=actor.username,
+                              identifications=idents)
         st.success(tr("registered", n=case.number, k=len(case.notices)))
         parts.lines_table(case.lines)
         st.page_link("pages/case.py", label=tr("open_case", n=case.number), query_params={"case": case.number},
