@@ -59,6 +59,8 @@ else:
     pages.append(verify)
     nav = st.navigation(pages)
 
+if actor is not None and actor.role == Role.ADMIN:
+    chrome.calendar_banner(actor.username)
 
 with st.sidebar:
     st.caption("Yunque 云确")

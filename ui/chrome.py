@@ -181,12 +181,18 @@ def when(dt: datetime | None) -> str:
     return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def day(d: date | None) -> str:
+def day(d: date | None, pending_year: int | None = None) -> str:
+    if d is None and pending_year is not None:
+        return tr("deadline_pending", year=pending_year)
     return d.isoformat() if d else "—"
 
 
-def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None) -> str:
-    """'2 working days left (ends 2026-11-27 24:00)', in the user's language."""
+def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None,
+              pending_year: int | None = None) -> str:
+    """'2 working days left (ends 2026-11-27 24:00)', in the user's language; for a deadline that waits
+    for a year's working-day schedule, says so (a deadline is never guessed)."""
+    if deadline_at is None and pending_year is not None:
+        return tr("deadline_pending", year=pending_year)
     from services.portal import working_days_left
 
     if deadline_at is None:
@@ -242,3 +248,15 @@ def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
     import pandas as pd
 
     return st.dataframe(pd.DataFrame(list(rows)), hide_index=True, width="stretch", **kwargs)
+
+
+def calendar_banner(username: str) -> None:
+    """For administrators: one banner when a year's working-day schedule is missing (deadlines wait for
+    it), and from 1 November while next year's is not loaded yet."""
+    from services.calendar import calendar_status
+
+    status = calendar_status(actor=username)
+    for year in status.missing:
+        st.error(tr("calendar.missing", year=year, n=status.waiting_clocks), icon=":material/event_busy:")
+    if status.next_year_missing and status.today.year + 1 not in status.missing:
+        st.warning(tr("calendar.next_missing", year=status.today.year + 1), icon=":material/event_upcoming:")

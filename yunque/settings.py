@@ -23,7 +23,6 @@ class Settings(BaseSettings):
 
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # default: sqlite under var_dir
-    calendar_dir: Path = ROOT / "data" / "calendar"
 
     # The customs office's rule for the moment of service: "issue" (served when issued through the
     # portal), "mail" (the mail server's acceptance), "portal" (the portal's first opening), or

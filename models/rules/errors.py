@@ -91,6 +91,20 @@ class CalendarDataInvalid(YunqueError):
         super().__init__(f"calendar data {source}: {reason}")
 
 
+class CalendarYearKnown(YunqueError):
+    """A schedule loaded for a year the official data already covers, without asking to replace it."""
+
+    code = "calendar-year-known"
+
+    def __init__(self, year: int, source: str):
+        self.year = year
+        self.source = source
+        super().__init__(
+            f"the {year} working-day schedule is already known (from {source}); loading another would change "
+            f"deadlines: give --replace to replace it, and check the changed days it lists"
+        )
+
+
 class BondInsufficient(YunqueError):
     code = "bond-insufficient"
 

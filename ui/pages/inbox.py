@@ -138,8 +138,11 @@ def task_list() -> None:
 def complete_form(t) -> None:  # noqa: ANN001
     st.subheader(tr("complete_task", id=t.id))
     st.text(t.title)
-    st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
-                 query_params={"case": t.case_number})
+    if t.case_number:
+        st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
+                     query_params={"case": t.case_number})
+    if t.kind == TaskKind.LOAD_CALENDAR:
+        st.info(tr("calendar.how"))
     if t.kind == TaskKind.INVESTIGATE:
         st.info(tr("investigate_in_case"))
         return
