@@ -379,7 +379,8 @@ def synthetic_photo(mark: Image.Image | None, seed: int, size: tuple[int, int] =
     # Lighting: a smooth gain field; blur; sensor noise; JPEG.
     yy, xx = np.mgrid[0:h:8, 0:w:8].astype(np.float32)
     lx, ly = rnd.uniform(0, w), rnd.uniform(0, h)
-    gain = rnd.uniform(0.65, 1.0) + rnd.uniform(0.0, 0.35) * np.exp(-((xx - lx) ** 2 + (yy - ly) ** 2) / (2 * (w / 2) ** 2))
+    spot = np.exp(-((xx - lx) ** 2 + (yy - ly) ** 2) / (2 * (w / 2) ** 2))
+    gain = rnd.uniform(0.65, 1.0) + rnd.uniform(0.0, 0.35) * spot
     out = scene.astype(np.float32) * cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
     k = rnd.choice([0, 1, 3, 3, 5])
     if k:

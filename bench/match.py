@@ -62,7 +62,8 @@ def _pct(xs: list[float], p: float) -> float:
 
 def test_set(per_mark: int, without: int) -> tuple[list[tuple[int, bytes]], list[bytes]]:
     demo = [marks.synthetic_mark(b, 0) for b in DEMO_BRANDS]
-    with_mark = [(i, marks.synthetic_photo(demo[i], seed=1000 * i + s)) for i in range(len(demo)) for s in range(per_mark)]
+    with_mark = [(i, marks.synthetic_photo(demo[i], seed=1000 * i + s))
+                 for i in range(len(demo)) for s in range(per_mark)]
     no_mark = [marks.synthetic_photo(None, seed=900_000 + s) for s in range(without)]
     return with_mark, no_mark
 

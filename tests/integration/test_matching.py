@@ -19,7 +19,6 @@ from services import matching
 from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import add_evidence
-
 from tests.support import moto_store
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -40,7 +39,7 @@ def demo_marks(s3: object) -> list[matching.RecordationImageOut]:
     return matching.load_demo_marks(now=NOW)
 
 
-def test_demo_marks_are_stored_with_their_hash_and_recorded_on_the_timeline(s3, demo_marks) -> None:  # noqa: ANN001
+def test_demo_marks_are_stored_with_their_hash_and_recorded_on_the_timeline(s3, demo_marks) -> None:
     assert len(demo_marks) == 9
     chanel = next(i for i in demo_marks if i.recordation == CHANEL)
     assert chanel.brand == "CHANEL" and chanel.kind == "mark"
@@ -55,7 +54,7 @@ def test_demo_marks_are_stored_with_their_hash_and_recorded_on_the_timeline(s3, 
     assert (None, f"recordation:{CHANEL}") in entries
 
 
-def test_loading_the_demo_marks_twice_stores_nothing_new(demo_marks) -> None:  # noqa: ANN001
+def test_loading_the_demo_marks_twice_stores_nothing_new(demo_marks) -> None:
     again = matching.load_demo_marks(now=NOW)
     assert [i.duplicate for i in again] == [True] * 9
     with session_scope(readonly=True) as s:
@@ -63,7 +62,7 @@ def test_loading_the_demo_marks_twice_stores_nothing_new(demo_marks) -> None:  #
     assert count == 9
 
 
-def test_a_photo_of_a_mark_suggests_its_recordation_and_rights_holder(demo_marks) -> None:  # noqa: ANN001
+def test_a_photo_of_a_mark_suggests_its_recordation_and_rights_holder(demo_marks) -> None:
     photo = marks.synthetic_photo(marks.synthetic_mark("NIKE", 0), seed=42)
     result = matching.match_photo(actor="site.wang", data=photo)
     assert result.matched
@@ -73,12 +72,12 @@ def test_a_photo_of_a_mark_suggests_its_recordation_and_rights_holder(demo_marks
     assert matching.outline(photo, best).startswith(b"\x89PNG")
 
 
-def test_a_photo_without_a_mark_is_no_match(demo_marks) -> None:  # noqa: ANN001
+def test_a_photo_without_a_mark_is_no_match(demo_marks) -> None:
     result = matching.match_photo(actor="site.wang", data=marks.synthetic_photo(None, seed=43))
     assert result.candidates == [] and result.recordations_indexed == 9
 
 
-def test_a_new_image_is_matched_without_restarting(demo_marks) -> None:  # noqa: ANN001
+def test_a_new_image_is_matched_without_restarting(demo_marks) -> None:
     matching.match_photo(actor="site.wang", data=marks.synthetic_photo(None, seed=1))  # the index is built
     ref = marks.synthetic_mark("PRADA", 77)
     matching.add_recordation_image(recordation="T2019-40007", actor="prada.agent", data=marks.png_bytes(ref),
@@ -88,7 +87,7 @@ def test_a_new_image_is_matched_without_restarting(demo_marks) -> None:  # noqa:
     assert result.candidates[0].brand == "PRADA"
 
 
-def test_a_rights_holder_maintains_only_its_own_recordations(s3) -> None:  # noqa: ANN001
+def test_a_rights_holder_maintains_only_its_own_recordations(s3) -> None:
     png = matching.demo_mark_png("NIKE")
     with pytest.raises(NotFound):
         matching.add_recordation_image(recordation=NIKE, actor="chanel.agent", data=png, now=NOW)
@@ -101,14 +100,14 @@ def test_a_rights_holder_maintains_only_its_own_recordations(s3) -> None:  # noq
     assert count == 1
 
 
-def test_only_customs_match_photos(demo_marks) -> None:  # noqa: ANN001
+def test_only_customs_match_photos(demo_marks) -> None:
     with pytest.raises(PermissionDenied):
         matching.match_photo(actor="nike.agent", data=marks.synthetic_photo(None, seed=2))
 
 
 @pytest.mark.parametrize(("data", "field"), [(b"", "file"), (b"%PDF-1.7\n" + b"x" * 200, "file"),
                                              (b"\xff\xd8\xff\xe0 truncated", "file")])
-def test_what_is_not_an_image_is_refused_naming_the_field(s3, data: bytes, field: str) -> None:  # noqa: ANN001
+def test_what_is_not_an_image_is_refused_naming_the_field(s3, data: bytes, field: str) -> None:
     with pytest.raises(InvalidInput) as e:
         matching.add_recordation_image(recordation=CHANEL, actor="chanel.agent", data=data, now=NOW)
     assert e.value.field == field
@@ -117,7 +116,7 @@ def test_what_is_not_an_image_is_refused_naming_the_field(s3, data: bytes, field
     assert count == 0
 
 
-def test_a_snapshot_is_checked_against_its_lines_recordation(demo_marks) -> None:  # noqa: ANN001
+def test_a_snapshot_is_checked_against_its_lines_recordation(demo_marks) -> None:
     case = open_case(shipment=seed_shipment(NOW), actor="site.wang", now=NOW)
     line = next(ln.number for ln in case.lines if ln.brand == "GUCCI")
     photo = marks.synthetic_photo(marks.synthetic_mark("GUCCI", 0), seed=9)
@@ -138,7 +137,7 @@ def test_a_snapshot_is_checked_against_its_lines_recordation(demo_marks) -> None
     assert not miss.matched and miss.brand == "ROLEX"
 
 
-def test_identifications_go_on_the_case_timeline_with_their_scores(demo_marks) -> None:  # noqa: ANN001
+def test_identifications_go_on_the_case_timeline_with_their_scores(demo_marks) -> None:
     case = open_case(shipment=seed_shipment(NOW), actor="site.wang", now=NOW)
     line = next(ln.number for ln in case.lines if ln.brand == "NIKE")
     n = matching.record_identifications(

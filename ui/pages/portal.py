@@ -21,7 +21,8 @@ with st.expander(tr("my_marks"), icon=":material/image:"):
     # 以图识图: the holder keeps the images customs match photos against (the mark, reference photos).
     for r in matching.my_recordations(actor=actor.username):
         st.markdown(f"**{r.recordation}** · {r.brand} · {tr('mark_images', n=len(r.images))}")
-        kind = st.radio(tr("mark_kind"), ["mark", "reference"], horizontal=True, key=f"portal.mark_kind.{r.recordation}",
+        kind = st.radio(tr("mark_kind"), ["mark", "reference"], horizontal=True,
+                        key=f"portal.mark_kind.{r.recordation}",
                         format_func=lambda k: tr(f"mark_kind.{k}"))
         up = st.file_uploader(tr("identify_photo"), type=["jpg", "jpeg", "png"], key=f"portal.mark.{r.recordation}")
         if up is not None and st.button(tr("add_mark_image"), key=f"portal.mark_add.{r.recordation}"):

@@ -59,7 +59,8 @@ with st.expander(tr("identify"), icon=":material/photo_camera:"):
                            tr("identify_score"): c.score} for c in found.candidates])
             st.image(matching.outline(data, found.candidates[0]), caption=tr("identify_region"))
             for c in found.candidates:
-                if st.button(tr("identify_use", brand=c.brand, n=line_no), key=f"register.identify_use.{c.recordation}"):
+                if st.button(tr("identify_use", brand=c.brand, n=line_no),
+                             key=f"register.identify_use.{c.recordation}"):
                     seed = lines_df.copy()
                     seed.loc[seed.index[int(line_no) - 1], "brand"] = c.brand
                     st.session_state["register.lines_seed"] = seed

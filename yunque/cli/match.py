@@ -56,7 +56,8 @@ def register(app: typer.Typer) -> None:
               outline: Path = typer.Option(None, "--outline", help="Write the photo with the best match drawn (PNG)."),
               as_json: bool = JsonOpt) -> None:
         """Which recorded marks does PHOTO show? Best candidates first, or no match."""
-        from services.matching import match_photo, outline as draw
+        from services.matching import match_photo
+        from services.matching import outline as draw
 
         data = _read(photo, "photo")
         out = match_photo(actor=actor, data=data, top=top)
