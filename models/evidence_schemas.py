@@ -67,11 +67,13 @@ class EvidenceOut(BaseModel):
 class VerifyItem(BaseModel):
     evidence_id: int
     key: str
-    status: Literal["intact", "altered", "missing"]
+    status: Literal["intact", "altered", "missing", "mismatch"]
     expected_sha256: str
     actual_sha256: str | None = None
     expected_size: int
     actual_size: int | None = None
+    # "mismatch": the record disagrees with its object key or with the timeline entry that recorded it
+    reason: str | None = None
 
 
 class VerifyReport(BaseModel):
@@ -81,6 +83,7 @@ class VerifyReport(BaseModel):
     counts: dict[str, int]
     items: list[VerifyItem]
     orphans: list[str] = []  # objects under the case's prefix that no evidence record points at
+    timeline_break: str | None = None  # the case's timeline chain is broken (which entry, why)
 
 
 # --- viewing ----------------------------------------------------------------------------------------

@@ -363,6 +363,7 @@ class TimelineEntry(SQLModel, table=True):
     """Every action, with actor and time; each entry hashes the one before it."""
 
     __tablename__ = "timeline_entry"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="ipr_case.id", index=True)
     at: datetime = _dt()
@@ -375,6 +376,9 @@ class TimelineEntry(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    # its chain ("case:<id>", "system", or "legacy" for entries older than keyed chains) and its number in it
+    chain: str = Field(default="system", max_length=40)
+    seq: int = Field(default=0)
 
 
 class IdempotencyRecord(SQLModel, table=True):

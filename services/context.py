@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from adapters.db import WRITE_LOCK, is_postgres
+from adapters.db import is_postgres
 from models.enums import Role
-from models.rules.chain import GENESIS, entry_hash
+from models.rules.chain import GENESIS, chain_of, dated_before_last_act, entry_mac
 from models.rules.errors import NotFound, PermissionDenied
 from models.tables import IdempotencyRecord, OutboxEvent, Sequence, Task, TimelineEntry, User
 from models.types import utcnow
 
 SYSTEM_USERNAME = "system"
-_TIMELINE_LOCK = WRITE_LOCK  # "YUNQ": serialises appends to the hash chain on PostgreSQL
+_TIMELINE_LOCK_NS = 0x59554E43  # "YUNC": with a chain's key, serialises appends to that chain on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,27 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> TimelineEntry:
-    """Append one entry to the timeline, chained to the entry before it."""
+    """Append one entry to its chain (the case's, or the system's), keyed with the audit key.
+
+    An act of a case is never dated before the case's last act (``InvalidInput`` naming ``now``)."""
+    chain = chain_of(case_id)
     if is_postgres(session):
-        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_TIMELINE_LOCK))  # type: ignore[call-overload]
-    last = session.exec(select(TimelineEntry.hash).order_by(TimelineEntry.id.desc()).limit(1)).first()  # type: ignore[union-attr]
-    prev = last or GENESIS
+        # one lock per chain: appends to different cases' chains do not wait for each other here
+        session.exec(text("SELECT pg_advisory_xact_lock(:ns, :k)").bindparams(  # type: ignore[call-overload]
+            ns=_TIMELINE_LOCK_NS, k=chain_lock_key(chain)))
+    last = session.exec(select(TimelineEntry.hash, TimelineEntry.seq, TimelineEntry.at)
+                        .where(TimelineEntry.chain == chain)
+                        .order_by(TimelineEntry.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+    prev, seq = (last[0], last[1] + 1) if last else (GENESIS, 1)
+    # the case's last act before this transaction: the entries of one action (a service by hand recorded
+    # now, and the notice served at the hour it was handed over) may be dated apart, never before it
+    floors = session.info.setdefault("yunque_chain_floor", {})
+    floor = floors.setdefault(chain, last[2] if last else None)
+    if case_id is not None and dated_before_last_act(at, floor):
+        from models.rules.errors import InvalidInput
+
+        raise InvalidInput("now", f"{at.isoformat()} is before the case's last act ({floor.isoformat()}); "
+                                  "an act is never dated before it")
     entry = TimelineEntry(
         case_id=case_id,
         at=at,
@@ -103,11 +119,27 @@ def record(
         after=_jsonable(after),
         prev_hash=prev,
         hash="",
+        chain=chain,
+        seq=seq,
     )
-    entry.hash = entry_hash(prev, timeline_payload(entry))
+    entry.hash = entry_mac(audit_key(), chain, seq, prev, timeline_payload(entry))
     session.add(entry)
     session.flush()
     return entry
+
+
+def audit_key() -> str:
+    """The audit trail's key (``YUNQUE_AUDIT_KEY``, or generated into ``var/secrets.json``); never stored in the database."""
+    from yunque.settings import get_settings
+
+    return get_settings().audit_key
+
+
+def chain_lock_key(chain: str) -> int:
+    """The chain's advisory lock on PostgreSQL (a signed 32-bit number derived from its name)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(chain.encode()).digest()[:4], "big", signed=True)
 
 
 def timeline_payload(e: TimelineEntry) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from adapters.objectstore import ObjectStore
 from models.enums import Role, ShotRequestState, ViewingState
 from models.evidence_schemas import EvidenceIn, EvidenceOut, VerifyItem, VerifyReport
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
-from models.tables import Case, Evidence, Line, Notice, Shipment, ShotRequest, User, Viewing
+from models.tables import Case, Evidence, Line, Notice, Shipment, ShotRequest, TimelineEntry, User, Viewing
 from services.context import Actor, load_actor, now_or, publish, record, system_actor
 from yunque.settings import get_settings
 
@@ -376,7 +376,9 @@ def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
 
 
 def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime | None = None) -> VerifyReport:
-    """Re-read every object of a case and compare its hash with the record: intact, altered, missing.
+    """Re-read every object of a case and compare it with its record, and the record with its object key
+    and with the timeline entry that recorded it: intact, altered, missing, or mismatch (the record was
+    changed to fit other bytes). The case's timeline chain is verified too.
 
     Customs of the case's office (``actor=None``: the system, as for ``yunque evidence verify``)."""
     now = now_or(now)
@@ -388,6 +390,12 @@ def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime
         case_id = case.id
         rows = [(ev.id, ev.key, ev.sha256, ev.size)
                 for ev in s.exec(select(Evidence).where(Evidence.case_id == case.id).order_by(col(Evidence.id)))]
+        recorded = {e.subject: (e.id, e.after or {}) for e in s.exec(select(TimelineEntry).where(
+            TimelineEntry.case_id == case.id, TimelineEntry.action == "evidence.added"))}
+        from services.audit import verify_case_chain
+
+        brk = verify_case_chain(s, case_id)  # type: ignore[arg-type]
+        chain_break = None if brk is None else f"entry {brk.entry_id} (number {brk.seq}): {brk.reason}"
     from adapters.objectstore import ObjectMissing
 
     st = store()
@@ -400,19 +408,40 @@ def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime
                                     expected_size=expected_size))
             continue
         status = "intact" if (sha, size) == (expected, expected_size) else "altered"
+        reason = None
+        if status == "intact":
+            reason = binding_problem(case_number, ev_id, key, expected, expected_size,  # type: ignore[arg-type]
+                                     recorded.get(f"evidence:{ev_id}"))
+            status = "intact" if reason is None else "mismatch"
         items.append(VerifyItem(evidence_id=ev_id, key=key, status=status, expected_sha256=expected,  # type: ignore[arg-type]
-                                actual_sha256=sha, expected_size=expected_size, actual_size=size))
+                                actual_sha256=sha, expected_size=expected_size, actual_size=size, reason=reason))
     known = {key for _, key, _, _ in rows}
     orphans = sorted(k for k in st.list_keys(f"evidence/{case_number}/") if k not in known)
-    counts = {k: sum(1 for i in items if i.status == k) for k in ("intact", "altered", "missing")}
-    report = VerifyReport(case_number=case_number, checked_at=now, intact=counts["intact"] == len(items),
-                          counts=counts, items=items, orphans=orphans)
+    counts = {k: sum(1 for i in items if i.status == k) for k in ("intact", "altered", "missing", "mismatch")}
+    report = VerifyReport(case_number=case_number, checked_at=now,
+                          intact=counts["intact"] == len(items) and chain_break is None,
+                          counts=counts, items=items, orphans=orphans, timeline_break=chain_break)
     with session_scope() as s:
         who = system_actor(s) if actor is None else load_actor(s, actor)
         record(s, actor=who, action="evidence.verified", subject=f"case:{case_number}", at=now, case_id=case_id,
-               after={"counts": counts, "orphans": len(orphans),
+               after={"counts": counts, "orphans": len(orphans), "timeline_break": chain_break,
                       "not_intact": [i.evidence_id for i in items if i.status != "intact"]})
     return report
+
+
+def binding_problem(case_number: str, evidence_id: int, key: str, sha256: str, size: int,
+                    entry: tuple[int, dict] | None) -> str | None:
+    """Why an evidence record is not the one captured: its key does not name its hash, or the timeline
+    entry that recorded it (itself chained and keyed) says other bytes; None when all three agree."""
+    if key != evidence_key(case_number, sha256):
+        return f"its object key {key} does not name its hash {sha256}"
+    if entry is None:
+        return f"no timeline entry records evidence {evidence_id}"
+    entry_id, after = entry
+    if (after.get("key"), after.get("sha256"), after.get("size")) != (key, sha256, size):
+        return (f"timeline entry {entry_id} recorded {after.get('key')} ({after.get('sha256')}, {after.get('size')} "
+                f"bytes), the record now says {key} ({sha256}, {size} bytes)")
+    return None
 
 
 def evidence_of_viewing(s: Session, who: Actor, sc: CaseScope, viewing_id: int, *, urls: bool) -> list[EvidenceOut]:

@@ -13,6 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+# The tests date acts with fixed 2026 times (``--now`` on the command line): replay mode, inherited by the
+# `yunque` processes the CLI and e2e tests start. Outside it, the CLI refuses --now.
+os.environ.setdefault("YUNQUE_ALLOW_REPLAY", "1")
+
 PG_ADMIN_URL = os.environ.get("YUNQUE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
 

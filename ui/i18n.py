@@ -372,6 +372,25 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "The photo shows the mark of recordation {rec} ({brand}), score {score}."),
     "snapshot_no_match": ("照片中未识别出备案 {rec}（{brand}）的商标。",
                           "The mark of recordation {rec} ({brand}) was not recognised in the photo."),
+    # sign-in refusals (services.auth); times are Beijing time
+    "signin_refused": ("用户名或密码错误。", "Wrong user name or password."),
+    "signin_locked.client_account": (
+        "密码错误次数过多：此账号在本设备/网络地址上的登录已锁定，至 {until}（北京时间）解除。其他设备不受影响。",
+        "Too many wrong passwords: this account is locked for sign-in from this device or network address "
+        "until {until} (Beijing time). Other devices are not affected."),
+    "signin_locked.client": (
+        "来自您网络地址的登录失败次数过多：该地址的登录已锁定，至 {until}（北京时间）解除。",
+        "Too many failed sign-ins from your network address: sign-in from it is locked until {until} "
+        "(Beijing time)."),
+    "signin_locked.account": (
+        "此账号近期密码错误次数过多：在从未登录过此账号的浏览器上，登录已锁定至 {until}（北京时间）。"
+        "请使用您以前登录过的浏览器。",
+        "This account has had too many wrong passwords: it is locked for sign-in from browsers it was never "
+        "used in until {until} (Beijing time). Use a browser you have signed in with before."),
+    "handoff_refused": ("此登录不是在本浏览器中发起的，未登录。请在此用您自己的账号登录。",
+                        "This sign-in was not started in this browser, so nobody was signed in. "
+                        "Sign in here with your own account."),
+    "handoff_expired": ("登录链接已过期或已使用。请重新登录。", "This sign-in link has expired or was used. Sign in again."),
 }
 
 

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     app_port: int = 8501
     public_url: str = "http://127.0.0.1:8501"
     session_secret: str = ""
+    trusted_proxies: int = Field(default=0, ge=0, le=5)  # reverse proxies whose X-Forwarded-For is believed
+
+    # The key of the audit trail's HMAC chains and checkpoints: never in the database. Production sets
+    # YUNQUE_AUDIT_KEY (from a secret store); the embedded default generates it into var/secrets.json.
+    audit_key: str = ""
 
     @property
     def db_url(self) -> str:
@@ -71,6 +76,7 @@ def local_secrets(var_dir: Path) -> dict[str, str]:
         "s3_access_key": lambda: "yq" + secrets.token_hex(8),
         "s3_secret_key": lambda: secrets.token_urlsafe(30),
         "session_secret": lambda: secrets.token_urlsafe(48),
+        "audit_key": lambda: secrets.token_urlsafe(48),
     }
     changed = False
     for key, make in wanted.items():
@@ -90,11 +96,12 @@ def local_secrets(var_dir: Path) -> dict[str, str]:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     s = Settings()
-    if not (s.s3_access_key and s.s3_secret_key and s.session_secret):
+    if not (s.s3_access_key and s.s3_secret_key and s.session_secret and s.audit_key):
         generated = local_secrets(s.var_dir)
         s.s3_access_key = s.s3_access_key or generated["s3_access_key"]
         s.s3_secret_key = s.s3_secret_key or generated["s3_secret_key"]
         s.session_secret = s.session_secret or generated["session_secret"]
+        s.audit_key = s.audit_key or generated["audit_key"]
     return s
 
 

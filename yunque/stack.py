@@ -194,6 +194,7 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
         parts.append(Part(f"worker-{i}", [py, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
                                           "--type", "process", "--name", f"{socket.gethostname()}-yunque-{i}"]))
     parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", "1"]))
+    parts.append(Part("audit-anchor", [py, "-m", "flows.checkpoint", "--interval", "30"]))  # signed chain heads
     if (ROOT / "ui" / "server.py").exists():
         # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the
         # repository root so .streamlit/config.toml applies

@@ -266,15 +266,15 @@ def test_notice_answer(sqlite_db: str, tmp_path: Path) -> None:
 
 def test_audit_verify_finds_a_tampered_entry(sqlite_db: str, tmp_path: Path) -> None:
     ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
-    intact = ok("audit", "verify", "--json")
+    intact = ok("audit", "verify", "--without-checkpoint", "--json")  # no evidence store here
     assert intact["intact"] is True and intact["entries"] > 5 and intact["broken_at"] is None
     with sqlite3.connect(db_path()) as conn:
         (victim,) = conn.execute("SELECT id FROM timeline_entry WHERE action = 'line.suspended' ORDER BY id LIMIT 1").fetchone()
         conn.execute("UPDATE timeline_entry SET after = ? WHERE id = ?", (json.dumps({"state": "released"}), victim))
-    r = yunque("audit", "verify", "--json")
+    r = yunque("audit", "verify", "--without-checkpoint", "--json")
     assert r.code == 1, r
     assert r.json["intact"] is False and r.json["broken_at"] == victim and "altered" in r.json["reason"]
-    r = yunque("audit", "verify")
+    r = yunque("audit", "verify", "--without-checkpoint")
     assert r.code == 1 and f"BROKEN at entry {victim}" in r.out
 
 
@@ -346,4 +346,4 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                  "--json", env=env)
     assert decided["state"] == "confiscated"
     assert ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["status"] == "closed"
-    assert ok("audit", "verify", "--json", env=env)["intact"] is True
+    assert ok("audit", "verify", "--without-checkpoint", "--json", env=env)["intact"] is True

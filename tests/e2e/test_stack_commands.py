@@ -18,7 +18,7 @@ from yunque.settings import ROOT
 def test_status_shows_every_part_running_and_healthy(live_stack: LiveStack) -> None:
     st = live_stack.cli_json("stack", "status")
     assert st["running"] is True
-    expected = {"prefect-server", "worker-1", "dispatcher"} | {
+    expected = {"prefect-server", "worker-1", "dispatcher", "audit-anchor"} | {
         name for name, path in (("s3", "adapters/s3_server.py"), ("smtp", "adapters/mail_server.py"), ("app", "ui/app.py"))
         if (ROOT / path).exists()}
     assert set(st["parts"]) == expected

@@ -18,7 +18,7 @@ from models.rules.errors import ConcurrentUpdate
 from services.answers import post_bond, record_answer
 from services.audit import verify_timeline
 from services.cases import get_case, open_case
-from services.context import _TIMELINE_LOCK
+from adapters.db import WRITE_LOCK as _TIMELINE_LOCK
 from services.tasks import claim_task, complete_task, inbox
 
 pytestmark = pytest.mark.postgres
@@ -84,7 +84,8 @@ def test_claiming_a_bond_task_while_the_bond_is_posted_does_not_deadlock(pg_db: 
             holder.execute("SELECT pg_advisory_lock(%s)", (_TIMELINE_LOCK,))  # both calls queue behind this
             outcome: list[tuple[str, Any]] = []
             threads = [
-                threading.Thread(target=lambda: outcome.append(_try(lambda: claim_task(task_id=task.id, actor="ipr.li")))),
+                threading.Thread(target=lambda: outcome.append(_try(lambda: claim_task(task_id=task.id, actor="ipr.li",
+                                                                                     now=FOUND + timedelta(hours=1))))),
                 threading.Thread(target=lambda: outcome.append(_try(lambda: post_bond(
                     notice_id=notice_id, actor="hermes.agent", bond="20000", now=FOUND + timedelta(hours=1))))),
             ]

@@ -166,4 +166,4 @@ def test_the_command_line_adds_links_and_verifies(server, tmp_path) -> None:  # 
 
     verified = _cli("evidence", "verify", case.number, "--json")
     assert verified.returncode == 0, verified.stderr
-    assert json.loads(verified.stdout)["counts"] == {"intact": 1, "altered": 0, "missing": 0}
+    assert json.loads(verified.stdout)["counts"] == {"intact": 1, "altered": 0, "missing": 0, "mismatch": 0}

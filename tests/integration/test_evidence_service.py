@@ -228,6 +228,6 @@ def test_verify_reports_intact_altered_and_missing(case, s3) -> None:  # noqa: A
     report = verify_evidence(case_number=case.number, actor="ipr.li")
     assert not report.intact
     assert {i.evidence_id: i.status for i in report.items} == {a.id: "intact", b.id: "altered", c.id: "missing"}
-    assert report.counts == {"intact": 1, "altered": 1, "missing": 1}
+    assert report.counts == {"intact": 1, "altered": 1, "missing": 1, "mismatch": 0}
     with pytest.raises(NotFound):
         verify_evidence(case_number=case.number, actor="site.huang")

@@ -47,25 +47,26 @@ def test_when_service_is_by_mail_the_clock_starts_when_the_mail_is_accepted(db: 
     with pytest.raises(PermissionDenied):
         serve_notice(notice_id=nike.id, actor="site.wang", means="hand", at=FOUND)
 
-    # accepted by the mail server on Friday evening: counting starts Saturday, so Mon, Tue, Wed
-    served = serve_notice(notice_id=nike.id, actor="system", means="mail", at=datetime(2026, 11, 27, 18, 0, tzinfo=SH))
-    assert served.state == "served" and served.deadline == date(2026, 12, 2)
-    again = serve_notice(notice_id=nike.id, actor="system", means="mail", at=datetime(2026, 11, 30, 9, 0, tzinfo=SH))
-    assert again.served_at == served.served_at and again.deadline == served.deadline  # only the first service counts
-
-    # a rights holder answering a notice not yet served is served through the portal at that moment
+    # (acts in the order they happen) a rights holder answering a notice not yet served is served through the
+    # portal at that moment
     out = record_answer(notice_id=chanel.id, actor="chanel.agent", now=datetime(2026, 11, 25, 9, 0, tzinfo=SH),
                         answer={"verdicts": {2: "not-infringing"}})
     assert out.served_at == datetime(2026, 11, 25, 9, 0, tzinfo=SH) and out.deadline == date(2026, 11, 30)
     assert out.state == "answered" and out.confirmation_minutes == 0
     assert get_case(case_number=case.number, actor="ipr.li").lines[1].state == "released"
 
+    # accepted by the mail server on Friday evening: counting starts Saturday, so Mon, Tue, Wed
+    served = serve_notice(notice_id=nike.id, actor="system", means="mail", at=datetime(2026, 11, 27, 18, 0, tzinfo=SH))
+    assert served.state == "served" and served.deadline == date(2026, 12, 2)
+    again = serve_notice(notice_id=nike.id, actor="system", means="mail", at=datetime(2026, 11, 30, 9, 0, tzinfo=SH))
+    assert again.served_at == served.served_at and again.deadline == served.deadline  # only the first service counts
+
 
 def _password(username: str) -> str:
     return json.loads((Path(os.environ["YUNQUE_VAR_DIR"]) / "demo-passwords.json").read_text())[username]
 
 
-def test_signing_in_locks_the_account_after_repeated_failures(sqlite_db: str) -> None:
+def test_signing_in_locks_the_failing_client_out_after_repeated_failures(sqlite_db: str) -> None:
     right = _password("ipr.li")
     assert authenticate(username="ipr.li", password=right, now=FOUND).username == "ipr.li"
     for i in range(MAX_FAILURES):

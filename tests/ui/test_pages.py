@@ -58,7 +58,7 @@ def test_signed_out_visitors_see_the_sign_in_form_and_the_verification_page_only
     at.text_input(key="signin.username").input("ipr.li")
     at.text_input(key="signin.password").input("wrong password!")
     at.button[0].click().run()
-    assert any("wrong user name or password" in e.value for e in at.error)
+    assert any(t("signin_refused", "en") == e.value for e in at.error)  # the user's words, not a class name
     at.switch_page("pages/inbox.py")
     at.run()
     assert t("page.inbox", "en") not in [x.value for x in at.title]

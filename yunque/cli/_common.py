@@ -83,9 +83,23 @@ def handled(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Set to 1 by the test suite and for an explicit replay of recorded acts; otherwise ``--now`` is refused.
+REPLAY_ENV = "YUNQUE_ALLOW_REPLAY"
+
+
+def replay_allowed() -> bool:
+    import os
+
+    return os.environ.get(REPLAY_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def parse_time(value: str | None, field: str = "now") -> datetime | None:
+    """An ISO time with a zone. ``--now`` dates a legal act, so it is refused outside replay mode."""
     if value is None:
         return None
+    if field == "now" and not replay_allowed():
+        fail(f"invalid input: now: --now dates an act in the past or future and is refused; acts are dated by "
+             f"the clock (only tests and an explicit replay set {REPLAY_ENV}=1)", 2)
     try:
         t = datetime.fromisoformat(value)
     except ValueError:

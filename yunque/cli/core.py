@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from services.demo import seed_shipment
         from models.types import utcnow
 
-        out.write_text(json.dumps(seed_shipment(parse_time(now) or utcnow()), ensure_ascii=False, indent=2), encoding="utf-8")
+        out.write_text(json.dumps(seed_shipment(parse_time(now, "found_at") or utcnow()), ensure_ascii=False, indent=2), encoding="utf-8")
         emit({"file": str(out)}, False, lambda o: o["file"])
 
     @app.command("bond", context_settings={"ignore_unknown_options": True})  # so "-5" reaches VALUE
@@ -87,12 +87,34 @@ def register(app: typer.Typer) -> None:
 
     @audit.command("verify")
     @handled
-    def audit_verify(as_json: bool = JsonOpt) -> None:
-        """Check the timeline's hash chain; exit 1 if it is broken."""
+    def audit_verify(without_checkpoint: bool = typer.Option(
+                         False, "--without-checkpoint",
+                         help="Check the chains only, not against the newest checkpoint (a deleted tail goes unseen)."),
+                     as_json: bool = JsonOpt) -> None:
+        """Check every chain of the timeline and the newest checkpoint; exit 1 naming the first bad entry."""
         from services.audit import verify_timeline
 
-        result = verify_timeline().as_dict()
-        emit(result, as_json, lambda o: f"intact: {o['entries']} entries" if o["intact"]
-             else f"BROKEN at entry {o['broken_at']}: {o['reason']}")
+        result = verify_timeline(anchored=not without_checkpoint).as_dict()
+        emit(result, as_json, _audit_text)
         if not result["intact"]:
             raise typer.Exit(1)
+
+    @audit.command("checkpoint")
+    @handled
+    def audit_checkpoint(as_json: bool = JsonOpt) -> None:
+        """Sign every chain's head and store it in the evidence store now (the stack does it every minute)."""
+        from services.audit import write_checkpoint
+
+        emit(write_checkpoint(), as_json, lambda o: f"checkpoint {o['key']}: {o['chains']} chains, signed with key "
+                                                    f"{o['key_id']}")
+
+
+def _audit_text(o: dict) -> str:
+    cp = o.get("checkpoint")
+    anchor = (f"; checkpoint of {cp['at']}" if cp else "; no checkpoint checked")
+    if o["intact"]:
+        return f"intact: {o['entries']} entries in {o['chains']} chains{anchor}"
+    where = f"entry {o['broken_at']}" if o["broken_at"] is not None else "the checkpoint"
+    number = f", number {o['seq']}" if o.get("seq") is not None else ""
+    chain = f" (chain {o['chain']}{number})" if o.get("chain") and o["chain"] != "checkpoint" else ""
+    return f"BROKEN at {where}{chain}: {o['reason']}"
