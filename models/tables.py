@@ -539,3 +539,22 @@ class CalendarYear(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     loaded_by_id: int = Field(foreign_key="user_account.id")
     loaded_at: datetime = _dt()
+
+
+class RecordationImage(SQLModel, table=True):
+    """An image of a recorded mark (``mark``: as registered) or of genuine goods (``reference``), kept in the
+    evidence store under ``recordation/<number>/<sha256>``; 以图识图 matches photos against them."""
+
+    __tablename__ = "recordation_image"
+    __table_args__ = (UniqueConstraint("recordation_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    recordation_id: int = Field(foreign_key="recordation.id", index=True)
+    kind: str = _enum("mark")  # mark, reference
+    key: str = Field(max_length=300, unique=True)
+    sha256: str = Field(max_length=64)
+    size: int = Field(sa_type=BigInteger)
+    content_type: str = Field(max_length=80)
+    width: int
+    height: int
+    added_by_id: int = Field(foreign_key="user_account.id")
+    added_at: datetime = _dt(default_factory=utcnow)

@@ -467,6 +467,9 @@ class Supervisor:
                 from adapters import s3_server
 
                 s3_server.ensure_bucket(self.settings)
+                from services.recognition import load_demo_marks  # 以图识图: the demo marks, stored once
+
+                self.say(f"  {'demo marks':15} {len(load_demo_marks())} recordation images")
             if part.name == "prefect-server":
                 names = deploy(self.settings)
                 self.say(f"  {'deployments':15} {len(names)} from prefect.yaml on pool {self.settings.work_pool}")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.enums import Role
 from models.rules.errors import NotFound
-from services import answers, cases, portal
+from services import answers, cases, portal, recognition
 from ui import chrome, parts
 from ui.chrome import SHANGHAI
 
@@ -17,6 +17,17 @@ actor = chrome.require(chrome.actor_of_page(), Role.RIGHTS_HOLDER)
 
 st.title(tr("page.portal"))
 now = datetime.now(SHANGHAI)
+with st.expander(tr("my_marks"), icon=":material/image:"):
+    # 以图识图: the holder keeps the images customs match photos against (the mark, reference photos).
+    for r in recognition.my_recordations(actor=actor.username):
+        st.markdown(f"**{r.recordation}** · {r.brand} · {tr('mark_images', n=len(r.images))}")
+        kind = st.radio(tr("mark_kind"), ["mark", "reference"], horizontal=True,
+                        key=f"portal.mark_kind.{r.recordation}",
+                        format_func=lambda k: tr(f"mark_kind.{k}"))
+        up = st.file_uploader(tr("identify_photo"), type=["jpg", "jpeg", "png"], key=f"portal.mark.{r.recordation}")
+        if up is not None and st.button(tr("add_mark_image"), key=f"portal.mark_add.{r.recordation}"):
+            chrome.run_action(recognition.add_recordation_image, recordation=r.recordation, actor=actor.username,
+                              data=up.getvalue(), kind=kind, ok=tr("mark_image_added"))
 mine = portal.my_notices(actor=actor.username)
 if not mine:
     st.info(tr("no_notices"))

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from models.enums import Role
 from models.schemas import ShipmentIn
-from services import cases, portal
+from services import cases, portal, recognition
 from ui import chrome, parts
 from ui.chrome import SHANGHAI
 
@@ -43,6 +43,35 @@ lines_df = st.data_editor(st.session_state.get("register.lines_seed", EMPTY), nu
                                          "quantity": st.column_config.NumberColumn(tr("quantity"), min_value=1, step=1),
                                          "unit": st.column_config.TextColumn(tr("unit"), max_chars=20),
                                          "value": st.column_config.TextColumn(tr("value_rmb"), max_chars=20)})
+
+with st.expander(tr("identify"), icon=":material/photo_camera:"):
+    # 以图识图: a photo of a line's logo suggests the brand (and so the recordation); the officer confirms.
+    line_no = st.number_input(tr("identify_line"), min_value=1, max_value=max(1, len(lines_df)), step=1,
+                              key="register.identify_line")
+    shot = st.file_uploader(tr("identify_photo"), type=["jpg", "jpeg", "png"], key="register.identify_photo")
+    if shot is not None:
+        data = shot.getvalue()
+        found = chrome.run_action(recognition.match_photo, actor=actor.username, data=data)
+        if found is not None and not found.candidates:
+            st.info(tr("identify_none"))
+        elif found is not None:
+            chrome.table([{tr("brand"): c.brand, tr("recordation"): c.recordation, tr("rights_holder"): c.rights_holder,
+                           tr("identify_score"): c.score} for c in found.candidates])
+            st.image(recognition.outline(data, found.candidates[0]), caption=tr("identify_region"))
+            for c in found.candidates:
+                if st.button(tr("identify_use", brand=c.brand, n=line_no),
+                             key=f"register.identify_use.{c.recordation}"):
+                    seed = lines_df.copy()
+                    seed.loc[seed.index[int(line_no) - 1], "brand"] = c.brand
+                    st.session_state["register.lines_seed"] = seed
+                    st.session_state.pop("register.lines", None)
+                    st.session_state["register.identified"] = tr("identify_used", n=line_no, brand=c.brand)
+                    st.session_state.setdefault("register.identifications", {})[int(line_no)] = \
+                        recognition.Identification(line_number=int(line_no), recordation=c.recordation, score=c.score,
+                                                inliers=c.inliers)
+                    st.rerun()
+    if st.session_state.get("register.identified"):
+        st.success(st.session_state["register.identified"])
 
 brands = sorted({str(b).strip().upper() for b in lines_df["brand"].fillna("") if str(b).strip()})
 found_day = st.session_state.get("register.found_day") or datetime.now(SHANGHAI).date()
@@ -86,6 +115,10 @@ if submitted:
         st.stop()
     case = chrome.run_action(cases.open_case, shipment=shipment, actor=actor.username)
     if case is not None:
+        idents = list(st.session_state.pop("register.identifications", {}).values())
+        if idents:  # the scores go on the timeline, for the IPR officer confirming the seizure
+            chrome.run_action(recognition.record_identifications, case_number=case.number, actor=actor.username,
+                              identifications=idents)
         st.success(tr("registered", n=case.number, k=len(case.notices)))
         parts.lines_table(case.lines)
         st.page_link("pages/case.py", label=tr("open_case", n=case.number), query_params={"case": case.number},

@@ -13,7 +13,7 @@ import streamlit as st
 from adapters import media
 from models.enums import Role
 from models.rules.errors import NotFound
-from services import evidence, live, portal, viewing
+from services import evidence, live, portal, recognition, viewing
 from ui import chrome, live_room, parts
 from yunque.settings import get_settings
 
@@ -169,6 +169,14 @@ with right:
                                     ok=tr("evidence_sent"))
             if out is not None and out.duplicate:
                 st.info(tr("evidence_duplicate"))
+            if out is not None and out.line_number is not None and out.content_type in ("image/jpeg", "image/png"):
+                # 以图识图: does the snapshot show the mark of the line's recordation?
+                chk = chrome.run_action(recognition.check_snapshot, actor=actor.username, case_number=v.case_number,
+                                        evidence_id=out.id)
+                if chk is not None:
+                    (st.success if chk.matched else st.warning)(
+                        tr("snapshot_match" if chk.matched else "snapshot_no_match", brand=chk.brand,
+                           rec=chk.recordation, score=chk.score))
     if room.may_answer and v.notice_id is not None:
         st.subheader(tr("answer"))
         p = portal.my_notice(actor=actor.username, notice_id=v.notice_id)
