@@ -141,7 +141,9 @@ def test_a_detention_clock_advances_only_its_own_line(db: str) -> None:
     assert names == {f"{case.number}-line-{ln.number}-investigation" for ln in detained}  # the line's number
     later = datetime(2026, 11, 2, 10, 0, tzinfo=SH)  # after 30 working days, before 50
     moved = advance_detention_clocks(now=later, line_ids=[detained[0].id])
-    assert [(m["line"], m["state"]) for m in moved] == [(detained[0].number, "undetermined")]
+    # customs' own deadline: the line stays detained and its investigation is escalated (Reg 20, Meas 28)
+    assert [(m["line"], m["state"], m["reason"]) for m in moved] == [(detained[0].number, "detained",
+                                                                     "investigation-overdue")]
     assert [m["line"] for m in advance_detention_clocks(now=later, line_ids=[detained[0].id])] == []
     assert [m["line"] for m in advance_detention_clocks(now=later)] == [detained[1].number]
 
