@@ -9,6 +9,9 @@ at="$1"
 shift
 lib=$(dpkg -L libfaketime | grep -m1 'libfaketimeMT\.so\.1$')
 echo "== tests/unit tests/integration tests/cli with the clock at $at UTC"
-# bench/shifted_clock: timed waits on locks poll instead of waiting for a moved absolute time
+# bench/shifted_clock: timed waits on locks poll instead of waiting for a moved absolute time.
+# SQLite only: the PostgreSQL server keeps the machine's real clock, so its half of the suites (run by
+# `make test`) says nothing more here, and servers that are not on the moved clock are left out.
+export YUNQUE_REQUIRE_POSTGRES=
 TZ=UTC LD_PRELOAD="$lib" FAKETIME="@$at" FAKETIME_DONT_RESET=1 PYTHONPATH="$PWD/bench/shifted_clock" \
-  .venv/bin/python -m pytest -p no:cacheprovider -m "not real_clock" tests/unit tests/integration tests/cli "$@"
+  .venv/bin/python -m pytest -p no:cacheprovider -m "not real_clock and not postgres" tests/unit tests/integration tests/cli "$@"
