@@ -112,7 +112,7 @@ def test_the_same_file_is_evidence_of_each_line_it_shows_and_each_holder_sees_it
     assert _evidence_rows() == 2 and len(_keys(s3)) == 1  # one object, a record per line
     assert [e.id for e in list_evidence(case_number=case.number, actor="nike.agent")] == [nike.id]
     assert [e.id for e in list_evidence(case_number=case.number, actor="chanel.agent")] == [chanel.id]
-    assert verify_evidence(case_number=case.number).counts == {"intact": 2, "altered": 0, "missing": 0}
+    assert verify_evidence(case_number=case.number).counts == {"intact": 2, "altered": 0, "missing": 0, "mismatch": 0}
 
 
 @pytest.mark.parametrize("data,filename,reason", [
