@@ -33,7 +33,7 @@ from services import process
 log = logging.getLogger("yunque.dispatch")
 
 #: what a waiting case run wakes for; other events (evidence, shots, documents) change nothing it does
-WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.made", "case.closed",
+WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.made", "case.closed", "case.confirmed",
                            "viewing.requested", "viewing.decided"})
 #: a case whose runs keep failing is left to a manager after this many runs
 MAX_RUNS_PER_CASE = 5

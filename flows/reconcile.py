@@ -49,6 +49,15 @@ def advance_clocks() -> list[dict]:
     return advance_detention_clocks(now=utcnow())
 
 
+@task(name="escalate-overdue-tasks", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only,
+      cache_policy=NO_CACHE)
+def escalate_tasks() -> list[int]:
+    """Overdue human tasks go up to the office's managers."""
+    from services.tasks import escalate_overdue
+
+    return escalate_overdue(now=utcnow())
+
+
 @task(name="ensure-timers", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
 def ensure_timers() -> int:
     """Every future legal deadline has its timer (creating one that exists returns it)."""
@@ -115,10 +124,12 @@ def reconcile(stale_after_seconds: int = STALE_AFTER_SECONDS) -> dict:
     filled = fill_clocks()
     released = release_overdue()
     moved = advance_clocks()
+    escalated = escalate_tasks()
     timers = ensure_timers()
     runs = ensure_case_runs(stale_after_seconds)
     second = dispatch_outbox()
     summary = {"dispatched": len(first["dispatched"]) + len(second["dispatched"]), "clocks_filled": len(filled),
-               "released": len(released), "detention_steps": len(moved), "timers": timers, "case_runs": runs}
+               "released": len(released), "detention_steps": len(moved), "escalated_tasks": len(escalated),
+               "timers": timers, "case_runs": runs}
     get_run_logger().info("reconciliation: %s", summary)
     return summary

@@ -150,6 +150,7 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _dt(default=None)
     flow_run_id: str | None = Field(default=None, max_length=64)
     version: int = 1
+    confirmed_at: datetime | None = _dt(default=None)  # an IPR officer confirmed the lines against the recordations
 
 
 class Notice(SQLModel, table=True):
@@ -269,6 +270,7 @@ class Viewing(SQLModel, table=True):
     opened_at: datetime | None = _dt(default=None)
     closed_at: datetime | None = _dt(default=None)
     line_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scheduled_for: datetime | None = _dt(default=None)  # the time the approving officer set for the viewing
 
 
 class ShotRequest(SQLModel, table=True):
@@ -333,7 +335,10 @@ class Task(SQLModel, table=True):
     """A human task in an inbox: candidate group (a role) within one customs office."""
 
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_task_inbox", "customs_office_id", "candidate_group", "state", "due_at"),)
+    __table_args__ = (Index("ix_task_inbox", "customs_office_id", "candidate_group", "state", "due_at"),
+                      Index("ix_task_office_due", "customs_office_id", "due_at", "id"),
+                      Index("ix_task_done_by", "completed_by_id", "completed_at"),
+                      Index("ix_task_kind_open", "customs_office_id", "kind", "state", "due_at"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = _enum()
     case_id: int = Field(foreign_key="ipr_case.id", index=True)
@@ -353,6 +358,7 @@ class Task(SQLModel, table=True):
     completed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = 1
+    escalated_at: datetime | None = _dt(default=None)  # overdue: handed up to the office's managers
 
 
 # --- the record -----------------------------------------------------------------------------------

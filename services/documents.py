@@ -355,6 +355,8 @@ _RELEASE_WHY: dict[str, tuple[str, str, Bilingual]] = {
                                    _basis("第二十四条", "", "Art. 24", "")),
     Reason.COUNTER_BOND.value: ("收发货人已提供与货物等值的担保金", "the consignor posted a bond equal to the value of the goods",
                                 _basis("第十九条、第二十四条", "", "Arts. 19 and 24", "")),
+    Reason.NOT_MATCHING.value: ("经核对，上述货物与备案的知识产权不符", "customs found that the goods do not match the recordation",
+                                _basis("第十六条", "第二十一条", "Art. 16", "Art. 21")),
     Reason.WITHDRAWN.value: ("权利人撤回了扣留申请", "the rights holder withdrew its application for detention",
                              _basis("第二十四条", "", "Art. 24", "")),
 }

@@ -35,6 +35,7 @@ class Reason(StrEnum):
     COURT_NOTICE = "court-notice"  # a court's assistance notice arrived (Reg 24)
     COUNTER_BOND = "counter-bond"  # patent: consignor posts a counter-bond (Reg 19)
     WITHDRAWN = "withdrawn"  # rights holder withdraws its application
+    NOT_MATCHING = "not-matching"  # IPR officer: the goods do not match the recordation (class, licensee, mark)
 
 
 S = LineState
@@ -44,7 +45,7 @@ R = Reason
 TRANSITIONS: dict[tuple[LineState | None, LineState], frozenset[Reason]] = {
     (None, S.SUSPENDED): frozenset({R.SUSPECTED}),
     (S.SUSPENDED, S.SUSPENDED): frozenset({R.VIEWING}),
-    (S.SUSPENDED, S.RELEASED): frozenset({R.CLEARED, R.NO_DETENTION, R.EXPIRED, R.NO_BOND}),
+    (S.SUSPENDED, S.RELEASED): frozenset({R.CLEARED, R.NO_DETENTION, R.EXPIRED, R.NO_BOND, R.NOT_MATCHING}),
     (S.SUSPENDED, S.DETAINED): frozenset({R.DETENTION}),
     (S.DETAINED, S.CONFISCATED): frozenset({R.INFRINGEMENT_DETERMINED}),
     (S.DETAINED, S.UNDETERMINED): frozenset({R.CANNOT_DETERMINE}),

@@ -270,6 +270,20 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ok("seed-shipment", "--out", str(seed), "--now", FOUND, env=env)
     case = ok("case", "open", str(seed), "--as", "site.wang", "--now", "2026-11-24T10:30:00+08:00", "--json", env=env)
     assert sum(ln["quantity"] for ln in case["lines"]) == 119 and len(case["notices"]) == 9
+    assert {n["state"] for n in case["notices"]} == {"issued"}  # served only after the confirmation
+    (confirm,) = ok("task", "list", "--as", "ipr.li", "--kind", "confirm_seizure", "--case", case["number"], "--json", env=env)
+    shown = ok("task", "show", str(confirm["id"]), "--as", "ipr.li", "--json", env=env)
+    assert shown["form"]["outcomes"] == ["confirmed", "not-matching"] and "not_matching" in shown["form"]["fields"]
+    refused("task", "complete", str(confirm["id"]), "--as", "ipr.li", "--outcome", "confirmed", "--field", "not_matching=x",
+            "--now", "2026-11-24T10:35:00+08:00", field="not_matching", code=2, env=env)
+    refused("task", "complete", str(confirm["id"]), "--as", "site.wang", "--outcome", "confirmed",
+            "--now", "2026-11-24T10:35:00+08:00", field="ipr_officer", code=1, env=env)
+    assert ok("task", "complete", str(confirm["id"]), "--as", "ipr.li", "--outcome", "confirmed", "--now",
+              "2026-11-24T10:35:00+08:00", "--json", env=env)["state"] == "completed"
+    refused("task", "complete", str(confirm["id"]), "--as", "ipr.li", "--outcome", "confirmed",
+            "--now", "2026-11-24T10:36:00+08:00", field="completed", code=1, env=env)
+    case = ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)
+    assert {n["state"] for n in case["notices"]} == {"served"}
     notice = {n["brands"][0]: n for n in case["notices"]}
     line = {ln["brand"]: str(ln["number"]) for ln in case["lines"]}
 
@@ -307,11 +321,14 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     investigate = next(t for t in tasks if t["kind"] == "investigate")
     assert ok("task", "claim", str(investigate["id"]), "--as", "ipr.li", "--json", env=env)["state"] == "claimed"
     refused("task", "claim", str(investigate["id"]), "--as", "ipr.chen", field="conflict", code=1, env=env)
-    done = ok("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", '{"finding": "counterfeit"}',
-              "--json", env=env)
+    refused("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", "counterfeit", field="outcome",
+            code=2, env=env)
+    done = ok("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", "confiscate",
+              "--field", "note=counterfeit", "--json", env=env)
     assert done["state"] == "completed"
-    decided = ok("line", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "confiscate",
-                 "--json", env=env)
-    assert decided["state"] == "confiscated"
+    lines_now = ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["lines"]
+    assert {ln["brand"]: ln["state"] for ln in lines_now}["CHANEL"] == "confiscated"  # the task's act
+    refused("line", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "confiscate",
+            field="confiscated", code=1, env=env)
     assert ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["status"] == "closed"
     assert ok("audit", "verify", "--json", env=env)["intact"] is True

@@ -455,7 +455,7 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "claim_task": _w(lambda w, f, a: tasks.claim_task(task_id=f.t_open, actor=a, now=NOW)),
         "unclaim_task": _w(lambda w, f, a: tasks.unclaim_task(task_id=f.t_claimed, actor=a, now=NOW)),
         "assign_task": _w(lambda w, f, a: tasks.assign_task(task_id=f.t_claimed, actor=a, assignee=f.colleague, now=NOW)),
-        "complete_task": _w(lambda w, f, a: tasks.complete_task(task_id=f.t_open, actor=a, outcome={"ok": True}, now=NOW)),
+        "complete_task": _w(lambda w, f, a: tasks.complete_task(task_id=f.t_open, actor=a, outcome="confirmed", now=NOW)),
         "request_viewing": _w(request_viewing),
         "decide_viewing": _w(lambda w, f, a: viewing.decide_viewing(viewing_id=f.v_req, actor=a, approve=True, now=NOW)),
         "open_room": _w(lambda w, f, a: viewing.open_room(viewing_id=f.v_appr, actor=a, now=NOW)),
