@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import Money, UTCDateTime, utcnow
@@ -331,14 +331,25 @@ class Document(SQLModel, table=True):
 # --- work -----------------------------------------------------------------------------------------
 
 
+#: open or claimed: the condition of the inbox's partial indexes, written the same way in the queries
+TASK_LIVE_SQL = "state IN ('open', 'claimed')"
+
+
 class Task(SQLModel, table=True):
     """A human task in an inbox: candidate group (a role) within one customs office."""
 
     __tablename__ = "human_task"
     __table_args__ = (Index("ix_task_inbox", "customs_office_id", "candidate_group", "state", "due_at"),
-                      Index("ix_task_office_due", "customs_office_id", "due_at", "id"),
-                      Index("ix_task_done_by", "completed_by_id", "completed_at"),
-                      Index("ix_task_kind_open", "customs_office_id", "kind", "state", "due_at"))
+                      # the inbox's views read open tasks only, in due order: partial indexes (services.tasks)
+                      Index("ix_task_live_office", "customs_office_id", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_live_group", "customs_office_id", "candidate_group", "assignee_id", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_live_assignee", "assignee_id", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_live_kind", "customs_office_id", "kind", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_done_by", "completed_by_id", "completed_at", "id"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = _enum()
     case_id: int = Field(foreign_key="ipr_case.id", index=True)

@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
 from models.enums import Role, TaskState
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.schemas import TaskOut
-from models.tables import Case, Task, User
+from models.tables import TASK_LIVE_SQL, Case, Task, User
 from services.context import Actor, load_actor, now_or, record
 
 _LIVE = [TaskState.OPEN.value, TaskState.CLAIMED.value]
@@ -280,7 +281,7 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
         if view == "done":
             q = q.where(Task.completed_by_id == who.id, Task.state == TaskState.COMPLETED.value)
         else:
-            q = q.where(col(Task.state).in_(_LIVE))
+            q = q.where(text(TASK_LIVE_SQL))  # as written in the partial indexes, so the planners use them
         if view == "mine":
             q = q.where(Task.assignee_id == who.id)
         elif view == "group":
@@ -308,9 +309,9 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
         elif due == "none":
             q = q.where(col(Task.due_at).is_(None))
         if view == "done":
-            q = q.order_by(col(Task.completed_at).desc(), col(Task.id).desc())
-        else:
-            q = q.order_by(col(Task.due_at).asc().nulls_last(), col(Task.id))
+            q = q.order_by(col(Task.completed_by_id), col(Task.completed_at).desc(), col(Task.id).desc())
+        else:  # in index order (tasks without a due date come first on SQLite, last on PostgreSQL)
+            q = q.order_by(col(Task.due_at), col(Task.id))
         rows = list(s.exec(q.offset(offset).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]

@@ -23,18 +23,22 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('scheduled_for', models.types.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('escalated_at', models.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_task_office_due', ['customs_office_id', 'due_at', 'id'], unique=False)
-        batch_op.create_index('ix_task_done_by', ['completed_by_id', 'completed_at'], unique=False)
-        batch_op.create_index('ix_task_kind_open', ['customs_office_id', 'kind', 'state', 'due_at'], unique=False)
+    live = sa.text("state IN ('open', 'claimed')")
+    for name, cols in (('ix_task_live_office', ['customs_office_id', 'due_at', 'id']),
+                       ('ix_task_live_group', ['customs_office_id', 'candidate_group', 'assignee_id', 'due_at', 'id']),
+                       ('ix_task_live_assignee', ['assignee_id', 'due_at', 'id']),
+                       ('ix_task_live_kind', ['customs_office_id', 'kind', 'due_at', 'id'])):
+        op.create_index(name, 'human_task', cols, unique=False, sqlite_where=live, postgresql_where=live)
+    op.create_index('ix_task_done_by', 'human_task', ['completed_by_id', 'completed_at', 'id'], unique=False)
     # cases registered before this revision were served at once: they count as confirmed
     op.execute("UPDATE ipr_case SET confirmed_at = opened_at")
 
 
 def downgrade() -> None:
+    for name in ('ix_task_done_by', 'ix_task_live_kind', 'ix_task_live_assignee', 'ix_task_live_group',
+                 'ix_task_live_office'):
+        op.drop_index(name, table_name='human_task')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
-        batch_op.drop_index('ix_task_kind_open')
-        batch_op.drop_index('ix_task_done_by')
-        batch_op.drop_index('ix_task_office_due')
         batch_op.drop_column('escalated_at')
     with op.batch_alter_table('viewing', schema=None) as batch_op:
         batch_op.drop_column('scheduled_for')

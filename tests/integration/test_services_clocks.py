@@ -18,9 +18,10 @@ from models.enums import TaskKind
 from models.tables import Task, TimelineEntry
 from services.answers import record_answer
 from services.audit import verify_timeline
-from services.cases import get_case, open_case
+from services.cases import get_case
 from services.clocks import fill_pending_clocks
 from services.sweep import release_expired
+from tests.support import open_confirmed
 from yunque.settings import reset_settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -38,13 +39,11 @@ def _line(brand: str, value: str) -> dict:
 
 
 def _open():  # noqa: ANN202
-    return open_case(
-        shipment={"declaration_no": "010120261230000001", "direction": "export",
+    return open_confirmed({"declaration_no": "010120261230000001", "direction": "export",
                   "customs_office": "Capital Airport Customs",
                   "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
                   "found_at": FOUND.isoformat(),
-                  "lines": [_line("NIKE", "9000.00"), _line("HERMES", "24000.00"), _line("CHANEL", "36000.00")]},
-        actor="site.wang", now=FOUND)
+                  "lines": [_line("NIKE", "9000.00"), _line("HERMES", "24000.00"), _line("CHANEL", "36000.00")]}, now=FOUND)
 
 
 def _tasks(kind: str) -> list[tuple[str, str]]:
@@ -108,12 +107,10 @@ def test_a_notice_served_on_30_december_waits_for_the_2027_schedule(db: str, tmp
 def test_a_detention_whose_investigation_clock_is_known_waits_only_for_the_court_clock(
         db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = datetime(2026, 11, 2, 10, 0, tzinfo=SH)  # Monday
-    case = open_case(
-        shipment={"declaration_no": "010120261102000001", "direction": "export",
+    case = open_confirmed({"declaration_no": "010120261102000001", "direction": "export",
                   "customs_office": "Capital Airport Customs",
                   "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
-                  "found_at": found.isoformat(), "lines": [_line("CHANEL", "36000.00")]},
-        actor="site.wang", now=found)
+                  "found_at": found.isoformat(), "lines": [_line("CHANEL", "36000.00")]}, now=found)
     assert case.notices[0].deadline == date(2026, 11, 5)
     record_answer(notice_id=case.notices[0].id, actor="chanel.agent", now=found + timedelta(minutes=9),
                   answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "general"})

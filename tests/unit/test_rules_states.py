@@ -19,6 +19,7 @@ ALLOWED = {
     (S.SUSPENDED, S.RELEASED, R.NO_DETENTION),
     (S.SUSPENDED, S.RELEASED, R.EXPIRED),
     (S.SUSPENDED, S.RELEASED, R.NO_BOND),
+    (S.SUSPENDED, S.RELEASED, R.NOT_MATCHING),  # the IPR officer finds the goods do not match the recordation
     (S.SUSPENDED, S.DETAINED, R.DETENTION),
     (S.DETAINED, S.CONFISCATED, R.INFRINGEMENT_DETERMINED),
     (S.DETAINED, S.UNDETERMINED, R.CANNOT_DETERMINE),
@@ -36,7 +37,7 @@ def test_the_table_in_code_is_the_table_of_the_domain() -> None:
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    assert len(EVERY) == 7 * 6 * 13
+    assert len(EVERY) == 7 * 6 * 14
     assert ALLOWED < set(EVERY)
 
 
