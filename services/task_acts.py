@@ -306,12 +306,17 @@ class LoadCalendarForm(_Form):
 
 def _load_calendar(s: Session, *, who: Actor, task: Task, outcome: str, form: LoadCalendarForm,
                    now: datetime) -> dict[str, Any]:
-    """The year must now be known; otherwise the task stays and the reason is the missing year."""
+    """The year must now be known; otherwise the task stays and the reason is the missing year (named in
+    the task's title, and in the case's pending clocks)."""
+    import re
+
     from adapters.calendar import get_calendar
 
-    missing = {int(e.after["missing_year"]) for e in s.exec(select(TimelineEntry).where(
-        TimelineEntry.case_id == task.case_id, TimelineEntry.action == "clock.pending"))
-        if e.after and e.after.get("missing_year") is not None}
+    missing = {int(y) for y in re.findall(r"\b(20\d\d)\b", task.title)[:1]}
+    if task.case_id is not None:
+        missing |= {int(e.after["missing_year"]) for e in s.exec(select(TimelineEntry).where(
+            TimelineEntry.case_id == task.case_id, TimelineEntry.action == "clock.pending"))
+            if e.after and e.after.get("missing_year") is not None}
     cal = get_calendar()
     for year in sorted(missing):
         cal.schedule(year)  # raises CalendarUnknown(year): the task cannot be completed yet
@@ -352,7 +357,7 @@ def parse_form(form: type[BaseModel], fields: Mapping[str, Any]) -> BaseModel:
     data: dict[str, Any] = {}
     for name, value in fields.items():
         if name not in props:
-            raise InvalidInput(name, f"is not a field of this form (fields: {', '.join(props) or 'none'})")
+            raise InvalidInput(name or "fields", f"is not a field of this form (fields: {', '.join(props) or 'none'})")
         if isinstance(value, str) and _is_array(props[name]):
             value = [v.strip() for v in value.split(",") if v.strip()]
         data[name] = value

@@ -158,7 +158,8 @@ def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, A
         s.add(task)
         record(s, actor=who, action="task.acted" if ongoing else "task.completed", subject=f"task:{task.id}", at=now,
                case_id=task.case_id, after={"kind": task.kind, **_json_outcome(done)})
-        return _out(task, s.get(Case, task.case_id).number, load_username(s, task.assignee_id))  # type: ignore[union-attr]
+        case = s.get(Case, task.case_id) if task.case_id is not None else None
+        return _out(task, case.number if case else "", load_username(s, task.assignee_id))
 
 
 def complete_matching_tasks(s: Session, *, kind: str, case_id: int, who: Actor, now: datetime, outcome: str,
@@ -347,10 +348,9 @@ def task_detail(*, task_id: int, actor: str) -> TaskDetail:
         task = s.get(Task, task_id)
         if task is None or (who.role != Role.ADMIN and task.customs_office_id != who.customs_office_id):
             raise NotFound("task", task_id)
-        case = s.get(Case, task.case_id)
-        assert case is not None
-        lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
-        notices = list(s.exec(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)))
+        case = s.get(Case, task.case_id) if task.case_id is not None else None  # a task may be about no case
+        lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number))) if case else []
+        notices = list(s.exec(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id))) if case else []
         holders = dict(s.exec(select(RightsHolder.id, RightsHolder.name).where(
             col(RightsHolder.id).in_({n.rights_holder_id for n in notices}))).all()) if notices else {}
         history = [TaskHistoryEntry(at=e.at, actor=e.actor, action=e.action, detail=e.after or {})
@@ -360,9 +360,10 @@ def task_detail(*, task_id: int, actor: str) -> TaskDetail:
                                            detail={"title": task.title}))
         why = why_not_complete(who, task)
         return TaskDetail(
-            task=_out(task, case.number, load_username(s, task.assignee_id)), escalated_at=task.escalated_at,
+            task=_out(task, case.number if case else "", load_username(s, task.assignee_id)), escalated_at=task.escalated_at,
             completed_at=task.completed_at, completed_by=load_username(s, task.completed_by_id), outcome=task.outcome,
-            case={"number": case.number, "status": case.status, "confirmed_at": case.confirmed_at,
+            case={"number": case.number if case else "", "status": case.status if case else "",
+                  "confirmed_at": case.confirmed_at if case else None,
                   "lines": [{"number": ln.number, "brand": ln.brand, "description": ln.description,
                              "quantity": ln.quantity, "state": ln.state} for ln in lines],
                   "notices": [{"id": n.id, "rights_holder": holders.get(n.rights_holder_id, ""), "state": n.state,

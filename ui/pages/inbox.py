@@ -201,14 +201,16 @@ def detail(task_id: int) -> None:
     t = d.task
     st.subheader(tr("complete_task", id=t.id))
     st.text(t.title)
-    st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
-                 query_params={"case": t.case_number})
+    if t.case_number:  # a task may be about no single case (next year's calendar)
+        st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
+                     query_params={"case": t.case_number})
     left, right = st.columns([3, 2])
     with left:
-        st.caption(tr("case_summary", status=tr(f"case_status.{d.case['status']}")))
-        chrome.table([{tr("line_no"): ln["number"], tr("brand"): ln["brand"], tr("description"): ln["description"],
-                       tr("quantity"): ln["quantity"], tr("state"): chrome.state_label(ln["state"])}
-                      for ln in d.case["lines"]])
+        if t.case_number:
+            st.caption(tr("case_summary", status=tr(f"case_status.{d.case['status']}")))
+            chrome.table([{tr("line_no"): ln["number"], tr("brand"): ln["brand"], tr("description"): ln["description"],
+                           tr("quantity"): ln["quantity"], tr("state"): chrome.state_label(ln["state"])}
+                          for ln in d.case["lines"]])
         if d.may_complete:
             if d.form["description"]:
                 st.caption(d.form["description"])
