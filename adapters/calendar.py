@@ -1,59 +1,107 @@
-"""The working-day calendar: the ``chinese_calendar`` package for the years it knows, plus the
-data files in ``data/calendar/`` where an administrator adds a newly published year."""
+"""The working-day calendar: the ``chinese-calendar`` package for the years it knows, plus the years an
+administrator loaded into the database (table ``calendar_year``) when the State Council published them.
+
+Every process (app, workers, command line) reads the same database, so they count the same days; a
+process notices a newly loaded year within ``RECHECK_SECONDS`` without a restart."""
 
 from __future__ import annotations
 
-import json
+import threading
+import time
+from collections.abc import Iterable
+from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
-from models.rules.errors import CalendarDataInvalid
-from models.rules.workdays import WorkingCalendar, YearSchedule, parse_year
+from models.rules.workdays import WorkingCalendar, YearSchedule
+
+#: how often a process asks the database whether a year was loaded since it built its calendar
+RECHECK_SECONDS = 2.0
+
+PACKAGE_SOURCE = "chinese-calendar"
 
 
-def _package_years() -> list[YearSchedule]:
+@lru_cache(maxsize=1)
+def package_years() -> tuple[YearSchedule, ...]:
+    """The years the ``chinese-calendar`` package carries (2004 to its last published year)."""
     import chinese_calendar
 
-    by_year: dict[int, tuple[set, set]] = {}
+    by_year: dict[int, tuple[set[date], set[date]]] = {}
     for d in chinese_calendar.holidays:
         by_year.setdefault(d.year, (set(), set()))[0].add(d)
     for d in chinese_calendar.workdays:
         by_year.setdefault(d.year, (set(), set()))[1].add(d)
-    return [
-        YearSchedule(y, frozenset(h), frozenset(w), "chinese-calendar")
-        for y, (h, w) in sorted(by_year.items())
-    ]
+    return tuple(YearSchedule(y, frozenset(h), frozenset(w), PACKAGE_SOURCE) for y, (h, w) in sorted(by_year.items()))
 
 
-def read_year_file(path: Path) -> YearSchedule:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise CalendarDataInvalid(path.name, f"cannot be read as JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise CalendarDataInvalid(path.name, "must be a JSON object")
-    return parse_year(data, path.name)
-
-
-def build_calendar(calendar_dir: Path) -> WorkingCalendar:
-    years = {y.year: y for y in _package_years()}
-    if calendar_dir.is_dir():
-        for path in sorted(calendar_dir.glob("*.json")):
-            y = read_year_file(path)
-            years[y.year] = y  # a published file overrides the package's copy
+def build_calendar(loaded: Iterable[YearSchedule] = ()) -> WorkingCalendar:
+    """The package's years, with the loaded years added (a loaded year replaces the package's copy)."""
+    years = {y.year: y for y in package_years()}
+    years.update({y.year: y for y in loaded})
     return WorkingCalendar(years.values())
 
 
-@lru_cache(maxsize=4)
-def _cached(calendar_dir: str) -> WorkingCalendar:
-    return build_calendar(Path(calendar_dir))
+def _signature() -> tuple[int, str]:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import CalendarYear
+
+    with session_scope(readonly=True) as s:
+        count, last = s.exec(select(func.count(), func.max(CalendarYear.loaded_at))).one()
+    return int(count), str(last)
+
+
+def _loaded() -> list[YearSchedule]:
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import CalendarYear
+
+    with session_scope(readonly=True) as s:
+        return [schedule_of(row) for row in s.exec(select(CalendarYear))]
+
+
+def schedule_of(row: object) -> YearSchedule:
+    """A ``calendar_year`` row as the schedule the rules count with."""
+    return YearSchedule(
+        row.year,  # type: ignore[attr-defined]
+        frozenset(date.fromisoformat(d) for d in row.holidays),  # type: ignore[attr-defined]
+        frozenset(date.fromisoformat(d) for d in row.workdays),  # type: ignore[attr-defined]
+        row.source,  # type: ignore[attr-defined]
+    )
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calendar: WorkingCalendar | None = None
+        self.signature: tuple[int, str] | None = None
+        self.checked = 0.0
+
+    def get(self) -> WorkingCalendar:
+        with self.lock:
+            if self.calendar is not None and time.monotonic() - self.checked < RECHECK_SECONDS:
+                return self.calendar
+            signature = _signature()
+            if self.calendar is None or signature != self.signature:
+                self.calendar = build_calendar(_loaded())
+                self.signature = signature
+            self.checked = time.monotonic()
+            return self.calendar
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calendar, self.signature, self.checked = None, None, 0.0
+
+
+_cache = _Cache()
 
 
 def get_calendar() -> WorkingCalendar:
-    from yunque.settings import get_settings
-
-    return _cached(str(get_settings().calendar_dir))
+    """The calendar of the configured database: package years plus the loaded ones."""
+    return _cache.get()
 
 
 def reset_calendar() -> None:
-    _cached.cache_clear()
+    _cache.clear()

@@ -22,6 +22,7 @@ from flows.common import DECISION_FOLLOW_UP, DETENTION_CLOCK, NOTICE_DEADLINE, R
 from flows.dispatch import MAX_RUNS_PER_CASE, dispatch_once, start_case_run
 from models.types import utcnow
 from services import process
+from services.calendar import ensure_calendar_ahead
 from services.clocks import fill_pending_clocks
 from services.sweep import advance_detention_clocks, release_expired
 
@@ -36,7 +37,9 @@ def dispatch_outbox() -> dict:
 
 @task(name="fill-pending-clocks", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
 def fill_clocks() -> list[dict]:
-    return fill_pending_clocks(now=utcnow())
+    now = utcnow()
+    ensure_calendar_ahead(now=now)  # from 1 November: the administrators are asked for next year's schedule
+    return fill_pending_clocks(now=now)
 
 
 @task(name="release-overdue", retries=2, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)

@@ -116,6 +116,7 @@ class LineOut(Out):
     detained_at: datetime | None = None
     investigation_due: date | None = None
     court_due: date | None = None
+    clocks_pending_year: int | None = None  # detained, its clocks wait for this year's working-day schedule
 
 
 class AnswerOut(Out):
@@ -142,6 +143,7 @@ class NoticeOut(Out):
     served_at: datetime | None = None
     deadline: date | None = None
     deadline_at: datetime | None = None
+    deadline_pending_year: int | None = None  # served, the deadline waits for this year's working-day schedule
     answer: AnswerOut | None = None
     confirmation_minutes: float | None = None  # served -> answered
 

@@ -352,11 +352,12 @@ class Task(SQLModel, table=True):
                       Index("ix_task_done_by", "completed_by_id", "completed_at", "id"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = _enum()
-    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="ipr_case.id", index=True)  # None: not about one case
     notice_id: int | None = Field(default=None, foreign_key="notice.id")
     viewing_id: int | None = Field(default=None, foreign_key="viewing.id")
     line_id: int | None = Field(default=None, foreign_key="goods_line.id")
-    customs_office_id: int = Field(foreign_key="customs_office.id")
+    calendar_year: int | None = None  # load_calendar: the year whose schedule is missing
+    customs_office_id: int | None = Field(default=None, foreign_key="customs_office.id")  # None: every office
     candidate_group: str = _enum()
     assignee_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     title: str = Field(max_length=300)
@@ -426,3 +427,22 @@ class OutboxEvent(SQLModel, table=True):
     dispatched_at: datetime | None = _dt(default=None, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
+
+
+# --- the working-day calendar -----------------------------------------------------------------------
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year's official working-day schedule (国务院办公厅 holiday arrangement) loaded by an administrator.
+
+    Kept in the database so the app, the workers and the command line count the same days; a loaded year
+    overrides the ``chinese-calendar`` package's copy only when it was loaded with ``--replace``."""
+
+    __tablename__ = "calendar_year"
+    year: int = Field(primary_key=True)
+    holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # weekdays off
+    workdays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # weekends worked
+    source: str = Field(max_length=300)
+    sha256: str = Field(max_length=64)
+    loaded_by_id: int = Field(foreign_key="user_account.id")
+    loaded_at: datetime = _dt()

@@ -28,6 +28,25 @@ class SignInSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
     handoff_hash: str | None = Field(default=None, max_length=64, index=True)
     handoff_expires_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
+    # The browser that signed in: SHA-256 of its pre-sign-in nonce cookie; the handoff needs the same nonce.
+    nonce_hash: str | None = Field(default=None, max_length=64)
+    # The session of the sign-in this one was traded from (the cookie's); sign-out ends them all.
+    origin_id: int | None = Field(default=None, foreign_key="sign_in_session.id", index=True)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One password check: the sign-in log and what the rate limits count (``services.auth``).
+
+    Written before the password is checked, as failed, and turned into a success only if it was one,
+    so checks still running count against the limits too."""
+
+    __tablename__ = "sign_in_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    username: str = Field(max_length=80, index=True)  # as typed (lower case); the account may not exist
+    client: str = Field(max_length=64, index=True)  # the network address the attempt came from
+    browser: str | None = Field(default=None, max_length=64, index=True)  # SHA-256 of its nonce cookie
+    succeeded: bool = False
 
 
 class SavedView(SQLModel, table=True):

@@ -1,20 +1,57 @@
-"""Local accounts: argon2id password hashes and a lockout after repeated failures."""
+"""Local accounts: argon2id password hashes, and rate limits on password checks that lock out the
+client that fails, never the account.
+
+A password check costs ~0.8 s of CPU (argon2id). It runs outside any transaction: the short write
+before it records the attempt (as failed, so checks still running count against the limits) and
+refuses a locked-out client; the short write after it records a success. The checks themselves run
+in a small pool of threads at the lowest CPU priority, so sign-in floods cannot starve other work. An unknown user name is
+checked against a dummy hash, so it costs the same time as a known one and says the same words.
+
+Limits, over a sliding ``WINDOW`` (the refusal says until when, ``SignInLocked``):
+
+- ``PER_CLIENT_ACCOUNT`` failures for one account from one client (its network address, or a browser
+  that signed in to this account before, see below) lock that client out of that account;
+- ``PER_CLIENT`` failures from one network address, whatever the user names, lock that address out;
+- ``PER_ACCOUNT`` failures for one account from everywhere pause sign-in to that account from
+  browsers it was never used in. A browser is *known* to an account once it has signed in to it
+  (its pre-sign-in nonce cookie, ``ui/server.py``, hashed in the attempt log) within ``KNOWN_FOR``:
+  a known browser is counted on its own and is not locked by other clients' failures, so nobody can
+  keep a rights holder out of their usual browser before a deadline by typing wrong passwords.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
-from models.rules.errors import InvalidInput, PermissionDenied
+from models.rules.errors import InvalidInput, PermissionDenied, SignInLocked
 from models.tables import User
-from services.context import Actor, now_or, record, system_actor
+from models.ui_session import SignInAttempt
+from services.context import Actor, now_or
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+WINDOW = timedelta(minutes=15)
+LOCKOUT = WINDOW  # a lock ends when the oldest counted failure leaves the window
+PER_CLIENT_ACCOUNT = 5
+PER_CLIENT = 20
+PER_ACCOUNT = 50
+KNOWN_FOR = timedelta(days=90)
+CHECKERS = 2  # password checks running at once per process (each ~0.8 s of CPU on 4 argon2 lanes)
+CHECK_NICENESS = 19  # the lowest priority: on a machine busy with other work, a sign-in takes longer
+MAX_FAILURES = PER_CLIENT_ACCOUNT  # kept for callers that name the old constant
+LOCAL_CLIENT = "local"
 _hasher = PasswordHasher()  # argon2id, memory-hard; parameters from argon2-cffi's RFC 9106 profile
 
 
@@ -24,35 +61,123 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def authenticate(*, username: str, password: str, now: datetime | None = None) -> Actor:
-    """The actor if the password is right; a wrong password counts towards a lockout.
+@cache
+def _dummy_hash() -> str:
+    """A hash of the same parameters as real ones, for unknown user names (same time, same answer)."""
+    return _hasher.hash("timing-equaliser-not-a-password")
 
-    The error never says whether the user exists."""
+
+def browser_id(nonce: str | None) -> str | None:
+    """What the attempt log keeps of a browser's pre-sign-in nonce cookie: its SHA-256, or None."""
+    return hashlib.sha256(nonce.encode()).hexdigest() if nonce else None
+
+
+def _check(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """(right?, a new hash if the stored one's parameters are outdated); an unknown user costs the same."""
+    try:
+        _hasher.verify(password_hash or _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False, None
+    if password_hash is None:
+        return False, None
+    return True, (_hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None)
+
+
+def _lowest_priority() -> None:
+    """Runs in each checking thread: on Linux the nice value is per thread (argon2's own lane threads
+    inherit it), so a flood of sign-ins yields the CPU to ordinary work."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECK_NICENESS)
+    except (AttributeError, OSError):  # not Linux: the pool's size still bounds the load
+        pass
+
+
+@cache
+def _checker() -> ThreadPoolExecutor:
+    """The process's password checkers: ``CHECKERS`` threads; more attempts at once wait their turn."""
+    pool = ThreadPoolExecutor(max_workers=CHECKERS, thread_name_prefix="yunque-password-check",
+                              initializer=_lowest_priority)
+    pool.submit(_dummy_hash)  # made once, ahead: the first unknown name must not take twice as long
+    return pool
+
+
+@dataclass(frozen=True)
+class _Pending:
+    attempt_id: int
+    user_id: int | None
+    password_hash: str | None
+
+
+def authenticate(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: str | None = None,
+                 now: datetime | None = None) -> Actor:
+    """The actor if the password is right; a wrong one counts against ``client`` (see the module).
+
+    ``client`` is the network address the attempt came from; ``nonce`` the browser's pre-sign-in
+    nonce cookie, if any. The error never says whether the user exists."""
     now = now_or(now)
-    refused = PermissionDenied(username, "sign in", "wrong user name or password, or the account is locked")
+    name = username.strip().lower()[:80]
+    client = (client or LOCAL_CLIENT)[:64]
+    browser = browser_id(nonce)
+    refused = PermissionDenied(username, "sign in", "wrong user name or password")
+    with session_scope() as s:  # short: counts, one insert; the lock order is the usual one
+        _refuse_if_locked(s, name, client, browser, now)
+        attempt = SignInAttempt(at=now, username=name, client=client, browser=browser, succeeded=False)
+        s.add(attempt)
+        s.flush()
+        user = s.exec(select(User).where(User.username == name)).first()
+        usable = user is not None and user.active and bool(user.password_hash)
+        pending = _Pending(attempt.id, user.id if usable else None,  # type: ignore[arg-type, union-attr]
+                           user.password_hash if usable else None)  # type: ignore[union-attr]
+    # The expensive part, with no transaction open (other writers never wait for it), at low CPU priority.
+    ok, rehashed = _checker().submit(_check, pending.password_hash, password).result()
+    if not ok:
+        raise refused
     with session_scope() as s:
-        user = s.exec(select(User).where(User.username == username).with_for_update()).first()
-        if user is None or not user.active or not user.password_hash:
-            _hasher.hash("timing-equaliser")  # spend the same time as a real check
+        user = s.get(User, pending.user_id)
+        # re-checked: the account may have been disabled, or its password reset, during the check
+        if user is None or not user.active or user.password_hash != pending.password_hash:
             raise refused
-        if user.locked_until is not None and user.locked_until > now:
-            raise refused
-        try:
-            _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            user.failed_logins += 1
-            locked = user.failed_logins >= MAX_FAILURES
-            if locked:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
+        row = s.get(SignInAttempt, pending.attempt_id)
+        row.succeeded = True  # type: ignore[union-attr]
+        s.add(row)
+        if rehashed:
+            user.password_hash = rehashed
             s.add(user)
-            record(s, actor=system_actor(s), action="user.sign_in_failed", subject=f"user:{username}", at=now,
-                   after={"locked": locked})
-            s.commit()
-            raise refused from None
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        s.add(user)
         return Actor.of(user)
+
+
+def _refuse_if_locked(s: Session, name: str, client: str, browser: str | None, now: datetime) -> None:
+    since = now - WINDOW
+    failed = select(SignInAttempt.at).where(col(SignInAttempt.succeeded).is_(False), SignInAttempt.at > since)
+    known = browser is not None and s.exec(
+        select(SignInAttempt.id).where(SignInAttempt.username == name, SignInAttempt.browser == browser,
+                                       col(SignInAttempt.succeeded).is_(True), SignInAttempt.at > now - KNOWN_FOR)
+    ).first() is not None
+    if known:  # counted on its own: other clients' failures do not lock a browser the account uses
+        mine = SignInAttempt.username == name, SignInAttempt.browser == browser
+        _lock(s, failed.where(*mine, SignInAttempt.id > _last_success(s, *mine)), PER_CLIENT_ACCOUNT, name,
+              "client_account")
+        return
+    mine = SignInAttempt.username == name, SignInAttempt.client == client
+    _lock(s, failed.where(*mine, SignInAttempt.id > _last_success(s, *mine)), PER_CLIENT_ACCOUNT, name,
+          "client_account")
+    _lock(s, failed.where(SignInAttempt.client == client), PER_CLIENT, name, "client")
+    _lock(s, failed.where(SignInAttempt.username == name), PER_ACCOUNT, name, "account")
+
+
+def _last_success(s: Session, *where: Any) -> int:
+    """Failures before this client's last success on the account no longer count against it."""
+    last = s.exec(select(func.max(SignInAttempt.id)).where(*where, col(SignInAttempt.succeeded).is_(True))).first()
+    return last or 0
+
+
+def _lock(s: Session, failures: Any, limit: int, name: str, scope: str) -> None:
+    """Refuse when ``limit`` failures are in the window; the lock ends when the oldest counted leaves it."""
+    times = s.exec(failures.order_by(col(SignInAttempt.at).desc()).limit(limit)).all()
+    if len(times) >= limit:
+        raise SignInLocked(name, scope, times[-1] + WINDOW)
+
+
+def same_secret(a: str | None, b: str | None) -> bool:
+    """Constant-time comparison of two secrets' hashes (``None`` never matches)."""
+    return a is not None and b is not None and hmac.compare_digest(a, b)

@@ -35,6 +35,7 @@ from models.tables import (
     Shipment,
     User,
 )
+from services.clocks import pending_year_of_line, pending_year_of_notice
 from services.context import (
     Actor,
     load_actor,
@@ -323,7 +324,7 @@ def _line_out(ln: Line, recs: dict, holders: dict) -> LineOut:
         recordation=recs[ln.recordation_id].number if ln.recordation_id in recs else "",
         rights_holder=holders[ln.rights_holder_id].name if ln.rights_holder_id in holders else "",
         notice_id=ln.notice_id, released_at=ln.released_at, detained_at=ln.detained_at,
-        investigation_due=ln.investigation_due, court_due=ln.court_due,
+        investigation_due=ln.investigation_due, court_due=ln.court_due, clocks_pending_year=pending_year_of_line(ln),
     )
 
 
@@ -350,7 +351,7 @@ def notice_view(s: Session, n: Notice, who: Actor, *, case: Case | None = None, 
         rights_holder_id=n.rights_holder_id, state=n.state,
         brands=sorted({ln.brand for ln in lines}), lines=[ln.number for ln in lines],
         issued_at=n.issued_at, served_at=n.served_at, deadline=n.deadline, deadline_at=n.deadline_at,
-        answer=answer_out, confirmation_minutes=minutes,
+        deadline_pending_year=pending_year_of_notice(n), answer=answer_out, confirmation_minutes=minutes,
     )
 
 

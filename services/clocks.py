@@ -13,10 +13,10 @@ from datetime import date, datetime
 from sqlmodel import Session, col, or_, select
 
 from adapters.calendar import get_calendar
-from models.enums import NoticeState, Role, TaskKind, TaskState
+from models.enums import LineState, NoticeState, Role, TaskKind, TaskState
 from models.rules.errors import CalendarUnknown
-from models.rules.workdays import WorkingCalendar, end_of_day
-from models.tables import Case, Task
+from models.rules.workdays import WorkingCalendar, answer_deadline, court_assistance_deadline, end_of_day
+from models.tables import Case, Line, Notice, Task
 from services.context import Actor, open_task, record
 
 
@@ -41,63 +41,95 @@ def ensure_calendar_task(s: Session, *, case_id: int, year: int, at: datetime) -
         return
     case = s.get(Case, case_id)
     assert case is not None
-    open_task(s, kind=TaskKind.LOAD_CALENDAR, case_id=case_id, customs_office_id=case.customs_office_id,
-              candidate_group=Role.ADMIN, due_at=None, priority=0, now=at,
-              title=f"Load the official {year} working-day schedule: a deadline of {case.number} cannot be computed")
+    task = open_task(s, kind=TaskKind.LOAD_CALENDAR, case_id=case_id, customs_office_id=case.customs_office_id,
+                     candidate_group=Role.ADMIN, due_at=None, priority=0, now=at,
+                     title=f"导入 {year} 年工作日安排：案件 {case.number} 的期限无法计算 / Load the official {year} "
+                           f"working-day schedule: a deadline of {case.number} cannot be computed")
+    task.calendar_year = year
+    s.add(task)
 
 
 def fill_pending_clocks(*, now: datetime) -> list[dict[str, object]]:
     """Compute the deadlines that were waiting for a calendar year; close the admin tasks."""
     from adapters.db import session_scope
-    from models.enums import LineState
-    from models.rules.workdays import answer_deadline, court_assistance_deadline, investigation_deadline
-    from models.tables import Line, Notice
     from services.context import system_actor
+
+    with session_scope() as s:
+        return fill_pending_clocks_in(s, who=system_actor(s), calendar=get_calendar(), now=now)
+
+
+def fill_pending_clocks_in(s: Session, *, who: Actor, calendar: WorkingCalendar, now: datetime) -> list[dict[str, object]]:
+    """``fill_pending_clocks`` inside the caller's transaction (loading a year fills them at once)."""
+    from models.rules.workdays import investigation_deadline
 
     filled: list[dict[str, object]] = []
     live = [TaskState.OPEN.value, TaskState.CLAIMED.value]
-    cal = get_calendar()
-    with session_scope() as s:
-        who = system_actor(s)
-        waiting = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]  # a pending claim also waits on it
-        for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None),
-                                             col(Notice.served_at).is_not(None)).with_for_update()):
-            try:
-                n.deadline = answer_deadline(n.served_at, cal)  # type: ignore[arg-type]
-            except CalendarUnknown:
-                continue
-            n.deadline_at = end_of_day(n.deadline)
-            n.version += 1
-            s.add(n)
-            for t in s.exec(select(Task).where(Task.notice_id == n.id, Task.kind == TaskKind.CHECK_BOND.value,
-                                               col(Task.due_at).is_(None), col(Task.state).in_(live))):
-                t.due_at = n.deadline_at  # the bond is awaited until the answer deadline
+    cal = calendar
+    waiting = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]  # a pending claim also waits on it
+    for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None),
+                                         col(Notice.served_at).is_not(None)).with_for_update()):
+        try:
+            n.deadline = answer_deadline(n.served_at, cal)  # type: ignore[arg-type]
+        except CalendarUnknown:
+            continue
+        n.deadline_at = end_of_day(n.deadline)
+        n.version += 1
+        s.add(n)
+        for t in s.exec(select(Task).where(Task.notice_id == n.id, Task.kind == TaskKind.CHECK_BOND.value,
+                                           col(Task.due_at).is_(None), col(Task.state).in_(live))):
+            t.due_at = n.deadline_at  # the bond is awaited until the answer deadline
+            t.version += 1
+            s.add(t)
+        record(s, actor=who, action="notice.deadline_set", subject=f"notice:{n.id}", at=now, case_id=n.case_id,
+               after={"deadline": n.deadline.isoformat()})
+        filled.append({"notice_id": n.id, "deadline": n.deadline.isoformat()})
+    for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
+                                        or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None)),
+                                        col(Line.detained_at).is_not(None)).with_for_update()):
+        try:
+            ln.investigation_due = ln.investigation_due or investigation_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+            ln.court_due = court_assistance_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+        except CalendarUnknown:
+            s.add(ln)
+            continue
+        ln.version += 1
+        s.add(ln)
+        record(s, actor=who, action="line.clocks_set", subject=f"line:{ln.id}", at=now, case_id=ln.case_id,
+               after={"investigation_due": ln.investigation_due.isoformat(), "court_due": ln.court_due.isoformat()})
+        filled.append({"line_id": ln.id, "investigation_due": ln.investigation_due.isoformat()})
+    if filled:
+        pending_cases = {n.case_id for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None)))}
+        pending_cases |= {ln.case_id for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
+                                                                        or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))}
+        for t in s.exec(select(Task).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.case_id).is_not(None),
+                                           col(Task.state).in_(live))):
+            if t.case_id not in pending_cases:
+                t.state, t.completed_at, t.completed_by_id = TaskState.COMPLETED.value, now, who.id
                 t.version += 1
                 s.add(t)
-            record(s, actor=who, action="notice.deadline_set", subject=f"notice:{n.id}", at=now, case_id=n.case_id,
-                   after={"deadline": n.deadline.isoformat()})
-            filled.append({"notice_id": n.id, "deadline": n.deadline.isoformat()})
-        for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
-                                            or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None)),
-                                            col(Line.detained_at).is_not(None)).with_for_update()):
-            try:
-                ln.investigation_due = ln.investigation_due or investigation_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
-                ln.court_due = court_assistance_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
-            except CalendarUnknown:
-                s.add(ln)
-                continue
-            ln.version += 1
-            s.add(ln)
-            record(s, actor=who, action="line.clocks_set", subject=f"line:{ln.id}", at=now, case_id=ln.case_id,
-                   after={"investigation_due": ln.investigation_due.isoformat(), "court_due": ln.court_due.isoformat()})
-            filled.append({"line_id": ln.id, "investigation_due": ln.investigation_due.isoformat()})
-        if filled:
-            pending_cases = {n.case_id for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None)))}
-            pending_cases |= {ln.case_id for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
-                                                                            or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))}
-            for t in s.exec(select(Task).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))):
-                if t.case_id not in pending_cases:
-                    t.state, t.completed_at, t.completed_by_id = TaskState.COMPLETED.value, now, who.id
-                    t.version += 1
-                    s.add(t)
     return filled
+
+
+def missing_year(clock: Callable[[WorkingCalendar], object], calendar: WorkingCalendar) -> int | None:
+    """The year a clock cannot be computed for, or None when it can."""
+    try:
+        clock(calendar)
+    except CalendarUnknown as e:
+        return e.year
+    return None
+
+
+def pending_year_of_notice(n: Notice) -> int | None:
+    """For a served notice with no deadline: the year whose schedule its deadline waits for."""
+    if n.served_at is None or n.deadline is not None or n.state not in (NoticeState.SERVED, NoticeState.CLAIM_PENDING):
+        return None
+    return missing_year(lambda c: answer_deadline(n.served_at, c), get_calendar())  # type: ignore[arg-type]
+
+
+def pending_year_of_line(ln: Line) -> int | None:
+    """For a detained line whose clocks are not all set: the year they wait for."""
+    if ln.detained_at is None or (ln.investigation_due is not None and ln.court_due is not None):
+        return None
+    if ln.state not in (LineState.DETAINED, LineState.UNDETERMINED):
+        return None
+    return missing_year(lambda c: court_assistance_deadline(ln.detained_at, c), get_calendar())  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,11 @@ def _passwords(var_dir: Path, usernames: list[str]) -> dict[str, str]:
             json.dump(known, f, indent=1)
         os.replace(path.with_suffix(".tmp"), path)
     return known
+
+
+def _ten_years_from(d: date) -> date:
+    """The last day of a 10-year recordation starting on ``d`` (Reg 10)."""
+    return date(d.year + 10, d.month, d.day) - timedelta(days=1)
 
 
 def seed_shipment(now: datetime) -> dict[str, Any]:
@@ -71,7 +76,11 @@ def load_demo_data(*, now: datetime | None = None) -> dict[str, Any]:
                 s.flush()
                 created += 1
             offices[o["code"]] = office
-        year = now.astimezone(SHANGHAI).year
+        # valid relative to the moment of loading: recorded two years ago for 10 years (Reg 10); a general
+        # bond for this year and one for the next, so the demo still works after 31 December
+        today = now.astimezone(SHANGHAI).date()
+        year = today.year
+        recorded = date(year - 2, 3, 1)
         users: list[tuple[str, str, str, dict[str, Any]]] = []  # username, display, role, extra
         for index, rh in enumerate(demo["rights_holders"], start=1):
             holder = s.exec(select(RightsHolder).where(RightsHolder.name == rh["name"])).first()
@@ -83,17 +92,17 @@ def load_demo_data(*, now: datetime | None = None) -> dict[str, Any]:
                 rec = Recordation(
                     number=f"T2019-{40000 + index:05d}", right_type="trademark",
                     brand=rh["brand"], classes=rh["classes"], rights_holder_id=holder.id,  # type: ignore[arg-type]
-                    valid_from=date(2019, 3, 1), valid_until=date(2029, 2, 28),
+                    valid_from=recorded, valid_until=_ten_years_from(recorded),
                     authentication_guide="\n".join(rh["guide"]),
                 )
                 s.add(rec)
                 s.flush()
                 for i, text in enumerate(rh["guide"]):
                     s.add(GuideItem(recordation_id=rec.id, position=i, text=text))  # type: ignore[arg-type]
-                if rh["general_bond"]:
+                for bond_year in (year, year + 1) if rh["general_bond"] else ():  # each to 31 December (Meas 24)
                     s.add(GeneralBond(rights_holder_id=holder.id, amount=Decimal(rh["general_bond"]),  # type: ignore[arg-type]
-                                      valid_from=date(year, 1, 1), valid_until=date(year, 12, 31),
-                                      reference=f"GB-{year}-{rh['brand'][:3]}"))
+                                      valid_from=date(bond_year, 1, 1), valid_until=date(bond_year, 12, 31),
+                                      reference=f"GB-{bond_year}-{rh['brand'][:3]}"))
                 created += 1
             users.append((rh["user"], f"{rh['name']} (agent)", Role.RIGHTS_HOLDER.value,
                           {"rights_holder_id": holder.id, "organisation": holder.name, "brands": [rh["brand"]]}))

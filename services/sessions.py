@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from adapters.db import session_scope
 from models.enums import Role
-from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.rules.errors import HandoffRefused, InvalidInput, NotFound, PermissionDenied
 from models.tables import CustomsOffice, User
 from models.ui_session import SignInSession
-from services.auth import authenticate
+from services.auth import LOCAL_CLIENT, authenticate, same_secret
 from services.context import Actor, now_or, record, system_actor
+from services.users import DisplayName, EmailStr, Username
 
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -55,11 +57,12 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _start(s: Any, user: User, *, via: str, now: datetime, expires_at: datetime | None = None) -> SignedIn:
+def _start(s: Any, user: User, *, via: str, now: datetime, nonce: str | None,
+           expires_at: datetime | None = None) -> SignedIn:
     token, handoff = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     row = SignInSession(token_hash=_hash(token), user_id=user.id, via=via, created_at=now,  # type: ignore[arg-type]
                         last_seen_at=now, expires_at=expires_at or now + ABSOLUTE, handoff_hash=_hash(handoff),
-                        handoff_expires_at=now + HANDOFF)
+                        handoff_expires_at=now + HANDOFF, nonce_hash=_hash(nonce) if nonce else None)
     s.add(row)
     s.flush()
     actor = Actor.of(user)
@@ -68,18 +71,26 @@ def _start(s: Any, user: User, *, via: str, now: datetime, expires_at: datetime 
     return SignedIn(token=token, handoff=handoff, actor=actor, expires_at=row.expires_at)
 
 
-def sign_in(*, username: str, password: str, now: datetime | None = None) -> SignedIn:
-    """Check the password (argon2id, lockout after 5 failures) and open a session."""
+def sign_in(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: str | None = None,
+            now: datetime | None = None) -> SignedIn:
+    """Check the password (argon2id, outside any transaction; rate-limited per client, see
+    ``services.auth``) and open a session.
+
+    ``client`` is the network address the attempt comes from; ``nonce`` the browser's pre-sign-in
+    nonce cookie: the one-time handoff code of this session can only be traded by a browser
+    presenting the same nonce (``exchange_handoff``)."""
     now = now_or(now)
     username = username.strip()
     if not username:
         raise InvalidInput("username", "is required")
     if not password:
         raise InvalidInput("password", "is required")
-    authenticate(username=username, password=password, now=now)
+    actor = authenticate(username=username, password=password, client=client, nonce=nonce, now=now)
     with session_scope() as s:
-        user = s.exec(select(User).where(User.username == username)).one()
-        return _start(s, user, via="password", now=now)
+        user = s.get(User, actor.id)
+        if user is None or not user.active:
+            raise PermissionDenied(username, "sign in", "wrong user name or password")
+        return _start(s, user, via="password", now=now, nonce=nonce)
 
 
 def resume(*, token: str, now: datetime | None = None) -> Actor:
@@ -100,37 +111,49 @@ def resume(*, token: str, now: datetime | None = None) -> Actor:
         return Actor.of(user)
 
 
-def exchange_handoff(*, code: str, now: datetime | None = None) -> tuple[str, datetime]:
+def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = None) -> tuple[str, datetime]:
     """Trade a one-time handoff code for a new token of the same session (for the cookie).
 
     The token created at sign-in stays with the Streamlit server; the cookie gets a fresh one so no
-    token ever travels through a page script."""
+    token ever travels through a page script. Only the browser that signed in may trade the code: it
+    must present the pre-sign-in nonce the sign-in was bound to, so a link from another site carrying
+    someone else's code signs nobody in (login CSRF). A refused code is left as it was."""
     now = now_or(now)
     with session_scope() as s:
         row = s.exec(select(SignInSession).where(SignInSession.handoff_hash == _hash(code or "-")).with_for_update()).first()
         if row is None or row.handoff_expires_at is None or row.handoff_expires_at <= now or row.revoked_at is not None:
             raise NotFound("sign-in code", "(expired or used)")
+        if not same_secret(row.nonce_hash, _hash(nonce) if nonce else None):
+            raise HandoffRefused()
         token = secrets.token_urlsafe(32)
         cookie_row = SignInSession(token_hash=_hash(token), user_id=row.user_id, via=row.via, created_at=now,
-                                   last_seen_at=now, expires_at=row.expires_at)
+                                   last_seen_at=now, expires_at=row.expires_at, origin_id=row.id)
         row.handoff_hash, row.handoff_expires_at = None, None
         s.add(row)
         s.add(cookie_row)
         return token, row.expires_at
 
 
-def sign_out(*, token: str, now: datetime | None = None) -> None:
-    """End the session of ``token`` (and nothing else). Unknown tokens change nothing."""
+def sign_out(*, token: str, now: datetime | None = None) -> int:
+    """End every session of the sign-in ``token`` belongs to (the page's and the cookie's); the
+    number ended. Unknown or already ended tokens change nothing."""
     now = now_or(now)
     with session_scope() as s:
         row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token or "-"))).first()
         if row is None or row.revoked_at is not None:
-            return
-        row.revoked_at = now
-        s.add(row)
+            return 0
+        origin = row.origin_id or row.id
+        ended = []
+        for r in s.exec(select(SignInSession).where(or_(SignInSession.id == origin, SignInSession.origin_id == origin),
+                                                    col(SignInSession.revoked_at).is_(None))):
+            r.revoked_at = now
+            r.handoff_hash, r.handoff_expires_at = None, None
+            s.add(r)
+            ended.append(r.id)
         user = s.get(User, row.user_id)
         record(s, actor=Actor.of(user) if user else system_actor(s), action="session.ended",
-               subject=f"user:{user.username if user else row.user_id}", at=now, after={"session": row.id})
+               subject=f"user:{user.username if user else row.user_id}", at=now, after={"sessions": sorted(ended)})
+        return len(ended)
 
 
 def revoke_user_sessions(s: Any, user_id: int, now: datetime) -> int:
@@ -153,7 +176,8 @@ def role_from_groups(groups: list[str]) -> tuple[Role, str | None]:
     return roles.pop(), (offices[0] if len(offices) == 1 else None)
 
 
-def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: datetime | None = None) -> SignedIn:
+def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: str | None = None,
+                now: datetime | None = None) -> SignedIn:
     """Open a session for a user signed in by the identity provider (OIDC through ``st.login``).
 
     The user is matched by e-mail; the role (and office) come from the groups claim every time, so a
@@ -163,11 +187,15 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: da
     The browser keeps the provider's claims for weeks (``st.login``'s cookie) and the page opens a
     session from them on every visit, so the claims' own time (``auth_time``, else ``iat``) bounds
     the session: it ends ``ABSOLUTE`` after the sign-in at the provider, and older claims are refused
-    (the user signs in at the provider again), as a password sign-in would be."""
+    (the user signs in at the provider again), as a password sign-in would be.
+
+    The claims are checked as an administrator's form would be: the e-mail and the display name like
+    a local user's, and the user name made from the e-mail must be a valid local user name."""
     now = now_or(now)
     email = str(claims.get("email") or "").strip().lower()
     if not email:
         raise InvalidInput("email", "the identity provider sent no e-mail claim")
+    email = _claim(EmailStr, "email", email)
     authenticated_at = _claim_time(claims)
     if authenticated_at is not None and authenticated_at + ABSOLUTE <= now:
         hours = int(ABSOLUTE.total_seconds() // 3600)
@@ -185,11 +213,12 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: da
         if user is None:
             if office is None:
                 raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
-            base = email.split("@")[0][:60]
+            base = _claim(Username, "username", email.split("@")[0][:60])
             name = base
             while s.exec(select(User.id).where(User.username == name)).first() is not None:
                 name = f"{base}.{secrets.token_hex(2)}"
-            user = User(username=name, display_name=str(claims.get("name") or name)[:200], role=role.value,
+            display = _claim(DisplayName, "name", str(claims.get("name") or name)[:200])
+            user = User(username=name, display_name=display, role=role.value,
                         customs_office_id=office.id, email=email, password_hash=None)
             s.add(user)
             s.flush()
@@ -210,8 +239,19 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", now: da
             s.add(user)
             record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
                    before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
-        return _start(s, user, via="oidc", now=now,
+        return _start(s, user, via="oidc", now=now, nonce=nonce,
                       expires_at=min(now + ABSOLUTE, authenticated_at + ABSOLUTE) if authenticated_at else None)
+
+
+def _claim(kind: Any, field: str, value: str) -> str:
+    """A claim checked by the same rules as the administrator's user form (``services.users``)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(kind).validate_python(value)
+    except ValidationError:
+        raise InvalidInput(field, f"the identity provider sent {value!r}, which is not a valid {field} here (letters, "
+                                  "digits, '.', '_' and '-' for a user name; no control characters)") from None
 
 
 def _claim_time(claims: dict[str, Any]) -> datetime | None:

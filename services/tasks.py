@@ -20,8 +20,8 @@ from services.context import Actor, load_actor, now_or, record
 _LIVE = [TaskState.OPEN.value, TaskState.CLAIMED.value]
 
 
-def _out(t: Task, case_number: str, assignee: str | None) -> TaskOut:
-    return TaskOut(id=t.id, kind=t.kind, title=t.title, case_number=case_number, candidate_group=t.candidate_group,  # type: ignore[arg-type]
+def _out(t: Task, case_number: str | None, assignee: str | None) -> TaskOut:
+    return TaskOut(id=t.id, kind=t.kind, title=t.title, case_number=case_number or "", candidate_group=t.candidate_group,  # type: ignore[arg-type]
                    assignee=assignee, due_at=t.due_at, priority=t.priority, state=t.state, created_at=t.created_at,
                    notice_id=t.notice_id, viewing_id=t.viewing_id, line_id=t.line_id, version=t.version)
 
@@ -34,7 +34,7 @@ def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, ki
         who = load_actor(s, actor)
         if not who.is_customs or who.role == Role.SYSTEM:
             raise PermissionDenied(who.username, "read the task inbox")
-        q = select(Task, Case.number, User.username).join(Case, col(Case.id) == Task.case_id).outerjoin(
+        q = select(Task, Case.number, User.username).outerjoin(Case, col(Case.id) == Task.case_id).outerjoin(
             User, col(User.id) == Task.assignee_id)
         if who.role != Role.ADMIN:
             q = q.where(Task.customs_office_id == who.customs_office_id)
@@ -52,6 +52,12 @@ def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, ki
             q = q.where(Case.number == case_number.strip().upper())
         q = q.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority), col(Task.id)).limit(limit)
         return [_out(t, number, assignee) for t, number, assignee in s.exec(q)]
+
+
+def _case_number(s: Session, task: Task) -> str:
+    """The case a task is about ("" for a task about no single case, such as loading next year's calendar)."""
+    case = s.get(Case, task.case_id) if task.case_id is not None else None
+    return case.number if case else ""
 
 
 def _lock(s: Session, task_id: int, who: Actor, expected_version: int | None) -> Task:
@@ -85,7 +91,7 @@ def claim_task(*, task_id: int, actor: str, expected_version: int | None = None,
         s.add(task)
         record(s, actor=who, action="task.claimed", subject=f"task:{task.id}", at=now, case_id=task.case_id,
                after={"assignee": who.username})
-        return _out(task, s.get(Case, task.case_id).number, who.username)  # type: ignore[union-attr]
+        return _out(task, _case_number(s, task), who.username)
 
 
 def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
@@ -99,7 +105,7 @@ def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = Non
         task.version += 1
         s.add(task)
         record(s, actor=who, action="task.unclaimed", subject=f"task:{task.id}", at=now, case_id=task.case_id)
-        return _out(task, s.get(Case, task.case_id).number, None)  # type: ignore[union-attr]
+        return _out(task, _case_number(s, task), None)
 
 
 def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: int | None = None,
@@ -120,7 +126,7 @@ def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: in
         s.add(task)
         record(s, actor=who, action="task.assigned", subject=f"task:{task.id}", at=now, case_id=task.case_id,
                before={"assignee_id": before}, after={"assignee": to.username})
-        return _out(task, s.get(Case, task.case_id).number, to.username)  # type: ignore[union-attr]
+        return _out(task, _case_number(s, task), to.username)
 
 
 def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, Any] | None = None,
@@ -158,8 +164,7 @@ def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, A
         s.add(task)
         record(s, actor=who, action="task.acted" if ongoing else "task.completed", subject=f"task:{task.id}", at=now,
                case_id=task.case_id, after={"kind": task.kind, **_json_outcome(done)})
-        case = s.get(Case, task.case_id) if task.case_id is not None else None
-        return _out(task, case.number if case else "", load_username(s, task.assignee_id))
+        return _out(task, _case_number(s, task), load_username(s, task.assignee_id))
 
 
 def complete_matching_tasks(s: Session, *, kind: str, case_id: int, who: Actor, now: datetime, outcome: str,

@@ -24,6 +24,9 @@ Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 Locale = Literal["zh", "en"]
 EmailStr = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320,
                                             pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+#: A person's name as shown to others: no control characters, no bidi overrides (single sign-on claims).
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                               pattern="^[^\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]+$")]
 PEOPLE_ROLES = [r for r in Role if r != Role.SYSTEM]
 
 

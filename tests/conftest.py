@@ -7,7 +7,9 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -41,7 +43,13 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     _reset()
 
 
-def _build_template(url: str, var_dir: Path) -> None:
+#: When the tests' demo data was loaded: the tests act at fixed dates of November-December 2026 (the
+#: years the official calendar data covers), whatever the machine's date, so the demo data (general bonds
+#: valid for the year of loading and the next, recordations for 10 years) is loaded as of this moment.
+DEMO_LOADED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _build_template(url: str, var_dir: Path, *, at_machine_date: bool = False) -> None:
     mp = pytest.MonkeyPatch()
     try:
         point_at(mp, url, var_dir)
@@ -49,7 +57,14 @@ def _build_template(url: str, var_dir: Path) -> None:
         from services.demo import load_demo_data
 
         upgrade()
-        load_demo_data()
+        if at_machine_date:
+            from tests.support import load_test_only_years
+
+            now = datetime.now(UTC)
+            load_demo_data(now=now)
+            load_test_only_years(now)
+        else:
+            load_demo_data(now=DEMO_LOADED_AT)
     finally:
         _reset()
         mp.undo()
@@ -59,6 +74,15 @@ def _build_template(url: str, var_dir: Path) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sqlite-template")
     _build_template(f"sqlite:///{root / 'yunque.db'}", root / "var")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sqlite_template_now(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For tests that act at the machine's date (pages that call services without ``now``): demo data
+    loaded now and, for this year and next when the official data lacks them, test-only schedules."""
+    root = tmp_path_factory.mktemp("sqlite-template-now")
+    _build_template(f"sqlite:///{root / 'yunque.db'}", root / "var", at_machine_date=True)
     return root
 
 
@@ -100,13 +124,23 @@ def pg_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture
-def sqlite_db(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def _copy_of(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     root = tmp_path / "db"
-    shutil.copytree(sqlite_template, root)
+    shutil.copytree(template, root)
     url = f"sqlite:///{root / 'yunque.db'}"
     point_at(monkeypatch, url, root / "var")
     return url
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    return _copy_of(sqlite_template, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def sqlite_db_now(sqlite_template_now: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database whose demo data and calendar are valid at the machine's date (see sqlite_template_now)."""
+    return _copy_of(sqlite_template_now, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -72,3 +72,35 @@ def open_confirmed(shipment: dict[str, Any], *, now: datetime, actor: str = "sit
     case = open_case(shipment=shipment, actor=actor, now=now)
     confirm(case.number, now=now, actor=confirmer)
     return get_case(case_number=case.number, actor=actor)
+
+
+# --- the working-day calendar of tests that run at the machine's date --------------------------------
+
+def test_only_year(year: int) -> dict[str, Any]:
+    """A TEST-ONLY schedule for a year the official data does not cover yet: New Year's Day off, no
+    make-up days. Tests that run at the machine's date load it explicitly (never the product)."""
+    return {"year": year, "source": f"TEST ONLY: synthetic {year} schedule (New Year's Day and weekends), "
+                                    "not the State Council's arrangement",
+            "holidays": [f"{year}-01-01"], "workdays": []}
+
+
+def years_without_schedule(now: datetime, ahead: int = 1) -> list[int]:
+    """This year and the next ``ahead`` years, where the package has no official schedule."""
+    from adapters.calendar import package_years
+
+    known = {y.year for y in package_years()}
+    return [y for y in range(now.year, now.year + ahead + 1) if y not in known]
+
+
+def load_test_only_years(now: datetime, actor: str = "admin") -> list[int]:
+    """Load a test-only schedule for this year and next when the official data lacks them (a case
+    opened today gets a deadline, and its 30/50-working-day clocks too)."""
+    import json
+
+    from services.calendar import load_calendar_year
+
+    years = years_without_schedule(now)
+    for year in years:
+        load_calendar_year(content=json.dumps(test_only_year(year)).encode(), filename=f"test-only-{year}.json",
+                           actor=actor, now=now)
+    return years

@@ -59,6 +59,8 @@ else:
     pages.append(verify)
     nav = st.navigation(pages)
 
+if actor is not None and actor.role == Role.ADMIN:
+    chrome.calendar_banner(actor.username)
 
 with st.sidebar:
     st.caption("Yunque 云确")
@@ -79,7 +81,7 @@ with st.sidebar:
 
         token = st.session_state.pop(chrome.TOKEN_KEY, None)
         if token:
-            sign_out(token=token)
+            sign_out(token=token)  # ends the page's and the cookie's sessions of this sign-in
         for k in [k for k in st.session_state if str(k).startswith(("auth.", "ui."))]:
             del st.session_state[k]
         try:
@@ -90,8 +92,7 @@ with st.sidebar:
             st.logout()  # the browser's only navigation: /auth/logout (and the provider's end of session)
             st.stop()
         if chrome.asgi_mode():
-            st.html('<script>window.location.replace("/_yq/signout")</script>', unsafe_allow_javascript=True)
-            st.stop()
+            chrome.post_sign_out()  # every session of this sign-in already ended above; this clears the cookie
         st.rerun()
 
 nav.run()

@@ -21,6 +21,7 @@ from ui.i18n import t
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COOKIE = "yq_session"
+NONCE_COOKIE = "yq_nonce"  # set by ui/server.py on every page before sign-in; binds the handoff to the browser
 TOKEN_KEY = "auth.token"
 T = TypeVar("T")
 
@@ -73,17 +74,63 @@ def handoff_redirect(code: str, target: str) -> None:
     st.stop()
 
 
+def post_sign_out() -> None:
+    """Send the browser to ``/_yq/signout`` by POST (a same-origin form), which clears the cookie."""
+    st.html("<script>const f = document.createElement('form'); f.method = 'POST'; f.action = '/_yq/signout';"
+            "document.body.appendChild(f); f.submit();</script>", unsafe_allow_javascript=True)
+    st.stop()
+
+
+def sign_in_refusal(e: Exception, lang_: str) -> str:
+    """A sign-in refusal in the user's language: a lock-out says who is locked out and until when."""
+    from models.rules.errors import SignInLocked
+
+    if isinstance(e, SignInLocked):
+        return t(f"signin_locked.{e.scope}", lang_, until=e.until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+    return t("signin_refused", lang_)
+
+
 def asgi_mode() -> bool:
     """True when served by ``ui/server.py``, whose routes turn a sign-in into an HttpOnly cookie."""
     return os.environ.get("YUNQUE_UI_COOKIE_ROUTES") == "1"
 
 
-def _cookie_token() -> str | None:
+def _cookie(name: str) -> str | None:
     try:
-        value = st.context.cookies.get(COOKIE)
+        value = st.context.cookies.get(name)
     except Exception:  # noqa: BLE001 - no browser request behind this run (AppTest, bare mode)
         return None
     return value if isinstance(value, str) and value else None
+
+
+def _cookie_token() -> str | None:
+    return _cookie(COOKIE)
+
+
+def browser_nonce() -> str | None:
+    """This browser's pre-sign-in nonce (an HttpOnly cookie the page scripts cannot read), if any."""
+    return _cookie(NONCE_COOKIE)
+
+
+def client_address() -> str:
+    """The network address a sign-in comes from, for the rate limits of ``services.auth``.
+
+    Behind ``YUNQUE_TRUSTED_PROXIES`` reverse proxies (default none) it is the address the outermost
+    trusted proxy saw, read from ``X-Forwarded-For``; otherwise the connection's address ("local" for
+    this machine). Without that setting a forged ``X-Forwarded-For`` changes nothing."""
+    from services.auth import LOCAL_CLIENT
+    from yunque.settings import get_settings
+
+    try:
+        remote = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For") or ""
+    except Exception:  # noqa: BLE001 - no browser request behind this run
+        return LOCAL_CLIENT
+    hops = get_settings().trusted_proxies
+    chain = [a.strip() for a in forwarded.split(",") if a.strip()] if isinstance(forwarded, str) else []
+    if hops > 0 and chain:
+        return chain[-min(hops, len(chain))][:64]
+    return remote[:64] if isinstance(remote, str) and remote else LOCAL_CLIENT  # AppTest: not a string
 
 
 def current_actor() -> Actor | None:
@@ -139,7 +186,8 @@ def _oidc_sign_in() -> Any:
         return None
     groups_claim = str(st.secrets.get("yunque", {}).get("groups_claim", "groups"))
     try:
-        signed = sessions.sso_sign_in(claims=dict(st.user.to_dict()), groups_claim=groups_claim)
+        signed = sessions.sso_sign_in(claims=dict(st.user.to_dict()), groups_claim=groups_claim,
+                                      nonce=browser_nonce())
     except YunqueError as e:
         st.session_state["auth.oidc_pending"] = str(e)
         return None
@@ -181,12 +229,18 @@ def when(dt: datetime | None) -> str:
     return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def day(d: date | None) -> str:
+def day(d: date | None, pending_year: int | None = None) -> str:
+    if d is None and pending_year is not None:
+        return tr("deadline_pending", year=pending_year)
     return d.isoformat() if d else "—"
 
 
-def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None) -> str:
-    """'2 working days left (ends 2026-11-27 24:00)', in the user's language."""
+def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None,
+              pending_year: int | None = None) -> str:
+    """'2 working days left (ends 2026-11-27 24:00)', in the user's language; for a deadline that waits
+    for a year's working-day schedule, says so (a deadline is never guessed)."""
+    if deadline_at is None and pending_year is not None:
+        return tr("deadline_pending", year=pending_year)
     from services.portal import working_days_left
 
     if deadline_at is None:
@@ -242,3 +296,15 @@ def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
     import pandas as pd
 
     return st.dataframe(pd.DataFrame(list(rows)), hide_index=True, width="stretch", **kwargs)
+
+
+def calendar_banner(username: str) -> None:
+    """For administrators: one banner when a year's working-day schedule is missing (deadlines wait for
+    it), and from 1 November while next year's is not loaded yet."""
+    from services.calendar import calendar_status
+
+    status = calendar_status(actor=username)
+    for year in status.missing:
+        st.error(tr("calendar.missing", year=year, n=status.waiting_clocks), icon=":material/event_busy:")
+    if status.next_year_missing and status.today.year + 1 not in status.missing:
+        st.warning(tr("calendar.next_missing", year=status.today.year + 1), icon=":material/event_upcoming:")

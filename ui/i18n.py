@@ -55,6 +55,41 @@ STRINGS: dict[str, tuple[str, str]] = {
     "details": ("详情", "Details"),
     # time
     "no_deadline": ("期限尚未确定", "no deadline yet"),
+    "deadline_pending": ("期限待定：{year} 年工作日安排尚未导入", "deadline pending: the {year} working-day schedule is not loaded"),
+    "calendar.tab": ("工作日安排", "Working-day calendar"),
+    "calendar.missing": ("{year} 年工作日安排尚未导入：{n} 个法定期限暂无法计算，在导入之前不会据此自动放行。"
+                         "请在「系统管理 › 工作日安排」上传国务院办公厅公布的节假日安排，或运行 "
+                         "`yunque calendar load 文件 --as 用户名`；导入后系统立即计算这些期限。",
+                         "The {year} working-day schedule is not loaded: {n} legal deadline(s) cannot be computed, "
+                         "and nothing is released on them until it is. Upload the State Council's published holiday "
+                         "arrangement under Administration › Working-day calendar, or run "
+                         "`yunque calendar load FILE --as USER`; the deadlines are computed as soon as it is loaded."),
+    "calendar.next_missing": ("{year} 年工作日安排尚未导入，请在 1 月 1 日前导入（系统管理 › 工作日安排）。",
+                              "The {year} working-day schedule is not loaded yet: load it before 1 January "
+                              "(Administration › Working-day calendar)."),
+    "calendar.how": ("导入方法：在「系统管理 › 工作日安排」上传 JSON 文件（year、source、holidays、workdays），"
+                     "或运行 `yunque calendar load 文件 --as 用户名`。导入后本任务自动办结。",
+                     "How: upload the JSON file (year, source, holidays, workdays) under Administration › "
+                     "Working-day calendar, or run `yunque calendar load FILE --as USER`. The task completes itself "
+                     "once the year is loaded."),
+    "calendar.file": ("节假日安排文件（JSON）", "Holiday arrangement file (JSON)"),
+    "calendar.replace": ("替换已有年份（将列出状态改变的日期）", "Replace a year already known (the changed days are listed)"),
+    "calendar.load": ("导入", "Load"),
+    "calendar.loaded": ("已导入 {year} 年工作日安排（{source}），计算了 {n} 个待定期限。",
+                        "Loaded the {year} working-day schedule ({source}); {n} waiting deadline(s) computed."),
+    "calendar.changes": ("状态改变的日期", "Days whose status changed"),
+    "calendar.year": ("年份", "Year"),
+    "calendar.source": ("来源", "Source"),
+    "calendar.origin": ("数据", "Data"),
+    "calendar.origin.package": ("内置官方数据", "built-in official data"),
+    "calendar.origin.loaded": ("管理员导入", "loaded by an administrator"),
+    "calendar.loaded_by": ("导入人", "Loaded by"),
+    "calendar.loaded_at": ("导入时间", "Loaded at"),
+    "calendar.day": ("日期", "Day"),
+    "calendar.was": ("原为", "Was"),
+    "calendar.now": ("现为", "Now"),
+    "calendar.working": ("工作日", "working day"),
+    "calendar.rest": ("休息日", "rest day"),
     "deadline_passed": ("期限已于 {at} 届满", "deadline passed at {at}"),
     "hours_left": ("剩余约 {h} 小时", "about {h} hours left"),
     "wd_left": ("剩余 {n} 个工作日（至 {d} 24:00，约 {h} 小时）", "{n} working day(s) left (until {d} 24:00, about {h} hours)"),
@@ -349,6 +384,25 @@ STRINGS: dict[str, tuple[str, str]] = {
     "may_not_complete": ("你不能办结此任务：{why}", "You may not complete this task: {why}"),
     "task_history": ("任务经过", "Task history"),
     "escalated_at": ("已于 {at} 超期上报科长", "Overdue: escalated to the manager at {at}"),
+    # sign-in refusals (services.auth); times are Beijing time
+    "signin_refused": ("用户名或密码错误。", "Wrong user name or password."),
+    "signin_locked.client_account": (
+        "密码错误次数过多：此账号在本设备/网络地址上的登录已锁定，至 {until}（北京时间）解除。其他设备不受影响。",
+        "Too many wrong passwords: this account is locked for sign-in from this device or network address "
+        "until {until} (Beijing time). Other devices are not affected."),
+    "signin_locked.client": (
+        "来自您网络地址的登录失败次数过多：该地址的登录已锁定，至 {until}（北京时间）解除。",
+        "Too many failed sign-ins from your network address: sign-in from it is locked until {until} "
+        "(Beijing time)."),
+    "signin_locked.account": (
+        "此账号近期密码错误次数过多：在从未登录过此账号的浏览器上，登录已锁定至 {until}（北京时间）。"
+        "请使用您以前登录过的浏览器。",
+        "This account has had too many wrong passwords: it is locked for sign-in from browsers it was never "
+        "used in until {until} (Beijing time). Use a browser you have signed in with before."),
+    "handoff_refused": ("此登录不是在本浏览器中发起的，未登录。请在此用您自己的账号登录。",
+                        "This sign-in was not started in this browser, so nobody was signed in. "
+                        "Sign in here with your own account."),
+    "handoff_expired": ("登录链接已过期或已使用。请重新登录。", "This sign-in link has expired or was used. Sign in again."),
 }
 
 

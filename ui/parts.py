@@ -19,7 +19,7 @@ def lines_table(lines: list[LineOut]) -> None:
                    tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): f"{ln.value:,.2f}",
                    tr("state"): chrome.state_label(ln.state), tr("reason"): ln.state_reason or "",
                    tr("recordation"): ln.recordation, tr("rights_holder"): ln.rights_holder,
-                   tr("investigation_due"): chrome.day(ln.investigation_due)} for ln in lines])
+                   tr("investigation_due"): chrome.day(ln.investigation_due, ln.clocks_pending_year)} for ln in lines])
 
 
 def notices_block(notices: list[NoticeOut]) -> None:
@@ -30,8 +30,8 @@ def notices_block(notices: list[NoticeOut]) -> None:
         rows.append({
             "id": n.id, tr("rights_holder"): n.rights_holder, tr("brands"): ", ".join(n.brands),
             tr("lines"): ", ".join(map(str, n.lines)), tr("state"): tr(f"notice_state.{n.state}"),
-            tr("served_at"): chrome.when(n.served_at), tr("deadline"): chrome.day(n.deadline),
-            tr("countdown"): chrome.countdown(n.deadline_at, n.deadline, now) if n.state in ("served", "claim-pending") else "",
+            tr("served_at"): chrome.when(n.served_at), tr("deadline"): chrome.day(n.deadline, n.deadline_pending_year),
+            tr("countdown"): chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year) if n.state in ("served", "claim-pending") else "",
             tr("answer"): "" if a is None else ", ".join(f"{k}: {tr('verdict.' + v)}" for k, v in sorted(a.verdicts.items())),
             tr("detain"): "" if a is None else (tr("yes") if a.detain else tr("no")),
             tr("bond"): "" if a is None or not a.detain else f"{a.bond_kind or '—'} {a.bond_amount or ''} / {a.bond_required}",

@@ -23,7 +23,6 @@ class Settings(BaseSettings):
 
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # default: sqlite under var_dir
-    calendar_dir: Path = ROOT / "data" / "calendar"
 
     # The customs office's rule for the moment of service: "issue" (served when issued through the
     # portal), "mail" (the mail server's acceptance), "portal" (the portal's first opening), or
@@ -56,6 +55,7 @@ class Settings(BaseSettings):
     app_port: int = 8501
     public_url: str = "http://127.0.0.1:8501"
     session_secret: str = ""
+    trusted_proxies: int = Field(default=0, ge=0, le=5)  # reverse proxies whose X-Forwarded-For is believed
 
     @property
     def db_url(self) -> str:

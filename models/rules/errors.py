@@ -91,6 +91,20 @@ class CalendarDataInvalid(YunqueError):
         super().__init__(f"calendar data {source}: {reason}")
 
 
+class CalendarYearKnown(YunqueError):
+    """A schedule loaded for a year the official data already covers, without asking to replace it."""
+
+    code = "calendar-year-known"
+
+    def __init__(self, year: int, source: str):
+        self.year = year
+        self.source = source
+        super().__init__(
+            f"the {year} working-day schedule is already known (from {source}); loading another would change "
+            f"deadlines: give --replace to replace it, and check the changed days it lists"
+        )
+
+
 class BondInsufficient(YunqueError):
     code = "bond-insufficient"
 
@@ -109,3 +123,31 @@ class ConcurrentUpdate(YunqueError):
         self.what = what
         self.detail = detail
         super().__init__(f"{what}: {detail}")
+
+
+class SignInLocked(PermissionDenied):
+    """Too many failed sign-ins: password checks for ``username`` from this client refused until ``until``.
+
+    ``scope`` says who is locked out, never the account as a whole: ``client_account`` (this client,
+    this account), ``client`` (this network address, any account), ``account`` (this account from
+    browsers it was never signed in from)."""
+
+    code = "sign-in-locked"
+
+    def __init__(self, username: str, scope: str, until: datetime):
+        self.username = username
+        self.scope = scope
+        self.until = until
+        who = {"client_account": "from this client", "client": "from this network address (any account)",
+               "account": "from browsers not used with this account before"}[scope]
+        super().__init__(username, "sign in", f"the account is locked for sign-in {who} until {until.isoformat()} "
+                                              "after too many wrong passwords")
+
+
+class HandoffRefused(YunqueError):
+    """A one-time sign-in code presented by a browser other than the one that signed in (login CSRF)."""
+
+    code = "handoff-refused"
+
+    def __init__(self) -> None:
+        super().__init__("this sign-in was not started in this browser: sign in here with your own account")

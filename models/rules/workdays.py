@@ -7,6 +7,7 @@ is never guessed from a plain weekday count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from models.rules.errors import CalendarDataInvalid, CalendarUnknown
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 #: The four legal clocks of DOMAIN.md, in working days.
 ANSWER_WD = 3  # answer to a confirmation notice (Meas 41; Reg 16, Meas 25)
@@ -47,29 +49,65 @@ class YearSchedule:
                 )
 
 
+#: the years a schedule file may name (a year outside is a typo, not a schedule)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+_FILE_FIELDS = ("year", "source", "holidays", "workdays")
+
+
 def parse_year(data: Mapping[str, object], source: str = "data") -> YearSchedule:
-    """Build a schedule from the data-file form ``{"year", "holidays": [...], "workdays": [...]}``."""
-    try:
-        year = int(data["year"])  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError):
-        raise CalendarDataInvalid(source, "field 'year' must be a whole number") from None
+    """Build a schedule from the data-file form ``{"year", "source", "holidays": [...], "workdays": [...]}``.
+
+    Strict, because a schedule changes every deadline counted through it: the year is a JSON integer
+    from 2000 to 2100; every date is written YYYY-MM-DD, lies in that year and appears once; no date is
+    both a holiday and a working day; a make-up working day (调休) is a weekend day."""
+    unknown = sorted(set(data) - set(_FILE_FIELDS))
+    if unknown:
+        raise CalendarDataInvalid(source, f"unknown field {unknown[0]!r} (expected {', '.join(_FILE_FIELDS)})")
+    year = data.get("year")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise CalendarDataInvalid(source, "field 'year' must be a JSON integer such as 2027")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise CalendarDataInvalid(source, f"field 'year': {year} is not between {FIRST_YEAR} and {LAST_YEAR}")
+    named = data.get("source")
+    if not isinstance(named, str) or not named.strip():
+        raise CalendarDataInvalid(source, "field 'source' must name where the schedule was published")
 
     def dates(key: str) -> frozenset[date]:
         raw = data.get(key, [])
         if not isinstance(raw, list):
             raise CalendarDataInvalid(source, f"field '{key}' must be a list of YYYY-MM-DD dates")
-        out = set()
+        out: set[date] = set()
         for item in raw:
+            if not isinstance(item, str) or not _ISO_DAY.fullmatch(item):
+                raise CalendarDataInvalid(source, f"field '{key}': {item!r} is not a YYYY-MM-DD date")
             try:
-                out.add(date.fromisoformat(str(item)))
+                d = date.fromisoformat(item)
             except ValueError:
                 raise CalendarDataInvalid(source, f"field '{key}': {item!r} is not a YYYY-MM-DD date") from None
+            if d in out:
+                raise CalendarDataInvalid(source, f"field '{key}': {item} is listed twice")
+            out.add(d)
         return frozenset(out)
 
     holidays = dates("holidays")
     if not holidays:
         raise CalendarDataInvalid(source, "field 'holidays' is empty: a published year always has holidays")
-    return YearSchedule(year, holidays, dates("workdays"), str(data.get("source", "")))
+    return YearSchedule(year, holidays, dates("workdays"), named.strip())
+
+
+def schedule_changes(old: YearSchedule, new: YearSchedule) -> list[tuple[date, bool, bool]]:
+    """Every day of the year whose status differs: ``(day, was a working day, is a working day)``."""
+    if old.year != new.year:
+        raise ValueError("compare schedules of the same year")
+    before, after = WorkingCalendar([old]), WorkingCalendar([new])
+    out = []
+    d = date(old.year, 1, 1)
+    while d.year == old.year:
+        was, now = before.is_working_day(d), after.is_working_day(d)
+        if was != now:
+            out.append((d, was, now))
+        d += timedelta(days=1)
+    return out
 
 
 class WorkingCalendar:

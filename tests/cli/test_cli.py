@@ -3,6 +3,7 @@ exit with one line on stderr that names the field, with nothing written."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -100,7 +101,7 @@ def test_calendar_deadline(sqlite_db: str) -> None:
     refused("calendar", "deadline", "2026-09-30", "--working-days", "0", "--json", field="working-days")
 
 
-FICTIONAL_2027 = {"year": 2027, "source": "fictional test data",
+FICTIONAL_2027 = {"year": 2027, "source": "TEST ONLY: fictional data, not the State Council's",
                   "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
                   "workdays": ["2027-02-06", "2027-02-20"]}
 
@@ -109,6 +110,11 @@ FICTIONAL_2027 = {"year": 2027, "source": "fictional test data",
     ("content", "problem"),
     [
         ("{not json", "JSON"),
+        ('{"year": 2027, "year": 2028, "source": "x", "holidays": ["2027-01-01"]}', "'year' appears twice"),
+        (json.dumps({**FICTIONAL_2027, "year": "2027"}), "JSON integer"),
+        (json.dumps({**FICTIONAL_2027, "year": 2227}), "not between 2000 and 2100"),
+        (json.dumps({**FICTIONAL_2027, "holidays": ["2027-01-01", "2027-01-01"]}), "listed twice"),
+        (json.dumps({**FICTIONAL_2027, "workdays": ["2027-02-06", "2027-02-08"]}), "both a holiday and a working day"),
         (json.dumps({**FICTIONAL_2027, "workdays": ["2027-03-03"]}), "not a weekend day"),  # a Wednesday
         (json.dumps({**FICTIONAL_2027, "holidays": ["2028-01-03"]}), "2028-01-03 is not in 2027"),
         (json.dumps({**FICTIONAL_2027, "holidays": ["2027-02-30"]}), "2027-02-30"),
@@ -116,24 +122,50 @@ FICTIONAL_2027 = {"year": 2027, "source": "fictional test data",
 )
 def test_calendar_load_refuses_a_bad_year_file_and_writes_nothing(sqlite_db: str, tmp_path: Path, content: str,
                                                                    problem: str) -> None:
-    cal_dir = tmp_path / "calendar"
-    env = {"YUNQUE_CALENDAR_DIR": str(cal_dir)}
     bad = tmp_path / "2027.json"
     bad.write_text(content, encoding="utf-8")
-    refused("calendar", "load", str(bad), "--json", field=problem, code=None, env=env)
-    assert not cal_dir.exists() or list(cal_dir.iterdir()) == []
+    before = rows()
+    refused("calendar", "load", str(bad), "--as", "admin", "--json", field=problem, code=None)
+    assert rows() == before
+    assert 2027 not in ok("calendar", "years", "--json")["years"]
 
 
-def test_calendar_load_adds_a_year(sqlite_db: str, tmp_path: Path) -> None:
-    env = {"YUNQUE_CALENDAR_DIR": str(tmp_path / "calendar")}
+def test_calendar_load_adds_a_year_for_every_process(sqlite_db: str, tmp_path: Path) -> None:
     src = tmp_path / "arrangement-2027.json"
     src.write_text(json.dumps(FICTIONAL_2027), encoding="utf-8")
-    out = ok("calendar", "load", str(src), "--json", env=env)
-    assert out == {"year": 2027, "holidays": 6, "workdays": 2, "file": str(tmp_path / "calendar" / "2027.json")}
-    assert ok("calendar", "deadline", "2026-12-30", "--json", env=env)["deadline"] == "2027-01-05"
-    assert ok("calendar", "deadline", "2027-02-05", "--json", env=env)["deadline"] == "2027-02-16"
-    assert 2027 in ok("calendar", "years", "--json", env=env)["years"]
-    refused("calendar", "load", str(tmp_path / "missing.json"), field="missing.json", code=None, env=env)
+    refused("calendar", "load", str(src), "--as", "site.wang", "--json", field="permission-denied", code=1)
+    out = ok("calendar", "load", str(src), "--as", "admin", "--json")
+    assert out["year"] == 2027 and out["holidays"] == 6 and out["workdays"] == 2 and out["replaced"] is None
+    assert out["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    # a new process (another command) counts with it: it lives in the database, not in a file
+    assert ok("calendar", "deadline", "2026-12-30", "--json")["deadline"] == "2027-01-05"
+    assert ok("calendar", "deadline", "2027-02-05", "--json")["deadline"] == "2027-02-16"
+    assert 2027 in ok("calendar", "years", "--json")["years"]
+    with sqlite3.connect(db_path()) as conn:
+        (after,) = conn.execute("SELECT after FROM timeline_entry WHERE action = 'calendar.loaded'").fetchone()
+    assert json.loads(after)["sha256"] == out["sha256"]
+    refused("calendar", "load", str(tmp_path / "missing.json"), "--as", "admin", field="missing.json", code=None)
+
+
+def test_a_year_already_known_is_replaced_only_on_request_and_the_changed_days_are_listed(sqlite_db: str,
+                                                                                          tmp_path: Path) -> None:
+    # 2026 is in the official package data: 1 October (National Day) is a holiday, 10 October a make-up day
+    changed = tmp_path / "2026.json"
+    changed.write_text(json.dumps({"year": 2026, "source": "TEST ONLY: a corrected 2026",
+                                   "holidays": ["2026-01-01", "2026-10-01", "2026-10-02", "2026-12-31"],
+                                   "workdays": []}), encoding="utf-8")
+    before = rows()
+    line = refused("calendar", "load", str(changed), "--as", "admin", field="--replace", code=1)
+    assert "2026" in line and "chinese-calendar" in line
+    assert rows() == before
+    assert ok("calendar", "deadline", "2026-12-28", "--json")["deadline"] == "2026-12-31"
+    text = ok("calendar", "load", str(changed), "--as", "admin", "--replace")
+    assert "replaced the schedule from chinese-calendar" in text
+    assert "2026-10-10: working -> rest" in text  # the make-up Saturday is gone
+    assert "2026-12-31: working -> rest" in text
+    assert "2026-10-05: rest -> working" in text  # the Golden Week Monday is no longer off
+    # 31 December is now a rest day: the same period reaches into 2027, which nobody loaded
+    assert "2027" in refused("calendar", "deadline", "2026-12-28", "--json", field="calendar-unknown", code=1)
 
 
 # --- cases and notices -----------------------------------------------------------------------------------

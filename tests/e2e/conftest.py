@@ -16,11 +16,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import test_only_year, years_without_schedule
 from yunque.settings import ROOT
 
 
@@ -102,9 +104,17 @@ def start_stack(var_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | 
             raise RuntimeError(f"yunque stack up did not get ready:\n{text[-4000:]}")
         time.sleep(0.5)
     passwords = json.loads((var_dir / "demo-passwords.json").read_text())
-    return LiveStack(var_dir=var_dir, env=env, app_url=f"http://127.0.0.1:{app_port}",
-                     prefect_url=env["YUNQUE_PREFECT_UI_URL"], api_url=env["PREFECT_API_URL"], passwords=passwords,
-                     proc=proc, log=log)
+    stack = LiveStack(var_dir=var_dir, env=env, app_url=f"http://127.0.0.1:{app_port}",
+                      prefect_url=env["YUNQUE_PREFECT_UI_URL"], api_url=env["PREFECT_API_URL"], passwords=passwords,
+                      proc=proc, log=log)
+    # the stories run at the machine's date: TEST-ONLY schedules for this year and next where the
+    # official data has none yet, loaded as an administrator would
+    known = stack.cli_json("calendar", "years")["years"]
+    for year in [y for y in years_without_schedule(datetime.now(UTC)) if y not in known]:
+        path = var_dir / f"test-only-{year}.json"
+        path.write_text(json.dumps(test_only_year(year)), encoding="utf-8")
+        stack.cli("calendar", "load", str(path), "--as", "admin")
+    return stack
 
 
 def stop_stack(proc: subprocess.Popen, timeout: float = 90) -> None:

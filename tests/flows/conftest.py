@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -46,28 +47,28 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
 
     root = tmp_path_factory.mktemp("flows")
     var_dir = root / "var"
-    # detention clocks of goods seized now end in the next year: a test schedule for it (New Year's
-    # Day only), so the 30/50-working-day clocks get deadlines and timers
-    calendar_dir = root / "calendar"
-    calendar_dir.mkdir()
-    (calendar_dir / "2027.json").write_text('{"year": 2027, "source": "flow tests", "holidays": ["2027-01-01"]}')
     db_url = f"sqlite:///{var_dir / 'yunque.db'}"
     saved = dict(os.environ)
     procs: list[subprocess.Popen] = []
     with prefect_test_harness(server_startup_timeout=120):
         api = PREFECT_API_URL.value()
         env = {"YUNQUE_VAR_DIR": str(var_dir), "YUNQUE_DATABASE_URL": db_url, "YUNQUE_PREFECT_API_URL": api,
-               "YUNQUE_CALENDAR_DIR": str(calendar_dir), "PREFECT_API_URL": api,
+               "PREFECT_API_URL": api,
                "YUNQUE_S3_PORT": str(_free_port()), "YUNQUE_SMTP_PORT": str(_free_port())}
         try:
             _point(env)
             from adapters.migrations import upgrade
             from services.demo import load_demo_data
+            from tests.support import load_test_only_years
             from yunque.settings import get_settings
             from yunque.stack import deploy, stack_env
 
             upgrade()
-            load_demo_data()
+            now = datetime.now(UTC)
+            load_demo_data(now=now)
+            # cases are opened at the machine's date and their 30/50-working-day clocks reach the next
+            # year: TEST-ONLY schedules for this year and next where the official data has none yet
+            load_test_only_years(now)
             settings = get_settings()
             full_env = stack_env(settings) | {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "1"}
             log = open(var_dir / "flows.log", "ab")  # noqa: SIM115

@@ -64,7 +64,7 @@ def _password(username: str) -> str:
     return json.loads((Path(os.environ["YUNQUE_VAR_DIR"]) / "demo-passwords.json").read_text())[username]
 
 
-def test_signing_in_locks_the_account_after_repeated_failures(sqlite_db: str) -> None:
+def test_signing_in_locks_the_failing_client_out_after_repeated_failures(sqlite_db: str) -> None:
     right = _password("ipr.li")
     assert authenticate(username="ipr.li", password=right, now=FOUND).username == "ipr.li"
     for i in range(MAX_FAILURES):

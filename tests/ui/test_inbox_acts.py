@@ -20,7 +20,7 @@ def _submit(at, task_id: int):  # noqa: ANN001, ANN202
     return button.click().run()
 
 
-def test_a_line_refused_at_confirmation_is_released_and_the_rest_is_served(sqlite_db: str) -> None:
+def test_a_line_refused_at_confirmation_is_released_and_the_rest_is_served(sqlite_db_now: str) -> None:
     now = datetime.now().astimezone()
     case = open_case(shipment=seed_shipment(now - timedelta(minutes=5)), actor="site.wang", now=now)
     (task,) = inbox(actor="ipr.li", kind="confirm_seizure", case_number=case.number)
@@ -44,7 +44,7 @@ def test_a_line_refused_at_confirmation_is_released_and_the_rest_is_served(sqlit
     assert inbox(actor="ipr.li", kind="confirm_seizure", case_number=case.number) == []
 
 
-def test_the_chanel_viewing_is_approved_from_the_inbox_once(sqlite_db: str) -> None:
+def test_the_chanel_viewing_is_approved_from_the_inbox_once(sqlite_db_now: str) -> None:
     now = datetime.now().astimezone()
     case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
     chanel = next(n.id for n in case.notices if "CHANEL" in n.brands)
@@ -65,7 +65,7 @@ def test_the_chanel_viewing_is_approved_from_the_inbox_once(sqlite_db: str) -> N
 
 
 @pytest.mark.parametrize("bad", ["tomorrow", "2026-11-24T15:00"])
-def test_a_viewing_time_that_is_not_a_moment_is_refused_by_field(sqlite_db: str, bad: str) -> None:
+def test_a_viewing_time_that_is_not_a_moment_is_refused_by_field(sqlite_db_now: str, bad: str) -> None:
     now = datetime.now().astimezone()
     case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
     v = viewing.request_viewing(actor="nike.agent", notice_id=next(n.id for n in case.notices if "NIKE" in n.brands))

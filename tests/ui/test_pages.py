@@ -45,18 +45,18 @@ def texts(at: AppTest) -> str:
 
 
 @pytest.fixture
-def unconfirmed_case(sqlite_db: str):  # noqa: ANN201
+def unconfirmed_case(sqlite_db_now: str):  # noqa: ANN201
     now = datetime.now().astimezone()
     return open_case(shipment=seed_shipment(now - timedelta(minutes=5)), actor="site.wang", now=now)
 
 
 @pytest.fixture
-def seed_case(sqlite_db: str):  # noqa: ANN201
+def seed_case(sqlite_db_now: str):  # noqa: ANN201
     now = datetime.now().astimezone()
     return open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
 
 
-def test_signed_out_visitors_see_the_sign_in_form_and_the_verification_page_only(sqlite_db: str) -> None:
+def test_signed_out_visitors_see_the_sign_in_form_and_the_verification_page_only(sqlite_db_now: str) -> None:
     at = app_as(None)
     assert at.title[0].value == t("page.signin", "en")
     at.text_input(key="signin.username").input("")
@@ -65,14 +65,14 @@ def test_signed_out_visitors_see_the_sign_in_form_and_the_verification_page_only
     at.text_input(key="signin.username").input("ipr.li")
     at.text_input(key="signin.password").input("wrong password!")
     at.button[0].click().run()
-    assert any("wrong user name or password" in e.value for e in at.error)
+    assert any(t("signin_refused", "en") == e.value for e in at.error)  # the user's words, not a class name
     at.switch_page("pages/inbox.py")
     at.run()
     assert t("page.inbox", "en") not in [x.value for x in at.title]
     assert any(t("sign_in_first", "en") in w.value for w in at.warning)
 
 
-def test_signing_in_opens_a_session_that_a_new_run_resumes(sqlite_db: str) -> None:
+def test_signing_in_opens_a_session_that_a_new_run_resumes(sqlite_db_now: str) -> None:
     at = app_as(None)
     at.text_input(key="signin.username").input("ipr.li")
     at.text_input(key="signin.password").input(_password("ipr.li"))
@@ -99,7 +99,7 @@ def test_signing_in_opens_a_session_that_a_new_run_resumes(sqlite_db: str) -> No
     ("cq.trading", "portal.py", False),
     ("cq.trading", "shipments.py", True),
 ])
-def test_each_page_checks_the_role_itself(sqlite_db: str, user: str, page: str, allowed: bool) -> None:
+def test_each_page_checks_the_role_itself(sqlite_db_now: str, user: str, page: str, allowed: bool) -> None:
     # The navigation does not offer the page to the role ...
     at = app_as(user)
     if not allowed:
@@ -173,7 +173,7 @@ def test_a_consignor_sees_its_shipment_and_not_the_rights_holders(seed_case) -> 
     assert "T2019-" in body
 
 
-def test_registering_a_seizure_refuses_bad_fields_and_matches_recordations(sqlite_db: str) -> None:
+def test_registering_a_seizure_refuses_bad_fields_and_matches_recordations(sqlite_db_now: str) -> None:
     at = app_as("site.wang", "pages/register.py")
     at.text_input(key="register.declaration_no").input("12345")
     at.text_input(key="register.consignor_name").input("Test Co")
@@ -189,7 +189,7 @@ def test_the_managers_board_shows_open_work(unconfirmed_case) -> None:  # noqa: 
     assert "CHANEL SARL" in texts(at)
 
 
-def test_the_administrator_form_reports_each_bad_field(sqlite_db: str) -> None:
+def test_the_administrator_form_reports_each_bad_field(sqlite_db_now: str) -> None:
     at = app_as("admin", "pages/admin.py")
     assert "site.wang" in texts(at)
     create = next(b for b in at.button if b.label == t("create_user", "en"))
@@ -198,14 +198,14 @@ def test_the_administrator_form_reports_each_bad_field(sqlite_db: str) -> None:
     assert "username" in errors and "display_name" in errors and "password" in errors
 
 
-def test_language_follows_the_user(sqlite_db: str) -> None:
+def test_language_follows_the_user(sqlite_db_now: str) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["auth.token"] = sessions.sign_in(username="site.wang", password=_password("site.wang")).token
     at.run()
     assert at.title[0].value == t("page.inbox", "zh")  # site.wang's account says zh
 
 
-def test_the_verification_page_is_public_and_says_nothing_of_unknown_numbers(sqlite_db: str) -> None:
+def test_the_verification_page_is_public_and_says_nothing_of_unknown_numbers(sqlite_db_now: str) -> None:
     at = app_as(None, query={"doc": "CAPAIR-2026-X-000999"})
     at.switch_page("pages/verify.py")
     at.run()
@@ -245,7 +245,7 @@ def test_after_sign_in_a_deep_link_goes_where_asked_if_the_role_may_see_it_else_
         assert chrome.safe_next(bad) == "/"
 
 
-def test_signing_in_after_a_deep_link_keeps_its_query_and_forgets_the_target(sqlite_db: str) -> None:
+def test_signing_in_after_a_deep_link_keeps_its_query_and_forgets_the_target(sqlite_db_now: str) -> None:
     at = app_as(None, query={"number": "YQ-2026-000001"})
     at.session_state["auth.next"] = {"page": "case", "query": {"number": "YQ-2026-000001"}}  # what app.py keeps
     at.text_input(key="signin.username").input("ipr.li")

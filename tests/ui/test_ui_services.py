@@ -23,12 +23,12 @@ def _pw(name: str) -> str:
 
 
 def test_a_session_survives_until_idle_and_ends_at_sign_out(sqlite_db: str) -> None:
-    signed = sessions.sign_in(username="ipr.li", password=_pw("ipr.li"), now=FOUND)
+    signed = sessions.sign_in(username="ipr.li", password=_pw("ipr.li"), nonce="this-browser", now=FOUND)
     assert sessions.resume(token=signed.token, now=FOUND + timedelta(minutes=90)).username == "ipr.li"
-    token, _ = sessions.exchange_handoff(code=signed.handoff, now=FOUND + timedelta(seconds=5))
+    token, _ = sessions.exchange_handoff(code=signed.handoff, nonce="this-browser", now=FOUND + timedelta(seconds=5))
     assert token != signed.token
     with pytest.raises(NotFound):  # the code is single use
-        sessions.exchange_handoff(code=signed.handoff, now=FOUND + timedelta(seconds=6))
+        sessions.exchange_handoff(code=signed.handoff, nonce="this-browser", now=FOUND + timedelta(seconds=6))
     assert sessions.resume(token=token, now=FOUND + timedelta(minutes=1)).username == "ipr.li"
     with pytest.raises(NotFound):  # idle for more than two hours
         sessions.resume(token=signed.token, now=FOUND + timedelta(minutes=90) + sessions.IDLE)

@@ -4,7 +4,6 @@ ending at 24:00 Asia/Shanghai; an unknown year is an error naming the year."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +25,7 @@ from models.rules.workdays import (
     investigation_deadline,
     local_date,
     parse_year,
+    schedule_changes,
     working_days_left,
 )
 
@@ -33,9 +33,9 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(scope="module")
-def cal(tmp_path_factory: pytest.TempPathFactory) -> WorkingCalendar:
-    """The package's years only (an empty data directory)."""
-    return build_calendar(tmp_path_factory.mktemp("no-calendar-files"))
+def cal() -> WorkingCalendar:
+    """The package's years only (no year loaded)."""
+    return build_calendar()
 
 
 def d(s: str) -> date:
@@ -143,7 +143,7 @@ def test_a_period_has_at_least_one_working_day(cal: WorkingCalendar) -> None:
 # --- year schedules (what `yunque calendar load` reads) ---------------------------------------------
 
 FICTIONAL_2027 = {
-    "year": 2027, "source": "test data, not the State Council's",
+    "year": 2027, "source": "TEST ONLY: fictional data, not the State Council's",
     "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
     "workdays": ["2027-02-06", "2027-02-20"],
 }
@@ -158,18 +158,32 @@ def test_a_loaded_year_extends_the_calendar() -> None:
     assert add_working_days(d("2027-02-05"), 3, cal) == d("2027-02-16")  # Sat 6, Mon 15, Tue 16
 
 
+_SRC = {"source": "TEST ONLY"}
+
+
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"holidays": ["2027-01-01"]}, "year"),
-        ({"year": "twenty", "holidays": ["2027-01-01"]}, "year"),
-        ({"year": 2027, "holidays": []}, "holidays"),
-        ({"year": 2027, "holidays": "2027-01-01"}, "holidays"),
-        ({"year": 2027, "holidays": ["2027-13-01"]}, "2027-13-01"),
-        ({"year": 2027, "holidays": ["2027-01-01"], "workdays": ["2027-02-10"]}, "not a weekend day"),
-        ({"year": 2027, "holidays": ["2028-01-03"]}, "2028-01-03 is not in 2027"),
-        ({"year": 2027, "holidays": ["2027-01-01"], "workdays": ["2026-12-27"]}, "2026-12-27 is not in 2027"),
-        ({"year": 2027, "holidays": ["2027-02-06"], "workdays": ["2027-02-06"]}, "both"),
+        ({"holidays": ["2027-01-01"], **_SRC}, "year"),
+        ({"year": "twenty", "holidays": ["2027-01-01"], **_SRC}, "JSON integer"),
+        ({"year": "2027", "holidays": ["2027-01-01"], **_SRC}, "JSON integer"),
+        ({"year": 2027.0, "holidays": ["2027-01-01"], **_SRC}, "JSON integer"),
+        ({"year": True, "holidays": ["2027-01-01"], **_SRC}, "JSON integer"),
+        ({"year": 1999, "holidays": ["1999-01-01"], **_SRC}, "not between 2000 and 2100"),
+        ({"year": 2101, "holidays": ["2101-01-01"], **_SRC}, "not between 2000 and 2100"),
+        ({"year": 2027, "holidays": ["2027-01-01"]}, "source"),
+        ({"year": 2027, "holidays": ["2027-01-01"], "source": "  "}, "source"),
+        ({"year": 2027, "holidays": ["2027-01-01"], "holiday": [], **_SRC}, "unknown field 'holiday'"),
+        ({"year": 2027, "holidays": [], **_SRC}, "holidays"),
+        ({"year": 2027, "holidays": "2027-01-01", **_SRC}, "holidays"),
+        ({"year": 2027, "holidays": ["2027-13-01"], **_SRC}, "2027-13-01"),
+        ({"year": 2027, "holidays": ["20270101"], **_SRC}, "20270101"),
+        ({"year": 2027, "holidays": [20270101], **_SRC}, "20270101"),
+        ({"year": 2027, "holidays": ["2027-01-01", "2027-01-01"], **_SRC}, "2027-01-01 is listed twice"),
+        ({"year": 2027, "holidays": ["2027-01-01"], "workdays": ["2027-02-10"], **_SRC}, "not a weekend day"),
+        ({"year": 2027, "holidays": ["2028-01-03"], **_SRC}, "2028-01-03 is not in 2027"),
+        ({"year": 2027, "holidays": ["2027-01-01"], "workdays": ["2026-12-27"], **_SRC}, "2026-12-27 is not in 2027"),
+        ({"year": 2027, "holidays": ["2027-02-06"], "workdays": ["2027-02-06"], **_SRC}, "both"),
     ],
 )
 def test_a_malformed_year_is_refused_with_the_reason(data: dict, problem: str) -> None:
@@ -183,10 +197,16 @@ def test_a_schedule_object_checks_itself() -> None:
         YearSchedule(2027, frozenset({d("2027-01-01")}), frozenset({d("2027-01-04")}))  # a Monday
 
 
-def test_a_data_file_overrides_the_package_and_adds_a_year(tmp_path: Path) -> None:
-    import json
-
-    (tmp_path / "2027.json").write_text(json.dumps(FICTIONAL_2027))
-    cal = build_calendar(tmp_path)
+def test_a_loaded_year_is_added_to_the_package_years() -> None:
+    cal = build_calendar([parse_year(FICTIONAL_2027, "2027.json")])
     assert 2026 in cal.years and 2027 in cal.years
     assert add_working_days(d("2026-12-30"), 3, cal) == d("2027-01-05")  # Thu 31, (1-3 Jan off), Mon 4, Tue 5
+
+
+def test_replacing_a_year_lists_every_day_whose_status_changes() -> None:
+    old = parse_year(FICTIONAL_2027, "a.json")
+    new = parse_year({**FICTIONAL_2027, "holidays": ["2027-01-01", "2027-02-08", "2027-02-09", "2027-02-10",
+                                                     "2027-02-11", "2027-02-12", "2027-10-04"],
+                      "workdays": ["2027-02-20"]}, "b.json")
+    assert schedule_changes(old, new) == [(d("2027-02-06"), True, False), (d("2027-10-04"), True, False)]
+    assert schedule_changes(old, old) == []

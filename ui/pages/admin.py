@@ -37,7 +37,8 @@ def membership_inputs(prefix: str, role_default: str = "site_officer") -> dict:
     return out
 
 
-tab_users, tab_new, tab_holders = st.tabs([tr("users"), tr("new_user"), tr("rights_holders")])
+tab_users, tab_new, tab_holders, tab_calendar = st.tabs([tr("users"), tr("new_user"), tr("rights_holders"),
+                                                         tr("calendar.tab")])
 
 with tab_users:
     listing = users.list_users(actor=actor.username)
@@ -102,3 +103,24 @@ with tab_holders:
             else:
                 if chrome.run_action(users.create_rights_holder, actor=actor.username, holder=h, ok=tr("saved")):
                     st.rerun()
+
+with tab_calendar:
+    from services import calendar
+
+    chrome.table([{tr("calendar.year"): y.year, tr("calendar.source"): y.source,
+                   tr("calendar.origin"): tr(f"calendar.origin.{y.origin}"), tr("calendar.loaded_by"): y.loaded_by or "",
+                   tr("calendar.loaded_at"): chrome.when(y.loaded_at)}
+                  for y in reversed(calendar.calendar_years(actor=actor.username))])
+    st.caption(tr("calendar.how"))
+    with st.form("admin.calendar", clear_on_submit=True):
+        upload = st.file_uploader(tr("calendar.file"), type=["json"], key="admin.calendar.file")
+        replace = st.checkbox(tr("calendar.replace"), key="admin.calendar.replace")
+        if st.form_submit_button(tr("calendar.load"), type="primary") and upload is not None:
+            loaded = chrome.run_action(calendar.load_calendar_year, content=upload.getvalue(), filename=upload.name,
+                                       actor=actor.username, replace=replace)
+            if loaded is not None:
+                st.success(tr("calendar.loaded", year=loaded.year, source=loaded.source, n=loaded.deadlines_computed))
+                if loaded.changes:
+                    st.subheader(tr("calendar.changes"))
+                    chrome.table([{tr("calendar.day"): chrome.day(c.day), tr("calendar.was"): tr(f"calendar.{c.was}"),
+                                   tr("calendar.now"): tr(f"calendar.{c.now}")} for c in loaded.changes])

@@ -204,6 +204,8 @@ def detail(task_id: int) -> None:
     if t.case_number:  # a task may be about no single case (next year's calendar)
         st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
                      query_params={"case": t.case_number})
+    if t.kind == TaskKind.LOAD_CALENDAR:
+        st.info(tr("calendar.how"))
     left, right = st.columns([3, 2])
     with left:
         if t.case_number:

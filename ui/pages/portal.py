@@ -29,8 +29,8 @@ def notice_list() -> None:
     """The holder's notices with their state and countdown; refreshes itself (the forms below do not rerun)."""
     at = datetime.now(SHANGHAI)
     chrome.table([{"id": p.notice.id, tr("case_number"): p.notice.case_number, tr("brands"): ", ".join(p.notice.brands),
-                   tr("state"): tr(f"notice_state.{p.notice.state}"), tr("deadline"): chrome.day(p.notice.deadline),
-                   tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, at)
+                   tr("state"): tr(f"notice_state.{p.notice.state}"), tr("deadline"): chrome.day(p.notice.deadline, p.notice.deadline_pending_year),
+                   tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, at, p.notice.deadline_pending_year)
                    if p.notice.state in ("served", "claim-pending", "issued") else ""}
                   for p in portal.my_notices(actor=actor.username)])
 
@@ -67,10 +67,10 @@ n = p.notice
 st.subheader(f"{n.case_number} · {', '.join(n.brands)}")
 c1, c2, c3 = st.columns(3)
 c1.metric(tr("state"), tr(f"notice_state.{n.state}"))
-c2.metric(tr("deadline"), chrome.day(n.deadline))
+c2.metric(tr("deadline"), chrome.day(n.deadline, n.deadline_pending_year))
 c3.metric(tr("served_at"), chrome.when(n.served_at))
 if n.state in ("served", "claim-pending"):
-    st.warning(chrome.countdown(n.deadline_at, n.deadline, now))
+    st.warning(chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year))
 parts.lines_table(p.lines)
 
 tab_answer, tab_viewing, tab_docs = st.tabs([tr("answer"), tr("viewing"), tr("documents")])

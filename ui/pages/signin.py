@@ -1,4 +1,4 @@
-"""Sign in with a local account (argon2id; locked for 15 minutes after 5 failures), or single sign-on."""
+"""Sign in with a local account (argon2id; the failing client is locked out, see services.auth), or single sign-on."""
 
 from __future__ import annotations
 
@@ -22,7 +22,16 @@ with st.form("signin.form"):
     submitted = st.form_submit_button(tr("sign_in"), type="primary")
 
 if submitted:
-    signed = chrome.run_action(sessions.sign_in, username=username, password=password)
+    from models.rules.errors import PermissionDenied, YunqueError
+
+    signed = None
+    try:
+        signed = sessions.sign_in(username=username, password=password, client=chrome.client_address(),
+                                  nonce=chrome.browser_nonce())
+    except PermissionDenied as e:  # wrong password or a lock-out: said in the user's language
+        st.error(chrome.sign_in_refusal(e, chrome.lang()), icon=":material/lock:")
+    except YunqueError as e:  # a field left empty
+        st.error(str(e))
     if signed is not None:
         st.session_state[chrome.TOKEN_KEY] = signed.token
         st.session_state["ui.lang"] = signed.actor.locale if signed.actor.locale in ("zh", "en") else "zh"

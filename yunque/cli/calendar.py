@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import typer
 
-from yunque.cli._common import JsonOpt, emit, fail, handled
+from yunque.cli._common import AsOpt, JsonOpt, emit, fail, handled
 
 
 def register(app: typer.Typer) -> None:
@@ -45,18 +43,46 @@ def register(app: typer.Typer) -> None:
     @cal.command("load")
     @handled
     def load(file: Path = typer.Argument(..., help="JSON: {year, source, holidays: [...], workdays: [...]}"),
+             actor: str = AsOpt,
+             replace: bool = typer.Option(False, "--replace", help="Replace a year the official data already covers."),
              as_json: bool = JsonOpt) -> None:
-        """Add a newly published year (国务院办公厅 holiday arrangement) to data/calendar/."""
-        from adapters.calendar import read_year_file, reset_calendar
-        from yunque.settings import get_settings
+        """Load a newly published year (国务院办公厅 holiday arrangement) for every process of Yunque."""
+        from services.calendar import load_calendar_year
 
-        schedule = read_year_file(file)  # validates before anything is written
-        target_dir = get_settings().calendar_dir
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / f"{schedule.year}.json"
-        tmp = target.with_suffix(".tmp")
-        shutil.copyfile(file, tmp)
-        tmp.replace(target)
-        reset_calendar()
-        emit({"year": schedule.year, "holidays": len(schedule.holidays), "workdays": len(schedule.workdays),
-              "file": str(target)}, as_json, lambda o: json.dumps(o))
+        out = load_calendar_year(content=file.read_bytes(), filename=file.name, actor=actor, replace=replace)
+        emit(out, as_json, _describe_load)
+
+    @cal.command("status")
+    @handled
+    def status(actor: str = AsOpt, as_json: bool = JsonOpt) -> None:
+        """The years known, the years missing, and the clocks waiting for them."""
+        from services.calendar import calendar_status
+
+        out = calendar_status(actor=actor)
+        emit(out, as_json, _describe_status)
+
+
+def _describe_load(o: object) -> str:
+    from services.calendar import CalendarLoadOut
+
+    assert isinstance(o, CalendarLoadOut)
+    head = f"loaded {o.year} ({o.source}): {o.holidays} holiday(s), {o.workdays} make-up working day(s), sha256 {o.sha256}"
+    lines = [head]
+    if o.replaced is not None:
+        lines.append(f"replaced the schedule from {o.replaced}; {len(o.changes)} day(s) change status:")
+        lines += [f"  {c.day.isoformat()}: {c.was} -> {c.now}" for c in o.changes]
+    lines.append(f"{o.deadlines_computed} waiting deadline(s) computed; {o.released_lines} overdue line(s) released")
+    return "\n".join(lines)
+
+
+def _describe_status(o: object) -> str:
+    from services.calendar import CalendarStatusOut
+
+    assert isinstance(o, CalendarStatusOut)
+    lines = [f"known years: {o.years[0]}-{o.years[-1]}" if o.years else "no year known"]
+    for y in o.missing:
+        lines.append(f"MISSING {y}: deadlines in {y} wait for its schedule ({o.waiting_clocks} clock(s) waiting); "
+                     f"load it with `yunque calendar load FILE --as USER`")
+    if o.next_year_missing:
+        lines.append(f"{o.today.year + 1} is not loaded yet: load it before 1 January")
+    return "\n".join(lines)

@@ -75,7 +75,10 @@ def register(app: typer.Typer) -> None:
         from services.clocks import fill_pending_clocks
         from services.sweep import advance_detention_clocks, release_expired
 
+        from services.calendar import ensure_calendar_ahead
+
         t = parse_time(now) or utcnow()
+        ensure_calendar_ahead(now=t)
         fill_pending_clocks(now=t)
         released = release_expired(now=t)
         clocks = advance_detention_clocks(now=t)
