@@ -12,7 +12,8 @@ import pytest
 
 from tests.cli.test_cli import FOUND, db_path, ok, refused, shipment_file, yunque
 
-pytestmark = pytest.mark.slow
+# real_clock: the embedded S3 server (rclone, a Go program) reads the kernel's clock, not libfaketime's
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 
 
 def _free_port() -> int:

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     disposal = typer.Typer(no_args_is_help=True, help="Disposal of confiscated goods (Reg 27) and costs (Reg 25).")
     app.add_typer(disposal, name="disposal")
     match = typer.Typer(no_args_is_help=True, help="Lines flagged at seizure: classes, licensees (Meas 21).")
-    app.add_typer(match, name="match")
+    app.add_typer(match, name="flagged")
 
     @bond.command("receive")
     @handled
