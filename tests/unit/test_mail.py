@@ -123,7 +123,8 @@ def test_the_sink_runs_as_a_subprocess_from_server_argv(smtp_port: int, tmp_path
     assert argv[:3] == [sys.executable, "-m", "adapters.mail_server"]
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                filter(None, [str(root), os.environ.get("PYTHONPATH")]))})
     try:
         deadline = time.monotonic() + 20
         while True:
