@@ -31,6 +31,14 @@ def _money(v: object, info) -> Decimal:  # noqa: ANN001
         raise ValueError(str(e).split(": ", 1)[-1]) from None
 
 
+def positive_money(v: object, info) -> Decimal:  # noqa: ANN001
+    """A field validator's body for an amount that must be more than zero (values, bonds, costs)."""
+    d = _money(v, info)
+    if d <= 0:
+        raise ValueError("must be more than zero")
+    return d
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -51,10 +59,7 @@ class LineIn(Strict):
     @field_validator("value", mode="before")
     @classmethod
     def _value(cls, v: object, info) -> Decimal:  # noqa: ANN001
-        d = _money(v, info)
-        if d <= 0:
-            raise ValueError("must be more than zero")
-        return d
+        return positive_money(v, info)
 
 
 class ShipmentIn(Strict):

@@ -18,7 +18,7 @@ from models.enums import BondForm, BondKind, LineState, NoticeState, Role, TaskK
 from models.rules.bonds import settle_bond as settle_rule
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI
-from models.schemas import Strict, _money
+from models.schemas import Strict, positive_money
 from models.tables import Answer, BondReceipt, Case, CaseCost, Evidence, GeneralBond, Notice, Task
 from services.answers import _lock_notice, cancel_notice_tasks, claimed_lines, detain_claimed, general_bond_cover
 from services.cases import close_if_done
@@ -39,10 +39,7 @@ class BondReceiptIn(Strict):
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, v: object, info) -> Decimal:  # noqa: ANN001
-        d = _money(v, info)
-        if d <= 0:
-            raise ValueError("must be more than zero")
-        return d
+        return positive_money(v, info)
 
     @model_validator(mode="after")
     def _letter(self) -> BondReceiptIn:

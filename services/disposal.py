@@ -14,7 +14,7 @@ from adapters.db import session_scope
 from models.enums import CostKind, DisposalMethod, LineState, Role, TaskKind
 from models.rules.bonds import disposal_order_ok
 from models.rules.errors import ConcurrentUpdate, InvalidInput
-from models.schemas import Strict, _money
+from models.schemas import Strict, _money, positive_money
 from models.tables import Case, CaseCost, Disposal, Line
 from services.bonds import close_tasks, evidence_of_case
 from services.context import Actor, load_actor, now_or, open_task, record, require_role
@@ -44,10 +44,7 @@ class CostIn(Strict):
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, v: object, info) -> Decimal:  # noqa: ANN001
-        d = _money(v, info)
-        if d <= 0:
-            raise ValueError("must be more than zero")
-        return d
+        return positive_money(v, info)
 
 
 def add_cost(s: Session, *, who: Actor, case: Case, line: Line, cost: CostIn, now: datetime) -> dict[str, Any]:

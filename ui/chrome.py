@@ -74,7 +74,10 @@ def handoff_redirect(code: str, target: str) -> None:
     from urllib.parse import urlencode
 
     url = "/_yq/session?" + urlencode({"code": code, "next": safe_next(target)})
-    st.html(f"<script>window.location.replace({json.dumps(url)})</script>", unsafe_allow_javascript=True)
+    # the address is URL-encoded (no "<" can occur); escaping "<" as well keeps it inert inside <script>
+    target_js = json.dumps(url).replace("<", "\\u003c")
+    st.html(f"<script>window.location.replace({target_js})</script>",
+            unsafe_allow_javascript=True)
     st.stop()
 
 
