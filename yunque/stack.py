@@ -207,8 +207,10 @@ def deploy(settings: Settings) -> list[str]:
 def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
     """Prefect's documented zombie detection: a flow run whose heartbeats stop without it reaching
     another state (its process was killed) is marked Crashed; the dispatcher and the reconciliation
-    then give the case a fresh run. A suspended case run sends no heartbeats, so Paused (Suspended)
-    counts as a state reached."""
+    then give the case a fresh run. Entering Running arms it as a heartbeat does: a process killed
+    before its first heartbeat reached the server (the server itself records the Running state) is
+    caught too. A suspended case run sends no heartbeats, so Paused (Suspended) counts as a state
+    reached. An automation of that name from an earlier version is brought up to date."""
     script = f"""
 from datetime import timedelta
 from prefect.automations import Automation
@@ -216,26 +218,28 @@ from prefect.client.schemas.objects import StateType
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
+trigger = EventTrigger(
+    after={{"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}},
+    expect={{"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+             "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Paused",
+             "prefect.flow-run.Suspended"}},
+    match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
+    for_each={{"prefect.resource.id"}},
+    posture=Posture.Proactive,
+    threshold=1,
+    within=timedelta(seconds={ZOMBIE_AFTER_SECONDS}),
+)
+actions = [ChangeFlowRunState(state=StateType.CRASHED,
+                              message="no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")]
+description = "A flow run whose heartbeats stop has lost its process: mark it Crashed."
 try:
-    Automation.read(name={ZOMBIE_AUTOMATION!r})
+    known = Automation.read(name={ZOMBIE_AUTOMATION!r})
 except ValueError:
-    Automation(
-        name={ZOMBIE_AUTOMATION!r},
-        description="A flow run whose heartbeats stop has lost its process: mark it Crashed.",
-        trigger=EventTrigger(
-            after={{"prefect.flow-run.heartbeat"}},
-            expect={{"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                     "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Paused",
-                     "prefect.flow-run.Suspended"}},
-            match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
-            for_each={{"prefect.resource.id"}},
-            posture=Posture.Proactive,
-            threshold=1,
-            within=timedelta(seconds={ZOMBIE_AFTER_SECONDS}),
-        ),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED,
-                                    message="no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")],
-    ).create()
+    Automation(name={ZOMBIE_AUTOMATION!r}, description=description, trigger=trigger, actions=actions).create()
+else:
+    if known.trigger != trigger or known.actions != actions or not known.enabled:
+        known.trigger, known.actions, known.description, known.enabled = trigger, actions, description, True
+        known.update()
 """
     return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
