@@ -169,22 +169,48 @@ def open_case(
                           "quantity": line.quantity, "value": str(line.value), "nice_class": line.nice_class,
                           "match_flags": line.match_flags})
 
-        from yunque.settings import get_settings
-
         for notice in notices.values():
             record(s, actor=who, action="notice.issued", subject=f"notice:{notice.id}", at=now, case_id=case.id,
                    after={"rights_holder_id": notice.rights_holder_id})
-            if get_settings().service_rule == "issue":
-                _serve(s, notice, who, at=now, means="issue")
 
+        # An IPR officer confirms the lines against the recordations the same working day; the notices are
+        # served only then (services.task_acts.confirm_seizure), and a line that does not match is released.
         open_task(s, kind=TaskKind.CONFIRM_SEIZURE, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
                   candidate_group=Role.IPR_OFFICER, title=f"Confirm the lines of {number} against the recordations",
-                  due_at=min((n.deadline_at for n in notices.values() if n.deadline_at), default=None),
-                  priority=20, now=now)
+                  due_at=confirm_by(now), priority=5, now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
                 payload={"case_number": number, "notice_ids": [n.id for n in notices.values()]})
         remember(s, idempotency_key, OPEN_CASE, {"case_number": number})
         return case_view(s, number, who)
+
+
+def confirm_by(now: datetime) -> datetime:
+    """The end of the working day of the seizure (the next working day if it is found on a day off)."""
+    from datetime import timedelta
+
+    from adapters.calendar import get_calendar
+    from models.rules.errors import CalendarUnknown
+
+    cal, day = get_calendar(), local_date(now)
+    try:
+        while not cal.is_working_day(day):
+            day += timedelta(days=1)
+    except CalendarUnknown:
+        pass  # the year is not loaded: the day itself (the clocks record the missing year elsewhere)
+    return end_of_day(day)
+
+
+def serve_confirmed(s: Session, case: Case, who: Actor, *, at: datetime) -> list[Notice]:
+    """After the confirmation: the notices still awaiting service are served now when the office serves on
+    issue (otherwise the process mails them and service follows ``settings.service_rule``)."""
+    from yunque.settings import get_settings
+
+    notices = list(s.exec(select(Notice).where(Notice.case_id == case.id, Notice.state == NoticeState.ISSUED.value)
+                          .order_by(Notice.id).with_for_update()))
+    if get_settings().service_rule == "issue":
+        for notice in notices:
+            _serve(s, notice, who, at=at, means="issue")
+    return notices
 
 
 def _serve(s: Session, notice: Notice, who: Actor, *, at: datetime, means: str) -> None:

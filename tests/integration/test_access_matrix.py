@@ -76,6 +76,8 @@ OTHER_CONSIGNOR = {"name": "深圳南通进出口有限公司 (Shenzhen Nantong 
 #   rights holder's request for a viewing, its answer from the room, saving an officer's inbox view).
 # - An IPR officer of the office may record a rights holder's answer and bond (filed on paper or in
 #   person, Meas 41 allows filing by post) but not answer from the viewing room, which is the holder's.
+# - Completing a task performs its act: a manager may claim and hand over the confirm_seizure task but the
+#   confirmation itself is an IPR officer's act (complete_task A for MZ).
 # - Site officers of another office read the authentication guides (guides help any inspection site),
 #   but never the case, its evidence or its documents.
 # - A consignor invited to a viewing may ask for shots in it (it may argue non-infringement, Reg 19)
@@ -156,7 +158,7 @@ unclaim_task               A   P  Y  Y  Y  N  N  N  N  N  N
 unclaim_task               B   N  N  N  Y  P  N  N  N  N  N
 assign_task                A   P  Y  Y  Y  N  N  N  N  N  N
 assign_task                B   N  N  N  Y  P  N  N  N  N  N
-complete_task              A   P  Y  Y  Y  N  N  N  N  N  N
+complete_task              A   P  Y  P  Y  N  N  N  N  N  N
 complete_task              B   N  N  N  Y  P  N  N  N  N  N
 request_viewing            A   P  P  P  P  P  Y  N  Y  N  N
 request_viewing            B   P  P  P  P  P  N  Y  N  Y  N
@@ -490,7 +492,7 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "claim_task": _w(lambda w, f, a: tasks.claim_task(task_id=f.t_open, actor=a, now=NOW)),
         "unclaim_task": _w(lambda w, f, a: tasks.unclaim_task(task_id=f.t_claimed, actor=a, now=NOW)),
         "assign_task": _w(lambda w, f, a: tasks.assign_task(task_id=f.t_claimed, actor=a, assignee=f.colleague, now=NOW)),
-        "complete_task": _w(lambda w, f, a: tasks.complete_task(task_id=f.t_open, actor=a, outcome={"ok": True}, now=NOW)),
+        "complete_task": _w(lambda w, f, a: tasks.complete_task(task_id=f.t_open, actor=a, outcome="confirmed", now=NOW)),
         "request_viewing": _w(request_viewing),
         "decide_viewing": _w(lambda w, f, a: viewing.decide_viewing(viewing_id=f.v_req, actor=a, approve=True, now=NOW)),
         "open_room": _w(lambda w, f, a: viewing.open_room(viewing_id=f.v_appr, actor=a, now=NOW)),

@@ -23,6 +23,7 @@ from services.delivery import MAIL_ATTEMPTS, deliver_document, deliveries_of_doc
 from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from services.tasks import inbox
+from tests.support import open_confirmed
 from tests.unit.test_documents import MemoryStore, flat, pdf_text
 from tests.unit.test_mail import free_port
 from yunque.settings import reset_settings
@@ -83,7 +84,7 @@ def _open_case(*brands: str):  # noqa: ANN202
     """The seed story's shipment, cut down to the lines of ``brands``."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
-    return open_case(shipment=shipment, actor="site.wang", now=FOUND)
+    return open_confirmed(shipment, now=FOUND)
 
 
 def _notice(case, brand: str):  # noqa: ANN001, ANN202

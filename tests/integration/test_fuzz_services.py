@@ -345,8 +345,10 @@ def test_a_call_link_is_set_or_refused_cleanly(bench: Bench, url: str | None) ->
 
 
 @FUZZ
-@given(outcome=st.none() | outcome_in, version=st.none() | st.integers(-1, 3), who=st.sampled_from(["ipr.li", "ipr.chen", "mgr.zhao"]))
-def test_a_task_is_completed_with_any_outcome_or_refused_cleanly(bench: Bench, outcome: Any,
+@given(outcome=st.sampled_from(["confirmed", "not-matching", "approve", ""]) | st.text(max_size=12),
+       fields=st.none() | outcome_in, version=st.none() | st.integers(-1, 3),
+       who=st.sampled_from(["ipr.li", "ipr.chen", "mgr.zhao"]))
+def test_a_task_is_completed_with_any_outcome_or_refused_cleanly(bench: Bench, outcome: Any, fields: Any,
                                                                  version: int | None, who: str) -> None:
     from services.tasks import complete_task, inbox
 
@@ -354,7 +356,8 @@ def test_a_task_is_completed_with_any_outcome_or_refused_cleanly(bench: Bench, o
     if state.get("task") is None:
         case = bench.new_case("ROLEX")
         state["task"] = next(t.id for t in inbox(actor="ipr.li") if t.case_number == case.number)
-    done = attempt(lambda: complete_task(task_id=state["task"], actor=who, outcome=outcome, expected_version=version, now=NOW))
+    done = attempt(lambda: complete_task(task_id=state["task"], actor=who, outcome=outcome, fields=fields,
+                                       expected_version=version, now=NOW))
     if done is not None:
         assert done.state == "completed"
         state["task"] = None

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from services import sessions
 from services.cases import open_case
 from services.demo import load_demo_data, seed_shipment
+from tests.support import open_confirmed
 from ui.i18n import t
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -44,9 +45,15 @@ def texts(at: AppTest) -> str:
 
 
 @pytest.fixture
-def seed_case(sqlite_db_now: str):  # noqa: ANN201
+def unconfirmed_case(sqlite_db_now: str):  # noqa: ANN201
     now = datetime.now().astimezone()
     return open_case(shipment=seed_shipment(now - timedelta(minutes=5)), actor="site.wang", now=now)
+
+
+@pytest.fixture
+def seed_case(sqlite_db_now: str):  # noqa: ANN201
+    now = datetime.now().astimezone()
+    return open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
 
 
 def test_signed_out_visitors_see_the_sign_in_form_and_the_verification_page_only(sqlite_db_now: str) -> None:
@@ -109,12 +116,12 @@ def test_each_page_checks_the_role_itself(sqlite_db_now: str, user: str, page: s
     assert refused is (not allowed)
 
 
-def test_an_officer_sees_the_inbox_with_the_new_seizure_task(seed_case) -> None:  # noqa: ANN001
+def test_an_officer_sees_the_inbox_with_the_new_seizure_task(unconfirmed_case) -> None:  # noqa: ANN001
     at = app_as("ipr.li", "pages/inbox.py")
     body = texts(at)
-    assert seed_case.number in body and t("kind.confirm_seizure", "en") in body
+    assert unconfirmed_case.number in body and t("kind.confirm_seizure", "en") in body
     other = app_as("site.huang", "pages/inbox.py")  # another office
-    assert seed_case.number not in texts(other)
+    assert unconfirmed_case.number not in texts(other)
 
 
 def test_the_case_workspace_shows_lines_notices_and_timeline_to_its_office_only(seed_case) -> None:  # noqa: ANN001
@@ -181,7 +188,7 @@ def test_registering_a_seizure_refuses_bad_fields_and_matches_recordations(sqlit
 
 def test_the_managers_board_shows_open_work(seed_case) -> None:  # noqa: ANN001
     at = app_as("mgr.zhao", "pages/board.py")
-    assert [m.value for m in at.metric][:2] == ["1", "1"]
+    assert [m.value for m in at.metric][:2] == ["1", "0"]  # one open case; its confirmation task is done
     assert "CHANEL SARL" in texts(at)
 
 

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from services import board, portal, sessions, users
 from services.answers import record_answer
-from services.cases import open_case
 from services.demo import load_demo_data, seed_shipment
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -74,7 +74,7 @@ def test_user_form_rejects_bad_fields(sqlite_db: str) -> None:
 
 
 def test_portal_and_board_read_models(db: str) -> None:
-    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    case = open_confirmed(seed_shipment(FOUND), now=FOUND)
     mine = portal.my_notices(actor="nike.agent", now=FOUND)
     assert len(mine) == 1 and mine[0].notice.brands == ["NIKE"] and mine[0].general_bond is not None
     assert [ln.brand for ln in mine[0].lines] == ["NIKE"]

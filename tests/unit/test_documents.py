@@ -24,7 +24,7 @@ from adapters.objectstore import ObjectMissing, StoredObject
 from models.rules.errors import NotFound
 from models.tables import Document
 from services.answers import record_answer
-from services.cases import get_case, open_case
+from services.cases import get_case
 from services.demo import seed_shipment
 from services.detention import decide_line
 from services.documents import (
@@ -36,6 +36,7 @@ from services.documents import (
     verify_document,
 )
 from services.sweep import release_expired
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)  # a Tuesday: the answer deadline is Friday 4 September
@@ -80,7 +81,7 @@ def open_seed_case(*brands: str):  # noqa: ANN201
     """The seed story's shipment, cut down to the lines of ``brands`` (fewer notices, faster tests)."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
-    return open_case(shipment=shipment, actor="site.wang", now=FOUND)
+    return open_confirmed(shipment, now=FOUND)
 
 
 def notice_of(case, brand: str):  # noqa: ANN001, ANN201
