@@ -318,6 +318,7 @@ def case_view(s: Session, case_number: str, who: Actor) -> CaseOut:
         found_at=ship.found_at if ship else case.opened_at,
         opened_at=case.opened_at,
         opened_by=opener.username if opener else "",
+        confirmed_at=case.confirmed_at,
         flow_run_id=case.flow_run_id,
         lines=[_line_out(ln, recs, holders) for ln in lines],
         notices=[notice_view(s, n, who, case=case, holders=holders) for n in notices],

@@ -287,12 +287,14 @@ def _is_array(prop: Mapping[str, Any]) -> bool:
 
 
 def describe(kind: str) -> dict[str, Any]:
-    """The form of a kind as its JSON schema, with the allowed outcomes (empty if the kind has no act)."""
+    """The form of a kind as its JSON schema, with the allowed outcomes (empty if the kind has no act). A
+    field that only repeats the outcome is left out: the outcome fills it."""
     entry = TASK_ACTS.get(str(kind))
     if entry is None:
         return {"outcomes": [], "fields": {}, "required": [], "bulk": False, "ongoing": []}
     spec = act_for(kind)
     schema = spec.form.model_json_schema()
-    return {"outcomes": list(spec.outcomes), "fields": schema.get("properties", {}),
-            "required": schema.get("required", []), "bulk": spec.bulk, "ongoing": list(spec.ongoing),
-            "description": (spec.form.__doc__ or "").strip()}
+    fields = {k: v for k, v in schema.get("properties", {}).items() if k != spec.outcome_field}
+    required = [k for k in schema.get("required", []) if k != spec.outcome_field]
+    return {"outcomes": list(spec.outcomes), "fields": fields, "required": required, "bulk": spec.bulk,
+            "ongoing": list(spec.ongoing), "description": (spec.form.__doc__ or "").strip()}

@@ -216,3 +216,76 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
         chrome.show_validation(e)
         return False
     return chrome.run_action(submit, data) is not None
+
+
+# --- the process map (case page) ------------------------------------------------------------------------
+
+_STEP_STYLE = {  # fill, border, font colour, border style
+    "done": ("#d9f2e3", "#2e7d4f", "#1b4d30", "solid"),
+    "current": ("#fff1d6", "#d9822b", "#6b3d00", "bold"),
+    "todo": ("#ffffff", "#9aa0a6", "#5f6368", "dashed"),
+    "skipped": ("#f1f3f4", "#c4c7c5", "#9aa0a6", "dotted"),
+}
+
+
+def _dot_text(text: str) -> str:
+    """A DOT string literal's content: quotes and backslashes escaped, control characters dropped (the
+    label is drawn as text, never as markup)."""
+    return "".join(ch for ch in text.replace("\\", "\\\\").replace('"', '\\"') if ch >= " " or ch == "\n") \
+        .replace("\n", "\\n")
+
+
+def waiting_label(who: str | None) -> str:
+    if not who:
+        return ""
+    if who.startswith("group:"):
+        return tr(f"role.{who.removeprefix('group:')}")
+    if who in ("process", "court"):
+        return tr(f"waiting.{who}")
+    return who
+
+
+def step_lines(step) -> list[str]:  # noqa: ANN001
+    """A step's label as lines: what it is, whose, and its state (done when / waiting on whom until when)."""
+    lines = [tr(f"step.{step.kind}")]
+    if step.detail:
+        lines.append(step.detail)
+    if step.state == "done" and step.at:
+        lines.append(tr("step_done_at", at=chrome.when(step.at)))
+    elif step.state == "current":
+        lines.append(tr("step_waiting", who=waiting_label(step.waiting_on)))
+        if step.until:
+            lines.append(tr("step_until", at=chrome.when(step.until)))
+    elif step.state == "skipped":
+        lines.append(tr("step_skipped"))
+    return lines
+
+
+def map_dot(pmap) -> str:  # noqa: ANN001
+    """The map as a DOT graph, left to right, each step styled by its state."""
+    out = ['digraph process {', '  rankdir=LR; nodesep=0.25; ranksep=0.35;',
+           '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=11];',
+           '  edge [color="#9aa0a6", arrowsize=0.7];']
+    for step in pmap.steps:
+        fill, border, font, line = _STEP_STYLE[step.state]
+        label = _dot_text("\n".join(step_lines(step)))
+        out.append(f'  "{_dot_text(step.key)}" [label="{label}", fillcolor="{fill}", color="{border}", '
+                   f'fontcolor="{font}", style="rounded,filled,{line}"];')
+    for a, b in pmap.edges:
+        out.append(f'  "{_dot_text(a)}" -> "{_dot_text(b)}";')
+    out.append("}")
+    return "\n".join(out)
+
+
+def process_map(case_number: str, actor: Actor) -> None:
+    """The case's path drawn from its real state, and what it waits on, as a diagram and as a table."""
+    from services.process_map import case_map
+
+    pmap = chrome.run_action(case_map, case_number=case_number, actor=actor.username)
+    if pmap is None:
+        return
+    st.graphviz_chart(map_dot(pmap), width="stretch")
+    waiting = [s for s in pmap.steps if s.state == "current"]
+    if waiting:
+        chrome.table([{tr("step"): tr(f"step.{s.kind}") + (f" · {s.detail}" if s.detail else ""),
+                       tr("waiting_on"): waiting_label(s.waiting_on), tr("until"): chrome.when(s.until)} for s in waiting])

@@ -286,3 +286,14 @@ def test_the_portal_status_and_notice_list_rerun_on_a_timer() -> None:
         deco = [ast.unparse(d) for d in fn.decorator_list]
         assert "chrome.fragment(run_every=10)" in deco, (path, deco)  # st.fragment, guarded like the page
         assert "st.form" not in ast.unparse(fn), "a form inside a timed fragment would rerun while being filled in"
+
+
+def test_the_case_page_draws_the_process_map_from_the_case_state(unconfirmed_case) -> None:  # noqa: ANN001
+    at = app_as("ipr.li", "pages/case.py", {"case": unconfirmed_case.number})
+    (chart,) = at.get("graphviz_chart")
+    dot = chart.proto.spec
+    assert "digraph" in dot and t("step.confirm", "en") in dot
+    # the confirmation is under way and waits on the IPR officers; the notices come after it
+    assert t("step_waiting", "en", who=t("role.ipr_officer", "en")) in dot
+    assert dot.count(t("step.notice", "en")) == len(unconfirmed_case.notices)
+    assert t("role.ipr_officer", "en") in texts(at)  # the table of what the case waits on

@@ -48,21 +48,24 @@ if case.flow_run_id:
 
     st.link_button(tr("flow_run"), f"{get_settings().prefect_ui_url}/runs/flow-run/{case.flow_run_id}", icon=":material/account_tree:")
 
-tabs = st.tabs([tr("lines"), tr("notices"), tr("viewings"), tr("evidence"), tr("documents"), tr("timeline")])
+tabs = st.tabs([tr("process_map"), tr("lines"), tr("notices"), tr("viewings"), tr("evidence"), tr("documents"),
+               tr("timeline")])
 with tabs[0]:
+    parts.process_map(case.number, actor)
+with tabs[1]:
     parts.lines_table(case.lines)
     detained = [ln for ln in case.lines if ln.state in (LineState.DETAINED, LineState.UNDETERMINED)]
     if detained and actor.role in (Role.IPR_OFFICER, Role.ADMIN):
         parts.decide_detained(case.number, detained, actor.username)
-with tabs[1]:
-    parts.notices_block(case.notices)
 with tabs[2]:
-    parts.viewings_block(case.number, actor)
+    parts.notices_block(case.notices)
 with tabs[3]:
-    parts.evidence_gallery(case.number, actor)
+    parts.viewings_block(case.number, actor)
 with tabs[4]:
-    parts.documents_block(case.number, case.documents, actor)
+    parts.evidence_gallery(case.number, actor)
 with tabs[5]:
+    parts.documents_block(case.number, case.documents, actor)
+with tabs[6]:
     rows = portal.case_timeline(case_number=case.number, actor=actor.username)
     chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("role"): e.actor_role, tr("action"): e.action,
                    tr("subject"): e.subject, tr("details"): str(e.after or "")} for e in rows])

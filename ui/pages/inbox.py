@@ -156,12 +156,19 @@ def bulk_actions(chosen_tasks: list) -> None:
                 task_form(form, key="inbox.bulk", ids=ids)
 
 
+def _value_label(value: str) -> str:
+    label = tr(f"value.{value}")
+    return value if label == f"value.{value}" else label
+
+
 def _widget(name: str, prop: dict[str, Any], key: str) -> Any:  # noqa: ANN401
-    label = prop.get("title") or name
+    label = tr(f"field.{name}")
+    if label == f"field.{name}":
+        label = prop.get("title") or name
     help_ = prop.get("description")
     options = prop.get("enum") or next((p.get("enum") for p in prop.get("anyOf", []) if p.get("enum")), None)
     if options:
-        return st.selectbox(label, options, key=f"{key}.{name}", help=help_)
+        return st.selectbox(label, options, key=f"{key}.{name}", help=help_, format_func=_value_label)
     kinds = {prop.get("type")} | {p.get("type") for p in prop.get("anyOf", [])}
     formats = {prop.get("format")} | {p.get("format") for p in prop.get("anyOf", [])}
     if "date-time" in formats:
