@@ -10,7 +10,7 @@ from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, TaskKind
-from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.rules.matching import match_flags
 from models.rules.moments import not_in_future
 from models.rules.states import transition
@@ -247,14 +247,25 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
         notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
         if notice is None:
             raise NotFound("notice", notice_id)
-        if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id):
+        case = s.get(Case, notice.case_id)
+        assert case is not None
+        if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id
+                                               or not sent_to_holder(case, notice)):
             raise NotFound("notice", notice_id)
+        if case.confirmed_at is None:
+            raise ConcurrentUpdate(f"notice {notice_id}", "is served once an IPR officer has confirmed the lines")
         if who.role == Role.IPR_OFFICER:
             visible_case(s, s.get(Case, notice.case_id), who, notice_id)  # another office's notice does not exist for it
         if means == "portal" and notice.first_opened_at is None:
             notice.first_opened_at = at
             s.add(notice)
-        if notice.state == NoticeState.ISSUED:
+            record(s, actor=who, action="notice.opened", subject=f"notice:{notice.id}", at=at, case_id=case.id,
+                   after={"state": notice.state})
+        from yunque.settings import get_settings
+
+        # the portal's opening serves the notice unless the office's rule is service by mail alone
+        opening_serves = means != "portal" or get_settings().service_rule != "mail"
+        if notice.state == NoticeState.ISSUED and opening_serves:
             _serve(s, notice, who, at=at, means=means)
         return notice_view(s, notice, who)
 
@@ -267,6 +278,17 @@ def get_case(*, case_number: str, actor: str) -> CaseOut:
         return case_view(s, case_number, load_actor(s, actor))
 
 
+def sent_to_holder(case: Case, notice: Notice) -> bool:
+    """A rights holder learns of a notice once an IPR officer confirmed the lines (it is sent then); a
+    notice withdrawn at the confirmation never reached it. Until then it does not exist for the holder."""
+    return case.confirmed_at is not None and notice.state != NoticeState.WITHDRAWN
+
+
+def sent_clause() -> tuple[Any, Any]:
+    """``sent_to_holder`` in SQL, for a query that joins Notice with its Case."""
+    return col(Case.confirmed_at).is_not(None), Notice.state != NoticeState.WITHDRAWN.value
+
+
 def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case:
     """The case if ``who`` may see it; otherwise it does not exist for them."""
     if case is None:
@@ -277,8 +299,9 @@ def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case
         if who.customs_office_id == case.customs_office_id:
             return case
     elif who.role == Role.RIGHTS_HOLDER:
-        n = s.exec(select(Notice.id).where(Notice.case_id == case.id, Notice.rights_holder_id == who.rights_holder_id)).first()
-        if n is not None:
+        n = s.exec(select(Notice).where(Notice.case_id == case.id, Notice.rights_holder_id == who.rights_holder_id,
+                                        Notice.state != NoticeState.WITHDRAWN.value)).first()
+        if n is not None and sent_to_holder(case, n):
             return case
     elif who.role == Role.CONSIGNOR:
         ship = s.get(Shipment, case.shipment_id)

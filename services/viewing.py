@@ -157,8 +157,11 @@ def request_viewing(
                 raise NotFound("notice", notice_id)
             case = s.get(Case, notice.case_id)
             assert case is not None
+            from services.cases import _serve, sent_to_holder
+
+            if not sent_to_holder(case, notice):
+                raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
             if notice.state == NoticeState.ISSUED:
-                from services.cases import _serve
 
                 _serve(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
             if notice.state != NoticeState.SERVED:

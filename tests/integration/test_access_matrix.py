@@ -231,7 +231,7 @@ class Family:
     v_open: int
     shot: int
     evidence: int
-    t_open: int  # the unclaimed confirm_seizure task of case1
+    t_open: int  # the unclaimed confirm_seizure task of a case not confirmed yet
     t_claimed: int  # the approve_viewing task of v_req, claimed by ``ipr``
     n2: int  # claim pending its bond
     case3: str  # a detained line, its documents
@@ -269,7 +269,10 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
 
     decl = iter(f"0{seq}012026112400{i:04d}" for i in range(1, 100))
     at = lambda m: FOUND + timedelta(minutes=m)  # noqa: E731
+    from tests.support import confirm
+
     c1 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor), actor=site, now=at(1))
+    confirm(c1.number, actor=ipr, now=at(1))
     n1 = c1.notices[0].id
     viewings = [request_viewing(actor=holder, notice_id=n1, invite_consignor=True, now=at(2)).id for _ in range(3)]
     v_req, v_appr, v_open = viewings
@@ -280,14 +283,15 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
     ev = add_evidence(case_number=c1.number, actor=site, stream=io.BytesIO(JPEG + brand.encode()), filename="IMG_1.jpg",
                       viewing_id=v_open, line_number=1, now=at(6)).id
     tasks = {t.kind: t for t in inbox(actor=ipr) if t.case_number == c1.number and t.viewing_id in (None, v_req)}
-    t_open = tasks["confirm_seizure"].id
     t_claimed = claim_task(task_id=tasks["approve_viewing"].id, actor=ipr, now=at(7)).id
 
     c2 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(8))
+    confirm(c2.number, actor=ipr, now=at(8))
     n2 = c2.notices[0].id
     record_answer(notice_id=n2, actor=holder, answer={"verdicts": {1: "infringing"}, "detain": True}, now=at(9))
 
     c3 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(10))
+    confirm(c3.number, actor=ipr, now=at(10))
     record_answer(notice_id=c3.notices[0].id, actor=holder, now=at(11),
                   answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "general"})
     from adapters.db import session_scope
@@ -303,9 +307,12 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
     mp.setenv("YUNQUE_SERVICE_RULE", "mail")
     reset_settings()
     c4 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(14))
+    confirm(c4.number, actor=ipr, now=at(14))  # sent, served once the mail is accepted
     mp.delenv("YUNQUE_SERVICE_RULE")
     reset_settings()
     assert c4.notices[0].state == "issued"
+    c5 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(15))
+    t_open = next(t.id for t in inbox(actor=ipr) if t.case_number == c5.number and t.kind == "confirm_seizure")
 
     rec = c1.lines[0].recordation
     item = list_guide(recordation=rec, actor=holder)[0].id
