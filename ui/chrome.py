@@ -205,6 +205,18 @@ def lang() -> str:
     return st.session_state.get("ui.lang", "zh")
 
 
+def choose_language(username: str | None) -> None:
+    """The language control's callback: only a click on it changes the language (and the account's own)."""
+    choice = st.session_state.get("ui.lang_choice")
+    if choice not in ("zh", "en") or choice == lang():
+        return
+    st.session_state["ui.lang"] = choice
+    if username is not None:
+        from services.users import set_locale
+
+        set_locale(actor=username, locale=choice)
+
+
 def tr(key: str, **kw: Any) -> str:
     return t(key, lang(), **kw)
 
@@ -216,9 +228,13 @@ def translator() -> Callable[..., str]:
 
 
 def require(actor: Actor | None, *roles: Role) -> Actor:
-    """Every page checks the role itself: a hidden page is not access control."""
+    """Every page checks the role itself: a hidden page is not access control. A visitor not signed in
+    gets the sign-in form under the page's own address (a bookmark, a link in an e-mail), then the page."""
     if actor is None:
-        st.warning(tr("sign_in_first"))
+        from ui import signin
+
+        st.info(tr("sign_in_first"))
+        signin.show()
         st.stop()
     if roles and actor.role not in roles:
         st.error(tr("not_for_your_role"))

@@ -83,7 +83,7 @@ def viewings_block(case_number: str, actor: Actor) -> None:
                    tr("lines"): ", ".join(map(str, v.line_numbers))} for v in items])
     for v in items:
         if v.state in ("approved", "open"):
-            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+            st.page_link("views/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
                          query_params={"viewing": str(v.id)})
 
 
@@ -167,7 +167,7 @@ def portal_viewing_status(notice: NoticeOut, actor: Actor) -> list[Any]:
         if v.decision_reason:
             st.text(v.decision_reason)
         if v.state in ("approved", "open"):
-            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+            st.page_link("views/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
                          query_params={"viewing": str(v.id)})
     return mine
 

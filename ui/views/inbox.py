@@ -209,7 +209,7 @@ def detail(task_id: int) -> None:
     st.subheader(tr("complete_task", id=t.id))
     st.text(t.title)
     if t.case_number:  # a task may be about no single case (next year's calendar)
-        st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
+        st.page_link("views/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
                      query_params={"case": t.case_number})
     if t.kind == TaskKind.LOAD_CALENDAR:
         st.info(tr("calendar.how"))
