@@ -314,6 +314,16 @@ def show_validation(e: ValidationError) -> None:
         st.error(f"{tr('field')} {field_label(field)}: {md(msg)}")
 
 
+def facts(pairs: Iterable[tuple[str, object]]) -> None:
+    """Key values (a declaration number, a state, a time) side by side and in full: a caption over plain
+    text, which wraps where ``st.metric`` would cut the value short ("2201202612…"); on a phone the
+    columns stack."""
+    pairs = list(pairs)
+    for column, (label, value) in zip(st.columns(len(pairs)), pairs, strict=True):
+        column.caption(md(label))
+        column.text(str(value))
+
+
 def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
     """A dataframe: user text inside it is displayed as text."""
     import pandas as pd

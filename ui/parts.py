@@ -48,12 +48,16 @@ def decide_detained(case_number: str, lines: list[LineOut], actor: str) -> None:
     tr = chrome.translator()
     st.subheader(tr("decide_detained"))
     with st.form("case.decide"):
-        number = st.selectbox(tr("line_no"), [ln.number for ln in lines],
-                              format_func=lambda n: next(f"{n} · {ln.brand} · {chrome.state_label(ln.state)}" for ln in lines if ln.number == n))
-        outcome = st.selectbox(tr("outcome"), list(detention.OUTCOMES), format_func=lambda o: tr(f"outcome.{o}"))
+        labels = {ln.number: f"{ln.number} · {ln.brand} · {chrome.state_label(ln.state)}" for ln in lines}  # this run's language
+        number = st.selectbox(tr("line_no"), list(labels), format_func=labels.__getitem__)
+        # No outcome chosen in advance: confiscation or release is the officer's decision, never a default.
+        outcome = st.selectbox(tr("outcome"), list(detention.OUTCOMES), format_func=lambda o: tr(f"outcome.{o}"),
+                               index=None, placeholder=tr("choose_outcome"), key="case.decide.outcome")
         note = st.text_area(tr("note"), max_chars=2000)
         if st.form_submit_button(tr("decide"), type="primary"):
-            if chrome.run_action(detention.decide_line, case_number=case_number, line_number=number, actor=actor,
+            if outcome is None:
+                st.error(tr("outcome_missing"))
+            elif chrome.run_action(detention.decide_line, case_number=case_number, line_number=number, actor=actor,
                                  outcome=outcome, note=note, ok=tr("decided")) is not None:
                 st.rerun()
 
@@ -115,7 +119,10 @@ def show_evidence(items: list[Any], columns: int = 3) -> None:
 
 
 def documents_block(case_number: str, docs: list[DocumentOut], actor: Actor) -> None:
-    """The case's documents the actor is entitled to; each downloads as the PDF that was issued."""
+    """The case's documents the actor is entitled to; each downloads as the PDF that was issued.
+
+    A fetched PDF is kept for the session (``ui.`` keys end with the sign-out), so its save button stays
+    when a refreshing fragment around this block reruns."""
     from services import documents
 
     if not docs:
@@ -124,11 +131,14 @@ def documents_block(case_number: str, docs: list[DocumentOut], actor: Actor) -> 
     for d in docs:
         c1, c2 = st.columns([4, 1])
         c1.text(f"{d.number} · {tr('doc.' + d.kind)} · {chrome.when(d.issued_at)}")
-        if c2.button(tr("download"), key=f"doc.{d.id}"):
+        fetched = f"ui.doc_pdf.{d.id}"
+        if fetched not in st.session_state and c2.button(tr("download"), key=f"doc.{d.id}"):
             got = chrome.run_action(documents.document_bytes, number=d.number, actor=actor.username)
             if got is not None:
-                name, data = got
-                st.download_button(tr("save_pdf"), data, file_name=name, mime="application/pdf", key=f"doc.dl.{d.id}")
+                st.session_state[fetched] = got
+        if fetched in st.session_state:
+            name, data = st.session_state[fetched]
+            c2.download_button(tr("save_pdf"), data, file_name=name, mime="application/pdf", key=f"doc.dl.{d.id}")
 
 
 def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> None:

@@ -330,3 +330,53 @@ def test_the_case_page_draws_the_process_map_from_the_case_state(unconfirmed_cas
     assert t("step_waiting", "en", who=t("role.ipr_officer", "en")) in dot
     assert dot.count(t("step.notice", "en")) == len(unconfirmed_case.notices)
     assert t("role.ipr_officer", "en") in texts(at)  # the table of what the case waits on
+
+
+def _fragment_decorators(path: Path, name: str) -> tuple[list[str], str]:
+    import ast
+
+    fn = next(n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef) and n.name == name)
+    return [ast.unparse(d) for d in fn.decorator_list], ast.unparse(fn)
+
+
+@pytest.mark.parametrize(("page", "name"), [("case.py", "case_state"), ("shipments.py", "shipment_list"),
+                                            ("shipments.py", "shipment_state")])
+def test_the_case_page_and_the_consignor_view_refresh_their_state_every_5_seconds(page: str, name: str) -> None:
+    deco, body = _fragment_decorators(Path(APP).parent / "views" / page, name)
+    assert "chrome.fragment(run_every=5)" in deco, (page, deco)  # a release shows within 5 s, without a reload
+    assert "st.form" not in body and "decide_detained" not in body, "a form would rerun while being filled in"
+    assert "evidence_gallery" not in body and "show_evidence" not in body, "images are not fetched again every 5 s"
+
+
+def _chanel_detained(case) -> int:  # noqa: ANN001
+    from services.answers import record_answer
+
+    chanel = next(n for n in case.notices if "CHANEL" in n.brands)
+    record_answer(notice_id=chanel.id, actor="chanel.agent",
+                  answer={"verdicts": {k: "infringing" for k in chanel.lines}, "detain": True, "bond": "general"})
+    return chanel.lines[0]
+
+
+def test_the_decision_on_a_detained_line_has_no_outcome_chosen_in_advance(seed_case) -> None:  # noqa: ANN001
+    line = _chanel_detained(seed_case)
+    at = app_as("ipr.li", "views/case.py", {"case": seed_case.number})
+    outcome = at.selectbox(key="case.decide.outcome")
+    assert outcome.value is None
+    lang = at.session_state["ui.lang"]
+    next(b for b in at.button if b.label == t("decide", lang)).click().run()
+    assert t("outcome_missing", lang) in [e.value for e in at.error]
+    assert t("state.detained", lang) in texts(at)  # nothing decided
+    at.selectbox(key="case.decide.outcome").set_value("withdrawn")
+    next(b for b in at.button if b.label == t("decide", lang)).click().run()
+    assert not at.error, [e.value for e in at.error]
+    from services.cases import get_case
+
+    assert next(ln for ln in get_case(case_number=seed_case.number, actor="ipr.li").lines if ln.number == line).state == "released"
+
+
+def test_the_case_page_shows_the_declaration_number_and_status_in_full(seed_case) -> None:  # noqa: ANN001
+    at = app_as("ipr.li", "views/case.py", {"case": seed_case.number})
+    assert not at.metric  # st.metric cuts a long value short
+    shown = [x.value for x in at.text]
+    assert seed_case.declaration_no in shown
+    assert t(f"case_status.{seed_case.status}", "en") in shown

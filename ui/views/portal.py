@@ -76,10 +76,8 @@ except NotFound:
 n = p.notice
 
 st.subheader(f"{n.case_number} · {chrome.md(', '.join(n.brands))}")
-c1, c2, c3 = st.columns(3)
-c1.metric(tr("state"), tr(f"notice_state.{n.state}"))
-c2.metric(tr("deadline"), chrome.day(n.deadline, n.deadline_pending_year))
-c3.metric(tr("served_at"), chrome.when(n.served_at))
+chrome.facts([(tr("state"), tr(f"notice_state.{n.state}")), (tr("deadline"), chrome.day(n.deadline, n.deadline_pending_year)),
+              (tr("served_at"), chrome.when(n.served_at))])
 if n.state in ("served", "claim-pending"):
     st.warning(chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year))
 parts.lines_table(p.lines)
