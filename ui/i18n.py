@@ -210,6 +210,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "confirmation_minutes": ("确权用时（分钟）", "Confirmation (minutes)"),
     "decide_detained": ("对扣留货物作出决定", "Decide on a detained line"),
     "outcome": ("决定", "Outcome"),
+    "minutes": ("分钟", "Minutes"),
     "choose_outcome": ("请选择决定", "Choose an outcome"),
     "outcome_missing": ("请先选择对该货物的决定，再提交。", "Choose the outcome for this line before deciding."),
     "outcome.confiscate": ("认定侵权，没收", "infringement determined: confiscate"),

@@ -299,3 +299,33 @@ def process_map(case_number: str, actor: Actor) -> None:
     if waiting:
         chrome.table([{tr("step"): tr(f"step.{s.kind}") + (f" · {s.detail}" if s.detail else ""),
                        tr("waiting_on"): waiting_label(s.waiting_on), tr("until"): chrome.when(s.until)} for s in waiting])
+
+
+#: The buckets of the managers' confirmation-time histogram, in minutes (lower bounds; the last is open).
+CONFIRMATION_BUCKETS = (0, 10, 15, 30, 60, 240, 1440)
+
+
+def confirmation_histogram(minutes: list[float]) -> Any:
+    """Confirmations per bucket of minutes ("0–10 min", ..., "1440–∞ min"), ordered by each bucket's lower
+    bound (never by its label, which sorts "1440–∞" before "15–30"); empty buckets are kept at 0."""
+    import bisect
+
+    import pandas as pd
+
+    counts = [0] * len(CONFIRMATION_BUCKETS)
+    for m in minutes:
+        counts[max(bisect.bisect_right(CONFIRMATION_BUCKETS, m) - 1, 0)] += 1
+    uppers = [*CONFIRMATION_BUCKETS[1:], None]
+    labels = [f"{lo}–{hi if hi is not None else '∞'} min" for lo, hi in zip(CONFIRMATION_BUCKETS, uppers, strict=True)]
+    return pd.DataFrame({"bucket": labels, "lower": CONFIRMATION_BUCKETS, "count": counts})
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=200)
+def office_board(office: int | None, _username: str) -> Any:
+    """The managers' board of one office (``None``: every office, the administrators'), computed at most
+    once every 30 s for all who watch it: the query takes about 2 s and the board refreshes every 30 s for
+    each manager. Keyed by the office only; the page has checked the role, and the first caller's
+    ``board.board`` checks it again."""
+    from services import board
+
+    return board.board(actor=_username)

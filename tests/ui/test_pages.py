@@ -380,3 +380,34 @@ def test_the_case_page_shows_the_declaration_number_and_status_in_full(seed_case
     shown = [x.value for x in at.text]
     assert seed_case.declaration_no in shown
     assert t(f"case_status.{seed_case.status}", "en") in shown
+
+
+def test_the_confirmation_time_histogram_is_ordered_by_the_lower_bound_of_its_buckets() -> None:
+    from ui.parts import confirmation_histogram
+
+    hist = confirmation_histogram([5, 12, 2000, 20, 45, 10, 300])
+    assert list(hist["bucket"]) == ["0–10 min", "10–15 min", "15–30 min", "30–60 min", "60–240 min", "240–1440 min",
+                                    "1440–∞ min"]
+    assert list(hist["count"]) == [1, 2, 1, 1, 0, 1, 1]  # 10 opens its bucket; an empty bucket stays, at 0
+
+
+def test_the_board_is_computed_once_per_office_every_30_seconds(seed_case) -> None:  # noqa: ANN001
+    from ui import parts
+
+    assert [m.value for m in app_as("mgr.zhao", "views/board.py").metric][0] == "1"
+    now = datetime.now().astimezone()
+    open_case(shipment=seed_shipment(now - timedelta(minutes=1)), actor="site.wang", now=now)
+    again = app_as("mgr.zhao", "views/board.py")  # another browser of the office within 30 s: the same board
+    assert [m.value for m in again.metric][0] == "1"
+    assert [m.value for m in app_as("admin", "views/board.py").metric][0] == "2"  # every office: its own entry
+    parts.office_board.clear()  # what 30 s do
+    assert [m.value for m in app_as("mgr.zhao", "views/board.py").metric][0] == "2"
+
+
+def test_the_board_draws_the_confirmation_times_in_the_order_of_their_buckets(seed_case) -> None:  # noqa: ANN001
+    import json
+
+    _chanel_detained(seed_case)  # one answer: one confirmation time
+    at = app_as("mgr.zhao", "views/board.py")
+    spec = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if '"bucket"' in c.proto.spec)
+    assert spec["encoding"]["x"]["sort"] is None  # the data's order (by lower bound), not the labels'
