@@ -259,22 +259,25 @@ def day(d: date | None, pending_year: int | None = None) -> str:
 
 
 def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None,
-              pending_year: int | None = None) -> str:
-    """'2 working days left (ends 2026-11-27 24:00)', in the user's language; for a deadline that waits
-    for a year's working-day schedule, says so (a deadline is never guessed)."""
+              pending_year: int | None = None, served_at: datetime | None = None) -> str:
+    """'2 working days left (ends 2026-11-27 24:00)', in the user's language; on the day of service of a
+    period that runs from the day after (``served_at``), '3 working days from tomorrow'; for a deadline
+    that waits for a year's working-day schedule, says so (a deadline is never guessed)."""
     if deadline_at is None and pending_year is not None:
         return tr("deadline_pending", year=pending_year)
-    from services.portal import working_days_left
+    from services.portal import period_started, working_days_left
 
     if deadline_at is None:
         return tr("no_deadline")
     now = now or datetime.now(SHANGHAI)
     if deadline_at <= now:
         return tr("deadline_passed", at=when(deadline_at))
-    wd = working_days_left(deadline=deadline, now=now)
+    wd = working_days_left(deadline=deadline, now=now, served_at=served_at)
     hours = (deadline_at - now).total_seconds() / 3600
     if wd is None:
         return tr("hours_left", h=f"{hours:.0f}")
+    if not period_started(served_at=served_at, now=now):
+        return tr("wd_from_tomorrow", n=wd, h=f"{hours:.0f}", d=day(deadline))
     return tr("wd_left", n=wd, h=f"{hours:.0f}", d=day(deadline))
 
 

@@ -93,6 +93,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "deadline_passed": ("期限已于 {at} 届满", "deadline passed at {at}"),
     "hours_left": ("剩余约 {h} 小时", "about {h} hours left"),
     "wd_left": ("剩余 {n} 个工作日（至 {d} 24:00，约 {h} 小时）", "{n} working day(s) left (until {d} 24:00, about {h} hours)"),
+    "wd_from_tomorrow": ("自明日起 {n} 个工作日（至 {d} 24:00，约 {h} 小时）",
+                         "{n} working day(s) from tomorrow (until {d} 24:00, about {h} hours)"),
     "wd_left_col": ("剩余工作日", "Working days left"),
     # states
     "state.suspended": ("中止放行", "suspended"),

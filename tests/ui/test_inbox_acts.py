@@ -62,6 +62,12 @@ def test_the_chanel_viewing_is_approved_from_the_inbox_once(sqlite_db_now: str) 
     assert [x.kind for x in inbox(actor="site.wang") if x.viewing_id == v.id] == ["attend_viewing"]
     again = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})  # completed: no form any more
     assert not [b for b in again.button if b.label == t("complete", "en")]
+    # the site officer's attend_viewing task leads straight into the room, not to the case
+    (attend,) = [x for x in inbox(actor="site.wang") if x.viewing_id == v.id]
+    site = app_as("site.wang", "views/inbox.py", {"task": str(attend.id)}, lang="en")
+    links = [(e.proto.page, e.proto.query_string) for e in site.get("page_link")
+             if e.proto.label in (t("join_room", "en", id=v.id), t("open_case", "en", n=case.number))]
+    assert len(links) == 1 and links[0][0].endswith("viewing") and f"viewing={v.id}" in links[0][1], links
 
 
 @pytest.mark.parametrize("bad", ["tomorrow", "2026-11-24T15:00"])
