@@ -58,7 +58,7 @@ def test_a_failing_service_in_a_page_shows_the_reason_in_the_users_language(sqli
     def full_disk(**_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(tasks, "inbox", full_disk)
+    monkeypatch.setattr(tasks, "list_tasks", full_disk)
     at = _signed_in("ipr.li", lang)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -74,7 +74,7 @@ def test_an_unexpected_error_shows_no_class_name(sqlite_db: str, monkeypatch: py
     def broken(**_: object) -> None:
         raise KeyError("secret_internal_detail")
 
-    monkeypatch.setattr(tasks, "inbox", broken)
+    monkeypatch.setattr(tasks, "list_tasks", broken)
     at = _signed_in("ipr.li", "en")
     at.run()
     assert not at.exception
