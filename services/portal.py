@@ -135,19 +135,33 @@ def case_timeline(*, case_number: str, actor: str) -> list[TimelineOut]:
         return [TimelineOut.model_validate(e) for e in rows]
 
 
-def working_days_left(*, deadline: date | None, now: datetime | None = None) -> int | None:
+def working_days_left(*, deadline: date | None, now: datetime | None = None,
+                      served_at: datetime | None = None) -> int | None:
     """Working days left to a legal deadline, today included if it is one; ``None`` when the
-    deadline is not set or its year's schedule is not loaded (never guessed)."""
+    deadline is not set or its year's schedule is not loaded (never guessed).
+
+    A period that runs from the day after service (a notice's 3 working days, Reg 16, Meas 41) has not
+    started on the day of service: that day is not counted, so on it the whole period is left."""
+    from datetime import timedelta
+
     from adapters.calendar import get_calendar
     from models.rules.errors import CalendarUnknown
     from models.rules.workdays import working_days_left as left
 
     if deadline is None:
         return None
+    today = local_date(now_or(now))
+    if served_at is not None:
+        today = max(today, local_date(served_at) + timedelta(days=1))
     try:
-        return left(local_date(now_or(now)), deadline, get_calendar())
+        return left(today, deadline, get_calendar())
     except CalendarUnknown:
         return None
+
+
+def period_started(*, served_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a period counted from the day after service has begun (it has not on the day of service)."""
+    return served_at is None or local_date(now_or(now)) > local_date(served_at)
 
 
 class RecordationMatch(BaseModel):

@@ -93,6 +93,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "deadline_passed": ("期限已于 {at} 届满", "deadline passed at {at}"),
     "hours_left": ("剩余约 {h} 小时", "about {h} hours left"),
     "wd_left": ("剩余 {n} 个工作日（至 {d} 24:00，约 {h} 小时）", "{n} working day(s) left (until {d} 24:00, about {h} hours)"),
+    "wd_from_tomorrow": ("自明日起 {n} 个工作日（至 {d} 24:00，约 {h} 小时）",
+                         "{n} working day(s) from tomorrow (until {d} 24:00, about {h} hours)"),
     "wd_left_col": ("剩余工作日", "Working days left"),
     # states
     "state.suspended": ("中止放行", "suspended"),
@@ -210,6 +212,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "confirmation_minutes": ("确权用时（分钟）", "Confirmation (minutes)"),
     "decide_detained": ("对扣留货物作出决定", "Decide on a detained line"),
     "outcome": ("决定", "Outcome"),
+    "minutes": ("分钟", "Minutes"),
+    "choose_outcome": ("请选择决定", "Choose an outcome"),
+    "outcome_missing": ("请先选择对该货物的决定，再提交。", "Choose the outcome for this line before deciding."),
     "outcome.confiscate": ("认定侵权，没收", "infringement determined: confiscate"),
     "outcome.cannot-determine": ("不能认定", "cannot determine"),
     "outcome.court-notice": ("收到法院协助执行通知", "court notice received"),

@@ -93,7 +93,7 @@ def test_a_line_unit_written_as_a_link_is_shown_as_text_in_the_answer_form(sqlit
     at = _signed_in("nike.agent", "en")
     at.query_params["notice"] = str(notice)
     at.run()
-    at.switch_page("pages/portal.py")
+    at.switch_page("views/portal.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     labels = [r.label for r in at.radio if "vil" in r.label]

@@ -208,8 +208,11 @@ def detail(task_id: int) -> None:
     t = d.task
     st.subheader(tr("complete_task", id=t.id))
     st.text(t.title)
-    if t.case_number:  # a task may be about no single case (next year's calendar)
-        st.page_link("pages/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
+    if t.kind == TaskKind.ATTEND_VIEWING and t.viewing_id is not None:  # the officer's job is in the room
+        st.page_link("views/viewing.py", label=tr("join_room", id=t.viewing_id), icon=":material/videocam:",
+                     query_params={"viewing": str(t.viewing_id)})
+    elif t.case_number:  # a task may be about no single case (next year's calendar)
+        st.page_link("views/case.py", label=tr("open_case", n=t.case_number), icon=":material/folder_open:",
                      query_params={"case": t.case_number})
     if t.kind == TaskKind.LOAD_CALENDAR:
         st.info(tr("calendar.how"))
