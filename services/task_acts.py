@@ -296,5 +296,5 @@ def describe(kind: str) -> dict[str, Any]:
     schema = spec.form.model_json_schema()
     fields = {k: v for k, v in schema.get("properties", {}).items() if k != spec.outcome_field}
     required = [k for k in schema.get("required", []) if k != spec.outcome_field]
-    return {"outcomes": list(spec.outcomes), "fields": fields, "required": required, "bulk": spec.bulk,
+    return {"kind": str(kind), "outcomes": list(spec.outcomes), "fields": fields, "required": required, "bulk": spec.bulk,
             "ongoing": list(spec.ongoing), "description": (spec.form.__doc__ or "").strip()}

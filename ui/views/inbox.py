@@ -161,10 +161,17 @@ def _value_label(value: str) -> str:
     return value if label == f"value.{value}" else label
 
 
-def _widget(name: str, prop: dict[str, Any], key: str) -> Any:  # noqa: ANN401
-    label = tr(f"field.{name}")
-    if label == f"field.{name}":
-        label = prop.get("title") or name
+def _field_label(kind: str, name: str, prop: dict[str, Any]) -> str:
+    """The field's label in the user's language: the kind's own wording, else the field's, else the form's title."""
+    for key in (f"field.{kind}.{name}", f"field.{name}"):
+        label = tr(key)
+        if label != key:
+            return label
+    return prop.get("title") or name
+
+
+def _widget(name: str, prop: dict[str, Any], key: str, kind: str = "") -> Any:  # noqa: ANN401
+    label = _field_label(kind, name, prop)
     help_ = prop.get("description")
     options = prop.get("enum") or next((p.get("enum") for p in prop.get("anyOf", []) if p.get("enum")), None)
     if options:
@@ -187,7 +194,7 @@ def task_form(form: dict[str, Any], *, key: str, ids: list[int]) -> None:
     with st.form(key):
         outcome = st.radio(tr("decision"), form["outcomes"], format_func=lambda o: tr(f"outcome.{o}"), horizontal=True,
                            key=f"{key}.outcome")
-        values = {name: _widget(name, prop, key) for name, prop in form["fields"].items()}
+        values = {name: _widget(name, prop, key, form.get("kind", "")) for name, prop in form["fields"].items()}
         if st.form_submit_button(tr("complete"), type="primary"):
             fields = {k: v for k, v in values.items() if isinstance(v, str) and v.strip()}
             if len(ids) == 1:
