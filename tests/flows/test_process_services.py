@@ -146,7 +146,7 @@ def test_a_detention_clock_advances_only_its_own_line(db: str) -> None:
     from services.sweep import advance_detention_clocks
 
     found = datetime(2026, 9, 1, 10, 0, tzinfo=SH)  # 30 working days end in October 2026
-    case = open_case(shipment=seed_shipment(found), actor="site.wang", now=found)
+    case = open_confirmed(seed_shipment(found), now=found)
     detained = []
     for brand, user in (("CHANEL", "chanel.agent"), ("NIKE", "nike.agent")):
         ln = next(x for x in case.lines if x.brand == brand)
