@@ -40,14 +40,22 @@ ICONS = {"inbox": ":material/inbox:", "case": ":material/folder_open:", "registe
          "viewing": ":material/videocam:", "board": ":material/monitoring:", "admin": ":material/manage_accounts:",
          "outbox": ":material/outgoing_mail:", "portal": ":material/description:", "shipments": ":material/local_shipping:"}
 
+def home_to(target: st.Page) -> st.Page:
+    """The app's root address, hidden from the menu, opening ``target`` under its own address. Streamlit
+    serves its default page at "/" only, so a page marked default would answer its own bookmark
+    (``/inbox``, ``/signin``) with "Page not found"; no page of ours is the default."""
+    return st.Page(lambda: st.switch_page(target, query_params=st.query_params.to_dict()), title=target.title,
+                   url_path="home", default=True, visibility="hidden")
+
+
 verify = page("verify.py", "verify", ":material/qr_code_scanner:")
 if actor is None:
-    signin = page("signin.py", "signin", ":material/login:", default=True)
+    signin = page("signin.py", "signin", ":material/login:")
     # A role's address opened before signing in (a link in an e-mail, a bookmark) is its own page, which
     # shows the sign-in form under that address (chrome.require) and, once signed in, itself with the
     # query it was opened with; the menu shows only the sign-in and verification pages.
     deep = [st.Page(f"views/{k}.py", title=tr("page.signin"), url_path=k) for k in chrome.DEEP_LINKS]
-    pages: list[st.Page] = [signin, verify, *deep]
+    pages: list[st.Page] = [home_to(signin), signin, verify, *deep]
     nav = st.navigation(pages, position="hidden")
     if nav.url_path in chrome.DEEP_LINKS:
         chrome.remember_target(nav.url_path, st.query_params.to_dict())
@@ -55,10 +63,9 @@ if actor is None:
         st.page_link(signin)
         st.page_link(verify)
 else:
-    home = chrome.PAGES_BY_ROLE.get(actor.role, ("verify",))[0]
-    pages = [page(f"{k}.py", k, ICONS[k], default=k == home) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())]
+    pages = [page(f"{k}.py", k, ICONS[k]) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())]
     pages.append(verify)
-    nav = st.navigation(pages)
+    nav = st.navigation([home_to(pages[0]), *pages])
 
 if actor is not None and actor.role == Role.ADMIN:
     with chrome.guard("calendar banner"):

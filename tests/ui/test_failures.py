@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from adapters.incidents import log_path
 from services import sessions
-from services.cases import open_case
+from tests.support import open_confirmed
 from services.demo import load_demo_data, seed_shipment
 from ui.i18n import t
 
@@ -88,7 +88,7 @@ def test_a_line_unit_written_as_a_link_is_shown_as_text_in_the_answer_form(sqlit
     shipment = seed_shipment(now - timedelta(minutes=5))
     nike = next(ln for ln in shipment["lines"] if ln["brand"] == "NIKE")
     nike["unit"] = "[x](http://e.vil)"
-    case = open_case(shipment=shipment, actor="site.wang", now=now)
+    case = open_confirmed(shipment, now=now)  # the notice reaches the holder once the lines are confirmed
     notice = next(n.id for n in case.notices if "NIKE" in n.brands)
     at = _signed_in("nike.agent", "en")
     at.query_params["notice"] = str(notice)
