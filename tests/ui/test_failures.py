@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from adapters.incidents import log_path
 from services import sessions
-from tests.support import open_confirmed
 from services.demo import load_demo_data, seed_shipment
+from tests.support import open_confirmed
 from ui.i18n import t
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
