@@ -83,8 +83,8 @@ TITLES: dict[DocumentKind, Bilingual] = {
 }
 
 REG = "《中华人民共和国知识产权海关保护条例》"
-# The inner title marks 〈〉 are in neither embedded font: full-width ＜＞ stand in for them.
-MEAS = "《中华人民共和国海关关于＜中华人民共和国知识产权海关保护条例＞的实施办法》"
+# A title inside a title takes the inner marks 〈〉 (U+3008, U+3009): the CJK font (Noto Sans CJK) has them.
+MEAS = "《中华人民共和国海关关于〈中华人民共和国知识产权海关保护条例〉的实施办法》"
 REG_EN = "Regulations of the People's Republic of China on Customs Protection of Intellectual Property Rights"
 MEAS_EN = "GACC Measures implementing the Regulations (Order 183, amended by Order 240)"
 

@@ -1,7 +1,7 @@
 """Legal documents through the services, with an in-memory evidence store, on SQLite and PostgreSQL.
 
 Each kind is rendered to PNG with poppler's pdftoppm (kept under test-artifacts/documents/), its text
-extracted with pypdf, and its QR code read back with zbarimg."""
+extracted with poppler's pdftotext, and its QR code read back with zbarimg."""
 
 from __future__ import annotations
 
@@ -93,7 +93,11 @@ def line_of(case, brand: str) -> int:  # noqa: ANN001
 
 
 def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    """The text as poppler's pdftotext reads it, in the order it is drawn. (pypdf reads the CJK font's
+    encoding, a CMap embedded in the file as fpdf2 writes it for CFF fonts, as one-byte codes.)"""
+    run = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
+                         check=True, timeout=60)
+    return run.stdout.decode()
 
 
 def flat(text: str) -> str:
@@ -149,8 +153,12 @@ def test_the_confirmation_notice_names_the_lines_the_deadline_and_how_to_answer(
                      "第四十一条", "Measures, Arts. 22 and 41", "Regulations, Art. 17", "2026年9月1日",
                      "第二十一条", "Article 21 of the Measures",  # the suspension (Meas 21)
                      "重庆云通商贸有限公司",  # the consignor is named
-                     "20,000.00", "bank guarantee letter", "Measures, Art. 38"):  # the bond required, how to post it
+                     "20,000.00", "bank guarantee letter", "Measures, Art. 38",  # the bond required, how to post it
+                     # the Measures' title, with the Regulations' title inside it in the inner marks 〈〉
+                     "《中华人民共和国海关关于〈中华人民共和国知识产权海关保护条例〉的实施办法》第二十一条"):
         assert flat(expected) in text, expected
+    assert "〈中华人民共和国知识产权海关保护条例〉" in text
+    assert "＜" not in text and "＞" not in text  # the full-width stand-ins are gone
     assert "NIKE" not in text  # another holder's lines are not on this holder's notice
 
     png = to_png(data, "confirmation_notice", tmp_path)
@@ -353,3 +361,112 @@ def _decisions(case_number: str, all_of_kind: bool = False) -> dict:
             out.setdefault(kind, []).append(decision_id)
         return out
     return dict(rows)
+
+
+# --- fonts: every character printed has a glyph ----------------------------------------------------
+
+
+def _every_kind_of_document() -> list:
+    """The planned documents of every kind: a three-brand case (confiscation, undetermined, release)
+    and a one-brand case transferred to the police; the confirmation notices of both."""
+    from models.tables import Decision, Notice
+    from services.detention import decide_investigation
+    from services.documents import plan_confirmation, plan_decision
+    from services.police import transfer_to_police
+
+    later = FOUND + timedelta(days=20)
+    case = open_seed_case("CHANEL", "NIKE", "HERMES")
+    record_answer(notice_id=notice_of(case, "CHANEL").id, actor="chanel.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    record_answer(notice_id=notice_of(case, "NIKE").id, actor="nike.agent", now=FOUND + timedelta(minutes=10),
+                  answer={"verdicts": {line_of(case, "NIKE"): "infringing"}, "detain": True, "bond": "general"})
+    record_answer(notice_id=notice_of(case, "HERMES").id, actor="hermes.agent", now=FOUND + timedelta(minutes=11),
+                  answer={"verdicts": {line_of(case, "HERMES"): "not-infringing"}})
+    decide_investigation(case_number=case.number, line_number=line_of(case, "CHANEL"), actor="ipr.li",
+                         outcome="infringing", now=later)
+    decide_investigation(case_number=case.number, line_number=line_of(case, "NIKE"), actor="ipr.li",
+                         outcome="cannot-determine", now=later)
+    second = open_seed_case("CHANEL")
+    record_answer(notice_id=notice_of(second, "CHANEL").id, actor="chanel.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {line_of(second, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    transfer_to_police(case_number=second.number, actor="ipr.li", now=later, transfer={
+        "lines": [line_of(second, "CHANEL")], "police_unit": "北京市公安局", "grounds": "货值巨大，涉嫌犯罪"})
+    with session_scope(readonly=True) as s:
+        planned = [plan_confirmation(s, n) for n in s.exec(select(Notice).order_by(Notice.id))]
+        for d in s.exec(select(Decision).order_by(Decision.id)):
+            planned += plan_decision(s, d)
+    return planned
+
+
+def _wording_tables() -> str:
+    """Every character of the wording tables of ``services.documents``."""
+    from services import documents as d
+
+    parts = [d.REG, d.MEAS, d.REG_EN, d.MEAS_EN, d._CN_DIGITS, *d._MONTHS, *d.KIND_CODE.values()]  # noqa: SLF001
+    parts += [t for title in d.TITLES.values() for t in (title.zh, title.en)]
+    for zh, en, basis in d._RELEASE_WHY.values():  # noqa: SLF001
+        parts += [zh, en, basis.zh, basis.en]
+    return "".join(parts)
+
+
+def _font_cmaps() -> tuple[set[int], set[int], set[int]]:
+    """The characters of the chosen CJK face and of the two Latin fonts, read with fontTools directly."""
+    from fontTools import ttLib
+
+    from adapters.pdf import CJK_FACE, CJK_FONT, LATIN_BOLD_FONT, LATIN_FONT
+
+    assert CJK_FONT.name == "NotoSansCJK-Regular.ttc"
+    faces = [f for f in ttLib.TTCollection(str(CJK_FONT), lazy=True).fonts if f["name"].getDebugName(1) == CJK_FACE]
+    assert len(faces) == 1
+    cjk = set(faces[0].getBestCmap())
+    latin = set(ttLib.TTFont(str(LATIN_FONT), lazy=True).getBestCmap())
+    bold = set(ttLib.TTFont(str(LATIN_BOLD_FONT), lazy=True).getBestCmap())
+    return cjk, latin, bold
+
+
+def test_every_character_of_every_kind_of_document_has_a_glyph(sqlite_db: str) -> None:
+    from dataclasses import replace
+
+    from adapters.pdf import Bilingual, printed_text, render
+    from models.enums import DocumentKind
+
+    planned = _every_kind_of_document()
+    assert {p.kind for p in planned} == set(DocumentKind)
+    tables = _wording_tables()
+    assert "〈" in tables and "〉" in tables and "《" in tables
+    cjk, latin, bold = _font_cmaps()
+    assert {0x3008, 0x3009} <= cjk
+    for p in planned:
+        # the document as issued, and with every character of the wording tables added to it
+        doc = replace(p.doc, after_goods=(*p.doc.after_goods, Bilingual(tables, tables)))
+        text = printed_text(doc)
+        blank = sorted({ch for ch in text if ch != "\n" and ord(ch) not in cjk and not {ord(ch)} <= latin & bold})
+        assert blank == [], f"{p.kind}: no glyph for {blank}"
+        data = render(doc)
+        assert flat("〈中华人民共和国知识产权海关保护条例〉") in flat(pdf_text(data)), p.kind
+
+
+def test_a_character_no_font_has_is_refused_not_printed_blank(sqlite_db: str) -> None:
+    from dataclasses import replace
+
+    from adapters.pdf import Bilingual, GlyphsMissing, render
+    from models.tables import Notice
+    from services.documents import plan_confirmation
+
+    case = open_seed_case("ROLEX")
+    with session_scope(readonly=True) as s:
+        doc = plan_confirmation(s, s.get(Notice, notice_of(case, "ROLEX").id)).doc
+    cjk, latin, bold = _font_cmaps()
+    nowhere = next(chr(c) for c in range(0xE000, 0xF900) if c not in cjk | latin | bold)  # a private-use character
+    with pytest.raises(GlyphsMissing, match=f"U\\+{ord(nowhere):04X}"):
+        render(replace(doc, paragraphs=(Bilingual(f"品名{nowhere}", "x"), *doc.paragraphs)))
+
+
+def test_a_missing_font_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import adapters.pdf as pdf
+
+    gone = tmp_path / "NotoSansCJK-Regular.ttc"
+    monkeypatch.setattr(pdf, "CJK_FONT", gone)
+    monkeypatch.setitem(pdf.FONT_PACKAGES, gone, "fonts-noto-cjk")
+    with pytest.raises(pdf.FontMissing, match="fonts-noto-cjk"):
+        pdf.missing_glyphs("确权")
