@@ -470,3 +470,105 @@ def test_a_missing_font_names_the_package_to_install(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(pdf.FONT_PACKAGES, gone, "fonts-noto-cjk")
     with pytest.raises(pdf.FontMissing, match="fonts-noto-cjk"):
         pdf.missing_glyphs("确权")
+
+
+# --- the office's seal -----------------------------------------------------------------------------
+
+
+def seal_png(width: int = 300, height: int = 300, *, mode: str = "RGBA", fmt: str = "PNG") -> bytes:
+    """A red round seal on a transparent ground (``mode="RGB"``: on white)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new(mode, (width, height), (0, 0, 0, 0) if mode == "RGBA" else (255, 255, 255))
+    ImageDraw.Draw(im).ellipse((4, 4, width - 5, height - 5), outline=(200, 20, 20), width=max(3, width // 25))
+    out = io.BytesIO()
+    im.save(out, format=fmt)
+    return out.getvalue()
+
+
+def _images(data: bytes) -> int:
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_an_office_seal_is_printed_over_its_name_on_the_documents_it_issues(db: str, store: MemoryStore) -> None:
+    from models.tables import CustomsOffice, TimelineEntry
+    from services.audit import verify_timeline
+    from services.offices import set_office_seal
+
+    case = open_seed_case("CHANEL", "NIKE")
+    unsealed = issue_for_notice(notice_id=notice_of(case, "NIKE").id, store=store)
+    assert _images(store.objects[f"documents/{case.number}/{unsealed.number}.pdf"]) == 0  # no seal, no placeholder
+
+    png = seal_png()
+    out = set_office_seal(office="CAPAIR", actor="admin", data=png, now=FOUND + timedelta(seconds=1), store=store)
+    assert out.sha256 == hashlib.sha256(png).hexdigest() and store.objects[out.key] == png
+    with session_scope(readonly=True) as s:
+        office = s.exec(select(CustomsOffice).where(CustomsOffice.code == "CAPAIR")).one()
+        assert (office.seal_key, office.seal_sha256, office.seal_size) == (out.key, out.sha256, len(png))
+        entry = s.exec(select(TimelineEntry).where(TimelineEntry.action == "office.seal_set")).one()
+        assert entry.case_id is None and entry.actor == "admin" and entry.after["sha256"] == out.sha256
+    assert verify_timeline().intact
+
+    sealed = issue_for_notice(notice_id=notice_of(case, "CHANEL").id, store=store)
+    data = store.objects[f"documents/{case.number}/{sealed.number}.pdf"]
+    assert _images(data) == 1
+    with session_scope(readonly=True) as s:
+        issued = s.exec(select(TimelineEntry).where(TimelineEntry.subject == f"document:{sealed.number}")).one()
+        assert issued.after["seal_sha256"] == out.sha256
+    image = PdfReader(io.BytesIO(data)).pages[-1].images[0].image
+    assert image.mode == "RGBA"  # the transparency is kept: the name under the seal stays legible
+    assert "首都机场海关（印）" in flat(pdf_text(data))
+
+
+@pytest.mark.parametrize(("seal", "reason"), [
+    (lambda: seal_png(fmt="JPEG", mode="RGB"), "not a PNG"),
+    (lambda: seal_png(300, 340), "not square"),
+    (lambda: seal_png(mode="RGB"), "no transparency"),
+    (lambda: seal_png() + b"\0" * (2 * 1024 * 1024), "at most 2 MB"),
+    (lambda: b"", "empty"),
+])
+def test_a_seal_that_cannot_be_one_is_refused_naming_the_field(sqlite_db: str, store: MemoryStore, seal, reason) -> None:  # noqa: ANN001
+    from models.rules.errors import InvalidInput
+    from models.tables import CustomsOffice
+    from services.offices import set_office_seal
+
+    with pytest.raises(InvalidInput, match=reason) as caught:
+        set_office_seal(office="CAPAIR", actor="admin", data=seal(), now=FOUND, store=store)
+    assert caught.value.field == "seal"
+    assert store.objects == {}
+    with session_scope(readonly=True) as s:
+        assert s.exec(select(CustomsOffice.seal_key).where(CustomsOffice.code == "CAPAIR")).one() is None
+
+
+def test_a_square_enough_seal_is_accepted_and_only_an_administrator_sets_it(sqlite_db: str, store: MemoryStore) -> None:
+    from models.rules.errors import PermissionDenied
+    from services.offices import set_office_seal
+
+    with pytest.raises(PermissionDenied):
+        set_office_seal(office="CAPAIR", actor="ipr.li", data=seal_png(), now=FOUND, store=store)
+    with pytest.raises(NotFound):
+        set_office_seal(office="NOWHERE", actor="admin", data=seal_png(), now=FOUND, store=store)
+    assert store.objects == {}
+    out = set_office_seal(office="CAPAIR", actor="admin", data=seal_png(300, 330), now=FOUND, store=store)
+    assert (out.width, out.height, out.replaced) == (300, 330, None)
+
+
+def test_the_cli_sets_a_seal_and_refuses_a_bad_one_in_one_line_exit_2(sqlite_db: str, store: MemoryStore,
+                                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    import services.offices
+    from yunque.cli import app
+
+    monkeypatch.setattr(services.offices, "default_store", lambda: store)
+    good, bad = tmp_path / "seal.png", tmp_path / "seal.jpg"
+    good.write_bytes(seal_png())
+    bad.write_bytes(seal_png(fmt="JPEG", mode="RGB"))
+    r = CliRunner().invoke(app, ["office", "seal", "CAPAIR", str(good), "--as", "admin", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
+    r = CliRunner().invoke(app, ["office", "seal", "CAPAIR", str(bad), "--as", "admin"])
+    assert r.exit_code == 2
+    assert r.stderr.strip().count("\n") == 0 and "seal:" in r.stderr
