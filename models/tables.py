@@ -37,6 +37,10 @@ class CustomsOffice(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)  # e.g. 首都机场海关
     name_en: str = Field(max_length=200)
     contact_email: str | None = Field(default=None, max_length=320)
+    # the office's seal (印章), printed on its documents: a PNG in the evidence store (services.offices)
+    seal_key: str | None = Field(default=None, max_length=300)
+    seal_sha256: str | None = Field(default=None, max_length=64)
+    seal_size: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class RightsHolder(SQLModel, table=True):
