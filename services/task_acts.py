@@ -271,7 +271,8 @@ def parse_form(form: type[BaseModel], fields: Mapping[str, Any]) -> BaseModel:
     data: dict[str, Any] = {}
     for name, value in fields.items():
         if name not in props:
-            raise InvalidInput(name or "fields", f"is not a field of this form (fields: {', '.join(props) or 'none'})")
+            raise InvalidInput("fields", f"{plain_name(name)!r} is not a field of this form "
+                                         f"(fields: {', '.join(props) or 'none'})")
         if isinstance(value, str) and _is_array(props[name]):
             value = [v.strip() for v in value.split(",") if v.strip()]
         data[name] = value
@@ -280,6 +281,12 @@ def parse_form(form: type[BaseModel], fields: Mapping[str, Any]) -> BaseModel:
     except ValidationError as e:
         err = e.errors()[0]
         raise InvalidInput(".".join(str(p) for p in err["loc"]) or "form", err["msg"]) from None
+
+
+def plain_name(name: object) -> str:
+    """A name the user gave, safe to repeat in a message (no control characters, at most 40 characters)."""
+    text = "".join(ch for ch in str(name) if ch.isprintable())
+    return text[:40] + ("…" if len(text) > 40 else "")
 
 
 def _is_array(prop: Mapping[str, Any]) -> bool:

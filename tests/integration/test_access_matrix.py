@@ -192,6 +192,7 @@ set_user_active            -   P  P  P  Y  P  P  P  P  P  N
 reset_password             -   P  P  P  Y  P  P  P  P  P  N
 create_rights_holder       -   P  P  P  Y  P  P  P  P  P  N
 load_calendar_year         -   P  P  P  Y  P  P  P  P  P  N
+set_office_seal            -   P  P  P  Y  P  P  P  P  P  N
 set_locale                 -   Y  Y  Y  Y  Y  Y  Y  Y  Y  N
 save_view                  -   Y  Y  Y  P  Y  P  P  P  P  N
 sign_in                    -   Y  Y  Y  Y  Y  Y  Y  Y  Y  P
@@ -407,6 +408,17 @@ def _r(fn: Callable[[World, Family, str], Any]) -> tuple[Callable[..., Any], boo
     return fn, False
 
 
+def _seal_png() -> bytes:
+    """A square seal with transparency, as an office's administrator would upload it."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (120, 120), (0, 0, 0, 0))
+    ImageDraw.Draw(img).ellipse((4, 4, 116, 116), outline=(200, 0, 0, 255), width=6)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
 def _w(fn: Callable[[World, Family, str], Any]) -> tuple[Callable[..., Any], bool]:
     return fn, True
 
@@ -426,6 +438,7 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         evidence,
         guide,
         live,
+        offices,
         portal,
         sessions,
         tasks,
@@ -531,6 +544,8 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "load_calendar_year": _w(lambda w, f, a: calendar.load_calendar_year(
             actor=a, now=NOW, filename="2027.json", content=json.dumps({
                 "year": 2027, "source": "TEST ONLY: fictional", "holidays": ["2027-01-01"]}).encode())),
+        "set_office_seal": _w(lambda w, f, a: offices.set_office_seal(office="CAPAIR", actor=a, data=_seal_png(),
+                                                                      now=NOW)),
         "create_rights_holder": _w(lambda w, f, a: users.create_rights_holder(actor=a, now=NOW, holder={
             "name": "Moncler S.p.A.", "country": "IT", "contact_emails": ["ipr@moncler.example"]})),
         "set_locale": _w(lambda w, f, a: users.set_locale(actor=a, locale="en" if _locale(a) == "zh" else "zh", now=NOW)),
