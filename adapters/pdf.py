@@ -1,8 +1,10 @@
 """Rendering legal documents as PDF: Chinese and English on the same page, fonts embedded.
 
 The service (``services.documents``) decides what a document says; this adapter only lays it out.
-Chinese is set in Droid Sans Fallback (Debian ``fonts-droid-fallback``) and Latin text in DejaVu Sans
-(``fonts-dejavu-core``); both are embedded as subsets, so the reader needs no font of its own. The QR
+Chinese is set in Noto Sans CJK SC (Debian ``fonts-noto-cjk``: it has the inner title marks 〈〉 the law's
+titles need) and Latin text in DejaVu Sans (``fonts-dejavu-core``); both are embedded as subsets, so the
+reader needs no font of its own. A character neither font has is an error, never a blank. The office's
+seal (a PNG with transparency), when the office has one, is printed over its name. The QR
 code is drawn as vector squares from ``segno``'s module matrix, so it scans at any zoom.
 
 Output is deterministic: the same ``LegalDocument`` gives the same bytes (the creation date and the
@@ -24,9 +26,13 @@ from fpdf import FPDF
 from fpdf.enums import TextEmphasis, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
-CJK_FONT = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+#: The face of the collection the documents use: simplified Chinese glyph forms.
+CJK_FACE = "Noto Sans CJK SC"
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 LATIN_BOLD_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+#: The Debian package that installs each font (``scripts/setup.sh`` installs them).
+FONT_PACKAGES = {CJK_FONT: "fonts-noto-cjk", LATIN_FONT: "fonts-dejavu-core", LATIN_BOLD_FONT: "fonts-dejavu-core"}
 
 _GREY = (90, 90, 90)
 _BLACK = (0, 0, 0)
@@ -37,7 +43,18 @@ class FontMissing(Exception):
 
     def __init__(self, path: Path):
         self.path = path
-        super().__init__(f"font {path} is missing: install Debian's fonts-droid-fallback and fonts-dejavu-core")
+        self.package = FONT_PACKAGES.get(path, "?")
+        super().__init__(f"font {path} is missing: install the Debian package {self.package} "
+                         f"(apt-get install {self.package}, as scripts/setup.sh does)")
+
+
+class GlyphsMissing(Exception):
+    """The document holds characters none of its fonts can draw: printing it would leave them blank."""
+
+    def __init__(self, number: str, characters: str):
+        self.number, self.characters = number, characters
+        codes = ", ".join(f"U+{ord(c):04X} {c}" for c in characters)
+        super().__init__(f"document {number}: no embedded font has a glyph for {codes}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,45 @@ class LegalDocument:
     legal_basis: Bilingual
     verify_url: str
     keywords: tuple[str, ...] = field(default_factory=tuple)
+    seal: bytes | None = None  # the issuing office's seal (PNG with transparency); None: the office has none
+
+
+#: Text the layout itself prints on every document, besides what the document says.
+_VERIFY_ZH = "扫描二维码或访问下列地址，核验本文书是否与海关签发的一致（按文件哈希值比对）。"
+_VERIFY_EN = ("Scan the code or visit the address below to check that this document is the one customs issued "
+              "(compared by the file's hash).")
+LAYOUT_TEXT = ("中华人民共和国", ", People's Republic of China", "编号 No. ", "日期 Date: ", " / ", "法律依据 Legal basis",
+               "（印）", " · ", "0123456789/", "合计 Total: ", _VERIFY_ZH, _VERIFY_EN)
+
+
+def printed_text(doc: LegalDocument) -> str:
+    """Every character the document prints: its wording, its particulars and the layout's own text."""
+    parts = [doc.number, doc.title.zh, doc.title.en, doc.office.zh, doc.office.en, doc.date_text.zh, doc.date_text.en,
+             doc.legal_basis.zh, doc.legal_basis.en, doc.verify_url, *LAYOUT_TEXT]
+    for label, value in doc.particulars:
+        parts += [label.zh, label.en, value]
+    for para in (*doc.paragraphs, *doc.after_goods):
+        parts += [para.zh, para.en]
+    if doc.goods is not None:
+        for h in doc.goods.headers:
+            parts += [h.zh, h.en]
+        for row in doc.goods.rows:
+            parts += list(row)
+    return "".join(parts)
+
+
+def missing_glyphs(text: str) -> str:
+    """The characters of ``text`` (line breaks aside) that no embedded font can draw, in order of first use.
+
+    Latin text is set in DejaVu Sans, regular and bold; what they lack falls back to the CJK font."""
+    _check_fonts()
+    cjk, latin, bold = _parsed(CJK_FONT), _parsed(LATIN_FONT), _parsed(LATIN_BOLD_FONT)
+    out: dict[str, None] = {}
+    for ch in text:
+        if ch in "\n\r" or cjk.has(ch) or (latin.has(ch) and bold.has(ch)):
+            continue
+        out[ch] = None
+    return "".join(out)
 
 
 def _check_fonts() -> None:
@@ -80,33 +136,59 @@ def _check_fonts() -> None:
             raise FontMissing(p)
 
 
-#: Parsed fonts, once per process: parsing the 4 MB CJK font took most of a document's rendering time.
-_FONTS: dict[Path, tuple[bytes, TTFFont, tuple[str, ...]]] = {}
+#: Parsed fonts, once per process: parsing the CJK font took most of a document's rendering time.
+_FONTS: dict[Path, _Parsed] = {}
 _FONTS_LOCK = threading.Lock()
 
 
-def _parsed(path: Path) -> tuple[bytes, TTFFont, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Parsed:
+    data: bytes  # the file (a TrueType font, or an OpenType/CFF collection)
+    face: int  # the face of a collection (0 for a single font)
+    template: TTFFont
+    glyph_order: tuple[str, ...]
+
+    def has(self, ch: str) -> bool:
+        return ord(ch) in self.template.cmap
+
+
+def _face_number(path: Path, data: bytes) -> int:
+    """The face of a collection (``.ttc``) named ``CJK_FACE``; 0 for a single font."""
+    if not path.suffix.lower() == ".ttc":
+        return 0
+    collection = ttLib.TTCollection(io.BytesIO(data), lazy=True)
+    for i, face in enumerate(collection.fonts):
+        if face["name"].getDebugName(1) == CJK_FACE:
+            return i
+    raise ValueError(f"{path}: no face named {CJK_FACE!r} in the collection")
+
+
+def _parsed(path: Path) -> _Parsed:
     with _FONTS_LOCK:
         if path not in _FONTS:
             data = path.read_bytes()
-            if ".notdef" not in _fresh_ttfont(data)["glyf"]:  # TTFFont would draw one into its tables
-                raise ValueError(f"{path}: a font without .notdef is not cached")
-            template = TTFFont(FPDF(), path, "template", "")
-            if template.color_font is not None or template.is_compressed or template.is_cff:
-                raise ValueError(f"{path}: only plain TrueType fonts are cached")
-            _FONTS[path] = (data, template, tuple(template.ttfont.getGlyphOrder()))
+            face = _face_number(path, data)
+            fresh = _fresh_ttfont(data, face=face)
+            if ".notdef" not in fresh.getGlyphOrder() or ("glyf" in fresh and ".notdef" not in fresh["glyf"]):
+                raise ValueError(f"{path}: a font without .notdef is not cached")  # TTFFont would draw one into its tables
+            template = TTFFont(FPDF(), path, "template", "", collection_font_number=face)
+            if template.color_font is not None or template.is_compressed:
+                raise ValueError(f"{path}: colour and compressed fonts are not cached")
+            if template.is_cff and not template.is_cid_keyed:
+                raise ValueError(f"{path}: only CID-keyed CFF fonts are cached (fpdf2 embeds their CFF table alone)")
+            _FONTS[path] = _Parsed(data, face, template, tuple(template.ttfont.getGlyphOrder()))
         return _FONTS[path]
 
 
-def _fresh_ttfont(data: bytes, glyph_order: list[str] | None = None) -> ttLib.TTFont:
+def _fresh_ttfont(data: bytes, glyph_order: list[str] | None = None, *, face: int = 0) -> ttLib.TTFont:
     """The font's tables, decoded as ``TTFFont`` decodes them (embedding subsets them in place, so
     each document needs its own; decoding the same tables keeps the embedded bytes the same). The
-    glyph order, when given, is the one the font's own tables derive (for the CJK font, from its cmap:
-    a fifth of the work)."""
-    tt = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    glyph order, when given, is the one the font's own tables derive (a fifth of the work). ``face``
+    picks the face of a collection."""
+    tt = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True, fontNumber=face)
     if glyph_order is not None:
         tt.setGlyphOrder(list(glyph_order))
-    for table in ("head", "glyf", "hmtx", "OS/2", "post", "hhea", "name"):
+    for table in ("head", "glyf", "CFF ", "hmtx", "OS/2", "post", "hhea", "name"):
         if table in tt:
             tt[table]  # noqa: B018 - decoding it is the point
     tt.getBestCmap()
@@ -116,7 +198,8 @@ def _fresh_ttfont(data: bytes, glyph_order: list[str] | None = None) -> ttLib.TT
 def _add_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     """``pdf.add_font(family, style, path)`` from the parsed font: the per-document state (its
     subset, its descriptor, its number in the document and its tables) is new, the rest is shared."""
-    data, template, glyph_order = _parsed(path)
+    parsed = _parsed(path)
+    template = parsed.template
     font = copy.copy(template)
     font.i = len(pdf.fonts) + 1
     font.fontkey = f"{family.lower()}{style}"
@@ -128,7 +211,7 @@ def _add_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font._hbfont = None  # noqa: SLF001 - per document, as fpdf builds it
-    font.ttfont = _fresh_ttfont(data, list(glyph_order))
+    font.ttfont = _fresh_ttfont(parsed.data, list(parsed.glyph_order), face=parsed.face)
     font.subset = SubsetMap(font)
     pdf.fonts[font.fontkey] = font
 
@@ -147,8 +230,11 @@ class _Page(FPDF):
 
 
 def render(doc: LegalDocument) -> bytes:
-    """The document as PDF bytes (A4)."""
+    """The document as PDF bytes (A4); ``GlyphsMissing`` if a character could not be printed."""
     _check_fonts()
+    missing = missing_glyphs(printed_text(doc))
+    if missing:
+        raise GlyphsMissing(doc.number, missing)
     pdf = _Page(format="A4", unit="mm")
     pdf.doc = doc
     pdf.set_creation_date(doc.dated)
@@ -261,12 +347,10 @@ def _closing(pdf: FPDF, doc: LegalDocument, width: float) -> None:
     # changes, and the CJK fallback font would otherwise stay selected for the Latin run after it.
     pdf.set_xy(text_x, top + 1)
     pdf.set_font("yq", size=8)
-    pdf.multi_cell(width * 0.5, 4, "扫描二维码或访问下列地址，核验本文书是否与海关签发的一致（按文件哈希值比对）。",
-                   align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(width * 0.5, 4, _VERIFY_ZH, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font("yq", size=7.5)
     pdf.set_text_color(*_GREY)
-    pdf.multi_cell(width * 0.5, 3.8, "Scan the code or visit the address below to check that this document is the one "
-                   "customs issued (compared by the file's hash).", align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(width * 0.5, 3.8, _VERIFY_EN, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_text_color(*_BLACK)
     pdf.set_font("yq", size=7)
     pdf.multi_cell(width * 0.5, 3.8, doc.verify_url, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
@@ -280,7 +364,35 @@ def _closing(pdf: FPDF, doc: LegalDocument, width: float) -> None:
     pdf.multi_cell(width * 0.32, 4.5, doc.date_text.zh, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font("yq", size=8.5)
     pdf.multi_cell(width * 0.32, 4.5, doc.date_text.en, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_y(max(pdf.get_y(), top + size + 2))
+    end = pdf.get_y()
+    if doc.seal is not None:
+        # over the office's name, centred on its line, as a seal is pressed on paper
+        png, ratio = seal_for_print(doc.seal)
+        h = SEAL_MM
+        w = h * ratio
+        pdf.image(io.BytesIO(png), x=right_x + width * 0.16 - w / 2, y=top + 9 - h / 2, w=w, h=h)
+    pdf.set_y(max(end, top + size + 2))
+
+
+#: The printed seal's height (a square seal: also its width).
+SEAL_MM = 25.0
+#: The seal is embedded at most this many pixels a side (600 px over 25 mm: about 600 dpi).
+SEAL_PIXELS = 600
+
+
+def seal_for_print(data: bytes) -> tuple[bytes, float]:
+    """The seal as embedded (RGBA PNG, at most ``SEAL_PIXELS`` a side) and its width over its height.
+
+    A 2 MB seal would otherwise be copied whole into every document of the office."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as im:
+        im = im.convert("RGBA")
+        if max(im.size) > SEAL_PIXELS:
+            im.thumbnail((SEAL_PIXELS, SEAL_PIXELS), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        im.save(out, format="PNG")
+        return out.getvalue(), im.width / im.height
 
 
 def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:

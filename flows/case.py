@@ -93,7 +93,7 @@ def _step(case_number: str, p: process.CaseProgress) -> bool:
     """Do what the case's current state calls for; True if anything changed in the case."""
     changed = False
     for n in p.notices:
-        if not n.sent:
+        if p.confirmed and not n.sent and n.state != "withdrawn":  # notices go out after the confirmation
             changed |= serve_notice(case_number, n.id)
     return changed
 

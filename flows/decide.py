@@ -18,7 +18,7 @@ from enum import StrEnum
 
 #: what a waiting case run wakes for: each may let the case settle or change what the run reports;
 #: other events (evidence, shots, documents) change nothing the run does
-WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.followed_up", "case.closed",
+WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.followed_up", "case.closed", "case.confirmed",
                            "viewing.requested", "viewing.decided"})
 #: events whose reason to keep a legal timer is gone once they happened (the notice was answered)
 TIMER_ENDING_TOPICS = frozenset({"notice.answered"})

@@ -54,6 +54,7 @@ class NoticeState(StrEnum):
     CLAIM_PENDING = "claim-pending"  # detention applied for, bond not yet sufficient
     ANSWERED = "answered"  # every line decided by the rights holder
     EXPIRED = "expired"  # the deadline passed; lines released by the system
+    WITHDRAWN = "withdrawn"  # every line released at confirmation (no match): never served
 
 
 class Verdict(StrEnum):

@@ -136,6 +136,7 @@ class ViewingOut(BaseModel):
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     line_numbers: list[int]
+    scheduled_for: datetime | None = None
 
 
 class ShotRequestOut(BaseModel):

@@ -179,6 +179,7 @@ class CaseOut(Out):
     found_at: datetime
     opened_at: datetime
     opened_by: str
+    confirmed_at: datetime | None = None  # an IPR officer confirmed the lines: the notices go out
     flow_run_id: str | None = None
     lines: list[LineOut]
     notices: list[NoticeOut]

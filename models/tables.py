@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import Money, UTCDateTime, utcnow
@@ -37,6 +37,10 @@ class CustomsOffice(SQLModel, table=True):
     name: str = Field(max_length=200, unique=True)  # e.g. 首都机场海关
     name_en: str = Field(max_length=200)
     contact_email: str | None = Field(default=None, max_length=320)
+    # the office's seal (印章), printed on its documents: a PNG in the evidence store (services.offices)
+    seal_key: str | None = Field(default=None, max_length=300)
+    seal_sha256: str | None = Field(default=None, max_length=64)
+    seal_size: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class RightsHolder(SQLModel, table=True):
@@ -152,6 +156,7 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = _dt(default=None)
     flow_run_id: str | None = Field(default=None, max_length=64)
     version: int = 1
+    confirmed_at: datetime | None = _dt(default=None)  # an IPR officer confirmed the lines against the recordations
 
 
 class Notice(SQLModel, table=True):
@@ -278,6 +283,7 @@ class Viewing(SQLModel, table=True):
     opened_at: datetime | None = _dt(default=None)
     closed_at: datetime | None = _dt(default=None)
     line_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scheduled_for: datetime | None = _dt(default=None)  # the time the approving officer set for the viewing
 
 
 class ShotRequest(SQLModel, table=True):
@@ -339,11 +345,25 @@ class Document(SQLModel, table=True):
 # --- work -----------------------------------------------------------------------------------------
 
 
+#: open or claimed: the condition of the inbox's partial indexes, written the same way in the queries
+TASK_LIVE_SQL = "state IN ('open', 'claimed')"
+
+
 class Task(SQLModel, table=True):
     """A human task in an inbox: candidate group (a role) within one customs office."""
 
     __tablename__ = "human_task"
-    __table_args__ = (Index("ix_task_inbox", "customs_office_id", "candidate_group", "state", "due_at"),)
+    __table_args__ = (Index("ix_task_inbox", "customs_office_id", "candidate_group", "state", "due_at"),
+                      # the inbox's views read open tasks only, in due order: partial indexes (services.tasks)
+                      Index("ix_task_live_office", "customs_office_id", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_live_group", "customs_office_id", "candidate_group", "assignee_id", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_live_assignee", "assignee_id", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_live_kind", "customs_office_id", "kind", "due_at", "id",
+                            sqlite_where=text(TASK_LIVE_SQL), postgresql_where=text(TASK_LIVE_SQL)),
+                      Index("ix_task_done_by", "completed_by_id", "completed_at", "id"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = _enum()
     case_id: int | None = Field(default=None, foreign_key="ipr_case.id", index=True)  # None: not about one case
@@ -364,6 +384,7 @@ class Task(SQLModel, table=True):
     completed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     version: int = 1
+    escalated_at: datetime | None = _dt(default=None)  # overdue: handed up to the office's managers
 
 
 # --- the record -----------------------------------------------------------------------------------

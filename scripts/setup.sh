@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(chromium chromium-driver poppler-utils fonts-droid-fallback fonts-dejavu-core zbar-tools libfaketime)
+APT_PKGS=(chromium chromium-driver poppler-utils fonts-droid-fallback fonts-dejavu-core fonts-noto-cjk zbar-tools libfaketime)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -15,7 +15,7 @@ from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePass
 from models.rules.workdays import SHANGHAI, end_of_day, local_date
 from models.schemas import AnswerIn, NoticeOut, parse_bond
 from models.tables import Answer, Case, GeneralBond, Line, LineVerdict, Notice, Recordation, Task
-from services.cases import _serve, close_if_done, notice_view
+from services.cases import _serve, close_if_done, notice_view, sent_to_holder
 from services.context import Actor, load_actor, now_or, open_task, publish, record, remember, replay
 from services.lines import move_lines
 
@@ -28,8 +28,8 @@ def _lock_notice(s: Session, notice_id: int, who: Actor) -> Notice:
         raise NotFound("notice", notice_id)
     case = s.get(Case, notice.case_id)
     if who.role == Role.RIGHTS_HOLDER:
-        if who.rights_holder_id != notice.rights_holder_id:
-            raise NotFound("notice", notice_id)  # another holder's notice does not exist for you
+        if who.rights_holder_id != notice.rights_holder_id or case is None or not sent_to_holder(case, notice):
+            raise NotFound("notice", notice_id)  # another holder's notice, or one not sent yet, does not exist for you
     elif who.role == Role.IPR_OFFICER:
         if case is None or who.customs_office_id != case.customs_office_id:
             raise NotFound("notice", notice_id)

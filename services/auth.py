@@ -178,6 +178,34 @@ def _lock(s: Session, failures: Any, limit: int, name: str, scope: str) -> None:
         raise SignInLocked(name, scope, times[-1] + WINDOW)
 
 
+def locked_scopes(s: Session, names: list[str], now: datetime) -> dict[str, str]:
+    """For each of these accounts whose sign-in is refused somewhere now: ``account`` (paused for browsers it
+    was never used in, ``PER_ACCOUNT``) or ``client`` (at least one client is locked out of it,
+    ``PER_CLIENT_ACCOUNT`` failures since that client's last success). What the administrators see."""
+    rows = s.exec(select(SignInAttempt.username, SignInAttempt.client, SignInAttempt.succeeded)
+                  .where(col(SignInAttempt.username).in_(names), SignInAttempt.at > now - WINDOW)
+                  .order_by(col(SignInAttempt.id))).all()
+    failures: dict[str, int] = {}
+    streaks: dict[tuple[str, str], int] = {}
+    for name, client, succeeded in rows:
+        streaks[(name, client)] = 0 if succeeded else streaks.get((name, client), 0) + 1
+        failures[name] = failures.get(name, 0) + (not succeeded)
+    out = {name: "client" for (name, _), n in streaks.items() if n >= PER_CLIENT_ACCOUNT}
+    out.update({name: "account" for name, n in failures.items() if n >= PER_ACCOUNT})
+    return out
+
+
+def prune_attempts(*, now: datetime | None = None) -> int:
+    """Forget sign-in attempts older than ``KNOWN_FOR``: no limit counts them any more and a browser
+    unused that long is no longer known. Run by the reconciliation; returns how many were deleted."""
+    from sqlalchemy import delete
+
+    now = now_or(now)
+    with session_scope() as s:
+        result = s.exec(delete(SignInAttempt).where(SignInAttempt.at < now - KNOWN_FOR))  # type: ignore[call-overload]
+        return int(result.rowcount or 0)
+
+
 def same_secret(a: str | None, b: str | None) -> bool:
     """Constant-time comparison of two secrets' hashes (``None`` never matches)."""
     return a is not None and b is not None and hmac.compare_digest(a, b)

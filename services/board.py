@@ -60,7 +60,8 @@ class BoardOut(BaseModel):
     cases: list[CaseLink]
 
 
-def _scope(who: Actor) -> int | None:
+def scope(who: Actor) -> int | None:
+    """Whose work the board shows: a manager's office; every office (None) for an administrator."""
     if who.role == Role.MANAGER:
         return who.customs_office_id
     if who.role == Role.ADMIN:
@@ -72,7 +73,7 @@ def board(*, actor: str, now: datetime | None = None) -> BoardOut:
     now = now_or(now)
     with session_scope(readonly=True) as s:
         who = load_actor(s, actor)
-        office = _scope(who)
+        office = scope(who)
         return _board(s, office, now)
 
 

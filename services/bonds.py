@@ -71,19 +71,11 @@ def evidence_of_case(s: Session, case: Case, evidence_id: int | None) -> int | N
 def close_tasks(s: Session, *, kind: TaskKind, who: Actor, now: datetime, outcome: dict[str, Any],
                 notice_id: int | None = None, line_id: int | None = None, skip: int | None = None) -> None:
     """Complete the open task of ``kind`` for this notice or line: the act was done another way."""
-    q = select(Task).where(Task.kind == kind.value, col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))
-    if notice_id is not None:
-        q = q.where(Task.notice_id == notice_id)
-    if line_id is not None:
-        q = q.where(Task.line_id == line_id)
-    for t in s.exec(q):
-        if t.id == skip:
-            continue
-        t.state, t.completed_at, t.completed_by_id = TaskState.COMPLETED.value, now, who.id
-        t.assignee_id = t.assignee_id or who.id
-        t.outcome = outcome
-        t.version += 1
-        s.add(t)
+    from services.tasks import complete_matching_tasks
+
+    details = {k: v for k, v in outcome.items() if k != "outcome"}
+    complete_matching_tasks(s, kind=kind, case_id=None, who=who, now=now, outcome=str(outcome.get("outcome", "")),
+                            details=details, notice_id=notice_id, line_id=line_id, skip=skip)
 
 
 def record_bond_receipt_in(s: Session, *, who: Actor, notice: Notice, receipt: BondReceiptIn, now: datetime) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, TaskKind
-from models.rules.errors import InvalidInput, NotFound, PermissionDenied
+from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.rules.matching import match_flags
 from models.rules.moments import not_in_future
 from models.rules.states import transition
@@ -169,22 +169,48 @@ def open_case(
                           "quantity": line.quantity, "value": str(line.value), "nice_class": line.nice_class,
                           "match_flags": line.match_flags})
 
-        from yunque.settings import get_settings
-
         for notice in notices.values():
             record(s, actor=who, action="notice.issued", subject=f"notice:{notice.id}", at=now, case_id=case.id,
                    after={"rights_holder_id": notice.rights_holder_id})
-            if get_settings().service_rule == "issue":
-                _serve(s, notice, who, at=now, means="issue")
 
+        # An IPR officer confirms the lines against the recordations the same working day; the notices are
+        # served only then (services.task_acts.confirm_seizure), and a line that does not match is released.
         open_task(s, kind=TaskKind.CONFIRM_SEIZURE, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
                   candidate_group=Role.IPR_OFFICER, title=f"Confirm the lines of {number} against the recordations",
-                  due_at=min((n.deadline_at for n in notices.values() if n.deadline_at), default=None),
-                  priority=20, now=now)
+                  due_at=confirm_by(now), priority=5, now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
                 payload={"case_number": number, "notice_ids": [n.id for n in notices.values()]})
         remember(s, idempotency_key, OPEN_CASE, {"case_number": number})
         return case_view(s, number, who)
+
+
+def confirm_by(now: datetime) -> datetime:
+    """The end of the working day of the seizure (the next working day if it is found on a day off)."""
+    from datetime import timedelta
+
+    from adapters.calendar import get_calendar
+    from models.rules.errors import CalendarUnknown
+
+    cal, day = get_calendar(), local_date(now)
+    try:
+        while not cal.is_working_day(day):
+            day += timedelta(days=1)
+    except CalendarUnknown:
+        pass  # the year is not loaded: the day itself (the clocks record the missing year elsewhere)
+    return end_of_day(day)
+
+
+def serve_confirmed(s: Session, case: Case, who: Actor, *, at: datetime) -> list[Notice]:
+    """After the confirmation: the notices still awaiting service are served now when the office serves on
+    issue (otherwise the process mails them and service follows ``settings.service_rule``)."""
+    from yunque.settings import get_settings
+
+    notices = list(s.exec(select(Notice).where(Notice.case_id == case.id, Notice.state == NoticeState.ISSUED.value)
+                          .order_by(Notice.id).with_for_update()))
+    if get_settings().service_rule == "issue":
+        for notice in notices:
+            _serve(s, notice, who, at=at, means="issue")
+    return notices
 
 
 def _serve(s: Session, notice: Notice, who: Actor, *, at: datetime, means: str) -> None:
@@ -221,14 +247,25 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
         notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
         if notice is None:
             raise NotFound("notice", notice_id)
-        if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id):
+        case = s.get(Case, notice.case_id)
+        assert case is not None
+        if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id
+                                               or not sent_to_holder(case, notice)):
             raise NotFound("notice", notice_id)
+        if case.confirmed_at is None:
+            raise ConcurrentUpdate(f"notice {notice_id}", "is served once an IPR officer has confirmed the lines")
         if who.role == Role.IPR_OFFICER:
             visible_case(s, s.get(Case, notice.case_id), who, notice_id)  # another office's notice does not exist for it
         if means == "portal" and notice.first_opened_at is None:
             notice.first_opened_at = at
             s.add(notice)
-        if notice.state == NoticeState.ISSUED:
+            record(s, actor=who, action="notice.opened", subject=f"notice:{notice.id}", at=at, case_id=case.id,
+                   after={"state": notice.state})
+        from yunque.settings import get_settings
+
+        # the portal's opening serves the notice unless the office's rule is service by mail alone
+        opening_serves = means != "portal" or get_settings().service_rule != "mail"
+        if notice.state == NoticeState.ISSUED and opening_serves:
             _serve(s, notice, who, at=at, means=means)
         return notice_view(s, notice, who)
 
@@ -241,6 +278,17 @@ def get_case(*, case_number: str, actor: str) -> CaseOut:
         return case_view(s, case_number, load_actor(s, actor))
 
 
+def sent_to_holder(case: Case, notice: Notice) -> bool:
+    """A rights holder learns of a notice once an IPR officer confirmed the lines (it is sent then); a
+    notice withdrawn at the confirmation never reached it. Until then it does not exist for the holder."""
+    return case.confirmed_at is not None and notice.state != NoticeState.WITHDRAWN
+
+
+def sent_clause() -> tuple[Any, Any]:
+    """``sent_to_holder`` in SQL, for a query that joins Notice with its Case."""
+    return col(Case.confirmed_at).is_not(None), Notice.state != NoticeState.WITHDRAWN.value
+
+
 def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case:
     """The case if ``who`` may see it; otherwise it does not exist for them."""
     if case is None:
@@ -251,8 +299,9 @@ def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case
         if who.customs_office_id == case.customs_office_id:
             return case
     elif who.role == Role.RIGHTS_HOLDER:
-        n = s.exec(select(Notice.id).where(Notice.case_id == case.id, Notice.rights_holder_id == who.rights_holder_id)).first()
-        if n is not None:
+        n = s.exec(select(Notice).where(Notice.case_id == case.id, Notice.rights_holder_id == who.rights_holder_id,
+                                        Notice.state != NoticeState.WITHDRAWN.value)).first()
+        if n is not None and sent_to_holder(case, n):
             return case
     elif who.role == Role.CONSIGNOR:
         ship = s.get(Shipment, case.shipment_id)
@@ -292,6 +341,7 @@ def case_view(s: Session, case_number: str, who: Actor) -> CaseOut:
         found_at=ship.found_at if ship else case.opened_at,
         opened_at=case.opened_at,
         opened_by=opener.username if opener else "",
+        confirmed_at=case.confirmed_at,
         flow_run_id=case.flow_run_id,
         lines=[_line_out(ln, recs, holders) for ln in lines],
         notices=[notice_view(s, n, who, case=case, holders=holders) for n in notices],

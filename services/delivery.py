@@ -218,42 +218,43 @@ def record_manual_service(*, document_id: int, actor: str, means: str = "hand", 
 
     A confirmation notice not yet served is served at that moment (its deadline counts from the day
     after, Meas 41); the ``serve_manually`` tasks raised for the document are completed."""
+    now = now_or(now)
+    with session_scope() as s:
+        return record_manual_service_in(s, who=load_actor(s, actor), document_id=document_id, means=means, at=at,
+                                        note=note, now=now)
+
+
+def record_manual_service_in(s: Session, *, who: Actor, document_id: int, means: str, at: datetime | None,
+                             note: str, now: datetime) -> DeliveryOut:
+    """``record_manual_service`` inside the caller's transaction (the inbox completes its task with it)."""
+    from services.tasks import complete_matching_tasks
+
     if means not in (DeliveryMeans.HAND, DeliveryMeans.POST):
         raise InvalidInput("means", "must be hand or post")
     if len(note) > 2000:
         raise InvalidInput("note", "at most 2000 characters")
-    now = now_or(now)
     at = now_or(at) if at is not None else now
     if at > now:
         raise InvalidInput("at", "the moment of service cannot be in the future")
-    with session_scope() as s:
-        who = load_actor(s, actor)
-        require_role(who, "record service of a document", Role.IPR_OFFICER, Role.ADMIN)
-        doc = s.exec(select(Document).where(Document.id == document_id).with_for_update()).first()
-        case = s.get(Case, doc.case_id) if doc else None
-        if doc is None or case is None or (who.role != Role.ADMIN and case.customs_office_id != who.customs_office_id):
-            raise NotFound("document", document_id)
-        prior = list(s.exec(select(Delivery).where(Delivery.document_id == doc.id)))
-        addressee, _ = _addressee(s, doc)
-        row = Delivery(document_id=doc.id, case_id=doc.case_id, means=means, attempt=len(prior) + 1,  # type: ignore[arg-type]
-                       state=DeliveryState.SERVED.value, recipients=[addressee], started_at=at, finished_at=now,
-                       accepted_at=at, recorded_by_id=who.id, note=note)
-        s.add(row)
-        s.flush()
-        record(s, actor=who, action="document.served_manually", subject=f"document:{doc.number}", at=now,
-               case_id=doc.case_id, after={"means": means, "served_at": at.isoformat(), "note": note, "delivery_id": row.id})
-        _serve_notice_on_acceptance(s, doc, who, at, means)
-        task_ids = [d.task_id for d in prior if d.task_id is not None]
-        for task in s.exec(select(Task).where(col(Task.id).in_(task_ids))):
-            if task.state in (TaskState.OPEN, TaskState.CLAIMED):
-                task.state, task.completed_at, task.completed_by_id = TaskState.COMPLETED.value, now, who.id
-                task.assignee_id = task.assignee_id or who.id
-                task.outcome = {"means": means, "served_at": at.isoformat(), "delivery_id": row.id}
-                task.version += 1
-                s.add(task)
-                record(s, actor=who, action="task.completed", subject=f"task:{task.id}", at=now, case_id=task.case_id,
-                       after={"kind": task.kind, "outcome": task.outcome})
-        return _view(s, row)
+    require_role(who, "record service of a document", Role.IPR_OFFICER, Role.ADMIN)
+    doc = s.exec(select(Document).where(Document.id == document_id).with_for_update()).first()
+    case = s.get(Case, doc.case_id) if doc else None
+    if doc is None or case is None or (who.role != Role.ADMIN and case.customs_office_id != who.customs_office_id):
+        raise NotFound("document", document_id)
+    prior = list(s.exec(select(Delivery).where(Delivery.document_id == doc.id)))
+    addressee, _ = _addressee(s, doc)
+    row = Delivery(document_id=doc.id, case_id=doc.case_id, means=means, attempt=len(prior) + 1,  # type: ignore[arg-type]
+                   state=DeliveryState.SERVED.value, recipients=[addressee], started_at=at, finished_at=now,
+                   accepted_at=at, recorded_by_id=who.id, note=note)
+    s.add(row)
+    s.flush()
+    record(s, actor=who, action="document.served_manually", subject=f"document:{doc.number}", at=now,
+           case_id=doc.case_id, after={"means": means, "served_at": at.isoformat(), "note": note, "delivery_id": row.id})
+    _serve_notice_on_acceptance(s, doc, who, at, means)
+    for task_id in sorted({d.task_id for d in prior if d.task_id is not None}):
+        complete_matching_tasks(s, kind=TaskKind.SERVE_MANUALLY, case_id=doc.case_id, task_id=task_id, who=who, now=now,
+                                outcome=means, details={"means": means, "served_at": at.isoformat(), "delivery_id": row.id})
+    return _view(s, row)
 
 
 def deliveries_of_document(*, document_id: int, actor: str) -> list[DeliveryOut]:

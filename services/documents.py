@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -83,8 +83,8 @@ TITLES: dict[DocumentKind, Bilingual] = {
 }
 
 REG = "《中华人民共和国知识产权海关保护条例》"
-# The inner title marks 〈〉 are in neither embedded font: full-width ＜＞ stand in for them.
-MEAS = "《中华人民共和国海关关于＜中华人民共和国知识产权海关保护条例＞的实施办法》"
+# A title inside a title takes the inner marks 〈〉 (U+3008, U+3009): the CJK font (Noto Sans CJK) has them.
+MEAS = "《中华人民共和国海关关于〈中华人民共和国知识产权海关保护条例〉的实施办法》"
 REG_EN = "Regulations of the People's Republic of China on Customs Protection of Intellectual Property Rights"
 MEAS_EN = "GACC Measures implementing the Regulations (Order 183, amended by Order 240)"
 
@@ -594,6 +594,34 @@ def default_store() -> ObjectStore:
     return get_store()
 
 
+@dataclass(frozen=True)
+class SealRef:
+    """Where an office's seal is stored, and its hash at the time it was set."""
+
+    key: str
+    sha256: str
+
+
+def seal_ref(s: Session, case_id: int) -> SealRef | None:
+    """The seal of the office of a case; ``None`` if the office has none (its documents print none)."""
+    case = s.get(Case, case_id)
+    office = s.get(CustomsOffice, case.customs_office_id) if case else None
+    if office is None or office.seal_key is None or office.seal_sha256 is None:
+        return None
+    return SealRef(office.seal_key, office.seal_sha256)
+
+
+def load_seal(store: ObjectStore, ref: SealRef | None) -> bytes | None:
+    """The seal's bytes, checked against the hash recorded when it was set (read outside a write transaction)."""
+    if ref is None:
+        return None
+    return read_stored(store, key=ref.key, number=f"(seal {ref.key})", sha256=ref.sha256)
+
+
+def _sealed(p: Planned, seal: bytes | None) -> Planned:
+    return replace(p, doc=replace(p.doc, seal=seal))
+
+
 def _existing(s: Session, p: Planned) -> Document | None:
     return s.exec(select(Document).where(Document.number == p.number)).first()
 
@@ -611,7 +639,8 @@ def _issue(s: Session, p: Planned, pdf: bytes, store: ObjectStore, now: datetime
     s.flush()
     record(s, actor=who, action="document.issued", subject=f"document:{p.number}", at=now, case_id=p.case_id,
            after={"kind": p.kind.value, "number": p.number, "sha256": digest, "size": len(pdf), "addressee": p.addressee,
-                  "notice_id": p.notice_id, "decision_id": p.decision_id})
+                  "notice_id": p.notice_id, "decision_id": p.decision_id,
+                  "seal_sha256": hashlib.sha256(p.doc.seal).hexdigest() if p.doc.seal is not None else None})
     publish(s, topic="document.issued", case_id=p.case_id, at=now,
             payload={"document_id": d.id, "number": p.number, "kind": p.kind.value, "case_number": p.case_number,
                      "notice_id": p.notice_id, "decision_id": p.decision_id, "rights_holder_id": p.rights_holder_id,
@@ -639,14 +668,17 @@ def issue_for_notice(*, notice_id: int, now: datetime | None = None, store: Obje
         done = _existing(s, planned)
         if done is not None:
             return DocumentOut.model_validate(done)
-    pdf = render(planned.doc)  # outside the write transaction: rendering takes a few tenths of a second
+        ref = seal_ref(s, notice.case_id)
     store = store or default_store()
+    seal = load_seal(store, ref)  # the seal as set when issuing began: the timeline records its hash
+    planned = _sealed(planned, seal)
+    pdf = render(planned.doc)  # outside the write transaction: rendering takes a few tenths of a second
     try:
         with session_scope() as s:
             notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
             if notice is None:
                 raise NotFound("notice", notice_id)
-            again = plan_confirmation(s, notice)
+            again = _sealed(plan_confirmation(s, notice), seal)
             done = _existing(s, again)
             if done is not None:
                 return DocumentOut.model_validate(done)
@@ -666,16 +698,19 @@ def issue_for_decision(*, decision_id: int, now: datetime | None = None, store: 
             raise NotFound("decision", decision_id)
         planned = plan_decision(s, decision)
         done = {p.number: DocumentOut.model_validate(d) for p in planned if (d := _existing(s, p)) is not None}
-    todo = [(p, render(p.doc)) for p in planned if p.number not in done]
-    if not todo:
+        ref = seal_ref(s, decision.case_id)
+    if all(p.number in done for p in planned):
         return [done[p.number] for p in planned]
     store = store or default_store()
+    seal = load_seal(store, ref)
+    planned = [_sealed(p, seal) for p in planned]
+    todo = [(p, render(p.doc)) for p in planned if p.number not in done]
     try:
         with session_scope() as s:
             decision = s.exec(select(Decision).where(Decision.id == decision_id).with_for_update()).first()
             if decision is None:
                 raise NotFound("decision", decision_id)
-            again = plan_decision(s, decision)
+            again = [_sealed(p, seal) for p in plan_decision(s, decision)]
             fresh = {p.number: (p, pdf) for p, pdf in todo}
             out = []
             for p in again:

@@ -155,6 +155,8 @@ def may_see(who: Actor, sc: CaseScope, ev: Evidence) -> bool:
         return True
     viewing = sc.viewings.get(ev.viewing_id) if ev.viewing_id else None
     if who.role == Role.RIGHTS_HOLDER:
+        if sc.case.confirmed_at is None:  # nothing was sent to any holder yet
+            return False
         if ev.line_id is not None:
             line = sc.lines.get(ev.line_id)
             return line is not None and line.rights_holder_id == who.rights_holder_id

@@ -100,3 +100,9 @@ LEGAL_TASK_ACTS: dict[str, tuple[type[BaseModel], tuple[str, ...], Act]] = {
     TaskKind.SETTLE_BOND.value: (SettleBondIn, ("settled",), settle_bond_act),
     TaskKind.REVIEW_STATEMENT.value: (StatementReviewIn, ("accepted", "rejected"), review_statement_act),
 }
+
+#: the form field that states the outcome again; completing the task fills it from the outcome
+LEGAL_OUTCOME_FIELDS: dict[str, str] = {
+    TaskKind.DISPOSE.value: "method",
+    TaskKind.REVIEW_STATEMENT.value: "decision",
+}

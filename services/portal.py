@@ -12,13 +12,13 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from adapters.db import session_scope
-from models.enums import Role
+from models.enums import NoticeState, Role
 from models.rules.errors import NotFound, PermissionDenied
 from models.rules.workdays import local_date
 from models.schemas import DocumentOut, LineOut, NoticeOut, TimelineOut
 from models.tables import Case, Consignor, CustomsOffice, Document, Line, Notice, Recordation, RightsHolder, Shipment, TimelineEntry
 from services.answers import valid_general_bond
-from services.cases import _line_out, notice_view, visible_case
+from services.cases import _line_out, notice_view, sent_clause, visible_case
 from services.context import load_actor, now_or, require_role
 
 
@@ -58,7 +58,8 @@ def my_notices(*, actor: str, now: datetime | None = None) -> list[PortalNotice]
         require_role(who, "read the rights-holder portal", Role.RIGHTS_HOLDER)
         gb = valid_general_bond(s, who.rights_holder_id, local_date(now))  # type: ignore[arg-type]
         gb_out = GeneralBondOut(reference=gb.reference, amount=gb.amount, valid_until=gb.valid_until) if gb else None
-        notices = list(s.exec(select(Notice).where(Notice.rights_holder_id == who.rights_holder_id)
+        notices = list(s.exec(select(Notice).join(Case, col(Case.id) == Notice.case_id)
+                              .where(Notice.rights_holder_id == who.rights_holder_id, *sent_clause())
                               .order_by(col(Notice.issued_at).desc(), col(Notice.id).desc())))
         out = []
         for n in notices:
@@ -88,7 +89,9 @@ def list_cases(*, actor: str, status: str | None = None, limit: int = 200) -> li
         if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER):
             q = q.where(Case.customs_office_id == who.customs_office_id)
         elif who.role == Role.RIGHTS_HOLDER:
-            q = q.where(col(Case.id).in_(select(Notice.case_id).where(Notice.rights_holder_id == who.rights_holder_id)))
+            q = q.where(col(Case.id).in_(select(Notice.case_id).where(Notice.rights_holder_id == who.rights_holder_id,
+                                                                     Notice.state != NoticeState.WITHDRAWN.value)),
+                        col(Case.confirmed_at).is_not(None))
         elif who.role == Role.CONSIGNOR:
             q = q.where(Shipment.consignor_id == who.consignor_id)
         elif who.role != Role.ADMIN:
@@ -132,19 +135,33 @@ def case_timeline(*, case_number: str, actor: str) -> list[TimelineOut]:
         return [TimelineOut.model_validate(e) for e in rows]
 
 
-def working_days_left(*, deadline: date | None, now: datetime | None = None) -> int | None:
+def working_days_left(*, deadline: date | None, now: datetime | None = None,
+                      served_at: datetime | None = None) -> int | None:
     """Working days left to a legal deadline, today included if it is one; ``None`` when the
-    deadline is not set or its year's schedule is not loaded (never guessed)."""
+    deadline is not set or its year's schedule is not loaded (never guessed).
+
+    A period that runs from the day after service (a notice's 3 working days, Reg 16, Meas 41) has not
+    started on the day of service: that day is not counted, so on it the whole period is left."""
+    from datetime import timedelta
+
     from adapters.calendar import get_calendar
     from models.rules.errors import CalendarUnknown
     from models.rules.workdays import working_days_left as left
 
     if deadline is None:
         return None
+    today = local_date(now_or(now))
+    if served_at is not None:
+        today = max(today, local_date(served_at) + timedelta(days=1))
     try:
-        return left(local_date(now_or(now)), deadline, get_calendar())
+        return left(today, deadline, get_calendar())
     except CalendarUnknown:
         return None
+
+
+def period_started(*, served_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a period counted from the day after service has begun (it has not on the day of service)."""
+    return served_at is None or local_date(now_or(now)) > local_date(served_at)
 
 
 class RecordationMatch(BaseModel):

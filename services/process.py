@@ -86,6 +86,7 @@ class CaseProgress(BaseModel):
     decisions: list[DecisionProgress]
     clocks: list[ClockProgress]
     open_viewings: int
+    confirmed: bool = True  # an IPR officer confirmed the lines: the notices may go out
     runs_started: int  # flow runs that have carried this case (a replacement after a crash adds one)
     last_event_id: int  # the newest outbox event of this case the reader has seen
 
@@ -233,6 +234,7 @@ def _progress(s: Session, case: Case) -> CaseProgress:
                               court_due_at=end_of_day(ln.court_due) if ln.court_due else None)
                 for ln in lines if ln.state in CLOCKED_LINE_STATES],
         open_viewings=int(viewings),
+        confirmed=case.confirmed_at is not None,
         runs_started=int(runs),
         last_event_id=int(last or 0),
     )

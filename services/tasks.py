@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
+from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
 from models.enums import Role, TaskState
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.schemas import TaskOut
-from models.tables import Case, Task, User
+from models.tables import TASK_LIVE_SQL, Case, Task, User
 from services.context import Actor, load_actor, now_or, record
 
 _LIVE = [TaskState.OPEN.value, TaskState.CLAIMED.value]
@@ -23,8 +26,8 @@ def _out(t: Task, case_number: str | None, assignee: str | None) -> TaskOut:
                    notice_id=t.notice_id, viewing_id=t.viewing_id, line_id=t.line_id, version=t.version)
 
 
-def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, kind: str | None = None,
-          limit: int = 200) -> list[TaskOut]:
+def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, kind: str | list[str] | None = None,
+          case_number: str | None = None, limit: int = 200) -> list[TaskOut]:
     """Tasks an officer may work: its group's tasks in its office, unassigned or assigned to it
     (managers see every task of their office)."""
     with session_scope(readonly=True) as s:
@@ -42,8 +45,11 @@ def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, ki
             q = q.where(Task.assignee_id == who.id)
         if not include_done:
             q = q.where(col(Task.state).in_(_LIVE))
-        if kind:
-            q = q.where(Task.kind == kind)
+        kinds = [k for k in ([kind] if isinstance(kind, str) else list(kind or [])) if k]
+        if kinds:
+            q = q.where(col(Task.kind).in_(kinds))
+        if case_number and case_number.strip():
+            q = q.where(Case.number == case_number.strip().upper())
         q = q.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority), col(Task.id)).limit(limit)
         return [_out(t, number, assignee) for t, number, assignee in s.exec(q)]
 
@@ -123,10 +129,14 @@ def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: in
         return _out(task, _case_number(s, task), to.username)
 
 
-def complete_task(*, task_id: int, actor: str, outcome: dict[str, Any] | None = None,
+def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, Any] | None = None,
                   expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
-    """Complete a task with its form's outcome. Two officers completing it at once: one wins."""
-    outcome = _json_outcome(outcome)
+    """Complete a task with one of its outcomes and its typed form: the task's act (``services.task_acts``)
+    is performed in the same transaction, and the timeline records the completion once. A task kind
+    without an act cannot be completed; two officers completing a task at once: one wins, the other
+    changes nothing."""
+    from services.task_acts import act_for, parse_form
+
     now = now_or(now)
     with session_scope() as s:
         who = load_actor(s, actor)
@@ -134,14 +144,66 @@ def complete_task(*, task_id: int, actor: str, outcome: dict[str, Any] | None = 
         _may_work(who, task)
         if task.assignee_id not in (None, who.id) and who.role not in (Role.MANAGER, Role.ADMIN):
             raise ConcurrentUpdate(f"task {task_id}", "is claimed by a colleague")
-        task.state, task.completed_at, task.completed_by_id = TaskState.COMPLETED.value, now, who.id
+        spec = act_for(task.kind)
+        if outcome not in spec.outcomes:
+            raise InvalidInput("outcome", f"must be one of {', '.join(spec.outcomes)}")
+        fields = dict(fields or {})
+        if spec.outcome_field:  # the outcome chosen is what the form states
+            fields.setdefault(spec.outcome_field, outcome)
+        form = parse_form(spec.form, fields)
+        ongoing = outcome in spec.ongoing
+        if not ongoing:  # completed first, so the act's own "complete the matching task" finds it done
+            task.state, task.completed_at, task.completed_by_id = TaskState.COMPLETED.value, now, who.id
+        else:
+            task.state, task.claimed_at = TaskState.CLAIMED.value, task.claimed_at or now
         task.assignee_id = task.assignee_id or who.id
-        task.outcome = dict(outcome or {})
         task.version += 1
         s.add(task)
-        record(s, actor=who, action="task.completed", subject=f"task:{task.id}", at=now, case_id=task.case_id,
-               after={"kind": task.kind, "outcome": task.outcome})
-        return _out(task, _case_number(s, task), who.username)
+        s.flush()
+        result = spec.act(s, who=who, task=task, outcome=outcome, form=form, now=now)
+        done = {"outcome": outcome, **form.model_dump(mode="json"), "result": result}
+        if not ongoing:
+            task.outcome = _json_outcome(done)
+        s.add(task)
+        record(s, actor=who, action="task.acted" if ongoing else "task.completed", subject=f"task:{task.id}", at=now,
+               case_id=task.case_id, after={"kind": task.kind, **_json_outcome(done)})
+        return _out(task, _case_number(s, task), load_username(s, task.assignee_id))
+
+
+def complete_matching_tasks(s: Session, *, kind: str, case_id: int | None, who: Actor, now: datetime, outcome: str,
+                            details: dict[str, Any] | None = None, viewing_id: int | None = None,
+                            notice_id: int | None = None, line_id: int | None = None,
+                            task_id: int | None = None, skip: int | None = None) -> list[int]:
+    """The act was done elsewhere (the viewing room's decide button, the CLI, another service): complete
+    the matching open tasks in the caller's transaction, each recorded once. ``case_id`` None: any case
+    (the notice or line given is enough); ``skip``: a task the caller completes itself. Returns their ids."""
+    q = select(Task).where(Task.kind == str(kind), col(Task.state).in_(_LIVE))
+    if case_id is not None:
+        q = q.where(Task.case_id == case_id)
+    if skip is not None:
+        q = q.where(Task.id != skip)
+    for column, value in ((Task.viewing_id, viewing_id), (Task.notice_id, notice_id), (Task.line_id, line_id),
+                          (Task.id, task_id)):
+        if value is not None:
+            q = q.where(column == value)
+    done: list[int] = []
+    for t in s.exec(q.order_by(col(Task.id)).with_for_update()):
+        t.state, t.completed_at, t.completed_by_id = TaskState.COMPLETED.value, now, who.id
+        t.assignee_id = t.assignee_id or who.id
+        t.outcome = _json_outcome({"outcome": outcome, **(details or {})})
+        t.version += 1
+        s.add(t)
+        record(s, actor=who, action="task.completed", subject=f"task:{t.id}", at=now, case_id=t.case_id,
+               after={"kind": t.kind, **t.outcome})
+        done.append(t.id)  # type: ignore[arg-type]
+    return done
+
+
+def load_username(s: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    u = s.get(User, user_id)
+    return u.username if u else None
 
 
 def _json_outcome(outcome: object) -> dict[str, Any]:
@@ -153,7 +215,7 @@ def _json_outcome(outcome: object) -> dict[str, Any]:
     if not isinstance(outcome, dict):
         raise InvalidInput("outcome", "must be an object of named values")
     try:
-        plain_json = json.loads(json.dumps(outcome, allow_nan=False, ensure_ascii=False))
+        plain_json = json.loads(json.dumps(outcome, allow_nan=False, ensure_ascii=False, default=str))
     except (TypeError, ValueError) as e:
         raise InvalidInput("outcome", f"must hold plain JSON values only ({e})") from None
     _plain_strings(plain_json)
@@ -173,3 +235,229 @@ def _plain_strings(value: object) -> None:
     elif isinstance(value, list):
         for v in value:
             _plain_strings(v)
+
+
+# --- the inbox's views, filters and paging (all in the database) ------------------------------------------
+
+VIEWS = ("mine", "group", "office", "done")
+
+
+class TaskPage(BaseModel):
+    """One page of a view: ``next_offset`` is None on the last page."""
+
+    view: str
+    items: list[TaskOut]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class TaskHistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+class TaskDetail(BaseModel):
+    """What the detail panel shows: the task, its case in brief, its form, its history."""
+
+    task: TaskOut
+    escalated_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    outcome: dict[str, Any]
+    case: dict[str, Any]
+    form: dict[str, Any]
+    history: list[TaskHistoryEntry]
+    may_complete: bool
+    why_not: str | None
+
+
+def _customs_reader(s: Session, actor: str) -> Actor:
+    who = load_actor(s, actor)
+    if not who.is_customs or who.role == Role.SYSTEM:
+        raise PermissionDenied(who.username, "read the task inbox")
+    return who
+
+
+def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None = None, case_number: str | None = None,
+               due: str | None = None, assignee: str | None = None, priority_max: int | None = None,
+               escalated: bool | None = None, offset: int = 0, limit: int = 50,
+               now: datetime | None = None) -> TaskPage:
+    """A view of the inbox, filtered and paged by the database:
+
+    - ``mine``: open tasks assigned to me;
+    - ``group``: unclaimed open tasks of my group (a manager: of every group) in my office;
+    - ``office``: every open task of my office, with its assignee;
+    - ``done``: tasks I completed, newest first.
+
+    ``due`` is ``overdue``, ``today`` (due by the end of today, Shanghai time) or ``none`` (no due date)."""
+    from models.rules.workdays import end_of_day, local_date
+
+    if view not in VIEWS:
+        raise InvalidInput("view", f"must be one of {', '.join(VIEWS)}")
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit", "must be between 1 and 500")
+    if offset < 0:
+        raise InvalidInput("offset", "must not be negative")
+    if due not in (None, "", "overdue", "today", "none"):
+        raise InvalidInput("due", "must be overdue, today or none")
+    now = now_or(now)
+    with session_scope(readonly=True) as s:
+        who = _customs_reader(s, actor)
+        q = select(Task)
+        if who.role != Role.ADMIN:
+            q = q.where(Task.customs_office_id == who.customs_office_id)
+        if view == "done":
+            q = q.where(Task.completed_by_id == who.id, Task.state == TaskState.COMPLETED.value)
+        else:
+            q = q.where(text(TASK_LIVE_SQL))  # as written in the partial indexes, so the planners use them
+        if view == "mine":
+            q = q.where(Task.assignee_id == who.id)
+        elif view == "group":
+            q = q.where(col(Task.assignee_id).is_(None))
+            if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
+                q = q.where(Task.candidate_group == who.role.value)
+        kinds = [kind] if isinstance(kind, str) else list(kind or [])
+        kinds = [k for k in kinds if k]
+        if kinds:
+            q = q.where(col(Task.kind).in_(kinds))
+        if case_number and case_number.strip():
+            case_id = s.exec(select(Case.id).where(Case.number == case_number.strip().upper())).first()
+            q = q.where(Task.case_id == (case_id if case_id is not None else -1))
+        if assignee and assignee.strip():
+            user_id = s.exec(select(User.id).where(User.username == assignee.strip())).first()
+            q = q.where(Task.assignee_id == (user_id if user_id is not None else -1))
+        if priority_max is not None:
+            q = q.where(Task.priority <= priority_max)
+        if escalated is not None:
+            q = q.where(col(Task.escalated_at).is_not(None) if escalated else col(Task.escalated_at).is_(None))
+        if due == "overdue":
+            q = q.where(col(Task.due_at) < now)
+        elif due == "today":
+            q = q.where(col(Task.due_at) <= end_of_day(local_date(now)))
+        elif due == "none":
+            q = q.where(col(Task.due_at).is_(None))
+        if view == "done":
+            q = q.order_by(col(Task.completed_by_id), col(Task.completed_at).desc(), col(Task.id).desc())
+        else:  # in index order (tasks without a due date come first on SQLite, last on PostgreSQL)
+            q = q.order_by(col(Task.due_at), col(Task.id))
+        rows = list(s.exec(q.offset(offset).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_({t.case_id for t in rows}))).all()) if rows else {}
+        users = {t.assignee_id for t in rows if t.assignee_id}
+        names = dict(s.exec(select(User.id, User.username).where(col(User.id).in_(users))).all()) if users else {}
+        return TaskPage(view=view, items=[_out(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows],  # type: ignore[arg-type]
+                        offset=offset, limit=limit, next_offset=offset + limit if more else None)
+
+
+def why_not_complete(who: Actor, task: Task) -> str | None:
+    """Why ``who`` may not complete ``task`` (None: it may)."""
+    from services.task_acts import TASK_ACTS
+
+    if task.state not in _LIVE:
+        return f"the task is {task.state}"
+    if str(task.kind) not in TASK_ACTS:
+        return f"a {task.kind} task has no act: it cannot be completed from the inbox"
+    if who.role not in (Role.MANAGER, Role.ADMIN) and who.role.value != task.candidate_group:
+        return f"it is for the {task.candidate_group} group"
+    if task.assignee_id not in (None, who.id) and who.role not in (Role.MANAGER, Role.ADMIN):
+        return "it is claimed by a colleague"
+    return None
+
+
+def task_detail(*, task_id: int, actor: str) -> TaskDetail:
+    """One task with its case summary, its form (fields and outcomes) and its history."""
+    from models.tables import Line, Notice, RightsHolder, TimelineEntry
+    from services.task_acts import describe
+
+    with session_scope(readonly=True) as s:
+        who = _customs_reader(s, actor)
+        task = s.get(Task, task_id)
+        if task is None or (who.role != Role.ADMIN and task.customs_office_id != who.customs_office_id):
+            raise NotFound("task", task_id)
+        case = s.get(Case, task.case_id) if task.case_id is not None else None  # a task may be about no case
+        lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number))) if case else []
+        notices = list(s.exec(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id))) if case else []
+        holders = dict(s.exec(select(RightsHolder.id, RightsHolder.name).where(
+            col(RightsHolder.id).in_({n.rights_holder_id for n in notices}))).all()) if notices else {}
+        history = [TaskHistoryEntry(at=e.at, actor=e.actor, action=e.action, detail=e.after or {})
+                   for e in s.exec(select(TimelineEntry).where(TimelineEntry.subject == f"task:{task.id}")
+                                   .order_by(col(TimelineEntry.id)))]
+        history.insert(0, TaskHistoryEntry(at=task.created_at, actor="system", action="task.opened",
+                                           detail={"title": task.title}))
+        why = why_not_complete(who, task)
+        return TaskDetail(
+            task=_out(task, case.number if case else "", load_username(s, task.assignee_id)), escalated_at=task.escalated_at,
+            completed_at=task.completed_at, completed_by=load_username(s, task.completed_by_id), outcome=task.outcome,
+            case={"number": case.number if case else "", "status": case.status if case else "",
+                  "confirmed_at": case.confirmed_at if case else None,
+                  "lines": [{"number": ln.number, "brand": ln.brand, "description": ln.description,
+                             "quantity": ln.quantity, "state": ln.state} for ln in lines],
+                  "notices": [{"id": n.id, "rights_holder": holders.get(n.rights_holder_id, ""), "state": n.state,
+                               "deadline_at": n.deadline_at} for n in notices]},
+            form=describe(task.kind), history=history, may_complete=why is None, why_not=why)
+
+
+class BulkResult(BaseModel):
+    task_id: int
+    ok: bool
+    error: str | None = None
+    task: TaskOut | None = None
+
+
+def bulk(*, action: str, task_ids: list[int], actor: str, assignee: str | None = None, outcome: str | None = None,
+         fields: dict[str, Any] | None = None, now: datetime | None = None) -> list[BulkResult]:
+    """Claim, unclaim, hand over or complete several tasks; each in its own transaction, each reported.
+    Completing several at once is allowed only for kinds whose form allows it (``TaskAct.bulk``)."""
+    from models.rules.errors import YunqueError
+    from services.task_acts import act_for
+
+    if action not in ("claim", "unclaim", "assign", "complete"):
+        raise InvalidInput("action", "must be claim, unclaim, assign or complete")
+    if not task_ids:
+        raise InvalidInput("task_ids", "select at least one task")
+    if action == "complete" and len(task_ids) > 1:
+        with session_scope(readonly=True) as s:
+            kinds = set(s.exec(select(Task.kind).where(col(Task.id).in_(task_ids))))
+        for k in kinds:
+            if not act_for(k).bulk:
+                raise InvalidInput("task_ids", f"{k} tasks are completed one at a time")
+    now = now_or(now)
+    out: list[BulkResult] = []
+    for tid in task_ids:
+        try:
+            if action == "claim":
+                t = claim_task(task_id=tid, actor=actor, now=now)
+            elif action == "unclaim":
+                t = unclaim_task(task_id=tid, actor=actor, now=now)
+            elif action == "assign":
+                t = assign_task(task_id=tid, actor=actor, assignee=assignee or "", now=now)
+            else:
+                t = complete_task(task_id=tid, actor=actor, outcome=outcome or "", fields=fields, now=now)
+            out.append(BulkResult(task_id=tid, ok=True, task=t))
+        except YunqueError as e:
+            out.append(BulkResult(task_id=tid, ok=False, error=f"{e.code}: {e}"))
+    return out
+
+
+def escalate_overdue(*, now: datetime | None = None) -> list[int]:
+    """Overdue open tasks are handed up to their office's managers (once each): they appear in the
+    managers' "escalated" filter and the timeline says so."""
+    from services.context import system_actor
+
+    now = now_or(now)
+    with session_scope() as s:
+        who = system_actor(s)
+        done: list[int] = []
+        for t in s.exec(select(Task).where(col(Task.state).in_(_LIVE), col(Task.due_at) < now,
+                                           col(Task.escalated_at).is_(None)).order_by(col(Task.id)).with_for_update()):
+            t.escalated_at = now
+            t.version += 1
+            s.add(t)
+            record(s, actor=who, action="task.escalated", subject=f"task:{t.id}", at=now, case_id=t.case_id,
+                   after={"kind": t.kind, "due_at": t.due_at.isoformat() if t.due_at else None, "to": "manager"})
+            done.append(t.id)  # type: ignore[arg-type]
+        return done

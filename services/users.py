@@ -107,10 +107,13 @@ def _org_name(s: Session, u: User) -> str:
     return ""
 
 
-def _out(s: Session, u: User, now: datetime) -> UserOut:
+def _out(s: Session, u: User, now: datetime, locked: dict[str, str] | None = None) -> UserOut:
+    from services.auth import locked_scopes
+
+    locked = locked if locked is not None else locked_scopes(s, [u.username], now)
     return UserOut(username=u.username, display_name=u.display_name, role=u.role, organisation=_org_name(s, u),
                    email=u.email, locale=u.locale, active=u.active,
-                   locked=u.locked_until is not None and u.locked_until > now)
+                   locked=u.username in locked or (u.locked_until is not None and u.locked_until > now))
 
 
 def _apply_membership(s: Session, user: User, m: Membership) -> None:
@@ -142,8 +145,11 @@ def list_users(*, actor: str, now: datetime | None = None) -> list[UserOut]:
     now = now_or(now)
     with session_scope(readonly=True) as s:
         _admin(s, actor)
-        users = s.exec(select(User).where(User.role != Role.SYSTEM.value).order_by(User.role, User.username))
-        return [_out(s, u, now) for u in users]
+        from services.auth import locked_scopes
+
+        users = list(s.exec(select(User).where(User.role != Role.SYSTEM.value).order_by(User.role, User.username)))
+        locked = locked_scopes(s, [u.username for u in users], now)
+        return [_out(s, u, now, locked) for u in users]
 
 
 def list_organisations(*, actor: str) -> OrganisationsOut:

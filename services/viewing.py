@@ -114,6 +114,7 @@ def _viewing_out(s: Session, v: Viewing, case: Case) -> ViewingOut:
         decided_by=names.get(v.decided_by_id) if v.decided_by_id else None, decided_at=v.decided_at,
         decision_reason=v.decision_reason, consignor_invited=v.consignor_invited, call_link=v.call_link,
         opened_at=v.opened_at, closed_at=v.closed_at, line_numbers=sorted(lines[i] for i in v.line_ids if i in lines),
+        scheduled_for=v.scheduled_for,
     )
 
 
@@ -126,16 +127,6 @@ def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
 def _due(now: datetime, within: timedelta, deadline_at: datetime | None) -> datetime:
     due = now + within
     return min(due, deadline_at) if deadline_at is not None else due
-
-
-def _finish_tasks(s: Session, viewing_id: int, kind: TaskKind, who: Actor, at: datetime, outcome: dict[str, Any]) -> None:
-    for t in s.exec(select(Task).where(Task.viewing_id == viewing_id, Task.kind == kind.value,
-                                       col(Task.state).in_(_LIVE_TASKS))):
-        t.state, t.completed_at, t.completed_by_id = TaskState.COMPLETED.value, at, who.id
-        t.assignee_id = t.assignee_id or who.id
-        t.outcome = outcome
-        t.version += 1
-        s.add(t)
 
 
 # --- request and decision -------------------------------------------------------------------------
@@ -166,8 +157,11 @@ def request_viewing(
                 raise NotFound("notice", notice_id)
             case = s.get(Case, notice.case_id)
             assert case is not None
+            from services.cases import _serve, sent_to_holder
+
+            if not sent_to_holder(case, notice):
+                raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
             if notice.state == NoticeState.ISSUED:
-                from services.cases import _serve
 
                 _serve(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
             if notice.state != NoticeState.SERVED:
@@ -217,34 +211,53 @@ def request_viewing(
 
 
 def decide_viewing(*, viewing_id: int, actor: str, approve: bool, reason: str = "",
-                   now: datetime | None = None) -> ViewingOut:
-    """An IPR officer of the office approves or refuses a requested viewing (a refusal says why)."""
+                   scheduled_for: datetime | None = None, now: datetime | None = None) -> ViewingOut:
+    """An IPR officer of the office approves (optionally for a time) or refuses (saying why) a requested
+    viewing; the approve_viewing task is completed with it."""
     now = now_or(now)
+    with session_scope() as s:
+        who, v, case, part = _load(s, viewing_id, actor, lock=True)
+        return decide_viewing_in(s, who=who, v=v, case=case, part=part, approve=approve, reason=reason,
+                                 scheduled_for=scheduled_for, now=now)
+
+
+def decide_viewing_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, approve: bool, reason: str,
+                      scheduled_for: datetime | None, now: datetime) -> ViewingOut:
+    """``decide_viewing`` inside the caller's transaction (the inbox completes its task with it)."""
+    from services.tasks import complete_matching_tasks
+
     reason = plain("reason", reason.strip(), multiline=True)
     if not approve and len(reason) < 3:
         raise InvalidInput("reason", "a refusal gives its reason")
     if len(reason) > 2000:
         raise InvalidInput("reason", "at most 2000 characters")
-    with session_scope() as s:
-        who, v, case, part = _load(s, viewing_id, actor, lock=True)
-        _require_officer(who, part, "decide on a viewing", Role.IPR_OFFICER)
-        if v.state != ViewingState.REQUESTED:
-            raise ConcurrentUpdate(f"viewing {v.id}", f"was already decided ({v.state})")
-        v.state = (ViewingState.APPROVED if approve else ViewingState.REFUSED).value
-        v.decided_by_id, v.decided_at, v.decision_reason = who.id, now, reason
-        s.add(v)
-        _finish_tasks(s, v.id, TaskKind.APPROVE_VIEWING, who, now, {"approve": approve, "reason": reason})  # type: ignore[arg-type]
-        if approve:
-            notice = s.get(Notice, v.notice_id) if v.notice_id else None
-            open_task(s, kind=TaskKind.ATTEND_VIEWING, case_id=case.id, customs_office_id=case.customs_office_id,  # type: ignore[arg-type]
-                      candidate_group=Role.SITE_OFFICER, viewing_id=v.id, notice_id=v.notice_id,
-                      due_at=_due(now, ATTEND_WITHIN, notice.deadline_at if notice else None), priority=5,
-                      title=f"Open the viewing room {v.id} of {case.number} and capture the shots asked for", now=now)
-        record(s, actor=who, action="viewing.decided", subject=f"viewing:{v.id}", at=now, case_id=case.id,
-               before={"state": ViewingState.REQUESTED.value}, after={"state": v.state, "reason": reason})
-        publish(s, topic="viewing.decided", case_id=case.id, at=now,
-                payload={"viewing_id": v.id, "case_number": case.number, "approved": approve})
-        return _viewing_out(s, v, case)
+    if scheduled_for is not None and scheduled_for.tzinfo is None:
+        raise InvalidInput("scheduled_for", "must carry a timezone")
+    _require_officer(who, part, "decide on a viewing", Role.IPR_OFFICER)
+    if v.state != ViewingState.REQUESTED:
+        raise ConcurrentUpdate(f"viewing {v.id}", f"was already decided ({v.state})")
+    v.state = (ViewingState.APPROVED if approve else ViewingState.REFUSED).value
+    v.decided_by_id, v.decided_at, v.decision_reason = who.id, now, reason
+    v.scheduled_for = scheduled_for if approve else None
+    s.add(v)
+    complete_matching_tasks(s, kind=TaskKind.APPROVE_VIEWING, case_id=case.id, viewing_id=v.id, who=who, now=now,  # type: ignore[arg-type]
+                            outcome="approve" if approve else "refuse", details={"reason": reason})
+    if approve:
+        notice = s.get(Notice, v.notice_id) if v.notice_id else None
+        due = _due(now, ATTEND_WITHIN, notice.deadline_at if notice else None)
+        open_task(s, kind=TaskKind.ATTEND_VIEWING, case_id=case.id, customs_office_id=case.customs_office_id,  # type: ignore[arg-type]
+                  candidate_group=Role.SITE_OFFICER, viewing_id=v.id, notice_id=v.notice_id,
+                  due_at=max(due, scheduled_for) if scheduled_for else due, priority=5,
+                  title=f"Open the viewing room {v.id} of {case.number} and capture the shots asked for", now=now)
+    after: dict[str, Any] = {"state": v.state, "reason": reason}
+    if v.scheduled_for is not None:
+        after["scheduled_for"] = v.scheduled_for.isoformat()
+    record(s, actor=who, action="viewing.decided", subject=f"viewing:{v.id}", at=now, case_id=case.id,
+           before={"state": ViewingState.REQUESTED.value}, after=after)
+    publish(s, topic="viewing.decided", case_id=case.id, at=now,
+            payload={"viewing_id": v.id, "case_number": case.number, "approved": approve,
+                     "scheduled_for": v.scheduled_for.isoformat() if v.scheduled_for else None})
+    return _viewing_out(s, v, case)
 
 
 def open_room(*, viewing_id: int, actor: str, now: datetime | None = None) -> ViewingOut:
@@ -252,37 +265,56 @@ def open_room(*, viewing_id: int, actor: str, now: datetime | None = None) -> Vi
     now = now_or(now)
     with session_scope() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
-        _require_officer(who, part, "open a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
-        if v.state not in (ViewingState.APPROVED, ViewingState.CLOSED):
-            raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}: only an approved viewing opens")
-        before = v.state
-        v.state = ViewingState.OPEN.value
-        v.opened_at = v.opened_at or now  # the first opening starts the room's clock
-        v.closed_at = None
-        s.add(v)
-        _finish_tasks(s, v.id, TaskKind.ATTEND_VIEWING, who, now, {"opened_at": now.isoformat()})  # type: ignore[arg-type]
-        record(s, actor=who, action="viewing.opened", subject=f"viewing:{v.id}", at=now, case_id=case.id,
-               before={"state": before}, after={"state": v.state})
-        publish(s, topic="viewing.opened", case_id=case.id, at=now, payload={"viewing_id": v.id, "case_number": case.number})
-        return _viewing_out(s, v, case)
+        return open_room_in(s, who=who, v=v, case=case, part=part, now=now)
+
+
+def open_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, now: datetime) -> ViewingOut:
+    """``open_room`` inside the caller's transaction. The attend_viewing task stays with the officer who
+    opened the room until the room closes."""
+    _require_officer(who, part, "open a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
+    if v.state not in (ViewingState.APPROVED, ViewingState.CLOSED):
+        raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}: only an approved viewing opens")
+    before = v.state
+    v.state = ViewingState.OPEN.value
+    v.opened_at = v.opened_at or now  # the first opening starts the room's clock
+    v.closed_at = None
+    s.add(v)
+    for t in s.exec(select(Task).where(Task.viewing_id == v.id, Task.kind == TaskKind.ATTEND_VIEWING.value,
+                                       col(Task.state).in_(_LIVE_TASKS), col(Task.assignee_id).is_(None))):
+        t.assignee_id, t.state, t.claimed_at = who.id, TaskState.CLAIMED.value, now
+        t.version += 1
+        s.add(t)
+    record(s, actor=who, action="viewing.opened", subject=f"viewing:{v.id}", at=now, case_id=case.id,
+           before={"state": before}, after={"state": v.state})
+    publish(s, topic="viewing.opened", case_id=case.id, at=now, payload={"viewing_id": v.id, "case_number": case.number})
+    return _viewing_out(s, v, case)
 
 
 def close_room(*, viewing_id: int, actor: str, now: datetime | None = None) -> ViewingOut:
     now = now_or(now)
     with session_scope() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
-        _require_officer(who, part, "close a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
-        if v.state != ViewingState.OPEN:
-            raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}, not open")
-        v.state, v.closed_at = ViewingState.CLOSED.value, now
-        s.add(v)
-        for shot in s.exec(select(ShotRequest).where(ShotRequest.viewing_id == v.id, ShotRequest.state == ShotRequestState.OPEN.value)):
-            shot.state = ShotRequestState.CANCELLED.value
-            s.add(shot)
-        record(s, actor=who, action="viewing.closed", subject=f"viewing:{v.id}", at=now, case_id=case.id,
-               before={"state": ViewingState.OPEN.value}, after={"state": v.state})
-        publish(s, topic="viewing.closed", case_id=case.id, at=now, payload={"viewing_id": v.id, "case_number": case.number})
-        return _viewing_out(s, v, case)
+        return close_room_in(s, who=who, v=v, case=case, part=part, now=now)
+
+
+def close_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, now: datetime) -> ViewingOut:
+    """``close_room`` inside the caller's transaction; the attend_viewing task ends with it."""
+    from services.tasks import complete_matching_tasks
+
+    _require_officer(who, part, "close a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
+    if v.state != ViewingState.OPEN:
+        raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}, not open")
+    v.state, v.closed_at = ViewingState.CLOSED.value, now
+    s.add(v)
+    for shot in s.exec(select(ShotRequest).where(ShotRequest.viewing_id == v.id, ShotRequest.state == ShotRequestState.OPEN.value)):
+        shot.state = ShotRequestState.CANCELLED.value
+        s.add(shot)
+    complete_matching_tasks(s, kind=TaskKind.ATTEND_VIEWING, case_id=case.id, viewing_id=v.id, who=who, now=now,  # type: ignore[arg-type]
+                            outcome="close", details={"opened_at": v.opened_at.isoformat() if v.opened_at else None})
+    record(s, actor=who, action="viewing.closed", subject=f"viewing:{v.id}", at=now, case_id=case.id,
+           before={"state": ViewingState.OPEN.value}, after={"state": v.state})
+    publish(s, topic="viewing.closed", case_id=case.id, at=now, payload={"viewing_id": v.id, "case_number": case.number})
+    return _viewing_out(s, v, case)
 
 
 def set_call_link(*, viewing_id: int, actor: str, url: str | None, now: datetime | None = None) -> ViewingOut:

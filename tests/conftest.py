@@ -16,6 +16,10 @@ import pytest
 # The tests date acts with fixed 2026 times (``--now`` on the command line): replay mode, inherited by the
 # `yunque` processes the CLI and e2e tests start. Outside it, the CLI refuses --now.
 os.environ.setdefault("YUNQUE_ALLOW_REPLAY", "1")
+# In-process suites run no mail path: they serve a notice when it is issued (after the confirmation), as an
+# office that hands notices over does. The product's default (actual service: the mail server's acceptance or
+# the portal's first opening) is what the stack tests run (tests/e2e) and what tests/unit/test_settings checks.
+os.environ.setdefault("YUNQUE_SERVICE_RULE", "issue")
 
 PG_ADMIN_URL = os.environ.get("YUNQUE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()

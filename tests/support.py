@@ -70,6 +70,23 @@ def photo(label: str = "photo", size: tuple[int, int] = (24, 16)) -> bytes:
     return out.getvalue()
 
 
+def confirm(case_number: str, *, now: datetime, actor: str = "ipr.li", not_matching: tuple[int, ...] = (),
+            reason: str = "") -> dict[str, Any]:
+    """An IPR officer confirms the seizure's lines against the recordations (the notices go out after it)."""
+    from services.task_acts import confirm_seizure
+
+    return confirm_seizure(case_number=case_number, actor=actor, not_matching=list(not_matching), reason=reason, now=now)
+
+
+def open_confirmed(shipment: dict[str, Any], *, now: datetime, actor: str = "site.wang", confirmer: str = "ipr.li") -> Any:
+    """Register a seizure and confirm all its lines at once, as the seed story does; the case as it then stands."""
+    from services.cases import get_case, open_case
+
+    case = open_case(shipment=shipment, actor=actor, now=now)
+    confirm(case.number, now=now, actor=confirmer)
+    return get_case(case_number=case.number, actor=actor)
+
+
 # --- the working-day calendar of tests that run at the machine's date --------------------------------
 
 def test_only_year(year: int) -> dict[str, Any]:

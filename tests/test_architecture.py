@@ -81,6 +81,32 @@ def test_ui_pages_reach_data_only_through_services() -> None:
                     {"sqlmodel": {"select", "Session", "create_engine"}, "adapters": {"db"}}) == []
 
 
+def page_targets(folder: str) -> list[tuple[Path, int, str]]:
+    """(file, line, target) for every page path given to st.Page, st.page_link or st.switch_page."""
+    found = []
+    for path in sources(folder):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("Page", "page_link", "switch_page") and node.args):
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.append((path, node.lineno, arg.value))
+                elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
+                    found.append((path, node.lineno, str(arg.values[0].value)))  # f"views/{k}.py": its folder
+    return found
+
+
+def test_only_the_navigation_decides_the_pages() -> None:
+    """No ``pages/`` folder beside the entrypoint (Streamlit would discover it by itself and answer a bookmark
+    with "Page not found"): the pages live in ui/views/, and every page path the UI names is there."""
+    assert not (ROOT / "ui" / "pages").exists()
+    targets = page_targets("ui")
+    assert targets
+    bad = [f"{p.relative_to(ROOT)}:{n} {t}" for p, n, t in targets
+           if not t.startswith("views/") or (t.endswith(".py") and not (ROOT / "ui" / t).is_file())]
+    assert bad == []
+
+
 def test_the_checker_finds_what_it_looks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks above would fail on a file that breaks them."""
     fake = tmp_path / "models" / "rules"

@@ -31,16 +31,31 @@ if actor is not None and "ui.lang" not in st.session_state:
 
 
 def page(file: str, key: str, icon: str, *, default: bool = False, url: str | None = None) -> st.Page:
-    return st.Page(f"pages/{file}", title=tr(f"page.{key}"), icon=icon, default=default, url_path=url or key)
+    # The pages live in ui/views/, not ui/pages/: only st.navigation decides the pages and their addresses
+    # (Streamlit would otherwise discover a pages/ folder by itself and answer a bookmark with "Page not found").
+    return st.Page(f"views/{file}", title=tr(f"page.{key}"), icon=icon, default=default, url_path=url or key)
+
+
+ICONS = {"inbox": ":material/inbox:", "case": ":material/folder_open:", "register": ":material/add_box:",
+         "viewing": ":material/videocam:", "board": ":material/monitoring:", "admin": ":material/manage_accounts:",
+         "outbox": ":material/outgoing_mail:", "portal": ":material/description:", "shipments": ":material/local_shipping:"}
+
+def home_to(target: st.Page) -> st.Page:
+    """The app's root address, hidden from the menu, opening ``target`` under its own address. Streamlit
+    serves its default page at "/" only, so a page marked default would answer its own bookmark
+    (``/inbox``, ``/signin``) with "Page not found"; no page of ours is the default."""
+    return st.Page(lambda: st.switch_page(target, query_params=st.query_params.to_dict()), title=target.title,
+                   url_path="home", default=True, visibility="hidden")
 
 
 verify = page("verify.py", "verify", ":material/qr_code_scanner:")
 if actor is None:
-    signin = page("signin.py", "signin", ":material/login:", default=True)
-    # A role's address opened before signing in (a link in an e-mail, a bookmark) shows the sign-in
-    # form under that address; the menu shows only the sign-in and verification pages.
-    deep = [st.Page("pages/signin.py", title=tr("page.signin"), url_path=k) for k in chrome.DEEP_LINKS]
-    pages: list[st.Page] = [signin, verify, *deep]
+    signin = page("signin.py", "signin", ":material/login:")
+    # A role's address opened before signing in (a link in an e-mail, a bookmark) is its own page, which
+    # shows the sign-in form under that address (chrome.require) and, once signed in, itself with the
+    # query it was opened with; the menu shows only the sign-in and verification pages.
+    deep = [st.Page(f"views/{k}.py", title=tr("page.signin"), url_path=k) for k in chrome.DEEP_LINKS]
+    pages: list[st.Page] = [home_to(signin), signin, verify, *deep]
     nav = st.navigation(pages, position="hidden")
     if nav.url_path in chrome.DEEP_LINKS:
         chrome.remember_target(nav.url_path, st.query_params.to_dict())
@@ -48,15 +63,9 @@ if actor is None:
         st.page_link(signin)
         st.page_link(verify)
 else:
-    home = chrome.PAGES_BY_ROLE.get(actor.role, ("verify",))[0]
-    spec = {"inbox": ("inbox.py", ":material/inbox:"), "case": ("case.py", ":material/folder_open:"),
-            "register": ("register.py", ":material/add_box:"), "viewing": ("viewing.py", ":material/videocam:"),
-            "board": ("board.py", ":material/monitoring:"), "admin": ("admin.py", ":material/manage_accounts:"),
-            "outbox": ("outbox.py", ":material/outgoing_mail:"), "portal": ("portal.py", ":material/description:"),
-            "shipments": ("shipments.py", ":material/local_shipping:")}
-    pages = [page(spec[k][0], k, spec[k][1], default=k == home) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())]
+    pages = [page(f"{k}.py", k, ICONS[k]) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())]
     pages.append(verify)
-    nav = st.navigation(pages)
+    nav = st.navigation([home_to(pages[0]), *pages])
 
 if actor is not None and actor.role == Role.ADMIN:
     with chrome.guard("calendar banner"):
@@ -67,15 +76,12 @@ with st.sidebar:
     if actor is not None:
         st.text(actor.display_name)
         st.caption(tr(f"role.{actor.role.value}"))
-    choice = st.segmented_control(tr("language"), ["zh", "en"], format_func=lambda c: {"zh": "中文", "en": "English"}[c],
-                                  default=chrome.lang(), key="ui.lang_choice")
-    if choice and choice != chrome.lang():
-        st.session_state["ui.lang"] = choice
-        if actor is not None:
-            from services.users import set_locale
-
-            set_locale(actor=actor.username, locale=choice)
-        st.rerun()
+    # The control shows the language of this run: a sign-in may have changed it (the account's own), and a
+    # value the control kept from before the sign-in must never be taken for the user's choice.
+    st.session_state["ui.lang_choice"] = chrome.lang()
+    st.segmented_control(tr("language"), ["zh", "en"], format_func=lambda c: {"zh": "中文", "en": "English"}[c],
+                         key="ui.lang_choice", on_change=chrome.choose_language,
+                         args=(actor.username if actor is not None else None,))
     if actor is not None and st.button(tr("sign_out"), key="ui.sign_out", icon=":material/logout:"):
         from services.sessions import sign_out
 

@@ -205,6 +205,18 @@ def lang() -> str:
     return st.session_state.get("ui.lang", "zh")
 
 
+def choose_language(username: str | None) -> None:
+    """The language control's callback: only a click on it changes the language (and the account's own)."""
+    choice = st.session_state.get("ui.lang_choice")
+    if choice not in ("zh", "en") or choice == lang():
+        return
+    st.session_state["ui.lang"] = choice
+    if username is not None:
+        from services.users import set_locale
+
+        set_locale(actor=username, locale=choice)
+
+
 def tr(key: str, **kw: Any) -> str:
     return t(key, lang(), **kw)
 
@@ -216,9 +228,13 @@ def translator() -> Callable[..., str]:
 
 
 def require(actor: Actor | None, *roles: Role) -> Actor:
-    """Every page checks the role itself: a hidden page is not access control."""
+    """Every page checks the role itself: a hidden page is not access control. A visitor not signed in
+    gets the sign-in form under the page's own address (a bookmark, a link in an e-mail), then the page."""
     if actor is None:
-        st.warning(tr("sign_in_first"))
+        from ui import signin
+
+        st.info(tr("sign_in_first"))
+        signin.show()
         st.stop()
     if roles and actor.role not in roles:
         st.error(tr("not_for_your_role"))
@@ -243,22 +259,25 @@ def day(d: date | None, pending_year: int | None = None) -> str:
 
 
 def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None,
-              pending_year: int | None = None) -> str:
-    """'2 working days left (ends 2026-11-27 24:00)', in the user's language; for a deadline that waits
-    for a year's working-day schedule, says so (a deadline is never guessed)."""
+              pending_year: int | None = None, served_at: datetime | None = None) -> str:
+    """'2 working days left (ends 2026-11-27 24:00)', in the user's language; on the day of service of a
+    period that runs from the day after (``served_at``), '3 working days from tomorrow'; for a deadline
+    that waits for a year's working-day schedule, says so (a deadline is never guessed)."""
     if deadline_at is None and pending_year is not None:
         return tr("deadline_pending", year=pending_year)
-    from services.portal import working_days_left
+    from services.portal import period_started, working_days_left
 
     if deadline_at is None:
         return tr("no_deadline")
     now = now or datetime.now(SHANGHAI)
     if deadline_at <= now:
         return tr("deadline_passed", at=when(deadline_at))
-    wd = working_days_left(deadline=deadline, now=now)
+    wd = working_days_left(deadline=deadline, now=now, served_at=served_at)
     hours = (deadline_at - now).total_seconds() / 3600
     if wd is None:
         return tr("hours_left", h=f"{hours:.0f}")
+    if not period_started(served_at=served_at, now=now):
+        return tr("wd_from_tomorrow", n=wd, h=f"{hours:.0f}", d=day(deadline))
     return tr("wd_left", n=wd, h=f"{hours:.0f}", d=day(deadline))
 
 
@@ -296,6 +315,16 @@ def field_errors(e: ValidationError) -> dict[str, str]:
 def show_validation(e: ValidationError) -> None:
     for field, msg in field_errors(e).items():
         st.error(f"{tr('field')} {field_label(field)}: {md(msg)}")
+
+
+def facts(pairs: Iterable[tuple[str, object]]) -> None:
+    """Key values (a declaration number, a state, a time) side by side and in full: a caption over plain
+    text, which wraps where ``st.metric`` would cut the value short ("2201202612…"); on a phone the
+    columns stack."""
+    pairs = list(pairs)
+    for column, (label, value) in zip(st.columns(len(pairs)), pairs, strict=True):
+        column.caption(md(label))
+        column.text(str(value))
 
 
 def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:

@@ -31,7 +31,8 @@ def notices_block(notices: list[NoticeOut]) -> None:
             "id": n.id, tr("rights_holder"): n.rights_holder, tr("brands"): ", ".join(n.brands),
             tr("lines"): ", ".join(map(str, n.lines)), tr("state"): tr(f"notice_state.{n.state}"),
             tr("served_at"): chrome.when(n.served_at), tr("deadline"): chrome.day(n.deadline, n.deadline_pending_year),
-            tr("countdown"): chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year) if n.state in ("served", "claim-pending") else "",
+            tr("countdown"): chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year,
+                                      served_at=n.served_at) if n.state in ("served", "claim-pending") else "",
             tr("answer"): "" if a is None else ", ".join(f"{k}: {tr('verdict.' + v)}" for k, v in sorted(a.verdicts.items())),
             tr("detain"): "" if a is None else (tr("yes") if a.detain else tr("no")),
             tr("bond"): "" if a is None or not a.detain else f"{a.bond_kind or '—'} {a.bond_amount or ''} / {a.bond_required}",
@@ -48,12 +49,16 @@ def decide_detained(case_number: str, lines: list[LineOut], actor: str) -> None:
     tr = chrome.translator()
     st.subheader(tr("decide_detained"))
     with st.form("case.decide"):
-        number = st.selectbox(tr("line_no"), [ln.number for ln in lines],
-                              format_func=lambda n: next(f"{n} · {ln.brand} · {chrome.state_label(ln.state)}" for ln in lines if ln.number == n))
-        outcome = st.selectbox(tr("outcome"), list(detention.OUTCOMES), format_func=lambda o: tr(f"outcome.{o}"))
+        labels = {ln.number: f"{ln.number} · {ln.brand} · {chrome.state_label(ln.state)}" for ln in lines}  # this run's language
+        number = st.selectbox(tr("line_no"), list(labels), format_func=labels.__getitem__)
+        # No outcome chosen in advance: confiscation or release is the officer's decision, never a default.
+        outcome = st.selectbox(tr("outcome"), list(detention.OUTCOMES), format_func=lambda o: tr(f"outcome.{o}"),
+                               index=None, placeholder=tr("choose_outcome"), key="case.decide.outcome")
         note = st.text_area(tr("note"), max_chars=2000)
         if st.form_submit_button(tr("decide"), type="primary"):
-            if chrome.run_action(detention.decide_line, case_number=case_number, line_number=number, actor=actor,
+            if outcome is None:
+                st.error(tr("outcome_missing"))
+            elif chrome.run_action(detention.decide_line, case_number=case_number, line_number=number, actor=actor,
                                  outcome=outcome, note=note, ok=tr("decided")) is not None:
                 st.rerun()
 
@@ -83,7 +88,7 @@ def viewings_block(case_number: str, actor: Actor) -> None:
                    tr("lines"): ", ".join(map(str, v.line_numbers))} for v in items])
     for v in items:
         if v.state in ("approved", "open"):
-            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+            st.page_link("views/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
                          query_params={"viewing": str(v.id)})
 
 
@@ -115,7 +120,10 @@ def show_evidence(items: list[Any], columns: int = 3) -> None:
 
 
 def documents_block(case_number: str, docs: list[DocumentOut], actor: Actor) -> None:
-    """The case's documents the actor is entitled to; each downloads as the PDF that was issued."""
+    """The case's documents the actor is entitled to; each downloads as the PDF that was issued.
+
+    A fetched PDF is kept for the session (``ui.`` keys end with the sign-out), so its save button stays
+    when a refreshing fragment around this block reruns."""
     from services import documents
 
     if not docs:
@@ -124,11 +132,14 @@ def documents_block(case_number: str, docs: list[DocumentOut], actor: Actor) -> 
     for d in docs:
         c1, c2 = st.columns([4, 1])
         c1.text(f"{d.number} · {tr('doc.' + d.kind)} · {chrome.when(d.issued_at)}")
-        if c2.button(tr("download"), key=f"doc.{d.id}"):
+        fetched = f"ui.doc_pdf.{d.id}"
+        if fetched not in st.session_state and c2.button(tr("download"), key=f"doc.{d.id}"):
             got = chrome.run_action(documents.document_bytes, number=d.number, actor=actor.username)
             if got is not None:
-                name, data = got
-                st.download_button(tr("save_pdf"), data, file_name=name, mime="application/pdf", key=f"doc.dl.{d.id}")
+                st.session_state[fetched] = got
+        if fetched in st.session_state:
+            name, data = st.session_state[fetched]
+            c2.download_button(tr("save_pdf"), data, file_name=name, mime="application/pdf", key=f"doc.dl.{d.id}")
 
 
 def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> None:
@@ -167,7 +178,7 @@ def portal_viewing_status(notice: NoticeOut, actor: Actor) -> list[Any]:
         if v.decision_reason:
             st.text(v.decision_reason)
         if v.state in ("approved", "open"):
-            st.page_link("pages/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
+            st.page_link("views/viewing.py", label=tr("join_room", id=v.id), icon=":material/videocam:",
                          query_params={"viewing": str(v.id)})
     return mine
 
@@ -216,3 +227,106 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
         chrome.show_validation(e)
         return False
     return chrome.run_action(submit, data) is not None
+
+
+# --- the process map (case page) ------------------------------------------------------------------------
+
+_STEP_STYLE = {  # fill, border, font colour, border style
+    "done": ("#d9f2e3", "#2e7d4f", "#1b4d30", "solid"),
+    "current": ("#fff1d6", "#d9822b", "#6b3d00", "bold"),
+    "todo": ("#ffffff", "#9aa0a6", "#5f6368", "dashed"),
+    "skipped": ("#f1f3f4", "#c4c7c5", "#9aa0a6", "dotted"),
+}
+
+
+def _dot_text(text: str) -> str:
+    """A DOT string literal's content: quotes and backslashes escaped, control characters dropped (the
+    label is drawn as text, never as markup)."""
+    return "".join(ch for ch in text.replace("\\", "\\\\").replace('"', '\\"') if ch >= " " or ch == "\n") \
+        .replace("\n", "\\n")
+
+
+def waiting_label(who: str | None) -> str:
+    if not who:
+        return ""
+    if who.startswith("group:"):
+        return tr(f"role.{who.removeprefix('group:')}")
+    if who in ("process", "court"):
+        return tr(f"waiting.{who}")
+    return who
+
+
+def step_lines(step) -> list[str]:  # noqa: ANN001
+    """A step's label as lines: what it is, whose, and its state (done when / waiting on whom until when)."""
+    lines = [tr(f"step.{step.kind}")]
+    if step.detail:
+        lines.append(step.detail)
+    if step.state == "done" and step.at:
+        lines.append(tr("step_done_at", at=chrome.when(step.at)))
+    elif step.state == "current":
+        lines.append(tr("step_waiting", who=waiting_label(step.waiting_on)))
+        if step.until:
+            lines.append(tr("step_until", at=chrome.when(step.until)))
+    elif step.state == "skipped":
+        lines.append(tr("step_skipped"))
+    return lines
+
+
+def map_dot(pmap) -> str:  # noqa: ANN001
+    """The map as a DOT graph, left to right, each step styled by its state."""
+    out = ['digraph process {', '  rankdir=LR; nodesep=0.25; ranksep=0.35;',
+           '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=11];',
+           '  edge [color="#9aa0a6", arrowsize=0.7];']
+    for step in pmap.steps:
+        fill, border, font, line = _STEP_STYLE[step.state]
+        label = _dot_text("\n".join(step_lines(step)))
+        out.append(f'  "{_dot_text(step.key)}" [label="{label}", fillcolor="{fill}", color="{border}", '
+                   f'fontcolor="{font}", style="rounded,filled,{line}"];')
+    for a, b in pmap.edges:
+        out.append(f'  "{_dot_text(a)}" -> "{_dot_text(b)}";')
+    out.append("}")
+    return "\n".join(out)
+
+
+def process_map(case_number: str, actor: Actor) -> None:
+    """The case's path drawn from its real state, and what it waits on, as a diagram and as a table."""
+    from services.process_map import case_map
+
+    pmap = chrome.run_action(case_map, case_number=case_number, actor=actor.username)
+    if pmap is None:
+        return
+    st.graphviz_chart(map_dot(pmap), width="stretch")
+    waiting = [s for s in pmap.steps if s.state == "current"]
+    if waiting:
+        chrome.table([{tr("step"): tr(f"step.{s.kind}") + (f" · {s.detail}" if s.detail else ""),
+                       tr("waiting_on"): waiting_label(s.waiting_on), tr("until"): chrome.when(s.until)} for s in waiting])
+
+
+#: The buckets of the managers' confirmation-time histogram, in minutes (lower bounds; the last is open).
+CONFIRMATION_BUCKETS = (0, 10, 15, 30, 60, 240, 1440)
+
+
+def confirmation_histogram(minutes: list[float]) -> Any:
+    """Confirmations per bucket of minutes ("0–10 min", ..., "1440–∞ min"), ordered by each bucket's lower
+    bound (never by its label, which sorts "1440–∞" before "15–30"); empty buckets are kept at 0."""
+    import bisect
+
+    import pandas as pd
+
+    counts = [0] * len(CONFIRMATION_BUCKETS)
+    for m in minutes:
+        counts[max(bisect.bisect_right(CONFIRMATION_BUCKETS, m) - 1, 0)] += 1
+    uppers = [*CONFIRMATION_BUCKETS[1:], None]
+    labels = [f"{lo}–{hi if hi is not None else '∞'} min" for lo, hi in zip(CONFIRMATION_BUCKETS, uppers, strict=True)]
+    return pd.DataFrame({"bucket": labels, "lower": CONFIRMATION_BUCKETS, "count": counts})
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=200)
+def office_board(office: int | None, _username: str) -> Any:
+    """The managers' board of one office (``None``: every office, the administrators'), computed at most
+    once every 30 s for all who watch it: the query takes about 2 s and the board refreshes every 30 s for
+    each manager. Keyed by the office only; the page has checked the role, and the first caller's
+    ``board.board`` checks it again."""
+    from services import board
+
+    return board.board(actor=_username)

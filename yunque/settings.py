@@ -25,10 +25,12 @@ class Settings(BaseSettings):
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # default: sqlite under var_dir
 
-    # The customs office's rule for the moment of service: "issue" (served when issued through the
-    # portal), "mail" (the mail server's acceptance), "portal" (the portal's first opening), or
-    # "first" (whichever of mail and portal comes first).
-    service_rule: str = Field(default="issue", pattern="^(issue|mail|portal|first)$")
+    # The customs office's rule for the moment of service (Meas 40: actual service): "first" (the
+    # default: the mail server's acceptance or the portal's first opening, whichever comes first),
+    # "mail" (the mail server's acceptance only), "portal" (the portal's first opening only), or
+    # "issue" (served when issued, for an office that hands notices over as it issues them). Service
+    # recorded by an officer (by hand, by post) always serves.
+    service_rule: str = Field(default="first", pattern="^(issue|mail|portal|first)$")
 
     # Evidence store (S3 API). Empty endpoint with no keys means the embedded local store.
     s3_endpoint_url: str = ""

@@ -181,6 +181,15 @@ def test_case_open_and_show(sqlite_db: str, tmp_path: Path) -> None:
     assert set(notices) == {"CHANEL SARL", "Nike Innovate C.V."}
     chanel = notices["CHANEL SARL"]
     assert isinstance(chanel["id"], int) and chanel["brands"] == ["CHANEL"] and chanel["lines"] == [1, 3]
+    assert chanel["deadline"] is None and chanel["state"] == "issued"  # served once the lines are confirmed
+    refused("case", "confirm", c["number"], "--as", "site.wang", "--now", FOUND, field="ipr_officer", code=1)
+    refused("case", "confirm", c["number"], "--as", "ipr.li", "--not-matching", "x", "--now", FOUND, field="not-matching")
+    refused("case", "confirm", c["number"], "--as", "ipr.li", "--not-matching", "9", "--reason", "class 14",
+            "--now", FOUND, field="not_matching")
+    done = ok("case", "confirm", c["number"], "--as", "ipr.li", "--now", FOUND, "--json")
+    assert done["released"] == [] and sorted(done["notices"]) == sorted(n["id"] for n in c["notices"])
+    refused("case", "confirm", c["number"], "--as", "ipr.li", "--now", FOUND, field="confirmed", code=1)
+    chanel = {n["id"]: n for n in ok("case", "show", c["number"], "--as", "ipr.li", "--json")["notices"]}[chanel["id"]]
     assert chanel["deadline"] == "2026-11-27" and chanel["state"] == "served"
 
     shown = ok("case", "show", c["number"], "--as", "ipr.li", "--json")
@@ -234,6 +243,7 @@ def test_case_open_refuses_files_that_are_not_shipments(sqlite_db: str, tmp_path
 
 def test_notice_answer(sqlite_db: str, tmp_path: Path) -> None:
     c = ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    ok("case", "confirm", c["number"], "--as", "ipr.li", "--now", FOUND, "--json")
     notices = {n["rights_holder"]: n["id"] for n in c["notices"]}
     chanel, nike = str(notices["CHANEL SARL"]), str(notices["Nike Innovate C.V."])
     before = rows()
@@ -339,6 +349,20 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ok("seed-shipment", "--out", str(seed), "--now", FOUND, env=env)
     case = ok("case", "open", str(seed), "--as", "site.wang", "--now", "2026-11-24T10:30:00+08:00", "--json", env=env)
     assert sum(ln["quantity"] for ln in case["lines"]) == 119 and len(case["notices"]) == 9
+    assert {n["state"] for n in case["notices"]} == {"issued"}  # served only after the confirmation
+    (confirm,) = ok("task", "list", "--as", "ipr.li", "--kind", "confirm_seizure", "--case", case["number"], "--json", env=env)
+    shown = ok("task", "show", str(confirm["id"]), "--as", "ipr.li", "--json", env=env)
+    assert shown["form"]["outcomes"] == ["confirmed", "not-matching"] and "not_matching" in shown["form"]["fields"]
+    refused("task", "complete", str(confirm["id"]), "--as", "ipr.li", "--outcome", "confirmed", "--field", "not_matching=x",
+            "--now", "2026-11-24T10:35:00+08:00", field="not_matching", code=2, env=env)
+    refused("task", "complete", str(confirm["id"]), "--as", "site.wang", "--outcome", "confirmed",
+            "--now", "2026-11-24T10:35:00+08:00", field="ipr_officer", code=1, env=env)
+    assert ok("task", "complete", str(confirm["id"]), "--as", "ipr.li", "--outcome", "confirmed", "--now",
+              "2026-11-24T10:35:00+08:00", "--json", env=env)["state"] == "completed"
+    refused("task", "complete", str(confirm["id"]), "--as", "ipr.li", "--outcome", "confirmed",
+            "--now", "2026-11-24T10:36:00+08:00", field="completed", code=1, env=env)
+    case = ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)
+    assert {n["state"] for n in case["notices"]} == {"served"}
     notice = {n["brands"][0]: n for n in case["notices"]}
     line = {ln["brand"]: str(ln["number"]) for ln in case["lines"]}
 
@@ -381,11 +405,14 @@ def test_the_demo_story_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     investigate = next(t for t in tasks if t["kind"] == "investigate")
     assert ok("task", "claim", str(investigate["id"]), "--as", "ipr.li", "--json", env=env)["state"] == "claimed"
     refused("task", "claim", str(investigate["id"]), "--as", "ipr.chen", field="conflict", code=1, env=env)
-    done = ok("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", '{"finding": "counterfeit"}',
-              "--json", env=env)
+    refused("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", "counterfeit", field="outcome",
+            code=2, env=env)
+    done = ok("task", "complete", str(investigate["id"]), "--as", "ipr.li", "--outcome", "infringing",
+              "--field", "note=counterfeit", "--json", env=env)
     assert done["state"] == "completed"
-    decided = ok("line", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "confiscate",
-                 "--json", env=env)
-    assert decided["state"] == "confiscated"
+    lines_now = ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["lines"]
+    assert {ln["brand"]: ln["state"] for ln in lines_now}["CHANEL"] == "confiscated"  # the task's act
+    refused("line", "decide", case["number"], line["CHANEL"], "--as", "ipr.li", "--outcome", "confiscate",
+            field="confiscated", code=1, env=env)
     assert ok("case", "show", case["number"], "--as", "ipr.li", "--json", env=env)["status"] == "closed"
     assert ok("audit", "verify", "--without-checkpoint", "--json", env=env)["intact"] is True

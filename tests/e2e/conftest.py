@@ -77,6 +77,7 @@ def start_stack(var_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | 
                 timeout: float = 300) -> LiveStack:
     prefect_port, app_port = free_port(), free_port()
     env = dict(os.environ)
+    env.pop("YUNQUE_SERVICE_RULE", None)  # the stack serves as the product does by default (actual service)
     env.update({
         "YUNQUE_VAR_DIR": str(var_dir),
         "YUNQUE_DATABASE_URL": f"sqlite:///{var_dir / 'yunque.db'}",

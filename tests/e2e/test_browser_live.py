@@ -58,7 +58,10 @@ def opened(stack: dict) -> tuple[str, int]:
     with app_database(stack):
         for who in ("site.wang", "ipr.li", "chanel.agent", "cq.trading"):
             set_locale(actor=who, locale="en")
+        from tests.support import confirm
+
         case = open_case(shipment=shipment, actor="site.wang")
+        confirm(case.number, now=utcnow())
         notice = next(n for n in case.notices if "CHANEL" in n.brands)
         v = request_viewing(actor="chanel.agent", notice_id=notice.id, invite_consignor=True)
         decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True)

@@ -53,19 +53,49 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     assert case_number.startswith("YQ-")
     shot(site, "01-site-officer-registered")
 
-    # 2. The IPR officer claims and completes the confirmation task from the inbox.
+    # 2. The IPR officer claims the confirmation task from the inbox and confirms the lines against the
+    #    recordations: the GUCCI line does not match and is released at once; the notices go out then.
     ipr = sign_in(browser, stack, "ipr.li")
     english(ipr)
-    ipr.get_by_text(f"refreshed").first.wait_for()
+    ipr.get_by_text("refreshed").first.wait_for()
     ipr.get_by_label("Select tasks (several at once)").click()
-    ipr.get_by_role("option", name=f"{case_number} · Confirm a seizure's lines").click()
+    ipr.get_by_text(f"{case_number} · Confirm a seizure's lines").click()
     ipr.keyboard.press("Escape")
     ipr.get_by_role("button", name="Claim", exact=True).click()
-    ipr.get_by_role("button", name="Complete", exact=True).wait_for()
-    ipr.get_by_text("confirmed", exact=True).click()
+    ipr.get_by_role("button", name="Yes, claim").click()
+    ipr.get_by_text("1 task(s) done").wait_for()
+    ipr.get_by_text("Mine", exact=True).click()
+    ipr.get_by_label("Select tasks (several at once)").click()
+    ipr.get_by_text(f"{case_number} · Confirm a seizure's lines").click()
+    ipr.keyboard.press("Escape")
+    ipr.get_by_text("some or all lines do not match (released at once)").click()
+    ipr.get_by_role("textbox", name="Lines that do not match").fill("6")
+    ipr.get_by_role("textbox", name="Why they do not match").fill("备案与货物不符: the mark differs from the recorded one")
     ipr.get_by_role("button", name="Complete", exact=True).click()
     ipr.get_by_text("Task completed.").wait_for()
-    shot(ipr, "02-ipr-officer-completed")
+    shot(ipr, "02-ipr-officer-confirmed")
+
+    from services import viewing
+    from services.cases import get_case
+
+    use_app_database(stack)
+    confirmed = get_case(case_number=case_number, actor="ipr.li")
+    assert {ln.brand: (ln.state, ln.state_reason) for ln in confirmed.lines}["GUCCI"] == ("released", "not-matched")
+    assert {n.brands[0]: n.state for n in confirmed.notices}["CHANEL"] == "served"
+
+    # 2b. CHANEL asks for a remote viewing; the IPR officer approves it from the inbox.
+    chanel_notice = next(n.id for n in confirmed.notices if n.brands == ["CHANEL"])
+    asked = viewing.request_viewing(actor="chanel.agent", notice_id=chanel_notice)
+    from services.tasks import inbox
+
+    (approve,) = [t for t in inbox(actor="ipr.li", kind="approve_viewing") if t.viewing_id == asked.id]
+    ipr.goto(f"{stack['url']}/inbox?task={approve.id}")
+    ipr.get_by_text("approve", exact=True).first.click()
+    ipr.get_by_role("button", name="Complete", exact=True).first.click()
+    ipr.get_by_text("Task completed.").wait_for()
+    shot(ipr, "02b-ipr-officer-approved-viewing")
+    (seen,) = [v for v in viewing.list_viewings(actor="ipr.li", case_number=case_number) if v.id == asked.id]
+    assert seen.state == "approved" and seen.decided_by == "ipr.li"
 
     # 3. NIKE clears its line: released at once.
     nike = sign_in(browser, stack, "nike.agent")
@@ -101,9 +131,6 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     ipr.get_by_text("CHANEL SARL").first.wait_for(state="attached")
     shot(ipr, "06-case-workspace")
 
-    from services.cases import get_case
-
-    use_app_database(stack)
     states = {ln.brand: ln.state for ln in get_case(case_number=case_number, actor="ipr.li").lines}
     assert states["NIKE"] == "released" and states["CHANEL"] == "detained" and states["HERMES"] == "suspended"
 
@@ -126,3 +153,31 @@ def test_a_rights_holder_typing_another_case_s_address_sees_nothing(stack: dict,
         text = nike.locator("[data-testid=stMain]").text_content() or ""
         assert "HERMES" not in text and "Hermès" not in text and "Handbags, leather" not in text, path
     shot(nike, "07-other-case-hidden")
+
+
+def test_every_bookmark_opens_its_page_signed_in_or_after_signing_in(stack: dict, browser) -> None:  # noqa: ANN001
+    """Streamlit serves its default page at "/" only: a role's home page marked default answered its own
+    address (/inbox) with "Page not found". Every address of a role opens its page, with its query."""
+    from urllib.parse import urlsplit
+
+    from tests.e2e.browser_support import new_page
+
+    ipr = sign_in(browser, stack, "ipr.li")
+    for path in ("/inbox", "/inbox?task=1", "/case", "/register", "/viewing", "/outbox", "/verify"):
+        ipr.goto(stack["url"] + path)
+        ipr.get_by_role("button", name="退出登录").or_(ipr.get_by_role("button", name="Sign out")).wait_for()
+        ipr.wait_for_timeout(1500)  # the dialog, if any, comes with the first run's answer
+        assert ipr.get_by_text("Page not found").count() == 0, path
+        asked, now_at = urlsplit(path), urlsplit(ipr.url)
+        assert now_at.path == asked.path and asked.query in now_at.query, (path, ipr.url)  # a page may add its own
+    ipr.goto(stack["url"] + "/")
+    ipr.wait_for_url("**/inbox")  # the root opens the role's home under its own address
+
+    visitor = new_page(browser)
+    visitor.goto(stack["url"] + "/inbox?task=1")
+    visitor.get_by_label("用户名").fill("ipr.chen")
+    visitor.get_by_label("密码").fill(stack["passwords"]["ipr.chen"])
+    visitor.get_by_role("button", name="登录").click()
+    visitor.wait_for_url("**/inbox?task=1")
+    assert visitor.get_by_text("Page not found").count() == 0
+

@@ -57,9 +57,9 @@ def people(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 def case_number(stack: dict) -> str:
     """A seizure of CHANEL bags (one line, one notice); the officers work in English."""
     from models.types import utcnow
-    from services.cases import open_case
     from services.demo import seed_shipment
     from services.users import set_locale
+    from tests.support import open_confirmed
 
     shipment = seed_shipment(utcnow())
     shipment["declaration_no"] = "010120261129000777"
@@ -67,7 +67,7 @@ def case_number(stack: dict) -> str:
     with app_database(stack):
         for officer in ("site.wang", "ipr.li"):
             set_locale(actor=officer, locale="en")
-        return open_case(shipment=shipment, actor="site.wang").number
+        return open_confirmed(shipment, now=utcnow()).number
 
 
 def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:

@@ -51,9 +51,22 @@ def wait_state(stack: LiveStack, number: str, state: str, timeout: float = 180.0
 
 
 def open_seed_case(stack: LiveStack, name: str) -> dict:
+    """The seed seizure registered and confirmed by an IPR officer; the case once every notice is served (the
+    stack runs the default rule: the mail server's acceptance serves a notice)."""
     seed = stack.var_dir / f"{name}.json"
     stack.cli("seed-shipment", "--out", str(seed))
-    return stack.cli_json("case", "open", str(seed), "--as", "site.wang")
+    number = stack.cli_json("case", "open", str(seed), "--as", "site.wang")["number"]
+    return confirm_and_wait(stack, number)
+
+
+def confirm_and_wait(stack: LiveStack, number: str) -> dict:
+    stack.cli_json("case", "confirm", number, "--as", "ipr.li")
+
+    def served() -> dict | None:
+        case = stack.cli_json("case", "show", number, "--as", "ipr.li")
+        return case if all(n["state"] != "issued" for n in case["notices"]) else None
+
+    return wait_for("the notices to be served by mail", served, timeout=240, every=1.0)
 
 
 def notice_of(case: dict, brand: str) -> dict:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import _pg_exec, require_pg
 from tests.e2e.conftest import LiveStack, start_stack, stop_stack
-from tests.e2e.test_stack import answer, wait_state
+from tests.e2e.test_stack import answer, confirm_and_wait, wait_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -65,7 +65,8 @@ def test_cases_on_postgresql_run_on_two_workers_against_a_prefect_server_on_post
 
 def _scale(pg_stack: LiveStack) -> None:
     assert pg_stack.env["YUNQUE_DATABASE_URL"].startswith("postgresql")
-    cases = [pg_stack.cli_json("case", "open", _shipment(pg_stack, n), "--as", "site.wang") for n in range(1, 5)]
+    opened = [pg_stack.cli_json("case", "open", _shipment(pg_stack, n), "--as", "site.wang") for n in range(1, 5)]
+    cases = [confirm_and_wait(pg_stack, case["number"]) for case in opened]
     for case in cases:
         wait_state(pg_stack, case["number"], "PAUSED", timeout=240)
     for case in cases:

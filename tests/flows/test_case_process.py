@@ -126,8 +126,8 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
     from _pytest.monkeypatch import MonkeyPatch
 
     from flows.dispatch import run_forever
-    from services.cases import open_case
     from tests.flows.conftest import _point
+    from tests.support import open_confirmed
 
     mp = MonkeyPatch()
     for k, v in flow_stack.env.items():
@@ -136,10 +136,9 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
     try:
         now = datetime.now(SH)
         numbers = {
-            "in_time": open_case(shipment=shipment(["NIKE", "CHANEL", "HERMES"], now), actor="site.wang").number,
-            "viewing": open_case(shipment=shipment(["NIKE", "GUCCI"], now), actor="site.wang").number,
-            "deadline": open_case(shipment=shipment(["NIKE", "CHANEL", "ADIDAS", "HERMES"], PAST), actor="site.wang",
-                                  now=PAST).number,
+            "in_time": open_confirmed(shipment(["NIKE", "CHANEL", "HERMES"], now), now=now).number,
+            "viewing": open_confirmed(shipment(["NIKE", "GUCCI"], now), now=now).number,
+            "deadline": open_confirmed(shipment(["NIKE", "CHANEL", "ADIDAS", "HERMES"], PAST), now=PAST).number,
         }
         late = _case(numbers["deadline"])
         _answer(late, "NIKE", "nike.agent", "not-infringing", at=PAST + timedelta(minutes=9))

@@ -13,13 +13,14 @@ from services import process
 from services.answers import record_answer
 from services.cases import open_case
 from services.demo import seed_shipment
+from tests.support import confirm, open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 
 
 def _open():  # noqa: ANN202
-    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    return open_confirmed(seed_shipment(FOUND), now=FOUND)
 
 
 def _timeline(action: str) -> list:
@@ -30,14 +31,31 @@ def _timeline(action: str) -> list:
         return [(e.subject, e.after) for e in s.exec(select(TimelineEntry).where(TimelineEntry.action == action))]
 
 
-def test_a_new_case_is_waiting_with_its_events_in_the_outbox(db: str) -> None:
-    case = _open()
+def test_a_new_case_waits_for_its_confirmation_before_any_notice_is_served(db: str) -> None:
+    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
     p = process.case_progress(case_number=case.number)
-    assert len(p.waiting_notices) == 9 and not p.settled and p.flow_run_id is None
+    assert not p.confirmed and len(p.waiting_notices) == 9 and not p.settled and p.flow_run_id is None
+    assert all(n.served_at is None and n.state == "issued" for n in p.notices)
     assert {"office:" + p.customs_office_code} <= set(p.tags) and "brand:CHANEL" in p.tags
+    assert [e.topic for e in process.pending_events()] == ["case.opened"]
+    confirm(case.number, now=FOUND + timedelta(minutes=3))
+    p = process.case_progress(case_number=case.number)
+    assert p.confirmed and all(n.state == "served" and n.served_at == FOUND + timedelta(minutes=3) for n in p.notices)
     events = process.pending_events()
-    assert [e.topic for e in events].count("notice.served") == 9 and events[-1].topic == "case.opened"
+    topics = [e.topic for e in events]
+    assert topics[0] == "case.opened" and topics.count("notice.served") == 9 and topics[-1] == "case.confirmed"
     assert events[-1].case_number == case.number and p.last_event_id == max(e.id for e in events)
+
+
+def test_a_line_found_not_to_match_is_released_at_confirmation_and_its_notice_never_goes_out(db: str) -> None:
+    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    nike = next(ln for ln in case.lines if ln.brand == "NIKE")
+    confirm(case.number, now=FOUND + timedelta(minutes=3), not_matching=(nike.number,), reason="备案与货物不符")
+    p = process.case_progress(case_number=case.number)
+    [d] = p.pending_decisions
+    assert (d.kind, d.reason, d.lines, d.notice_id) == ("released", "not-matched", [nike.number], nike.notice_id)
+    withdrawn = next(n for n in p.notices if n.id == nike.notice_id)
+    assert withdrawn.state == "withdrawn" and not withdrawn.waiting and len(p.waiting_notices) == 8
 
 
 def test_marking_events_dispatched_happens_once(db: str) -> None:
@@ -128,7 +146,7 @@ def test_a_detention_clock_advances_only_its_own_line(db: str) -> None:
     from services.sweep import advance_detention_clocks
 
     found = datetime(2026, 9, 1, 10, 0, tzinfo=SH)  # 30 working days end in October 2026
-    case = open_case(shipment=seed_shipment(found), actor="site.wang", now=found)
+    case = open_confirmed(seed_shipment(found), now=found)
     detained = []
     for brand, user in (("CHANEL", "chanel.agent"), ("NIKE", "nike.agent")):
         ln = next(x for x in case.lines if x.brand == brand)

@@ -76,6 +76,8 @@ OTHER_CONSIGNOR = {"name": "深圳南通进出口有限公司 (Shenzhen Nantong 
 #   rights holder's request for a viewing, its answer from the room, saving an officer's inbox view).
 # - An IPR officer of the office may record a rights holder's answer and bond (filed on paper or in
 #   person, Meas 41 allows filing by post) but not answer from the viewing room, which is the holder's.
+# - Completing a task performs its act: a manager may claim and hand over the confirm_seizure task but the
+#   confirmation itself is an IPR officer's act (complete_task A for MZ).
 # - Site officers of another office read the authentication guides (guides help any inspection site),
 #   but never the case, its evidence or its documents.
 # - A consignor invited to a viewing may ask for shots in it (it may argue non-infringement, Reg 19)
@@ -156,7 +158,7 @@ unclaim_task               A   P  Y  Y  Y  N  N  N  N  N  N
 unclaim_task               B   N  N  N  Y  P  N  N  N  N  N
 assign_task                A   P  Y  Y  Y  N  N  N  N  N  N
 assign_task                B   N  N  N  Y  P  N  N  N  N  N
-complete_task              A   P  Y  Y  Y  N  N  N  N  N  N
+complete_task              A   P  Y  P  Y  N  N  N  N  N  N
 complete_task              B   N  N  N  Y  P  N  N  N  N  N
 request_viewing            A   P  P  P  P  P  Y  N  Y  N  N
 request_viewing            B   P  P  P  P  P  N  Y  N  Y  N
@@ -190,6 +192,7 @@ set_user_active            -   P  P  P  Y  P  P  P  P  P  N
 reset_password             -   P  P  P  Y  P  P  P  P  P  N
 create_rights_holder       -   P  P  P  Y  P  P  P  P  P  N
 load_calendar_year         -   P  P  P  Y  P  P  P  P  P  N
+set_office_seal            -   P  P  P  Y  P  P  P  P  P  N
 set_locale                 -   Y  Y  Y  Y  Y  Y  Y  Y  Y  N
 save_view                  -   Y  Y  Y  P  Y  P  P  P  P  N
 sign_in                    -   Y  Y  Y  Y  Y  Y  Y  Y  Y  P
@@ -229,7 +232,7 @@ class Family:
     v_open: int
     shot: int
     evidence: int
-    t_open: int  # the unclaimed confirm_seizure task of case1
+    t_open: int  # the unclaimed confirm_seizure task of a case not confirmed yet
     t_claimed: int  # the approve_viewing task of v_req, claimed by ``ipr``
     n2: int  # claim pending its bond
     case3: str  # a detained line, its documents
@@ -267,7 +270,10 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
 
     decl = iter(f"0{seq}012026112400{i:04d}" for i in range(1, 100))
     at = lambda m: FOUND + timedelta(minutes=m)  # noqa: E731
+    from tests.support import confirm
+
     c1 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor), actor=site, now=at(1))
+    confirm(c1.number, actor=ipr, now=at(1))
     n1 = c1.notices[0].id
     viewings = [request_viewing(actor=holder, notice_id=n1, invite_consignor=True, now=at(2)).id for _ in range(3)]
     v_req, v_appr, v_open = viewings
@@ -278,14 +284,15 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
     ev = add_evidence(case_number=c1.number, actor=site, stream=io.BytesIO(JPEG + brand.encode()), filename="IMG_1.jpg",
                       viewing_id=v_open, line_number=1, now=at(6)).id
     tasks = {t.kind: t for t in inbox(actor=ipr) if t.case_number == c1.number and t.viewing_id in (None, v_req)}
-    t_open = tasks["confirm_seizure"].id
     t_claimed = claim_task(task_id=tasks["approve_viewing"].id, actor=ipr, now=at(7)).id
 
     c2 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(8))
+    confirm(c2.number, actor=ipr, now=at(8))
     n2 = c2.notices[0].id
     record_answer(notice_id=n2, actor=holder, answer={"verdicts": {1: "infringing"}, "detain": True}, now=at(9))
 
     c3 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(10))
+    confirm(c3.number, actor=ipr, now=at(10))
     record_answer(notice_id=c3.notices[0].id, actor=holder, now=at(11),
                   answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "general"})
     from adapters.db import session_scope
@@ -301,9 +308,12 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
     mp.setenv("YUNQUE_SERVICE_RULE", "mail")
     reset_settings()
     c4 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(14))
+    confirm(c4.number, actor=ipr, now=at(14))  # sent, served once the mail is accepted
     mp.delenv("YUNQUE_SERVICE_RULE")
     reset_settings()
     assert c4.notices[0].state == "issued"
+    c5 = open_case(shipment=_shipment(next(decl), office_name, brand, consignor, 1), actor=site, now=at(15))
+    t_open = next(t.id for t in inbox(actor=ipr) if t.case_number == c5.number and t.kind == "confirm_seizure")
 
     rec = c1.lines[0].recordation
     item = list_guide(recordation=rec, actor=holder)[0].id
@@ -398,6 +408,17 @@ def _r(fn: Callable[[World, Family, str], Any]) -> tuple[Callable[..., Any], boo
     return fn, False
 
 
+def _seal_png() -> bytes:
+    """A square seal with transparency, as an office's administrator would upload it."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (120, 120), (0, 0, 0, 0))
+    ImageDraw.Draw(img).ellipse((4, 4, 116, 116), outline=(200, 0, 0, 255), width=6)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
 def _w(fn: Callable[[World, Family, str], Any]) -> tuple[Callable[..., Any], bool]:
     return fn, True
 
@@ -417,6 +438,7 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         evidence,
         guide,
         live,
+        offices,
         portal,
         sessions,
         tasks,
@@ -490,7 +512,7 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "claim_task": _w(lambda w, f, a: tasks.claim_task(task_id=f.t_open, actor=a, now=NOW)),
         "unclaim_task": _w(lambda w, f, a: tasks.unclaim_task(task_id=f.t_claimed, actor=a, now=NOW)),
         "assign_task": _w(lambda w, f, a: tasks.assign_task(task_id=f.t_claimed, actor=a, assignee=f.colleague, now=NOW)),
-        "complete_task": _w(lambda w, f, a: tasks.complete_task(task_id=f.t_open, actor=a, outcome={"ok": True}, now=NOW)),
+        "complete_task": _w(lambda w, f, a: tasks.complete_task(task_id=f.t_open, actor=a, outcome="confirmed", now=NOW)),
         "request_viewing": _w(request_viewing),
         "decide_viewing": _w(lambda w, f, a: viewing.decide_viewing(viewing_id=f.v_req, actor=a, approve=True, now=NOW)),
         "open_room": _w(lambda w, f, a: viewing.open_room(viewing_id=f.v_appr, actor=a, now=NOW)),
@@ -522,6 +544,8 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
         "load_calendar_year": _w(lambda w, f, a: calendar.load_calendar_year(
             actor=a, now=NOW, filename="2027.json", content=json.dumps({
                 "year": 2027, "source": "TEST ONLY: fictional", "holidays": ["2027-01-01"]}).encode())),
+        "set_office_seal": _w(lambda w, f, a: offices.set_office_seal(office="CAPAIR", actor=a, data=_seal_png(),
+                                                                      now=NOW)),
         "create_rights_holder": _w(lambda w, f, a: users.create_rights_holder(actor=a, now=NOW, holder={
             "name": "Moncler S.p.A.", "country": "IT", "contact_emails": ["ipr@moncler.example"]})),
         "set_locale": _w(lambda w, f, a: users.set_locale(actor=a, locale="en" if _locale(a) == "zh" else "zh", now=NOW)),

@@ -13,13 +13,14 @@ from services.audit import verify_timeline
 from services.cases import get_case, open_case
 from services.demo import seed_shipment
 from services.sweep import release_expired
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday
 
 
 def _open() -> object:
-    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    return open_confirmed(seed_shipment(FOUND), now=FOUND)
 
 
 def _notice(case, brand: str):  # noqa: ANN001

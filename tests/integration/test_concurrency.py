@@ -63,8 +63,8 @@ def test_two_officers_completing_one_task_at_once_exactly_one_wins(pg_db: str) -
     open_case(shipment=_shipment("010120261124000001", "NIKE"), actor="site.wang", now=FOUND)
     (task,) = inbox(actor="ipr.li")
     results = race(
-        lambda: complete_task(task_id=task.id, actor="ipr.li", outcome={"by": "li"}),
-        lambda: complete_task(task_id=task.id, actor="ipr.chen", outcome={"by": "chen"}),
+        lambda: complete_task(task_id=task.id, actor="ipr.li", outcome="confirmed"),
+        lambda: complete_task(task_id=task.id, actor="ipr.chen", outcome="confirmed"),
     )
     winner, _ = _one_wins(results)
     done = inbox(actor="mgr.zhao", include_done=True)[0]

@@ -23,6 +23,7 @@ from services.delivery import MAIL_ATTEMPTS, deliver_document, deliveries_of_doc
 from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from services.tasks import inbox
+from tests.support import open_confirmed
 from tests.unit.test_documents import MemoryStore, flat, pdf_text
 from tests.unit.test_mail import free_port
 from yunque.settings import reset_settings
@@ -83,7 +84,7 @@ def _open_case(*brands: str):  # noqa: ANN202
     """The seed story's shipment, cut down to the lines of ``brands``."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
-    return open_case(shipment=shipment, actor="site.wang", now=FOUND)
+    return open_confirmed(shipment, now=FOUND)
 
 
 def _notice(case, brand: str):  # noqa: ANN001, ANN202
@@ -233,3 +234,45 @@ def test_the_outbox_is_for_customs_of_the_office(db: str, mail, rule, store: Mem
         deliveries_of_document(document_id=doc.id, actor="site.huang")
     with session_scope(readonly=True) as s:
         assert len(list(s.exec(select(Delivery)))) == 1
+
+
+def test_with_the_mail_rule_a_portal_opening_is_recorded_and_serves_nothing(sqlite_db: str, rule) -> None:  # noqa: ANN001
+    from tests.integration.test_task_acts import count
+
+    rule("mail")
+    case = _open_case("NIKE")
+    nike = _notice(case, "NIKE")
+    opened = serve_notice(notice_id=nike.id, actor="nike.agent", means="portal", at=FOUND + timedelta(minutes=5))
+    assert opened.state == "issued" and opened.deadline is None  # the clock waits for the mail's acceptance
+    serve_notice(notice_id=nike.id, actor="nike.agent", means="portal", at=FOUND + timedelta(minutes=6))
+    assert count("notice.opened", f"notice:{nike.id}") == 1 and count("notice.served", f"notice:{nike.id}") == 0
+
+
+def test_before_the_confirmation_a_notice_does_not_exist_for_its_rights_holder(sqlite_db: str, rule) -> None:  # noqa: ANN001
+    from models.rules.errors import ConcurrentUpdate, NotFound
+    from services.answers import record_answer
+    from services.cases import open_case
+    from services.portal import list_cases, my_notices
+    from services.viewing import request_viewing
+    from tests.support import confirm
+
+    rule("first")
+    shipment = seed_shipment(FOUND)
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] == "NIKE"]
+    case = open_case(shipment=shipment, actor="site.wang", now=FOUND)
+    nike = _notice(case, "NIKE")
+    assert my_notices(actor="nike.agent", now=FOUND) == [] and list_cases(actor="nike.agent") == []
+    for act in (lambda: get_case(case_number=case.number, actor="nike.agent"),
+                lambda: serve_notice(notice_id=nike.id, actor="nike.agent", means="portal", at=FOUND),
+                lambda: record_answer(notice_id=nike.id, actor="nike.agent", now=FOUND,
+                                      answer={"verdicts": {1: "not-infringing"}}),
+                lambda: request_viewing(actor="nike.agent", notice_id=nike.id, now=FOUND)):
+        with pytest.raises(NotFound):
+            act()
+    with pytest.raises(ConcurrentUpdate, match="confirmed"):  # nobody serves it before the confirmation
+        serve_notice(notice_id=nike.id, actor="ipr.li", means="hand", at=FOUND)
+    confirm(case.number, now=FOUND + timedelta(minutes=2))
+    (mine,) = my_notices(actor="nike.agent", now=FOUND + timedelta(minutes=3))
+    assert mine.notice.state == "issued"  # sent; under the default rule the mail or the first opening serves it
+    opened = serve_notice(notice_id=nike.id, actor="nike.agent", means="portal", at=FOUND + timedelta(minutes=4))
+    assert opened.state == "served" and opened.served_at == FOUND + timedelta(minutes=4)

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from services.cases import open_case
 from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from yunque.cli import app
 
 from tests.support import moto_store
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)
@@ -35,7 +35,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_a_document_is_stored_under_its_number_and_read_back_by_the_cli(s3, tmp_path: Path) -> None:  # noqa: ANN001
-    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    case = open_confirmed(seed_shipment(FOUND), now=FOUND)
     chanel = next(n for n in case.notices if "CHANEL" in n.brands)
     doc = issue_for_notice(notice_id=chanel.id, now=FOUND)
     key = f"documents/{case.number}/{doc.number}.pdf"

@@ -113,8 +113,8 @@ def test_two_officers_completing_one_task_at_once_complete_it_once(db: str) -> N
     for attempt in range(ROUNDS):
         case = _case(30 + attempt, "ROLEX")
         (task,) = [t for t in inbox(actor="ipr.li") if t.case_number == case.number]
-        results = race(lambda: complete_task(task_id=task.id, actor="ipr.li", outcome={"matches": True}, now=LATER),
-                       lambda: complete_task(task_id=task.id, actor="ipr.chen", outcome={"matches": True}, now=LATER))
+        results = race(lambda: complete_task(task_id=task.id, actor="ipr.li", outcome="confirmed", now=LATER),
+                       lambda: complete_task(task_id=task.id, actor="ipr.chen", outcome="confirmed", now=LATER))
         winner, _ = one_wins(results, "already completed")
         assert timeline("task.completed", f"task:{task.id}") == 1
         done = [t for t in inbox(actor="mgr.zhao", include_done=True) if t.id == task.id]

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.cases import open_case
 from services.demo import seed_shipment
 from tests.support import photo as real_photo
+from tests.support import open_confirmed
 
 # real_clock: rclone, a Go program, reads the kernel's clock, not libfaketime's, so it refuses requests
 # signed at a moved time (RequestTimeTooSkewed): scripts/test-at.sh leaves this file out
@@ -95,7 +95,7 @@ def server(sqlite_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterato
 def test_evidence_survives_a_restart_and_reads_back_with_its_hash(server) -> None:  # noqa: ANN001
     from services.evidence import add_evidence, evidence_url, verify_evidence
 
-    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    case = open_confirmed(seed_shipment(FOUND), now=FOUND)
     size = 20 * MiB + 12345  # several parts
     ev = add_evidence(case_number=case.number, actor="site.wang", stream=io.BufferedReader(Generated(size)),
                       filename="VID_0001.mp4", line_number=1, now=FOUND)
@@ -124,7 +124,7 @@ def test_evidence_survives_a_restart_and_reads_back_with_its_hash(server) -> Non
 def test_a_200_mb_video_streams_through_in_bounded_memory(server) -> None:  # noqa: ANN001
     from services.evidence import add_evidence, verify_evidence
 
-    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    case = open_confirmed(seed_shipment(FOUND), now=FOUND)
     size = 200 * MiB
     stream = io.BufferedReader(Generated(size), buffer_size=MiB)
     tracemalloc.start()
@@ -147,7 +147,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_command_line_adds_links_and_verifies(server, tmp_path) -> None:  # noqa: ANN001
-    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    case = open_confirmed(seed_shipment(FOUND), now=FOUND)
     photo = tmp_path / "IMG_7.jpg"
     photo.write_bytes(real_photo("rclone") + os.urandom(50_000))
     added = _cli("evidence", "add", case.number, str(photo), "--as", "site.wang", "--line", "1", "--json")

@@ -15,11 +15,12 @@ from sqlmodel import select
 from adapters.db import session_scope
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import Consignor, Evidence, TimelineEntry, User
-from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import add_evidence, evidence_url, list_evidence, verify_evidence
 
 from tests.support import moto_store, photo
+from tests.support import moto_store
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -46,12 +47,12 @@ def s3_lite(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]
 
 @pytest.fixture
 def case(s3: object) -> object:
-    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    return open_confirmed(seed_shipment(FOUND), now=FOUND)
 
 
 @pytest.fixture
 def lite_case(s3_lite: object) -> object:
-    return open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    return open_confirmed(seed_shipment(FOUND), now=FOUND)
 
 
 def _line(case, brand: str) -> int:  # noqa: ANN001
@@ -219,7 +220,7 @@ def _other_consignor_user() -> None:
     ship = seed_shipment(FOUND)
     ship["declaration_no"] = "010120261124999999"
     ship["consignor"] = {"name": "Other Trading Co.", "uscc": "91110000MA01ABCD1X"}
-    open_case(shipment=ship, actor="site.wang", now=FOUND)
+    open_confirmed(ship, now=FOUND)
     with session_scope() as s:
         other = s.exec(select(Consignor).where(Consignor.uscc == "91110000MA01ABCD1X")).one()
         s.add(User(username="other.trading", display_name="Other", role="consignor", consignor_id=other.id))

@@ -167,10 +167,14 @@ class Bench:
         self.numbers = itertools.count(1)
         self.state: dict[str, Any] = {}
 
-    def new_case(self, *brands: str) -> Any:
+    def new_case(self, *brands: str, confirmed: bool = True) -> Any:
+        """A new case of these brands; confirmed by an IPR officer (its notices sent) unless asked otherwise."""
         from services.cases import open_case
+        from tests.support import open_confirmed
 
-        return open_case(shipment=_shipment(f"{self.prefix}{next(self.numbers):05d}", *brands), actor="site.wang", now=FOUND)
+        shipment = _shipment(f"{self.prefix}{next(self.numbers):05d}", *brands)
+        return open_confirmed(shipment, now=FOUND) if confirmed else open_case(shipment=shipment, actor="site.wang",
+                                                                                now=FOUND)
 
 
 @pytest.fixture
@@ -345,16 +349,19 @@ def test_a_call_link_is_set_or_refused_cleanly(bench: Bench, url: str | None) ->
 
 
 @FUZZ
-@given(outcome=st.none() | outcome_in, version=st.none() | st.integers(-1, 3), who=st.sampled_from(["ipr.li", "ipr.chen", "mgr.zhao"]))
-def test_a_task_is_completed_with_any_outcome_or_refused_cleanly(bench: Bench, outcome: Any,
+@given(outcome=st.sampled_from(["confirmed", "not-matching", "approve", ""]) | st.text(max_size=12),
+       fields=st.none() | outcome_in, version=st.none() | st.integers(-1, 3),
+       who=st.sampled_from(["ipr.li", "ipr.chen", "mgr.zhao"]))
+def test_a_task_is_completed_with_any_outcome_or_refused_cleanly(bench: Bench, outcome: Any, fields: Any,
                                                                  version: int | None, who: str) -> None:
     from services.tasks import complete_task, inbox
 
     state = bench.state
     if state.get("task") is None:
-        case = bench.new_case("ROLEX")
+        case = bench.new_case("ROLEX", confirmed=False)  # its confirm_seizure task
         state["task"] = next(t.id for t in inbox(actor="ipr.li") if t.case_number == case.number)
-    done = attempt(lambda: complete_task(task_id=state["task"], actor=who, outcome=outcome, expected_version=version, now=NOW))
+    done = attempt(lambda: complete_task(task_id=state["task"], actor=who, outcome=outcome, fields=fields,
+                                       expected_version=version, now=NOW))
     if done is not None:
         assert done.state == "completed"
         state["task"] = None
@@ -510,8 +517,8 @@ def test_hostile_text_is_refused_in_answers_viewings_shots_guides_tasks_and_admi
     case = bench.new_case("CHANEL", "NIKE")
     chanel = next(n.id for n in case.notices if "CHANEL" in n.brands)
     rec = my_recordations(actor="chanel.agent")[0]["number"]
-    task = next(t.id for t in inbox(actor="ipr.li") if t.case_number == case.number)
     v = request_viewing(actor="chanel.agent", notice_id=chanel, now=NOW)
+    task = next(t.id for t in inbox(actor="ipr.li") if t.case_number == case.number and t.viewing_id == v.id)
     for bad in HOSTILE_TEXT:
         refused_naming(lambda: record_answer(notice_id=chanel, actor="chanel.agent", now=NOW,
                                              answer={"verdicts": {1: "infringing"}, "comment": f"ok {bad}"}), "comment")
@@ -520,7 +527,8 @@ def test_hostile_text_is_refused_in_answers_viewings_shots_guides_tasks_and_admi
                                               now=NOW), "reason")
         refused_naming(lambda: add_guide_item(recordation=rec, actor="chanel.agent", text=f"stitching {bad}", now=NOW),
                        "text")
-        refused_naming(lambda: complete_task(task_id=task, actor="ipr.li", outcome={"note": bad}, now=NOW), "outcome")
+        refused_naming(lambda: complete_task(task_id=task, actor="ipr.li", outcome="refuse",
+                                             fields={"reason": f"no {bad}"}, now=NOW), "reason")
         refused_naming(lambda: save_view(actor="ipr.li", name=f"mine {bad}", filters={}, now=NOW), "name")
         refused_naming(lambda: create_user(actor="admin", now=NOW, user={
             "username": "new.user", "display_name": f"New {bad}", "password": "a long password 1", "role": "site_officer",

@@ -28,6 +28,7 @@ from services.legal_task_acts import LEGAL_TASK_ACTS
 from services.matching import decide_flagged_line
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import inbox
+from tests.support import confirm
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday; answers due by Thursday 5 March
@@ -43,12 +44,15 @@ def _line(brand: str, value: str, description: str, nice_class: int | None) -> d
 
 
 def three_brands(**extra: Any) -> Any:
-    """The three-brand case: CHANEL bags, NIKE shoes, HERMES belts, with their classes stated."""
-    return open_case(actor="site.wang", now=FOUND, shipment={
+    """The three-brand case: CHANEL bags, NIKE shoes, HERMES belts, with their classes stated; an IPR officer
+    confirmed the lines, so the notices are served."""
+    case = open_case(actor="site.wang", now=FOUND, shipment={
         "declaration_no": "010120260302000001", "direction": "export", "customs_office": "Capital Airport Customs",
         "consignor": dict(CONSIGNOR), "found_at": FOUND.isoformat(),
         "lines": [_line("CHANEL", "36000.00", "Handbags", 18), _line("NIKE", "9000.00", "Running shoes", 25),
                   _line("HERMES", "24000.00", "Belts", 18)], **extra})
+    confirm(case.number, now=FOUND)
+    return get_case(case_number=case.number, actor="site.wang")
 
 
 def notice_of(case: Any, brand: str) -> int:

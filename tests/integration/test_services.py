@@ -35,6 +35,7 @@ from services.cases import get_case, open_case
 from services.detention import decide_line
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import claim_task, complete_task, inbox
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday; answers due by Friday 27 November
@@ -87,8 +88,10 @@ def timeline_len() -> int:
     return count(TimelineEntry)
 
 
-def open_(*lines, **kw):  # noqa: ANN001, ANN002, ANN003
-    return open_case(shipment=shipment(*lines, **kw), actor="site.wang", now=kw.get("found_at", FOUND))
+def open_(*lines, confirmed: bool = True, **kw):  # noqa: ANN001, ANN002, ANN003
+    if not confirmed:
+        return open_case(shipment=shipment(*lines, **kw), actor="site.wang", now=kw.get("found_at", FOUND))
+    return open_confirmed(shipment(*lines, **kw), now=kw.get("found_at", FOUND))
 
 
 def answer(case, brand: str, verdicts: dict[str, str], *, who: str | None = None, minutes: int = 10, **kw):  # noqa: ANN001, ANN003
@@ -585,7 +588,7 @@ def test_a_patent_line_is_released_on_a_counter_bond(db: str) -> None:
 
 
 def test_tasks_are_claimed_and_completed_by_one_officer(db: str) -> None:
-    open_(line("NIKE"))
+    open_(line("NIKE"), confirmed=False)
     (task,) = inbox(actor="ipr.li")
     assert task.kind == "confirm_seizure" and task.candidate_group == "ipr_officer" and task.state == "open"
     assert inbox(actor="site.wang") == []
@@ -601,13 +604,13 @@ def test_tasks_are_claimed_and_completed_by_one_officer(db: str) -> None:
     with pytest.raises(ConcurrentUpdate):
         claim_task(task_id=task.id, actor="ipr.chen")
     with pytest.raises(ConcurrentUpdate):
-        complete_task(task_id=task.id, actor="ipr.chen")
+        complete_task(task_id=task.id, actor="ipr.chen", outcome="confirmed")
     with pytest.raises(ConcurrentUpdate):
-        complete_task(task_id=task.id, actor="ipr.li", expected_version=task.version)  # stale
-    done = complete_task(task_id=task.id, actor="ipr.li", outcome={"confirmed": True})
+        complete_task(task_id=task.id, actor="ipr.li", outcome="confirmed", expected_version=task.version)  # stale
+    done = complete_task(task_id=task.id, actor="ipr.li", outcome="confirmed")
     assert done.state == "completed"
     with pytest.raises(ConcurrentUpdate, match="completed"):
-        complete_task(task_id=task.id, actor="ipr.li")
+        complete_task(task_id=task.id, actor="ipr.li", outcome="confirmed")
     assert inbox(actor="ipr.li") == [] and len(inbox(actor="ipr.li", include_done=True)) == 1
 
 

@@ -17,9 +17,10 @@ from models.tables import Task, TimelineEntry
 from services.answers import record_answer
 from services.audit import verify_timeline
 from services.calendar import load_calendar_year
-from services.cases import get_case, open_case
+from services.cases import get_case
 from services.clocks import fill_pending_clocks
 from services.sweep import release_expired
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 12, 30, 10, 0, tzinfo=SH)  # Wednesday: Thu 31 is the only 2026 working day left
@@ -36,13 +37,11 @@ def _line(brand: str, value: str) -> dict:
 
 
 def _open():  # noqa: ANN202
-    return open_case(
-        shipment={"declaration_no": "010120261230000001", "direction": "export",
+    return open_confirmed({"declaration_no": "010120261230000001", "direction": "export",
                   "customs_office": "Capital Airport Customs",
                   "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
                   "found_at": FOUND.isoformat(),
-                  "lines": [_line("NIKE", "9000.00"), _line("HERMES", "24000.00"), _line("CHANEL", "36000.00")]},
-        actor="site.wang", now=FOUND)
+                  "lines": [_line("NIKE", "9000.00"), _line("HERMES", "24000.00"), _line("CHANEL", "36000.00")]}, now=FOUND)
 
 
 def _tasks(kind: str) -> list[tuple[str, str]]:
@@ -99,12 +98,10 @@ def test_a_notice_served_on_30_december_waits_for_the_2027_schedule(db: str) -> 
 def test_a_detention_whose_investigation_clock_is_known_waits_only_for_the_court_clock(
         db: str) -> None:
     found = datetime(2026, 11, 2, 10, 0, tzinfo=SH)  # Monday
-    case = open_case(
-        shipment={"declaration_no": "010120261102000001", "direction": "export",
+    case = open_confirmed({"declaration_no": "010120261102000001", "direction": "export",
                   "customs_office": "Capital Airport Customs",
                   "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
-                  "found_at": found.isoformat(), "lines": [_line("CHANEL", "36000.00")]},
-        actor="site.wang", now=found)
+                  "found_at": found.isoformat(), "lines": [_line("CHANEL", "36000.00")]}, now=found)
     assert case.notices[0].deadline == date(2026, 11, 5)
     record_answer(notice_id=case.notices[0].id, actor="chanel.agent", now=found + timedelta(minutes=9),
                   answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "general"})
@@ -127,7 +124,7 @@ def test_the_seed_story_on_4_january_2027_shows_pending_deadlines_until_the_year
     from services.portal import my_notices
 
     now = datetime(2027, 1, 4, 10, 0, tzinfo=SH)  # a Monday in a year the official data does not cover
-    case = open_case(shipment=seed_shipment(now - timedelta(minutes=5)), actor="site.wang", now=now)
+    case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
     assert len(case.notices) == 9
     assert {(n.state, n.deadline, n.deadline_pending_year) for n in case.notices} == {("served", None, 2027)}
     mine = my_notices(actor="chanel.agent", now=now)

@@ -13,7 +13,8 @@ import pytest
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from services.answers import record_answer
 from services.auth import LOCKOUT, MAX_FAILURES, authenticate
-from services.cases import get_case, open_case, serve_notice
+from services.cases import get_case, serve_notice
+from tests.support import open_confirmed
 from yunque.settings import reset_settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -21,14 +22,12 @@ FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 
 
 def _open():  # noqa: ANN202
-    return open_case(
-        shipment={"declaration_no": "010120261124000009", "direction": "export",
+    return open_confirmed({"declaration_no": "010120261124000009", "direction": "export",
                   "customs_office": "CAPAIR",
                   "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"},
                   "found_at": FOUND.isoformat(),
                   "lines": [{"description": "Shoes", "brand": "NIKE", "quantity": 2, "unit": "pairs", "value": "900"},
-                            {"description": "Bags", "brand": "CHANEL", "quantity": 2, "unit": "pcs", "value": "9000"}]},
-        actor="site.wang", now=FOUND)
+                            {"description": "Bags", "brand": "CHANEL", "quantity": 2, "unit": "pcs", "value": "9000"}]}, now=FOUND)
 
 
 def test_when_service_is_by_mail_the_clock_starts_when_the_mail_is_accepted(db: str,

@@ -200,3 +200,25 @@ def test_single_sign_on_user_names_are_checked_like_local_ones(sqlite_db: str) -
     signed = sessions.sso_sign_in(claims={"email": "Li.Ming@customs.localhost", "name": "Li Ming", "groups": groups},
                                   now=FOUND)
     assert signed.actor.username == "li.ming"
+
+
+def test_the_administrators_see_which_accounts_are_locked_and_old_attempts_are_forgotten(sqlite_db: str) -> None:
+    from services.users import list_users
+
+    def locked(at: datetime) -> set[str]:
+        return {u.username for u in list_users(actor="admin", now=at) if u.locked}
+
+    assert "nike.agent" not in locked(FOUND)
+    for k in range(auth.PER_CLIENT_ACCOUNT):
+        with pytest.raises(PermissionDenied):
+            auth.authenticate(username="nike.agent", password="wrong password!", client=ATTACKER,
+                              now=FOUND + timedelta(seconds=k))
+    assert "nike.agent" in locked(FOUND + timedelta(minutes=1))  # one client is locked out of it
+    assert "nike.agent" not in locked(FOUND + auth.WINDOW + timedelta(minutes=1))  # the window passed
+    auth.authenticate(username="nike.agent", password=_pw("nike.agent"), client=HOLDER,
+                      now=FOUND + timedelta(minutes=2))  # the holder's own client still signs in
+
+    before = _attempts()
+    assert auth.prune_attempts(now=FOUND + timedelta(days=1)) == 0  # the limits and known browsers need them
+    assert auth.prune_attempts(now=FOUND + auth.KNOWN_FOR + timedelta(minutes=3)) == before == 6
+    assert _attempts() == 0

@@ -30,7 +30,7 @@ from services.viewing import (
     set_call_link,
 )
 
-from tests.support import moto_store, photo
+from tests.support import moto_store, open_confirmed, photo
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -43,7 +43,7 @@ def at(minutes: float) -> datetime:
 
 def _case(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     with moto_store(monkeypatch):
-        yield open_case(shipment=seed_shipment(T0), actor="site.wang", now=T0)
+        yield open_confirmed(seed_shipment(T0), now=T0)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from adapters.incidents import log_path
 from services import sessions
-from services.cases import open_case
 from services.demo import load_demo_data, seed_shipment
+from tests.support import open_confirmed
 from ui.i18n import t
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
@@ -58,7 +58,7 @@ def test_a_failing_service_in_a_page_shows_the_reason_in_the_users_language(sqli
     def full_disk(**_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(tasks, "inbox", full_disk)
+    monkeypatch.setattr(tasks, "list_tasks", full_disk)
     at = _signed_in("ipr.li", lang)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -74,7 +74,7 @@ def test_an_unexpected_error_shows_no_class_name(sqlite_db: str, monkeypatch: py
     def broken(**_: object) -> None:
         raise KeyError("secret_internal_detail")
 
-    monkeypatch.setattr(tasks, "inbox", broken)
+    monkeypatch.setattr(tasks, "list_tasks", broken)
     at = _signed_in("ipr.li", "en")
     at.run()
     assert not at.exception
@@ -88,12 +88,12 @@ def test_a_line_unit_written_as_a_link_is_shown_as_text_in_the_answer_form(sqlit
     shipment = seed_shipment(now - timedelta(minutes=5))
     nike = next(ln for ln in shipment["lines"] if ln["brand"] == "NIKE")
     nike["unit"] = "[x](http://e.vil)"
-    case = open_case(shipment=shipment, actor="site.wang", now=now)
+    case = open_confirmed(shipment, now=now)  # the notice reaches the holder once the lines are confirmed
     notice = next(n.id for n in case.notices if "NIKE" in n.brands)
     at = _signed_in("nike.agent", "en")
     at.query_params["notice"] = str(notice)
     at.run()
-    at.switch_page("pages/portal.py")
+    at.switch_page("views/portal.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     labels = [r.label for r in at.radio if "vil" in r.label]

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from services import board, portal, sessions, users
 from services.answers import record_answer
-from services.cases import open_case
 from services.demo import load_demo_data, seed_shipment
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -74,7 +74,7 @@ def test_user_form_rejects_bad_fields(sqlite_db: str) -> None:
 
 
 def test_portal_and_board_read_models(db: str) -> None:
-    case = open_case(shipment=seed_shipment(FOUND), actor="site.wang", now=FOUND)
+    case = open_confirmed(seed_shipment(FOUND), now=FOUND)
     mine = portal.my_notices(actor="nike.agent", now=FOUND)
     assert len(mine) == 1 and mine[0].notice.brands == ["NIKE"] and mine[0].general_bond is not None
     assert [ln.brand for ln in mine[0].lines] == ["NIKE"]
@@ -115,3 +115,28 @@ def test_sso_secrets_are_written_from_the_environment_only_when_configured(tmp_p
     data = tomllib.loads(path.read_text())
     assert data["auth"]["client_secret"] == 's3cr"et' and data["auth"]["redirect_uri"].endswith("/oauth2callback")
     assert data["yunque"]["groups_claim"] == "groups"
+
+
+def test_on_the_day_of_service_the_three_working_days_have_not_started(sqlite_db: str) -> None:
+    """Reg 16, Meas 41: 3 working days from the day after service. On the day of service (Tuesday
+    24 November 2026) all three are left and the countdown says they start tomorrow, never '4 left'."""
+    from adapters.calendar import get_calendar
+    from models.rules.workdays import answer_deadline, end_of_day
+    from ui import chrome
+    from ui.i18n import t
+
+    served = FOUND
+    last = answer_deadline(served, get_calendar())
+    assert last.isoformat() == "2026-11-27"
+    ends = end_of_day(last)
+    that_evening = served.replace(hour=18)
+    assert portal.working_days_left(deadline=last, now=that_evening, served_at=served) == 3
+    assert portal.working_days_left(deadline=last, now=that_evening) == 4  # counted as if the period had begun
+    assert not portal.period_started(served_at=served, now=that_evening)
+    hours = f"{(ends - that_evening).total_seconds() / 3600:.0f}"
+    assert chrome.countdown(ends, last, that_evening, served_at=served) == t("wd_from_tomorrow", "zh", n=3, h=hours,
+                                                                               d="2026-11-27")
+    next_morning = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
+    assert portal.working_days_left(deadline=last, now=next_morning, served_at=served) == 3
+    hours = f"{(ends - next_morning).total_seconds() / 3600:.0f}"
+    assert chrome.countdown(ends, last, next_morning, served_at=served) == t("wd_left", "zh", n=3, h=hours, d="2026-11-27")

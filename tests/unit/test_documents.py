@@ -1,7 +1,7 @@
 """Legal documents through the services, with an in-memory evidence store, on SQLite and PostgreSQL.
 
 Each kind is rendered to PNG with poppler's pdftoppm (kept under test-artifacts/documents/), its text
-extracted with pypdf, and its QR code read back with zbarimg."""
+extracted with poppler's pdftotext, and its QR code read back with zbarimg."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from adapters.objectstore import ObjectMissing, StoredObject
 from models.rules.errors import NotFound
 from models.tables import Document
 from services.answers import record_answer
-from services.cases import get_case, open_case
+from services.cases import get_case
 from services.demo import seed_shipment
 from services.detention import decide_line
 from services.documents import (
@@ -36,6 +36,7 @@ from services.documents import (
     verify_document,
 )
 from services.sweep import release_expired
+from tests.support import open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)  # a Tuesday: the answer deadline is Friday 4 September
@@ -80,7 +81,7 @@ def open_seed_case(*brands: str):  # noqa: ANN201
     """The seed story's shipment, cut down to the lines of ``brands`` (fewer notices, faster tests)."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
-    return open_case(shipment=shipment, actor="site.wang", now=FOUND)
+    return open_confirmed(shipment, now=FOUND)
 
 
 def notice_of(case, brand: str):  # noqa: ANN001, ANN201
@@ -92,7 +93,11 @@ def line_of(case, brand: str) -> int:  # noqa: ANN001
 
 
 def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    """The text as poppler's pdftotext reads it, in the order it is drawn. (pypdf reads the CJK font's
+    encoding, a CMap embedded in the file as fpdf2 writes it for CFF fonts, as one-byte codes.)"""
+    run = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
+                         check=True, timeout=60)
+    return run.stdout.decode()
 
 
 def flat(text: str) -> str:
@@ -148,8 +153,12 @@ def test_the_confirmation_notice_names_the_lines_the_deadline_and_how_to_answer(
                      "第四十一条", "Measures, Arts. 22 and 41", "Regulations, Art. 17", "2026年9月1日",
                      "第二十一条", "Article 21 of the Measures",  # the suspension (Meas 21)
                      "重庆云通商贸有限公司",  # the consignor is named
-                     "20,000.00", "bank guarantee letter", "Measures, Art. 38"):  # the bond required, how to post it
+                     "20,000.00", "bank guarantee letter", "Measures, Art. 38",  # the bond required, how to post it
+                     # the Measures' title, with the Regulations' title inside it in the inner marks 〈〉
+                     "《中华人民共和国海关关于〈中华人民共和国知识产权海关保护条例〉的实施办法》第二十一条"):
         assert flat(expected) in text, expected
+    assert "〈中华人民共和国知识产权海关保护条例〉" in text
+    assert "＜" not in text and "＞" not in text  # the full-width stand-ins are gone
     assert "NIKE" not in text  # another holder's lines are not on this holder's notice
 
     png = to_png(data, "confirmation_notice", tmp_path)
@@ -352,3 +361,214 @@ def _decisions(case_number: str, all_of_kind: bool = False) -> dict:
             out.setdefault(kind, []).append(decision_id)
         return out
     return dict(rows)
+
+
+# --- fonts: every character printed has a glyph ----------------------------------------------------
+
+
+def _every_kind_of_document() -> list:
+    """The planned documents of every kind: a three-brand case (confiscation, undetermined, release)
+    and a one-brand case transferred to the police; the confirmation notices of both."""
+    from models.tables import Decision, Notice
+    from services.detention import decide_investigation
+    from services.documents import plan_confirmation, plan_decision
+    from services.police import transfer_to_police
+
+    later = FOUND + timedelta(days=20)
+    case = open_seed_case("CHANEL", "NIKE", "HERMES")
+    record_answer(notice_id=notice_of(case, "CHANEL").id, actor="chanel.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {line_of(case, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    record_answer(notice_id=notice_of(case, "NIKE").id, actor="nike.agent", now=FOUND + timedelta(minutes=10),
+                  answer={"verdicts": {line_of(case, "NIKE"): "infringing"}, "detain": True, "bond": "general"})
+    record_answer(notice_id=notice_of(case, "HERMES").id, actor="hermes.agent", now=FOUND + timedelta(minutes=11),
+                  answer={"verdicts": {line_of(case, "HERMES"): "not-infringing"}})
+    decide_investigation(case_number=case.number, line_number=line_of(case, "CHANEL"), actor="ipr.li",
+                         outcome="infringing", now=later)
+    decide_investigation(case_number=case.number, line_number=line_of(case, "NIKE"), actor="ipr.li",
+                         outcome="cannot-determine", now=later)
+    second = open_seed_case("CHANEL")
+    record_answer(notice_id=notice_of(second, "CHANEL").id, actor="chanel.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {line_of(second, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
+    transfer_to_police(case_number=second.number, actor="ipr.li", now=later, transfer={
+        "lines": [line_of(second, "CHANEL")], "police_unit": "北京市公安局", "grounds": "货值巨大，涉嫌犯罪"})
+    with session_scope(readonly=True) as s:
+        planned = [plan_confirmation(s, n) for n in s.exec(select(Notice).order_by(Notice.id))]
+        for d in s.exec(select(Decision).order_by(Decision.id)):
+            planned += plan_decision(s, d)
+    return planned
+
+
+def _wording_tables() -> str:
+    """Every character of the wording tables of ``services.documents``."""
+    from services import documents as d
+
+    parts = [d.REG, d.MEAS, d.REG_EN, d.MEAS_EN, d._CN_DIGITS, *d._MONTHS, *d.KIND_CODE.values()]  # noqa: SLF001
+    parts += [t for title in d.TITLES.values() for t in (title.zh, title.en)]
+    for zh, en, basis in d._RELEASE_WHY.values():  # noqa: SLF001
+        parts += [zh, en, basis.zh, basis.en]
+    return "".join(parts)
+
+
+def _font_cmaps() -> tuple[set[int], set[int], set[int]]:
+    """The characters of the chosen CJK face and of the two Latin fonts, read with fontTools directly."""
+    from fontTools import ttLib
+
+    from adapters.pdf import CJK_FACE, CJK_FONT, LATIN_BOLD_FONT, LATIN_FONT
+
+    assert CJK_FONT.name == "NotoSansCJK-Regular.ttc"
+    faces = [f for f in ttLib.TTCollection(str(CJK_FONT), lazy=True).fonts if f["name"].getDebugName(1) == CJK_FACE]
+    assert len(faces) == 1
+    cjk = set(faces[0].getBestCmap())
+    latin = set(ttLib.TTFont(str(LATIN_FONT), lazy=True).getBestCmap())
+    bold = set(ttLib.TTFont(str(LATIN_BOLD_FONT), lazy=True).getBestCmap())
+    return cjk, latin, bold
+
+
+def test_every_character_of_every_kind_of_document_has_a_glyph(sqlite_db: str) -> None:
+    from dataclasses import replace
+
+    from adapters.pdf import Bilingual, printed_text, render
+    from models.enums import DocumentKind
+
+    planned = _every_kind_of_document()
+    assert {p.kind for p in planned} == set(DocumentKind)
+    tables = _wording_tables()
+    assert "〈" in tables and "〉" in tables and "《" in tables
+    cjk, latin, bold = _font_cmaps()
+    assert {0x3008, 0x3009} <= cjk
+    for p in planned:
+        # the document as issued, and with every character of the wording tables added to it
+        doc = replace(p.doc, after_goods=(*p.doc.after_goods, Bilingual(tables, tables)))
+        text = printed_text(doc)
+        blank = sorted({ch for ch in text if ch != "\n" and ord(ch) not in cjk and not {ord(ch)} <= latin & bold})
+        assert blank == [], f"{p.kind}: no glyph for {blank}"
+        data = render(doc)
+        assert flat("〈中华人民共和国知识产权海关保护条例〉") in flat(pdf_text(data)), p.kind
+
+
+def test_a_character_no_font_has_is_refused_not_printed_blank(sqlite_db: str) -> None:
+    from dataclasses import replace
+
+    from adapters.pdf import Bilingual, GlyphsMissing, render
+    from models.tables import Notice
+    from services.documents import plan_confirmation
+
+    case = open_seed_case("ROLEX")
+    with session_scope(readonly=True) as s:
+        doc = plan_confirmation(s, s.get(Notice, notice_of(case, "ROLEX").id)).doc
+    cjk, latin, bold = _font_cmaps()
+    nowhere = next(chr(c) for c in range(0xE000, 0xF900) if c not in cjk | latin | bold)  # a private-use character
+    with pytest.raises(GlyphsMissing, match=f"U\\+{ord(nowhere):04X}"):
+        render(replace(doc, paragraphs=(Bilingual(f"品名{nowhere}", "x"), *doc.paragraphs)))
+
+
+def test_a_missing_font_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import adapters.pdf as pdf
+
+    gone = tmp_path / "NotoSansCJK-Regular.ttc"
+    monkeypatch.setattr(pdf, "CJK_FONT", gone)
+    monkeypatch.setitem(pdf.FONT_PACKAGES, gone, "fonts-noto-cjk")
+    with pytest.raises(pdf.FontMissing, match="fonts-noto-cjk"):
+        pdf.missing_glyphs("确权")
+
+
+# --- the office's seal -----------------------------------------------------------------------------
+
+
+def seal_png(width: int = 300, height: int = 300, *, mode: str = "RGBA", fmt: str = "PNG") -> bytes:
+    """A red round seal on a transparent ground (``mode="RGB"``: on white)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new(mode, (width, height), (0, 0, 0, 0) if mode == "RGBA" else (255, 255, 255))
+    ImageDraw.Draw(im).ellipse((4, 4, width - 5, height - 5), outline=(200, 20, 20), width=max(3, width // 25))
+    out = io.BytesIO()
+    im.save(out, format=fmt)
+    return out.getvalue()
+
+
+def _images(data: bytes) -> int:
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_an_office_seal_is_printed_over_its_name_on_the_documents_it_issues(db: str, store: MemoryStore) -> None:
+    from models.tables import CustomsOffice, TimelineEntry
+    from services.audit import verify_timeline
+    from services.offices import set_office_seal
+
+    case = open_seed_case("CHANEL", "NIKE")
+    unsealed = issue_for_notice(notice_id=notice_of(case, "NIKE").id, store=store)
+    assert _images(store.objects[f"documents/{case.number}/{unsealed.number}.pdf"]) == 0  # no seal, no placeholder
+
+    png = seal_png()
+    out = set_office_seal(office="CAPAIR", actor="admin", data=png, now=FOUND + timedelta(seconds=1), store=store)
+    assert out.sha256 == hashlib.sha256(png).hexdigest() and store.objects[out.key] == png
+    with session_scope(readonly=True) as s:
+        office = s.exec(select(CustomsOffice).where(CustomsOffice.code == "CAPAIR")).one()
+        assert (office.seal_key, office.seal_sha256, office.seal_size) == (out.key, out.sha256, len(png))
+        entry = s.exec(select(TimelineEntry).where(TimelineEntry.action == "office.seal_set")).one()
+        assert entry.case_id is None and entry.actor == "admin" and entry.after["sha256"] == out.sha256
+    assert verify_timeline().intact
+
+    sealed = issue_for_notice(notice_id=notice_of(case, "CHANEL").id, store=store)
+    data = store.objects[f"documents/{case.number}/{sealed.number}.pdf"]
+    assert _images(data) == 1
+    with session_scope(readonly=True) as s:
+        issued = s.exec(select(TimelineEntry).where(TimelineEntry.subject == f"document:{sealed.number}")).one()
+        assert issued.after["seal_sha256"] == out.sha256
+    image = PdfReader(io.BytesIO(data)).pages[-1].images[0].image
+    assert image.mode == "RGBA"  # the transparency is kept: the name under the seal stays legible
+    assert "首都机场海关（印）" in flat(pdf_text(data))
+
+
+@pytest.mark.parametrize(("seal", "reason"), [
+    (lambda: seal_png(fmt="JPEG", mode="RGB"), "not a PNG"),
+    (lambda: seal_png(300, 340), "not square"),
+    (lambda: seal_png(mode="RGB"), "no transparency"),
+    (lambda: seal_png() + b"\0" * (2 * 1024 * 1024), "at most 2 MB"),
+    (lambda: b"", "empty"),
+])
+def test_a_seal_that_cannot_be_one_is_refused_naming_the_field(sqlite_db: str, store: MemoryStore, seal, reason) -> None:  # noqa: ANN001
+    from models.rules.errors import InvalidInput
+    from models.tables import CustomsOffice
+    from services.offices import set_office_seal
+
+    with pytest.raises(InvalidInput, match=reason) as caught:
+        set_office_seal(office="CAPAIR", actor="admin", data=seal(), now=FOUND, store=store)
+    assert caught.value.field == "seal"
+    assert store.objects == {}
+    with session_scope(readonly=True) as s:
+        assert s.exec(select(CustomsOffice.seal_key).where(CustomsOffice.code == "CAPAIR")).one() is None
+
+
+def test_a_square_enough_seal_is_accepted_and_only_an_administrator_sets_it(sqlite_db: str, store: MemoryStore) -> None:
+    from models.rules.errors import PermissionDenied
+    from services.offices import set_office_seal
+
+    with pytest.raises(PermissionDenied):
+        set_office_seal(office="CAPAIR", actor="ipr.li", data=seal_png(), now=FOUND, store=store)
+    with pytest.raises(NotFound):
+        set_office_seal(office="NOWHERE", actor="admin", data=seal_png(), now=FOUND, store=store)
+    assert store.objects == {}
+    out = set_office_seal(office="CAPAIR", actor="admin", data=seal_png(300, 330), now=FOUND, store=store)
+    assert (out.width, out.height, out.replaced) == (300, 330, None)
+
+
+def test_the_cli_sets_a_seal_and_refuses_a_bad_one_in_one_line_exit_2(sqlite_db: str, store: MemoryStore,
+                                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    import services.offices
+    from yunque.cli import app
+
+    monkeypatch.setattr(services.offices, "default_store", lambda: store)
+    good, bad = tmp_path / "seal.png", tmp_path / "seal.jpg"
+    good.write_bytes(seal_png())
+    bad.write_bytes(seal_png(fmt="JPEG", mode="RGB"))
+    r = CliRunner().invoke(app, ["office", "seal", "CAPAIR", str(good), "--as", "admin", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["sha256"] == hashlib.sha256(good.read_bytes()).hexdigest()
+    r = CliRunner().invoke(app, ["office", "seal", "CAPAIR", str(bad), "--as", "admin"])
+    assert r.exit_code == 2
+    assert r.stderr.strip().count("\n") == 0 and "seal:" in r.stderr

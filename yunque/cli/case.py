@@ -36,7 +36,8 @@ def register(app: typer.Typer) -> None:
               key: str = typer.Option(None, "--idempotency-key"),
               now: str = typer.Option(None, "--now", help="Time of registration (tests and replays); default now."),
               as_json: bool = JsonOpt) -> None:
-        """Register a seizure: suspend its lines and serve one notice per rights holder."""
+        """Register a seizure: suspend its lines and issue one notice per rights holder (served once an IPR
+        officer confirms the lines: ``yunque case confirm``)."""
         from services.cases import open_case
 
         # JSON numbers are read as exact decimals, so "value": 36000.50 is money, never a binary float
@@ -45,6 +46,30 @@ def register(app: typer.Typer) -> None:
             fail("invalid input: the shipment must be a JSON object", 2)
         c = open_case(shipment=data, actor=actor, idempotency_key=key, now=parse_time(now))
         emit(c, as_json, _case_text)
+
+    @case.command("confirm")
+    @handled
+    def confirm(number: str, actor: str = AsOpt,
+                not_matching: str = typer.Option("", "--not-matching",
+                                                 help="Lines that do not match their recordation, e.g. 2,5: released at once."),
+                reason: str = typer.Option("", "--reason", help="Why those lines do not match (class, licensee, mark)."),
+                now: str = typer.Option(None, "--now", help="Time of the act (tests and replays); default now."),
+                as_json: bool = JsonOpt) -> None:
+        """An IPR officer confirms a seizure's lines against the recordations; the notices are served then
+        (the confirm_seizure task is completed with it)."""
+        from services.task_acts import confirm_seizure
+
+        numbers: list[int] = []
+        for part in (p.strip() for p in not_matching.split(",")):
+            if not part:
+                continue
+            if not part.isascii() or not part.isdigit():
+                fail(f"invalid input: not-matching: {part!r} is not a line number", 2)
+            numbers.append(int(part))
+        out = confirm_seizure(case_number=number.strip().upper(), actor=actor, not_matching=numbers, reason=reason,
+                              now=parse_time(now))
+        emit(out, as_json, lambda o: f"{o['case_number']} confirmed; released lines {o['released'] or 'none'}; "
+                                     f"notices {o['notices']}")
 
     @case.command("show")
     @handled

@@ -121,5 +121,5 @@ if submitted:
                               identifications=idents)
         st.success(tr("registered", n=case.number, k=len(case.notices)))
         parts.lines_table(case.lines)
-        st.page_link("pages/case.py", label=tr("open_case", n=case.number), query_params={"case": case.number},
+        st.page_link("views/case.py", label=tr("open_case", n=case.number), query_params={"case": case.number},
                      icon=":material/folder_open:")

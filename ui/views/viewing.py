@@ -24,7 +24,9 @@ actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFIC
 st.title(tr("page.viewing"))
 mine = viewing.list_viewings(actor=actor.username)
 ids = [v.id for v in mine]
-wanted = st.query_params.get("viewing")
+wanted = st.query_params.get("viewing") or st.query_params.get("id")  # /viewing?viewing=N, or ?id=N in a link
+if "id" in st.query_params:
+    del st.query_params["id"]  # the page's own address says ?viewing=N
 if wanted is not None and (not wanted.isdigit() or int(wanted) not in ids):
     st.error(tr("viewing_not_found"))
     st.stop()

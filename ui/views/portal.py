@@ -41,7 +41,8 @@ def notice_list() -> None:
     at = datetime.now(SHANGHAI)
     chrome.table([{"id": p.notice.id, tr("case_number"): p.notice.case_number, tr("brands"): ", ".join(p.notice.brands),
                    tr("state"): tr(f"notice_state.{p.notice.state}"), tr("deadline"): chrome.day(p.notice.deadline, p.notice.deadline_pending_year),
-                   tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, at, p.notice.deadline_pending_year)
+                   tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, at, p.notice.deadline_pending_year,
+                                                     served_at=p.notice.served_at)
                    if p.notice.state in ("served", "claim-pending", "issued") else ""}
                   for p in portal.my_notices(actor=actor.username)])
 
@@ -76,12 +77,10 @@ except NotFound:
 n = p.notice
 
 st.subheader(f"{n.case_number} · {chrome.md(', '.join(n.brands))}")
-c1, c2, c3 = st.columns(3)
-c1.metric(tr("state"), tr(f"notice_state.{n.state}"))
-c2.metric(tr("deadline"), chrome.day(n.deadline, n.deadline_pending_year))
-c3.metric(tr("served_at"), chrome.when(n.served_at))
+chrome.facts([(tr("state"), tr(f"notice_state.{n.state}")), (tr("deadline"), chrome.day(n.deadline, n.deadline_pending_year)),
+              (tr("served_at"), chrome.when(n.served_at))])
 if n.state in ("served", "claim-pending"):
-    st.warning(chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year))
+    st.warning(chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year, served_at=n.served_at))
 parts.lines_table(p.lines)
 
 tab_answer, tab_viewing, tab_docs = st.tabs([tr("answer"), tr("viewing"), tr("documents")])

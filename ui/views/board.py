@@ -7,7 +7,7 @@ import streamlit as st
 
 from models.enums import Role
 from services import board, tasks, users
-from ui import chrome
+from ui import chrome, parts
 
 tr = chrome.translator()
 
@@ -20,7 +20,7 @@ st.title(tr("page.board"))
 def overview() -> None:
     from yunque.settings import get_settings
 
-    b = board.board(actor=actor.username)
+    b = parts.office_board(board.scope(actor), actor.username)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(tr("open_cases"), b.open_cases)
     c2.metric(tr("open_tasks"), len(b.open_tasks))
@@ -37,10 +37,8 @@ def overview() -> None:
     with right:
         st.subheader(tr("confirmation_times"))
         if b.confirmation_minutes:
-            bins = pd.cut(pd.Series(b.confirmation_minutes), bins=[0, 10, 15, 30, 60, 240, 1440, 10**6], right=False)
-            counts = bins.value_counts(sort=False)
-            counts.index = [f"{int(i.left)}–{int(i.right) if i.right < 10**6 else '∞'} min" for i in counts.index]
-            st.bar_chart(counts)
+            hist = parts.confirmation_histogram(b.confirmation_minutes)
+            st.bar_chart(hist, x="bucket", y="count", x_label=tr("minutes"), y_label=tr("count"), sort=False)
             st.caption(tr("median_minutes", m=f"{pd.Series(b.confirmation_minutes).median():.1f}",
                           r=f"{pd.Series(b.room_minutes).median():.1f}" if b.room_minutes else "—"))
         else:

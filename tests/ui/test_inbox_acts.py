@@ -1,0 +1,83 @@
+"""AppTest: completing a task in the inbox performs its act, exactly once; the form names a bad field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from services import viewing
+from services.cases import get_case, open_case
+from services.demo import seed_shipment
+from services.tasks import inbox
+from tests.support import open_confirmed
+from tests.ui.test_pages import app_as, texts
+from ui.i18n import t
+
+
+def _submit(at, task_id: int):  # noqa: ANN001, ANN202
+    button = next(b for b in at.button if b.label == t("complete", "en") and str(task_id) in b.id)
+    return button.click().run()
+
+
+def test_a_line_refused_at_confirmation_is_released_and_the_rest_is_served(sqlite_db_now: str) -> None:
+    now = datetime.now().astimezone()
+    case = open_case(shipment=seed_shipment(now - timedelta(minutes=5)), actor="site.wang", now=now)
+    (task,) = inbox(actor="ipr.li", kind="confirm_seizure", case_number=case.number)
+    nike = next(ln.number for ln in case.lines if ln.brand == "NIKE")
+    at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})
+    key = f"inbox.complete.{task.id}"
+    at.radio(key=f"{key}.outcome").set_value("not-matching")
+    at.text_input(key=f"{key}.not_matching").input(str(nike))
+    _submit(at, task.id)
+    assert any("reason" in e.value for e in at.error)  # the reason is required: nothing changed
+    assert {ln.state for ln in get_case(case_number=case.number, actor="ipr.li").lines} == {"suspended"}
+    at.text_area(key=f"{key}.reason").input("备案与货物不符")
+    _submit(at, task.id)
+    assert not at.exception, [e.value for e in at.exception]
+    after = get_case(case_number=case.number, actor="ipr.li")
+    states = {ln.brand: (ln.state, ln.state_reason) for ln in after.lines}
+    assert states.pop("NIKE") == ("released", "not-matched")
+    assert {s for s, _ in states.values()} == {"suspended"}
+    notices = {n.brands[0]: n.state for n in after.notices}
+    assert notices.pop("NIKE") == "withdrawn" and set(notices.values()) == {"served"}
+    assert inbox(actor="ipr.li", kind="confirm_seizure", case_number=case.number) == []
+
+
+def test_the_chanel_viewing_is_approved_from_the_inbox_once(sqlite_db_now: str) -> None:
+    now = datetime.now().astimezone()
+    case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
+    chanel = next(n.id for n in case.notices if "CHANEL" in n.brands)
+    v = viewing.request_viewing(actor="chanel.agent", notice_id=chanel)
+    (task,) = [x for x in inbox(actor="ipr.li", kind="approve_viewing") if x.viewing_id == v.id]
+    at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})
+    assert case.number in texts(at)
+    key = f"inbox.complete.{task.id}"
+    at.radio(key=f"{key}.outcome").set_value("approve")
+    at.text_input(key=f"{key}.scheduled_for").input((now + timedelta(hours=1)).isoformat(timespec="minutes"))
+    _submit(at, task.id)
+    assert not at.exception, [e.value for e in at.exception]
+    (seen,) = viewing.list_viewings(actor="ipr.li", case_number=case.number)
+    assert seen.state == "approved" and seen.decided_by == "ipr.li" and seen.scheduled_for is not None
+    assert [x.kind for x in inbox(actor="site.wang") if x.viewing_id == v.id] == ["attend_viewing"]
+    again = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})  # completed: no form any more
+    assert not [b for b in again.button if b.label == t("complete", "en")]
+    # the site officer's attend_viewing task leads straight into the room, not to the case
+    (attend,) = [x for x in inbox(actor="site.wang") if x.viewing_id == v.id]
+    site = app_as("site.wang", "views/inbox.py", {"task": str(attend.id)}, lang="en")
+    links = [(e.proto.page, e.proto.query_string) for e in site.get("page_link")
+             if e.proto.label in (t("join_room", "en", id=v.id), t("open_case", "en", n=case.number))]
+    assert len(links) == 1 and links[0][0].endswith("viewing") and f"viewing={v.id}" in links[0][1], links
+
+
+@pytest.mark.parametrize("bad", ["tomorrow", "2026-11-24T15:00"])
+def test_a_viewing_time_that_is_not_a_moment_is_refused_by_field(sqlite_db_now: str, bad: str) -> None:
+    now = datetime.now().astimezone()
+    case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
+    v = viewing.request_viewing(actor="nike.agent", notice_id=next(n.id for n in case.notices if "NIKE" in n.brands))
+    (task,) = [x for x in inbox(actor="ipr.li", kind="approve_viewing") if x.viewing_id == v.id]
+    at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})
+    at.text_input(key=f"inbox.complete.{task.id}.scheduled_for").input(bad)
+    _submit(at, task.id)
+    assert any("scheduled_for" in e.value for e in at.error)
+    assert viewing.list_viewings(actor="ipr.li", case_number=case.number)[0].state == "requested"
