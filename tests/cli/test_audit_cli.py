@@ -40,6 +40,7 @@ def s3(sqlite_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
 def _story(tmp_path: Path) -> dict:
     case = ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    ok("case", "confirm", case["number"], "--as", "ipr.li", "--now", FOUND, "--json")
     nike = next(n for n in case["notices"] if n["brands"] == ["NIKE"])
     ok("notice", "answer", str(nike["id"]), "--as", "nike.agent", "--verdict", "2=not-infringing",
        "--now", "2026-11-24T10:40:00+08:00", "--json")

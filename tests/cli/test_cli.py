@@ -279,6 +279,7 @@ def test_the_acts_after_the_verdict(sqlite_db: str, tmp_path: Path) -> None:
     """Bond receipt, investigation, disposal, costs and settlement through the command line; each refused
     with a one-line reason naming the field when the law does not allow it."""
     c = ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
+    ok("case", "confirm", c["number"], "--as", "ipr.li", "--now", FOUND, "--json")
     chanel = str(next(n["id"] for n in c["notices"] if n["rights_holder"] == "CHANEL SARL"))
     ok("notice", "answer", chanel, "--as", "chanel.agent", "--verdict", "1=infringing", "--verdict", "3=not-infringing",
        "--detain", "--bond", "20000", "--now", "2026-11-24T10:45:00+08:00", "--json")

@@ -21,11 +21,10 @@ from models.rules.errors import InvalidInput
 from models.tables import Case, Evidence, TimelineEntry
 from services.answers import record_answer
 from services.audit import LATEST_CHECKPOINT, verify_timeline, write_checkpoint
-from services.cases import open_case
 from services.context import timeline_payload
 from services.evidence import add_evidence, verify_evidence
 
-from tests.support import moto_store, shipment
+from tests.support import moto_store, open_confirmed, shipment
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -40,8 +39,7 @@ def s3(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 @pytest.fixture
 def story(s3: object) -> object:
     """Two cases, each with a notice answered: entries in three chains (two cases and the system's)."""
-    cases = [open_case(shipment=shipment(f"01012026112400010{i}", FOUND, "NIKE", "CHANEL"), actor="site.wang", now=FOUND)
-             for i in range(2)]
+    cases = [open_confirmed(shipment(f"01012026112400010{i}", FOUND, "NIKE", "CHANEL"), now=FOUND) for i in range(2)]
     for i, c in enumerate(cases):
         n = c.notices[0]
         record_answer(notice_id=n.id, actor=f"{n.brands[0].lower()}.agent", now=FOUND + timedelta(minutes=5 + i),

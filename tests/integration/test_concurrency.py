@@ -24,7 +24,7 @@ from services.tasks import claim_task, complete_task, inbox
 
 pytestmark = pytest.mark.postgres
 
-from tests.support import race, shipment
+from tests.support import open_confirmed, race, shipment
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -44,7 +44,7 @@ def _one_wins(results: list[tuple[str, Any]]) -> tuple[Any, Exception]:
 
 def test_two_answers_to_one_notice_at_once_exactly_one_wins(pg_db: str) -> None:
     for attempt in range(3):  # several rounds: the outcome must not depend on timing
-        case = open_case(shipment=_shipment(f"01012026112400000{attempt}", "NIKE"), actor="site.wang", now=FOUND)
+        case = open_confirmed(_shipment(f"01012026112400000{attempt}", "NIKE"), now=FOUND)
         notice_id = case.notices[0].id
         results = race(
             lambda: record_answer(notice_id=notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=5),
@@ -75,7 +75,7 @@ def test_claiming_a_bond_task_while_the_bond_is_recorded_does_not_deadlock(pg_db
     """A task row locked by one officer and the timeline locked by another action that then touches the
     same task must not deadlock: write transactions take the timeline lock first."""
     for attempt in range(3):
-        case = open_case(shipment=_shipment(f"01012026112400001{attempt}", "HERMES"), actor="site.wang", now=FOUND)
+        case = open_confirmed(_shipment(f"01012026112400001{attempt}", "HERMES"), now=FOUND)
         notice_id = case.notices[0].id
         record_answer(notice_id=notice_id, actor="hermes.agent", now=FOUND + timedelta(minutes=5),
                       answer={"verdicts": {1: "infringing"}, "detain": True})
@@ -111,8 +111,8 @@ def _try(fn: Callable[[], Any]) -> tuple[str, Any]:
 
 
 def test_the_hash_chain_stays_intact_under_concurrent_writers(pg_db: str) -> None:
-    cases = [open_case(shipment=_shipment(f"0101202611240001{i:02d}", "NIKE", "HERMES", "ROLEX"), actor="site.wang",
-                       now=FOUND) for i in range(4)]
+    cases = [open_confirmed(_shipment(f"0101202611240001{i:02d}", "NIKE", "HERMES", "ROLEX"), now=FOUND)
+             for i in range(4)]
     calls = []
     for c in cases:
         for n in c.notices:

@@ -25,7 +25,7 @@ from services.cases import get_case, open_case
 from services.tasks import claim_task, complete_task, inbox
 from services.viewing import answer_from_room, decide_viewing, open_room, request_viewing
 
-from tests.support import race, shipment
+from tests.support import open_confirmed, race, shipment
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -61,8 +61,11 @@ def line_moves(case_number: str) -> int:
                              col(TimelineEntry.action).in_(["line.released", "line.detained"]))).one()
 
 
-def _case(n: int, *brands: str) -> Any:
-    return open_case(shipment=_shipment(f"0606202611240{n:05d}", *brands), actor="site.wang", now=FOUND)
+def _case(n: int, *brands: str, confirmed: bool = True) -> Any:
+    """A case of these brands, its lines confirmed by an IPR officer (the notices sent) unless asked otherwise."""
+    if not confirmed:
+        return open_case(shipment=_shipment(f"0606202611240{n:05d}", *brands), actor="site.wang", now=FOUND)
+    return open_confirmed(_shipment(f"0606202611240{n:05d}", *brands), now=FOUND)
 
 
 def test_the_same_answer_sent_twice_at_once_is_recorded_once(db: str) -> None:
@@ -111,7 +114,7 @@ def test_the_same_answer_from_the_viewing_room_twice_is_recorded_once(db: str) -
 
 def test_two_officers_completing_one_task_at_once_complete_it_once(db: str) -> None:
     for attempt in range(ROUNDS):
-        case = _case(30 + attempt, "ROLEX")
+        case = _case(30 + attempt, "ROLEX", confirmed=False)  # its confirm_seizure task
         (task,) = [t for t in inbox(actor="ipr.li") if t.case_number == case.number]
         results = race(lambda: complete_task(task_id=task.id, actor="ipr.li", outcome="confirmed", now=LATER),
                        lambda: complete_task(task_id=task.id, actor="ipr.chen", outcome="confirmed", now=LATER))
@@ -122,7 +125,7 @@ def test_two_officers_completing_one_task_at_once_complete_it_once(db: str) -> N
 
 
 def test_two_officers_claiming_one_task_at_once_one_gets_it(db: str) -> None:
-    case = _case(40, "GUCCI")
+    case = _case(40, "GUCCI", confirmed=False)
     (task,) = [t for t in inbox(actor="ipr.li") if t.case_number == case.number]
     results = race(lambda: claim_task(task_id=task.id, actor="ipr.li", expected_version=task.version, now=LATER),
                    lambda: claim_task(task_id=task.id, actor="ipr.chen", expected_version=task.version, now=LATER))

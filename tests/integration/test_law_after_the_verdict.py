@@ -133,6 +133,7 @@ def test_a_general_bond_whose_cover_is_used_up_is_refused(db: str) -> None:
         "declaration_no": "010120260302000009", "direction": "export", "customs_office": "Capital Airport Customs",
         "consignor": dict(CONSIGNOR), "found_at": FOUND.isoformat(),
         "lines": [_line("CHANEL", "900000.00", "Handbags", 18), _line("CHANEL", "900000.00", "Wallets", 18)]})
+    confirm(first.number, now=FOUND)
     n = notice_of(first, "CHANEL")
     record_answer(notice_id=n, actor="chanel.agent", now=FOUND + timedelta(minutes=5),
                   answer={"verdicts": {1: "infringing", 2: "infringing"}, "detain": True, "bond": "general"})
@@ -143,6 +144,7 @@ def test_a_general_bond_whose_cover_is_used_up_is_refused(db: str) -> None:
         "declaration_no": "010120260302000003", "direction": "export", "customs_office": "Capital Airport Customs",
         "consignor": dict(CONSIGNOR), "found_at": FOUND.isoformat(),
         "lines": [_line("CHANEL", "500000.00", "Handbags", 18)]})
+    confirm(third.number, now=FOUND)
     with pytest.raises(InvalidInput, match="covers RMB 80000.00 more"):
         claim(third, "CHANEL", "general")
 

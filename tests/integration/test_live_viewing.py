@@ -21,12 +21,11 @@ from adapters.db import session_scope
 from adapters.live import LiveRegistry
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.tables import TimelineEntry
-from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import list_evidence, verify_evidence
 from services.live import close_live_room, live_status, publish_live, take_snapshot, watch_live
 from services.viewing import decide_viewing, open_room, request_shot, request_viewing, room_state
-from tests.support import moto_store
+from tests.support import moto_store, open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -61,7 +60,7 @@ def on(loop: asyncio.AbstractEventLoop, coro: Any, timeout: float = 30) -> Any:
 
 
 def _open_viewing(invite_consignor: bool) -> tuple[Any, Any]:
-    case = open_case(shipment=seed_shipment(T0), actor="site.wang", now=T0)
+    case = open_confirmed(seed_shipment(T0), now=T0)
     chanel = next(n for n in case.notices if "CHANEL" in n.brands)
     v = request_viewing(actor="chanel.agent", notice_id=chanel.id, invite_consignor=invite_consignor, now=at(1))
     decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True, now=at(2))

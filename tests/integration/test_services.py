@@ -35,7 +35,7 @@ from services.cases import get_case, open_case
 from services.detention import decide_line
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import claim_task, complete_task, inbox
-from tests.support import open_confirmed
+from tests.support import confirm, open_confirmed
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday; answers due by Friday 27 November
@@ -243,6 +243,7 @@ def test_the_same_idempotency_key_opens_one_case(db: str) -> None:
     again = open_case(shipment=shipment(line("NIKE")), actor="site.wang", now=FOUND, idempotency_key="scan-1")
     assert again.number == first.number
     assert snapshot() == before
+    confirm(first.number, now=FOUND)
     with pytest.raises(InvalidInput, match="idempotency_key"):
         record_answer(notice_id=first.notices[0].id, actor="nike.agent", idempotency_key="scan-1", now=FOUND,
                       answer={"verdicts": {1: "not-infringing"}})
