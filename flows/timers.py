@@ -61,8 +61,10 @@ def advance_clock(line_id: int) -> list[dict]:
 
 @flow(name="detention-clock", log_prints=True)
 def detention_clock(line_id: int, clock: str, due_at: datetime):  # noqa: ANN201
-    """30 working days after detention without a determination: undetermined, the rights holder is
-    told (Reg 20, Meas 28); 50 working days without a court notice: released (Reg 24)."""
+    """30 working days after detention is customs' own deadline to investigate (Reg 20, Meas 28): the
+    system decides nothing, the overdue investigation is escalated to the top of the inbox and the
+    managers' board; 50 working days with no court notice: an undetermined line is released (Reg 24(2)),
+    a line held for a court is not (``services.sweep.advance_detention_clocks``)."""
     if clock not in ("investigation", "court"):
         raise ValueError(f"clock: must be investigation or court, not {clock!r}")
     if not _wait_until(due_at):
