@@ -50,12 +50,20 @@ def test_a_case_survives_a_killed_worker_and_a_restarted_prefect_server(on_stack
     wait_for("the supervisor to restart the worker", lambda: live_stack.pid("worker-1") != worker)
     # the follow-up is the warm task worker's, not the lost run's
     wait_for("the release to be followed up", lambda: followed_up(number, "released"), timeout=120)
-    # nobody is left to finish the run: its heartbeats stop and Prefect's automation crashes it
-    wait_for("the lost run to be marked Crashed", lambda: run_state(first_run).type.value == "CRASHED", timeout=360,
-             every=2.0)
-    # the reconciliation (every 5 minutes; here on demand) gives the case a fresh run
-    run_deployment("reconcile/reconcile", timeout=0, as_subflow=False)
-    second_run = wait_for("a replacement run", lambda: (r := case_run(live_stack, number)) != first_run and r)
+    # Killed in the middle of its step, nobody is left to finish the run: its heartbeats stop, Prefect's
+    # automation crashes it and the reconciliation (every 5 minutes; here on demand) gives the case a fresh
+    # run. Its step takes about a second: under load the kill may come after the run suspended itself
+    # again (seen in CI: the restarted worker then picked the same run up and it waited on). Either way
+    # the case goes on; which way it went is printed.
+    fate = wait_for("the lost run to be crashed, or the run to wait again",
+                    lambda: (state := run_state(first_run).type.value) in ("CRASHED", "PAUSED") and state,
+                    timeout=360, every=2.0)
+    print(f"the killed worker's run: {fate}")
+    if fate == "CRASHED":
+        run_deployment("reconcile/reconcile", timeout=0, as_subflow=False)
+        second_run = wait_for("a replacement run", lambda: (r := case_run(live_stack, number)) != first_run and r)
+    else:
+        second_run = first_run
     wait_state(live_stack, number, "PAUSED")
 
     # 2. restart the Prefect server; an answer given while it is down waits in the outbox
