@@ -360,6 +360,10 @@ def test_each_legal_act_runs_as_a_task_act_inside_the_callers_session(db: str) -
     with session_scope(readonly=True) as s:
         line = s.exec(select(Line).join(Case).where(Case.number == case.number, Line.brand == "CHANEL")).one()
         assert line.disposed_at is not None
+        from models.tables import Disposal
+
+        assert s.exec(select(Disposal.method, Disposal.recipient).where(Disposal.line_id == line.id)).one() == (
+            "public-welfare", "北京市慈善协会")  # the outcome chosen is the method recorded
         assert s.exec(select(Notice).where(Notice.id == n)).one().state == "answered"
 
 
@@ -425,3 +429,45 @@ def test_a_detained_line_transferred_to_the_police_gets_its_document(db: str) ->
         planned = plan_decision(s, d)
     assert [(p.kind.value, p.rights_holder_id is not None) for p in planned] == [
         ("transfer_notice", True), ("transfer_notice", False)]
+
+
+def test_the_acts_after_the_verdict_complete_their_tasks_from_the_inbox_once(db: str) -> None:
+    """Review, investigation, disposal and settlement done as task completions (the inbox and `yunque task
+    complete`): each acts once, its task is completed once, and the outcome fills the form's repeat of it."""
+    from services.consignor_side import file_statement
+    from services.tasks import complete_task
+    from tests.integration.test_task_acts import count
+
+    case = detained_chanel()
+    chanel = line_no(case, "CHANEL")
+    file_statement(case_number=case.number, actor="cq.trading", now=FOUND + timedelta(days=1),
+                   statement={"lines": [chanel], "text": "Our own design."})
+    (review,) = inbox(actor="ipr.li", kind=TaskKind.REVIEW_STATEMENT.value)
+    with pytest.raises(InvalidInput, match="reason"):
+        complete_task(task_id=review.id, actor="ipr.li", outcome="rejected", now=FOUND + timedelta(days=2))
+    complete_task(task_id=review.id, actor="ipr.li", outcome="rejected", fields={"reason": "no invoice shown"},
+                  now=FOUND + timedelta(days=2))
+    assert states(case)["CHANEL"] == "detained"
+
+    (investigate,) = inbox(actor="ipr.li", kind=TaskKind.INVESTIGATE.value)
+    complete_task(task_id=investigate.id, actor="ipr.li", outcome="infringing", fields={"note": "fake inner card"},
+                  now=FOUND + timedelta(days=3))
+    assert states(case)["CHANEL"] == "confiscated"
+    (dispose,) = inbox(actor="ipr.li", kind=TaskKind.DISPOSE.value)
+    with pytest.raises(InvalidInput, match="outcome"):
+        complete_task(task_id=dispose.id, actor="ipr.li", outcome="burning", now=FOUND + timedelta(days=4))
+    complete_task(task_id=dispose.id, actor="ipr.li", outcome="public-welfare",
+                  fields={"recipient": "北京市慈善协会"}, now=FOUND + timedelta(days=4))
+    with session_scope(readonly=True) as s:
+        line = s.exec(select(Line).join(Case).where(Case.number == case.number, Line.brand == "CHANEL")).one()
+        assert line.disposed_at is not None
+
+    (settle,) = inbox(actor="ipr.li", kind=TaskKind.SETTLE_BOND.value)
+    complete_task(task_id=settle.id, actor="ipr.li", outcome="settled", now=FOUND + timedelta(days=5))
+    account = bond_account(notice_id=notice_of(case, "CHANEL"), actor="ipr.li")
+    assert account["settled_at"] is not None and account["refunded"] == "20000.00"  # no costs recorded
+    for task in (review, investigate, dispose, settle):
+        assert count("task.completed", f"task:{task.id}") == 1
+    assert count("line.confiscated") == 1 and count("bond.settled") == 1
+    with pytest.raises(ConcurrentUpdate):
+        complete_task(task_id=settle.id, actor="ipr.li", outcome="settled", now=FOUND + timedelta(days=6))
