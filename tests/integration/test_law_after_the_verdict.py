@@ -360,10 +360,6 @@ def test_each_legal_act_runs_as_a_task_act_inside_the_callers_session(db: str) -
     with session_scope(readonly=True) as s:
         line = s.exec(select(Line).join(Case).where(Case.number == case.number, Line.brand == "CHANEL")).one()
         assert line.disposed_at is not None
-        from models.tables import Disposal
-
-        assert s.exec(select(Disposal.method, Disposal.recipient).where(Disposal.line_id == line.id)).one() == (
-            "public-welfare", "北京市慈善协会")  # the outcome chosen is the method recorded
         assert s.exec(select(Notice).where(Notice.id == n)).one().state == "answered"
 
 
@@ -461,6 +457,10 @@ def test_the_acts_after_the_verdict_complete_their_tasks_from_the_inbox_once(db:
     with session_scope(readonly=True) as s:
         line = s.exec(select(Line).join(Case).where(Case.number == case.number, Line.brand == "CHANEL")).one()
         assert line.disposed_at is not None
+        from models.tables import Disposal
+
+        assert s.exec(select(Disposal.method, Disposal.recipient).where(Disposal.line_id == line.id)).one() == (
+            "public-welfare", "北京市慈善协会")  # the outcome chosen is the method recorded
 
     (settle,) = inbox(actor="ipr.li", kind=TaskKind.SETTLE_BOND.value)
     complete_task(task_id=settle.id, actor="ipr.li", outcome="settled", now=FOUND + timedelta(days=5))
