@@ -289,6 +289,17 @@ def plain_name(name: object) -> str:
     return text[:40] + ("…" if len(text) > 40 else "")
 
 
+def _inline(prop: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    """A field's schema with its ``$ref`` (an enumeration such as the bond's form) written out, so a form
+    can offer the choices."""
+    ref = prop.get("$ref")
+    if ref:
+        return {**defs.get(ref.rsplit("/", 1)[-1], {}), **{k: v for k, v in prop.items() if k != "$ref"}}
+    if "anyOf" in prop:
+        return {**prop, "anyOf": [_inline(p, defs) for p in prop["anyOf"]]}
+    return prop
+
+
 def _is_array(prop: Mapping[str, Any]) -> bool:
     return prop.get("type") == "array" or any(p.get("type") == "array" for p in prop.get("anyOf", []))
 
@@ -301,7 +312,8 @@ def describe(kind: str) -> dict[str, Any]:
         return {"outcomes": [], "fields": {}, "required": [], "bulk": False, "ongoing": []}
     spec = act_for(kind)
     schema = spec.form.model_json_schema()
-    fields = {k: v for k, v in schema.get("properties", {}).items() if k != spec.outcome_field}
+    defs = schema.get("$defs", {})
+    fields = {k: _inline(v, defs) for k, v in schema.get("properties", {}).items() if k != spec.outcome_field}
     required = [k for k in schema.get("required", []) if k != spec.outcome_field]
     return {"kind": str(kind), "outcomes": list(spec.outcomes), "fields": fields, "required": required, "bulk": spec.bulk,
             "ongoing": list(spec.ongoing), "description": (spec.form.__doc__ or "").strip()}

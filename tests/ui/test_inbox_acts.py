@@ -81,3 +81,28 @@ def test_a_viewing_time_that_is_not_a_moment_is_refused_by_field(sqlite_db_now: 
     _submit(at, task.id)
     assert any("scheduled_for" in e.value for e in at.error)
     assert viewing.list_viewings(actor="ipr.li", case_number=case.number)[0].state == "requested"
+
+
+def test_a_bond_received_is_recorded_from_the_inbox_and_detains_the_line(sqlite_db_now: str) -> None:
+    from services.answers import record_answer
+
+    now = datetime.now().astimezone()
+    case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
+    hermes = next(ln for ln in case.lines if ln.brand == "HERMES")
+    record_answer(notice_id=hermes.notice_id, actor="hermes.agent",  # no general bond: the claim waits for one
+                  answer={"verdicts": {hermes.number: "infringing"}, "detain": True})
+    (task,) = inbox(actor="ipr.li", kind="check_bond", case_number=case.number)
+    at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})
+    key = f"inbox.complete.{task.id}"
+    assert at.radio(key=f"{key}.outcome").value == "received"
+    at.selectbox(key=f"{key}.form").set_value("deposit")
+    at.text_area(key=f"{key}.amount").input("-5")
+    _submit(at, task.id)
+    assert any("amount" in e.value.lower() or t("field.amount", "en") in e.value for e in at.error), \
+        [e.value for e in at.error]
+    assert {ln.brand: ln.state for ln in get_case(case_number=case.number, actor="ipr.li").lines}["HERMES"] == "suspended"
+    at.text_area(key=f"{key}.amount").input("24000")
+    _submit(at, task.id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert {ln.brand: ln.state for ln in get_case(case_number=case.number, actor="ipr.li").lines}["HERMES"] == "detained"
+    assert inbox(actor="ipr.li", kind="check_bond", case_number=case.number) == []
