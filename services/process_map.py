@@ -46,7 +46,7 @@ def _waiting_on_task(task: TaskOut) -> str:
     return task.assignee or f"group:{task.candidate_group}"
 
 
-def _notice_step(n, case: CaseOut, tasks: list[TaskOut], confirmed: bool) -> Step:  # noqa: ANN001
+def _notice_step(n, tasks: list[TaskOut], confirmed: bool) -> Step:  # noqa: ANN001
     key = f"notice-{n.id}"
     own = [t for t in tasks if t.notice_id == n.id and t.kind in ("check_bond", "serve_manually")]
     if n.state == NoticeState.WITHDRAWN:
@@ -86,7 +86,7 @@ def build_map(case: CaseOut, tasks: list[TaskOut]) -> ProcessMap:
 
     notice_keys = []
     for n in case.notices:
-        step = _notice_step(n, case, tasks, confirmed)
+        step = _notice_step(n, tasks, confirmed)
         steps.append(step)
         edges.append(("confirm", step.key))
         notice_keys.append(step.key)
@@ -104,7 +104,7 @@ def build_map(case: CaseOut, tasks: list[TaskOut]) -> ProcessMap:
         dues = [end_of_day(ln.investigation_due) for ln in held if ln.investigation_due]
         dues += [end_of_day(ln.court_due) for ln in held if ln.state != LineState.DETAINED and ln.court_due]
         waiting = _waiting_on_task(investigate[0]) if investigate else "group:ipr_officer"
-        if held and all(ln.state == LineState.COURT_HOLD for ln in held):
+        if all(ln.state == LineState.COURT_HOLD for ln in held):
             waiting = "court"
         detention = Step(key="detention", kind="detention", state="current", waiting_on=waiting,
                          until=min(dues) if dues else None, detail=", ".join(sorted({ln.brand for ln in held})))

@@ -221,13 +221,11 @@ class LoadCalendarForm(_Form):
 
 def _load_calendar(s: Session, *, who: Actor, task: Task, outcome: str, form: LoadCalendarForm,
                    now: datetime) -> dict[str, Any]:
-    """The year must now be known; otherwise the task stays and the reason is the missing year (named in
-    the task's title, and in the case's pending clocks)."""
-    import re
-
+    """The year must now be known; otherwise the task stays and the reason is the missing year (the task's
+    own, and those of the case's pending clocks)."""
     from adapters.calendar import get_calendar
 
-    missing = {int(y) for y in re.findall(r"\b(20\d\d)\b", task.title)[:1]}
+    missing = {task.calendar_year} if task.calendar_year is not None else set()
     if task.case_id is not None:
         missing |= {int(e.after["missing_year"]) for e in s.exec(select(TimelineEntry).where(
             TimelineEntry.case_id == task.case_id, TimelineEntry.action == "clock.pending"))
