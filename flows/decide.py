@@ -19,7 +19,7 @@ from enum import StrEnum
 #: what a waiting case run wakes for: each may let the case settle or change what the run reports;
 #: other events (evidence, shots, documents) change nothing the run does
 WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.followed_up", "case.closed", "case.confirmed",
-                           "viewing.requested", "viewing.decided"})
+                           "viewing.requested", "viewing.decided", "application.decided"})
 #: events whose reason to keep a legal timer is gone once they happened (the notice was answered)
 TIMER_ENDING_TOPICS = frozenset({"notice.answered"})
 #: a case whose runs keep failing is left to a manager after this many runs

@@ -55,6 +55,7 @@ class NoticeState(StrEnum):
     ANSWERED = "answered"  # every line decided by the rights holder
     EXPIRED = "expired"  # the deadline passed; lines released by the system
     WITHDRAWN = "withdrawn"  # every line released at confirmation (no match): never served
+    APPLIED = "applied"  # the application route: the rights holder's own application, awaiting customs' review
 
 
 class Verdict(StrEnum):
@@ -93,6 +94,8 @@ class TaskKind(StrEnum):
     DISPOSE = "dispose"  # a confiscated line awaits its disposal (Reg 27)
     SETTLE_BOND = "settle_bond"  # costs charged against the bond, the rest refunded (Reg 25, Meas 35)
     REVIEW_STATEMENT = "review_statement"  # the consignor's statement and evidence (Reg 18, 24(4))
+    REVIEW_APPLICATION = "review_application"  # a rights holder's application for detention (Reg 13-15)
+    AWAIT_COURT = "await_court"  # detained on application: a court notice within 20 WD, else release (Reg 24(1))
 
 
 class TaskState(StrEnum):
@@ -110,6 +113,7 @@ class DocumentKind(StrEnum):
     UNDETERMINED_NOTICE = "undetermined_notice"  # 不能认定通知书
     CONFISCATION_DECISION = "confiscation_decision"  # 没收决定书
     TRANSFER_NOTICE = "transfer_notice"  # 移送通知书 (Reg 26)
+    REJECTION_NOTICE = "rejection_notice"  # 驳回申请通知书 (Reg 15)
 
 
 # --- the law after the verdict (issue 12) -----------------------------------------------------------

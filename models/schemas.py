@@ -184,6 +184,7 @@ class CaseOut(Out):
     lines: list[LineOut]
     notices: list[NoticeOut]
     documents: list[DocumentOut] = []
+    route: str = "ex-officio"  # or "application": the rights holder applied first (Reg 12-15)
 
 
 class TaskOut(Out):

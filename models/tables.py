@@ -157,6 +157,8 @@ class Case(SQLModel, table=True):
     flow_run_id: str | None = Field(default=None, max_length=64)
     version: int = 1
     confirmed_at: datetime | None = _dt(default=None)  # an IPR officer confirmed the lines against the recordations
+    # ex-officio: customs found the goods (Reg 16); application: a rights holder applied first (Reg 12-15)
+    route: str = Field(default="ex-officio", sa_column=Column(String(32), nullable=False, server_default="ex-officio"))
 
 
 class Notice(SQLModel, table=True):
@@ -541,6 +543,27 @@ class PoliceTransfer(SQLModel, table=True):
     grounds: str = Field(sa_type=Text)
     transferred_by_id: int = Field(foreign_key="user_account.id")
     transferred_at: datetime = _dt()
+
+
+class DetentionApplication(SQLModel, table=True):
+    """A rights holder's application for the detention of a named shipment (申请扣留, Reg 12, 13; Meas 13).
+
+    Its case (route ``application``) holds the goods as lines, the holder's side as an ``applied`` notice
+    with an answer claiming every line, and the bond required: the value of the goods (Reg 14, Meas 15)."""
+
+    __tablename__ = "detention_application"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", unique=True)
+    rights_holder_id: int = Field(foreign_key="rights_holder.id", index=True)
+    grounds: str = Field(sa_type=Text)  # the evidence that infringement is obvious (Reg 13)
+    expected_on: date | None = None  # when the goods are expected to be imported or exported
+    transport: str = Field(default="", max_length=200)  # means of transport, if known
+    filed_by_id: int = Field(foreign_key="user_account.id")
+    filed_at: datetime = _dt()
+    decision: str | None = _enum(default=None, nullable=True)  # accepted, rejected, withdrawn
+    reason: str = Field(default="", sa_type=Text)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = _dt(default=None)
 
 
 # --- the working-day calendar -----------------------------------------------------------------------

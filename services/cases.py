@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
-from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, TaskKind
+from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.rules.matching import match_flags
 from models.rules.moments import not_in_future
@@ -280,13 +280,28 @@ def get_case(*, case_number: str, actor: str) -> CaseOut:
 
 def sent_to_holder(case: Case, notice: Notice) -> bool:
     """A rights holder learns of a notice once an IPR officer confirmed the lines (it is sent then); a
-    notice withdrawn at the confirmation never reached it. Until then it does not exist for the holder."""
+    notice withdrawn at the confirmation never reached it. Until then it does not exist for the holder.
+    On the application route the holder's side is its own application: it knows it from the start."""
+    if case.route == Route.APPLICATION:
+        return True
     return case.confirmed_at is not None and notice.state != NoticeState.WITHDRAWN
 
 
 def sent_clause() -> tuple[Any, Any]:
     """``sent_to_holder`` in SQL, for a query that joins Notice with its Case."""
-    return col(Case.confirmed_at).is_not(None), Notice.state != NoticeState.WITHDRAWN.value
+    return (or_(Case.route == Route.APPLICATION.value, col(Case.confirmed_at).is_not(None)),
+            Notice.state != NoticeState.WITHDRAWN.value)
+
+
+def consignor_knows(case: Case) -> bool:
+    """A rights holder's application is between it and customs until the goods are detained: the consignor
+    learns of it from the detention receipt (Reg 15); a rejected application never reaches it."""
+    return case.route != Route.APPLICATION or case.confirmed_at is not None
+
+
+def consignor_knows_clause() -> Any:
+    """``consignor_knows`` in SQL."""
+    return or_(Case.route != Route.APPLICATION.value, col(Case.confirmed_at).is_not(None))
 
 
 def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case:
@@ -305,7 +320,7 @@ def visible_case(s: Session, case: Case | None, who: Actor, key: object) -> Case
             return case
     elif who.role == Role.CONSIGNOR:
         ship = s.get(Shipment, case.shipment_id)
-        if ship is not None and ship.consignor_id == who.consignor_id:
+        if ship is not None and ship.consignor_id == who.consignor_id and consignor_knows(case):
             return case
     raise NotFound("case", key)
 
@@ -343,20 +358,21 @@ def case_view(s: Session, case_number: str, who: Actor) -> CaseOut:
         opened_by=opener.username if opener else "",
         confirmed_at=case.confirmed_at,
         flow_run_id=case.flow_run_id,
-        lines=[_line_out(ln, recs, holders) for ln in lines],
+        lines=[_line_out(ln, recs, holders, on_application=case.route == Route.APPLICATION) for ln in lines],
         notices=[notice_view(s, n, who, case=case, holders=holders) for n in notices],
         documents=[DocumentOut.model_validate(d) for d in s.exec(docs_q)],
+        route=case.route,
     )
 
 
-def _line_out(ln: Line, recs: dict, holders: dict) -> LineOut:
+def _line_out(ln: Line, recs: dict, holders: dict, *, on_application: bool = False) -> LineOut:
     return LineOut(
         id=ln.id, number=ln.number, description=ln.description, brand=ln.brand, quantity=ln.quantity,  # type: ignore[arg-type]
         unit=ln.unit, value=ln.value, state=ln.state, state_reason=ln.state_reason,
         recordation=recs[ln.recordation_id].number if ln.recordation_id in recs else "",
         rights_holder=holders[ln.rights_holder_id].name if ln.rights_holder_id in holders else "",
         notice_id=ln.notice_id, released_at=ln.released_at, detained_at=ln.detained_at,
-        investigation_due=ln.investigation_due, court_due=ln.court_due, clocks_pending_year=pending_year_of_line(ln),
+        investigation_due=ln.investigation_due, court_due=ln.court_due, clocks_pending_year=pending_year_of_line(ln, on_application=on_application),
         nice_class=ln.nice_class, match_flags=list(ln.match_flags or []),
     )
 

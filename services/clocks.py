@@ -13,9 +13,15 @@ from datetime import date, datetime
 from sqlmodel import Session, col, or_, select
 
 from adapters.calendar import get_calendar
-from models.enums import LineState, NoticeState, Role, TaskKind, TaskState
+from models.enums import LineState, NoticeState, Role, Route, TaskKind, TaskState
 from models.rules.errors import CalendarUnknown
-from models.rules.workdays import WorkingCalendar, answer_deadline, court_assistance_deadline, end_of_day
+from models.rules.workdays import (
+    WorkingCalendar,
+    answer_deadline,
+    court_assistance_deadline,
+    court_order_deadline,
+    end_of_day,
+)
 from models.tables import Case, Line, Notice, Task
 from services.context import Actor, open_task, record
 
@@ -83,24 +89,32 @@ def fill_pending_clocks_in(s: Session, *, who: Actor, calendar: WorkingCalendar,
         record(s, actor=who, action="notice.deadline_set", subject=f"notice:{n.id}", at=now, case_id=n.case_id,
                after={"deadline": n.deadline.isoformat()})
         filled.append({"notice_id": n.id, "deadline": n.deadline.isoformat()})
+    on_application = set(s.exec(select(Case.id).where(Case.route == Route.APPLICATION.value)))
     for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
                                         or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None)),
                                         col(Line.detained_at).is_not(None)).with_for_update()):
         try:
-            ln.investigation_due = ln.investigation_due or investigation_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
-            ln.court_due = court_assistance_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+            if ln.case_id in on_application:  # no investigation on application; 20 WD to a court notice (Reg 24(1))
+                if ln.court_due is not None:
+                    continue
+                ln.court_due = court_order_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+            else:
+                ln.investigation_due = ln.investigation_due or investigation_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
+                ln.court_due = court_assistance_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
         except CalendarUnknown:
             s.add(ln)
             continue
         ln.version += 1
         s.add(ln)
-        record(s, actor=who, action="line.clocks_set", subject=f"line:{ln.id}", at=now, case_id=ln.case_id,
-               after={"investigation_due": ln.investigation_due.isoformat(), "court_due": ln.court_due.isoformat()})
-        filled.append({"line_id": ln.id, "investigation_due": ln.investigation_due.isoformat()})
+        due = {"investigation_due": ln.investigation_due.isoformat() if ln.investigation_due else None,
+               "court_due": ln.court_due.isoformat()}
+        record(s, actor=who, action="line.clocks_set", subject=f"line:{ln.id}", at=now, case_id=ln.case_id, after=due)
+        filled.append({"line_id": ln.id, **due})
     if filled:
         pending_cases = {n.case_id for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None)))}
         pending_cases |= {ln.case_id for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
-                                                                        or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))}
+                                                                        or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))
+                          if ln.court_due is None or ln.case_id not in on_application}
         for t in s.exec(select(Task).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.case_id).is_not(None),
                                            col(Task.state).in_(live))):
             if t.case_id not in pending_cases:
@@ -126,10 +140,15 @@ def pending_year_of_notice(n: Notice) -> int | None:
     return missing_year(lambda c: answer_deadline(n.served_at, c), get_calendar())  # type: ignore[arg-type]
 
 
-def pending_year_of_line(ln: Line) -> int | None:
-    """For a detained line whose clocks are not all set: the year they wait for."""
-    if ln.detained_at is None or (ln.investigation_due is not None and ln.court_due is not None):
+def pending_year_of_line(ln: Line, *, on_application: bool = False) -> int | None:
+    """For a detained line whose clocks are not all set: the year they wait for. On application the only
+    clock is the 20 working days to a court notice (Reg 24(1))."""
+    if ln.detained_at is None or ln.state not in (LineState.DETAINED, LineState.UNDETERMINED):
         return None
-    if ln.state not in (LineState.DETAINED, LineState.UNDETERMINED):
+    if on_application:
+        if ln.court_due is not None:
+            return None
+        return missing_year(lambda c: court_order_deadline(ln.detained_at, c), get_calendar())  # type: ignore[arg-type]
+    if ln.investigation_due is not None and ln.court_due is not None:
         return None
     return missing_year(lambda c: court_assistance_deadline(ln.detained_at, c), get_calendar())  # type: ignore[arg-type]

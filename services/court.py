@@ -1,7 +1,7 @@
 """A people's court's notice of assistance in enforcement (协助执行通知, Reg 23, 24).
 
-It may arrive any time after detention; the goods are then held for the court, and the 50-working-day
-release (Reg 24) no longer applies to them."""
+It may arrive any time after detention; the goods are then held for the court, and the release at 50
+working days (ex officio) or 20 working days (on application) no longer applies to them (Reg 24)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class CourtNoticeIn(Strict):
 
 
 def record_court_notice_in(s: Session, *, who: Actor, case: Case, line: Line, notice: CourtNoticeIn,
-                           now: datetime) -> dict[str, Any]:
+                           now: datetime, skip_task: int | None = None) -> dict[str, Any]:
     require_role(who, "record a court notice", Role.IPR_OFFICER, Role.ADMIN)
     if line.state not in (LineState.DETAINED.value, LineState.UNDETERMINED.value):
         if line.state == LineState.COURT_HOLD.value:
@@ -50,8 +50,9 @@ def record_court_notice_in(s: Session, *, who: Actor, case: Case, line: Line, no
                   "evidence_id": ev})
     move_lines(s, case=case, lines=[line], target=LineState.COURT_HOLD, reason=Reason.COURT_NOTICE, who=who, at=now,
                note=f"{notice.court} {notice.reference}")
-    close_tasks(s, kind=TaskKind.INVESTIGATE, who=who, now=now, line_id=line.id,
-                outcome={"outcome": "court-notice", "court": notice.court, "reference": notice.reference})
+    for kind in (TaskKind.INVESTIGATE, TaskKind.AWAIT_COURT):
+        close_tasks(s, kind=kind, who=who, now=now, line_id=line.id, skip=skip_task,
+                    outcome={"outcome": "court-notice", "court": notice.court, "reference": notice.reference})
     close_if_done(s, case, who, now)
     return {"case": case.number, "line": line.number, "state": line.state, "court": notice.court,
             "reference": notice.reference}

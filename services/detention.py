@@ -14,7 +14,7 @@ from pydantic import StringConstraints
 from sqlmodel import Session, select
 
 from adapters.db import session_scope
-from models.enums import LineState, Reason, Role, TaskKind
+from models.enums import LineState, Reason, Role, Route, TaskKind
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import end_of_day
 from models.schemas import LineOut, Strict
@@ -60,6 +60,10 @@ def decide_in(s: Session, *, who: Actor, case: Case, line: Line, outcome: str, n
         raise InvalidInput("outcome", f"must be one of {', '.join(OUTCOMES)}")
     require_role(who, "decide on detained goods", Role.IPR_OFFICER, Role.ADMIN)
     target, reason = OUTCOMES[outcome]
+    if case.route == Route.APPLICATION and outcome in (*INVESTIGATION_OUTCOMES, "confiscate"):
+        raise InvalidInput("outcome", "goods detained on a rights holder's application are not investigated by customs "
+                                      "(Reg 20 is for ex officio detentions): a court notice within 20 working days "
+                                      "holds them, otherwise they are released (Reg 24(1))")
     rec = s.get(Recordation, line.recordation_id)
     if reason == Reason.COUNTER_BOND and (rec is None or rec.right_type != "patent"):
         raise InvalidInput("outcome", "a counter-bond releases goods only in patent cases (Reg 19)")

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
-from models.enums import CostKind, DisposalMethod, LineState, Role, TaskKind
+from models.enums import CostKind, DisposalMethod, LineState, Role, TaskKind, TaskState
 from models.rules.bonds import disposal_order_ok
 from models.rules.errors import ConcurrentUpdate, InvalidInput
 from models.schemas import Strict, _money, positive_money
-from models.tables import Case, CaseCost, Disposal, Line
+from models.tables import Answer, Case, CaseCost, Disposal, Line, Task
 from services.bonds import close_tasks, evidence_of_case
 from services.context import Actor, load_actor, now_or, open_task, record, require_role
 from services.detention import lock_line
@@ -101,19 +101,27 @@ def record_disposal_in(s: Session, *, who: Actor, case: Case, line: Line, dispos
                   "recipient": disposal.recipient, "evidence_id": ev})
     if disposal.cost:
         add_cost(s, who=who, case=case, line=line, cost=CostIn(kind=CostKind.DISPOSAL, amount=disposal.cost), now=now)
-    _open_settlement_if_ready(s, case=case, line=line, now=now)
+    open_settlement_if_ready(s, case=case, line=line, now=now)
     return {"case": case.number, "line": line.number, "method": disposal.method.value,
             "disposed_at": now.isoformat()}
 
 
-def _open_settlement_if_ready(s: Session, *, case: Case, line: Line, now: datetime) -> None:
-    """Once every line of the notice is finished and disposed of, the bond can be settled."""
+def open_settlement_if_ready(s: Session, *, case: Case, line: Line, now: datetime) -> None:
+    """Once every line of the notice is finished and disposed of, the bond can be settled (once)."""
     if line.notice_id is None:
         return
+    live = [TaskState.OPEN.value, TaskState.CLAIMED.value, TaskState.COMPLETED.value]
+    if s.exec(select(Task.id).where(Task.notice_id == line.notice_id, Task.kind == TaskKind.SETTLE_BOND.value,
+                                    col(Task.state).in_(live))).first() is not None:
+        return
+    answer = s.exec(select(Answer).where(Answer.notice_id == line.notice_id)).first()
+    if answer is None or answer.bond_accepted_at is None:
+        return  # no bond customs holds: nothing to settle
     lines = list(s.exec(select(Line).where(Line.notice_id == line.notice_id)))
     busy = [ln for ln in lines if ln.state in (LineState.SUSPENDED.value, LineState.DETAINED.value,
                                                LineState.UNDETERMINED.value)
-            or (ln.state == LineState.CONFISCATED.value and ln.disposed_at is None)]
+            or (ln.state == LineState.CONFISCATED.value and ln.disposed_at is None)
+            or ln.state == LineState.APPLIED.value]
     if not busy:
         open_task(s, kind=TaskKind.SETTLE_BOND, case_id=case.id, customs_office_id=case.customs_office_id,  # type: ignore[arg-type]
                   candidate_group=Role.IPR_OFFICER, notice_id=line.notice_id, due_at=None, priority=70,

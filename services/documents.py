@@ -15,16 +15,19 @@ Which documents, to whom:
 | source | kind | addressee |
 |---|---|---|
 | confirmation notice | 确权通知书 confirmation_notice | the rights holder |
-| decision "released" | 放行通知书 release_notice | each rights holder of the lines, and the consignor |
-| decision "detained" | 扣留通知书 detention_notice / 扣留凭单 detention_receipt | the rights holder / the consignor |
-| decision "undetermined" | 不能认定通知书 undetermined_notice | the rights holder |
+| decision "released" | 放行通知书 release_notice | each rights holder of the lines, and the consignor (unless the goods were never held on an application) |
+| decision "detained" | 扣留通知书 detention_notice / 扣留凭单 detention_receipt | the rights holder / the consignor; on application with the 20-working-day court clock (Reg 15, 24(1)) |
+| decision "undetermined" | 不能认定通知书 undetermined_notice | the rights holder and the consignor (Reg 20, Meas 28) |
+| decision "confiscated" | 没收决定书 confiscation_decision | the rights holder and the consignor |
+| decision "transferred" | 案件移送告知书 transfer_notice | the rights holder and the consignor |
+| application rejected | 驳回扣留申请通知书 rejection_notice | the applicant only (Reg 15) |
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -37,7 +40,7 @@ from adapters.db import session_scope
 from adapters.objectstore import ObjectStore
 from adapters.pdf import Bilingual, GoodsTable, LegalDocument, render
 from models.docs import VerificationOut
-from models.enums import DocumentKind, LineState, Reason, Role
+from models.enums import DocumentKind, LineState, Reason, Role, Route
 from models.rules.bonds import ex_officio_bond
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI
@@ -56,7 +59,7 @@ from models.tables import (
     RightsHolder,
     Shipment,
 )
-from services.cases import visible_case
+from services.cases import consignor_knows, visible_case
 from services.context import Actor, load_actor, now_or, publish, record, system_actor
 from yunque.settings import get_settings
 
@@ -70,6 +73,7 @@ KIND_CODE: dict[DocumentKind, str] = {
     DocumentKind.UNDETERMINED_NOTICE: "UN",
     DocumentKind.CONFISCATION_DECISION: "CD",
     DocumentKind.TRANSFER_NOTICE: "TN",
+    DocumentKind.REJECTION_NOTICE: "RJ",
 }
 
 TITLES: dict[DocumentKind, Bilingual] = {
@@ -80,6 +84,7 @@ TITLES: dict[DocumentKind, Bilingual] = {
     DocumentKind.UNDETERMINED_NOTICE: Bilingual("不能认定通知书", "Notice that Infringement Cannot Be Determined"),
     DocumentKind.CONFISCATION_DECISION: Bilingual("没收决定书", "Decision of Confiscation"),
     DocumentKind.TRANSFER_NOTICE: Bilingual("案件移送告知书", "Notice of Transfer to the Police"),
+    DocumentKind.REJECTION_NOTICE: Bilingual("驳回扣留申请通知书", "Notice Rejecting an Application for Detention"),
 }
 
 REG = "《中华人民共和国知识产权海关保护条例》"
@@ -293,6 +298,8 @@ def _legal(kind: DocumentKind, number: str, f: _Facts, dated: datetime, extra: t
 def plan_confirmation(s: Session, notice: Notice) -> Planned:
     """确权通知书 to the rights holder: the lines concerned, the deadline, how to answer (Reg 16, Meas 41)."""
     f = _facts(s, notice.case_id)
+    if f.case.route == Route.APPLICATION:
+        raise InvalidInput("notice_id", f"{f.case.number} is a rights holder's application: there is no confirmation notice")
     holder = s.get(RightsHolder, notice.rights_holder_id)
     if holder is None:
         raise NotFound("rights holder", notice.rights_holder_id)
@@ -387,6 +394,10 @@ _RELEASE_WHY: dict[str, tuple[str, str, Bilingual]] = {
                                       _basis("第十八条、第二十四条", "", "Arts. 18 and 24", "")),
     Reason.NOT_INFRINGING.value: ("经调查，本关认定上述货物未侵犯知识产权", "this office's investigation found no infringement",
                                   _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")),
+    Reason.NO_COURT_ORDER.value: ("自依权利人申请扣留之日起20个工作日内未收到人民法院协助执行通知",
+                                  "no court notice of assistance arrived within 20 working days of their detention on "
+                                  "the rights holder's application",
+                                  _basis("第二十四条第（一）项", "", "Art. 24(1)", "")),
     Reason.WITHDRAWN.value: ("权利人撤回了扣留申请", "the rights holder withdrew its application for detention",
                              _basis("第二十四条", "", "Art. 24", "")),
 }
@@ -426,7 +437,11 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
                        decision.notice_id, decision.id, to_holder.id if to_holder else None,
                        None if to_holder else f.consignor.id, to_holder.name if to_holder else f.consignor.name, doc)
 
-    if decision.kind == LineState.RELEASED.value:
+    if decision.reason == Reason.APPLICATION_REJECTED.value:
+        out.extend(_plan_rejection(decision, f, lines, recs, holders, plan))
+    elif decision.reason == Reason.APPLICATION_ACCEPTED.value:
+        out.extend(_plan_detention_on_application(s, decision, f, lines, recs, holders, plan))
+    elif decision.kind == LineState.RELEASED.value:
         why_zh, why_en, basis = _RELEASE_WHY.get(decision.reason, ("", "", _basis("第二十四条", "", "Art. 24", "")))
         day = ((Bilingual("放行日期", "Released on"), f"{zh_date(at)} / {en_date(at)}"),)
         for holder_id, hl in sorted(_by_holder(lines).items()):
@@ -435,7 +450,9 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
             out.append(plan(DocumentKind.RELEASE_NOTICE, holders[holder_id], day, (para,), _goods(hl, recs), (), basis))
         para = Bilingual(f"你单位{dzh}报关单（编号{decl}）项下的下列货物，因{why_zh}，本关决定予以放行。",
                          f"The goods listed below, of your {den} declaration no. {decl}, are released because {why_en}.")
-        out.append(plan(DocumentKind.RELEASE_NOTICE, None, day, (para,), _goods(lines, recs, with_recordation=False), (), basis))
+        if consignor_knows(f.case):  # an application withdrawn before any detention never concerned the consignor
+            out.append(plan(DocumentKind.RELEASE_NOTICE, None, day, (para,), _goods(lines, recs, with_recordation=False),
+                            (), basis))
     elif decision.kind == LineState.DETAINED.value:
         day = ((Bilingual("扣留日期", "Detained on"), f"{zh_date(at)} / {en_date(at)}"),)
         due = {ln.id: _due(ln.investigation_due) for ln in lines}
@@ -566,6 +583,78 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
     return out
 
 
+def _plan_rejection(decision: Decision, f: _Facts, lines: list[Line], recs: dict[int, Recordation],
+                    holders: dict[int, RightsHolder], plan: Callable[..., Planned]) -> list[Planned]:
+    """Reg 15: an application that is not as the law requires, or without its bond, is rejected in writing.
+    Only the applicant is told: the goods were never held, and the consignor never learnt of it."""
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    day = ((Bilingual("决定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
+    out = []
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        paras = (Bilingual(f"贵方申请扣留{dzh}报关单（编号{decl}）项下的下列货物。经审查，本关决定驳回该申请，理由如下：",
+                           f"You applied for the detention of the goods listed below, of {den} declaration no. {decl}. "
+                           "Having reviewed the application, this office rejects it, for this reason:"),
+                 Bilingual(decision.note, decision.note))
+        after = (Bilingual("本关未扣留上述货物。", "This office has not detained the goods."),)
+        out.append(plan(DocumentKind.REJECTION_NOTICE, holders[holder_id], (*day, _consignor_row(f)), paras,
+                        _goods(hl, recs), after, _basis("第十三条、第十四条、第十五条", "", "Arts. 13, 14 and 15", "")))
+    return out
+
+
+def _plan_detention_on_application(s: Session, decision: Decision, f: _Facts, lines: list[Line],
+                                   recs: dict[int, Recordation], holders: dict[int, RightsHolder],
+                                   plan: Callable[..., Planned]) -> list[Planned]:
+    """Reg 15: customs detains on the application and the bond, tells the applicant in writing and gives the
+    consignor a detention receipt. No investigation follows: without a court's notice of assistance within 20
+    working days the goods are released (Reg 24(1))."""
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    day = ((Bilingual("扣留日期", "Detained on"), f"{zh_date(at)} / {en_date(at)}"),)
+    court_col = ((Bilingual("法院协助执行通知截止", "Court notice by"), 22, {ln.id: _due(ln.court_due) for ln in lines}),)
+    court = (Bilingual("自扣留之日起20个工作日内本关未收到人民法院协助执行通知的，本关将放行上述货物（《条例》第二十四条第（一）项）。",
+                       "If this office receives no court notice of assistance within 20 working days of the detention "
+                       "(dates above), it will release the goods (Regulations, Art. 24(1))."),)
+    out = []
+    bond = _bond_text(s, decision)
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        paras = [Bilingual(
+            f"贵方申请扣留{dzh}报关单（编号{decl}）项下的下列货物并提供了担保。依照{REG}第十五条的规定，"
+            f"本关于{zh_date(at)}扣留下列货物。",
+            f"You applied for the detention of the goods listed below, of {den} declaration no. {decl}, and provided "
+            f"a bond. Under Article 15 of the Regulations, this office detained them on {en_date(at)}.")]
+        if bond is not None:
+            paras.append(bond)
+        after = (Bilingual("贵方可以就被扣留的货物向人民法院申请采取责令停止侵权行为或者财产保全的措施（《条例》第二十三条）。",
+                           "You may ask a people's court to order the infringement stopped or the property preserved "
+                           "(Regulations, Art. 23)."), *court)
+        out.append(plan(DocumentKind.DETENTION_NOTICE, holders[holder_id], (*day, _consignor_row(f)), tuple(paras),
+                        _goods(hl, recs, extra=court_col), after,
+                        _basis("第十四条、第十五条、第二十三条、第二十四条", "第十五条", "Arts. 14, 15, 23 and 24", "Art. 15")))
+    names_zh = "、".join(holders[h].name for h in sorted(holders))
+    para = Bilingual(
+        f"你单位{dzh}报关单（编号{decl}）项下的下列货物涉嫌侵犯{names_zh}的知识产权，经权利人申请并提供担保，"
+        f"本关依照{REG}第十五条的规定，于{zh_date(at)}予以扣留。特此出具扣留凭单。",
+        f"The goods listed below, of your {den} declaration no. {decl}, are suspected of infringing intellectual "
+        f"property rights of {names_zh}. On the rights holder's application and bond, this office detained them on "
+        f"{en_date(at)} under Article 15 of the Regulations. This receipt is issued to you.")
+    patent = any(r.right_type == "patent" for r in recs.values())
+    after = (*court,
+             Bilingual("你单位认为货物未侵权的，可以向本关书面说明理由并附送证据（《条例》第十八条）。",
+                       "If you consider that the goods do not infringe, you may say so to this office in writing with "
+                       "your evidence (Regulations, Art. 18)."),
+             Bilingual("涉嫌侵犯专利权的，你单位可以向海关提供与货物等值的担保金，请求海关放行货物（《条例》第十九条）。",
+                       "Where the rights concerned are patents, you may post a bond equal to the value of the goods and "
+                       "ask customs to release them (Regulations, Art. 19)."))[: 3 if patent else 2]
+    out.append(plan(DocumentKind.DETENTION_RECEIPT, None, day, (para,),
+                    _goods(lines, recs, with_recordation=False, extra=court_col), after,
+                    _basis("第十五条、第十八条、第十九条、第二十四条", "", "Arts. 15, 18, 19 and 24", "") if patent
+                    else _basis("第十五条、第十八条、第二十四条", "", "Arts. 15, 18 and 24", "")))
+    return out
+
+
 def _bond_text(s: Session, decision: Decision) -> Bilingual | None:
     if decision.notice_id is None:
         return None
@@ -580,6 +669,10 @@ def _bond_text(s: Session, decision: Decision) -> Bilingual | None:
                          f"Bond: general bond (总担保) {ref}, covering the RMB {_rmb(answer.bond_required or Decimal(0))} "
                          "required (Measures, Art. 24).")
     amount = answer.bond_amount or Decimal(0)
+    case = s.get(Case, decision.case_id)
+    if case is not None and case.route == Route.APPLICATION:  # the value of the goods (Reg 14, Meas 15)
+        return Bilingual(f"担保：人民币{_rmb(amount)}元（《条例》第十四条，《实施办法》第十五条）。",
+                         f"Bond: RMB {_rmb(amount)} (Regulations, Art. 14; Measures, Art. 15).")
     return Bilingual(f"担保：人民币{_rmb(amount)}元（《实施办法》第二十三条）。",
                      f"Bond: RMB {_rmb(amount)} (Measures, Art. 23).")
 

@@ -19,6 +19,7 @@ from models.enums import DisposalMethod, TaskKind
 from models.rules.errors import InvalidInput, NotFound
 from models.schemas import Strict
 from models.tables import Case, Line, Notice, Task
+from services.applications import ApplicationReviewIn, review_application_in
 from services.bonds import BondReceiptIn, SettleBondIn, record_bond_receipt_in, settle_bond_in
 from services.context import Actor
 from services.consignor_side import StatementReviewIn, review_statement_in, statement_of_task
@@ -93,16 +94,36 @@ def review_statement_act(s: Session, *, who: Actor, task: Task, outcome: str, fo
                                now=now)
 
 
+def review_application_act(s: Session, *, who: Actor, task: Task, outcome: str, form: BaseModel,
+                           now: datetime) -> dict[str, Any]:
+    assert isinstance(form, ApplicationReviewIn)
+    if outcome != form.decision:
+        raise InvalidInput("outcome", f"is {outcome} but the form says {form.decision}")
+    case = s.get(Case, task.case_id)
+    if case is None:
+        raise NotFound("case of task", task.id)
+    return review_application_in(s, who=who, case=case, review=form, now=now)
+
+
+def await_court_act(s: Session, *, who: Actor, task: Task, outcome: str, form: BaseModel, now: datetime) -> dict[str, Any]:
+    assert isinstance(form, CourtNoticeIn)
+    case, line = _line(s, task)
+    return record_court_notice_in(s, who=who, case=case, line=line, notice=form, now=now, skip_task=task.id)
+
+
 LEGAL_TASK_ACTS: dict[str, tuple[type[BaseModel], tuple[str, ...], Act]] = {
     TaskKind.CHECK_BOND.value: (BondReceiptIn, ("received",), check_bond_act),
     TaskKind.INVESTIGATE.value: (InvestigateForm, (*INVESTIGATION_OUTCOMES, "court-notice"), investigate_act),
     TaskKind.DISPOSE.value: (DisposalIn, tuple(m.value for m in DisposalMethod), dispose_act),
     TaskKind.SETTLE_BOND.value: (SettleBondIn, ("settled",), settle_bond_act),
     TaskKind.REVIEW_STATEMENT.value: (StatementReviewIn, ("accepted", "rejected"), review_statement_act),
+    TaskKind.REVIEW_APPLICATION.value: (ApplicationReviewIn, ("accepted", "rejected"), review_application_act),
+    TaskKind.AWAIT_COURT.value: (CourtNoticeIn, ("court-notice",), await_court_act),
 }
 
 #: the form field that states the outcome again; completing the task fills it from the outcome
 LEGAL_OUTCOME_FIELDS: dict[str, str] = {
     TaskKind.DISPOSE.value: "method",
     TaskKind.REVIEW_STATEMENT.value: "decision",
+    TaskKind.REVIEW_APPLICATION.value: "decision",
 }

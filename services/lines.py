@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from models.enums import LineState, Reason
+from models.enums import LineState, Reason, Route
 from models.rules.states import transition
-from models.rules.workdays import court_assistance_deadline, investigation_deadline
+from models.rules.workdays import court_assistance_deadline, court_order_deadline, investigation_deadline
 from models.tables import Case, Decision, Line
 from services.context import Actor, publish, record
 
@@ -20,6 +20,7 @@ _STAMP = {
     LineState.COURT_HOLD: "court_hold_at",
     LineState.SUSPENDED: "suspended_at",
     LineState.TRANSFERRED: "transferred_at",
+    LineState.APPLIED: "suspended_at",  # the moment the goods' line was registered, as for a suspension
 }
 
 
@@ -47,19 +48,12 @@ def move_lines(
         line.state_reason = reason.value
         setattr(line, _STAMP[target], at)
         if target == LineState.DETAINED:
-            from services.clocks import deadline_or_pending
-
-            line.investigation_due = deadline_or_pending(
-                s, clock=investigation_deadline, start=at, case_id=case.id, who=who,  # type: ignore[arg-type]
-                subject=f"line:{label}", what="investigation (30 WD, Reg 20)")
-            line.court_due = deadline_or_pending(
-                s, clock=court_assistance_deadline, start=at, case_id=case.id, who=who,  # type: ignore[arg-type]
-                subject=f"line:{label}", what="court assistance (50 WD, Reg 24)")
+            _start_detention_clocks(s, case=case, line=line, label=label, who=who, at=at)
         line.version += 1
         s.add(line)
         after = {"state": target.value, "reason": reason.value}
-        if line.investigation_due and target == LineState.DETAINED:
-            after["investigation_due"] = line.investigation_due.isoformat()
+        if target == LineState.DETAINED and (line.investigation_due or line.court_due):
+            after["investigation_due"] = line.investigation_due.isoformat() if line.investigation_due else None
             after["court_due"] = line.court_due.isoformat() if line.court_due else None
         record(s, actor=who, action=f"line.{target.value}", subject=f"line:{label}", at=at, case_id=case.id,
                before={"state": before}, after=after)
@@ -83,3 +77,23 @@ def move_lines(
            after={"kind": target.value, "reason": reason.value, "lines": [ln.number for ln in lines],
                   "notice_id": notice_id, "deadline_met": deadline_met})
     return decision
+
+
+def _start_detention_clocks(s: Session, *, case: Case, line: Line, label: str, who: Actor, at: datetime) -> None:
+    """Ex officio: customs investigates within 30 WD (Reg 20) and releases an undetermined line at 50 WD
+    without a court notice (Reg 24(2)). On application customs does not investigate: the goods are
+    released at 20 WD without a court notice (Reg 24(1))."""
+    from services.clocks import deadline_or_pending
+
+    if case.route == Route.APPLICATION:
+        line.investigation_due = None
+        line.court_due = deadline_or_pending(
+            s, clock=court_order_deadline, start=at, case_id=case.id, who=who,  # type: ignore[arg-type]
+            subject=f"line:{label}", what="court notice after a detention on application (20 WD, Reg 24(1))")
+        return
+    line.investigation_due = deadline_or_pending(
+        s, clock=investigation_deadline, start=at, case_id=case.id, who=who,  # type: ignore[arg-type]
+        subject=f"line:{label}", what="investigation (30 WD, Reg 20)")
+    line.court_due = deadline_or_pending(
+        s, clock=court_assistance_deadline, start=at, case_id=case.id, who=who,  # type: ignore[arg-type]
+        subject=f"line:{label}", what="court assistance (50 WD, Reg 24)")

@@ -18,7 +18,7 @@ from models.rules.workdays import local_date
 from models.schemas import DocumentOut, LineOut, NoticeOut, TimelineOut
 from models.tables import Case, Consignor, CustomsOffice, Document, Line, Notice, Recordation, RightsHolder, Shipment, TimelineEntry
 from services.answers import valid_general_bond
-from services.cases import _line_out, notice_view, sent_clause, visible_case
+from services.cases import _line_out, consignor_knows_clause, notice_view, sent_clause, visible_case
 from services.context import load_actor, now_or, require_role
 
 
@@ -91,9 +91,9 @@ def list_cases(*, actor: str, status: str | None = None, limit: int = 200) -> li
         elif who.role == Role.RIGHTS_HOLDER:
             q = q.where(col(Case.id).in_(select(Notice.case_id).where(Notice.rights_holder_id == who.rights_holder_id,
                                                                      Notice.state != NoticeState.WITHDRAWN.value)),
-                        col(Case.confirmed_at).is_not(None))
+                        sent_clause()[0])
         elif who.role == Role.CONSIGNOR:
-            q = q.where(Shipment.consignor_id == who.consignor_id)
+            q = q.where(Shipment.consignor_id == who.consignor_id, consignor_knows_clause())
         elif who.role != Role.ADMIN:
             raise PermissionDenied(who.username, "list cases")
         if status:

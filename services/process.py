@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
-from models.enums import CaseStatus, LineState, NoticeState
+from models.enums import CaseStatus, LineState, NoticeState, Route
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI, end_of_day
 from models.tables import (
@@ -36,7 +36,8 @@ from models.tables import (
 from services.context import now_or, publish, record, system_actor
 
 #: notices in these states still wait for their rights holder (or for service)
-WAITING_NOTICE_STATES = (NoticeState.ISSUED.value, NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value)
+WAITING_NOTICE_STATES = (NoticeState.ISSUED.value, NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value,
+                         NoticeState.APPLIED.value)
 #: lines in these states have a detention clock running (Reg 20, 24)
 CLOCKED_LINE_STATES = (LineState.DETAINED.value, LineState.UNDETERMINED.value)
 
@@ -224,7 +225,8 @@ def _progress(s: Session, case: Case) -> CaseProgress:
         flow_run_id=case.flow_run_id,
         notices=[NoticeProgress(id=n.id, rights_holder=holders.get(n.rights_holder_id, ""), state=n.state,  # type: ignore[arg-type]
                                 served_at=n.served_at, deadline_at=n.deadline_at,
-                                sent=f"process:{notice_sent_key(n.id)}" in sent)
+                                # an application needs no notice served: the holder wrote it (Reg 13)
+                                sent=f"process:{notice_sent_key(n.id)}" in sent or case.route == Route.APPLICATION)
                  for n in notices],
         decisions=[DecisionProgress(id=d.id, kind=d.kind, reason=d.reason, notice_id=d.notice_id,  # type: ignore[arg-type]
                                     lines=sorted(number_of.get(i, 0) for i in d.line_ids), decided_at=d.decided_at,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from adapters.db import session_scope
-from models.enums import LineState, NoticeState, Reason, TaskKind, TaskState
+from models.enums import LineState, NoticeState, Reason, Route, TaskKind, TaskState
 from models.rules.workdays import end_of_day
 from models.tables import Case, Line, Notice, Task
 from services.cases import close_if_done
@@ -78,7 +78,8 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
     """The detention clocks. 30 WD after detention is customs' own deadline to investigate (Reg 20,
     Meas 28): the system decides nothing; an overdue investigation is escalated (its task becomes most
     urgent and the manager sees it overdue). 50 WD with no court notice: an undetermined line is
-    released (Reg 24(2)); a line held for a court is not. Only the lines ``line_ids`` when given."""
+    released (Reg 24(2)); a line held for a court is not. 20 WD with no court notice after a detention
+    on application: the line is released (Reg 24(1)). Only the lines ``line_ids`` when given."""
     now = now_or(now)
     moved: list[dict[str, Any]] = []
     only = (col(Line.id).in_(line_ids),) if line_ids is not None else ()
@@ -86,6 +87,10 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
         overdue = [ln.id for ln in s.exec(select(Line).where(
                        Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
                    if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
+        no_court_order = [ln.id for ln in s.exec(select(Line).join(Case, col(Case.id) == Line.case_id).where(
+                              Case.route == Route.APPLICATION.value, Line.state == LineState.DETAINED.value,
+                              col(Line.court_due).is_not(None), *only))
+                          if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
         undetermined = [ln.id for ln in s.exec(select(Line).where(
                             Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None), *only))
                         if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
@@ -111,6 +116,8 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
                                            "tasks": [t.id for t in tasks]})
             moved.append({"case": case.number, "line": line.number, "brand": line.brand, "state": line.state,
                           "reason": "investigation-overdue"})
+    for line_id in no_court_order:
+        moved.extend(_release_without_court_order(line_id, now))
     for line_id in undetermined:
         with session_scope() as s:
             line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
@@ -125,3 +132,29 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
             moved.append({"case": case.number, "line": line.number, "brand": line.brand,
                           "state": LineState.RELEASED.value, "reason": Reason.NO_COURT_NOTICE.value})
     return moved
+
+
+def _release_without_court_order(line_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Release a line detained on application once 20 WD passed with no court notice (Reg 24(1)); the
+    task awaiting the court notice is cancelled, and the bond can be settled when the holder's lines are done."""
+    from services.disposal import open_settlement_if_ready
+
+    with session_scope() as s:
+        line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
+        if line is None or line.state != LineState.DETAINED.value or has_court_notice(s, line.id):  # type: ignore[arg-type]
+            return []
+        case = s.get(Case, line.case_id)
+        assert case is not None
+        who = system_actor(s)
+        move_lines(s, case=case, lines=[line], target=LineState.RELEASED, reason=Reason.NO_COURT_ORDER, who=who,
+                   at=now, notice_id=line.notice_id, deadline_met=False,
+                   note=f"no court notice by {line.court_due.isoformat() if line.court_due else ''}")
+        for t in s.exec(select(Task).where(Task.line_id == line.id, Task.kind == TaskKind.AWAIT_COURT.value,
+                                           col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))):
+            t.state, t.completed_at = TaskState.CANCELLED.value, now
+            t.version += 1
+            s.add(t)
+        open_settlement_if_ready(s, case=case, line=line, now=now)
+        close_if_done(s, case, who, now)
+        return [{"case": case.number, "line": line.number, "brand": line.brand, "state": LineState.RELEASED.value,
+                 "reason": Reason.NO_COURT_ORDER.value}]

@@ -18,6 +18,7 @@ class LineState(StrEnum):
     UNDETERMINED = "undetermined"  # 不能认定
     COURT_HOLD = "court-hold"  # 协助执行
     TRANSFERRED = "transferred"  # 移送公安机关 (Reg 26)
+    APPLIED = "applied"  # 申请扣留: a rights holder applied for detention; customs reviews (Reg 12-15)
 
 
 class Reason(StrEnum):
@@ -40,6 +41,10 @@ class Reason(StrEnum):
     NOT_INFRINGING = "not-infringing"  # the IPR officer's investigation finds no infringement (Reg 20)
     STATEMENT_ACCEPTED = "statement-accepted"  # the consignor's statement and evidence accepted (Reg 18, 24(4))
     SUSPECTED_CRIME = "suspected-crime"  # the case is transferred to the police (Reg 26)
+    APPLICATION = "application"  # a rights holder's application for detention of a named shipment (Reg 12, 13)
+    APPLICATION_ACCEPTED = "application-accepted"  # customs accepts it, the bond equal to the value received (Reg 14, 15)
+    APPLICATION_REJECTED = "application-rejected"  # customs rejects it: not as the law requires, or no bond (Reg 15)
+    NO_COURT_ORDER = "no-court-order"  # 20 WD after a detention on application, no court notice (Reg 24(1))
 
 
 S = LineState
@@ -48,6 +53,10 @@ R = Reason
 #: (current, target) -> the reasons that allow it. ``None`` is a line not yet registered.
 TRANSITIONS: dict[tuple[LineState | None, LineState], frozenset[Reason]] = {
     (None, S.SUSPENDED): frozenset({R.SUSPECTED}),
+    # the application route (Reg 12-15, 24(1)): the goods are held only once customs accepts the application
+    (None, S.APPLIED): frozenset({R.APPLICATION}),
+    (S.APPLIED, S.DETAINED): frozenset({R.APPLICATION_ACCEPTED}),
+    (S.APPLIED, S.RELEASED): frozenset({R.APPLICATION_REJECTED, R.WITHDRAWN}),
     (S.SUSPENDED, S.SUSPENDED): frozenset({R.VIEWING}),
     (S.SUSPENDED, S.RELEASED): frozenset({R.CLEARED, R.NO_DETENTION, R.EXPIRED, R.NO_BOND, R.NOT_MATCHED}),
     (S.SUSPENDED, S.DETAINED): frozenset({R.DETENTION}),
@@ -55,7 +64,8 @@ TRANSITIONS: dict[tuple[LineState | None, LineState], frozenset[Reason]] = {
     (S.DETAINED, S.UNDETERMINED): frozenset({R.CANNOT_DETERMINE}),
     (S.UNDETERMINED, S.RELEASED): frozenset({R.NO_COURT_NOTICE, R.STATEMENT_ACCEPTED}),
     (S.UNDETERMINED, S.COURT_HOLD): frozenset({R.COURT_NOTICE}),
-    (S.DETAINED, S.RELEASED): frozenset({R.COUNTER_BOND, R.WITHDRAWN, R.NOT_INFRINGING, R.STATEMENT_ACCEPTED}),
+    (S.DETAINED, S.RELEASED): frozenset({R.COUNTER_BOND, R.WITHDRAWN, R.NOT_INFRINGING, R.STATEMENT_ACCEPTED,
+                                         R.NO_COURT_ORDER}),
     # a court's assistance notice may arrive any time after detention (Reg 23)
     (S.DETAINED, S.COURT_HOLD): frozenset({R.COURT_NOTICE}),
     (S.DETAINED, S.TRANSFERRED): frozenset({R.SUSPECTED_CRIME}),

@@ -312,6 +312,36 @@ def test_the_acts_after_the_verdict(sqlite_db: str, tmp_path: Path) -> None:
     refused("bonds", "settle", chanel, "--as", "ipr.li", "--now", later, field="conflict", code=1)
 
 
+def test_the_application_route(sqlite_db: str, tmp_path: Path) -> None:
+    """A rights holder applies for a detention (Reg 12-15); refused with a one-line reason naming the field;
+    accepted with the bond received, the goods are detained with the 20-working-day court clock (Reg 24(1))."""
+    rec = sqlite3.connect(db_path()).execute("SELECT number FROM recordation WHERE brand = 'CHANEL'").fetchone()[0]
+    application = {"customs_office": "CAPAIR", "declaration_no": "010120261124000555", "direction": "export",
+                   "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"}, "recordation": rec,
+                   "lines": [{"description": "Handbags", "quantity": 40, "unit": "pcs", "value": 36000.00}],
+                   "grounds": "Test purchase from the consignor: counterfeit."}
+    path = tmp_path / "application.json"
+    path.write_text(json.dumps({**application, "recordation": "T0000-00000"}), encoding="utf-8")
+    refused("application", "file", str(path), "--as", "chanel.agent", "--now", FOUND, field="recordation")
+    path.write_text(json.dumps(application), encoding="utf-8")
+    filed = ok("application", "file", str(path), "--as", "chanel.agent", "--now", FOUND, "--json")
+    assert (filed["state"], filed["bond_required"]) == ("filed", "36000.00")
+    number = filed["case_number"]
+    refused("application", "accept", number, "--as", "ipr.li", "--form", "deposit", "--amount", "35999.99",
+            "--now", FOUND, field="bond-insufficient", code=1)
+    refused("application", "accept", number, "--as", "chanel.agent", "--form", "deposit", "--amount", "36000",
+            "--now", FOUND, field="permission-denied", code=1)
+    ok("application", "accept", number, "--as", "ipr.li", "--form", "deposit", "--amount", "36000", "--now", FOUND,
+       "--json")
+    shown = ok("application", "show", number, "--as", "chanel.agent", "--json")
+    assert shown["state"] == "accepted" and shown["lines"][0]["state"] == "detained"
+    assert shown["lines"][0]["court_due"] == "2026-12-22"  # 20 working days from the day after 24 November
+    refused("investigation", "decide", number, "1", "--as", "ipr.li", "--outcome", "infringing", "--now", FOUND,
+            field="outcome")
+    refused("application", "reject", number, "--as", "ipr.li", "--reason", "late", "--now", FOUND, field="conflict",
+            code=1)
+
+
 def test_audit_verify_finds_a_tampered_entry(sqlite_db: str, tmp_path: Path) -> None:
     ok("case", "open", str(shipment_file(tmp_path)), "--as", "site.wang", "--now", FOUND, "--json")
     intact = ok("audit", "verify", "--without-checkpoint", "--json")  # no evidence store here

@@ -391,11 +391,42 @@ def _every_kind_of_document() -> list:
                   answer={"verdicts": {line_of(second, "CHANEL"): "infringing"}, "detain": True, "bond": "general"})
     transfer_to_police(case_number=second.number, actor="ipr.li", now=later, transfer={
         "lines": [line_of(second, "CHANEL")], "police_unit": "北京市公安局", "grounds": "货值巨大，涉嫌犯罪"})
+    _applications(later)
     with session_scope(readonly=True) as s:
-        planned = [plan_confirmation(s, n) for n in s.exec(select(Notice).order_by(Notice.id))]
+        planned = [plan_confirmation(s, n) for n in s.exec(select(Notice).order_by(Notice.id)) if _ex_officio(s, n)]
         for d in s.exec(select(Decision).order_by(Decision.id)):
             planned += plan_decision(s, d)
     return planned
+
+
+def _ex_officio(s, notice) -> bool:  # noqa: ANN001
+    from models.tables import Case
+
+    case = s.get(Case, notice.case_id)
+    return case is not None and case.route == "ex-officio"
+
+
+def _applications(at: datetime) -> None:
+    """Two applications for detention (Reg 12-15): one accepted (detention notice and receipt on application),
+    one rejected (the rejection notice); the accepted one released at 20 working days without a court notice."""
+    from models.tables import Recordation
+    from services.applications import file_application, review_application
+    from services.sweep import advance_detention_clocks
+
+    with session_scope(readonly=True) as s:
+        rec = s.exec(select(Recordation.number).where(Recordation.brand == "CHANEL")).one()
+    numbers = []
+    for i in (1, 2):
+        numbers.append(file_application(actor="chanel.agent", now=at, application={
+            "customs_office": "CAPAIR", "declaration_no": f"01012026030200090{i}", "direction": "export",
+            "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"}, "recordation": rec,
+            "lines": [{"description": "手袋 Handbags", "quantity": 5, "unit": "pcs", "value": "36000.00"}],
+            "grounds": "样品经鉴定为假冒。"})["case_number"])
+    review_application(case_number=numbers[0], actor="ipr.li", now=at, review={
+        "decision": "accepted", "form": "guarantee", "amount": "36000.00", "bank": "中国银行", "letter_no": "BG-1"})
+    review_application(case_number=numbers[1], actor="ipr.li", now=at, review={
+        "decision": "rejected", "reason": "证据不足：未附送本批货物侵权的证据。"})
+    advance_detention_clocks(now=at + timedelta(days=60))
 
 
 def _wording_tables() -> str:

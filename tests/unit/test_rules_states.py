@@ -32,6 +32,12 @@ ALLOWED = {
     (S.DETAINED, S.RELEASED, R.STATEMENT_ACCEPTED),  # the consignor's statement accepted (Reg 18, 24(4))
     (S.UNDETERMINED, S.RELEASED, R.STATEMENT_ACCEPTED),
     (S.DETAINED, S.TRANSFERRED, R.SUSPECTED_CRIME),  # transferred to the police (Reg 26)
+    # the application route (Reg 12-15, 24(1))
+    (None, S.APPLIED, R.APPLICATION),
+    (S.APPLIED, S.DETAINED, R.APPLICATION_ACCEPTED),
+    (S.APPLIED, S.RELEASED, R.APPLICATION_REJECTED),
+    (S.APPLIED, S.RELEASED, R.WITHDRAWN),  # withdrawn before customs decides (Reg 24(5))
+    (S.DETAINED, S.RELEASED, R.NO_COURT_ORDER),  # 20 WD without a court notice after a detention on application
 }
 EVERY = list(itertools.product([None, *S], list(S), list(R)))
 
@@ -42,7 +48,7 @@ def test_the_table_in_code_is_the_table_of_the_domain() -> None:
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    assert len(EVERY) == 8 * 7 * 17
+    assert len(EVERY) == 9 * 8 * 21
     assert ALLOWED < set(EVERY)
 
 
@@ -78,4 +84,4 @@ def test_terminal_states_have_no_way_out() -> None:
 
 def test_state_names_are_the_lower_case_words_of_the_domain() -> None:
     assert [s.value for s in S] == ["suspended", "released", "detained", "confiscated", "undetermined", "court-hold",
-                                    "transferred"]
+                                    "transferred", "applied"]
