@@ -37,8 +37,8 @@ def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[i
     """What each task's title is about, read from the rows it points to (one query per kind of row, for a
     page of tasks): the facts ``services.task_titles.render_title`` writes the title from. ``numbers``:
     case id -> case number."""
-    from models.docs import Delivery, Document
-    from models.tables import Answer, Line, Viewing
+    from models.docs import Delivery
+    from models.tables import Answer, Document, Line, Viewing
 
     line_ids = {t.line_id for t in tasks if t.line_id is not None}
     lines = {ln.id: ln for ln in s.exec(select(Line).where(col(Line.id).in_(line_ids)))} if line_ids else {}
