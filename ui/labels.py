@@ -67,9 +67,9 @@ def value_text(action: str, key: str, value: Any, lang: str) -> str:  # noqa: AN
     if isinstance(value, list | tuple):
         return ", ".join(value_text(action, key, v, lang) for v in value)
     if isinstance(value, Mapping):
-        inner = VERDICT if key == "verdicts" else None
-        return ", ".join(f"{k}: {label(inner, v, lang) if inner else value_text(action, str(k), v, lang)}"
-                         for k, v in value.items())
+        if key in BY_LINE:  # line number -> verdict
+            return ", ".join(f"{k}: {label(VERDICT, v, lang)}" for k, v in value.items())
+        return ", ".join(f"{key_label(str(k), lang)}: {value_text(action, str(k), v, lang)}" for k, v in value.items())
     domain = _domain(action, key)
     if domain and isinstance(value, str) and has_label(domain, value):
         return label(domain, value, lang)
@@ -89,7 +89,8 @@ def change_text(action: str, before: Mapping[str, Any] | None, after: Mapping[st
         if key not in after:  # what it was, with nothing said of it now
             parts.append(f"{name}: {t('was_value', lang, v=value_text(action, key, before[key], lang))}")
         elif key in before and before[key] != after[key]:
-            parts.append(f"{name}: {value_text(action, key, before[key], lang)} → {value_text(action, key, after[key], lang)}")
+            old, new = value_text(action, key, before[key], lang), value_text(action, key, after[key], lang)
+            parts.append(f"{name}: {old} → {new}")
         else:
             parts.append(f"{name}: {value_text(action, key, after[key], lang)}")
     return "; ".join(parts)
