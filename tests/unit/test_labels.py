@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Verdict, ViewingState
+from models.enums import (BondKind, CaseStatus, CostKind, DocumentKind, LineState, NoticeState, Reason, Role,
+                          TaskKind, Verdict, ViewingState)
 from models.schemas import AnswerIn, ShipmentIn
 from ui import labels
 from ui.i18n import STRINGS
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 ENUMS = [(LineState, "state"), (Reason, "reason"), (NoticeState, "notice_state"), (Role, "role"),
-         (Verdict, "verdict"), (ViewingState, "viewing_state"), (CaseStatus, "case_status")]
+         (Verdict, "verdict"), (ViewingState, "viewing_state"), (CaseStatus, "case_status"), (TaskKind, "kind"),
+         (DocumentKind, "doc"), (BondKind, "bond_kind"), (CostKind, "cost_kind")]
 
 
 def _both(key: str) -> None:
