@@ -160,7 +160,7 @@ def test_the_case_workspace_shows_lines_notices_and_timeline_to_its_office_only(
     assert "CHANEL SARL" in body and "T2019-" in body and t("action.case.opened", "en") in body
     assert "case.opened" not in body and "{'" not in body  # the timeline in words, never codes or a dict
     zh = texts(app_as("ipr.li", "views/case.py", {"case": seed_case.number}, lang="zh"))
-    assert t("action.case.opened", "zh") in zh and t("action.line.suspended", "zh") in zh
+    assert t("action.case.opened", "zh") in zh and t("action.notice.issued", "zh") in zh
     other = app_as("site.huang", "views/case.py", {"case": seed_case.number})
     assert any(t("case_not_found", "en") in e.value for e in other.error)
     assert "CHANEL SARL" not in texts(other)
