@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -202,6 +202,8 @@ class TaskOut(Out):
     viewing_id: int | None = None
     line_id: int | None = None
     version: int
+    #: what the title is about (case, line, brand, amount, year...), for ``services.task_titles.render_title``
+    facts: dict[str, Any] = {}
 
 
 class TimelineOut(Out):

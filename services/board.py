@@ -18,7 +18,7 @@ from models.schemas import TaskOut
 from models.tables import Answer, Case, CustomsOffice, Line, Notice, RightsHolder, Task, User, Viewing
 from models.text import one_line
 from services.context import Actor, load_actor, now_or
-from services.tasks import _out as task_out
+from services.tasks import tasks_out
 
 NEAR = timedelta(hours=24)  # a notice whose deadline ends within a day is "near"
 
@@ -27,6 +27,7 @@ class WaitingOn(BaseModel):
     party: str  # ipr_officer group, site.wang, rights holder CHANEL SARL, ...
     kind: str  # task kind, "answer", "bond", "viewing approval"
     count: int
+    group: str | None = None  # the role waited on when it is a group, not a person or a rights holder
 
 
 class NoticeDue(BaseModel):
@@ -104,20 +105,20 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
                                   .outerjoin(User, col(User.id) == Task.assignee_id)
                                   .where(col(Task.state).in_(live)), Task.customs_office_id)
                         .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority)).limit(TASK_LIST_LIMIT)))
-    tasks = [task_out(t, number, u) for t, u, number in trows]
+    tasks = tasks_out(s, [(t, number, u) for t, u, number in trows])
     overdue = [t for t in tasks if t.due_at is not None and t.due_at < now]
-    waiting: Counter[tuple[str, str]] = Counter()
+    waiting: Counter[tuple[str, str, str | None]] = Counter()  # (party, kind, the group when a group is waited on)
     for assignee, group, kind, n in s.exec(in_office(
             select(User.username, Task.candidate_group, Task.kind, func.count()).select_from(Task)
             .outerjoin(User, col(User.id) == Task.assignee_id).where(col(Task.state).in_(live))
             .group_by(User.username, Task.candidate_group, Task.kind), Task.customs_office_id)):
-        waiting[(assignee or f"{group} (group)", kind)] += n
+        waiting[(assignee, kind, None) if assignee else (f"{group} (group)", kind, group)] += n
 
     waiting_states = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
     for holder_id, state, n in s.exec(in_office(
             select(Notice.rights_holder_id, Notice.state, func.count()).join(Case, col(Case.id) == Notice.case_id)
             .where(col(Notice.state).in_(waiting_states)).group_by(Notice.rights_holder_id, Notice.state))):
-        waiting[(holders.get(holder_id, ""), "answer" if state == NoticeState.SERVED else "bond")] += n
+        waiting[(holders.get(holder_id, ""), "answer" if state == NoticeState.SERVED else "bond", None)] += n
     near: list[NoticeDue] = []
     for n, number in s.exec(in_office(
             select(Notice, Case.number).join(Case, col(Case.id) == Notice.case_id)
@@ -129,7 +130,7 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
     requested = s.exec(in_office(select(func.count()).select_from(Viewing).join(Case, col(Case.id) == Viewing.case_id)
                                  .where(Viewing.state == ViewingState.REQUESTED.value))).one()
     if requested:
-        waiting[("ipr_officer (group)", "viewing approval")] += requested
+        waiting[("ipr_officer (group)", "viewing approval", Role.IPR_OFFICER.value)] += requested
 
     confirmation = [round((answered - served).total_seconds() / 60, 2) for answered, served in s.exec(in_office(
         select(Answer.answered_at, Notice.served_at).join(Notice, col(Notice.id) == Answer.notice_id)
@@ -152,8 +153,8 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
                              "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "quantity": quantity})
 
     by_party: dict[str, list[WaitingOn]] = defaultdict(list)
-    for (party, kind), n in waiting.items():
-        by_party[party].append(WaitingOn(party=party, kind=kind, count=n))
+    for (party, kind, group), n in waiting.items():
+        by_party[party].append(WaitingOn(party=party, kind=kind, count=n, group=group))
     latest = s.exec(in_office(select(Case)).order_by(col(Case.opened_at).desc()).limit(200))
     return BoardOut(
         now=now, open_cases=open_cases, lines_by_state=by_state,

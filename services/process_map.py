@@ -37,6 +37,7 @@ class ProcessMap(BaseModel):
     case_number: str
     steps: list[Step]
     edges: list[tuple[str, str]]
+    tasks: list[TaskOut] = []  # the case's open tasks the map was drawn from
 
     def step(self, key: str) -> Step:
         return next(s for s in self.steps if s.key == key)
@@ -132,7 +133,7 @@ def build_map(case: CaseOut, tasks: list[TaskOut]) -> ProcessMap:
     closed = case.status == CaseStatus.CLOSED
     steps.append(Step(key="closed", kind="closed", state="done" if closed else "todo"))
     edges.append(("disposal", "closed"))
-    return ProcessMap(case_number=case.number, steps=steps, edges=edges)
+    return ProcessMap(case_number=case.number, steps=steps, edges=edges, tasks=tasks)
 
 
 def case_map(*, case_number: str, actor: str, now: datetime | None = None) -> ProcessMap:

@@ -278,7 +278,13 @@ def parse_form(form: type[BaseModel], fields: Mapping[str, Any]) -> BaseModel:
         return form.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        raise InvalidInput(".".join(str(p) for p in err["loc"]) or "form", err["msg"]) from None
+        raise InvalidInput(".".join(str(p) for p in err["loc"]) or "form", err["msg"],
+                           error={"type": err["type"], "ctx": _plain_ctx(err.get("ctx"))}) from None
+
+
+def _plain_ctx(ctx: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A validator's context as plain values (a pattern, a bound): the exception it may carry is dropped."""
+    return {k: v for k, v in (ctx or {}).items() if isinstance(v, str | int | float | bool)}
 
 
 def plain_name(name: object) -> str:

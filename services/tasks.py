@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
-from models.enums import Role, TaskState
+from models.enums import DocumentKind, Role, TaskKind, TaskState
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.schemas import TaskOut
 from models.tables import TASK_LIVE_SQL, Case, Task, User
@@ -20,10 +20,62 @@ from services.context import Actor, load_actor, now_or, record
 _LIVE = [TaskState.OPEN.value, TaskState.CLAIMED.value]
 
 
-def _out(t: Task, case_number: str | None, assignee: str | None) -> TaskOut:
+def _out(t: Task, case_number: str | None, assignee: str | None, facts: dict[str, Any] | None = None) -> TaskOut:
     return TaskOut(id=t.id, kind=t.kind, title=t.title, case_number=case_number or "", candidate_group=t.candidate_group,  # type: ignore[arg-type]
                    assignee=assignee, due_at=t.due_at, priority=t.priority, state=t.state, created_at=t.created_at,
-                   notice_id=t.notice_id, viewing_id=t.viewing_id, line_id=t.line_id, version=t.version)
+                   notice_id=t.notice_id, viewing_id=t.viewing_id, line_id=t.line_id, version=t.version,
+                   facts=facts if facts is not None else {"case": case_number} if case_number else {})
+
+
+def tasks_out(s: Session, rows: list[tuple[Task, str | None, str | None]]) -> list[TaskOut]:
+    """Tasks as pages show them, each with its facts: ``rows`` are (task, case number, assignee's username)."""
+    facts = task_facts(s, [t for t, _, _ in rows], {t.case_id: number for t, number, _ in rows if number})  # type: ignore[misc]
+    return [_out(t, number, assignee, facts[t.id]) for t, number, assignee in rows]  # type: ignore[index]
+
+
+def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """What each task's title is about, read from the rows it points to (one query per kind of row, for a
+    page of tasks): the facts ``services.task_titles.render_title`` writes the title from. ``numbers``:
+    case id -> case number."""
+    from models.docs import Delivery
+    from models.tables import Answer, Document, Line, Viewing
+
+    line_ids = {t.line_id for t in tasks if t.line_id is not None}
+    lines = {ln.id: ln for ln in s.exec(select(Line).where(col(Line.id).in_(line_ids)))} if line_ids else {}
+    bond_notices = {t.notice_id for t in tasks if t.kind == TaskKind.CHECK_BOND and t.notice_id is not None}
+    required = dict(s.exec(select(Answer.notice_id, Answer.bond_required).where(
+        col(Answer.notice_id).in_(bond_notices))).all()) if bond_notices else {}
+    viewing_ids = {t.viewing_id for t in tasks if t.viewing_id is not None}
+    viewings = {v.id: v for v in s.exec(select(Viewing).where(col(Viewing.id).in_(viewing_ids)))} if viewing_ids else {}
+    requesters = dict(s.exec(select(User.id, User.display_name).where(
+        col(User.id).in_({v.requested_by_id for v in viewings.values()})).all())) if viewings else {}
+    seen = {ln for v in viewings.values() for ln in v.line_ids}
+    viewed = dict(s.exec(select(Line.id, Line.number).where(col(Line.id).in_(seen))).all()) if seen else {}
+    serve_ids = {t.id for t in tasks if t.kind == TaskKind.SERVE_MANUALLY}
+    served = {task_id: (kind, number) for task_id, kind, number in s.exec(
+        select(Delivery.task_id, Document.kind, Document.number).join(Document, col(Document.id) == Delivery.document_id)
+        .where(col(Delivery.task_id).in_(serve_ids)))} if serve_ids else {}
+    out: dict[int, dict[str, Any]] = {}
+    for t in tasks:
+        facts: dict[str, Any] = {"case": numbers.get(t.case_id), "notice": t.notice_id,  # type: ignore[arg-type]
+                                 "viewing": t.viewing_id, "year": t.calendar_year}
+        line = lines.get(t.line_id)
+        if line is not None:
+            facts |= {"line": line.number, "brand": line.brand}
+        if required.get(t.notice_id) is not None:
+            facts["amount"] = f"{required[t.notice_id]:,.2f}"
+        v = viewings.get(t.viewing_id)
+        if v is not None:
+            facts["requester"] = requesters.get(v.requested_by_id)
+            facts["lines"] = ", ".join(str(n) for n in sorted(viewed[i] for i in v.line_ids if i in viewed)) or None
+        if t.id in served:
+            from services.documents import TITLES
+
+            kind, number = served[t.id]
+            title = TITLES[DocumentKind(kind)]
+            facts |= {"document": (title.zh, title.en), "number": number}
+        out[t.id] = {k: v for k, v in facts.items() if v is not None}  # type: ignore[index]
+    return out
 
 
 def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, kind: str | list[str] | None = None,
@@ -51,7 +103,7 @@ def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, ki
         if case_number and case_number.strip():
             q = q.where(Case.number == case_number.strip().upper())
         q = q.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority), col(Task.id)).limit(limit)
-        return [_out(t, number, assignee) for t, number, assignee in s.exec(q)]
+        return tasks_out(s, list(s.exec(q)))
 
 
 def _case_number(s: Session, task: Task) -> str:
@@ -91,7 +143,7 @@ def claim_task(*, task_id: int, actor: str, expected_version: int | None = None,
         s.add(task)
         record(s, actor=who, action="task.claimed", subject=f"task:{task.id}", at=now, case_id=task.case_id,
                after={"assignee": who.username})
-        return _out(task, _case_number(s, task), who.username)
+        return tasks_out(s, [(task, _case_number(s, task), who.username)])[0]
 
 
 def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
@@ -105,7 +157,7 @@ def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = Non
         task.version += 1
         s.add(task)
         record(s, actor=who, action="task.unclaimed", subject=f"task:{task.id}", at=now, case_id=task.case_id)
-        return _out(task, _case_number(s, task), None)
+        return tasks_out(s, [(task, _case_number(s, task), None)])[0]
 
 
 def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: int | None = None,
@@ -126,7 +178,7 @@ def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: in
         s.add(task)
         record(s, actor=who, action="task.assigned", subject=f"task:{task.id}", at=now, case_id=task.case_id,
                before={"assignee_id": before}, after={"assignee": to.username})
-        return _out(task, _case_number(s, task), to.username)
+        return tasks_out(s, [(task, _case_number(s, task), to.username)])[0]
 
 
 def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, Any] | None = None,
@@ -167,7 +219,7 @@ def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, A
         s.add(task)
         record(s, actor=who, action="task.acted" if ongoing else "task.completed", subject=f"task:{task.id}", at=now,
                case_id=task.case_id, after={"kind": task.kind, **_json_outcome(done)})
-        return _out(task, _case_number(s, task), load_username(s, task.assignee_id))
+        return tasks_out(s, [(task, _case_number(s, task), load_username(s, task.assignee_id))])[0]
 
 
 def complete_matching_tasks(s: Session, *, kind: str, case_id: int | None, who: Actor, now: datetime, outcome: str,
@@ -349,7 +401,8 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
         numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_({t.case_id for t in rows}))).all()) if rows else {}
         users = {t.assignee_id for t in rows if t.assignee_id}
         names = dict(s.exec(select(User.id, User.username).where(col(User.id).in_(users))).all()) if users else {}
-        return TaskPage(view=view, items=[_out(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows],  # type: ignore[arg-type]
+        items = tasks_out(s, [(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows])  # type: ignore[misc]
+        return TaskPage(view=view, items=items,
                         offset=offset, limit=limit, next_offset=offset + limit if more else None)
 
 
@@ -390,7 +443,8 @@ def task_detail(*, task_id: int, actor: str) -> TaskDetail:
                                            detail={"title": task.title}))
         why = why_not_complete(who, task)
         return TaskDetail(
-            task=_out(task, case.number if case else "", load_username(s, task.assignee_id)), escalated_at=task.escalated_at,
+            task=tasks_out(s, [(task, case.number if case else "", load_username(s, task.assignee_id))])[0],
+            escalated_at=task.escalated_at,
             completed_at=task.completed_at, completed_by=load_username(s, task.completed_by_id), outcome=task.outcome,
             case={"number": case.number if case else "", "status": case.status if case else "",
                   "confirmed_at": case.confirmed_at if case else None,

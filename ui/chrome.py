@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from models.enums import Role
 from models.rules.errors import NotFound, YunqueError
 from services.context import Actor
+from ui import labels
 from ui.i18n import t
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -282,7 +283,45 @@ def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime
 
 
 def state_label(state: str) -> str:
-    return tr(f"state.{state}") if tr(f"state.{state}") != f"state.{state}" else state
+    return labels.label(labels.STATE, state, lang())
+
+
+def code_label(prefix: str, code: object) -> str:
+    """A code (``reason``, ``role``, ``notice_state``, ``verdict``...) in the user's language; itself when unknown."""
+    return labels.label(prefix, code, lang()) if code not in (None, "") else ""
+
+
+def task_title(task: Any) -> str:  # noqa: ANN401 - a TaskOut
+    """A task's title in the user's language, from its kind and facts; the stored title where they fall short."""
+    from services.task_titles import render_title
+
+    return render_title(task.kind, task.facts, lang(), stored=task.title)
+
+
+def action_text(action: str) -> str:
+    """A timeline action ("line.detained") as words in the user's language."""
+    return labels.action_label(action, lang())
+
+
+def change_text(action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """A timeline entry's details as "key: value" pairs in the user's language (text for ``st.text`` or a table)."""
+    return labels.change_text(action, before, after, lang())
+
+
+def subject_text(subject: str) -> str:
+    """What an entry is about ("line:YQ-.../2", "notice:3") as words: "货物 YQ-.../2", "通知 3"."""
+    kind, sep, rest = subject.partition(":")
+    return f"{labels.label('subject', kind, lang())} {rest}" if sep and labels.has_label("subject", kind) else subject
+
+
+def refusal_text(e: YunqueError) -> str:
+    """A service's refusal in plain words: the field it names in the user's language, then the reason."""
+    field = getattr(e, "field", None)
+    if not field:
+        return md(e)
+    error = getattr(e, "error", None)
+    reason = labels.error_sentence(error, lang(), field) if error else getattr(e, "reason", e)
+    return tr("field_error", field=plain_md(labels.field_name(field, lang())), msg=plain_md(reason))
 
 
 def run_action(fn: Callable[..., T], *args: Any, ok: str | None = None, **kwargs: Any) -> T | None:
@@ -293,8 +332,7 @@ def run_action(fn: Callable[..., T], *args: Any, ok: str | None = None, **kwargs
         show_validation(e)
         return None
     except YunqueError as e:
-        field = getattr(e, "field", None)
-        st.error(f"{field_label(field)}: {md(getattr(e, 'reason', e))}" if field else md(e))
+        st.error(refusal_text(e))
         return None
     if ok:
         st.success(ok)
@@ -302,19 +340,13 @@ def run_action(fn: Callable[..., T], *args: Any, ok: str | None = None, **kwargs
 
 
 def field_errors(e: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "form"
-        msg = err["msg"].removeprefix("Value error, ")
-        if ": " in msg and loc in ("form", "") and msg.split(": ", 1)[0].isidentifier():
-            loc, msg = msg.split(": ", 1)
-        out.setdefault(loc, msg)
-    return out
+    """{the field in the user's language: what is wrong with it, in words} (never pydantic's own text)."""
+    return labels.validation_messages(e.errors(), lang())
 
 
 def show_validation(e: ValidationError) -> None:
     for field, msg in field_errors(e).items():
-        st.error(f"{tr('field')} {field_label(field)}: {md(msg)}")
+        st.error(tr("field_error", field=plain_md(field), msg=plain_md(msg)))
 
 
 def facts(pairs: Iterable[tuple[str, object]]) -> None:
@@ -348,9 +380,15 @@ def md(text: object) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in flat)
 
 
-def field_label(field: str) -> str:
-    """A field's name in a message: as it is when it is a plain name (``consignor.uscc``), else escaped."""
-    return field if re.fullmatch(r"[A-Za-z0-9_.]+", field) else md(field)
+#: text markdown shows as typed: letters and digits of any script, spaces and quiet punctuation
+_QUIET = re.compile(r"(?:[^\W_]|[ .,;()（）：，。、›'’/+-])*")
+
+
+def plain_md(text: object) -> str:
+    """``md`` when the text needs it: a field's name or a sentence made of words stays readable as it is
+    ("Amount (RMB): must be greater than 0"), anything else (a link, emphasis, a backslash) is escaped."""
+    flat = " ".join(str(text).splitlines())
+    return flat if _QUIET.fullmatch(flat) and not (flat[:1].isdigit() or flat[:1] in "+-") else md(flat)
 
 
 def show_failure(e: BaseException, where: str) -> None:
@@ -360,7 +398,7 @@ def show_failure(e: BaseException, where: str) -> None:
         show_validation(e)
         return
     if isinstance(e, YunqueError):
-        st.error(md(e))
+        st.error(refusal_text(e))
         return
     from adapters.incidents import report
 

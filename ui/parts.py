@@ -17,7 +17,7 @@ from ui.chrome import SHANGHAI, tr
 def lines_table(lines: list[LineOut]) -> None:
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
                    tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): f"{ln.value:,.2f}",
-                   tr("state"): chrome.state_label(ln.state), tr("reason"): ln.state_reason or "",
+                   tr("state"): chrome.state_label(ln.state), tr("reason"): chrome.code_label("reason", ln.state_reason),
                    tr("recordation"): ln.recordation, tr("rights_holder"): ln.rights_holder,
                    tr("investigation_due"): chrome.day(ln.investigation_due, ln.clocks_pending_year)} for ln in lines])
 
@@ -35,7 +35,8 @@ def notices_block(notices: list[NoticeOut]) -> None:
                                       served_at=n.served_at) if n.state in ("served", "claim-pending") else "",
             tr("answer"): "" if a is None else ", ".join(f"{k}: {tr('verdict.' + v)}" for k, v in sorted(a.verdicts.items())),
             tr("detain"): "" if a is None else (tr("yes") if a.detain else tr("no")),
-            tr("bond"): "" if a is None or not a.detain else f"{a.bond_kind or '—'} {a.bond_amount or ''} / {a.bond_required}",
+            tr("bond"): "" if a is None or not a.detain else
+            f"{chrome.code_label('bond_kind', a.bond_kind) or '—'} {a.bond_amount or ''} / {a.bond_required}",
             tr("confirmation_minutes"): n.confirmation_minutes,
         })
     chrome.table(rows)
@@ -219,7 +220,7 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
         return False
     missing = [k for k, v in verdicts.items() if v is None]
     if missing:
-        st.error(f"{tr('field')} verdicts: {tr('verdict_missing', lines=', '.join(map(str, missing)))}")
+        st.error(tr("field_error", field=tr("field.verdicts"), msg=tr("verdict_missing", lines=", ".join(map(str, missing)))))
         return False
     try:
         data = AnswerIn.model_validate({"verdicts": verdicts, "detain": detain, "bond": bond, "comment": comment})
@@ -300,6 +301,10 @@ def process_map(case_number: str, actor: Actor) -> None:
     if waiting:
         chrome.table([{tr("step"): tr(f"step.{s.kind}") + (f" · {s.detail}" if s.detail else ""),
                        tr("waiting_on"): waiting_label(s.waiting_on), tr("until"): chrome.when(s.until)} for s in waiting])
+    if pmap.tasks:
+        st.caption(tr("open_tasks"))
+        chrome.table([{"id": t.id, tr("title"): chrome.task_title(t), tr("group"): chrome.code_label("role", t.candidate_group),
+                       tr("assignee"): t.assignee or "", tr("due"): chrome.when(t.due_at)} for t in pmap.tasks])
 
 
 #: The buckets of the managers' confirmation-time histogram, in minutes (lower bounds; the last is open).

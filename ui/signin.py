@@ -35,7 +35,7 @@ def show() -> None:
         except PermissionDenied as e:  # wrong password or a lock-out: said in the user's language
             st.error(chrome.sign_in_refusal(e, chrome.lang()), icon=":material/lock:")
         except YunqueError as e:  # a field left empty
-            st.error(str(e))
+            st.error(chrome.refusal_text(e))
         if signed is not None:
             st.session_state[chrome.TOKEN_KEY] = signed.token
             st.session_state["ui.lang"] = signed.actor.locale if signed.actor.locale in ("zh", "en") else "zh"

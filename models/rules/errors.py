@@ -6,7 +6,9 @@ to the user. Malformed input is a pydantic ``ValidationError`` instead (see ``se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 
 class YunqueError(Exception):
@@ -20,9 +22,11 @@ class InvalidInput(YunqueError):
 
     code = "invalid-input"
 
-    def __init__(self, field: str, reason: str):
+    def __init__(self, field: str, reason: str, *, error: Mapping[str, Any] | None = None):
         self.field = field
         self.reason = reason
+        #: the validator's own report (``type`` and ``ctx``), when there is one: the UI says it in words
+        self.error = dict(error) if error is not None else None
         super().__init__(f"{field}: {reason}")
 
 

@@ -79,7 +79,8 @@ def test_a_viewing_time_that_is_not_a_moment_is_refused_by_field(sqlite_db_now: 
     at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})
     at.text_input(key=f"inbox.complete.{task.id}.scheduled_for").input(bad)
     _submit(at, task.id)
-    assert any("scheduled_for" in e.value for e in at.error)
+    assert any(t("field.scheduled_for", "en") in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("Input should" in e.value for e in at.error)  # said in words, not pydantic's text
     assert viewing.list_viewings(actor="ipr.li", case_number=case.number)[0].state == "requested"
 
 
@@ -106,3 +107,22 @@ def test_a_bond_received_is_recorded_from_the_inbox_and_detains_the_line(sqlite_
     assert not at.exception, [e.value for e in at.exception]
     assert {ln.brand: ln.state for ln in get_case(case_number=case.number, actor="ipr.li").lines}["HERMES"] == "detained"
     assert inbox(actor="ipr.li", kind="check_bond", case_number=case.number) == []
+
+
+def test_a_task_title_is_written_in_the_readers_language_from_its_facts(sqlite_db_now: str) -> None:
+    from services.answers import record_answer
+    from services.task_titles import render_title
+
+    now = datetime.now().astimezone()
+    case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
+    hermes = next(ln for ln in case.lines if ln.brand == "HERMES")
+    record_answer(notice_id=hermes.notice_id, actor="hermes.agent",  # no general bond: a check_bond task
+                  answer={"verdicts": {hermes.number: "infringing"}, "detain": True})
+    (task,) = inbox(actor="ipr.li", kind="check_bond", case_number=case.number)
+    assert task.title.startswith("Bond of RMB")  # the stored title is kept as it was written
+    assert task.facts["case"] == case.number and task.facts["notice"] == hermes.notice_id and task.facts["amount"]
+    zh = f"案件 {case.number}（通知 {hermes.notice_id}）待收担保人民币 {task.facts['amount']} 元：收到后登记"
+    assert render_title(task.kind, task.facts, "zh", stored=task.title) == zh
+    at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)}, lang="zh")
+    body = texts(at)
+    assert zh in body and "Bond of RMB" not in body

@@ -61,7 +61,7 @@ def test_signed_out_visitors_see_the_sign_in_form_and_the_verification_page_only
     assert at.title[0].value == t("page.signin", "en")
     at.text_input(key="signin.username").input("")
     at.button[0].click().run()
-    assert any("username" in e.value for e in at.error)
+    assert any(t("field.username", "en") in e.value for e in at.error), [e.value for e in at.error]
     at.text_input(key="signin.username").input("ipr.li")
     at.text_input(key="signin.password").input("wrong password!")
     at.button[0].click().run()
@@ -147,6 +147,9 @@ def test_an_officer_sees_the_inbox_with_the_new_seizure_task(unconfirmed_case) -
     at = app_as("ipr.li", "views/inbox.py")
     body = texts(at)
     assert unconfirmed_case.number in body and t("kind.confirm_seizure", "en") in body
+    zh = texts(app_as("ipr.li", "views/inbox.py", lang="zh"))
+    assert f"核对案件 {unconfirmed_case.number} 的货物与知识产权备案是否相符" in zh  # the title in the reader's language
+    assert "Confirm the lines of" not in zh
     other = app_as("site.huang", "views/inbox.py")  # another office
     assert unconfirmed_case.number not in texts(other)
 
@@ -154,7 +157,10 @@ def test_an_officer_sees_the_inbox_with_the_new_seizure_task(unconfirmed_case) -
 def test_the_case_workspace_shows_lines_notices_and_timeline_to_its_office_only(seed_case) -> None:  # noqa: ANN001
     at = app_as("ipr.li", "views/case.py", {"case": seed_case.number})
     body = texts(at)
-    assert "CHANEL SARL" in body and "T2019-" in body and "case.opened" in body
+    assert "CHANEL SARL" in body and "T2019-" in body and t("action.case.opened", "en") in body
+    assert "case.opened" not in body and "{'" not in body  # the timeline in words, never codes or a dict
+    zh = texts(app_as("ipr.li", "views/case.py", {"case": seed_case.number}, lang="zh"))
+    assert t("action.case.opened", "zh") in zh and t("action.notice.issued", "zh") in zh
     other = app_as("site.huang", "views/case.py", {"case": seed_case.number})
     assert any(t("case_not_found", "en") in e.value for e in other.error)
     assert "CHANEL SARL" not in texts(other)
@@ -178,7 +184,7 @@ def test_the_answer_form_needs_a_verdict_per_line_and_shows_the_required_bond(se
     at = app_as("hermes.agent", "views/portal.py")
     submit = next(b for b in at.button if b.label == t("submit_answer", "en"))
     submit.click().run()
-    assert any("verdicts" in e.value for e in at.error)
+    assert any(t("field.verdicts", "en") in e.value for e in at.error), [e.value for e in at.error]
     verdict = next(r for r in at.radio if "infringing" in r.options)  # the line's verdict, not the marks' form
     verdict.set_value("infringing").run()
     at.checkbox[0].check().run()
@@ -186,7 +192,7 @@ def test_the_answer_form_needs_a_verdict_per_line_and_shows_the_required_bond(se
     assert any("RMB 20,000.00" in i.value for i in at.info)
     at.text_input[0].set_value("100.5.5").run()
     next(b for b in at.button if b.label == t("submit_answer", "en")).click().run()
-    assert any("bond" in e.value for e in at.error)
+    assert any(t("field.bond", "en") in e.value for e in at.error), [e.value for e in at.error]
     at.text_input[0].set_value("20000.00").run()
     next(b for b in at.button if b.label == t("submit_answer", "en")).click().run()
     assert not at.error, [e.value for e in at.error]
@@ -210,7 +216,9 @@ def test_registering_a_seizure_refuses_bad_fields_and_matches_recordations(sqlit
     at.text_input(key="register.uscc").input("BAD")
     at.button[0].click().run()
     errors = " ".join(e.value for e in at.error)
-    assert "declaration_no" in errors and "consignor.uscc" in errors and "lines" in errors
+    assert f'{t("field.declaration_no", "en")}: {t("err.digits", "en", n=18)}' in errors, errors
+    assert "Consignor › Unified social credit code" in errors and t("field.lines", "en") in errors, errors
+    assert "pattern" not in errors and "[0-9]" not in errors, errors  # never pydantic's regular expression
 
 
 def test_the_managers_board_shows_open_work(seed_case) -> None:  # noqa: ANN001
@@ -225,7 +233,7 @@ def test_the_administrator_form_reports_each_bad_field(sqlite_db_now: str) -> No
     create = next(b for b in at.button if b.label == t("create_user", "en"))
     create.click().run()
     errors = " ".join(e.value for e in at.error)
-    assert "username" in errors and "display_name" in errors and "password" in errors
+    assert all(t(f"field.{f}", "en") in errors for f in ("username", "display_name", "password")), errors
 
 
 def test_language_follows_the_user(sqlite_db_now: str) -> None:

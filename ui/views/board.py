@@ -32,8 +32,9 @@ def overview() -> None:
         st.subheader(tr("lines_by_state"))
         if b.lines_by_state:
             st.bar_chart(pd.DataFrame({tr("lines"): b.lines_by_state}).rename(index=chrome.state_label))
-        st.subheader(tr("waiting_on"))
-        chrome.table([{tr("party"): w.party, tr("waiting_for"): tr(f"kind.{w.kind}"), tr("count"): w.count} for w in b.waiting])
+        st.subheader(tr("waiting_on_whom"))
+        chrome.table([{tr("party"): tr("waiting.group", role=chrome.code_label("role", w.group)) if w.group else w.party,
+                       tr("waiting_for"): chrome.code_label("kind", w.kind), tr("count"): w.count} for w in b.waiting])
     with right:
         st.subheader(tr("confirmation_times"))
         if b.confirmation_minutes:
@@ -48,7 +49,8 @@ def overview() -> None:
             df = pd.DataFrame(b.outcomes)
             dim = st.segmented_control(tr("by"), ["brand", "office", "week"], default="brand", key="board.by",
                                        format_func=lambda d: tr(f"by.{d}")) or "brand"
-            st.bar_chart(df.pivot_table(index=dim, columns="kind", values="quantity", aggfunc="sum", fill_value=0))
+            st.bar_chart(df.pivot_table(index=dim, columns="kind", values="quantity", aggfunc="sum", fill_value=0)
+                         .rename(columns=chrome.state_label))
 
     st.subheader(tr("near_deadline"))
     chrome.table([{tr("case_number"): n.case_number, tr("rights_holder"): n.rights_holder,
@@ -74,8 +76,8 @@ if not open_tasks:
 else:
     with st.form("board.reassign"):
         task_id = st.selectbox(tr("task"), [t.id for t in open_tasks],
-                               format_func=lambda i: next(f"#{t.id} {'⚠ ' if t.id in overdue_ids else ''}{t.case_number} · "
-                                                          f"{tr('kind.' + t.kind)} · {t.assignee or '—'}" for t in open_tasks if t.id == i))
+                               format_func=lambda i: next(f"#{t.id} {'⚠ ' if t.id in overdue_ids else ''}{chrome.task_title(t)} · "
+                                                          f"{t.assignee or '—'}" for t in open_tasks if t.id == i))
         people = users.colleagues(actor=actor.username) if actor.customs_office_id else []
         to = st.selectbox(tr("assignee"), [p["username"] for p in people],
                           format_func=lambda u: next(f"{p['display_name']} ({tr('role.' + p['role'])})" for p in people if p["username"] == u))

@@ -62,8 +62,9 @@ def case_state(number: str) -> CaseOut | None:
         parts.documents_block(case.number, case.documents, actor)
     with tabs[4]:
         rows = portal.case_timeline(case_number=case.number, actor=actor.username)
-        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("role"): e.actor_role,
-                       tr("action"): e.action, tr("subject"): e.subject, tr("details"): str(e.after or "")} for e in rows])
+        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("role"): chrome.code_label("role", e.actor_role),
+                       tr("action"): chrome.action_text(e.action), tr("subject"): chrome.subject_text(e.subject),
+                       tr("details"): chrome.change_text(e.action, e.before, e.after)} for e in rows])
     return case
 
 

@@ -70,7 +70,7 @@ def _rows(items: list, now: datetime) -> list[dict]:
         # a legal deadline ends at 24:00 of its last day: that day is the one before the stored instant
         wd = working_days_left(deadline=(due - timedelta(microseconds=1)).astimezone(SHANGHAI).date(), now=now) if due else None
         rows.append({"id": t.id, tr("urgency"): tr(f"urgency.{flag}") if flag else "", tr("task_kind"): tr(f"kind.{t.kind}"),
-                     tr("title"): t.title, tr("case_number"): t.case_number, tr("group"): tr(f"role.{t.candidate_group}"),
+                     tr("title"): chrome.task_title(t), tr("case_number"): t.case_number, tr("group"): tr(f"role.{t.candidate_group}"),
                      tr("assignee"): t.assignee or "", tr("due"): chrome.when(due),
                      tr("wd_left_col"): wd if wd is not None else None, tr("priority"): t.priority, "_flag": flag})
     return rows
@@ -113,7 +113,7 @@ def task_list() -> None:
     if "inbox.selected" in st.session_state:  # tasks done meanwhile drop out of the selection
         st.session_state["inbox.selected"] = [i for i in st.session_state["inbox.selected"] if i in by_id]
     sel_ids = st.multiselect(tr("select_tasks"), list(by_id), key="inbox.selected",
-                             format_func=lambda i: f"#{i} {by_id[i].case_number} · {tr('kind.' + by_id[i].kind)}" if i in by_id else f"#{i}")
+                             format_func=lambda i: f"#{i} {chrome.task_title(by_id[i])}" if i in by_id else f"#{i}")
     chosen_tasks = [by_id[i] for i in dict.fromkeys(table_ids + sel_ids) if i in by_id]
     if chosen_tasks and view != "done":
         bulk_actions(chosen_tasks)
@@ -214,7 +214,7 @@ def detail(task_id: int) -> None:
         return
     t = d.task
     st.subheader(tr("complete_task", id=t.id))
-    st.text(t.title)
+    st.text(chrome.task_title(t))
     if t.kind == TaskKind.ATTEND_VIEWING and t.viewing_id is not None:  # the officer's job is in the room
         st.page_link("views/viewing.py", label=tr("join_room", id=t.viewing_id), icon=":material/videocam:",
                      query_params={"viewing": str(t.viewing_id)})
@@ -239,7 +239,9 @@ def detail(task_id: int) -> None:
     with right:
         st.caption(tr("task_history"))
         for h in d.history:
-            st.text(f"{chrome.when(h.at)} · {h.actor} · {h.action}")
+            st.text(f"{chrome.when(h.at)} · {h.actor} · {chrome.action_text(h.action)}")
+            if h.action != "task.opened" and h.detail:  # the opening's detail is the title, shown above
+                st.text(chrome.change_text(h.action, None, h.detail))
         if d.escalated_at:
             st.warning(tr("escalated_at", at=chrome.when(d.escalated_at)))
 

@@ -20,8 +20,8 @@ def listing() -> None:
         st.info(tr("no_deliveries"))
         return
     chrome.table([{tr("document_number"): d.document_number, tr("kind"): tr(f"doc.{d.document_kind}"),
-                   tr("case_number"): d.case_number, tr("addressee"): d.addressee, tr("means"): d.means,
-                   tr("attempt"): d.attempt, tr("state"): d.state, tr("recipients"): ", ".join(d.recipients),
+                   tr("case_number"): d.case_number, tr("addressee"): d.addressee, tr("means"): chrome.code_label("value", d.means),
+                   tr("attempt"): d.attempt, tr("state"): chrome.code_label("delivery_state", d.state), tr("recipients"): ", ".join(d.recipients),
                    tr("server_reply"): d.server_reply or "", tr("error"): d.error or "",
                    tr("started_at"): chrome.when(d.started_at), tr("accepted_at"): chrome.when(d.accepted_at)}
                   for d in rows])

@@ -126,8 +126,8 @@ def live() -> None:
     if r.evidence:
         parts.show_evidence(_steady_links(list(reversed(r.evidence))))
     with st.expander(tr("room_log")):
-        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("action"): e.action, tr("details"): str(e.detail)}
-                      for e in r.log])
+        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("action"): chrome.action_text(e.action),
+                       tr("details"): chrome.change_text(e.action, None, e.detail)} for e in r.log])
 
 
 if v.state == "open":

@@ -1,0 +1,158 @@
+"""Codes shown as words: states, reasons, roles, verdicts, timeline actions and their details, and
+validation errors, in the reader's language. Pure (no Streamlit), so unit tests can read every label.
+
+A code without a label shows itself (never an empty cell); ``tests/unit/test_labels.py`` keeps every
+enumeration value and every action the services record labelled in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ui.i18n import STRINGS, t
+
+#: the i18n prefix of each family of codes
+STATE, REASON, NOTICE_STATE, ROLE, VERDICT = "state", "reason", "notice_state", "role", "verdict"
+
+
+def label(prefix: str, code: object, lang: str) -> str:
+    """``code`` (a state, a reason, a role...) in words; the code itself when it has no label."""
+    key = f"{prefix}.{code}"
+    return t(key, lang) if key in STRINGS else str(code)
+
+
+def has_label(prefix: str, code: object) -> bool:
+    return f"{prefix}.{code}" in STRINGS
+
+
+# --- the timeline ----------------------------------------------------------------------------------------
+
+def action_label(action: str, lang: str) -> str:
+    """A timeline action ("line.detained") as words ("扣留货物"); an unknown action shows itself."""
+    return label("action", action, lang)
+
+
+def _domain(action: str, key: str) -> str | None:
+    """Which family of codes the value under ``key`` of an ``action``'s details belongs to."""
+    family = action.split(".", 1)[0]
+    if key == "state":
+        return {"notice": NOTICE_STATE, "viewing": "viewing_state", "shot": "shot_state"}.get(family, STATE)
+    if key in ("status", "case_status"):
+        return "case_status"
+    if key == "reason":
+        return REASON
+    if key in ("role", "actor_role"):
+        return ROLE
+    if key == "kind":
+        return {"task": "kind", "document": "doc", "cost": "cost_kind"}.get(family, STATE)  # a decision's: lines' state
+    if key == "outcome":
+        return "outcome"
+    if key in ("means", "form"):
+        return "value"
+    if key == "bond_kind":
+        return "bond_kind"
+    if key == "verdict":
+        return VERDICT
+    return None
+
+
+def value_text(action: str, key: str, value: Any, lang: str) -> str:  # noqa: ANN401
+    """One value of a timeline entry's details as text: codes in words, lists and objects spelled out."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(action, key, v, lang) for v in value)
+    if isinstance(value, Mapping):
+        if key in BY_LINE:  # line number -> verdict
+            return ", ".join(f"{k}: {label(VERDICT, v, lang)}" for k, v in value.items())
+        return ", ".join(f"{key_label(str(k), lang)}: {value_text(action, str(k), v, lang)}" for k, v in value.items())
+    domain = _domain(action, key)
+    if domain and isinstance(value, str) and has_label(domain, value):
+        return label(domain, value, lang)
+    return str(value)
+
+
+def key_label(key: str, lang: str) -> str:
+    return label("key", key, lang)
+
+
+def change_text(action: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, lang: str) -> str:
+    """A timeline entry's details as "key: value" pairs; a value that changed reads "old → new"."""
+    before, after = dict(before or {}), dict(after or {})
+    parts = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        name = key_label(key, lang)
+        if key not in after:  # what it was, with nothing said of it now
+            parts.append(f"{name}: {t('was_value', lang, v=value_text(action, key, before[key], lang))}")
+        elif key in before and before[key] != after[key]:
+            old, new = value_text(action, key, before[key], lang), value_text(action, key, after[key], lang)
+            parts.append(f"{name}: {old} → {new}")
+        else:
+            parts.append(f"{name}: {value_text(action, key, after[key], lang)}")
+    return "; ".join(parts)
+
+
+# --- validation errors -----------------------------------------------------------------------------------
+
+#: fields that are dicts keyed by line number (``AnswerIn.verdicts``)
+BY_LINE = frozenset({"verdicts"})
+_DIGITS = re.compile(r"^\^\[0-9\]\{(\d+)\}\$$|^\^\\d\{(\d+)\}\$$")
+
+
+def field_name(field: str, lang: str) -> str:
+    """A field of a form ("declaration_no", "consignor.uscc", "lines.0.quantity") in words."""
+    parts = [p for p in field.split(".") if p]
+    words = []
+    for i, part in enumerate(parts):
+        if part.isdigit():  # a line's number in a dict keyed by line, else a position in a list
+            keyed = i and parts[i - 1] in BY_LINE
+            words.append(f"{t('line_no', lang)} {part}" if keyed else t("item_n", lang, n=int(part) + 1))
+            continue
+        nested = ".".join(parts[i - 1:i + 1]) if i else part
+        for key in (f"field.{nested}", f"field.{part}", part):
+            if key in STRINGS:
+                words.append(t(key, lang))
+                break
+        else:
+            words.append(part)
+    return " › ".join(words) or t("form", lang)
+
+
+def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
+    """What is wrong with one field, as pydantic reports it (``ValidationError.errors()``), in words:
+    "must be 18 digits", never the regular expression."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        own = f"err.pattern.{field.rsplit('.', 1)[-1]}"  # the field's own format in words (a USCC)
+        if own in STRINGS:
+            return t(own, lang)
+        digits = _DIGITS.match(str(ctx.get("pattern", "")))
+        if digits:
+            return t("err.digits", lang, n=digits.group(1) or digits.group(2))
+        return t("err.pattern", lang)
+    key = f"err.{kind}"
+    if key in STRINGS:
+        values = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
+        try:
+            return t(key, lang, **values)
+        except (KeyError, IndexError):
+            return t("err.invalid", lang)
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    return msg or t("err.invalid", lang)
+
+
+def validation_messages(errors: list[Mapping[str, Any]], lang: str) -> dict[str, str]:
+    """``ValidationError.errors()`` as {field in words: what is wrong}, the first error of each field."""
+    out: dict[str, str] = {}
+    for err in errors:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
+        sentence = error_sentence(err, lang, loc)
+        # a model-level check names its field in its message ("uscc: contains ...")
+        if not loc and ": " in sentence and sentence.split(": ", 1)[0].replace(".", "").isidentifier():
+            loc, sentence = sentence.split(": ", 1)
+        out.setdefault(field_name(loc, lang) if loc else t("form", lang), sentence)
+    return out
