@@ -339,8 +339,11 @@ def review_application_in(s: Session, *, who: Actor, case: Case, review: Applica
     notice.state = NoticeState.ANSWERED.value
     notice.version += 1
     s.add(notice)
-    record(s, actor=who, action=f"application.{review.decision}", subject=f"case:{case.number}", at=now,
-           case_id=case.id, after={"reason": review.reason, "lines": [ln.number for ln in lines]})
+    after = {"reason": review.reason, "lines": [ln.number for ln in lines]}
+    if review.decision == "accepted":
+        record(s, actor=who, action="application.accepted", subject=f"case:{case.number}", at=now, case_id=case.id, after=after)
+    else:
+        record(s, actor=who, action="application.rejected", subject=f"case:{case.number}", at=now, case_id=case.id, after=after)
     publish(s, topic="application.decided", case_id=case.id, at=now,
             payload={"case_number": case.number, "decision": review.decision})
     close_if_done(s, case, who, now)

@@ -12,7 +12,7 @@ The facts ``services.tasks.task_facts`` gathers for a task (a fact missing is si
 | ``case`` | the case number (YQ-...) |
 | ``line``, ``brand`` | the line's number and brand (investigate, dispose, review_statement) |
 | ``notice`` | the confirmation notice's id |
-| ``amount`` | the bond required, RMB, written out (check_bond) |
+| ``amount`` | the bond required, RMB, written out (check_bond, review_application) |
 | ``viewing``, ``requester``, ``lines`` | the viewing's id, who asked for it, its line numbers |
 | ``document``, ``number`` | the document to serve by other means: its name (中文, English) and number |
 | ``year`` | the year whose working-day schedule is missing (load_calendar) |
@@ -77,6 +77,17 @@ TITLES: dict[TaskKind, tuple[tuple[str, str], ...]] = {
     TaskKind.SETTLE_BOND: (
         ("结算通知 {notice}（案件 {case}）的担保：扣除费用，退还余额",
          "Settle the bond of notice {notice} ({case}): costs, then refund"),
+    ),
+    TaskKind.REVIEW_APPLICATION: (
+        ("审查案件 {case} 的扣留申请：收到人民币 {amount} 元担保后扣留，或书面驳回（条例第十五条）",
+         "Review the detention application {case}: detain once a bond of RMB {amount} is received, or reject it "
+         "in writing (Reg 15)"),
+        ("审查案件 {case} 的扣留申请（条例第十三至十五条）", "Review the detention application {case} (Reg 13-15)"),
+    ),
+    TaskKind.AWAIT_COURT: (
+        ("依申请扣留的货物 {case}/{line}（{brand}）：登记法院协助执行通知，20 个工作日内未收到则放行",
+         "Detained on application {case}/{line} ({brand}): record the court notice; released after 20 working "
+         "days without one"),
     ),
     TaskKind.REVIEW_STATEMENT: (
         ("审查收发货人对案件 {case} 的陈述（条例第十八条）", "Review the consignor's statement on {case} (Reg 18)"),

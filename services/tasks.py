@@ -42,7 +42,8 @@ def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[i
 
     line_ids = {t.line_id for t in tasks if t.line_id is not None}
     lines = {ln.id: ln for ln in s.exec(select(Line).where(col(Line.id).in_(line_ids)))} if line_ids else {}
-    bond_notices = {t.notice_id for t in tasks if t.kind == TaskKind.CHECK_BOND and t.notice_id is not None}
+    bond_notices = {t.notice_id for t in tasks if t.kind in (TaskKind.CHECK_BOND, TaskKind.REVIEW_APPLICATION)
+                    and t.notice_id is not None}
     required = dict(s.exec(select(Answer.notice_id, Answer.bond_required).where(
         col(Answer.notice_id).in_(bond_notices))).all()) if bond_notices else {}
     viewing_ids = {t.viewing_id for t in tasks if t.viewing_id is not None}

@@ -76,4 +76,4 @@ def test_without_the_facts_the_stored_title_is_shown(facts: dict) -> None:
 
 
 def test_an_unknown_kind_shows_its_stored_title() -> None:
-    assert render_title("review_application", {"case": "YQ-1"}, "zh", stored="Review it") == "Review it"
+    assert render_title("a_kind_from_the_future", {"case": "YQ-1"}, "zh", stored="Review it") == "Review it"
