@@ -182,6 +182,13 @@ def list_applications(*, actor: str, limit: int = 200) -> list[dict[str, Any]]:
         return [_application_out(s, case, app) for case, app in rows]
 
 
+def offices_to_apply_to(*, actor: str) -> list[tuple[str, str]]:
+    """(code, name) of every customs office, for the application form."""
+    with session_scope(readonly=True) as s:
+        require_role(load_actor(s, actor), "apply for a detention", Role.RIGHTS_HOLDER)
+        return [(o.code, o.name) for o in s.exec(select(CustomsOffice).order_by(CustomsOffice.code))]
+
+
 # --- filing -----------------------------------------------------------------------------------------
 
 
@@ -409,4 +416,4 @@ def withdraw_application(*, case_number: str, actor: str, withdrawal: WithdrawIn
 
 __all__ = ["ApplicationIn", "ApplicationLineIn", "ApplicationReviewIn", "WithdrawIn", "file_application",
            "review_application", "review_application_in", "withdraw_application", "get_application",
-           "list_applications"]
+           "list_applications", "offices_to_apply_to"]

@@ -252,6 +252,10 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
         if who.role == Role.RIGHTS_HOLDER and (means != "portal" or who.rights_holder_id != notice.rights_holder_id
                                                or not sent_to_holder(case, notice)):
             raise NotFound("notice", notice_id)
+        if case.route == Route.APPLICATION:
+            if who.role == Role.RIGHTS_HOLDER:
+                return notice_view(s, notice, who)  # the holder's own application: nothing to serve
+            raise InvalidInput("notice_id", f"{case.number} is a rights holder's application: nothing is served")
         if case.confirmed_at is None:
             raise ConcurrentUpdate(f"notice {notice_id}", "is served once an IPR officer has confirmed the lines")
         if who.role == Role.IPR_OFFICER:

@@ -49,7 +49,7 @@ def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[i
     viewing_ids = {t.viewing_id for t in tasks if t.viewing_id is not None}
     viewings = {v.id: v for v in s.exec(select(Viewing).where(col(Viewing.id).in_(viewing_ids)))} if viewing_ids else {}
     requesters = dict(s.exec(select(User.id, User.display_name).where(
-        col(User.id).in_({v.requested_by_id for v in viewings.values()})).all())) if viewings else {}
+        col(User.id).in_({v.requested_by_id for v in viewings.values()}))).all()) if viewings else {}
     seen = {ln for v in viewings.values() for ln in v.line_ids}
     viewed = dict(s.exec(select(Line.id, Line.number).where(col(Line.id).in_(seen))).all()) if seen else {}
     serve_ids = {t.id for t in tasks if t.kind == TaskKind.SERVE_MANUALLY}

@@ -38,7 +38,7 @@ def page(file: str, key: str, icon: str, *, default: bool = False, url: str | No
 
 ICONS = {"inbox": ":material/inbox:", "case": ":material/folder_open:", "register": ":material/add_box:",
          "viewing": ":material/videocam:", "board": ":material/monitoring:", "admin": ":material/manage_accounts:",
-         "outbox": ":material/outgoing_mail:", "portal": ":material/description:", "shipments": ":material/local_shipping:"}
+         "outbox": ":material/outgoing_mail:", "portal": ":material/description:", "apply": ":material/gavel:", "shipments": ":material/local_shipping:"}
 
 def home_to(target: st.Page) -> st.Page:
     """The app's root address, hidden from the menu, opening ``target`` under its own address. Streamlit

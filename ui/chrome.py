@@ -38,7 +38,7 @@ PAGES_BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.IPR_OFFICER: ("inbox", "case", "register", "viewing", "outbox"),
     Role.MANAGER: ("board", "inbox", "case", "outbox"),
     Role.ADMIN: ("admin", "board", "inbox", "case", "register", "outbox"),
-    Role.RIGHTS_HOLDER: ("portal", "viewing"),
+    Role.RIGHTS_HOLDER: ("portal", "apply", "viewing"),
     Role.CONSIGNOR: ("shipments", "viewing"),
 }
 #: Addresses a signed-out visitor may arrive at (links in e-mails, bookmarks): sign in, then go there.

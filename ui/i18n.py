@@ -16,6 +16,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "page.admin": ("系统管理", "Administration"),
     "page.outbox": ("发文记录", "Outbox"),
     "page.portal": ("我的确权通知", "My notices"),
+    "page.apply": ("申请扣留", "Apply for detention"),
     "page.shipments": ("我的货物", "My shipments"),
     "page.verify": ("文书核验", "Verify a document"),
     # roles
@@ -543,6 +544,34 @@ STRINGS: dict[str, tuple[str, str]] = {
     "live_camera": ("摄像头", "Camera"),
     "live_camera.environment": ("后置", "Rear"),
     "live_camera.user": ("前置", "Front"),
+    # the application route (Reg 12-15, 24(1))
+    "apply_intro": ("发现侵权嫌疑货物即将进出口的，权利人可以向货物进出境地海关申请扣留（《条例》第十二条）。"
+                    "申请须提供相当于货物价值的担保；海关审查后扣留或书面驳回。扣留后 20 个工作日内未收到人民法院协助执行通知的，海关放行货物。",
+                    "A rights holder who finds goods suspected of infringing about to be imported or exported may ask the "
+                    "customs office of the port to detain them (Reg 12). The application needs a bond equal to the value "
+                    "of the goods; customs detains them or rejects the application in writing. Without a court notice "
+                    "within 20 working days of the detention, customs releases the goods."),
+    "apply_no_recordation": ("您没有在海关总署备案的知识产权，无法在此申请。", "You have no right recorded with customs: you cannot apply here."),
+    "apply_expected_on": ("预计进出境日期", "Expected date of import or export"),
+    "apply_transport": ("运输工具", "Means of transport"),
+    "apply_grounds": ("有关证据（侵权事实明显存在的证据）", "Grounds (evidence that infringement is obvious)"),
+    "apply_bond_note": ("担保：相当于货物价值（《条例》第十四条），以保证金或银行保函向海关提供，海关收到后审查扣留。",
+                        "Bond: the value of the goods (Reg 14), as a deposit or a bank guarantee letter; customs decides "
+                        "once it has received it."),
+    "apply_submit": ("提交扣留申请", "File the application"),
+    "apply_filed": ("已提交扣留申请 {n}；请向海关提供人民币 {amount} 元担保。", "Application {n} filed: provide customs with a bond of RMB {amount}."),
+    "apply_mine": ("我的扣留申请", "My applications"),
+    "apply_none": ("暂无扣留申请。", "No applications yet."),
+    "apply_bond_required": ("应提供担保（元）", "Bond required (RMB)"),
+    "apply_court_due": ("法院协助执行通知截止", "Court notice by"),
+    "apply_reason": ("理由", "Reason"),
+    "apply_withdraw_which": ("撤回的申请", "Application to withdraw"),
+    "apply_withdraw_reason": ("撤回理由", "Why"),
+    "apply_withdraw": ("撤回扣留申请", "Withdraw the application"),
+    "application.filed": ("待海关审查", "under review"),
+    "application.accepted": ("已扣留", "accepted: detained"),
+    "application.rejected": ("已驳回", "rejected"),
+    "application.withdrawn": ("已撤回", "withdrawn"),
     "live_start": ("开始连线", "Start live"),
     "live_stop": ("结束连线", "Stop live"),
     "live_connected": ("在线", "Connected live"),

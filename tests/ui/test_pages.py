@@ -125,6 +125,9 @@ def test_signing_in_opens_a_session_that_a_new_run_resumes(sqlite_db_now: str) -
     ("nike.agent", "board.py", False),
     ("cq.trading", "portal.py", False),
     ("cq.trading", "shipments.py", True),
+    ("chanel.agent", "apply.py", True),
+    ("ipr.li", "apply.py", False),
+    ("cq.trading", "apply.py", False),
 ])
 def test_each_page_checks_the_role_itself(sqlite_db_now: str, user: str, page: str, allowed: bool) -> None:
     # The navigation does not offer the page to the role ...
@@ -419,3 +422,30 @@ def test_the_board_draws_the_confirmation_times_in_the_order_of_their_buckets(se
     at = app_as("mgr.zhao", "views/board.py")
     spec = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart") if '"bucket"' in c.proto.spec)
     assert spec["encoding"]["x"]["sort"] is None  # the data's order (by lower bound), not the labels'
+
+
+def test_a_rights_holder_applies_for_a_detention_and_the_officer_finds_it_in_the_inbox(sqlite_db_now: str) -> None:
+    """The application route from the app (Reg 12-15): a bad declaration number is refused naming the field,
+    nothing filed; a good application lists itself as under review and becomes the IPR officer's task."""
+    from services.applications import list_applications
+
+    at = app_as("chanel.agent", "views/apply.py")
+    at.session_state["apply.lines"] = {"edited_rows": {0: {"description": "Handbags", "quantity": 40,
+                                                           "value": "36000.00"}}, "added_rows": [], "deleted_rows": []}
+    at.text_input(key="apply.declaration_no").set_value("12345")
+    at.text_input(key="apply.consignor_name").set_value("重庆云通商贸有限公司")
+    at.text_input(key="apply.uscc").set_value("91500000MA5U7X2K3B")
+    at.text_area(key="apply.grounds").set_value("Test purchase: counterfeit.")
+    next(b for b in at.button if "File" in b.label).click().run()
+    assert not at.exception
+    assert any("Declaration" in e.value for e in at.error), [e.value for e in at.error]
+    assert list_applications(actor="chanel.agent") == []
+    at.text_input(key="apply.declaration_no").set_value("010120261124000901")
+    next(b for b in at.button if "File" in b.label).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("36000.00" in s.value for s in at.success)
+    assert [a["state"] for a in list_applications(actor="chanel.agent")] == ["filed"]
+    assert "under review" in texts(at)
+    from services.tasks import inbox
+
+    assert [t.kind for t in inbox(actor="ipr.li") if t.kind == "review_application"] == ["review_application"]

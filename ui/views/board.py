@@ -75,9 +75,10 @@ if not open_tasks:
     st.info(tr("no_tasks"))
 else:
     with st.form("board.reassign"):
-        task_id = st.selectbox(tr("task"), [t.id for t in open_tasks],
-                               format_func=lambda i: next(f"#{t.id} {'⚠ ' if t.id in overdue_ids else ''}{chrome.task_title(t)} · "
-                                                          f"{t.assignee or '—'}" for t in open_tasks if t.id == i))
+        # worded once here: the widget's labels must not depend on when they are drawn
+        titles = {t.id: f"#{t.id} {'⚠ ' if t.id in overdue_ids else ''}{chrome.task_title(t)} · {t.assignee or '—'}"
+                  for t in open_tasks}
+        task_id = st.selectbox(tr("task"), list(titles), format_func=titles.__getitem__)
         people = users.colleagues(actor=actor.username) if actor.customs_office_id else []
         to = st.selectbox(tr("assignee"), [p["username"] for p in people],
                           format_func=lambda u: next(f"{p['display_name']} ({tr('role.' + p['role'])})" for p in people if p["username"] == u))
