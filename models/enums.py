@@ -8,7 +8,7 @@ from models.rules.states import LineState, Reason
 __all__ = [
     "LineState", "Reason", "Route", "Role", "OrgKind", "RightType", "Direction", "NoticeState",
     "Verdict", "BondKind", "ViewingState", "ShotRequestState", "TaskKind", "TaskState",
-    "DocumentKind", "CaseStatus", "BondForm", "DisposalMethod", "CostKind",
+    "DocumentKind", "CaseStatus", "BondForm", "CounterBondState", "DisposalMethod", "CostKind",
 ]
 
 
@@ -93,6 +93,7 @@ class TaskKind(StrEnum):
     DISPOSE = "dispose"  # a confiscated line awaits its disposal (Reg 27)
     SETTLE_BOND = "settle_bond"  # costs charged against the bond, the rest refunded (Reg 25, Meas 35)
     REVIEW_STATEMENT = "review_statement"  # the consignor's statement and evidence (Reg 18, 24(4))
+    REFUND_COUNTER_BOND = "refund_counter_bond"  # patent: no court filing within 30 WD (Reg 19, Meas 20)
 
 
 class TaskState(StrEnum):
@@ -119,6 +120,15 @@ class BondForm(StrEnum):
 
     DEPOSIT = "deposit"  # 保证金
     GUARANTEE = "guarantee"  # 银行保函
+
+
+class CounterBondState(StrEnum):
+    """The consignor's counter-bond for detained patent goods (反担保, Reg 19, Meas 20)."""
+
+    HELD = "held"  # received, the goods released; the rights holder has 30 WD to go to court
+    KEPT = "kept"  # the rights holder's court filing arrived in time: customs keeps it for the court
+    REFUNDABLE = "refundable"  # 30 WD passed with no court filing: to be refunded (Reg 19)
+    REFUNDED = "refunded"  # refunded to the consignor
 
 
 class DisposalMethod(StrEnum):
