@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from adapters.calendar import get_calendar
 from adapters.db import session_scope
 from models.docs import Delivery, DeliveryState
-from models.enums import CounterBondState, DocumentKind, Reason, Role, TaskKind, TaskState
+from models.enums import CounterBondState, DocumentKind, LineState, Reason, Role, TaskKind, TaskState
 from models.rules.bonds import counter_bond_shortfall
 from models.rules.errors import CalendarUnknown, ConcurrentUpdate, InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI, court_filing_deadline, end_of_day
@@ -103,15 +103,15 @@ def record_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, bo
     if rec is None or rec.right_type != "patent":
         raise InvalidInput("line", f"line {case.number}/{line.number} concerns a {rec.right_type if rec else 'unknown'} "
                                    "right: a counter-bond releases goods only in patent cases (Reg 19)")
-    if line.state != "detained":
+    if s.exec(select(CounterBond.id).where(CounterBond.line_id == line.id)).first() is not None:
+        raise ConcurrentUpdate(f"line {case.number}/{line.number}", "already has a counter-bond")
+    if line.state != LineState.DETAINED.value:
         raise InvalidInput("line", f"line {case.number}/{line.number} is {line.state}: a counter-bond releases "
                                    "detained goods only (Reg 19)")
     missing = counter_bond_shortfall(bond.amount, line.value)
     if missing > 0:
         raise InvalidInput("amount", f"RMB {bond.amount} is below the value of the goods, RMB {line.value}: "
                                      "a counter-bond equals their value (Reg 19, Meas 20)")
-    if s.exec(select(CounterBond.id).where(CounterBond.line_id == line.id)).first() is not None:
-        raise ConcurrentUpdate(f"line {case.number}/{line.number}", "already has a counter-bond")
     ev = evidence_of_case(s, case, bond.evidence_id)
     ship = s.get(Shipment, case.shipment_id)
     assert ship is not None
