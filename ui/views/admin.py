@@ -145,5 +145,5 @@ with tab_seal:
     if current is not None and current.image is None:
         st.info(tr("seal.none"))
     elif current is not None:
-        st.image(current.image, width=160,
-                 caption=tr("seal.current", sha=(current.sha256 or "")[:12], size=current.size))
+        st.caption(tr("seal.current", sha=(current.sha256 or "")[:12], size=current.size))
+        st.image(current.image, width=160)
