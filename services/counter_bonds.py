@@ -32,6 +32,7 @@ from models.rules.workdays import SHANGHAI, court_filing_deadline, end_of_day
 from models.schemas import Strict
 from models.tables import Case, CounterBond, Decision, Document, Line, Recordation, Shipment, Task
 from services.bonds import BondReceiptIn, close_tasks, evidence_of_case
+from services.clocks import deadline_or_pending
 from services.context import Actor, load_actor, now_or, open_task, record, require_role, system_actor
 from services.detention import decide_in, lock_line
 
@@ -273,8 +274,6 @@ def served_on_rights_holder(s: Session, cb: CounterBond) -> datetime | None:
 
 
 def _start_clock(s: Session, cb: CounterBond, case: Case, line: Line, who: Actor, now: datetime) -> dict[str, Any] | None:
-    from services.clocks import deadline_or_pending
-
     if cb.notified_at is None:
         served = served_on_rights_holder(s, cb)
         if served is None:
