@@ -62,6 +62,10 @@ class CounterBondRefundIn(Strict):
     evidence_id: int | None = Field(default=None, gt=0)
 
 
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
 def _label(case: Case, line: Line) -> str:
     return f"line:{case.number}/{line.number}"
 
@@ -102,7 +106,8 @@ def record_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, bo
     require_role(who, "record a counter-bond", Role.IPR_OFFICER, Role.ADMIN)
     rec = s.get(Recordation, line.recordation_id)
     if rec is None or rec.right_type != "patent":
-        raise InvalidInput("line", f"line {case.number}/{line.number} concerns a {rec.right_type if rec else 'unknown'} "
+        kind = rec.right_type if rec else "unknown"
+        raise InvalidInput("line", f"line {case.number}/{line.number} concerns a {kind} "
                                    "right: a counter-bond releases goods only in patent cases (Reg 19)")
     if s.exec(select(CounterBond.id).where(CounterBond.line_id == line.id)).first() is not None:
         raise ConcurrentUpdate(f"line {case.number}/{line.number}", "already has a counter-bond")
@@ -157,7 +162,7 @@ def record_court_filing_in(s: Session, *, who: Actor, case: Case, line: Line, fi
     if cb.state == CounterBondState.KEPT:
         raise ConcurrentUpdate(f"counter-bond {cb.id}", f"is already kept for {cb.court} {cb.court_reference}")
     if cb.state == CounterBondState.REFUNDED:
-        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"was refunded ({cb.refunded_at.isoformat() if cb.refunded_at else ''})")
+        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"was refunded ({_iso(cb.refunded_at)})")
     received = filing.received_at or now
     if received > now:
         raise InvalidInput("received_at", "is in the future")
@@ -165,7 +170,8 @@ def record_court_filing_in(s: Session, *, who: Actor, case: Case, line: Line, fi
         raise InvalidInput("received_at", "is before the counter-bond was received")
     if cb.court_due is not None and received >= end_of_day(cb.court_due):
         raise InvalidInput("received_at", f"{received.astimezone(SHANGHAI).isoformat()} is after the rights holder's "
-                                          f"30 working days ended ({cb.court_due.isoformat()}, 24:00): the counter-bond "
+                                          f"30 working days ended ({cb.court_due.isoformat()}, 24:00): the "
+                                          "counter-bond "
                                           "is refundable (Reg 19, Meas 20)")
     ev = evidence_of_case(s, case, filing.evidence_id)
     before = cb.state
@@ -212,7 +218,7 @@ def refund_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, re
     require_role(who, "refund a counter-bond", Role.IPR_OFFICER, Role.ADMIN)
     cb = _lock_counter_bond(s, line, case)
     if cb.state == CounterBondState.REFUNDED:
-        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"was already refunded ({cb.refunded_at.isoformat() if cb.refunded_at else ''})")
+        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"was already refunded ({_iso(cb.refunded_at)})")
     if cb.state != CounterBondState.REFUNDABLE:
         why = (f"kept for the court ({cb.court} {cb.court_reference})" if cb.state == CounterBondState.KEPT else
                f"held until {cb.court_due.isoformat()} for the rights holder's court filing" if cb.court_due else
@@ -273,15 +279,16 @@ def served_on_rights_holder(s: Session, cb: CounterBond) -> datetime | None:
     return min(moments) if moments else None
 
 
-def _start_clock(s: Session, cb: CounterBond, case: Case, line: Line, who: Actor, now: datetime) -> dict[str, Any] | None:
+def _start_clock(s: Session, cb: CounterBond, case: Case, line: Line, who: Actor,
+                 now: datetime) -> dict[str, Any] | None:
     if cb.notified_at is None:
         served = served_on_rights_holder(s, cb)
         if served is None:
             return None
         cb.notified_at = served
-        cb.court_due = deadline_or_pending(s, clock=court_filing_deadline, start=served, case_id=case.id,  # type: ignore[arg-type]
-                                           who=who, subject=_label(case, line), what="court filing after a "
-                                           "counter-bond (30 WD, Reg 19, Meas 20)")
+        cb.court_due = deadline_or_pending(
+            s, clock=court_filing_deadline, start=served, case_id=case.id, who=who,  # type: ignore[arg-type]
+            subject=_label(case, line), what="court filing after a counter-bond (30 WD, Reg 19, Meas 20)")
     else:  # the year was unknown when the notice was served: clock.pending was recorded then
         try:
             cb.court_due = court_filing_deadline(cb.notified_at, get_calendar())
