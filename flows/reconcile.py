@@ -30,6 +30,7 @@ from services import process
 from services.auth import prune_attempts
 from services.calendar import ensure_calendar_ahead
 from services.clocks import fill_pending_clocks
+from services.counter_bonds import counter_bonds_due
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import escalate_overdue
 
@@ -109,13 +110,15 @@ def repair(*, dispatch: bool = True) -> dict:
     filled = fill_pending_clocks(now=now)
     released = release_expired(now=now)
     moved = advance_detention_clocks(now=now)
+    counter_bonds = counter_bonds_due(now=now)  # patent counter-bonds: 30 WD for a court filing (Reg 19, Meas 20)
     escalated = escalate_overdue(now=now)  # overdue human tasks go up to the office's managers
     pruned = prune_attempts(now=now)  # the sign-in log keeps what the limits and known browsers need
     timers = schedule_timers(timer_specs([t for t in process.timers_due() if t.due_at > now]))
     runs = ensure_case_runs()
     second = dispatch_once() if dispatch else None
     return {"dispatched": sum(len(r.dispatched) for r in (first, second) if r), "clocks_filled": len(filled),
-            "released": len(released), "detention_steps": len(moved), "escalated_tasks": len(escalated),
+            "released": len(released), "detention_steps": len(moved), "counter_bond_steps": len(counter_bonds),
+            "escalated_tasks": len(escalated),
             "sign_in_attempts_pruned": pruned,
             "timers": len(timers), "case_runs": runs}
 

@@ -8,7 +8,7 @@ from models.rules.states import LineState, Reason
 __all__ = [
     "LineState", "Reason", "Route", "Role", "OrgKind", "RightType", "Direction", "NoticeState",
     "Verdict", "BondKind", "ViewingState", "ShotRequestState", "TaskKind", "TaskState",
-    "DocumentKind", "CaseStatus", "BondForm", "DisposalMethod", "CostKind",
+    "DocumentKind", "CaseStatus", "BondForm", "CounterBondState", "DisposalMethod", "CostKind",
 ]
 
 
@@ -96,6 +96,7 @@ class TaskKind(StrEnum):
     REVIEW_STATEMENT = "review_statement"  # the consignor's statement and evidence (Reg 18, 24(4))
     REVIEW_APPLICATION = "review_application"  # a rights holder's application for detention (Reg 13-15)
     AWAIT_COURT = "await_court"  # detained on application: a court notice within 20 WD, else release (Reg 24(1))
+    REFUND_COUNTER_BOND = "refund_counter_bond"  # patent: no court filing within 30 WD (Reg 19, Meas 20)
 
 
 class TaskState(StrEnum):
@@ -123,6 +124,15 @@ class BondForm(StrEnum):
 
     DEPOSIT = "deposit"  # 保证金
     GUARANTEE = "guarantee"  # 银行保函
+
+
+class CounterBondState(StrEnum):
+    """The consignor's counter-bond for detained patent goods (反担保, Reg 19, Meas 20)."""
+
+    HELD = "held"  # received, the goods released; the rights holder has 30 WD to go to court
+    KEPT = "kept"  # the rights holder's court filing arrived in time: customs keeps it for the court
+    REFUNDABLE = "refundable"  # 30 WD passed with no court filing: to be refunded (Reg 19)
+    REFUNDED = "refunded"  # refunded to the consignor
 
 
 class DisposalMethod(StrEnum):

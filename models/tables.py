@@ -566,6 +566,42 @@ class DetentionApplication(SQLModel, table=True):
     decided_at: datetime | None = _dt(default=None)
 
 
+class CounterBond(SQLModel, table=True):
+    """The consignor's counter-bond for a detained patent line (反担保, Reg 19, 24(3); Meas 20): customs
+    received it and released the line; the rights holder then has 30 working days from the day after
+    customs' written notice was served on it to file its court's acceptance notice (Meas 20, 41), or the
+    counter-bond is refunded."""
+
+    __tablename__ = "counter_bond"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="ipr_case.id", index=True)
+    line_id: int = Field(foreign_key="goods_line.id", unique=True)
+    consignor_id: int = Field(foreign_key="consignor.id")
+    rights_holder_id: int = Field(foreign_key="rights_holder.id", index=True)
+    state: str = _enum("held")
+    form: str = _enum()  # deposit, guarantee
+    amount: Decimal = Field(sa_type=Money)
+    bank: str = Field(default="", max_length=200)
+    letter_no: str = Field(default="", max_length=100)
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    received_by_id: int = Field(foreign_key="user_account.id")
+    received_at: datetime = _dt()
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")  # the release it brought
+    notified_at: datetime | None = _dt(default=None)  # customs' written notice served on the rights holder
+    court_due: date | None = None  # last working day for the court filing (30 WD, Meas 20)
+    court: str = Field(default="", max_length=200)
+    court_reference: str = Field(default="", max_length=100)
+    court_filed_at: datetime | None = _dt(default=None)  # when customs received the court's notice
+    court_evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    court_recorded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    refundable_at: datetime | None = _dt(default=None)
+    refunded_at: datetime | None = _dt(default=None)
+    refunded_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    refund_reference: str = Field(default="", max_length=100)
+    refund_evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    version: int = 1
+
+
 # --- the working-day calendar -----------------------------------------------------------------------
 
 

@@ -111,6 +111,10 @@ def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str,
                 now: datetime | None = None) -> LineOut:
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome", f"must be one of {', '.join(OUTCOMES)}")
+    if outcome == "counter-bond":  # the release is the act of recording what customs received (Reg 19)
+        raise InvalidInput("outcome", "a counter-bond (patent goods, Reg 19) releases the line when it is recorded "
+                                      "with what customs received: services.counter_bonds.record_counter_bond "
+                                      "(yunque counter-bond receive)")
     note = plain("note", note, multiline=True)
     now = now_or(now)
     with session_scope() as s:

@@ -111,3 +111,30 @@ def _write(*, office: str, actor: str, key: str, sha: str, size: int, width: int
         record(s, actor=who, action="office.seal_set", subject=f"customs_office:{office}", at=now, case_id=None,
                before={"sha256": before}, after={"key": key, "sha256": sha, "size": size, "width": width, "height": height})
         return OfficeSealOut(office=office, key=key, sha256=sha, size=size, width=width, height=height, replaced=before)
+
+
+class OfficeSealView(BaseModel):
+    """The seal an office prints now, for the administrators' page; ``image`` None when it has none."""
+
+    office: str
+    name: str
+    sha256: str | None = None
+    size: int | None = None
+    image: bytes | None = None
+
+
+def office_seal(*, office: str, actor: str, store: ObjectStore | None = None) -> OfficeSealView:
+    """An office's current seal with its image, read from the evidence store and checked against the hash
+    recorded when it was set (administrators only; the store is read after the database session ends)."""
+    from services.documents import SealRef, load_seal
+
+    with session_scope(readonly=True) as s:
+        require_role(load_actor(s, actor), "read an office's seal", Role.ADMIN)
+        o = s.exec(select(CustomsOffice).where(CustomsOffice.code == office)).first()
+        if o is None:
+            raise NotFound("customs office", office)
+        view = OfficeSealView(office=o.code, name=o.name_en, sha256=o.seal_sha256, size=o.seal_size)
+        ref = SealRef(o.seal_key, o.seal_sha256) if o.seal_key and o.seal_sha256 else None
+    if ref is None:
+        return view
+    return view.model_copy(update={"image": load_seal(store or default_store(), ref)})

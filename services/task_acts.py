@@ -25,6 +25,7 @@ from models.enums import LineState, NoticeState, Reason, Role, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound
 from models.tables import Case, Line, Notice, Recordation, Task, TimelineEntry
 from services.context import Actor, publish, record, require_role
+from services.counter_bonds import COUNTER_BOND_TASK_ACTS
 from services.legal_task_acts import LEGAL_OUTCOME_FIELDS, LEGAL_TASK_ACTS
 
 
@@ -246,6 +247,8 @@ TASK_ACTS: dict[str, TaskAct | tuple] = {
     # the law after the verdict: bonds received and settled, investigations, disposal, the consignor's statement
     **{kind: TaskAct(form, outcomes, act, outcome_field=LEGAL_OUTCOME_FIELDS.get(kind))
        for kind, (form, outcomes, act) in LEGAL_TASK_ACTS.items()},
+    # the patent counter-bond refunded when no court filing came in 30 WD (Reg 19, Meas 20)
+    **{kind: TaskAct(form, outcomes, act) for kind, (form, outcomes, act) in COUNTER_BOND_TASK_ACTS.items()},
 }
 
 

@@ -89,6 +89,11 @@ TITLES: dict[TaskKind, tuple[tuple[str, str], ...]] = {
          "Detained on application {case}/{line} ({brand}): record the court notice; released after 20 working "
          "days without one"),
     ),
+    TaskKind.REFUND_COUNTER_BOND: (
+        ("退还收发货人对 {case}/{line}（{brand}）提供的反担保：权利人未在 30 个工作日内向法院起诉",
+         "Refund the consignor's counter-bond on {case}/{line} ({brand}): no court filing within 30 working days"),
+        ("退还案件 {case} 的反担保", "Refund the counter-bond of {case}"),
+    ),
     TaskKind.REVIEW_STATEMENT: (
         ("审查收发货人对案件 {case} 的陈述（条例第十八条）", "Review the consignor's statement on {case} (Reg 18)"),
     ),

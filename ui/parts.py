@@ -53,7 +53,9 @@ def decide_detained(case_number: str, lines: list[LineOut], actor: str) -> None:
         labels = {ln.number: f"{ln.number} · {ln.brand} · {chrome.state_label(ln.state)}" for ln in lines}  # this run's language
         number = st.selectbox(tr("line_no"), list(labels), format_func=labels.__getitem__)
         # No outcome chosen in advance: confiscation or release is the officer's decision, never a default.
-        outcome = st.selectbox(tr("outcome"), list(detention.OUTCOMES), format_func=lambda o: tr(f"outcome.{o}"),
+        # a counter-bond is recorded with what customs received (services.counter_bonds), not chosen here
+        outcomes = [o for o in detention.OUTCOMES if o != "counter-bond"]
+        outcome = st.selectbox(tr("outcome"), outcomes, format_func=lambda o: tr(f"outcome.{o}"),
                                index=None, placeholder=tr("choose_outcome"), key="case.decide.outcome")
         note = st.text_area(tr("note"), max_chars=2000)
         if st.form_submit_button(tr("decide"), type="primary"):

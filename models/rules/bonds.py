@@ -134,3 +134,8 @@ def disposal_order_ok(method: str, why_not_earlier: str) -> bool:
     """Reg 27: public welfare first, then sale to the rights holder, then auction after removing the
     infringing features, then destruction. A later method needs the reason the earlier ones were not used."""
     return method == "public-welfare" or bool(why_not_earlier.strip())
+
+
+def counter_bond_shortfall(amount: Decimal, value: Decimal) -> Decimal:
+    """Reg 19, Meas 20: a patent counter-bond equals the value of the goods; what is missing (0 when enough)."""
+    return max(value.quantize(FEN) - amount.quantize(FEN), Decimal("0.00"))

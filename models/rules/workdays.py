@@ -23,6 +23,7 @@ ANSWER_WD = 3  # answer to a confirmation notice (Meas 41; Reg 16, Meas 25)
 INVESTIGATION_WD = 30  # investigation after ex officio detention (Reg 20, Meas 28)
 COURT_ASSISTANCE_WD = 50  # court assistance after "cannot determine" (Reg 24)
 COURT_ORDER_WD = 20  # court order after detention on application (Reg 24)
+COURT_FILING_WD = 30  # patent: the rights holder's court filing after a counter-bond (Reg 19; Meas 20, 41)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,13 @@ def working_days_left(today: date, last_day: date, calendar: WorkingCalendar) ->
 def answer_deadline(served_at: datetime, calendar: WorkingCalendar) -> date:
     """3 working days from the day after service (Meas 41)."""
     return add_working_days(local_date(served_at), ANSWER_WD, calendar)
+
+
+def court_filing_deadline(notified_at: datetime, calendar: WorkingCalendar) -> date:
+    """30 working days from the day after customs' written notice of a counter-bond release was served on
+    the rights holder: by then it files its court's acceptance notice, or the counter-bond is refunded
+    (Reg 19; Meas 20, 41)."""
+    return add_working_days(local_date(notified_at), COURT_FILING_WD, calendar)
 
 
 def investigation_deadline(detained_at: datetime, calendar: WorkingCalendar) -> date:

@@ -581,8 +581,15 @@ def test_a_patent_line_is_released_on_a_counter_bond(db: str) -> None:
         answer(case, "ROLEX", {"ROLEX": "infringing"}, detain=True, bond="general")
     answer(case, "ROLEX", {"ROLEX": "infringing"}, detain=True, bond="16000")
     receive(notice_for(case, "ROLEX").id, "16000.00")
-    out = decide_line(case_number=case.number, line_number=1, actor="ipr.li", outcome="counter-bond")
-    assert (out.state, out.state_reason) == ("released", "counter-bond")
+    with pytest.raises(InvalidInput, match="outcome") as caught:  # released only by recording the counter-bond
+        decide_line(case_number=case.number, line_number=1, actor="ipr.li", outcome="counter-bond")
+    assert "record_counter_bond" in str(caught.value)
+    from services.counter_bonds import record_counter_bond
+
+    out = record_counter_bond(case_number=case.number, line_number=1, actor="ipr.li",
+                              bond={"form": "deposit", "amount": "16000.00"})
+    assert (out["state"], get_case(case_number=case.number, actor="ipr.li").lines[0].state_reason) == (
+        "held", "counter-bond")
 
 
 # --- tasks -------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Administration: users (create, role and organisation, disable, password) and rights holders."""
+"""Administration: users (create, role and organisation, disable, password), rights holders, the working-day
+calendar and each office's seal."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ def membership_inputs(prefix: str, role_default: str = "site_officer") -> dict:
     return out
 
 
-tab_users, tab_new, tab_holders, tab_calendar = st.tabs([tr("users"), tr("new_user"), tr("rights_holders"),
-                                                         tr("calendar.tab")])
+tab_users, tab_new, tab_holders, tab_calendar, tab_seal = st.tabs([tr("users"), tr("new_user"), tr("rights_holders"),
+                                                                   tr("calendar.tab"), tr("seal.tab")])
 
 with tab_users:
     listing = users.list_users(actor=actor.username)
@@ -124,3 +125,25 @@ with tab_calendar:
                     st.subheader(tr("calendar.changes"))
                     chrome.table([{tr("calendar.day"): chrome.day(c.day), tr("calendar.was"): tr(f"calendar.{c.was}"),
                                    tr("calendar.now"): tr(f"calendar.{c.now}")} for c in loaded.changes])
+
+with tab_seal:
+    from services import offices
+
+    st.caption(tr("seal.how"))
+    seal_office = st.selectbox(tr("customs_office"), office_codes, key="admin.seal.office",
+                               format_func=lambda c: next(o["name_en"] for o in orgs.customs_offices if o["code"] == c))
+    with st.form("admin.seal", clear_on_submit=True):
+        seal_file = st.file_uploader(tr("seal.file"), type=["png"], key="admin.seal.file")
+        if st.form_submit_button(tr("seal.set"), type="primary"):
+            if seal_file is None:
+                st.error(f"{tr('field')} seal: {tr('seal.missing')}")
+            else:  # the service judges the content (PNG, transparent, square, size) and names ``seal`` if it refuses
+                chrome.run_action(offices.set_office_seal, office=seal_office, actor=actor.username,
+                                  data=seal_file.getvalue(), ok=tr("seal.saved"))
+    # after the form, so a seal just set is the one shown
+    current = chrome.run_action(offices.office_seal, office=seal_office, actor=actor.username)
+    if current is not None and current.image is None:
+        st.info(tr("seal.none"))
+    elif current is not None:
+        st.caption(tr("seal.current", sha=(current.sha256 or "")[:12], size=current.size))
+        st.image(current.image, width=160)

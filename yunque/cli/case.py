@@ -120,7 +120,8 @@ def register(app: typer.Typer) -> None:
     @line.command("decide")
     @handled
     def decide(case_number: str, line_number: int, actor: str = AsOpt,
-               outcome: str = typer.Option(..., "--outcome", help="confiscate, cannot-determine, court-notice, withdrawn, counter-bond"),
+               outcome: str = typer.Option(..., "--outcome", help="confiscate, cannot-determine, court-notice, withdrawn "
+                                                                 "(a counter-bond: yunque counter-bond receive)"),
                note: str = typer.Option("", "--note"), as_json: bool = JsonOpt) -> None:
         """Decide on a detained line (Reg 19, 20, 24)."""
         from services.detention import decide_line

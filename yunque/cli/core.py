@@ -78,13 +78,16 @@ def register(app: typer.Typer) -> None:
         from services.sweep import advance_detention_clocks, release_expired
 
         from services.calendar import ensure_calendar_ahead
+        from services.counter_bonds import counter_bonds_due
 
         t = parse_time(now) or utcnow()
         ensure_calendar_ahead(now=t)
         fill_pending_clocks(now=t)
         released = release_expired(now=t)
         clocks = advance_detention_clocks(now=t)
-        emit({"now": t.isoformat(), "released": released, "detention_clocks": clocks}, as_json,
+        counter_bonds = counter_bonds_due(now=t)
+        emit({"now": t.isoformat(), "released": released, "detention_clocks": clocks, "counter_bonds": counter_bonds},
+             as_json,
              lambda o: f"released {len(o['released'])} line(s); {len(o['detention_clocks'])} detention clock step(s)")
 
     @audit.command("verify")

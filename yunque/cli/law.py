@@ -172,3 +172,59 @@ def register(app: typer.Typer) -> None:
         emit(transfer_to_police(case_number=case_number, actor=actor, now=parse_time(now),
                                 transfer={"lines": line, "police_unit": police_unit, "reference": reference,
                                           "grounds": grounds}), as_json, _kv)
+
+    counter = typer.Typer(no_args_is_help=True,
+                          help="The consignor's counter-bond for detained patent goods (Reg 19, 24(3); Meas 20).")
+    app.add_typer(counter, name="counter-bond")
+
+    @counter.command("receive")
+    @handled
+    def counter_receive(case_number: str, line_number: int, actor: str = AsOpt,
+                        form: str = typer.Option(..., "--form", help="deposit or guarantee (bank guarantee letter)"),
+                        amount: str = typer.Option(..., "--amount", help="RMB received; at least the line's value"),
+                        bank: str = typer.Option("", "--bank"), letter_no: str = typer.Option("", "--letter-no"),
+                        evidence: int = typer.Option(None, "--evidence", help="Evidence id of the scan."),
+                        note: str = typer.Option("", "--note"), now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+        """Record the consignor's counter-bond for a detained patent line: the line is released."""
+        from services.counter_bonds import record_counter_bond
+
+        emit(record_counter_bond(case_number=case_number, line_number=line_number, actor=actor, now=parse_time(now),
+                                 bond={"form": form, "amount": amount, "bank": bank, "letter_no": letter_no,
+                                       "evidence_id": evidence, "note": note}), as_json, _kv)
+
+    @counter.command("court-filing")
+    @handled
+    def counter_court_filing(case_number: str, line_number: int, actor: str = AsOpt,
+                             court_name: str = typer.Option(..., "--court"),
+                             reference: str = typer.Option(..., "--reference", help="The court's case number."),
+                             received_at: str = typer.Option(None, "--received-at",
+                                                             help="When customs received it (ISO, with zone)."),
+                             evidence: int = typer.Option(None, "--evidence"), now: str = NowOpt,
+                             as_json: bool = JsonOpt) -> None:
+        """Record the court's acceptance notice the rights holder filed: customs keeps the counter-bond."""
+        from services.counter_bonds import record_court_filing
+
+        emit(record_court_filing(case_number=case_number, line_number=line_number, actor=actor, now=parse_time(now),
+                                 filing={"court": court_name, "reference": reference,
+                                         "received_at": parse_time(received_at, "received_at"),
+                                         "evidence_id": evidence}), as_json, _kv)
+
+    @counter.command("refund")
+    @handled
+    def counter_refund(case_number: str, line_number: int, actor: str = AsOpt,
+                       reference: str = typer.Option("", "--reference", help="The repayment or returned letter."),
+                       note: str = typer.Option("", "--note"), evidence: int = typer.Option(None, "--evidence"),
+                       now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+        """Record the refund of a counter-bond whose 30 working days passed with no court filing."""
+        from services.counter_bonds import refund_counter_bond
+
+        emit(refund_counter_bond(case_number=case_number, line_number=line_number, actor=actor, now=parse_time(now),
+                                 refund={"reference": reference, "note": note, "evidence_id": evidence}), as_json, _kv)
+
+    @counter.command("show")
+    @handled
+    def counter_show(case_number: str, line_number: int, actor: str = AsOpt, as_json: bool = JsonOpt) -> None:
+        """A line's counter-bond: amount, state, the rights holder's deadline, the court filing, the refund."""
+        from services.counter_bonds import counter_bond
+
+        emit(counter_bond(case_number=case_number, line_number=line_number, actor=actor), as_json, _kv)
