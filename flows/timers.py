@@ -64,7 +64,8 @@ def detention_clock(line_id: int, clock: str, due_at: datetime):  # noqa: ANN201
     """30 working days after detention is customs' own deadline to investigate (Reg 20, Meas 28): the
     system decides nothing, the overdue investigation is escalated to the top of the inbox and the
     managers' board; 50 working days with no court notice: an undetermined line is released (Reg 24(2)),
-    a line held for a court is not (``services.sweep.advance_detention_clocks``)."""
+    a line held for a court is not; on a rights holder's application the court clock is 20 working days and
+    releases the detained line (Reg 24(1)) (``services.sweep.advance_detention_clocks``)."""
     if clock not in ("investigation", "court"):
         raise ValueError(f"clock: must be investigation or court, not {clock!r}")
     if not _wait_until(due_at):

@@ -9,7 +9,9 @@ timers are due at once and fire for real:
   IPR officer records as received;
 - at the deadline: NIKE clears, CHANEL claims with a bond, ADIDAS stays silent, HERMES claims with a
   bond too small;
-- a viewing: GUCCI asks for a viewing while the case waits, then both holders clear."""
+- a viewing: GUCCI asks for a viewing while the case waits, then both holders clear;
+- on application (Reg 12-15, 24(1)): CHANEL applies now and customs accepts while the run waits; another
+  application accepted in the past has its 20-working-day court clock due at once and is released by it."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from tests.flows.conftest import FlowStack, run_state, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 PAST = datetime(2026, 11, 23, 10, 0, tzinfo=SH)  # a Monday: answers due by the end of Thursday 26 November
+APPLIED_LONG_AGO = datetime(2026, 10, 19, 10, 0, tzinfo=SH)  # a Monday: 20 working days end on Monday 16 November
 _seq = itertools.count(1)
 
 pytestmark = pytest.mark.slow
@@ -118,6 +121,35 @@ def settles_by_itself(number: str) -> dict:
     return {"completed": _completed(number)}
 
 
+def application(declaration_no: str, at: datetime | None = None) -> str:
+    from adapters.db import session_scope
+    from models.tables import Recordation
+    from services.applications import file_application
+
+    with session_scope(readonly=True) as s:
+        rec = s.exec(select(Recordation.number).where(Recordation.brand == "CHANEL")).one()
+    c = json.loads(__import__("services.demo", fromlist=["DEMO_FILE"]).DEMO_FILE.read_text(encoding="utf-8"))["consignors"][0]
+    return file_application(actor="chanel.agent", now=at, application={
+        "customs_office": "CAPAIR", "declaration_no": declaration_no, "direction": "export",
+        "consignor": {"name": c["name"], "uscc": c["uscc"]}, "recordation": rec,
+        "lines": [{"description": "Handbags", "quantity": 12, "unit": "pcs", "value": "36000.00"}],
+        "grounds": "A test purchase from this consignor was counterfeit."})["case_number"]
+
+
+def accept(number: str, at: datetime | None = None) -> None:
+    from services.applications import review_application
+
+    review_application(case_number=number, actor="ipr.li", now=at, review={
+        "decision": "accepted", "form": "guarantee", "amount": "36000.00", "bank": "中国银行", "letter_no": "BG-7"})
+
+
+def accepted_while_waiting(number: str) -> dict:
+    first = _paused(number)  # waits for customs' review: nothing to serve
+    accept(number)
+    # woken by the decision; once the detention is followed up the run ends, the court clock kept by its timer
+    return {"first_wait": first, "completed": _completed(number)}
+
+
 @pytest.fixture(scope="module")
 def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
     """Open the five cases, start the dispatcher, drive each case in its own thread."""
@@ -139,7 +171,10 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
             "in_time": open_confirmed(shipment(["NIKE", "CHANEL", "HERMES"], now), now=now).number,
             "viewing": open_confirmed(shipment(["NIKE", "GUCCI"], now), now=now).number,
             "deadline": open_confirmed(shipment(["NIKE", "CHANEL", "ADIDAS", "HERMES"], PAST), now=PAST).number,
+            "applied": application(f"0303{os.getpid() % 10**6:06d}{next(_seq):08d}"),
+            "applied_long_ago": application(f"0303{os.getpid() % 10**6:06d}{next(_seq):08d}", at=APPLIED_LONG_AGO),
         }
+        accept(numbers["applied_long_ago"], at=APPLIED_LONG_AGO + timedelta(hours=2))  # 20 WD ended on 16 November
         late = _case(numbers["deadline"])
         _answer(late, "NIKE", "nike.agent", "not-infringing", at=PAST + timedelta(minutes=9))
         _answer(late, "CHANEL", "chanel.agent", "infringing", at=PAST + timedelta(minutes=12), detain=True, bond="general")
@@ -150,7 +185,8 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
         t = threading.Thread(target=contextvars.copy_context().run, args=(run_forever,),
                              kwargs={"interval": 0.5, "stop": stop}, daemon=True)
         t.start()
-        drivers = {"in_time": all_answered_in_time, "viewing": viewing_before_verdict, "deadline": settles_by_itself}
+        drivers = {"in_time": all_answered_in_time, "viewing": viewing_before_verdict, "deadline": settles_by_itself,
+                   "applied": accepted_while_waiting, "applied_long_ago": settles_by_itself}
         results: dict[str, Any] = {}
         with ThreadPoolExecutor(len(drivers)) as pool:
             futures = {k: pool.submit(contextvars.copy_context().run, fn, numbers[k]) for k, fn in drivers.items()}
@@ -311,4 +347,31 @@ def test_a_viewing_request_wakes_the_waiting_case_which_then_completes_on_the_ve
     with session_scope(readonly=True) as s:
         ev = [e.dispatched_at for e in s.exec(select(OutboxEvent).where(OutboxEvent.topic == "viewing.requested"))]
     assert ev and all(at is not None for at in ev)
+    _each_effect_once(case.number)
+
+
+def test_an_application_accepted_while_its_run_waits_wakes_it_and_the_detention_is_followed_up(case_of, outcomes) -> None:  # noqa: ANN001
+    case = case_of("applied")
+    r = outcomes["results"]["applied"]
+    assert r["first_wait"] and r["completed"] == "COMPLETED"  # suspended for the review, resumed by application.decided
+    assert all(d.followed_up_at for d in _decisions(case.number))
+    assert case.route == "application" and {ln.state for ln in case.lines} == {"detained"}
+    assert {ln.investigation_due for ln in case.lines} == {None}  # no investigation on application
+    kinds = Counter(d.kind for d in case.documents)
+    assert kinds == {"detention_notice": 1, "detention_receipt": 1}  # and never a confirmation notice
+    line = case.lines[0]
+    name = f"{case.number}-line-{line.number}-court"
+    clock = _flow_runs_named(name)[name]
+    assert clock.state.type.value == "SCHEDULED"
+    assert clock.expected_start_time.astimezone(SH).date() == line.court_due + timedelta(days=1)
+    _each_effect_once(case.number)
+
+
+def test_an_application_without_a_court_notice_in_20_working_days_is_released_by_its_clock(case_of) -> None:  # noqa: ANN001
+    case = case_of("applied_long_ago")
+    assert [(ln.state, ln.state_reason) for ln in case.lines] == [("released", "no-court-order")]
+    released = [e for e in _timeline(case.number) if e.action == "line.released"]
+    assert [(e.actor, e.after["reason"]) for e in released] == [("system", "no-court-order")]
+    assert all(d.followed_up_at for d in _decisions(case.number))
+    assert Counter(d.kind for d in case.documents)["release_notice"] == 2  # to the holder and the consignor
     _each_effect_once(case.number)
