@@ -531,6 +531,30 @@ STRINGS: dict[str, tuple[str, str]] = {
         "请使用您以前登录过的浏览器。",
         "This account has had too many wrong passwords: it is locked for sign-in from browsers it was never "
         "used in until {until} (Beijing time). Use a browser you have signed in with before."),
+    # unlock links by e-mail (services.unlock, the /_yq/unlock route of ui/server.py)
+    "unlock.offer": ("无法登录？我们可以向此账号登记的电子邮箱发送解锁链接。",
+                     "Kept out? We can e-mail an unlock link to the address recorded for this account."),
+    "unlock.ask": ("给我发送解锁链接", "Send me an unlock link"),
+    "unlock.asked": ("如果该账号存在且登记了电子邮箱，解锁链接已发送至该邮箱，{minutes}分钟内有效，仅可使用一次。",
+                     "If the account exists and has an e-mail address, an unlock link was sent to it. It works "
+                     "once, for {minutes} minutes."),
+    "unlock.limited": ("申请解锁链接过于频繁，请于 {until}（北京时间）后再试。",
+                       "Too many unlock links asked for: try again after {until} (Beijing time)."),
+    "unlock.title": ("解除登录锁定", "Unlock sign-in"),
+    "unlock.confirm": ("确认后，此账号因密码错误次数过多而产生的登录锁定将被解除，然后请用您的密码登录。",
+                       "Confirm to clear this account's lock after too many wrong passwords; then sign in with "
+                       "your password."),
+    "unlock.button": ("解除锁定", "Unlock"),
+    "unlock.done": ("账号 {username} 的登录锁定已解除，请用您的密码登录。",
+                    "Sign-in to {username} is unlocked: sign in with your password."),
+    "unlock.refused.used": ("此解锁链接已使用过，不能再次使用。如仍无法登录，请在登录页重新申请。",
+                            "This unlock link was already used. If you are still kept out, ask for a new one "
+                            "on the sign-in page."),
+    "unlock.refused.expired": ("此解锁链接已过期。请在登录页重新申请。",
+                               "This unlock link has expired. Ask for a new one on the sign-in page."),
+    "unlock.refused.unknown": ("此解锁链接无效。请在登录页重新申请。",
+                               "This is not a valid unlock link. Ask for a new one on the sign-in page."),
+    "unlock.sign_in": ("前往登录", "Go to sign-in"),
     "handoff_refused": ("此登录不是在本浏览器中发起的，未登录。请在此用您自己的账号登录。",
                         "This sign-in was not started in this browser, so nobody was signed in. "
                         "Sign in here with your own account."),
@@ -657,6 +681,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "action.rights_holder.created": ("新建权利人", "Rights holder created"),
     "action.session.ended": ("会话结束", "Session ended"),
     "action.session.started": ("登录", "Signed in"),
+    "action.sign_in.unlock_mail_failed": ("解锁链接邮件发送失败", "Unlock link could not be mailed"),
+    "action.sign_in.unlock_mailed": ("已发送解锁链接邮件", "Unlock link mailed"),
+    "action.sign_in.unlock_refused": ("拒绝无效的解锁链接", "Unlock link refused"),
+    "action.sign_in.unlock_requested": ("申请解锁链接", "Unlock link asked for"),
+    "action.sign_in.unlocked": ("通过邮件链接解除登录锁定", "Sign-in unlocked by e-mailed link"),
     "action.statement.filed": ("收发货人提交陈述", "Consignor's statement filed"),
     "action.statement.reviewed": ("审查收发货人陈述", "Consignor's statement reviewed"),
     "action.task.acted": ("执行任务", "Task acted on"),
