@@ -273,6 +273,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.withdrawn": ("权利人撤回申请，放行", "rights holder withdrew: release"),
     "outcome.counter-bond": ("收发货人提供反担保，放行", "counter-bond posted: release"),
     "decide": ("决定", "Decide"),
+    "counter_bond.title": ("反担保（专利，《条例》第十九条）", "Counter-bond (patent, Reg 19)"),
+    "counter_bond.how": ("收发货人就扣留的涉嫌侵犯专利权货物提供等值的保证金或银行保函后，记录海关收到的反担保，货物即予放行；"
+                         "权利人自海关书面通知送达之次日起30个工作日内可向海关提交法院受理通知（《办法》第二十条）。",
+                         "When the consignor posts a deposit or bank guarantee equal to the value of detained patent "
+                         "goods, record what customs received: the line is released, and the rights holder has 30 "
+                         "working days from the day after customs' notice is served to file its court's acceptance "
+                         "notice (Meas 20)."),
+    "counter_bond.line": ("第 {n} 项 · 货值 {value} 元", "line {n} · value RMB {value}"),
+    "counter_bond.choose_form": ("请选择担保形式", "Choose the form"),
+    "counter_bond.record": ("记录反担保并放行", "Record the counter-bond and release"),
+    "counter_bond.recorded": ("已记录第 {n} 项的反担保，货物已放行。", "Counter-bond of line {n} recorded; the line is released."),
+    "counter_bond.received": ("收到反担保时间", "Counter-bond received"),
+    "counter_bond.court_due": ("起诉期限", "Court filing due"),
+    "counter_bond.not_served": ("待书面通知送达权利人", "after customs' notice is served on the rights holder"),
+    "court_filing.how": ("权利人在期限内提交法院受理通知的，海关继续保留反担保，以备法院处理。",
+                         "If the rights holder files its court's acceptance notice in time, customs keeps the "
+                         "counter-bond for the court."),
+    "court_filing.received_help": ("留空则为现在；例如 2026-11-24T15:00+08:00",
+                                   "empty for now; e.g. 2026-11-24T15:00+08:00"),
+    "court_filing.record": ("记录法院受理通知", "Record the court filing"),
+    "court_filing.recorded": ("已记录第 {n} 项的法院受理通知，反担保予以保留。",
+                              "Court filing for line {n} recorded; customs keeps the counter-bond."),
     "decided": ("已决定。", "Decided."),
     "no_viewings": ("没有看货申请。", "No viewings."),
     "requested_by": ("申请人", "Requested by"),
