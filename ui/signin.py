@@ -39,6 +39,7 @@ def show() -> None:
         except YunqueError as e:  # a field left empty
             st.error(chrome.refusal_text(e))
         if signed is not None:
+            st.session_state.pop("signin.locked_name", None)
             st.session_state[chrome.TOKEN_KEY] = signed.token
             st.session_state["ui.lang"] = signed.actor.locale if signed.actor.locale in ("zh", "en") else "zh"
             # Back to the address asked for before signing in, if this role may see it; else home.
