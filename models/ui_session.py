@@ -60,3 +60,24 @@ class SavedView(SQLModel, table=True):
     filters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by_id: int = Field(foreign_key="user_account.id")
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+class SignInUnlock(SQLModel, table=True):
+    """One request for an unlock link (``services.unlock``), whether or not the account exists.
+
+    Every request is kept (the rate limits count them per user name as typed and per client); only a
+    request for an existing local account gets a token, a random secret mailed to the account's own
+    address of which only the SHA-256 is stored. Opening the link (``used_at``) clears the failures
+    counted against the account up to that moment (``services.auth``)."""
+
+    __tablename__ = "sign_in_unlock"
+    id: int | None = Field(default=None, primary_key=True)
+    requested_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    username: str = Field(max_length=80, index=True)  # as typed (lower case); the account may not exist
+    client: str = Field(max_length=64, index=True)  # the network address the request came from
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    expires_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
+    mailed_at: datetime | None = Field(sa_type=UTCDateTime, default=None)  # the mail server accepted it
+    used_at: datetime | None = Field(sa_type=UTCDateTime, default=None)
+    used_client: str | None = Field(default=None, max_length=64)

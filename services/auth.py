@@ -17,6 +17,10 @@ Limits, over a sliding ``WINDOW`` (the refusal says until when, ``SignInLocked``
   (its pre-sign-in nonce cookie, ``ui/server.py``, hashed in the attempt log) within ``KNOWN_FOR``:
   a known browser is counted on its own and is not locked by other clients' failures, so nobody can
   keep a rights holder out of their usual browser before a deadline by typing wrong passwords.
+
+An unlock link e-mailed to the account's own address (``services.unlock``) clears the lock from
+anywhere: failures recorded up to the moment the link was used no longer count for that account, in any
+of the three limits (the failures of other accounts from the same address included, for sign-ins to it).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from sqlmodel import Session, col, select
 from adapters.db import session_scope
 from models.rules.errors import InvalidInput, PermissionDenied, SignInLocked
 from models.tables import User
-from models.ui_session import SignInAttempt
+from models.ui_session import SignInAttempt, SignInUnlock
 from services.context import Actor, now_or
 
 WINDOW = timedelta(minutes=15)
@@ -146,8 +150,16 @@ def authenticate(*, username: str, password: str, client: str = LOCAL_CLIENT, no
         return Actor.of(user)
 
 
+def cleared_at(s: Session, names: list[str]) -> dict[str, datetime]:
+    """When each of these accounts' sign-in lock was last cleared by an unlock link, if ever."""
+    rows = s.exec(select(SignInUnlock.username, func.max(SignInUnlock.used_at))
+                  .where(col(SignInUnlock.username).in_(names), col(SignInUnlock.used_at).is_not(None))
+                  .group_by(SignInUnlock.username)).all()
+    return {name: at for name, at in rows if at is not None}
+
+
 def _refuse_if_locked(s: Session, name: str, client: str, browser: str | None, now: datetime) -> None:
-    since = now - WINDOW
+    since = max(now - WINDOW, cleared_at(s, [name]).get(name, now - WINDOW))
     failed = select(SignInAttempt.at).where(col(SignInAttempt.succeeded).is_(False), SignInAttempt.at > since)
     known = browser is not None and s.exec(
         select(SignInAttempt.id).where(SignInAttempt.username == name, SignInAttempt.browser == browser,
@@ -182,12 +194,15 @@ def locked_scopes(s: Session, names: list[str], now: datetime) -> dict[str, str]
     """For each of these accounts whose sign-in is refused somewhere now: ``account`` (paused for browsers it
     was never used in, ``PER_ACCOUNT``) or ``client`` (at least one client is locked out of it,
     ``PER_CLIENT_ACCOUNT`` failures since that client's last success). What the administrators see."""
-    rows = s.exec(select(SignInAttempt.username, SignInAttempt.client, SignInAttempt.succeeded)
+    rows = s.exec(select(SignInAttempt.username, SignInAttempt.client, SignInAttempt.succeeded, SignInAttempt.at)
                   .where(col(SignInAttempt.username).in_(names), SignInAttempt.at > now - WINDOW)
                   .order_by(col(SignInAttempt.id))).all()
+    cleared = cleared_at(s, names)
     failures: dict[str, int] = {}
     streaks: dict[tuple[str, str], int] = {}
-    for name, client, succeeded in rows:
+    for name, client, succeeded, at in rows:
+        if name in cleared and at <= cleared[name]:
+            continue
         streaks[(name, client)] = 0 if succeeded else streaks.get((name, client), 0) + 1
         failures[name] = failures.get(name, 0) + (not succeeded)
     out = {name: "client" for (name, _), n in streaks.items() if n >= PER_CLIENT_ACCOUNT}

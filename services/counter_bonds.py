@@ -263,6 +263,23 @@ def counter_bond(*, case_number: str, line_number: int, actor: str) -> dict[str,
         return _view(s, cb, full=who.is_customs or who.role == Role.CONSIGNOR)  # the consignor: its own money
 
 
+def counter_bonds_of_case(*, case_number: str, actor: str) -> list[dict[str, Any]]:
+    """The case's lines concerning a recorded patent, each with its counter-bond if one was received
+    (``counter_bond`` is None otherwise): what the case page offers an officer to record. Customs only."""
+    from services.cases import visible_case
+
+    with session_scope(readonly=True) as s:
+        who = load_actor(s, actor)
+        require_role(who, "read counter-bonds", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER, Role.ADMIN)
+        case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)
+        rows = s.exec(select(Line, CounterBond).join(Recordation, col(Recordation.id) == Line.recordation_id)
+                      .outerjoin(CounterBond, col(CounterBond.line_id) == Line.id)
+                      .where(Line.case_id == case.id, Recordation.right_type == "patent")
+                      .order_by(col(Line.number))).all()
+        return [{"line": line.number, "state": line.state, "value": str(line.value),
+                 "counter_bond": _view(s, cb) if cb is not None else None} for line, cb in rows]
+
+
 # --- the system's step ------------------------------------------------------------------------------
 
 

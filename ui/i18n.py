@@ -273,6 +273,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.withdrawn": ("权利人撤回申请，放行", "rights holder withdrew: release"),
     "outcome.counter-bond": ("收发货人提供反担保，放行", "counter-bond posted: release"),
     "decide": ("决定", "Decide"),
+    "counter_bond.title": ("反担保（专利，《条例》第十九条）", "Counter-bond (patent, Reg 19)"),
+    "counter_bond.how": ("收发货人就扣留的涉嫌侵犯专利权货物提供等值的保证金或银行保函后，记录海关收到的反担保，货物即予放行；"
+                         "权利人自海关书面通知送达之次日起30个工作日内可向海关提交法院受理通知（《办法》第二十条）。",
+                         "When the consignor posts a deposit or bank guarantee equal to the value of detained patent "
+                         "goods, record what customs received: the line is released, and the rights holder has 30 "
+                         "working days from the day after customs' notice is served to file its court's acceptance "
+                         "notice (Meas 20)."),
+    "counter_bond.line": ("第 {n} 项 · 货值 {value} 元", "line {n} · value RMB {value}"),
+    "counter_bond.choose_form": ("请选择担保形式", "Choose the form"),
+    "counter_bond.record": ("记录反担保并放行", "Record the counter-bond and release"),
+    "counter_bond.recorded": ("已记录第 {n} 项的反担保，货物已放行。", "Counter-bond of line {n} recorded; the line is released."),
+    "counter_bond.received": ("收到反担保时间", "Counter-bond received"),
+    "counter_bond.court_due": ("起诉期限", "Court filing due"),
+    "counter_bond.not_served": ("待书面通知送达权利人", "after customs' notice is served on the rights holder"),
+    "court_filing.how": ("权利人在期限内提交法院受理通知的，海关继续保留反担保，以备法院处理。",
+                         "If the rights holder files its court's acceptance notice in time, customs keeps the "
+                         "counter-bond for the court."),
+    "court_filing.received_help": ("留空则为现在；例如 2026-11-24T15:00+08:00",
+                                   "empty for now; e.g. 2026-11-24T15:00+08:00"),
+    "court_filing.record": ("记录法院受理通知", "Record the court filing"),
+    "court_filing.recorded": ("已记录第 {n} 项的法院受理通知，反担保予以保留。",
+                              "Court filing for line {n} recorded; customs keeps the counter-bond."),
     "decided": ("已决定。", "Decided."),
     "no_viewings": ("没有看货申请。", "No viewings."),
     "requested_by": ("申请人", "Requested by"),
@@ -531,6 +553,30 @@ STRINGS: dict[str, tuple[str, str]] = {
         "请使用您以前登录过的浏览器。",
         "This account has had too many wrong passwords: it is locked for sign-in from browsers it was never "
         "used in until {until} (Beijing time). Use a browser you have signed in with before."),
+    # unlock links by e-mail (services.unlock, the /_yq/unlock route of ui/server.py)
+    "unlock.offer": ("无法登录？我们可以向此账号登记的电子邮箱发送解锁链接。",
+                     "Kept out? We can e-mail an unlock link to the address recorded for this account."),
+    "unlock.ask": ("给我发送解锁链接", "Send me an unlock link"),
+    "unlock.asked": ("如果该账号存在且登记了电子邮箱，解锁链接已发送至该邮箱，{minutes}分钟内有效，仅可使用一次。",
+                     "If the account exists and has an e-mail address, an unlock link was sent to it. It works "
+                     "once, for {minutes} minutes."),
+    "unlock.limited": ("申请解锁链接过于频繁，请于 {until}（北京时间）后再试。",
+                       "Too many unlock links asked for: try again after {until} (Beijing time)."),
+    "unlock.title": ("解除登录锁定", "Unlock sign-in"),
+    "unlock.confirm": ("确认后，此账号因密码错误次数过多而产生的登录锁定将被解除，然后请用您的密码登录。",
+                       "Confirm to clear this account's lock after too many wrong passwords; then sign in with "
+                       "your password."),
+    "unlock.button": ("解除锁定", "Unlock"),
+    "unlock.done": ("账号 {username} 的登录锁定已解除，请用您的密码登录。",
+                    "Sign-in to {username} is unlocked: sign in with your password."),
+    "unlock.refused.used": ("此解锁链接已使用过，不能再次使用。如仍无法登录，请在登录页重新申请。",
+                            "This unlock link was already used. If you are still kept out, ask for a new one "
+                            "on the sign-in page."),
+    "unlock.refused.expired": ("此解锁链接已过期。请在登录页重新申请。",
+                               "This unlock link has expired. Ask for a new one on the sign-in page."),
+    "unlock.refused.unknown": ("此解锁链接无效。请在登录页重新申请。",
+                               "This is not a valid unlock link. Ask for a new one on the sign-in page."),
+    "unlock.sign_in": ("前往登录", "Go to sign-in"),
     "handoff_refused": ("此登录不是在本浏览器中发起的，未登录。请在此用您自己的账号登录。",
                         "This sign-in was not started in this browser, so nobody was signed in. "
                         "Sign in here with your own account."),
@@ -657,6 +703,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "action.rights_holder.created": ("新建权利人", "Rights holder created"),
     "action.session.ended": ("会话结束", "Session ended"),
     "action.session.started": ("登录", "Signed in"),
+    "action.sign_in.unlock_mail_failed": ("解锁链接邮件发送失败", "Unlock link could not be mailed"),
+    "action.sign_in.unlock_mailed": ("已发送解锁链接邮件", "Unlock link mailed"),
+    "action.sign_in.unlock_refused": ("拒绝无效的解锁链接", "Unlock link refused"),
+    "action.sign_in.unlock_requested": ("申请解锁链接", "Unlock link asked for"),
+    "action.sign_in.unlocked": ("通过邮件链接解除登录锁定", "Sign-in unlocked by e-mailed link"),
     "action.statement.filed": ("收发货人提交陈述", "Consignor's statement filed"),
     "action.statement.reviewed": ("审查收发货人陈述", "Consignor's statement reviewed"),
     "action.task.acted": ("执行任务", "Task acted on"),

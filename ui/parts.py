@@ -66,6 +66,63 @@ def decide_detained(case_number: str, lines: list[LineOut], actor: str) -> None:
                 st.rerun()
 
 
+def counter_bond_block(case_number: str, actor: str) -> None:
+    """An IPR officer on a detained patent line records the consignor's counter-bond (反担保: what customs
+    received; it releases the line, Reg 19, Meas 20); on a line whose counter-bond is held, the rights
+    holder's court filing (受理案件通知书), which keeps it for the court. Refusals name the field."""
+    from models.enums import CounterBondState, LineState
+    from services import counter_bonds
+
+    rows = counter_bonds.counter_bonds_of_case(case_number=case_number, actor=actor)
+    detained = {r["line"]: r for r in rows if r["state"] == LineState.DETAINED and r["counter_bond"] is None}
+    held = {r["line"]: r for r in rows if r["counter_bond"] and r["counter_bond"]["state"] == CounterBondState.HELD}
+    if not detained and not held:
+        return
+    st.subheader(tr("counter_bond.title"))
+    if held:
+        chrome.table([{tr("line_no"): n, tr("field.amount"): r["counter_bond"]["amount"],
+                       tr("field.form"): tr(f"value.{r['counter_bond']['form']}"),
+                       tr("counter_bond.received"): chrome.when(datetime.fromisoformat(r["counter_bond"]["received_at"])),
+                       tr("counter_bond.court_due"): r["counter_bond"]["court_due"] or tr("counter_bond.not_served")}
+                      for n, r in held.items()])
+    if detained:
+        with st.form("case.counter_bond"):
+            st.caption(tr("counter_bond.how"))
+            lines = {n: tr("counter_bond.line", n=n, value=r["value"]) for n, r in detained.items()}  # this run's language
+            forms = {v: tr(f"value.{v}") for v in ("deposit", "guarantee")}
+            number = st.selectbox(tr("line_no"), list(lines), key="case.counter_bond.line", format_func=lines.__getitem__)
+            form = st.selectbox(tr("field.form"), list(forms), format_func=forms.__getitem__, index=None,
+                                placeholder=tr("counter_bond.choose_form"), key="case.counter_bond.form")
+            amount = st.text_input(tr("field.amount"), key="case.counter_bond.amount", max_chars=20)
+            bank = st.text_input(tr("field.bank"), key="case.counter_bond.bank", max_chars=200)
+            letter_no = st.text_input(tr("field.letter_no"), key="case.counter_bond.letter_no", max_chars=100)
+            evidence_id = st.text_input(tr("field.evidence_id"), key="case.counter_bond.evidence_id", max_chars=12)
+            note = st.text_area(tr("field.note"), key="case.counter_bond.note", max_chars=2000)
+            if st.form_submit_button(tr("counter_bond.record"), type="primary"):
+                bond = {"form": form, "amount": amount, "bank": bank, "letter_no": letter_no, "note": note,
+                        "evidence_id": evidence_id.strip() or None}
+                if chrome.run_action(counter_bonds.record_counter_bond, case_number=case_number, line_number=number,
+                                     actor=actor, bond=bond) is not None:
+                    st.session_state["case.flash"] = tr("counter_bond.recorded", n=number)
+                    st.rerun()
+    if held:
+        with st.form("case.court_filing"):
+            st.caption(tr("court_filing.how"))
+            number = st.selectbox(tr("line_no"), list(held), key="case.court_filing.line")
+            court = st.text_input(tr("field.court"), key="case.court_filing.court", max_chars=200)
+            reference = st.text_input(tr("field.reference"), key="case.court_filing.reference", max_chars=100)
+            received_at = st.text_input(tr("field.received_at"), key="case.court_filing.received_at", max_chars=40,
+                                        help=tr("court_filing.received_help"))
+            evidence_id = st.text_input(tr("field.evidence_id"), key="case.court_filing.evidence_id", max_chars=12)
+            if st.form_submit_button(tr("court_filing.record"), type="primary"):
+                filing = {"court": court, "reference": reference, "received_at": received_at.strip() or None,
+                          "evidence_id": evidence_id.strip() or None}
+                if chrome.run_action(counter_bonds.record_court_filing, case_number=case_number, line_number=number,
+                                     actor=actor, filing=filing) is not None:
+                    st.session_state["case.flash"] = tr("court_filing.recorded", n=number)
+                    st.rerun()
+
+
 def _optional(module: str) -> Any:
     """A service module another part of Yunque provides; None if this installation lacks it."""
     import importlib

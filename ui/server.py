@@ -6,7 +6,8 @@ password check, the page sends the browser to ``/_yq/session?code=...`` with a o
 route trades it, only for a browser presenting the same nonce, for a fresh session token, set as an
 HttpOnly, SameSite=Strict cookie that page scripts cannot read, and sends the browser back to the app.
 Streamlit reads the cookies from the WebSocket handshake (``st.context.cookies``). Sign-out is a POST
-from the app's own page (``/_yq/signout``; a GET or a cross-site form is refused).
+from the app's own page (``/_yq/signout``; a GET or a cross-site form is refused). ``/_yq/unlock``
+is the link of an unlock e-mail (``services.unlock``): it asks to confirm, then clears the lock.
 """
 
 from __future__ import annotations
@@ -112,6 +113,61 @@ async def signout_route(request: Request) -> Response:
     return resp
 
 
+def _page(status: int, *paragraphs: str, form: str = "") -> Response:
+    """A small plain page in both languages (the words escaped), never cached, never referring onward."""
+    from html import escape
+
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    return HTMLResponse(f"<!doctype html><meta charset='utf-8'><meta name='robots' content='noindex'>"
+                        f"<title>云确 Yunque</title>{body}{form}", status_code=status,
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+async def unlock_route(request: Request) -> Response:
+    """The link of an unlock e-mail (``services.unlock``). Opening it (GET) only asks to confirm: mail
+    scanners and link previews fetch links, and must not spend the single-use token. Confirming (a POST
+    from this page) clears the account's sign-in lock; a used, expired or unknown link is refused in
+    plain words. Nobody is signed in here: the user then signs in with their password."""
+    from html import escape
+    from urllib.parse import parse_qs
+
+    from starlette.concurrency import run_in_threadpool
+
+    from models.rules.errors import UnlockLinkRefused
+    from services.unlock import use_unlock_link
+    from ui.i18n import t
+
+    if request.method == "GET":
+        token = request.query_params.get("token", "")
+        form = (f"<form method='post' action='/_yq/unlock'><input type='hidden' name='token' value='{escape(token)}'>"
+                f"<button type='submit'>{escape(t('unlock.button', 'zh'))} {escape(t('unlock.button', 'en'))}"
+                "</button></form>")
+        return _page(200, t("unlock.title", "zh") + " " + t("unlock.title", "en"), t("unlock.confirm", "zh"),
+                     t("unlock.confirm", "en"), form=form)
+    if not _same_origin(request):
+        return Response("unlock from Yunque's own page", status_code=403, media_type="text/plain")
+    fields = parse_qs((await request.body()).decode("utf-8", "replace")[:4096])
+    token = (fields.get("token") or [""])[0]
+    home = f"<p><a href='/'>{escape(t('unlock.sign_in', 'zh'))} {escape(t('unlock.sign_in', 'en'))}</a></p>"
+    try:
+        username = await run_in_threadpool(use_unlock_link, token=token, client=_client(request))
+    except UnlockLinkRefused as e:
+        return _page(400, t(f"unlock.refused.{e.reason}", "zh"), t(f"unlock.refused.{e.reason}", "en"), form=home)
+    return _page(200, t("unlock.done", "zh", username=username), t("unlock.done", "en", username=username), form=home)
+
+
+def _client(request: Request) -> str:
+    """The network address of the request, as ``ui.chrome.client_address`` reads it in the page."""
+    from services.auth import LOCAL_CLIENT
+    from yunque.settings import get_settings
+
+    hops = get_settings().trusted_proxies
+    chain = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",") if a.strip()]
+    if hops > 0 and chain:
+        return chain[-min(hops, len(chain))][:64]
+    return (request.client.host if request.client else LOCAL_CLIENT)[:64]
+
+
 class NonceCookie:
     """Gives every browser that loads a page a random pre-sign-in nonce (HttpOnly, so page scripts
     and other sites cannot read it). Pure ASGI, so Streamlit's WebSocket passes untouched."""
@@ -140,5 +196,6 @@ class NonceCookie:
 
 
 app = st.App(str(Path(__file__).with_name("app.py")),
-             routes=[Route("/_yq/session", session_route), Route("/_yq/signout", signout_route, methods=["GET", "POST"])],
+             routes=[Route("/_yq/session", session_route), Route("/_yq/signout", signout_route, methods=["GET", "POST"]),
+                     Route("/_yq/unlock", unlock_route, methods=["GET", "POST"])],
              middleware=[Middleware(NonceCookie)])

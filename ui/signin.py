@@ -26,7 +26,7 @@ def show() -> None:
         submitted = st.form_submit_button(tr("sign_in"), type="primary")
 
     if submitted:
-        from models.rules.errors import PermissionDenied, YunqueError
+        from models.rules.errors import PermissionDenied, SignInLocked, YunqueError
 
         signed = None
         try:
@@ -34,9 +34,12 @@ def show() -> None:
                                       nonce=chrome.browser_nonce())
         except PermissionDenied as e:  # wrong password or a lock-out: said in the user's language
             st.error(chrome.sign_in_refusal(e, chrome.lang()), icon=":material/lock:")
+            if isinstance(e, SignInLocked):  # the user may ask for an unlock link (below), for this name
+                st.session_state["signin.locked_name"] = username
         except YunqueError as e:  # a field left empty
             st.error(chrome.refusal_text(e))
         if signed is not None:
+            st.session_state.pop("signin.locked_name", None)
             st.session_state[chrome.TOKEN_KEY] = signed.token
             st.session_state["ui.lang"] = signed.actor.locale if signed.actor.locale in ("zh", "en") else "zh"
             # Back to the address asked for before signing in, if this role may see it; else home.
@@ -48,6 +51,9 @@ def show() -> None:
                 st.query_params.clear()
             st.rerun()
 
+    if st.session_state.get("signin.locked_name"):
+        unlock_offer(st.session_state["signin.locked_name"])
+
     try:
         sso = "auth" in st.secrets
     except Exception:  # noqa: BLE001 - no secrets file
@@ -56,3 +62,23 @@ def show() -> None:
         st.divider()
         if st.button(tr("sign_in_sso"), icon=":material/key:"):
             st.login()
+
+
+def unlock_offer(username: str) -> None:
+    """After a lock-out: "send me an unlock link" for the name just typed. The link goes to the account's
+    own address (``services.unlock``), mailed in the background; the page says the same whether or not
+    the account exists, and never asks for an address."""
+    from models.rules.errors import UnlockLinksLimited, YunqueError
+    from services.unlock import LINK_VALID, ask_for_unlock_link
+
+    tr = chrome.translator()
+    st.info(tr("unlock.offer"), icon=":material/mail:")
+    if st.button(tr("unlock.ask"), key="signin.unlock", icon=":material/lock_open:"):
+        try:
+            ask_for_unlock_link(username=username, client=chrome.client_address())
+        except UnlockLinksLimited as e:
+            st.error(tr("unlock.limited", until=e.until.astimezone(chrome.SHANGHAI).strftime("%Y-%m-%d %H:%M")))
+        except YunqueError as e:
+            st.error(chrome.refusal_text(e))
+        else:
+            st.success(tr("unlock.asked", minutes=int(LINK_VALID.total_seconds() // 60)), icon=":material/mail:")

@@ -155,3 +155,28 @@ class HandoffRefused(YunqueError):
 
     def __init__(self) -> None:
         super().__init__("this sign-in was not started in this browser: sign in here with your own account")
+
+
+class UnlockLinksLimited(YunqueError):
+    """Too many unlock links asked for this account (as typed) or from this client: the next at ``until``.
+
+    ``scope`` is ``account`` or ``client``; the same words whether or not the account exists."""
+
+    code = "unlock-links-limited"
+
+    def __init__(self, scope: str, until: datetime):
+        self.scope = scope
+        self.until = until
+        super().__init__(f"too many unlock links asked for {'this account' if scope == 'account' else 'from here'}: "
+                         f"ask again after {until.isoformat()}")
+
+
+class UnlockLinkRefused(YunqueError):
+    """An unlock link that cannot be used: ``reason`` is ``used``, ``expired`` or ``unknown``."""
+
+    code = "unlock-link-refused"
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__({"used": "this unlock link was already used",
+                          "expired": "this unlock link has expired"}.get(reason, "this is not a valid unlock link"))

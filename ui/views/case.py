@@ -72,9 +72,13 @@ case = case_state(picked)
 if case is None:
     st.stop()
 
+if st.session_state.get("case.flash"):  # what the last act did, said once after the rerun that shows it
+    st.success(st.session_state.pop("case.flash"))
 detained = [ln for ln in case.lines if ln.state in (LineState.DETAINED, LineState.UNDETERMINED)]
 if detained and actor.role in (Role.IPR_OFFICER, Role.ADMIN):
     parts.decide_detained(case.number, detained, actor.username)
+if actor.role in (Role.IPR_OFFICER, Role.ADMIN):
+    parts.counter_bond_block(case.number, actor.username)
 
 tab_viewings, tab_evidence = st.tabs([tr("viewings"), tr("evidence")])
 with tab_viewings:
