@@ -273,9 +273,38 @@ def _basis(zh_reg: str, zh_meas: str, en_reg: str, en_meas: str) -> Bilingual:
     return Bilingual(zh, en)
 
 
+#: the statutes a document's Chinese text cites: (full title, short title)
+STATUTES = ((REG, "《条例》"), (MEAS, "《实施办法》"))
+
+
+def cite_once(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """The Chinese text of a document cites each statute in full once, at its first mention, with the short
+    title it goes by afterwards ("（以下简称《条例》）"), and by the short title everywhere after that."""
+    out = list(texts)
+    for full, short in STATUTES:
+        first = True
+        for i, text in enumerate(out):
+            pieces = text.replace(full, short).split(short)
+            if len(pieces) == 1:
+                continue
+            rebuilt = pieces[0]
+            for piece in pieces[1:]:
+                rebuilt += (f"{full}（以下简称{short}）" if first else short) + piece
+                first = False
+            out[i] = rebuilt
+    return tuple(out)
+
+
+def _cited(paragraphs: tuple[Bilingual, ...], after: tuple[Bilingual, ...]) -> tuple[tuple[Bilingual, ...], tuple[Bilingual, ...]]:
+    zh = cite_once(tuple(p.zh for p in (*paragraphs, *after)))
+    both = tuple(replace(p, zh=z) for p, z in zip((*paragraphs, *after), zh, strict=True))
+    return both[:len(paragraphs)], both[len(paragraphs):]
+
+
 def _legal(kind: DocumentKind, number: str, f: _Facts, dated: datetime, extra: tuple[tuple[Bilingual, str], ...],
            to: str, paragraphs: tuple[Bilingual, ...], goods: GoodsTable, after: tuple[Bilingual, ...],
            basis: Bilingual) -> LegalDocument:
+    paragraphs, after = _cited(paragraphs, after)
     return LegalDocument(
         number=number,
         title=TITLES[kind],

@@ -603,3 +603,26 @@ def test_the_cli_sets_a_seal_and_refuses_a_bad_one_in_one_line_exit_2(sqlite_db:
     r = CliRunner().invoke(app, ["office", "seal", "CAPAIR", str(bad), "--as", "admin"])
     assert r.exit_code == 2
     assert r.stderr.strip().count("\n") == 0 and "seal:" in r.stderr
+
+
+def test_a_statute_is_cited_in_full_once_then_by_its_short_title() -> None:
+    from services.documents import MEAS, REG, cite_once
+
+    texts = cite_once((f"依照{REG}第十六条和{MEAS}第二十一条的规定", "（《条例》第十六条，《实施办法》第二十二条）",
+                       f"依照{REG}第二十条", "无引用"))
+    assert texts[0] == (f"依照{REG}（以下简称《条例》）第十六条和{MEAS}（以下简称《实施办法》）第二十一条的规定")
+    assert texts[1:] == ("（《条例》第十六条，《实施办法》第二十二条）", "依照《条例》第二十条", "无引用")
+    # a first mention by the short title is written out in full
+    assert cite_once(("（《条例》第二十条）", "《条例》"))[0] == f"（{REG}（以下简称《条例》）第二十条）"
+
+
+def test_every_document_cites_each_statute_in_full_once_in_its_text(sqlite_db: str) -> None:
+    from services.documents import STATUTES
+
+    for p in _every_kind_of_document():
+        text = "".join(par.zh for par in (*p.doc.paragraphs, *p.doc.after_goods))
+        for full, short in STATUTES:
+            assert text.count(full) <= 1, (p.kind, full)
+            if short in text:
+                assert text.count(f"{full}（以下简称{short}）") == 1, (p.kind, short)
+                assert text.index(full) < text.index(f"{short}"), (p.kind, short)
