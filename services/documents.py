@@ -452,9 +452,6 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
     recs = _recs(s, lines)
     holders = {h.id: h for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_({ln.rights_holder_id for ln in lines})))}
     at = decision.decided_at
-    dzh, den = _direction(f)
-    decl = f.shipment.declaration_no
-    out: list[Planned] = []
 
     def plan(kind: DocumentKind, to_holder: RightsHolder | None, extra: tuple, paragraphs: tuple,
              goods: GoodsTable, after: tuple, basis: Bilingual) -> Planned:
@@ -466,156 +463,219 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
                        decision.notice_id, decision.id, to_holder.id if to_holder else None,
                        None if to_holder else f.consignor.id, to_holder.name if to_holder else f.consignor.name, doc)
 
+    c = _DecisionPlan(s, decision, f, lines, recs, holders, plan)
     if decision.reason == Reason.APPLICATION_REJECTED.value:
-        out.extend(_plan_rejection(decision, f, lines, recs, holders, plan))
-    elif decision.reason == Reason.APPLICATION_ACCEPTED.value:
-        out.extend(_plan_detention_on_application(s, decision, f, lines, recs, holders, plan))
-    elif decision.kind == LineState.RELEASED.value:
-        why_zh, why_en, basis = _RELEASE_WHY.get(decision.reason, ("", "", _basis("第二十四条", "", "Art. 24", "")))
-        day = ((Bilingual("放行日期", "Released on"), f"{zh_date(at)} / {en_date(at)}"),)
-        for holder_id, hl in sorted(_by_holder(lines).items()):
-            para = Bilingual(f"{dzh}报关单（编号{decl}）项下的下列货物，因{why_zh}，本关决定予以放行。",
-                             f"The goods listed below, of {den} declaration no. {decl}, are released because {why_en}.")
-            out.append(plan(DocumentKind.RELEASE_NOTICE, holders[holder_id], day, (para,), _goods(hl, recs), (), basis))
-        para = Bilingual(f"你单位{dzh}报关单（编号{decl}）项下的下列货物，因{why_zh}，本关决定予以放行。",
-                         f"The goods listed below, of your {den} declaration no. {decl}, are released because {why_en}.")
-        if consignor_knows(f.case):  # an application withdrawn before any detention never concerned the consignor
-            out.append(plan(DocumentKind.RELEASE_NOTICE, None, day, (para,), _goods(lines, recs, with_recordation=False),
-                            (), basis))
-    elif decision.kind == LineState.DETAINED.value:
-        day = ((Bilingual("扣留日期", "Detained on"), f"{zh_date(at)} / {en_date(at)}"),)
-        due = {ln.id: _due(ln.investigation_due) for ln in lines}
-        due_col = ((Bilingual("调查期限", "Investigation until"), 20, due),)
-        bond = _bond_text(s, decision)
-        for holder_id, hl in sorted(_by_holder(lines).items()):
-            paras = [Bilingual(
-                f"贵方就{dzh}报关单（编号{decl}）项下的下列货物提出了扣留申请并提供了担保。依照{REG}第十六条的规定，"
-                f"本关于{zh_date(at)}扣留下列货物。",
-                f"You applied for the detention of the goods listed below, of {den} declaration no. {decl}, and provided "
-                f"a bond. Under Article 16 of the Regulations, this office detained them on {en_date(at)}.")]
-            if bond is not None:
-                paras.append(bond)
-            after = (
-                Bilingual("本关将自扣留之日起30个工作日内对被扣留货物是否侵犯贵方知识产权进行调查认定"
-                          "（《条例》第二十条，《实施办法》第二十八条）。",
-                          "This office will investigate within 30 working days of the detention whether the goods "
-                          "infringe your rights (Regulations, Art. 20; Measures, Art. 28)."),
-                Bilingual("贵方可以就被扣留的货物向人民法院申请采取责令停止侵权行为或者财产保全的措施；海关收到人民法院"
-                          "协助执行通知的，予以协助（《条例》第二十四条）。",
-                          "You may ask a people's court to order the infringement stopped or the property preserved; "
-                          "customs assists on a court's notice of assistance (Regulations, Art. 24)."),
-            )
-            out.append(plan(DocumentKind.DETENTION_NOTICE, holders[holder_id], (*day, _consignor_row(f)), tuple(paras),
-                            _goods(hl, recs, extra=due_col), after,
-                            _basis("第十六条、第二十条、第二十四条", "第二十三条、第二十四条、第二十八条",
-                                   "Arts. 16, 20 and 24", "Arts. 23, 24 and 28")))
-        names_zh = "、".join(holders[h].name for h in sorted(holders))
-        para = Bilingual(
-            f"你单位{dzh}报关单（编号{decl}）项下的下列货物涉嫌侵犯{names_zh}已在海关总署备案的知识产权，"
-            f"经权利人申请并提供担保，本关依照{REG}第十六条的规定，于{zh_date(at)}予以扣留。特此出具扣留凭单。",
-            f"The goods listed below, of your {den} declaration no. {decl}, are suspected of infringing intellectual "
-            f"property rights of {names_zh} recorded with the General Administration of Customs. On the rights "
-            f"holder's application and bond, this office detained them on {en_date(at)} under Article 16 of the "
-            "Regulations. This receipt is issued to you.")
-        patent = any(r.right_type == "patent" for r in recs.values())
-        after = (
-            Bilingual("本关将自扣留之日起30个工作日内对货物是否侵权进行调查认定（《条例》第二十条）。你单位认为货物未侵权的，"
-                      "可以向本关书面说明理由并附送证据。",
-                      "This office will investigate within 30 working days of the detention whether the goods infringe "
-                      "(Regulations, Art. 20). If you consider that they do not, you may say so to this office in "
-                      "writing with your evidence."),
-            Bilingual("涉嫌侵犯专利权的，你单位可以向海关提供与货物等值的担保金，请求海关放行货物（《条例》第十九条）。",
-                      "Where the rights concerned are patents, you may post a bond equal to the value of the goods and "
-                      "ask customs to release them (Regulations, Art. 19)."),
-        )[: 2 if patent else 1]  # the counter-bond paragraph only where a patent is concerned
-        out.append(plan(DocumentKind.DETENTION_RECEIPT, None, day, (para,),
-                        _goods(lines, recs, with_recordation=False), after,
-                        _basis("第十六条、第十九条、第二十条", "", "Arts. 16, 19 and 20", "") if patent
-                        else _basis("第十六条、第二十条", "", "Arts. 16 and 20", "")))
-    elif decision.kind == LineState.UNDETERMINED.value:
-        day = ((Bilingual("认定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
-        court = {ln.id: _due(ln.court_due) for ln in lines}
-        court_col = ((Bilingual("法院协助执行通知截止", "Court notice by"), 22, court),)
-        for holder_id, hl in sorted(_by_holder(lines).items()):
-            paras = (Bilingual(
-                f"本关对扣留的{dzh}报关单（编号{decl}）项下的下列货物进行了调查，不能认定其是否侵犯贵方知识产权"
-                "（《条例》第二十条，《实施办法》第二十八条）。",
-                f"This office investigated the detained goods listed below, of {den} declaration no. {decl}, and cannot "
-                "determine whether they infringe your rights (Regulations, Art. 20; Measures, Art. 28)."),)
-            after = (Bilingual(
-                "贵方可以向人民法院申请采取责令停止侵权行为或者财产保全的措施。自扣留之日起50个工作日内本关未收到人民法院"
-                "协助执行通知的，本关将放行上述货物（《条例》第二十四条）。",
-                "You may ask a people's court to order the infringement stopped or the property preserved. If this "
-                "office receives no court notice of assistance within 50 working days of the detention (dates "
-                "above), it will release the goods (Regulations, Art. 24)."),)
-            out.append(plan(DocumentKind.UNDETERMINED_NOTICE, holders[holder_id], day, paras,
-                            _goods(hl, recs, extra=court_col), after,
-                            _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")))
-        # Reg 20, Meas 28: the consignor is told in writing too
-        paras = (Bilingual(
-            f"本关对扣留的你单位{dzh}报关单（编号{decl}）项下的下列货物进行了调查，不能认定其是否侵犯知识产权"
-            "（《条例》第二十条，《实施办法》第二十八条）。",
-            f"This office investigated the detained goods listed below, of your {den} declaration no. {decl}, and "
-            "cannot determine whether they infringe intellectual property rights (Regulations, Art. 20; Measures, "
-            "Art. 28)."),)
-        after = (Bilingual(
-            "自扣留之日起50个工作日内本关未收到人民法院协助执行通知的，本关将放行上述货物（《条例》第二十四条）。",
-            "If this office receives no court notice of assistance within 50 working days of the detention (dates "
-            "above), it will release the goods (Regulations, Art. 24)."),)
-        out.append(plan(DocumentKind.UNDETERMINED_NOTICE, None, day, paras,
-                        _goods(lines, recs, with_recordation=False, extra=court_col), after,
-                        _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")))
-    elif decision.kind == LineState.CONFISCATED.value:
-        day = ((Bilingual("决定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
-        basis = _basis("第二十七条", "", "Art. 27", "")
-        disposal = Bilingual(
-            "没收的侵权货物，本关依照《条例》第二十七条的规定处置：可用于社会公益事业的，转交有关公益机构；权利人有收购意愿的，"
-            "有偿转让给权利人；无法用于社会公益事业且权利人无收购意愿的，在消除侵权特征后依法拍卖（不能消除侵权特征的除外）；"
-            "侵权特征无法消除的，予以销毁。",
-            "Confiscated infringing goods are disposed of under Article 27 of the Regulations: given to a public "
-            "welfare body where they can serve public welfare; sold to the rights holder where it wishes to buy them; "
-            "otherwise auctioned after the infringing features are removed, where that is possible; destroyed where "
-            "the features cannot be removed.")
-        for holder_id, hl in sorted(_by_holder(lines).items()):
-            para = Bilingual(
-                f"经调查，本关认定{dzh}报关单（编号{decl}）项下的下列货物侵犯贵方知识产权，依照{REG}第二十七条的规定，"
-                "决定予以没收。",
-                f"Having investigated, this office finds that the goods listed below, of {den} declaration no. {decl}, "
-                "infringe your rights and confiscates them under Article 27 of the Regulations.")
-            out.append(plan(DocumentKind.CONFISCATION_DECISION, holders[holder_id], day, (para,), _goods(hl, recs),
-                            (disposal, Bilingual("仓储、保管和处置等费用由权利人承担，可从其担保中扣除（《条例》第二十五条，"
-                                                 "《实施办法》第三十五条）。",
-                                                 "Storage, handling and disposal costs are borne by the rights holder "
-                                                 "and may be deducted from its bond (Regulations, Art. 25; Measures, "
-                                                 "Art. 35).")), basis))
-        para = Bilingual(
-            f"经调查，本关认定你单位{dzh}报关单（编号{decl}）项下的下列货物侵犯他人知识产权，依照{REG}第二十七条的规定，"
-            "决定予以没收。",
-            f"Having investigated, this office finds that the goods listed below, of your {den} declaration no. "
-            f"{decl}, infringe intellectual property rights of others and confiscates them under Article 27 of the "
-            "Regulations.")
-        out.append(plan(DocumentKind.CONFISCATION_DECISION, None, day, (para,),
-                        _goods(lines, recs, with_recordation=False), (disposal,), basis))
-    elif decision.kind == LineState.TRANSFERRED.value:
-        day = ((Bilingual("移送日期", "Transferred on"), f"{zh_date(at)} / {en_date(at)}"),)
-        basis = _basis("第二十六条", "", "Art. 26", "")
-        to_police = (f"本关发现{dzh}报关单（编号{decl}）项下的下列货物涉嫌犯罪，依照{REG}第二十六条的规定，已将案件移送公安机关"
-                     f"（{decision.note}）依法处理。",
-                     f"This office found the goods listed below, of {den} declaration no. {decl}, to involve a suspected "
-                     f"crime and, under Article 26 of the Regulations, has transferred the case to the police "
-                     f"({decision.note}).")
-        for holder_id, hl in sorted(_by_holder(lines).items()):
-            out.append(plan(DocumentKind.TRANSFER_NOTICE, holders[holder_id], day, (Bilingual(*to_police),),
-                            _goods(hl, recs), (), basis))
-        out.append(plan(DocumentKind.TRANSFER_NOTICE, None, day, (Bilingual(*to_police),),
-                        _goods(lines, recs, with_recordation=False), (), basis))
+        return _plan_rejection(c)
+    if decision.reason == Reason.APPLICATION_ACCEPTED.value:
+        return _plan_detention_on_application(c)
+    by_kind = {LineState.RELEASED.value: _plan_release, LineState.DETAINED.value: _plan_detention,
+               LineState.UNDETERMINED.value: _plan_undetermined, LineState.CONFISCATED.value: _plan_confiscation,
+               LineState.TRANSFERRED.value: _plan_transfer}
+    planner = by_kind.get(decision.kind)
+    return planner(c) if planner is not None else []
+
+
+@dataclass(frozen=True)
+class _DecisionPlan:
+    """What every document of one decision is written from."""
+
+    s: Session
+    decision: Decision
+    f: _Facts
+    lines: list[Line]
+    recs: dict[int, Recordation]
+    holders: dict[int, RightsHolder]
+    plan: Callable[..., Planned]
+
+
+def _plan_release(c: _DecisionPlan) -> list[Planned]:
+    """放行通知书 to each rights holder of the lines and, unless the goods were never held, to the consignor."""
+    decision, f, lines, recs, holders, plan = c.decision, c.f, c.lines, c.recs, c.holders, c.plan
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    out: list[Planned] = []
+    why_zh, why_en, basis = _RELEASE_WHY.get(decision.reason, ("", "", _basis("第二十四条", "", "Art. 24", "")))
+    day = ((Bilingual("放行日期", "Released on"), f"{zh_date(at)} / {en_date(at)}"),)
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        para = Bilingual(f"{dzh}报关单（编号{decl}）项下的下列货物，因{why_zh}，本关决定予以放行。",
+                         f"The goods listed below, of {den} declaration no. {decl}, are released because {why_en}.")
+        out.append(plan(DocumentKind.RELEASE_NOTICE, holders[holder_id], day, (para,), _goods(hl, recs), (), basis))
+    para = Bilingual(f"你单位{dzh}报关单（编号{decl}）项下的下列货物，因{why_zh}，本关决定予以放行。",
+                     f"The goods listed below, of your {den} declaration no. {decl}, are released because {why_en}.")
+    if consignor_knows(f.case):  # an application withdrawn before any detention never concerned the consignor
+        out.append(plan(DocumentKind.RELEASE_NOTICE, None, day, (para,), _goods(lines, recs, with_recordation=False),
+                        (), basis))
     return out
 
 
-def _plan_rejection(decision: Decision, f: _Facts, lines: list[Line], recs: dict[int, Recordation],
-                    holders: dict[int, RightsHolder], plan: Callable[..., Planned]) -> list[Planned]:
+def _plan_detention(c: _DecisionPlan) -> list[Planned]:
+    """扣留通知书 to each rights holder, 扣留凭单 to the consignor (ex officio: Reg 16, 20, 24)."""
+    s, decision, f, lines, recs, holders, plan = c.s, c.decision, c.f, c.lines, c.recs, c.holders, c.plan
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    out: list[Planned] = []
+    day = ((Bilingual("扣留日期", "Detained on"), f"{zh_date(at)} / {en_date(at)}"),)
+    due = {ln.id: _due(ln.investigation_due) for ln in lines}
+    due_col = ((Bilingual("调查期限", "Investigation until"), 20, due),)
+    bond = _bond_text(s, decision)
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        paras = [Bilingual(
+            f"贵方就{dzh}报关单（编号{decl}）项下的下列货物提出了扣留申请并提供了担保。依照{REG}第十六条的规定，"
+            f"本关于{zh_date(at)}扣留下列货物。",
+            f"You applied for the detention of the goods listed below, of {den} declaration no. {decl}, and provided "
+            f"a bond. Under Article 16 of the Regulations, this office detained them on {en_date(at)}.")]
+        if bond is not None:
+            paras.append(bond)
+        after = (
+            Bilingual("本关将自扣留之日起30个工作日内对被扣留货物是否侵犯贵方知识产权进行调查认定"
+                      "（《条例》第二十条，《实施办法》第二十八条）。",
+                      "This office will investigate within 30 working days of the detention whether the goods "
+                      "infringe your rights (Regulations, Art. 20; Measures, Art. 28)."),
+            Bilingual("贵方可以就被扣留的货物向人民法院申请采取责令停止侵权行为或者财产保全的措施；海关收到人民法院"
+                      "协助执行通知的，予以协助（《条例》第二十四条）。",
+                      "You may ask a people's court to order the infringement stopped or the property preserved; "
+                      "customs assists on a court's notice of assistance (Regulations, Art. 24)."),
+        )
+        out.append(plan(DocumentKind.DETENTION_NOTICE, holders[holder_id], (*day, _consignor_row(f)), tuple(paras),
+                        _goods(hl, recs, extra=due_col), after,
+                        _basis("第十六条、第二十条、第二十四条", "第二十三条、第二十四条、第二十八条",
+                               "Arts. 16, 20 and 24", "Arts. 23, 24 and 28")))
+    names_zh = "、".join(holders[h].name for h in sorted(holders))
+    para = Bilingual(
+        f"你单位{dzh}报关单（编号{decl}）项下的下列货物涉嫌侵犯{names_zh}已在海关总署备案的知识产权，"
+        f"经权利人申请并提供担保，本关依照{REG}第十六条的规定，于{zh_date(at)}予以扣留。特此出具扣留凭单。",
+        f"The goods listed below, of your {den} declaration no. {decl}, are suspected of infringing intellectual "
+        f"property rights of {names_zh} recorded with the General Administration of Customs. On the rights "
+        f"holder's application and bond, this office detained them on {en_date(at)} under Article 16 of the "
+        "Regulations. This receipt is issued to you.")
+    patent = any(r.right_type == "patent" for r in recs.values())
+    after = (
+        Bilingual("本关将自扣留之日起30个工作日内对货物是否侵权进行调查认定（《条例》第二十条）。你单位认为货物未侵权的，"
+                  "可以向本关书面说明理由并附送证据。",
+                  "This office will investigate within 30 working days of the detention whether the goods infringe "
+                  "(Regulations, Art. 20). If you consider that they do not, you may say so to this office in "
+                  "writing with your evidence."),
+        Bilingual("涉嫌侵犯专利权的，你单位可以向海关提供与货物等值的担保金，请求海关放行货物（《条例》第十九条）。",
+                  "Where the rights concerned are patents, you may post a bond equal to the value of the goods and "
+                  "ask customs to release them (Regulations, Art. 19)."),
+    )[: 2 if patent else 1]  # the counter-bond paragraph only where a patent is concerned
+    out.append(plan(DocumentKind.DETENTION_RECEIPT, None, day, (para,),
+                    _goods(lines, recs, with_recordation=False), after,
+                    _basis("第十六条、第十九条、第二十条", "", "Arts. 16, 19 and 20", "") if patent
+                    else _basis("第十六条、第二十条", "", "Arts. 16 and 20", "")))
+    return out
+
+
+def _plan_undetermined(c: _DecisionPlan) -> list[Planned]:
+    """不能认定通知书 to each rights holder and to the consignor (Reg 20, Meas 28)."""
+    decision, f, lines, recs, holders, plan = c.decision, c.f, c.lines, c.recs, c.holders, c.plan
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    out: list[Planned] = []
+    day = ((Bilingual("认定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
+    court = {ln.id: _due(ln.court_due) for ln in lines}
+    court_col = ((Bilingual("法院协助执行通知截止", "Court notice by"), 22, court),)
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        paras = (Bilingual(
+            f"本关对扣留的{dzh}报关单（编号{decl}）项下的下列货物进行了调查，不能认定其是否侵犯贵方知识产权"
+            "（《条例》第二十条，《实施办法》第二十八条）。",
+            f"This office investigated the detained goods listed below, of {den} declaration no. {decl}, and cannot "
+            "determine whether they infringe your rights (Regulations, Art. 20; Measures, Art. 28)."),)
+        after = (Bilingual(
+            "贵方可以向人民法院申请采取责令停止侵权行为或者财产保全的措施。自扣留之日起50个工作日内本关未收到人民法院"
+            "协助执行通知的，本关将放行上述货物（《条例》第二十四条）。",
+            "You may ask a people's court to order the infringement stopped or the property preserved. If this "
+            "office receives no court notice of assistance within 50 working days of the detention (dates "
+            "above), it will release the goods (Regulations, Art. 24)."),)
+        out.append(plan(DocumentKind.UNDETERMINED_NOTICE, holders[holder_id], day, paras,
+                        _goods(hl, recs, extra=court_col), after,
+                        _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")))
+    # Reg 20, Meas 28: the consignor is told in writing too
+    paras = (Bilingual(
+        f"本关对扣留的你单位{dzh}报关单（编号{decl}）项下的下列货物进行了调查，不能认定其是否侵犯知识产权"
+        "（《条例》第二十条，《实施办法》第二十八条）。",
+        f"This office investigated the detained goods listed below, of your {den} declaration no. {decl}, and "
+        "cannot determine whether they infringe intellectual property rights (Regulations, Art. 20; Measures, "
+        "Art. 28)."),)
+    after = (Bilingual(
+        "自扣留之日起50个工作日内本关未收到人民法院协助执行通知的，本关将放行上述货物（《条例》第二十四条）。",
+        "If this office receives no court notice of assistance within 50 working days of the detention (dates "
+        "above), it will release the goods (Regulations, Art. 24)."),)
+    out.append(plan(DocumentKind.UNDETERMINED_NOTICE, None, day, paras,
+                    _goods(lines, recs, with_recordation=False, extra=court_col), after,
+                    _basis("第二十条、第二十四条", "第二十八条", "Arts. 20 and 24", "Art. 28")))
+    return out
+
+
+def _plan_confiscation(c: _DecisionPlan) -> list[Planned]:
+    """没收决定书 to each rights holder and to the consignor, with the order of disposal (Reg 27)."""
+    decision, f, lines, recs, holders, plan = c.decision, c.f, c.lines, c.recs, c.holders, c.plan
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    out: list[Planned] = []
+    day = ((Bilingual("决定日期", "Decided on"), f"{zh_date(at)} / {en_date(at)}"),)
+    basis = _basis("第二十七条", "", "Art. 27", "")
+    disposal = Bilingual(
+        "没收的侵权货物，本关依照《条例》第二十七条的规定处置：可用于社会公益事业的，转交有关公益机构；权利人有收购意愿的，"
+        "有偿转让给权利人；无法用于社会公益事业且权利人无收购意愿的，在消除侵权特征后依法拍卖（不能消除侵权特征的除外）；"
+        "侵权特征无法消除的，予以销毁。",
+        "Confiscated infringing goods are disposed of under Article 27 of the Regulations: given to a public "
+        "welfare body where they can serve public welfare; sold to the rights holder where it wishes to buy them; "
+        "otherwise auctioned after the infringing features are removed, where that is possible; destroyed where "
+        "the features cannot be removed.")
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        para = Bilingual(
+            f"经调查，本关认定{dzh}报关单（编号{decl}）项下的下列货物侵犯贵方知识产权，依照{REG}第二十七条的规定，"
+            "决定予以没收。",
+            f"Having investigated, this office finds that the goods listed below, of {den} declaration no. {decl}, "
+            "infringe your rights and confiscates them under Article 27 of the Regulations.")
+        out.append(plan(DocumentKind.CONFISCATION_DECISION, holders[holder_id], day, (para,), _goods(hl, recs),
+                        (disposal, Bilingual("仓储、保管和处置等费用由权利人承担，可从其担保中扣除（《条例》第二十五条，"
+                                             "《实施办法》第三十五条）。",
+                                             "Storage, handling and disposal costs are borne by the rights holder "
+                                             "and may be deducted from its bond (Regulations, Art. 25; Measures, "
+                                             "Art. 35).")), basis))
+    para = Bilingual(
+        f"经调查，本关认定你单位{dzh}报关单（编号{decl}）项下的下列货物侵犯他人知识产权，依照{REG}第二十七条的规定，"
+        "决定予以没收。",
+        f"Having investigated, this office finds that the goods listed below, of your {den} declaration no. "
+        f"{decl}, infringe intellectual property rights of others and confiscates them under Article 27 of the "
+        "Regulations.")
+    out.append(plan(DocumentKind.CONFISCATION_DECISION, None, day, (para,),
+                    _goods(lines, recs, with_recordation=False), (disposal,), basis))
+    return out
+
+
+def _plan_transfer(c: _DecisionPlan) -> list[Planned]:
+    """案件移送告知书 to each rights holder and to the consignor (Reg 26)."""
+    decision, f, lines, recs, holders, plan = c.decision, c.f, c.lines, c.recs, c.holders, c.plan
+    at = decision.decided_at
+    dzh, den = _direction(f)
+    decl = f.shipment.declaration_no
+    out: list[Planned] = []
+    day = ((Bilingual("移送日期", "Transferred on"), f"{zh_date(at)} / {en_date(at)}"),)
+    basis = _basis("第二十六条", "", "Art. 26", "")
+    to_police = (f"本关发现{dzh}报关单（编号{decl}）项下的下列货物涉嫌犯罪，依照{REG}第二十六条的规定，已将案件移送公安机关"
+                 f"（{decision.note}）依法处理。",
+                 f"This office found the goods listed below, of {den} declaration no. {decl}, to involve a suspected "
+                 f"crime and, under Article 26 of the Regulations, has transferred the case to the police "
+                 f"({decision.note}).")
+    for holder_id, hl in sorted(_by_holder(lines).items()):
+        out.append(plan(DocumentKind.TRANSFER_NOTICE, holders[holder_id], day, (Bilingual(*to_police),),
+                        _goods(hl, recs), (), basis))
+    out.append(plan(DocumentKind.TRANSFER_NOTICE, None, day, (Bilingual(*to_police),),
+                    _goods(lines, recs, with_recordation=False), (), basis))
+    return out
+
+
+def _plan_rejection(c: _DecisionPlan) -> list[Planned]:
     """Reg 15: an application that is not as the law requires, or without its bond, is rejected in writing.
     Only the applicant is told: the goods were never held, and the consignor never learnt of it."""
+    decision, f, lines, recs, holders, plan = c.decision, c.f, c.lines, c.recs, c.holders, c.plan
     at = decision.decided_at
     dzh, den = _direction(f)
     decl = f.shipment.declaration_no
@@ -632,12 +692,11 @@ def _plan_rejection(decision: Decision, f: _Facts, lines: list[Line], recs: dict
     return out
 
 
-def _plan_detention_on_application(s: Session, decision: Decision, f: _Facts, lines: list[Line],
-                                   recs: dict[int, Recordation], holders: dict[int, RightsHolder],
-                                   plan: Callable[..., Planned]) -> list[Planned]:
+def _plan_detention_on_application(c: _DecisionPlan) -> list[Planned]:
     """Reg 15: customs detains on the application and the bond, tells the applicant in writing and gives the
     consignor a detention receipt. No investigation follows: without a court's notice of assistance within 20
     working days the goods are released (Reg 24(1))."""
+    s, decision, f, lines, recs, holders, plan = c.s, c.decision, c.f, c.lines, c.recs, c.holders, c.plan
     at = decision.decided_at
     dzh, den = _direction(f)
     decl = f.shipment.declaration_no
