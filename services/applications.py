@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
 from models.enums import BondForm, BondKind, Direction, LineState, NoticeState, Reason, Role, Route, TaskKind, TaskState, Verdict
@@ -34,7 +34,6 @@ from models.tables import (
     Answer,
     BondReceipt,
     Case,
-    Consignor,
     CustomsOffice,
     DetentionApplication,
     Line,
@@ -46,7 +45,7 @@ from models.tables import (
 )
 from models.text import Text, many_lines
 from services.bonds import close_tasks, evidence_of_case
-from services.cases import close_if_done, confirm_by, visible_case
+from services.cases import close_if_done, confirm_by, consignor_of, find_office, visible_case
 from services.context import Actor, load_actor, next_number, now_or, open_task, publish, record, remember, replay, require_role
 from services.lines import move_lines
 
@@ -192,14 +191,6 @@ def offices_to_apply_to(*, actor: str) -> list[tuple[str, str]]:
 # --- filing -----------------------------------------------------------------------------------------
 
 
-def _office(s: Session, key: str) -> CustomsOffice:
-    office = s.exec(select(CustomsOffice).where(or_(CustomsOffice.name == key, CustomsOffice.name_en == key,
-                                                    CustomsOffice.code == key))).first()
-    if office is None:
-        raise InvalidInput("customs_office", f"unknown customs office {key!r}")
-    return office
-
-
 def _recordation(s: Session, who: Actor, number: str, on: date) -> Recordation:
     rec = s.exec(select(Recordation).where(Recordation.number == number)).first()
     if rec is None or rec.rights_holder_id != who.rights_holder_id:
@@ -224,18 +215,14 @@ def file_application(*, application: ApplicationIn | dict[str, Any], actor: str,
             return _application_out(s, case, app)
         if data.expected_on is not None and data.expected_on < local_date(now):
             raise InvalidInput("expected_on", "is in the past")
-        office = _office(s, data.customs_office)
+        office = find_office(s, data.customs_office)
         rec = _recordation(s, who, data.recordation, local_date(now))
         existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
                           .where(Shipment.declaration_no == data.declaration_no)).first()
         if existing is not None:
             raise InvalidInput("declaration_no", f"declaration {data.declaration_no} already has a case at customs: "
                                                  "answer its confirmation notice instead")
-        consignor = s.exec(select(Consignor).where(Consignor.uscc == data.consignor.uscc)).first()
-        if consignor is None:
-            consignor = Consignor(name=data.consignor.name, uscc=data.consignor.uscc)
-            s.add(consignor)
-            s.flush()
+        consignor = consignor_of(s, data.consignor)
         ship = Shipment(declaration_no=data.declaration_no, direction=data.direction.value, customs_office_id=office.id,  # type: ignore[arg-type]
                         consignor_id=consignor.id, found_at=now)  # type: ignore[arg-type]
         s.add(ship)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
@@ -18,6 +18,7 @@ from models.rules.workdays import answer_deadline, end_of_day, local_date
 from models.schemas import (
     AnswerOut,
     CaseOut,
+    ConsignorIn,
     DocumentOut,
     LineOut,
     NoticeOut,
@@ -73,17 +74,7 @@ def open_case(
         if done is not None:
             return case_view(s, done["case_number"], who)
 
-        office = s.exec(
-            select(CustomsOffice).where(
-                or_(
-                    CustomsOffice.name == data.customs_office,
-                    CustomsOffice.name_en == data.customs_office,
-                    CustomsOffice.code == data.customs_office,
-                )
-            )
-        ).first()
-        if office is None:
-            raise InvalidInput("customs_office", f"unknown customs office {data.customs_office!r}")
+        office = find_office(s, data.customs_office)
         if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
             raise PermissionDenied(who.username, "register a seizure", f"not an officer of {office.name_en}")
         existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
@@ -91,27 +82,8 @@ def open_case(
             raise InvalidInput("declaration_no", f"a case already exists for declaration {data.declaration_no}")
 
         found_on = local_date(data.found_at)
-        matches: list[Recordation] = []
-        problems: list[str] = []
-        for i, line in enumerate(data.lines, start=1):
-            rec = s.exec(
-                select(Recordation)
-                .where(Recordation.brand == line.brand)
-                .where(Recordation.valid_from <= found_on, Recordation.valid_until >= found_on)
-                .order_by(Recordation.number)
-            ).first()
-            if rec is None:
-                problems.append(f"line {i} ({line.brand}): no recordation valid on {found_on.isoformat()}")
-            else:
-                matches.append(rec)
-        if problems:
-            raise InvalidInput("lines.brand", "; ".join(problems) + " (ex officio protection covers recorded rights only, Reg 16)")
-
-        consignor = s.exec(select(Consignor).where(Consignor.uscc == data.consignor.uscc)).first()
-        if consignor is None:
-            consignor = Consignor(name=data.consignor.name, uscc=data.consignor.uscc)
-            s.add(consignor)
-            s.flush()
+        matches = _recordations_of(s, data, found_on)
+        consignor = consignor_of(s, data.consignor)
         ship = Shipment(
             declaration_no=data.declaration_no,
             direction=data.direction.value,
@@ -135,40 +107,7 @@ def open_case(
         record(s, actor=who, action="case.opened", subject=f"case:{number}", at=now, case_id=case.id,
                after={"declaration_no": data.declaration_no, "customs_office": office.name, "lines": len(data.lines)})
 
-        notices: dict[int, Notice] = {}
-        for i, (line_in, rec) in enumerate(zip(data.lines, matches, strict=True), start=1):
-            notice = notices.get(rec.rights_holder_id)
-            if notice is None:
-                notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, issued_at=now)  # type: ignore[arg-type]
-                s.add(notice)
-                s.flush()
-                notices[rec.rights_holder_id] = notice
-            state = transition(f"{number}/{i}", None, LineState.SUSPENDED, Reason.SUSPECTED)
-            line = Line(
-                case_id=case.id,  # type: ignore[arg-type]
-                number=i,
-                description=line_in.description,
-                brand=line_in.brand,
-                quantity=line_in.quantity,
-                unit=line_in.unit,
-                value=line_in.value,
-                recordation_id=rec.id,  # type: ignore[arg-type]
-                rights_holder_id=rec.rights_holder_id,
-                notice_id=notice.id,
-                state=state.value,
-                state_reason=Reason.SUSPECTED.value,
-                suspended_at=now,
-                nice_class=line_in.nice_class,
-                match_flags=match_flags(right_type=rec.right_type, classes=rec.classes, nice_class=line_in.nice_class,
-                                        licensees=rec.licensees, consignor_name=consignor.name),
-            )
-            s.add(line)
-            s.flush()
-            record(s, actor=who, action="line.suspended", subject=f"line:{number}/{i}", at=now, case_id=case.id,
-                   after={"state": state.value, "brand": line.brand, "recordation": rec.number,
-                          "quantity": line.quantity, "value": str(line.value), "nice_class": line.nice_class,
-                          "match_flags": line.match_flags})
-
+        notices = _suspend_lines(s, case=case, data=data, matches=matches, consignor=consignor, who=who, now=now)
         for notice in notices.values():
             record(s, actor=who, action="notice.issued", subject=f"notice:{notice.id}", at=now, case_id=case.id,
                    after={"rights_holder_id": notice.rights_holder_id})
@@ -182,6 +121,70 @@ def open_case(
                 payload={"case_number": number, "notice_ids": [n.id for n in notices.values()]})
         remember(s, idempotency_key, OPEN_CASE, {"case_number": number})
         return case_view(s, number, who)
+
+
+def find_office(s: Session, key: str) -> CustomsOffice:
+    """A customs office by its Chinese or English name or its code; else ``InvalidInput`` naming customs_office."""
+    office = s.exec(select(CustomsOffice).where(or_(CustomsOffice.name == key, CustomsOffice.name_en == key,
+                                                    CustomsOffice.code == key))).first()
+    if office is None:
+        raise InvalidInput("customs_office", f"unknown customs office {key!r}")
+    return office
+
+
+def consignor_of(s: Session, given: ConsignorIn) -> Consignor:
+    """The consignor known by its credit code, registered with the name given the first time it is seen."""
+    consignor = s.exec(select(Consignor).where(Consignor.uscc == given.uscc)).first()
+    if consignor is None:
+        consignor = Consignor(name=given.name, uscc=given.uscc)
+        s.add(consignor)
+        s.flush()
+    return consignor
+
+
+def _recordations_of(s: Session, data: ShipmentIn, found_on: date) -> list[Recordation]:
+    """Each line's recordation valid on the day the goods were found; every line without one is named at once
+    (ex officio protection covers recorded rights only, Reg 16)."""
+    matches: list[Recordation] = []
+    problems: list[str] = []
+    for i, line in enumerate(data.lines, start=1):
+        rec = s.exec(select(Recordation).where(Recordation.brand == line.brand,
+                                               Recordation.valid_from <= found_on, Recordation.valid_until >= found_on)
+                     .order_by(Recordation.number)).first()
+        if rec is None:
+            problems.append(f"line {i} ({line.brand}): no recordation valid on {found_on.isoformat()}")
+        else:
+            matches.append(rec)
+    if problems:
+        raise InvalidInput("lines.brand", "; ".join(problems) + " (ex officio protection covers recorded rights only, Reg 16)")
+    return matches
+
+
+def _suspend_lines(s: Session, *, case: Case, data: ShipmentIn, matches: list[Recordation], consignor: Consignor,
+                   who: Actor, now: datetime) -> dict[int, Notice]:
+    """Suspend each line (中止放行) under one notice per rights holder; the lines carry the match flags the
+    confirming officer decides on (classes, licensees: Meas 21)."""
+    notices: dict[int, Notice] = {}
+    for i, (line_in, rec) in enumerate(zip(data.lines, matches, strict=True), start=1):
+        notice = notices.get(rec.rights_holder_id)
+        if notice is None:
+            notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, issued_at=now)  # type: ignore[arg-type]
+            s.add(notice)
+            s.flush()
+            notices[rec.rights_holder_id] = notice
+        state = transition(f"{case.number}/{i}", None, LineState.SUSPENDED, Reason.SUSPECTED)
+        line = Line(case_id=case.id, number=i, description=line_in.description, brand=line_in.brand,  # type: ignore[arg-type]
+                    quantity=line_in.quantity, unit=line_in.unit, value=line_in.value, recordation_id=rec.id,  # type: ignore[arg-type]
+                    rights_holder_id=rec.rights_holder_id, notice_id=notice.id, state=state.value,
+                    state_reason=Reason.SUSPECTED.value, suspended_at=now, nice_class=line_in.nice_class,
+                    match_flags=match_flags(right_type=rec.right_type, classes=rec.classes, nice_class=line_in.nice_class,
+                                            licensees=rec.licensees, consignor_name=consignor.name))
+        s.add(line)
+        s.flush()
+        record(s, actor=who, action="line.suspended", subject=f"line:{case.number}/{i}", at=now, case_id=case.id,
+               after={"state": state.value, "brand": line.brand, "recordation": rec.number, "quantity": line.quantity,
+                      "value": str(line.value), "nice_class": line.nice_class, "match_flags": line.match_flags})
+    return notices
 
 
 def confirm_by(now: datetime) -> datetime:
