@@ -424,7 +424,7 @@ def why_not_complete(who: Actor, task: Task) -> str | None:
 
 def task_detail(*, task_id: int, actor: str) -> TaskDetail:
     """One task with its case summary, its form (fields and outcomes) and its history."""
-    from models.tables import Line, Notice, RightsHolder, TimelineEntry
+    from models.tables import Line, Notice, Recordation, RightsHolder, TimelineEntry
     from services.task_acts import describe
 
     with session_scope(readonly=True) as s:
@@ -443,6 +443,9 @@ def task_detail(*, task_id: int, actor: str) -> TaskDetail:
         history.insert(0, TaskHistoryEntry(at=task.created_at, actor="system", action="task.opened",
                                            detail={"title": task.title}))
         why = why_not_complete(who, task)
+        recs = dict(s.exec(select(Recordation.id, Recordation.number).where(
+            col(Recordation.id).in_({ln.recordation_id for ln in lines}))).all()) if lines else {}
+        photo = _photo_matches(s, case.id) if case is not None else {}
         return TaskDetail(
             task=tasks_out(s, [(task, case.number if case else "", load_username(s, task.assignee_id))])[0],
             escalated_at=task.escalated_at,
@@ -450,10 +453,28 @@ def task_detail(*, task_id: int, actor: str) -> TaskDetail:
             case={"number": case.number if case else "", "status": case.status if case else "",
                   "confirmed_at": case.confirmed_at if case else None,
                   "lines": [{"number": ln.number, "brand": ln.brand, "description": ln.description,
-                             "quantity": ln.quantity, "state": ln.state} for ln in lines],
+                             "quantity": ln.quantity, "state": ln.state, "recordation": recs.get(ln.recordation_id, ""),
+                             "nice_class": ln.nice_class, "match_flags": list(ln.match_flags or []),
+                             "photo_match": photo.get(ln.number)} for ln in lines],
                   "notices": [{"id": n.id, "rights_holder": holders.get(n.rights_holder_id, ""), "state": n.state,
                                "deadline_at": n.deadline_at} for n in notices]},
             form=describe(task.kind), history=history, may_complete=why is None, why_not=why)
+
+
+def _photo_matches(s: Session, case_id: int) -> dict[int, dict[str, Any]]:
+    """The latest 以图识图 identification of each line of a case (``line.identified_from_photo``): the
+    recordation the photo matched, its score, and whether it is the line's own recordation."""
+    from models.tables import TimelineEntry
+
+    out: dict[int, dict[str, Any]] = {}
+    for e in s.exec(select(TimelineEntry).where(TimelineEntry.case_id == case_id,
+                                                TimelineEntry.action == "line.identified_from_photo")
+                    .order_by(col(TimelineEntry.id))):
+        a = e.after or {}
+        if isinstance(a.get("line"), int):
+            out[a["line"]] = {"recordation": a.get("recordation"), "score": a.get("score"),
+                              "matches": a.get("line_recordation_matches")}
+    return out
 
 
 class BulkResult(BaseModel):

@@ -14,12 +14,20 @@ from ui import chrome
 from ui.chrome import SHANGHAI, tr
 
 
-def lines_table(lines: list[LineOut]) -> None:
+def lines_table(lines: list[LineOut], *, customs: bool = False) -> None:
+    """The lines with their state and clocks; for customs also what the confirming officer must look at
+    (the Nice class stated, the match flags: outside the recordation's classes, the consignor a licensee)."""
+    on_court_clock = any(ln.court_due and not ln.investigation_due for ln in lines)  # detained on application
+    flagged = customs and any(ln.match_flags for ln in lines)
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
                    tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): f"{ln.value:,.2f}",
                    tr("state"): chrome.state_label(ln.state), tr("reason"): chrome.code_label("reason", ln.state_reason),
                    tr("recordation"): ln.recordation, tr("rights_holder"): ln.rights_holder,
-                   tr("investigation_due"): chrome.day(ln.investigation_due, ln.clocks_pending_year)} for ln in lines])
+                   tr("investigation_due"): chrome.day(ln.investigation_due, ln.clocks_pending_year),
+                   **({tr("apply_court_due"): chrome.day(ln.court_due, ln.clocks_pending_year)} if on_court_clock else {}),
+                   **({tr("nice_class"): ln.nice_class,
+                       tr("match_flags"): ", ".join(tr(f"flag.{f}") for f in ln.match_flags)} if flagged else {})}
+                  for ln in lines])
 
 
 def notices_block(notices: list[NoticeOut]) -> None:

@@ -126,3 +126,26 @@ def test_a_task_title_is_written_in_the_readers_language_from_its_facts(sqlite_d
     at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)}, lang="zh")
     body = texts(at)
     assert zh in body and "Bond of RMB" not in body
+
+
+def test_the_officer_confirming_a_seizure_sees_the_flags_and_the_photo_match_of_each_line(sqlite_db_now: str) -> None:
+    """Issue: a line outside its recordation's classes is flagged to the officer who confirms the seizure, with
+    the 以图识图 score the site officer's photo got (Meas 21)."""
+    from services.recognition import Identification, record_identifications
+
+    now = datetime.now().astimezone()
+    ship = seed_shipment(now - timedelta(minutes=5))
+    chanel = next(i for i, ln in enumerate(ship["lines"]) if ln["brand"] == "CHANEL")
+    ship["lines"][chanel] = {**ship["lines"][chanel], "description": "Wrist watches", "nice_class": 14}
+    case = open_case(shipment=ship, actor="site.wang", now=now)
+    line = next(ln for ln in case.lines if ln.brand == "CHANEL")
+    record_identifications(case_number=case.number, actor="site.wang", identifications=[
+        Identification(line_number=line.number, recordation=line.recordation, score=0.87, inliers=42)])
+    (task,) = inbox(actor="ipr.li", kind="confirm_seizure", case_number=case.number)
+    at = app_as("ipr.li", "views/inbox.py", {"task": str(task.id)})
+    table = next(df.value for df in at.dataframe if t("match_flags", "en") in df.value.columns)
+    row = table[table[t("line_no", "en")] == line.number].iloc[0]
+    assert row[t("match_flags", "en")] == t("flag.outside-classes", "en")
+    assert "0.87" in row[t("photo_match", "en")] and t("photo_match_same", "en") in row[t("photo_match", "en")]
+    others = table[table[t("line_no", "en")] != line.number]
+    assert set(others[t("photo_match", "en")]) == {""}

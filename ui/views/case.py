@@ -40,7 +40,8 @@ def case_state(number: str) -> CaseOut | None:
     except NotFound:
         st.error(tr("case_not_found"))
         return None
-    chrome.facts([(tr("status"), tr(f"case_status.{case.status}")), (tr("declaration_no"), case.declaration_no),
+    chrome.facts([(tr("status"), tr(f"case_status.{case.status}")), (tr("route"), tr(f"route.{case.route}")),
+                  (tr("declaration_no"), case.declaration_no),
                   (tr("lines"), len(case.lines)), (tr("items"), sum(ln.quantity for ln in case.lines))])
     st.text(f"{tr('customs_office')}: {case.customs_office}    {tr('found_at')}: {chrome.when(case.found_at)}    "
             f"{tr('opened_by')}: {case.opened_by}")
@@ -53,7 +54,7 @@ def case_state(number: str) -> CaseOut | None:
                        icon=":material/account_tree:")
     tabs = st.tabs([tr("lines"), tr("process_map"), tr("notices"), tr("documents"), tr("timeline")])
     with tabs[0]:
-        parts.lines_table(case.lines)
+        parts.lines_table(case.lines, customs=actor.role.is_customs)
     with tabs[1]:
         parts.process_map(case.number, actor)
     with tabs[2]:

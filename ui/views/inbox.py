@@ -208,6 +208,14 @@ def task_form(form: dict[str, Any], *, key: str, ids: list[int]) -> None:
                 st.rerun()
 
 
+def _photo_text(m: dict | None) -> str:
+    """A line's 以图识图 result: the score and whether the photo matched the line's own recordation."""
+    if not m:
+        return ""
+    return tr("photo_match_text", rec=m["recordation"], score=m["score"],
+              verdict=tr("photo_match_same") if m["matches"] else tr("photo_match_other"))
+
+
 def detail(task_id: int) -> None:
     d = chrome.run_action(tasks.task_detail, task_id=task_id, actor=actor.username)
     if d is None:
@@ -227,8 +235,12 @@ def detail(task_id: int) -> None:
     with left:
         if t.case_number:
             st.caption(tr("case_summary", status=tr(f"case_status.{d.case['status']}")))
+            checking = t.kind in (TaskKind.CONFIRM_SEIZURE, TaskKind.REVIEW_APPLICATION)  # lines against recordations
             chrome.table([{tr("line_no"): ln["number"], tr("brand"): ln["brand"], tr("description"): ln["description"],
-                           tr("quantity"): ln["quantity"], tr("state"): chrome.state_label(ln["state"])}
+                           tr("quantity"): ln["quantity"], tr("state"): chrome.state_label(ln["state"]),
+                           **({tr("recordation"): ln["recordation"], tr("nice_class"): ln["nice_class"],
+                               tr("match_flags"): ", ".join(tr(f"flag.{f}") for f in ln["match_flags"]),
+                               tr("photo_match"): _photo_text(ln["photo_match"])} if checking else {})}
                           for ln in d.case["lines"]])
         if d.may_complete:
             if d.form["description"]:
