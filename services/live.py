@@ -45,13 +45,20 @@ class Feed:
     audio: MediaStreamTrack
 
 
-def publish_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Upstream:
-    """An officer of the office sends the phone's camera to the room (a newer connection replaces an older)."""
+def publish_live(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: datetime | None = None) -> Upstream:
+    """An officer of the office sends the phone's camera to the room (a newer connection replaces an older).
+    The first picture of a recorded room is noted on the timeline (``viewing.live_started``): from then on
+    the room closes where its recording can be kept (``close_live_room``)."""
     seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
     if not seat.may_publish:
         raise PermissionDenied(actor, "publish the live picture", "only a site or IPR officer of the office films")
     room = rooms.room(viewing_id)
+    first = room.publisher is None and room.record_to is not None
     room.seen(seat.you, seat.part, publishing=True)
+    if first:  # the session is now recorded: the room must be closed where the recording can be kept
+        with session_scope() as s:
+            record(s, actor=load_actor(s, actor), action="viewing.live_started", subject=f"viewing:{viewing_id}",
+                   at=now_or(now), case_id=_case_id(s, viewing_id), after={"recorded": True})
     return Upstream(seat, room.sink("video"), room.sink("audio"))
 
 
@@ -137,7 +144,8 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
                               "duration_seconds": recording.duration_seconds, "participants": participants,
                               "video_frames": recording.video_frames, "audio_frames": recording.audio_frames})
             recording.path.unlink(missing_ok=True)
-    return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now)
+    # no room in this process (the app restarted): its recording, if one was running, is lost
+    return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now, abandon_recording=room is None)
 
 
 def _case_id(s, viewing_id: int) -> int:

@@ -290,20 +290,43 @@ def open_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, n
     return _viewing_out(s, v, case)
 
 
-def close_room(*, viewing_id: int, actor: str, now: datetime | None = None) -> ViewingOut:
+def close_room(*, viewing_id: int, actor: str, now: datetime | None = None,
+               abandon_recording: bool = False) -> ViewingOut:
+    """Close the room. A live session recorded in the viewing room is kept by closing the room there
+    (``services.live.close_live_room``); anywhere else (the command line, the inbox) closing is refused
+    while such a recording is unsaved, unless ``abandon_recording`` says it is lost (the app stopped)."""
     now = now_or(now)
     with session_scope() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
-        return close_room_in(s, who=who, v=v, case=case, part=part, now=now)
+        return close_room_in(s, who=who, v=v, case=case, part=part, now=now, abandon_recording=abandon_recording)
 
 
-def close_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, now: datetime) -> ViewingOut:
+def unsaved_recording(s: Session, v: Viewing) -> bool:
+    """A live session went on air in this room (``viewing.live_started``) and its recording was neither
+    stored (``viewing.recorded``) nor given up (``viewing.recording_abandoned``) since."""
+    from models.tables import TimelineEntry
+
+    last = s.exec(select(TimelineEntry.action).where(
+        TimelineEntry.case_id == v.case_id, TimelineEntry.subject == f"viewing:{v.id}",
+        col(TimelineEntry.action).in_(["viewing.live_started", "viewing.recorded", "viewing.recording_abandoned"]))
+        .order_by(col(TimelineEntry.id).desc()).limit(1)).first()
+    return last == "viewing.live_started"
+
+
+def close_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, now: datetime,
+                  abandon_recording: bool = False) -> ViewingOut:
     """``close_room`` inside the caller's transaction; the attend_viewing task ends with it."""
     from services.tasks import complete_matching_tasks
 
     _require_officer(who, part, "close a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
     if v.state != ViewingState.OPEN:
         raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}, not open")
+    if unsaved_recording(s, v):
+        if not abandon_recording:
+            raise ConcurrentUpdate(f"viewing {v.id}", "its live session is being recorded: close the room in the "
+                                                      "viewing room so the recording is kept as evidence")
+        record(s, actor=who, action="viewing.recording_abandoned", subject=f"viewing:{v.id}", at=now,
+               case_id=case.id, after={"reason": "the room was closed outside the live room"})
     v.state, v.closed_at = ViewingState.CLOSED.value, now
     s.add(v)
     for shot in s.exec(select(ShotRequest).where(ShotRequest.viewing_id == v.id, ShotRequest.state == ShotRequestState.OPEN.value)):

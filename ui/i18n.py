@@ -674,6 +674,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "action.counter_bond.clock_started": ("起诉期限开始计算（30 个工作日）", "Court-filing period started (30 working days)"),
     "action.counter_bond.refundable": ("逾期未起诉，反担保可退还", "No court filing in time: counter-bond refundable"),
     "action.task.cancelled": ("任务取消", "Task cancelled"),
+    "action.viewing.live_started": ("实时连线开始（录制中）", "Live session on air (recorded)"),
+    "action.viewing.recording_abandoned": ("实时连线录像未能保存", "Live session's recording lost"),
     "action.application.filed": ("权利人提出扣留申请", "Application for detention filed"),
     "action.application.accepted": ("海关受理扣留申请并扣留", "Application accepted: goods detained"),
     "action.application.rejected": ("海关驳回扣留申请", "Application rejected"),

@@ -108,7 +108,7 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
         room, media_loop, tmp_path: Path) -> None:
     case, v = room
     rooms = LiveRegistry(tmp_path / "live")
-    on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang")))
+    on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(4))))
     feeds = {who: watch_live(rooms=rooms, viewing_id=v.id, actor=who) for who in ("chanel.agent", "cq.trading", "ipr.li")}
     got = {who: on(media_loop, _frames(f.video, 10)) for who, f in feeds.items()}
     for frames in got.values():
@@ -164,7 +164,7 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
 def test_nobody_uninvited_joins_or_receives_the_media(lite_room, media_loop, tmp_path: Path) -> None:
     case, v = lite_room  # the consignor was not invited to this one
     rooms = LiveRegistry(tmp_path / "live")
-    on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang")))
+    on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(4))))
     for who in ("nike.agent", "cq.trading", "site.huang", "nobody"):
         for call in (watch_live, publish_live, live_status, take_snapshot, close_live_room):
             with pytest.raises(NotFound):
@@ -187,3 +187,21 @@ def test_a_snapshot_needs_a_live_picture_and_an_open_room(lite_room, media_loop,
     for call in (watch_live, live_status):
         with pytest.raises(ConcurrentUpdate):
             call(rooms=rooms, viewing_id=v.id, actor="chanel.agent")
+
+
+def test_a_recorded_live_session_is_closed_in_its_room_or_its_loss_is_recorded(lite_room, media_loop, tmp_path: Path) -> None:
+    """Closing from the command line or the inbox would lose the recording of a session on air in the viewing
+    room: it is refused, unless the officer says the recording is lost (the app stopped); either way the
+    timeline says what happened to it."""
+    from services.viewing import close_room
+
+    _case, v = lite_room
+    rooms = LiveRegistry(tmp_path / "live")
+    on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(4))))
+    assert [e["recorded"] for e in _timeline("viewing.live_started")] == [True]
+    with pytest.raises(ConcurrentUpdate, match="recorded"):
+        close_room(viewing_id=v.id, actor="site.wang", now=at(5))
+    closed = close_room(viewing_id=v.id, actor="site.wang", now=at(5), abandon_recording=True)
+    assert closed.state == "closed"
+    assert [e["reason"] for e in _timeline("viewing.recording_abandoned")] == ["the room was closed outside the live room"]
+    on(media_loop, rooms.room(v.id).close())

@@ -55,11 +55,17 @@ def register(app: typer.Typer) -> None:
 
     @viewing.command("close")
     @handled
-    def close(viewing_id: int, actor: str = AsOpt, now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        """Close the room; open shot requests are cancelled."""
+    def close(viewing_id: int, actor: str = AsOpt, now: str = NowOpt,
+              abandon_recording: bool = typer.Option(False, "--abandon-recording",
+                                                     help="The live session's recording is lost (the app stopped): "
+                                                          "close anyway and say so on the timeline."),
+              as_json: bool = JsonOpt) -> None:
+        """Close the room; open shot requests are cancelled. A live session being recorded is closed in the
+        viewing room, where its recording is stored as evidence; here it is refused."""
         from services.viewing import close_room
 
-        emit(close_room(viewing_id=viewing_id, actor=actor, now=parse_time(now)), as_json, _viewing_text)
+        emit(close_room(viewing_id=viewing_id, actor=actor, now=parse_time(now), abandon_recording=abandon_recording),
+             as_json, _viewing_text)
 
     @viewing.command("link")
     @handled
