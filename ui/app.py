@@ -65,7 +65,9 @@ if actor is None:
 else:
     pages = [page(f"{k}.py", k, ICONS[k]) for k in chrome.PAGES_BY_ROLE.get(actor.role, ())]
     pages.append(verify)
-    nav = st.navigation([home_to(pages[0]), *pages])
+    # the pages along the top: on a phone the sidebar (language, sign-out) stays folded away while the
+    # officer moves between pages, instead of covering the page it just opened
+    nav = st.navigation([home_to(pages[0]), *pages], position="top")
 
 if actor is not None and actor.role == Role.ADMIN:
     with chrome.guard("calendar banner"):

@@ -625,6 +625,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "apply_withdraw_which": ("撤回的申请", "Application to withdraw"),
     "apply_withdraw_reason": ("撤回理由", "Why"),
     "apply_withdraw": ("撤回扣留申请", "Withdraw the application"),
+    "filters": ("筛选", "Filters"),
     "route": ("程序", "Route"),
     "route.ex-officio": ("依职权保护（海关发现）", "ex officio (found by customs)"),
     "route.application": ("依申请保护（权利人申请扣留）", "on the rights holder's application"),

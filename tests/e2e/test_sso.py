@@ -93,10 +93,10 @@ def sso_round_trip(browser: Any, stack: dict, user: dict[str, Any]) -> Any:
 
 
 def nav_titles(page: Any) -> set[str]:
-    nav = page.locator("[data-testid=stSidebarNav]")
+    nav = page.locator("[data-testid=stTopNav]")  # the pages run along the top (ui/app.py)
     nav.wait_for()
     # each link reads "<icon name>\n\n<title>"
-    return {t.strip().split("\n")[-1] for t in nav.locator("[data-testid=stSidebarNavLink]").all_inner_texts()}
+    return {t.strip().split("\n")[-1] for t in nav.locator("[data-testid=stTopNavLink]").all_inner_texts()}
 
 
 @pytest.mark.slow

@@ -449,3 +449,13 @@ def test_a_rights_holder_applies_for_a_detention_and_the_officer_finds_it_in_the
     from services.tasks import inbox
 
     assert [t.kind for t in inbox(actor="ipr.li") if t.kind == "review_application"] == ["review_application"]
+
+
+def test_the_inbox_filters_fold_away_until_one_is_used(sqlite_db_now: str) -> None:
+    """On a phone the filters filled the first screen: they start folded, and stay open while one is in use."""
+    at = app_as("ipr.li", "views/inbox.py")
+    filters = next(e for e in at.expander if e.label == t("filters", "en"))
+    assert filters.proto.expanded is False
+    at.text_input(key="inbox.case").set_value("YQ-2026").run()
+    filters = next(e for e in at.expander if e.label == t("filters", "en"))
+    assert filters.proto.expanded is True

@@ -30,26 +30,32 @@ if "inbox.tab" not in st.session_state:
     st.session_state["inbox.tab"] = "office" if manager else "group"
 view = st.segmented_control(tr("inbox_view"), list(tasks.VIEWS), format_func=lambda v: tr(f"inbox_view.{v}"),
                             key="inbox.tab") or "mine"
-c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
-chosen = c1.selectbox(tr("saved_view"), names, key="inbox.view")
-if chosen != "—" and st.session_state.get("inbox.applied") != chosen:
-    f = next(v["filters"] for v in views if v["name"] == chosen)
-    st.session_state["inbox.kinds"] = f["kinds"]
-    st.session_state["inbox.urgency"] = f["urgency"] if f["urgency"] in ("all", "overdue", "today", "none") else "all"
-    st.session_state["inbox.case"] = f["case_number"]
-    st.session_state["inbox.applied"] = chosen
-kinds = c2.multiselect(tr("task_kind"), [k.value for k in TaskKind], format_func=lambda k: tr(f"kind.{k}"), key="inbox.kinds")
-urgency = c3.selectbox(tr("urgency"), ["all", "overdue", "today", "none"], format_func=lambda u: tr(f"urgency.{u}"),
-                       key="inbox.urgency")
-priority_max = c4.number_input(tr("priority_max"), min_value=0, max_value=100, value=100, step=5, key="inbox.priority")
-c5, c6, c7 = st.columns([3, 3, 2])
-case_filter = c5.text_input(tr("case_number"), key="inbox.case", max_chars=40)
-assignee_filter = c6.text_input(tr("assignee"), key="inbox.assignee", max_chars=80, disabled=view in ("mine", "group"))
-escalated_only = c7.toggle(tr("escalated_only"), key="inbox.escalated")
-with st.expander(tr("save_view")):
-    with st.form("inbox.save_view_form", clear_on_submit=True):
-        view_name = st.text_input(tr("view_name"), max_chars=80)
-        if st.form_submit_button(tr("save")):
+# the filters fold away (on a phone they filled the first screen); open while any is in use
+active = any(st.session_state.get(k) for k in ("inbox.kinds", "inbox.case", "inbox.assignee", "inbox.escalated")) \
+    or st.session_state.get("inbox.urgency", "all") != "all" or st.session_state.get("inbox.priority", 100) < 100 \
+    or st.session_state.get("inbox.view", "—") != "—"
+with st.expander(tr("filters"), expanded=bool(active), icon=":material/filter_list:"):
+    c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
+    chosen = c1.selectbox(tr("saved_view"), names, key="inbox.view")
+    if chosen != "—" and st.session_state.get("inbox.applied") != chosen:
+        f = next(v["filters"] for v in views if v["name"] == chosen)
+        st.session_state["inbox.kinds"] = f["kinds"]
+        st.session_state["inbox.urgency"] = f["urgency"] if f["urgency"] in ("all", "overdue", "today", "none") else "all"
+        st.session_state["inbox.case"] = f["case_number"]
+        st.session_state["inbox.applied"] = chosen
+    kinds = c2.multiselect(tr("task_kind"), [k.value for k in TaskKind], format_func=lambda k: tr(f"kind.{k}"), key="inbox.kinds")
+    urgency = c3.selectbox(tr("urgency"), ["all", "overdue", "today", "none"], format_func=lambda u: tr(f"urgency.{u}"),
+                           key="inbox.urgency")
+    priority_max = c4.number_input(tr("priority_max"), min_value=0, max_value=100, value=100, step=5, key="inbox.priority")
+    c5, c6, c7 = st.columns([3, 3, 2])
+    case_filter = c5.text_input(tr("case_number"), key="inbox.case", max_chars=40)
+    assignee_filter = c6.text_input(tr("assignee"), key="inbox.assignee", max_chars=80, disabled=view in ("mine", "group"))
+    escalated_only = c7.toggle(tr("escalated_only"), key="inbox.escalated")
+    # saving the filters as a view: a form inside the folded filters (expanders do not nest)
+    with st.form("inbox.save_view_form", clear_on_submit=True, border=False):
+        s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
+        view_name = s1.text_input(tr("view_name"), max_chars=80)
+        if s2.form_submit_button(tr("save_view")):
             chrome.run_action(board.save_view, actor=actor.username, name=view_name, ok=tr("saved"),
                               filters={"kinds": kinds, "mine_only": view == "mine", "urgency": urgency,
                                        "case_number": case_filter})
