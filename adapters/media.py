@@ -9,6 +9,7 @@ simply has none; a malformed header is not an error, since the time is only corr
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 from dataclasses import dataclass
@@ -290,16 +291,39 @@ class NotAPicture(ValueError):
 
 
 def check_photo(f: BinaryIO, media: MediaType) -> None:
-    """Decode a JPEG or PNG with Pillow (JPEG at its smallest scale, so memory stays small); check a HEIC's
-    box structure (Pillow has no HEIC decoder here). Raise ``NotAPicture`` with the reason otherwise."""
+    """Decode a JPEG, PNG or HEIC with Pillow (HEIC through pillow-heif; JPEG at its smallest scale, so memory
+    stays small). Raise ``NotAPicture`` with the reason otherwise."""
     try:
         f.seek(0)
-        if media in (JPEG, PNG):
-            _decode(f, media)
-        elif media is HEIC:
+        if media is HEIC:
             _heic_boxes(f)
+            f.seek(0)
+            _heif_opener()
+        if media in (JPEG, PNG, HEIC):
+            _decode(f, media)
     finally:
         f.seek(0)
+
+
+def _heif_opener() -> None:
+    """Teach Pillow to open HEIC/HEIF (iPhone photos), once per process."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
+def as_jpeg(data: bytes, *, quality: int = 92) -> bytes:
+    """A HEIC photo as JPEG bytes for the parts that read only JPEG and PNG (OpenCV in 以图识图); other
+    pictures unchanged. ``NotAPicture`` if it does not decode."""
+    if sniff(data[:SNIFF_BYTES]) is not HEIC:
+        return data
+    check_photo(io.BytesIO(data), HEIC)
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        out = io.BytesIO()
+        im.convert("RGB").save(out, format="JPEG", quality=quality)
+        return out.getvalue()
 
 
 def _decode(f: BinaryIO, media: MediaType) -> None:
@@ -310,7 +334,7 @@ def _decode(f: BinaryIO, media: MediaType) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(f, formats=[media.name.upper()]) as im:
+            with Image.open(f, formats=["HEIF" if media is HEIC else media.name.upper()]) as im:
                 if im.width < 1 or im.height < 1:
                     raise NotAPicture("the picture has no pixels")
                 if media is JPEG:

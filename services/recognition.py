@@ -132,6 +132,17 @@ def _read_image(data: bytes, *, limit: int, field: str = "file") -> tuple[media.
     return kind, w, h
 
 
+def phone_photo(data: bytes, *, limit: int, field: str) -> bytes:
+    """A photo as the matcher reads it: a HEIC (what an iPhone takes) converted to JPEG, anything else as it
+    is; a HEIC that does not decode is refused naming ``field``."""
+    if len(data) > limit:
+        raise InvalidInput(field, f"too large: an image may be at most {limit // (1024 * 1024)} MiB")
+    try:
+        return media.as_jpeg(data)
+    except media.NotAPicture as e:
+        raise InvalidInput(field, str(e)) from None
+
+
 def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: str = "mark",
                           now: datetime | None = None) -> RecordationImageOut:
     """Store an image of a recordation (the mark as registered, or a reference photo of genuine goods)."""
@@ -254,6 +265,7 @@ def match_photo(*, actor: str, data: bytes, top: int = 3) -> MatchResult:
     """The recordations whose images appear in the photo, best first ("no match": none)."""
     if not 1 <= top <= 20:
         raise InvalidInput("top", "must be between 1 and 20")
+    data = phone_photo(data, limit=MAX_PHOTO_BYTES, field="photo")
     _read_image(data, limit=MAX_PHOTO_BYTES, field="photo")
     with session_scope(readonly=True) as s:
         _require_customs(load_actor(s, actor), "match a photo")
@@ -278,8 +290,8 @@ def match_photo(*, actor: str, data: bytes, top: int = 3) -> MatchResult:
 
 
 def outline(data: bytes, candidate: Candidate) -> bytes:
-    """The photo as PNG with the candidate's matched region drawn on it."""
-    return marks.draw_match(data, candidate.quad)
+    """The photo as PNG with the candidate's matched region drawn on it (a HEIC photo converted first)."""
+    return marks.draw_match(phone_photo(data, limit=MAX_PHOTO_BYTES, field="photo"), candidate.quad)
 
 
 def check_snapshot(*, actor: str, case_number: str, evidence_id: int) -> SnapshotCheck:
@@ -293,15 +305,16 @@ def check_snapshot(*, actor: str, case_number: str, evidence_id: int) -> Snapsho
         ev = s.get(Evidence, evidence_id)
         if ev is None or ev.case_id != case.id:
             raise NotFound("evidence", evidence_id)
-        if ev.kind != "photo" or ev.content_type not in ("image/jpeg", "image/png"):
-            raise InvalidInput("evidence_id", f"evidence {evidence_id} is not a JPEG or PNG photo")
+        if ev.kind != "photo" or ev.content_type not in ("image/jpeg", "image/png", "image/heic"):
+            raise InvalidInput("evidence_id", f"evidence {evidence_id} is not a JPEG, PNG or HEIC photo")
         if ev.line_id is None:
             raise InvalidInput("evidence_id", f"evidence {evidence_id} is of no line")
         line = s.get(Line, ev.line_id)
         rec = s.get(Recordation, line.recordation_id)  # type: ignore[union-attr]
         index, owner = mark_index(s)
         mine = [(i, index.marks[i]) for i, rid in owner.items() if rid == rec.id and i in index.marks]  # type: ignore[union-attr]
-        photo = marks.photo_features(_read_object(store(), ev.key))
+        photo = marks.photo_features(phone_photo(_read_object(store(), ev.key), limit=MAX_PHOTO_BYTES,
+                                                 field="evidence_id"))
         found = marks.MarkIndex.build(mine).search(photo, top=1)
         m = found[0] if found else None
         return SnapshotCheck(evidence_id=ev.id, line_number=line.number, recordation=rec.number,  # type: ignore[union-attr, arg-type]

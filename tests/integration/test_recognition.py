@@ -72,6 +72,24 @@ def test_a_photo_of_a_mark_suggests_its_recordation_and_rights_holder(demo_marks
     assert recognition.outline(photo, best).startswith(b"\x89PNG")
 
 
+def test_an_iphone_photo_in_heic_is_matched_like_its_jpeg(demo_marks) -> None:
+    import io
+
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    jpeg = marks.synthetic_photo(marks.synthetic_mark("NIKE", 0), seed=42)
+    heic = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(heic, format="HEIF", quality=95)
+    assert heic.getvalue()[4:12] == b"ftypheic"
+    result = recognition.match_photo(actor="site.wang", data=heic.getvalue())
+    assert [c.recordation for c in result.candidates][:1] == [NIKE]
+    assert recognition.outline(heic.getvalue(), result.candidates[0]).startswith(b"\x89PNG")
+    with pytest.raises(InvalidInput, match="photo"):  # a HEIC cut short is refused naming the field
+        recognition.match_photo(actor="site.wang", data=heic.getvalue()[:300])
+
+
 def test_a_photo_without_a_mark_is_no_match(demo_marks) -> None:
     result = recognition.match_photo(actor="site.wang", data=marks.synthetic_photo(None, seed=43))
     assert result.candidates == [] and result.recordations_indexed == 9

@@ -154,3 +154,22 @@ def test_the_uploader_lists_exactly_the_accepted_types() -> None:
     assert media.extensions() == ["jpg", "jpeg", "png", "heic", "mp4", "mov", "webm", "mkv", "pdf"]
     assert {m.extension for m in media.ACCEPTED} <= set(media.extensions())
     assert "WebM" in media.accepted_text() and "Matroska" in media.accepted_text()
+
+
+def test_a_real_heic_photo_decodes_and_converts_to_jpeg_and_a_damaged_one_is_refused() -> None:
+    import io
+
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (30, 120, 200)).save(out, format="HEIF")
+    heic = out.getvalue()
+    media.check_photo(io.BytesIO(heic), media.HEIC)  # decodes
+    jpeg = media.as_jpeg(heic)
+    assert jpeg[:3] == b"\xff\xd8\xff" and Image.open(io.BytesIO(jpeg)).size == (120, 80)
+    assert media.as_jpeg(jpeg) is jpeg  # not a HEIC: unchanged
+    damaged = heic[:-40]
+    with pytest.raises(media.NotAPicture):
+        media.check_photo(io.BytesIO(damaged), media.HEIC)

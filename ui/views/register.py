@@ -48,7 +48,7 @@ with st.expander(tr("identify"), icon=":material/photo_camera:"):
     # 以图识图: a photo of a line's logo suggests the brand (and so the recordation); the officer confirms.
     line_no = st.number_input(tr("identify_line"), min_value=1, max_value=max(1, len(lines_df)), step=1,
                               key="register.identify_line")
-    shot = st.file_uploader(tr("identify_photo"), type=["jpg", "jpeg", "png"], key="register.identify_photo")
+    shot = st.file_uploader(tr("identify_photo"), type=["jpg", "jpeg", "png", "heic"], key="register.identify_photo")
     if shot is not None:
         data = shot.getvalue()
         found = chrome.run_action(recognition.match_photo, actor=actor.username, data=data)
