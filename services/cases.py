@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from adapters.db import session_scope
+from adapters.db import lock_name, session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.rules.matching import match_flags
@@ -86,6 +86,7 @@ def open_case(
             raise InvalidInput("customs_office", f"unknown customs office {data.customs_office!r}")
         if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
             raise PermissionDenied(who.username, "register a seizure", f"not an officer of {office.name_en}")
+        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when registered twice at once
         existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
         if existing is not None:
             raise InvalidInput("declaration_no", f"a case already exists for declaration {data.declaration_no}")
@@ -107,6 +108,7 @@ def open_case(
         if problems:
             raise InvalidInput("lines.brand", "; ".join(problems) + " (ex officio protection covers recorded rights only, Reg 16)")
 
+        lock_name(s, f"consignor:{data.consignor.uscc}")
         consignor = s.exec(select(Consignor).where(Consignor.uscc == data.consignor.uscc)).first()
         if consignor is None:
             consignor = Consignor(name=data.consignor.name, uscc=data.consignor.uscc)
