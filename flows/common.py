@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from models.rules.errors import YunqueError
+from models.rules.errors import LockContention, YunqueError
 
 #: "flow name/deployment name" of each deployment in prefect.yaml
 CASE_PROCESS = "case-process/case-process"
@@ -22,9 +22,12 @@ RETRY_DELAYS = [2, 10, 30, 60]
 
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a failed task only when the failure is transient: a broken rule (``YunqueError``) or
-    malformed input (``ValidationError``) fails the run at once, visibly."""
+    malformed input (``ValidationError``) fails the run at once, visibly. ``LockContention`` (a deadlock
+    the database broke, a lock timeout) is transient: the step was rolled back whole and is tried again."""
     try:
         state.result(raise_on_failure=True)
+    except LockContention:
+        return True
     except (YunqueError, ValidationError):
         return False
     except Exception:  # noqa: BLE001 - everything else (timeouts, refused connections, 5xx) is worth a retry

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
+from adapters.db import lock_name, session_scope
 from models.enums import BondForm, BondKind, Direction, LineState, NoticeState, Reason, Role, Route, TaskKind, TaskState, Verdict
 from models.rules.bonds import application_bond
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, InvalidInput, NotFound
@@ -217,6 +217,7 @@ def file_application(*, application: ApplicationIn | dict[str, Any], actor: str,
             raise InvalidInput("expected_on", "is in the past")
         office = find_office(s, data.customs_office)
         rec = _recordation(s, who, data.recordation, local_date(now))
+        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when filed twice at once
         existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
                           .where(Shipment.declaration_no == data.declaration_no)).first()
         if existing is not None:

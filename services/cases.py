@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from adapters.db import session_scope
+from adapters.db import lock_name, session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.rules.matching import match_flags
@@ -77,6 +77,7 @@ def open_case(
         office = find_office(s, data.customs_office)
         if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
             raise PermissionDenied(who.username, "register a seizure", f"not an officer of {office.name_en}")
+        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when registered twice at once
         existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
         if existing is not None:
             raise InvalidInput("declaration_no", f"a case already exists for declaration {data.declaration_no}")
@@ -133,7 +134,9 @@ def find_office(s: Session, key: str) -> CustomsOffice:
 
 
 def consignor_of(s: Session, given: ConsignorIn) -> Consignor:
-    """The consignor known by its credit code, registered with the name given the first time it is seen."""
+    """The consignor known by its credit code, registered with the name given the first time it is seen
+    (under a lock on the code: two registrations at once make one consignor)."""
+    lock_name(s, f"consignor:{given.uscc}")
     consignor = s.exec(select(Consignor).where(Consignor.uscc == given.uscc)).first()
     if consignor is None:
         consignor = Consignor(name=given.name, uscc=given.uscc)

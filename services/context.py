@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session, select
 
-from adapters.db import is_postgres
+from adapters.db import lock_chains, lock_name
 from models.enums import Role
 from models.rules.chain import GENESIS, chain_of, dated_before_last_act, entry_mac
 from models.rules.errors import NotFound, PermissionDenied
@@ -17,7 +16,6 @@ from models.tables import IdempotencyRecord, OutboxEvent, Sequence, Task, Timeli
 from models.types import utcnow
 
 SYSTEM_USERNAME = "system"
-_TIMELINE_LOCK_NS = 0x59554E43  # "YUNC": with a chain's key, serialises appends to that chain on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,9 @@ def load_actor(session: Session, username: str) -> Actor:
 def system_actor(session: Session) -> Actor:
     user = session.exec(select(User).where(User.username == SYSTEM_USERNAME)).first()
     if user is None:
+        lock_name(session, f"user:{SYSTEM_USERNAME}")  # first use: created once by concurrent callers
+        user = session.exec(select(User).where(User.username == SYSTEM_USERNAME)).first()
+    if user is None:
         user = User(username=SYSTEM_USERNAME, display_name="Yunque (system)", role=Role.SYSTEM)
         session.add(user)
         session.flush()
@@ -90,12 +91,16 @@ def record(
 ) -> TimelineEntry:
     """Append one entry to its chain (the case's, or the system's), keyed with the audit key.
 
+    On PostgreSQL the chain's lock (``adapters.db.lock_chains``) orders the appends: writes to different
+    cases do not wait for each other, two writes to one case append one after the other. It is taken
+    before the chain's last entry is read and before anything is flushed, so changes made earlier in the
+    transaction lock their rows only after it (usually the session already holds it: the case's rows it
+    locked or changed took it first, see ``adapters.db``). A deadlock PostgreSQL breaks rolls the whole
+    action back and is raised as ``LockContention``, to be tried again; nothing of it is written.
+
     A person's act of a case is never dated before the case's last act (``InvalidInput`` naming ``now``)."""
     chain = chain_of(case_id)
-    if is_postgres(session):
-        # one lock per chain: appends to different cases' chains do not wait for each other here
-        session.exec(text("SELECT pg_advisory_xact_lock(:ns, :k)").bindparams(  # type: ignore[call-overload]
-            ns=_TIMELINE_LOCK_NS, k=chain_lock_key(chain)))
+    lock_chains(session, [chain])
     last = session.exec(select(TimelineEntry.hash, TimelineEntry.seq, TimelineEntry.at)
                         .where(TimelineEntry.chain == chain)
                         .order_by(TimelineEntry.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
@@ -139,13 +144,6 @@ def audit_key() -> str:
     return get_settings().audit_key
 
 
-def chain_lock_key(chain: str) -> int:
-    """The chain's advisory lock on PostgreSQL (a signed 32-bit number derived from its name)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(chain.encode()).digest()[:4], "big", signed=True)
-
-
 def timeline_payload(e: TimelineEntry) -> dict[str, Any]:
     return {
         "case_id": e.case_id,
@@ -177,6 +175,7 @@ def replay(session: Session, key: str | None, action: str) -> dict[str, Any] | N
     """The stored result if this action was already done under ``key``."""
     if not key:
         return None
+    lock_name(session, f"idempotency:{key}")  # the same call sent twice at once: the second waits, then replays
     rec = session.get(IdempotencyRecord, key)
     if rec is None:
         return None
@@ -193,7 +192,8 @@ def remember(session: Session, key: str | None, action: str, result: dict[str, A
 
 
 def next_number(session: Session, name: str) -> int:
-    """The next value of a named counter, taken under a row lock."""
+    """The next value of a named counter, taken under a row lock (and a name lock while it is created)."""
+    lock_name(session, f"sequence:{name}")
     seq = session.exec(select(Sequence).where(Sequence.name == name).with_for_update()).first()
     if seq is None:
         seq = Sequence(name=name, value=0)

@@ -129,6 +129,12 @@ class ConcurrentUpdate(YunqueError):
         super().__init__(f"{what}: {detail}")
 
 
+class LockContention(ConcurrentUpdate):
+    """Two actions waited for each other (a deadlock the database broke) or one waited for a lock longer than
+    the lock timeout: this action was rolled back whole, nothing of it was written, and the same call may
+    simply be tried again (flows retry it; a person is told to)."""
+
+
 class SignInLocked(PermissionDenied):
     """Too many failed sign-ins: password checks for ``username`` from this client refused until ``until``.
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from models.rules.errors import BondInsufficient, NotFound
+from models.rules.errors import BondInsufficient, ConcurrentUpdate, LockContention, NotFound
 from services import process
 from services.answers import record_answer
 from services.cases import open_case
@@ -125,6 +125,8 @@ def test_only_transient_failures_are_retried() -> None:
     assert transient_only(None, None, failed(TimeoutError())) is True
     assert transient_only(None, None, failed(BondInsufficient("20000", "5000"))) is False
     assert transient_only(None, None, failed(NotFound("notice", 1))) is False
+    assert transient_only(None, None, failed(ConcurrentUpdate("task 7", "is already claimed"))) is False
+    assert transient_only(None, None, failed(LockContention("the timeline of case 7", "a deadlock"))) is True
 
 
 def test_timers_of_a_case_are_named_keyed_and_tagged_the_same_by_the_run_and_the_reconciliation(db: str) -> None:

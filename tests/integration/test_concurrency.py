@@ -1,5 +1,6 @@
 """Two people at once, on PostgreSQL with separate connections: exactly one wins, the other is told
-plainly, and the timeline's hash chain stays intact under concurrent writers."""
+plainly, and the timeline's hash chain stays intact under concurrent writers. Writes to different cases
+do not wait for each other; writes to one case take its chain lock before its rows (``adapters.db``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from sqlalchemy import make_url
+from sqlmodel import col, select
 
+import services.tasks
+from adapters.db import CHAIN_LOCK_NS, advisory_key, case_route, session_scope
 from models.enums import TaskKind
-from models.rules.errors import ConcurrentUpdate
+from models.rules.chain import chain_of
+from models.rules.errors import ConcurrentUpdate, LockContention
+from models.tables import Answer, Case, Line, ShotRequest, TimelineEntry
 from services.answers import record_answer
-from services.bonds import record_bond_receipt
 from services.audit import verify_timeline
+from services.bonds import record_bond_receipt
 from services.cases import get_case, open_case
-from adapters.db import WRITE_LOCK as _TIMELINE_LOCK
+from services.context import record, system_actor
 from services.tasks import claim_task, complete_task, inbox
 
 pytestmark = pytest.mark.postgres
@@ -72,17 +78,16 @@ def test_two_officers_completing_one_task_at_once_exactly_one_wins(pg_db: str) -
 
 
 def test_claiming_a_bond_task_while_the_bond_is_recorded_does_not_deadlock(pg_db: str) -> None:
-    """A task row locked by one officer and the timeline locked by another action that then touches the
-    same task must not deadlock: write transactions take the timeline lock first."""
+    """A task row locked by one officer and the case's timeline locked by another action that then touches
+    the same task must not deadlock: both queue on the case's chain lock, taken before any row of the case."""
     for attempt in range(3):
         case = open_confirmed(_shipment(f"01012026112400001{attempt}", "HERMES"), now=FOUND)
         notice_id = case.notices[0].id
         record_answer(notice_id=notice_id, actor="hermes.agent", now=FOUND + timedelta(minutes=5),
                       answer={"verdicts": {1: "infringing"}, "detain": True})
         (task,) = inbox(actor="ipr.li", kind=TaskKind.CHECK_BOND.value)
-        url = make_url(pg_db)
-        with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database) as holder:
-            holder.execute("SELECT pg_advisory_lock(%s)", (_TIMELINE_LOCK,))  # both calls queue behind this
+        with _holder(pg_db) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s, %s)", _chain_lock(_case_id(case.number)))  # both calls queue behind it
             outcome: list[tuple[str, Any]] = []
             threads = [
                 threading.Thread(target=lambda: outcome.append(_try(lambda: claim_task(task_id=task.id, actor="ipr.li",
@@ -94,13 +99,148 @@ def test_claiming_a_bond_task_while_the_bond_is_recorded_does_not_deadlock(pg_db
             for t in threads[::-1] if attempt % 2 else threads:  # either may queue first
                 t.start()
                 threading.Event().wait(0.3)  # let it reach its locks
-            holder.execute("SELECT pg_advisory_unlock(%s)", (_TIMELINE_LOCK,))
+            assert not outcome, outcome  # both wait for the case's chain lock
+            holder.execute("SELECT pg_advisory_unlock(%s, %s)", _chain_lock(_case_id(case.number)))
             for t in threads:
                 t.join(60)
         kinds = [type(v).__name__ for _, v in outcome]
         assert all(k in ("TaskOut", "dict", "ConcurrentUpdate") for k in kinds), outcome
         assert "dict" in kinds, outcome  # the bond was recorded either way
     assert verify_timeline().intact
+
+
+def test_a_row_locked_before_the_timeline_append_does_not_deadlock_against_the_timeline_then_the_row(
+        pg_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadlock the global write lock was added for, without it: an officer claims the bond check (its
+    task row locked, the timeline appended after) while the bond is recorded (the timeline appended, then
+    the same task completed). The claim is held between its row lock and its append until the bond's
+    recording is under way; both writes are done, one after the other."""
+    case = open_confirmed(_shipment("010120261124000020", "HERMES"), now=FOUND)
+    notice_id = case.notices[0].id
+    record_answer(notice_id=notice_id, actor="hermes.agent", now=FOUND + timedelta(minutes=5),
+                  answer={"verdicts": {1: "infringing"}, "detain": True})
+    (task,) = inbox(actor="ipr.li", kind=TaskKind.CHECK_BOND.value)
+    row_locked, go = threading.Event(), threading.Event()
+    real_record = services.tasks.record
+
+    def held_claim(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "claim" and not go.is_set():
+            row_locked.set()  # the claim holds the task's row here, before its timeline append
+            go.wait(20)
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(services.tasks, "record", held_claim)
+    outcome: dict[str, tuple[str, Any]] = {}
+    claim = threading.Thread(name="claim", target=lambda: outcome.__setitem__("claim", _try(
+        lambda: claim_task(task_id=task.id, actor="ipr.li", now=FOUND + timedelta(hours=1)))))
+    bond = threading.Thread(name="bond", target=lambda: outcome.__setitem__("bond", _try(lambda: record_bond_receipt(
+        notice_id=notice_id, actor="ipr.chen", receipt={"form": "deposit", "amount": "20000"},
+        now=FOUND + timedelta(hours=1)))))
+    claim.start()
+    assert row_locked.wait(20)
+    bond.start()
+    threading.Event().wait(1.5)  # the bond's recording reaches its locks (PostgreSQL looks for deadlocks after 1 s)
+    go.set()
+    for t in (claim, bond):
+        t.join(60)
+        assert not t.is_alive(), "a write hung"
+    assert outcome["claim"][0] == "ok" and outcome["claim"][1].assignee == "ipr.li", outcome
+    assert outcome["bond"][0] == "ok", outcome
+    done = [t for t in inbox(actor="mgr.zhao", include_done=True) if t.id == task.id]
+    assert done[0].state == "completed", done  # the bond's recording completed the claimed check
+    assert verify_timeline().intact
+
+
+@pytest.mark.parametrize("held", ["its chain lock", "a row lock of its notice"])
+def test_a_write_to_one_case_does_not_wait_for_a_write_to_another(pg_db: str, held: str) -> None:
+    """Case A is held (its timeline's chain lock, or its notice locked FOR UPDATE by another transaction): a
+    write to A waits for it, a write to case B meanwhile completes."""
+    a = open_confirmed(_shipment("010120261124000030", "NIKE"), now=FOUND)
+    b = open_confirmed(_shipment("010120261124000031", "NIKE"), now=FOUND)
+
+    def answer(case: Any) -> Any:
+        return record_answer(notice_id=case.notices[0].id, actor="nike.agent", now=FOUND + timedelta(minutes=5),
+                             answer={"verdicts": {1: "not-infringing"}})
+
+    outcome: dict[str, tuple[str, Any]] = {}
+    with _holder(pg_db) as holder:
+        if held == "its chain lock":
+            holder.execute("SELECT pg_advisory_lock(%s, %s)", _chain_lock(_case_id(a.number)))
+        else:
+            holder.execute("BEGIN")
+            holder.execute("SELECT id FROM notice WHERE id = %s FOR UPDATE", (a.notices[0].id,))
+        to_a = threading.Thread(target=lambda: outcome.__setitem__("a", _try(lambda: answer(a))))
+        to_a.start()
+        threading.Event().wait(0.5)  # the write to A reaches its locks
+        to_b = threading.Thread(target=lambda: outcome.__setitem__("b", _try(lambda: answer(b))))
+        to_b.start()
+        to_b.join(10)
+        b_done_while_a_held = not to_b.is_alive()
+        a_waited = to_a.is_alive()
+        holder.execute("SELECT pg_advisory_unlock_all()" if held == "its chain lock" else "ROLLBACK")
+        for t in (to_a, to_b):
+            t.join(60)
+    assert b_done_while_a_held, "the write to case B waited for case A"
+    assert a_waited, "the write to case A did not wait for case A's lock"
+    assert outcome["a"][0] == outcome["b"][0] == "ok", outcome
+    for case in (a, b):
+        assert get_case(case_number=case.number, actor="ipr.li").lines[0].state == "released"
+    assert verify_timeline().intact
+
+
+def test_two_writes_locking_two_cases_in_opposite_orders_one_is_rolled_back_and_told_to_retry(pg_db: str) -> None:
+    """The deadlock the lock order cannot rule out (one transaction appends to A then B, the other to B then
+    A): PostgreSQL breaks it, and the loser is a ``LockContention`` naming the timeline it waited for, with
+    nothing of it written; the other write is whole."""
+    a = _case_id(open_confirmed(_shipment("010120261124000040", "NIKE"), now=FOUND).number)
+    b = _case_id(open_confirmed(_shipment("010120261124000041", "NIKE"), now=FOUND).number)
+    both_first = threading.Barrier(2, timeout=10)
+
+    def append(first: int, second: int) -> int:
+        with session_scope() as s:
+            who = system_actor(s)
+            record(s, actor=who, action="test.first", subject=f"case:{first}", at=FOUND + timedelta(hours=2), case_id=first)
+            both_first.wait()
+            record(s, actor=who, action="test.second", subject=f"case:{second}", at=FOUND + timedelta(hours=2),
+                   case_id=second)
+        return first
+
+    results = race(lambda: append(a, b), lambda: append(b, a))
+    oks = [v for kind, v in results if kind == "ok"]
+    errors = [v for kind, v in results if kind == "error"]
+    assert len(oks) == 1 and len(errors) == 1 and isinstance(errors[0], LockContention), results
+    winner = oks[0]
+    assert errors[0].what == f"the timeline of case {winner}", errors  # the loser waited for the winner's first case
+    assert "nothing of it was written" in str(errors[0])
+    with session_scope(readonly=True) as s:
+        entries = {(e.action, e.case_id) for e in s.exec(select(TimelineEntry).where(
+            col(TimelineEntry.action).in_(["test.first", "test.second"])))}
+    assert entries == {("test.first", winner), ("test.second", b if winner == a else a)}, entries
+    assert verify_timeline().intact
+
+
+def test_every_row_of_a_case_names_its_case() -> None:
+    """The chain lock taken before a row lock finds the row's case: directly, or through a required foreign key."""
+    assert case_route(Line.__table__)[1] is Line.__table__.c.case_id  # type: ignore[index, attr-defined]
+    hops, column = case_route(ShotRequest.__table__)  # type: ignore[misc, attr-defined]
+    assert [h[0].name for h in hops] == ["viewing_id"] and column.table.name == "viewing"
+    hops, column = case_route(Answer.__table__)  # type: ignore[misc, attr-defined]
+    assert [h[0].name for h in hops] == ["notice_id"] and column.table.name == "notice"
+
+
+def _holder(pg_db: str) -> psycopg.Connection[Any]:
+    """Another session of the database, outside Yunque, holding a lock for the test."""
+    url = make_url(pg_db)
+    return psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True)
+
+
+def _chain_lock(case_id: int | None) -> tuple[int, int]:
+    return CHAIN_LOCK_NS, advisory_key(chain_of(case_id))
+
+
+def _case_id(number: str) -> int:
+    with session_scope(readonly=True) as s:
+        return s.exec(select(Case.id).where(Case.number == number)).one()  # type: ignore[return-value]
 
 
 def _try(fn: Callable[[], Any]) -> tuple[str, Any]:
