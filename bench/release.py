@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from bench.common import database, summary_ms
+from bench.common import database, open_confirmed, summary_ms
 
 
 def measure(kind: str, cases: int = 50, answers: int = 200) -> dict[str, float]:
     from models.types import utcnow
     from services.answers import record_answer
-    from services.cases import get_case, open_case
+    from services.cases import get_case
     from services.demo import seed_shipment
 
     with database(kind):
@@ -21,7 +21,7 @@ def measure(kind: str, cases: int = 50, answers: int = 200) -> dict[str, float]:
         for i in range(cases):
             shipment = seed_shipment(now)
             shipment["declaration_no"] = f"9{i:017d}"
-            opened.append(open_case(shipment=shipment, actor="site.wang", now=now))
+            opened.append(open_confirmed(shipment, now=now))
         agents = {"CHANEL": "chanel.agent", "NIKE": "nike.agent", "HERMES": "hermes.agent", "ADIDAS": "adidas.agent",
                   "LOUIS VUITTON": "lv.agent", "GUCCI": "gucci.agent", "PRADA": "prada.agent",
                   "BURBERRY": "burberry.agent", "ROLEX": "rolex.agent"}

@@ -18,7 +18,9 @@ from uuid import UUID
 from tests.e2e.conftest import LiveStack, start_stack, stop_stack
 
 #: the worker polls for work every second (the stack's default is 2 s), as in the end-to-end tests
-FAST_WORKER = {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2"}
+#: every bench stack: workers that poll often, and notices served on issue (``bench/__init__.py``)
+FAST_WORKER = {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "2",
+               "YUNQUE_SERVICE_RULE": "issue"}
 STACK_KEYS = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_PREFECT_API_URL", "YUNQUE_PREFECT_UI_URL",
               "YUNQUE_APP_PORT", "YUNQUE_S3_PORT", "YUNQUE_SMTP_PORT", "YUNQUE_PUBLIC_URL", "YUNQUE_S3_ENDPOINT_URL",
               "PREFECT_API_URL")
@@ -138,8 +140,8 @@ AGENTS = {"CHANEL": "chanel.agent", "NIKE": "nike.agent", "HERMES": "hermes.agen
 def open_cases(n: int, *, tag: str, now: Any = None, brands: tuple[str, ...] | None = None) -> list[Any]:
     """``n`` cases of the seed shipment (each with its own declaration number), through the service
     the site officer's page calls."""
+    from bench.common import open_confirmed
     from models.types import utcnow
-    from services.cases import open_case
     from services.demo import seed_shipment
 
     now = now or utcnow()
@@ -149,7 +151,7 @@ def open_cases(n: int, *, tag: str, now: Any = None, brands: tuple[str, ...] | N
         shipment["declaration_no"] = f"{tag}{i:0{18 - len(tag)}d}"
         if brands:
             shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
-        out.append(open_case(shipment=shipment, actor="site.wang", now=now))
+        out.append(open_confirmed(shipment, now=now))
     return out
 
 
