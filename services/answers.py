@@ -15,14 +15,17 @@ from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePass
 from models.rules.workdays import SHANGHAI, end_of_day, local_date
 from models.schemas import AnswerIn, NoticeOut, parse_bond
 from models.tables import Answer, Case, GeneralBond, Line, LineVerdict, Notice, Recordation, Task
-from services.cases import _serve, close_if_done, notice_view, sent_to_holder
+from services.cases import close_if_done, mark_served, notice_view, sent_to_holder
 from services.context import Actor, load_actor, now_or, open_task, publish, record, remember, replay
 from services.lines import move_lines
 
 RECORD_ANSWER = "notice.answer"
 
 
-def _lock_notice(s: Session, notice_id: int, who: Actor) -> Notice:
+def lock_notice(s: Session, notice_id: int, who: Actor) -> Notice:
+    """The notice, locked for update, if ``who`` may act on it; otherwise it does not exist for them
+    (``NotFound``): a rights holder its own notices once sent, an IPR officer its office's, the
+    administrator and the system any."""
     notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
     if notice is None:
         raise NotFound("notice", notice_id)
@@ -93,7 +96,7 @@ def record_answer(
     now = now_or(now)
     with session_scope() as s:
         who = load_actor(s, actor)
-        notice = _lock_notice(s, notice_id, who)
+        notice = lock_notice(s, notice_id, who)
         done = replay(s, idempotency_key, RECORD_ANSWER)
         if done is not None:
             if done.get("notice_id") != notice.id:
@@ -104,7 +107,7 @@ def record_answer(
         case = s.get(Case, notice.case_id)
         assert case is not None
         if notice.state == NoticeState.ISSUED:
-            _serve(s, notice, who, at=now, means="portal")
+            mark_served(s, notice, who, at=now, means="portal")
         if notice.deadline_at is not None and (now >= notice.deadline_at or notice.state == NoticeState.EXPIRED):
             raise DeadlinePassed(str(notice_id), notice.deadline_at.astimezone(SHANGHAI))
         if notice.state != NoticeState.SERVED:
@@ -205,7 +208,7 @@ def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime 
         raise InvalidInput("bond", "give 'general' or an amount in RMB")
     with session_scope() as s:
         who = load_actor(s, actor)
-        notice = _lock_notice(s, notice_id, who)
+        notice = lock_notice(s, notice_id, who)
         case = s.get(Case, notice.case_id)
         assert case is not None
         if notice.state != NoticeState.CLAIM_PENDING:

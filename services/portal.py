@@ -18,7 +18,7 @@ from models.rules.workdays import local_date
 from models.schemas import DocumentOut, LineOut, NoticeOut, TimelineOut
 from models.tables import Case, Consignor, CustomsOffice, Document, Line, Notice, Recordation, RightsHolder, Shipment, TimelineEntry
 from services.answers import valid_general_bond
-from services.cases import _line_out, consignor_knows_clause, notice_view, sent_clause, visible_case
+from services.cases import consignor_knows_clause, line_view, notice_view, sent_clause, visible_case
 from services.context import load_actor, now_or, require_role
 
 
@@ -68,7 +68,7 @@ def my_notices(*, actor: str, now: datetime | None = None) -> list[PortalNotice]
             holders = {who.rights_holder_id: s.get(RightsHolder, who.rights_holder_id)}
             docs = s.exec(select(Document).where(Document.case_id == n.case_id, Document.rights_holder_id == who.rights_holder_id)
                           .order_by(Document.id))
-            out.append(PortalNotice(notice=notice_view(s, n, who), lines=[_line_out(ln, recs, holders) for ln in lines],
+            out.append(PortalNotice(notice=notice_view(s, n, who), lines=[line_view(ln, recs, holders) for ln in lines],
                                     general_bond=gb_out, documents=[DocumentOut.model_validate(d) for d in docs]))
         return out
 
