@@ -142,15 +142,21 @@ def consignor_of(s: Session, given: ConsignorIn) -> Consignor:
     return consignor
 
 
+def recordation_for(s: Session, brand: str, on: date) -> Recordation | None:
+    """The recordation (知识产权海关保护备案) a line of ``brand`` is matched to: one valid on ``on``, the
+    lowest number if several are; ``None`` when none is (ex officio protection covers recorded rights
+    only, Reg 16). The one rule for matching, used when a seizure is registered and when it is previewed."""
+    return s.exec(select(Recordation).where(Recordation.brand == brand, Recordation.valid_from <= on,
+                                            Recordation.valid_until >= on).order_by(Recordation.number)).first()
+
+
 def _recordations_of(s: Session, data: ShipmentIn, found_on: date) -> list[Recordation]:
     """Each line's recordation valid on the day the goods were found; every line without one is named at once
     (ex officio protection covers recorded rights only, Reg 16)."""
     matches: list[Recordation] = []
     problems: list[str] = []
     for i, line in enumerate(data.lines, start=1):
-        rec = s.exec(select(Recordation).where(Recordation.brand == line.brand,
-                                               Recordation.valid_from <= found_on, Recordation.valid_until >= found_on)
-                     .order_by(Recordation.number)).first()
+        rec = recordation_for(s, line.brand, found_on)
         if rec is None:
             problems.append(f"line {i} ({line.brand}): no recordation valid on {found_on.isoformat()}")
         else:
