@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -57,12 +58,19 @@ def general_bond_cover(s: Session, gb: GeneralBond) -> Decimal:
     return general_bond_remaining(gb.amount, held, charged)
 
 
+def required_bond(*, claimed_values: Iterable[Decimal]) -> Decimal:
+    """The bond (担保) a detention ex officio requires for the lines claimed infringing, given their declared
+    values (Reg 16, Meas 23). The amount ``record_answer`` and ``post_bond`` hold the rights holder to, and
+    the one the answer form shows before it is sent."""
+    return ex_officio_bond(sum(claimed_values, Decimal("0")))
+
+
 def _bond_check(s: Session, notice: Notice, claimed: list[Line], bond: object, at: datetime) -> tuple[str | None, Decimal, Decimal | None, int | None, bool]:
     """(kind, required, amount, general bond id, sufficient) for the lines claimed.
 
     Only a general bond is sufficient at once: an amount the rights holder states is the bond it will
     post; customs detains when an officer records its receipt (Reg 16, Meas 38)."""
-    required = ex_officio_bond(sum((ln.value for ln in claimed), Decimal("0")))
+    required = required_bond(claimed_values=[ln.value for ln in claimed])
     if bond is None:
         return None, required, None, None, False
     if bond == "general":
