@@ -13,13 +13,14 @@ from pathlib import Path
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
-def percentile(values: list[float], p: float) -> float:
+def percentile(values: list[float], p: int) -> float:
+    """The ``p``-th percentile (1 to 99), interpolated between the two closest ranks (the "inclusive"
+    method of ``statistics.quantiles``, numpy's default); NaN without values."""
     if not values:
         return float("nan")
-    s = sorted(values)
-    k = (len(s) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+    if len(values) == 1:
+        return values[0]  # statistics.quantiles wants two values before Python 3.13
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
 def summary_ms(samples_s: list[float]) -> dict[str, float]:

@@ -17,8 +17,9 @@ Afterwards, for the cases of that round:
 * no evidence record lacks its object (with the recorded hash and size) and no object under
   ``evidence/`` lacks its record.
 
-``faults`` in the results: ``{component: "ok" | what went wrong}``; ``faults_uploads``: uploads tried,
-stored and refused (an upload refused while the store was down must leave nothing behind)."""
+``faults`` in the results: ``{component: "ok" | what went wrong}``; ``faults_detail``: per component, the
+uploads tried, stored and refused (an upload refused while the store was down must leave nothing behind)
+and the seconds the cases took to settle after the kill."""
 
 from __future__ import annotations
 

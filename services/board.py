@@ -87,84 +87,115 @@ TASK_LIST_LIMIT = 500
 def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
     """Aggregates in SQL: the board's cost grows with the work that is open and with the window,
     not with the office's whole history (see bench/scale.py)."""
-
-    def in_office(q, column=Case.customs_office_id):  # noqa: ANN001, ANN202
-        return q if office is None else q.where(column == office)
-
     offices = {o.id: o.name_en for o in s.exec(select(CustomsOffice))}
     holders = {h.id: h.name for h in s.exec(select(RightsHolder))}
     since = now - WINDOW
 
-    open_cases = s.exec(in_office(select(func.count()).select_from(Case).where(Case.status == CaseStatus.OPEN.value))).one()
-    by_state = dict(s.exec(in_office(
+    open_cases = s.exec(_in_office(select(func.count()).select_from(Case).where(Case.status == CaseStatus.OPEN.value),
+                                   office)).one()
+    by_state = dict(s.exec(_in_office(
         select(Line.state, func.count()).join(Case, col(Case.id) == Line.case_id)
-        .where(Case.status == CaseStatus.OPEN.value).group_by(Line.state))).all())
-
-    live = [TaskState.OPEN.value, TaskState.CLAIMED.value]
-    trows = list(s.exec(in_office(select(Task, User.username, Case.number).join(Case, col(Case.id) == Task.case_id)
-                                  .outerjoin(User, col(User.id) == Task.assignee_id)
-                                  .where(col(Task.state).in_(live)), Task.customs_office_id)
-                        .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority)).limit(TASK_LIST_LIMIT)))
-    tasks = tasks_out(s, [(t, number, u) for t, u, number in trows])
-    overdue = [t for t in tasks if t.due_at is not None and t.due_at < now]
-    waiting: Counter[tuple[str, str, str | None]] = Counter()  # (party, kind, the group when a group is waited on)
-    for assignee, group, kind, n in s.exec(in_office(
-            select(User.username, Task.candidate_group, Task.kind, func.count()).select_from(Task)
-            .outerjoin(User, col(User.id) == Task.assignee_id).where(col(Task.state).in_(live))
-            .group_by(User.username, Task.candidate_group, Task.kind), Task.customs_office_id)):
-        waiting[(assignee, kind, None) if assignee else (f"{group} (group)", kind, group)] += n
-
-    waiting_states = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
-    for holder_id, state, n in s.exec(in_office(
-            select(Notice.rights_holder_id, Notice.state, func.count()).join(Case, col(Case.id) == Notice.case_id)
-            .where(col(Notice.state).in_(waiting_states)).group_by(Notice.rights_holder_id, Notice.state))):
-        waiting[(holders.get(holder_id, ""), "answer" if state == NoticeState.SERVED else "bond", None)] += n
-    near: list[NoticeDue] = []
-    for n, number in s.exec(in_office(
-            select(Notice, Case.number).join(Case, col(Case.id) == Notice.case_id)
-            .where(col(Notice.state).in_(waiting_states), col(Notice.deadline_at).is_not(None),
-                   col(Notice.deadline_at) <= now + NEAR).order_by(col(Notice.deadline_at)).limit(200))):
-        near.append(NoticeDue(notice_id=n.id, case_number=number, rights_holder=holders.get(n.rights_holder_id, ""),  # type: ignore[arg-type]
-                              state=n.state, deadline_at=n.deadline_at,
-                              hours_left=round((n.deadline_at - now).total_seconds() / 3600, 1)))  # type: ignore[operator]
-    requested = s.exec(in_office(select(func.count()).select_from(Viewing).join(Case, col(Case.id) == Viewing.case_id)
-                                 .where(Viewing.state == ViewingState.REQUESTED.value))).one()
+        .where(Case.status == CaseStatus.OPEN.value).group_by(Line.state), office)).all())
+    tasks = _live_tasks(s, office)
+    waiting = _waiting_on_tasks(s, office)
+    near = _notices_waiting(s, office, holders, now, waiting)
+    requested = s.exec(_in_office(select(func.count()).select_from(Viewing).join(Case, col(Case.id) == Viewing.case_id)
+                                  .where(Viewing.state == ViewingState.REQUESTED.value), office)).one()
     if requested:
         waiting[("ipr_officer (group)", "viewing approval", Role.IPR_OFFICER.value)] += requested
-
-    confirmation = [round((answered - served).total_seconds() / 60, 2) for answered, served in s.exec(in_office(
-        select(Answer.answered_at, Notice.served_at).join(Notice, col(Notice.id) == Answer.notice_id)
-        .join(Case, col(Case.id) == Notice.case_id)
-        .where(col(Answer.answered_at) >= since, col(Notice.served_at).is_not(None))))]
-    room = [round((answered - opened).total_seconds() / 60, 2) for answered, opened in s.exec(in_office(
-        select(Answer.answered_at, Viewing.opened_at).join(Viewing, col(Viewing.notice_id) == Answer.notice_id)
-        .join(Case, col(Case.id) == Viewing.case_id)
-        .where(col(Answer.answered_at) >= since, col(Viewing.opened_at).is_not(None))))
-        if answered >= opened]
-
-    outcomes: list[dict[str, object]] = []
-    for kind, stamp in (("released", Line.released_at), ("detained", Line.detained_at)):
-        rows = s.exec(in_office(
-            select(stamp, Line.brand, Line.quantity, Line.state_reason, Case.customs_office_id)
-            .join(Case, col(Case.id) == Line.case_id).where(col(stamp) >= since)))
-        for at, brand, quantity, reason, office_id in rows:
-            year, week, _ = at.astimezone(SHANGHAI).isocalendar()
-            outcomes.append({"kind": kind, "reason": reason if kind == "released" else "detention", "brand": brand,
-                             "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "quantity": quantity})
+    confirmation, room = _answer_minutes(s, office, since)
+    outcomes = _outcomes(s, office, offices, since)
 
     by_party: dict[str, list[WaitingOn]] = defaultdict(list)
     for (party, kind, group), n in waiting.items():
         by_party[party].append(WaitingOn(party=party, kind=kind, count=n, group=group))
-    latest = s.exec(in_office(select(Case)).order_by(col(Case.opened_at).desc()).limit(200))
+    latest = s.exec(_in_office(select(Case), office).order_by(col(Case.opened_at).desc()).limit(200))
     return BoardOut(
         now=now, open_cases=open_cases, lines_by_state=by_state,
         waiting=[w for party in sorted(by_party) for w in sorted(by_party[party], key=lambda w: w.kind)],
-        overdue_tasks=overdue, open_tasks=tasks,
+        overdue_tasks=[t for t in tasks if t.due_at is not None and t.due_at < now], open_tasks=tasks,
         notices_near_deadline=near,
         confirmation_minutes=confirmation, room_minutes=room, outcomes=outcomes,
         cases=[CaseLink(number=c.number, office=offices.get(c.customs_office_id, ""), status=c.status,
                         opened_at=c.opened_at, flow_run_id=c.flow_run_id) for c in latest],
     )
+
+
+def _in_office(q, office: int | None, column=Case.customs_office_id):  # noqa: ANN001, ANN202
+    """The query limited to one office's rows (by ``column``); every office's when ``office`` is None."""
+    return q if office is None else q.where(column == office)
+
+
+#: A party the board says work waits on: (party, kind, the group when a group is waited on).
+Waiting = Counter[tuple[str, str, str | None]]
+_LIVE = [TaskState.OPEN.value, TaskState.CLAIMED.value]
+_WAITING_STATES = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
+
+
+def _live_tasks(s: Session, office: int | None) -> list[TaskOut]:
+    """The open and claimed tasks, soonest due first (those without a due time last), up to the list's limit."""
+    trows = list(s.exec(_in_office(select(Task, User.username, Case.number).join(Case, col(Case.id) == Task.case_id)
+                                   .outerjoin(User, col(User.id) == Task.assignee_id)
+                                   .where(col(Task.state).in_(_LIVE)), office, Task.customs_office_id)
+                        .order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.priority)).limit(TASK_LIST_LIMIT)))
+    return tasks_out(s, [(t, number, u) for t, u, number in trows])
+
+
+def _waiting_on_tasks(s: Session, office: int | None) -> Waiting:
+    """Live tasks counted by whom they wait on: the assignee, or the candidate group of an unclaimed one."""
+    waiting: Waiting = Counter()
+    for assignee, group, kind, n in s.exec(_in_office(
+            select(User.username, Task.candidate_group, Task.kind, func.count()).select_from(Task)
+            .outerjoin(User, col(User.id) == Task.assignee_id).where(col(Task.state).in_(_LIVE))
+            .group_by(User.username, Task.candidate_group, Task.kind), office, Task.customs_office_id)):
+        waiting[(assignee, kind, None) if assignee else (f"{group} (group)", kind, group)] += n
+    return waiting
+
+
+def _notices_waiting(s: Session, office: int | None, holders: dict, now: datetime, waiting: Waiting) -> list[NoticeDue]:
+    """Counts the notices awaiting a rights holder's answer or bond into ``waiting``; returns those whose
+    deadline ends within ``NEAR`` (or has passed), soonest first."""
+    for holder_id, state, n in s.exec(_in_office(
+            select(Notice.rights_holder_id, Notice.state, func.count()).join(Case, col(Case.id) == Notice.case_id)
+            .where(col(Notice.state).in_(_WAITING_STATES)).group_by(Notice.rights_holder_id, Notice.state), office)):
+        waiting[(holders.get(holder_id, ""), "answer" if state == NoticeState.SERVED else "bond", None)] += n
+    near: list[NoticeDue] = []
+    for n, number in s.exec(_in_office(
+            select(Notice, Case.number).join(Case, col(Case.id) == Notice.case_id)
+            .where(col(Notice.state).in_(_WAITING_STATES), col(Notice.deadline_at).is_not(None),
+                   col(Notice.deadline_at) <= now + NEAR).order_by(col(Notice.deadline_at)).limit(200), office)):
+        near.append(NoticeDue(notice_id=n.id, case_number=number, rights_holder=holders.get(n.rights_holder_id, ""),  # type: ignore[arg-type]
+                              state=n.state, deadline_at=n.deadline_at,
+                              hours_left=round((n.deadline_at - now).total_seconds() / 3600, 1)))  # type: ignore[operator]
+    return near
+
+
+def _answer_minutes(s: Session, office: int | None, since: datetime) -> tuple[list[float], list[float]]:
+    """Minutes to an answer within the window: from the notice's service, and from the viewing room's opening."""
+    confirmation = [round((answered - served).total_seconds() / 60, 2) for answered, served in s.exec(_in_office(
+        select(Answer.answered_at, Notice.served_at).join(Notice, col(Notice.id) == Answer.notice_id)
+        .join(Case, col(Case.id) == Notice.case_id)
+        .where(col(Answer.answered_at) >= since, col(Notice.served_at).is_not(None)), office))]
+    room = [round((answered - opened).total_seconds() / 60, 2) for answered, opened in s.exec(_in_office(
+        select(Answer.answered_at, Viewing.opened_at).join(Viewing, col(Viewing.notice_id) == Answer.notice_id)
+        .join(Case, col(Case.id) == Viewing.case_id)
+        .where(col(Answer.answered_at) >= since, col(Viewing.opened_at).is_not(None)), office))
+        if answered >= opened]
+    return confirmation, room
+
+
+def _outcomes(s: Session, office: int | None, offices: dict, since: datetime) -> list[dict[str, object]]:
+    """One row per line released or detained within the window, with its reason, brand, office and week."""
+    outcomes: list[dict[str, object]] = []
+    for kind, stamp in (("released", Line.released_at), ("detained", Line.detained_at)):
+        rows = s.exec(_in_office(
+            select(stamp, Line.brand, Line.quantity, Line.state_reason, Case.customs_office_id)
+            .join(Case, col(Case.id) == Line.case_id).where(col(stamp) >= since), office))
+        for at, brand, quantity, reason, office_id in rows:
+            year, week, _ = at.astimezone(SHANGHAI).isocalendar()
+            outcomes.append({"kind": kind, "reason": reason if kind == "released" else "detention", "brand": brand,
+                             "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "quantity": quantity})
+    return outcomes
 
 
 # --- saved inbox views, shared per office -----------------------------------------------------------

@@ -20,7 +20,7 @@ from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePass
 from models.rules.workdays import SHANGHAI
 from models.schemas import Strict, positive_money
 from models.tables import Answer, BondReceipt, Case, CaseCost, Evidence, GeneralBond, Notice, Task
-from services.answers import _lock_notice, cancel_notice_tasks, claimed_lines, detain_claimed, general_bond_cover
+from services.answers import cancel_notice_tasks, claimed_lines, detain_claimed, general_bond_cover, lock_notice
 from services.cases import close_if_done
 from services.context import Actor, load_actor, now_or, record, require_role
 
@@ -118,7 +118,7 @@ def record_bond_receipt(*, notice_id: int, actor: str, receipt: BondReceiptIn | 
     with session_scope() as s:
         who = load_actor(s, actor)
         require_role(who, "record the receipt of a bond", Role.IPR_OFFICER, Role.ADMIN)
-        notice = _lock_notice(s, notice_id, who)
+        notice = lock_notice(s, notice_id, who)
         out = record_bond_receipt_in(s, who=who, notice=notice, receipt=data, now=now)
         close_tasks(s, kind=TaskKind.CHECK_BOND, who=who, now=now, notice_id=notice.id,
                     outcome={"outcome": "received", **data.model_dump(mode="json")})
@@ -175,7 +175,7 @@ def settle_bond(*, notice_id: int, actor: str, note: str = "", now: datetime | N
     with session_scope() as s:
         who = load_actor(s, actor)
         require_role(who, "settle a bond", Role.IPR_OFFICER, Role.ADMIN)
-        notice = _lock_notice(s, notice_id, who)
+        notice = lock_notice(s, notice_id, who)
         out = settle_bond_in(s, who=who, notice=notice, note=data.note, now=now)
         close_tasks(s, kind=TaskKind.SETTLE_BOND, who=who, now=now, notice_id=notice.id, outcome={"outcome": "settled"})
         return out
@@ -185,7 +185,7 @@ def bond_account(*, notice_id: int, actor: str) -> dict[str, Any]:
     """The bond of a notice: required, received, costs so far, and its settlement if done."""
     with session_scope() as s:  # nothing is written; the notice is read under the same checks as an answer
         who = load_actor(s, actor)
-        notice = _lock_notice(s, notice_id, who)
+        notice = lock_notice(s, notice_id, who)
         ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
         receipt = s.exec(select(BondReceipt).where(BondReceipt.notice_id == notice.id)).first()
         costs = list(s.exec(select(CaseCost).where(CaseCost.notice_id == notice.id).order_by(CaseCost.id)))

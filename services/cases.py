@@ -145,15 +145,21 @@ def consignor_of(s: Session, given: ConsignorIn) -> Consignor:
     return consignor
 
 
+def recordation_for(s: Session, brand: str, on: date) -> Recordation | None:
+    """The recordation (知识产权海关保护备案) a line of ``brand`` is matched to: one valid on ``on``, the
+    lowest number if several are; ``None`` when none is (ex officio protection covers recorded rights
+    only, Reg 16). The one rule for matching, used when a seizure is registered and when it is previewed."""
+    return s.exec(select(Recordation).where(Recordation.brand == brand, Recordation.valid_from <= on,
+                                            Recordation.valid_until >= on).order_by(Recordation.number)).first()
+
+
 def _recordations_of(s: Session, data: ShipmentIn, found_on: date) -> list[Recordation]:
     """Each line's recordation valid on the day the goods were found; every line without one is named at once
     (ex officio protection covers recorded rights only, Reg 16)."""
     matches: list[Recordation] = []
     problems: list[str] = []
     for i, line in enumerate(data.lines, start=1):
-        rec = s.exec(select(Recordation).where(Recordation.brand == line.brand,
-                                               Recordation.valid_from <= found_on, Recordation.valid_until >= found_on)
-                     .order_by(Recordation.number)).first()
+        rec = recordation_for(s, line.brand, found_on)
         if rec is None:
             problems.append(f"line {i} ({line.brand}): no recordation valid on {found_on.isoformat()}")
         else:
@@ -215,12 +221,16 @@ def serve_confirmed(s: Session, case: Case, who: Actor, *, at: datetime) -> list
                           .order_by(Notice.id).with_for_update()))
     if get_settings().service_rule == "issue":
         for notice in notices:
-            _serve(s, notice, who, at=at, means="issue")
+            mark_served(s, notice, who, at=at, means="issue")
     return notices
 
 
-def _serve(s: Session, notice: Notice, who: Actor, *, at: datetime, means: str) -> None:
-    """Service starts the 3-working-day clock from the day after (Meas 41)."""
+def mark_served(s: Session, notice: Notice, who: Actor, *, at: datetime, means: str) -> None:
+    """Mark a notice served (确权通知送达) at ``at`` by ``means`` (issue, mail, portal, hand), inside the
+    caller's transaction: its answer deadline is set, and the step goes to the timeline and the outbox.
+
+    Service starts the 3-working-day clock from the day after (Meas 41). The caller has locked the
+    notice and checked that it is still issued; every way a notice is served goes through here."""
     from services.clocks import deadline_or_pending
 
     last_day = deadline_or_pending(s, clock=answer_deadline, start=at, case_id=notice.case_id, who=who,
@@ -276,7 +286,7 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
         # the portal's opening serves the notice unless the office's rule is service by mail alone
         opening_serves = means != "portal" or get_settings().service_rule != "mail"
         if notice.state == NoticeState.ISSUED and opening_serves:
-            _serve(s, notice, who, at=at, means=means)
+            mark_served(s, notice, who, at=at, means=means)
         return notice_view(s, notice, who)
 
 
@@ -368,14 +378,17 @@ def case_view(s: Session, case_number: str, who: Actor) -> CaseOut:
         opened_by=opener.username if opener else "",
         confirmed_at=case.confirmed_at,
         flow_run_id=case.flow_run_id,
-        lines=[_line_out(ln, recs, holders, on_application=case.route == Route.APPLICATION) for ln in lines],
+        lines=[line_view(ln, recs, holders, on_application=case.route == Route.APPLICATION) for ln in lines],
         notices=[notice_view(s, n, who, case=case, holders=holders) for n in notices],
         documents=[DocumentOut.model_validate(d) for d in s.exec(docs_q)],
         route=case.route,
     )
 
 
-def _line_out(ln: Line, recs: dict, holders: dict, *, on_application: bool = False) -> LineOut:
+def line_view(ln: Line, recs: dict, holders: dict, *, on_application: bool = False) -> LineOut:
+    """A line as every reader sees it, with its recordation's number and its rights holder's name looked
+    up in ``recs`` and ``holders`` (by id; a missing one shows as ""). ``on_application``: the case is a rights
+    holder's application, whose only clock is the court notice (Reg 24(1))."""
     return LineOut(
         id=ln.id, number=ln.number, description=ln.description, brand=ln.brand, quantity=ln.quantity,  # type: ignore[arg-type]
         unit=ln.unit, value=ln.value, state=ln.state, state_reason=ln.state_reason,

@@ -28,7 +28,7 @@ from models.docs import Delivery, DeliveryMeans, DeliveryOut, DeliveryState
 from models.enums import DocumentKind, NoticeState, Role, TaskKind, TaskState
 from models.rules.errors import InvalidInput, NotFound
 from models.tables import Case, Consignor, CustomsOffice, Document, Notice, RightsHolder, Task, User
-from services.cases import _serve
+from services.cases import mark_served
 from services.context import Actor, load_actor, now_or, open_task, record, require_role, system_actor
 from services.documents import TITLES, default_store, read_stored
 from yunque.settings import get_settings
@@ -120,7 +120,7 @@ def _serve_notice_on_acceptance(s: Session, doc: Document, who: Actor, at: datet
         return
     notice = s.exec(select(Notice).where(Notice.id == doc.notice_id).with_for_update()).first()
     if notice is not None and notice.state == NoticeState.ISSUED:
-        _serve(s, notice, who, at=at, means=means)
+        mark_served(s, notice, who, at=at, means=means)
 
 
 def deliver_document(*, document_id: int, now: datetime | None = None, store: ObjectStore | None = None,

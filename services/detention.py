@@ -21,7 +21,7 @@ from models.schemas import LineOut, Strict
 from models.tables import Case, Line, Recordation
 from models.text import plain
 from services.bonds import close_tasks
-from services.cases import _line_out, close_if_done, visible_case
+from services.cases import close_if_done, line_view, visible_case
 from services.context import Actor, load_actor, now_or, open_task, require_role
 from services.lines import move_lines
 
@@ -104,7 +104,7 @@ def decide_investigation(*, case_number: str, line_number: int, actor: str, outc
         case, line = lock_line(s, who, case_number, line_number)
         investigation_in(s, who=who, case=case, line=line, outcome=outcome, note=data.note, now=now)
         rec = s.get(Recordation, line.recordation_id)
-        return _line_out(line, {rec.id: rec} if rec else {}, {})
+        return line_view(line, {rec.id: rec} if rec else {}, {})
 
 
 def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str, note: str = "",
@@ -123,4 +123,4 @@ def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str,
         case, line = lock_line(s, who, case_number, line_number)
         decide_in(s, who=who, case=case, line=line, outcome=outcome, note=note, now=now)
         rec = s.get(Recordation, line.recordation_id)
-        return _line_out(line, {rec.id: rec} if rec else {}, {})
+        return line_view(line, {rec.id: rec} if rec else {}, {})

@@ -18,7 +18,7 @@ from models.rules.workdays import local_date
 from models.schemas import DocumentOut, LineOut, NoticeOut, TimelineOut
 from models.tables import Case, Consignor, CustomsOffice, Document, Line, Notice, Recordation, RightsHolder, Shipment, TimelineEntry
 from services.answers import valid_general_bond
-from services.cases import _line_out, consignor_knows_clause, notice_view, sent_clause, visible_case
+from services.cases import consignor_knows_clause, line_view, notice_view, recordation_for, sent_clause, visible_case
 from services.context import load_actor, now_or, require_role
 
 
@@ -68,7 +68,7 @@ def my_notices(*, actor: str, now: datetime | None = None) -> list[PortalNotice]
             holders = {who.rights_holder_id: s.get(RightsHolder, who.rights_holder_id)}
             docs = s.exec(select(Document).where(Document.case_id == n.case_id, Document.rights_holder_id == who.rights_holder_id)
                           .order_by(Document.id))
-            out.append(PortalNotice(notice=notice_view(s, n, who), lines=[_line_out(ln, recs, holders) for ln in lines],
+            out.append(PortalNotice(notice=notice_view(s, n, who), lines=[line_view(ln, recs, holders) for ln in lines],
                                     general_bond=gb_out, documents=[DocumentOut.model_validate(d) for d in docs]))
         return out
 
@@ -173,15 +173,14 @@ class RecordationMatch(BaseModel):
 
 def match_recordations(*, actor: str, brands: list[str], on: date) -> list[RecordationMatch]:
     """For a seizure being registered: the recordation each brand would be matched to on ``on``
-    (the same rule ``open_case`` applies: a recordation valid that day, Reg 16)."""
+    (``recordation_for``, the rule ``open_case`` applies: a recordation valid that day, Reg 16)."""
     with session_scope(readonly=True) as s:
         who = load_actor(s, actor)
         require_role(who, "match recordations", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN)
         out = []
         for brand in brands:
             b = brand.strip().upper()
-            rec = s.exec(select(Recordation).where(Recordation.brand == b, Recordation.valid_from <= on,
-                                                   Recordation.valid_until >= on).order_by(Recordation.number)).first()
+            rec = recordation_for(s, b, on)
             holder = s.get(RightsHolder, rec.rights_holder_id) if rec else None
             out.append(RecordationMatch(brand=b, recordation=rec.number if rec else None,
                                         rights_holder=holder.name if holder else None,

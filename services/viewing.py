@@ -157,13 +157,13 @@ def request_viewing(
                 raise NotFound("notice", notice_id)
             case = s.get(Case, notice.case_id)
             assert case is not None
-            from services.cases import _serve, sent_to_holder
+            from services.cases import mark_served, sent_to_holder
 
             if not sent_to_holder(case, notice):
                 raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
             if notice.state == NoticeState.ISSUED:
 
-                _serve(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
+                mark_served(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
             if notice.state != NoticeState.SERVED:
                 raise ConcurrentUpdate(f"notice {notice.id}", f"is {notice.state}: a viewing is for a notice still awaiting its answer")
             if notice.deadline_at is not None and now >= notice.deadline_at:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 
@@ -117,3 +122,55 @@ def load_test_only_years(now: datetime, actor: str = "admin") -> list[int]:
         load_calendar_year(content=json.dumps(test_only_year(year)).encode(), filename=f"test-only-{year}.json",
                            actor=actor, now=now)
     return years
+
+
+# --- waiting, ports, the mail sink ---------------------------------------------------------------
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on at this moment."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 300.0, every: float = 0.5, *,
+             retry_errors: bool = False) -> Any:
+    """Call ``check`` every ``every`` seconds until it returns something true, and return that; fail naming
+    ``what`` (and the last answer) after ``timeout`` seconds. ``retry_errors``: a check that raises is tried
+    again, as while a part of the stack restarts."""
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = check()
+        except Exception as e:  # noqa: BLE001 - a part restarting: try again
+            if not retry_errors:
+                raise
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+@contextmanager
+def smtp_sink(directory: Path, monkeypatch: Any) -> Iterator[Path]:
+    """An SMTP sink on a free loopback port, which the settings point at; yields the directory its .eml
+    files are written to."""
+    from adapters.mail_server import start_sink
+    from yunque.settings import reset_settings
+
+    port = free_port()
+    monkeypatch.setenv("YUNQUE_SMTP_PORT", str(port))
+    reset_settings()
+    controller = start_sink(directory, port=port)
+    try:
+        yield directory
+    finally:
+        controller.stop()
+
+
+def mails(directory: Path) -> list[Any]:
+    """The messages an SMTP sink has written to ``directory``, oldest file name first."""
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sorted(directory.glob("*.eml"))]

@@ -258,8 +258,8 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
 
     from pydantic import ValidationError
 
-    from models.rules.bonds import ex_officio_bond
     from models.schemas import AnswerIn
+    from services.answers import required_bond
 
     tr = chrome.translator()
     st.caption(tr("answer_help"))
@@ -269,11 +269,12 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
         verdicts[ln.number] = st.radio(label,
                                        ["not-infringing", "infringing"], format_func=lambda v: tr(f"verdict.{v}"),
                                        horizontal=True, key=f"{key}.verdict.{ln.number}", index=None)
-    claimed_value = sum((ln.value for ln in p.lines if verdicts.get(ln.number) == "infringing"), Decimal("0"))
+    claimed_values = [ln.value for ln in p.lines if verdicts.get(ln.number) == "infringing"]
+    claimed_value = sum(claimed_values, Decimal("0"))
     detain = st.checkbox(tr("apply_detention"), key=f"{key}.detain", disabled=claimed_value == 0)
     bond: str | None = None
     if detain:
-        required = ex_officio_bond(claimed_value)
+        required = required_bond(claimed_values=claimed_values)  # the rule record_answer enforces
         st.info(tr("bond_required", amount=f"{required:,.2f}", value=f"{claimed_value:,.2f}"))
         gb = p.general_bond
         options = (["general"] if gb else []) + ["individual"]

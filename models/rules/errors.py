@@ -1,7 +1,8 @@
 """Domain errors: a broken rule, carried with its data and said in plain words.
 
 Services raise these; the CLI prints ``str(error)`` on one line and exits non-zero, the UI shows it
-to the user. Malformed input is a pydantic ``ValidationError`` instead (see ``services.errors``).
+to the user. Malformed input is a pydantic ``ValidationError`` instead, shown per field
+(``ui.chrome.field_errors``, ``yunque.cli._common.describe_validation``).
 """
 
 from __future__ import annotations

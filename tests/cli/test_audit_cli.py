@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,15 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import FOUND, db_path, ok, refused, shipment_file, yunque
+from tests.support import free_port
 
 # real_clock: the embedded S3 server (rclone, a Go program) reads the kernel's clock, not libfaketime's
 pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -29,7 +23,7 @@ def s3(sqlite_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     from adapters.s3 import reset_store
     from yunque.settings import get_settings, reset_settings
 
-    monkeypatch.setenv("YUNQUE_S3_PORT", str(_free_port()))
+    monkeypatch.setenv("YUNQUE_S3_PORT", str(free_port()))
     reset_settings()
     reset_store()
     proc = s3_server.start(get_settings(), log=tmp_path / "s3.log")
@@ -83,7 +77,7 @@ def test_a_chain_rewritten_without_the_key_exits_1_naming_the_first_entry(s3: No
 
 def test_verify_says_when_the_checkpoints_cannot_be_read(sqlite_db: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("YUNQUE_S3_PORT", str(_free_port()))  # nothing listens there
+    monkeypatch.setenv("YUNQUE_S3_PORT", str(free_port()))  # nothing listens there
     _story(tmp_path)
     line = refused("audit", "verify", field="checkpoint", code=1)
     assert "cannot read the checkpoint" in line

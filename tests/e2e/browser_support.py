@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import _reset
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -28,12 +28,6 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 _APP_ENV = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_S3_PORT", "YUNQUE_PUBLIC_URL")
 _SERVICES_ENV = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_S3_PORT")  # the app's database and store
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, timeout: float) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,14 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import test_only_year, years_without_schedule
+from tests.support import free_port, test_only_year, years_without_schedule
 from yunque.settings import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

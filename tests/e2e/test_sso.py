@@ -19,13 +19,13 @@ import pytest
 from tests.e2e.browser_support import (
     ARTIFACTS,
     chromium,
-    free_port,
     new_page,
     start_app,
     use_app_database,
     wait_http,
 )
 from tests.e2e.browser_support import shot as _shot
+from tests.support import free_port
 
 pytestmark = [pytest.mark.timeout(600)]
 

@@ -11,23 +11,15 @@ from uuid import UUID
 
 import pytest
 
+from tests import support
 from tests.e2e.conftest import LiveStack
 
 pytestmark = pytest.mark.slow
 
 
 def wait_for(what: str, check, timeout: float = 180.0, every: float = 0.5):  # noqa: ANN001, ANN201
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        try:
-            last = check()
-        except Exception as e:  # noqa: BLE001 - a part restarting: try again
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+    """``tests.support.wait_for`` on the live stack: a check that raises (a part restarting) is tried again."""
+    return support.wait_for(what, check, timeout, every, retry_errors=True)
 
 
 def run_state(run_id: str) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from uuid import UUID
 
 import pytest
 
+from tests.support import free_port, wait_for
 from yunque.settings import ROOT
 
 
@@ -65,7 +65,7 @@ def prefect_server() -> Iterator[str]:
         c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         c.execute(f"CREATE DATABASE {name}")
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    port = _free_port()
+    port = free_port()
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"yq-prefect-flows-{os.getpid()}"
     env = dict(os.environ, PREFECT_SERVER_DATABASE_CONNECTION_URL=url, PREFECT_HOME=str(home),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
@@ -97,7 +97,7 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
         api = PREFECT_API_URL.value()
         env = {"YUNQUE_VAR_DIR": str(var_dir), "YUNQUE_DATABASE_URL": db_url, "YUNQUE_PREFECT_API_URL": api,
                "PREFECT_API_URL": api,
-               "YUNQUE_S3_PORT": str(_free_port()), "YUNQUE_SMTP_PORT": str(_free_port())}
+               "YUNQUE_S3_PORT": str(free_port()), "YUNQUE_SMTP_PORT": str(free_port())}
         try:
             _point(env)
             from adapters.migrations import upgrade
@@ -141,14 +141,6 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
             os.environ.update(saved)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def flow_env(flow_stack: FlowStack, monkeypatch: pytest.MonkeyPatch) -> FlowStack:
     """Point this test's services at the flow stack's database (after the autouse isolation)."""
@@ -167,12 +159,3 @@ def run_state(flow_run_id: str) -> tuple[str, str | None]:
     return st.type.value, getattr(st.state_details, "pause_key", None)
 
 
-def wait_for(what: str, check, timeout: float = 300.0, every: float = 0.5):  # noqa: ANN001, ANN201
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from tests.flows.conftest import FlowStack, run_state, wait_for
+from tests.flows.conftest import FlowStack, run_state
+from tests.support import wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 PAST = datetime(2026, 11, 23, 10, 0, tzinfo=SH)  # a Monday: answers due by the end of Thursday 26 November

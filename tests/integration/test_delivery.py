@@ -23,9 +23,8 @@ from services.delivery import MAIL_ATTEMPTS, deliver_document, deliveries_of_doc
 from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from services.tasks import inbox
-from tests.support import open_confirmed
+from tests.support import free_port, open_confirmed
 from tests.unit.test_documents import MemoryStore, flat, pdf_text
-from tests.unit.test_mail import free_port
 from yunque.settings import reset_settings
 
 SH = ZoneInfo("Asia/Shanghai")

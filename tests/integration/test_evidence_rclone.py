@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tracemalloc
@@ -21,7 +20,7 @@ import pytest
 
 from services.demo import seed_shipment
 from tests.support import photo as real_photo
-from tests.support import open_confirmed
+from tests.support import free_port, open_confirmed
 
 # real_clock: rclone, a Go program, reads the kernel's clock, not libfaketime's, so it refuses requests
 # signed at a moved time (RequestTimeTooSkewed): scripts/test-at.sh leaves this file out
@@ -30,12 +29,6 @@ SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 MiB = 1024 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Generated(io.RawIOBase):
@@ -76,7 +69,7 @@ def server(sqlite_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterato
     from adapters.s3 import reset_store
     from yunque.settings import get_settings, reset_settings
 
-    monkeypatch.setenv("YUNQUE_S3_PORT", str(_free_port()))
+    monkeypatch.setenv("YUNQUE_S3_PORT", str(free_port()))
     reset_settings()
     reset_store()
     state = {"proc": s3_server.start(get_settings(), log=tmp_path / "s3.log"), "settings": get_settings()}

@@ -25,7 +25,7 @@ from services.demo import seed_shipment
 from services.evidence import list_evidence, verify_evidence
 from services.live import close_live_room, live_status, publish_live, take_snapshot, watch_live
 from services.viewing import decide_viewing, open_room, request_shot, request_viewing, room_state
-from tests.support import moto_store, open_confirmed
+from tests.support import moto_store, open_confirmed, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 24, 10, 30, tzinfo=SH)
@@ -90,15 +90,6 @@ async def _frames(track: Any, n: int) -> list[Any]:
     return [await asyncio.wait_for(track.recv(), 5) for _ in range(n)]
 
 
-def _wait(predicate: Any, timeout: float = 10) -> None:
-    import time
-
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
-
-
 def _timeline(action: str) -> list[dict]:
     with session_scope(readonly=True) as s:
         return [dict(e.after) for e in s.exec(select(TimelineEntry).where(TimelineEntry.action == action))]
@@ -135,7 +126,8 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
     assert (asked["asked_by"], asked["filmed_by"], asked["shot_request_id"], asked["width"]) == (
         "chanel.agent", "site.wang", shot.id, 640)
 
-    _wait(lambda: rooms.get(v.id).recorder is not None and rooms.get(v.id).recorder.video_frames >= 10, timeout=90)
+    wait_for("the recorder to have 10 video frames",
+             lambda: rooms.get(v.id).recorder is not None and rooms.get(v.id).recorder.video_frames >= 10, timeout=90, every=0.05)
     closed = close_live_room(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(9))
     assert closed.state == "closed" and rooms.get(v.id) is None
     with pytest.raises(Exception):  # noqa: B017  (the viewers' tracks end with the room)

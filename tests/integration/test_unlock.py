@@ -3,8 +3,6 @@ with a single-use link mailed to the account's own address (through a real SMTP 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -18,14 +16,13 @@ from sqlmodel import col, select
 
 from adapters.db import session_scope
 from adapters.mail import MailFailed
-from adapters.mail_server import start_sink
 from models.rules.errors import PermissionDenied, SignInLocked, UnlockLinkRefused, UnlockLinksLimited
 from models.tables import TimelineEntry
 from models.ui_session import SignInUnlock
 from services import auth, sessions, unlock
 from services.demo import load_demo_data
 from services.users import list_users
-from tests.unit.test_mail import free_port
+from tests.support import free_port, mails, smtp_sink
 from yunque.settings import reset_settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -40,18 +37,8 @@ def _pw(name: str) -> str:
 @pytest.fixture
 def maildir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An SMTP sink on a free loopback port (as the delivery tests use); the directory of its .eml files."""
-    port = free_port()
-    monkeypatch.setenv("YUNQUE_SMTP_PORT", str(port))
-    reset_settings()
-    directory = tmp_path / "mail"
-    controller = start_sink(directory, port=port)
-    yield directory
-    controller.stop()
-
-
-def _mails(directory: Path) -> list[Any]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted(directory.glob("*.eml"))]
+    with smtp_sink(tmp_path / "mail", monkeypatch) as directory:
+        yield directory
 
 
 def _token(msg: Any) -> str:
@@ -83,7 +70,7 @@ def test_a_locked_out_holder_unlocks_the_account_with_the_mailed_link_once(sqlit
     assert "nike.agent" in {u.username for u in list_users(actor="admin", now=t) if u.locked}
 
     unlock.ask_for_unlock_link(username="nike.agent", client=HOLDER, now=t).result(timeout=30)
-    [msg] = _mails(maildir)
+    [msg] = mails(maildir)
     assert msg["To"] == "nike.agent@demo.localhost"  # the account's own address, never one typed in a form
     assert "解除登录锁定" in msg["Subject"] and "Unlock" in msg["Subject"]
     token = _token(msg)
@@ -112,7 +99,7 @@ def test_failures_after_the_unlock_lock_the_client_again(sqlite_db: str, maildir
     _lock_out("nike.agent", ATTACKER, FOUND)
     t = FOUND + timedelta(minutes=1)
     unlock.ask_for_unlock_link(username="nike.agent", client=HOLDER, now=t).result(timeout=30)
-    unlock.use_unlock_link(token=_token(_mails(maildir)[0]), client=HOLDER, now=t)
+    unlock.use_unlock_link(token=_token(mails(maildir)[0]), client=HOLDER, now=t)
     _lock_out("nike.agent", ATTACKER, t + timedelta(seconds=1))  # the attacker goes on: it is locked again
     with pytest.raises(SignInLocked):
         sessions.sign_in(username="nike.agent", password=_pw("nike.agent"), client=ATTACKER, now=t + timedelta(minutes=1))
@@ -122,7 +109,7 @@ def test_an_expired_or_made_up_link_is_refused_and_changes_nothing(sqlite_db: st
     _lock_out("nike.agent", HOLDER, FOUND)
     t = FOUND + timedelta(minutes=1)
     unlock.ask_for_unlock_link(username="nike.agent", client=HOLDER, now=t).result(timeout=30)
-    token = _token(_mails(maildir)[0])
+    token = _token(mails(maildir)[0])
     with pytest.raises(UnlockLinkRefused) as expired:
         unlock.use_unlock_link(token=token, client=HOLDER, now=t + unlock.LINK_VALID)
     assert expired.value.reason == "expired" and "expired" in str(expired.value)
@@ -138,7 +125,7 @@ def test_an_unknown_name_gets_no_mail_and_the_same_answer(sqlite_db: str, maildi
     answers = [unlock.ask_for_unlock_link(username=name, client=HOLDER, now=FOUND).result(timeout=30)
                for name in ("no.such.user", "nike.agent")]
     assert answers == [None, None]
-    assert [m["To"] for m in _mails(maildir)] == ["nike.agent@demo.localhost"]
+    assert [m["To"] for m in mails(maildir)] == ["nike.agent@demo.localhost"]
     with session_scope(readonly=True) as s:  # both requests recorded; only the real account has a token
         rows = s.exec(select(SignInUnlock).order_by(col(SignInUnlock.id))).all()
         assert [(r.username, r.token_hash is not None) for r in rows] == [("no.such.user", False), ("nike.agent", True)]
@@ -163,7 +150,7 @@ def test_unlock_links_are_limited_per_account_and_per_client(sqlite_db: str, mai
     with pytest.raises(UnlockLinksLimited) as per_client:
         unlock.request_unlock_link(username="ipr.li", client=ATTACKER, now=FOUND)
     assert per_client.value.scope == "client"
-    assert len(_mails(maildir)) == unlock.PER_ACCOUNT  # a refused request mails nothing
+    assert len(mails(maildir)) == unlock.PER_ACCOUNT  # a refused request mails nothing
     # after the window, the account may ask again
     assert unlock.request_unlock_link(username="nike.agent", client="192.0.2.99",
                                       now=FOUND + unlock.RATE_WINDOW + timedelta(seconds=1)) is not None

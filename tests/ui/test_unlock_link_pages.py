@@ -3,8 +3,6 @@ the link's route asks to confirm, then clears the lock once (``ui/server.py`` ov
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import time
 from collections.abc import Iterator
@@ -13,32 +11,25 @@ from typing import Any
 
 import pytest
 
-from adapters.mail_server import start_sink
 from models.rules.errors import PermissionDenied, SignInLocked
 from services import auth, sessions
+from tests.support import mails, smtp_sink
 from tests.ui.test_pages import _password, app_as, texts
-from tests.unit.test_mail import free_port
 from ui.i18n import t
-from yunque.settings import reset_settings
 
 
 @pytest.fixture
 def maildir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    port = free_port()
-    monkeypatch.setenv("YUNQUE_SMTP_PORT", str(port))
-    reset_settings()
-    directory = tmp_path / "mail"
-    controller = start_sink(directory, port=port)
-    yield directory
-    controller.stop()
+    with smtp_sink(tmp_path / "mail", monkeypatch) as directory:
+        yield directory
 
 
 def _wait_for_mail(directory: Path, n: int = 1) -> list[Any]:
     """The page mails in the background: wait (a little) for the sink to have ``n`` messages."""
     for _ in range(200):
-        files = sorted(directory.glob("*.eml"))
-        if len(files) >= n:
-            return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+        found = mails(directory)
+        if len(found) >= n:
+            return found
         time.sleep(0.05)
     raise AssertionError(f"no mail after 10 s in {directory}")
 

@@ -16,15 +16,10 @@ import pytest
 
 from adapters.mail import Attachment, MailFailed, build_message, send
 from adapters.mail_server import MaildirSink, server_argv, start_sink
+from tests.support import free_port
 from yunque.settings import get_settings, reset_settings
 
 WHEN = datetime(2026, 9, 1, 2, 30, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Refusing:
