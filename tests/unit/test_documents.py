@@ -6,6 +6,7 @@ extracted with poppler's pdftotext, and its QR code read back with zbarimg."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import io
 import re
 import shutil
@@ -77,10 +78,15 @@ class MemoryStore:
         self.objects.pop(key, None)
 
 
+_DECLARATIONS = itertools.count(1)
+
+
 def open_seed_case(*brands: str):  # noqa: ANN201
     """The seed story's shipment, cut down to the lines of ``brands`` (fewer notices, faster tests)."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in brands]
+    # its own declaration: two seed cases found in the same minute may draw the same random suffix
+    shipment["declaration_no"] = f"{shipment['declaration_no'][:16]}{next(_DECLARATIONS):02d}"
     return open_confirmed(shipment, now=FOUND)
 
 
