@@ -59,14 +59,16 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     english(ipr)
     ipr.get_by_text("refreshed").first.wait_for()
     ipr.get_by_label("Select tasks (several at once)").click()
-    ipr.get_by_text(f"{case_number} · Confirm a seizure's lines").click()
+    ipr.keyboard.type(f"Confirm the lines of {case_number}")  # the task's title, in words: its one option
+    ipr.keyboard.press("Enter")
     ipr.keyboard.press("Escape")
     ipr.get_by_role("button", name="Claim", exact=True).click()
     ipr.get_by_role("button", name="Yes, claim").click()
     ipr.get_by_text("1 task(s) done").wait_for()
     ipr.get_by_text("Mine", exact=True).click()
     ipr.get_by_label("Select tasks (several at once)").click()
-    ipr.get_by_text(f"{case_number} · Confirm a seizure's lines").click()
+    ipr.keyboard.type(f"Confirm the lines of {case_number}")  # the task's title, in words: its one option
+    ipr.keyboard.press("Enter")
     ipr.keyboard.press("Escape")
     ipr.get_by_text("some or all lines do not match (released at once)").click()
     ipr.get_by_role("textbox", name="Lines that do not match").fill("6")
