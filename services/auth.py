@@ -211,14 +211,18 @@ def locked_scopes(s: Session, names: list[str], now: datetime) -> dict[str, str]
 
 
 def prune_attempts(*, now: datetime | None = None) -> int:
-    """Forget sign-in attempts older than ``KNOWN_FOR``: no limit counts them any more and a browser
-    unused that long is no longer known. Run by the reconciliation; returns how many were deleted."""
+    """Forget sign-in attempts and unlock-link requests older than ``KNOWN_FOR``: no limit counts them any
+    more, a browser unused that long is no longer known, and an unlock that old only cleared failures that
+    are gone too. Run by the reconciliation; returns how many rows were deleted."""
     from sqlalchemy import delete
+
+    from models.ui_session import SignInUnlock
 
     now = now_or(now)
     with session_scope() as s:
-        result = s.exec(delete(SignInAttempt).where(SignInAttempt.at < now - KNOWN_FOR))  # type: ignore[call-overload]
-        return int(result.rowcount or 0)
+        attempts = s.exec(delete(SignInAttempt).where(SignInAttempt.at < now - KNOWN_FOR))  # type: ignore[call-overload]
+        unlocks = s.exec(delete(SignInUnlock).where(SignInUnlock.requested_at < now - KNOWN_FOR))  # type: ignore[call-overload]
+        return int(attempts.rowcount or 0) + int(unlocks.rowcount or 0)
 
 
 def same_secret(a: str | None, b: str | None) -> bool:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
+from adapters.db import lock_name, session_scope
 from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound
 from models.tables import Consignor, CustomsOffice, RightsHolder, User
@@ -169,6 +169,7 @@ def create_user(*, actor: str, user: UserIn | dict, now: datetime | None = None)
     now = now_or(now)
     with session_scope() as s:
         who = _admin(s, actor)
+        lock_name(s, f"username:{data.username}")  # two administrators creating one name at once: one user
         if s.exec(select(User.id).where(User.username == data.username)).first() is not None:
             raise InvalidInput("username", f"{data.username} is taken")
         if data.email and s.exec(select(User.id).where(col(User.email) == str(data.email).lower())).first() is not None:

@@ -284,3 +284,16 @@ def test_the_same_seizure_registered_twice_at_once_makes_one_case(pg_db: str) ->
 
 def _shipment(declaration_no: str, *brands: str) -> dict[str, Any]:
     return shipment(declaration_no, FOUND, *brands)
+
+
+def test_one_user_name_created_twice_at_once_makes_one_account(pg_db: str) -> None:
+    """Two administrators creating the same user name at once: one account, the other refused in plain words
+    (it was a database error once writes no longer all queued on one lock)."""
+    from services.users import create_user
+
+    user = {"username": "ipr.twice", "display_name": "IPR officer", "role": "ipr_officer",
+            "customs_office": "CAPAIR", "password": "correct horse battery staple 7"}
+    results = race(*[lambda: create_user(actor="admin", user=dict(user), now=FOUND)] * 2)
+    kinds = sorted(type(v).__name__ for _, v in results)
+    assert kinds == ["InvalidInput", "UserOut"], results
+    assert next(v for _, v in results if type(v).__name__ == "InvalidInput").field == "username"

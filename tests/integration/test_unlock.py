@@ -131,6 +131,19 @@ def test_an_unknown_name_gets_no_mail_and_the_same_answer(sqlite_db: str, maildi
         assert [(r.username, r.token_hash is not None) for r in rows] == [("no.such.user", False), ("nike.agent", True)]
 
 
+def test_unlock_requests_are_forgotten_with_the_sign_in_log(sqlite_db: str, maildir: Path) -> None:
+    from services import auth
+
+    unlock.ask_for_unlock_link(username="nike.agent", client=HOLDER, now=FOUND).result(timeout=30)
+    unlock.ask_for_unlock_link(username="no.such.user", client=HOLDER, now=FOUND).result(timeout=30)
+    auth.prune_attempts(now=FOUND + auth.KNOWN_FOR - timedelta(minutes=1))
+    with session_scope(readonly=True) as s:
+        assert s.exec(select(func.count()).select_from(SignInUnlock)).one() == 2  # the limits still count them
+    assert auth.prune_attempts(now=FOUND + auth.KNOWN_FOR + timedelta(minutes=1)) >= 2
+    with session_scope(readonly=True) as s:
+        assert s.exec(select(func.count()).select_from(SignInUnlock)).one() == 0
+
+
 def test_unlock_links_are_limited_per_account_and_per_client(sqlite_db: str, maildir: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(unlock.PER_ACCOUNT):  # from different addresses
