@@ -23,16 +23,15 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from sqlmodel import Session, col, select
 
 from adapters.db import lock_name, session_scope
-from models.enums import BondForm, BondKind, Direction, LineState, NoticeState, Reason, Role, Route, TaskKind, TaskState, Verdict
+from models.enums import BondForm, BondKind, Direction, LineState, NoticeState, Reason, Role, Route, TaskKind, Verdict
 from models.rules.bonds import application_bond
-from models.rules.errors import BondInsufficient, ConcurrentUpdate, InvalidInput, NotFound
+from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound
 from models.rules.matching import match_flags
 from models.rules.states import transition
 from models.rules.workdays import end_of_day, local_date
 from models.schemas import ConsignorIn, Strict, positive_money
 from models.tables import (
     Answer,
-    BondReceipt,
     Case,
     CustomsOffice,
     DetentionApplication,
@@ -41,10 +40,10 @@ from models.tables import (
     Notice,
     Recordation,
     Shipment,
-    Task,
 )
 from models.text import Text, many_lines
-from services.bonds import close_tasks, evidence_of_case
+from services.answers import cancel_notice_tasks
+from services.bonds import BondReceiptIn, close_tasks, take_bond
 from services.cases import close_if_done, confirm_by, consignor_of, find_office, visible_case
 from services.context import Actor, load_actor, next_number, now_or, open_task, publish, record, remember, replay, require_role
 from services.lines import move_lines
@@ -303,18 +302,9 @@ def review_application_in(s: Session, *, who: Actor, case: Case, review: Applica
     out: dict[str, Any] = {"case_number": case.number, "decision": review.decision, "reason": review.reason}
     if review.decision == "accepted":
         assert review.form is not None and review.amount is not None
-        required = ans.bond_required or Decimal("0")
-        if review.amount < required:
-            raise BondInsufficient(required, review.amount)
-        ev = evidence_of_case(s, case, review.evidence_id)
-        s.add(BondReceipt(notice_id=notice.id, case_id=case.id, rights_holder_id=notice.rights_holder_id,  # type: ignore[arg-type]
-                          form=review.form.value, amount=review.amount, bank=review.bank, letter_no=review.letter_no,
-                          evidence_id=ev, received_by_id=who.id, received_at=now))
-        ans.bond_amount, ans.bond_accepted_at = review.amount, now
-        s.add(ans)
-        record(s, actor=who, action="bond.received", subject=f"notice:{notice.id}", at=now, case_id=case.id,
-               after={"form": review.form.value, "amount": str(review.amount), "required": str(required),
-                      "bank": review.bank, "letter_no": review.letter_no, "evidence_id": ev})
+        required = take_bond(s, who=who, case=case, notice=notice, answer=ans, now=now, receipt=BondReceiptIn(
+            form=review.form, amount=review.amount, bank=review.bank, letter_no=review.letter_no,
+            evidence_id=review.evidence_id))
         case.confirmed_at = now  # an IPR officer checked the lines against the recordation
         case.version += 1
         s.add(case)
@@ -387,12 +377,7 @@ def withdraw_application(*, case_number: str, actor: str, withdrawal: WithdrawIn
             notice.state = NoticeState.ANSWERED.value
             notice.version += 1
             s.add(notice)
-        for t in s.exec(select(Task).where(Task.case_id == case.id, col(Task.kind).in_(
-                [TaskKind.REVIEW_APPLICATION.value, TaskKind.AWAIT_COURT.value]),
-                col(Task.state).in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))):
-            t.state, t.completed_at = TaskState.CANCELLED.value, now
-            t.version += 1
-            s.add(t)
+        cancel_notice_tasks(s, notice, now)  # the review and the wait for a court notice: nothing left to do
         record(s, actor=who, action="application.withdrawn", subject=f"case:{case_number}", at=now, case_id=case.id,
                after={"reason": data.reason, "lines": [ln.number for ln in lines]})
         publish(s, topic="application.decided", case_id=case.id, at=now,

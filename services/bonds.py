@@ -78,6 +78,27 @@ def close_tasks(s: Session, *, kind: TaskKind, who: Actor, now: datetime, outcom
                             details=details, notice_id=notice_id, line_id=line_id, skip=skip)
 
 
+def take_bond(s: Session, *, who: Actor, case: Case, notice: Notice, answer: Answer, receipt: BondReceiptIn,
+              now: datetime) -> Decimal:
+    """Customs has the individual bond behind ``answer``: at least the amount required, else
+    ``BondInsufficient``; the receipt is kept (Meas 38), the answer's bond accepted and the timeline told.
+    Returns the amount that was required."""
+    required = answer.bond_required or Decimal("0")
+    if receipt.amount < required:
+        raise BondInsufficient(required, receipt.amount)
+    ev = evidence_of_case(s, case, receipt.evidence_id)
+    s.add(BondReceipt(notice_id=notice.id, case_id=case.id, rights_holder_id=notice.rights_holder_id,  # type: ignore[arg-type]
+                      form=receipt.form.value, amount=receipt.amount, bank=receipt.bank, letter_no=receipt.letter_no,
+                      evidence_id=ev, received_by_id=who.id, received_at=now))
+    answer.bond_kind, answer.bond_amount, answer.general_bond_id = BondKind.INDIVIDUAL.value, receipt.amount, None
+    answer.bond_accepted_at = now
+    s.add(answer)
+    record(s, actor=who, action="bond.received", subject=f"notice:{notice.id}", at=now, case_id=case.id,
+           after={"form": receipt.form.value, "amount": str(receipt.amount), "required": str(required),
+                  "bank": receipt.bank, "letter_no": receipt.letter_no, "evidence_id": ev})
+    return required
+
+
 def record_bond_receipt_in(s: Session, *, who: Actor, notice: Notice, receipt: BondReceiptIn, now: datetime) -> dict[str, Any]:
     """Record a bond received for a pending claim and detain the claimed lines (Reg 16, Meas 38)."""
     case = s.get(Case, notice.case_id)
@@ -89,18 +110,7 @@ def record_bond_receipt_in(s: Session, *, who: Actor, notice: Notice, receipt: B
         raise DeadlinePassed(str(notice.id), notice.deadline_at.astimezone(SHANGHAI))
     ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
     assert ans is not None
-    required = ans.bond_required or Decimal("0")
-    if receipt.amount < required:
-        raise BondInsufficient(required, receipt.amount)
-    ev = evidence_of_case(s, case, receipt.evidence_id)
-    s.add(BondReceipt(notice_id=notice.id, case_id=case.id, rights_holder_id=notice.rights_holder_id,  # type: ignore[arg-type]
-                      form=receipt.form.value, amount=receipt.amount, bank=receipt.bank, letter_no=receipt.letter_no,
-                      evidence_id=ev, received_by_id=who.id, received_at=now))
-    ans.bond_kind, ans.bond_amount, ans.general_bond_id, ans.bond_accepted_at = BondKind.INDIVIDUAL.value, receipt.amount, None, now
-    s.add(ans)
-    record(s, actor=who, action="bond.received", subject=f"notice:{notice.id}", at=now, case_id=case.id,
-           after={"form": receipt.form.value, "amount": str(receipt.amount), "required": str(required),
-                  "bank": receipt.bank, "letter_no": receipt.letter_no, "evidence_id": ev})
+    required = take_bond(s, who=who, case=case, notice=notice, answer=ans, receipt=receipt, now=now)
     detain_claimed(s, case, notice, claimed_lines(s, ans), who, now)
     notice.state = NoticeState.ANSWERED.value
     notice.version += 1
@@ -212,5 +222,5 @@ def bond_account(*, notice_id: int, actor: str) -> dict[str, Any]:
         return out
 
 
-__all__ = ["BondReceiptIn", "SettleBondIn", "record_bond_receipt", "record_bond_receipt_in", "settle_bond",
+__all__ = ["BondReceiptIn", "SettleBondIn", "take_bond", "record_bond_receipt", "record_bond_receipt_in", "settle_bond",
            "settle_bond_in", "bond_account", "close_tasks", "evidence_of_case"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, and_, col, not_, or_, select
 
 from adapters.calendar import get_calendar
 from models.enums import LineState, NoticeState, Role, Route, TaskKind, TaskState
@@ -89,14 +89,9 @@ def fill_pending_clocks_in(s: Session, *, who: Actor, calendar: WorkingCalendar,
         record(s, actor=who, action="notice.deadline_set", subject=f"notice:{n.id}", at=now, case_id=n.case_id,
                after={"deadline": n.deadline.isoformat()})
         filled.append({"notice_id": n.id, "deadline": n.deadline.isoformat()})
-    on_application = set(s.exec(select(Case.id).where(Case.route == Route.APPLICATION.value)))
-    for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
-                                        or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None)),
-                                        col(Line.detained_at).is_not(None)).with_for_update()):
+    for ln in s.exec(select(Line).where(*_clocks_pending(), col(Line.detained_at).is_not(None)).with_for_update()):
         try:
-            if ln.case_id in on_application:  # no investigation on application; 20 WD to a court notice (Reg 24(1))
-                if ln.court_due is not None:
-                    continue
+            if ln.investigation_due is None and _on_application(s, ln):  # 20 WD to a court notice (Reg 24(1))
                 ln.court_due = court_order_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
             else:
                 ln.investigation_due = ln.investigation_due or investigation_deadline(ln.detained_at, cal)  # type: ignore[arg-type]
@@ -112,9 +107,7 @@ def fill_pending_clocks_in(s: Session, *, who: Actor, calendar: WorkingCalendar,
         filled.append({"line_id": ln.id, **due})
     if filled:
         pending_cases = {n.case_id for n in s.exec(select(Notice).where(col(Notice.state).in_(waiting), col(Notice.deadline).is_(None)))}
-        pending_cases |= {ln.case_id for ln in s.exec(select(Line).where(col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
-                                                                        or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None))))
-                          if ln.court_due is None or ln.case_id not in on_application}
+        pending_cases |= set(s.exec(select(Line.case_id).where(*_clocks_pending())))
         for t in s.exec(select(Task).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.case_id).is_not(None),
                                            col(Task.state).in_(live))):
             if t.case_id not in pending_cases:
@@ -122,6 +115,20 @@ def fill_pending_clocks_in(s: Session, *, who: Actor, calendar: WorkingCalendar,
                 t.version += 1
                 s.add(t)
     return filled
+
+
+def _clocks_pending() -> tuple[object, ...]:
+    """Detained or undetermined lines whose clocks are not all set: ex officio the 30- and 50-working-day
+    clocks (Reg 20, 24(2)); on application only the 20 working days to a court notice (Reg 24(1))."""
+    on_application = col(Line.case_id).in_(select(Case.id).where(Case.route == Route.APPLICATION.value))
+    return (col(Line.state).in_([LineState.DETAINED.value, LineState.UNDETERMINED.value]),
+            or_(and_(on_application, col(Line.court_due).is_(None)),
+                and_(not_(on_application), or_(col(Line.investigation_due).is_(None), col(Line.court_due).is_(None)))))
+
+
+def _on_application(s: Session, ln: Line) -> bool:
+    case = s.get(Case, ln.case_id)
+    return case is not None and case.route == Route.APPLICATION
 
 
 def missing_year(clock: Callable[[WorkingCalendar], object], calendar: WorkingCalendar) -> int | None:

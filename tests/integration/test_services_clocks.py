@@ -116,6 +116,34 @@ def test_a_detention_whose_investigation_clock_is_known_waits_only_for_the_court
     assert _tasks(TaskKind.LOAD_CALENDAR.value) == [("completed", "admin")]
 
 
+def test_a_detention_on_application_whose_20_working_days_reach_an_unknown_year_waits_for_it(db: str) -> None:
+    """On application the only clock is the 20 working days to a court notice (Reg 24(1)); it waits for the
+    year's schedule like any other, and no investigation clock is ever set."""
+    from models.tables import Recordation
+    from services.applications import file_application, review_application
+
+    filed = datetime(2026, 12, 14, 10, 0, tzinfo=SH)  # Monday: 20 working days reach January 2027
+    with session_scope(readonly=True) as s:
+        rec = s.exec(select(Recordation.number).where(Recordation.brand == "CHANEL")).one()
+    number = file_application(actor="chanel.agent", now=filed, application={
+        "customs_office": "CAPAIR", "declaration_no": "010120261214000001", "direction": "export",
+        "consignor": {"name": "重庆云通商贸有限公司", "uscc": "91500000MA5U7X2K3B"}, "recordation": rec,
+        "lines": [{"description": "Handbags", "quantity": 5, "unit": "pcs", "value": "36000.00"}],
+        "grounds": "A test purchase was counterfeit."})["case_number"]
+    review_application(case_number=number, actor="ipr.li", now=filed + timedelta(hours=1),
+                       review={"decision": "accepted", "form": "deposit", "amount": "36000.00"})
+    ln = get_case(case_number=number, actor="ipr.li").lines[0]
+    assert (ln.state, ln.investigation_due, ln.court_due, ln.clocks_pending_year) == ("detained", None, None, 2027)
+    assert ("open", "admin") in _tasks(TaskKind.LOAD_CALENDAR.value)
+    assert fill_pending_clocks(now=filed + timedelta(hours=2)) == []  # nothing guessed
+
+    load_calendar_year(content=json.dumps(FICTIONAL_2027).encode(), filename="2027.json", actor="admin",
+                       now=filed + timedelta(days=1))
+    ln = get_case(case_number=number, actor="ipr.li").lines[0]
+    assert (ln.investigation_due, ln.court_due, ln.clocks_pending_year) == (None, date(2027, 1, 12), None)
+    assert fill_pending_clocks(now=filed + timedelta(days=2)) == []  # a line on application is not filled again
+
+
 # --- the turn of the year: a year the calendar does not know yet -------------------------------------
 
 def test_the_seed_story_on_4_january_2027_shows_pending_deadlines_until_the_year_is_loaded(db: str) -> None:
