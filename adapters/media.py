@@ -2,9 +2,12 @@
 
 The type comes from magic bytes only; a file's name or the browser's content type are never trusted.
 WebM and Matroska (what browsers record, and what the viewing room's recorder writes) are known by their
-EBML header (``1A 45 DF A3``) and its DocType. Device time is read where it is cheap: JPEG EXIF (DateTimeOriginal with OffsetTimeOriginal), PNG
-``tIME``, MP4/MOV ``mvhd`` creation time, PDF ``/CreationDate``. A file that carries no readable time
-simply has none; a malformed header is not an error, since the time is only corroborating metadata.
+EBML header (``1A 45 DF A3``) and its DocType. Device time is read by the libraries that know the formats:
+Pillow for JPEG EXIF (DateTimeOriginal with OffsetTimeOriginal), PyAV (FFmpeg) for the ``creation_time``
+of MP4/MOV (``mvhd``), WebM and Matroska (``DateUTC``), pypdf for a PDF's ``/CreationDate``. PNG's ``tIME``
+chunk is read by a few lines here, since Pillow skips that chunk (it hands over ``eXIf``, whose EXIF
+Pillow parses). A file that carries no readable time simply has none; a malformed header is not an
+error, since the time is only corroborating metadata.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from __future__ import annotations
 import io
 import re
 import struct
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 SNIFF_BYTES = 64
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,8 +118,8 @@ def device_time(f: BinaryIO, media: MediaType) -> datetime | None:
             return _jpeg_time(f)
         if media is PNG:
             return _png_time(f)
-        if media in (MP4, MOV):
-            return _mvhd_time(f)
+        if media in (MP4, MOV, WEBM, MATROSKA):
+            return _video_time(f, media)
         if media is PDF:
             return _pdf_time(f)
         return None  # HEIC keeps EXIF in an item of its meta box: not cheap enough to read here
@@ -126,43 +133,34 @@ def _sane(t: datetime) -> datetime | None:
     return t if 1990 <= t.year <= 2100 else None
 
 
-# --- JPEG / EXIF ----------------------------------------------------------------------------------
+#: What Pillow raises for a file that is not the picture it claims to be (UnidentifiedImageError is an OSError).
+_NOT_DECODED = (OSError, SyntaxError, ValueError, struct.error, EOFError)
+
+
+# --- JPEG / EXIF (Pillow) -------------------------------------------------------------------------
 
 
 def _jpeg_time(f: BinaryIO) -> datetime | None:
-    if f.read(2) != b"\xff\xd8":
+    from PIL import Image
+
+    try:
+        with Image.open(f, formats=["JPEG"]) as im:  # reads the markers before the image data, not the pixels
+            return _exif_time(im.getexif())
+    except (*_NOT_DECODED, Image.DecompressionBombError):
         return None
-    for _ in range(64):  # APP1 comes first in practice; stop early otherwise
-        marker = f.read(2)
-        if len(marker) < 2 or marker[0] != 0xFF:
-            return None
-        if marker[1] in (0xDA, 0xD9):  # start of scan / end of image: no more metadata
-            return None
-        length = struct.unpack(">H", f.read(2))[0]
-        body = f.read(length - 2)
-        if marker[1] == 0xE1 and body.startswith(b"Exif\x00\x00"):
-            return _exif_time(body[6:])
-    return None
 
 
-_EXIF_IFD, _DATETIME, _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, _OFFSET_TIME = 0x8769, 0x0132, 0x9003, 0x9011, 0x9010
+def _exif_time(exif: Image.Exif) -> datetime | None:
+    """DateTimeOriginal (else DateTime) with OffsetTimeOriginal (else OffsetTime); China time without one."""
+    from PIL import ExifTags
 
-
-def _exif_time(tiff: bytes) -> datetime | None:
-    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
-    if order is None:
+    tags = {**exif, **exif.get_ifd(ExifTags.IFD.Exif)}
+    text = _ascii(tags.get(ExifTags.Base.DateTimeOriginal)) or _ascii(tags.get(ExifTags.Base.DateTime))
+    if not text:
         return None
-    ifd0 = struct.unpack(order + "I", tiff[4:8])[0]
-    tags = _ifd(tiff, ifd0, order)
-    if _EXIF_IFD in tags:
-        tags.update(_ifd(tiff, struct.unpack(order + "I", tags[_EXIF_IFD][:4])[0], order))
-    raw = tags.get(_DATETIME_ORIGINAL) or tags.get(_DATETIME)
-    if not raw:
-        return None
-    text = raw.split(b"\x00")[0].decode("ascii", "replace").strip()
     t = datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
-    offset = (tags.get(_OFFSET_TIME_ORIGINAL) or tags.get(_OFFSET_TIME) or b"").split(b"\x00")[0].decode("ascii", "replace")
-    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip())
+    offset = _ascii(tags.get(ExifTags.Base.OffsetTimeOriginal)) or _ascii(tags.get(ExifTags.Base.OffsetTime))
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset)
     if m:
         sign = 1 if m.group(1) == "+" else -1
         tz = timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3))))
@@ -171,29 +169,17 @@ def _exif_time(tiff: bytes) -> datetime | None:
     return _sane(t.replace(tzinfo=SHANGHAI))
 
 
-def _ifd(tiff: bytes, offset: int, order: str) -> dict[int, bytes]:
-    """Tag -> raw value (ASCII strings, or the 4-byte offset field) of one IFD."""
-    count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
-    out: dict[int, bytes] = {}
-    for i in range(min(count, 512)):
-        e = offset + 2 + 12 * i
-        tag, typ, n = struct.unpack(order + "HHI", tiff[e:e + 8])
-        field = tiff[e + 8:e + 12]
-        if typ == 2:  # ASCII
-            if n <= 4:
-                out[tag] = field[:n]
-            else:
-                start = struct.unpack(order + "I", field)[0]
-                out[tag] = tiff[start:start + n]
-        elif tag == _EXIF_IFD:
-            out[tag] = field
-    return out
+def _ascii(value: object) -> str:
+    """An EXIF ASCII value as text; anything else (a number, bytes of another type) as no text."""
+    return value.split("\x00")[0].strip() if isinstance(value, str) else ""
 
 
 # --- PNG ------------------------------------------------------------------------------------------
 
 
 def _png_time(f: BinaryIO) -> datetime | None:
+    """The ``tIME`` chunk, or the EXIF of an ``eXIf`` chunk, whichever comes first before the image data.
+    Pillow does not read ``tIME`` (it skips unknown chunks), hence this short walk over the chunks."""
     f.read(8)
     for _ in range(4096):
         header = f.read(8)
@@ -204,83 +190,61 @@ def _png_time(f: BinaryIO) -> datetime | None:
             y, mo, d, h, mi, s = struct.unpack(">HBBBBB", f.read(7))
             return _sane(datetime(y, mo, d, h, mi, s, tzinfo=UTC))
         if ctype == b"eXIf":
-            return _exif_time(f.read(length))
+            return _exif_chunk_time(f.read(length))
         if ctype in (b"IDAT", b"IEND"):
             return None  # metadata chunks worth reading come before the image data in practice
         f.seek(length + 4, 1)
     return None
 
 
-# --- MP4 / MOV ------------------------------------------------------------------------------------
+def _exif_chunk_time(data: bytes) -> datetime | None:
+    from PIL import Image
 
-_EPOCH_1904 = datetime(1904, 1, 1, tzinfo=UTC)
-
-
-def _boxes(f: BinaryIO, start: int, end: int | None) -> list[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of the boxes between ``start`` and ``end``."""
-    out = []
-    pos = start
-    for _ in range(10_000):
-        if end is not None and pos + 8 > end:
-            break
-        f.seek(pos)
-        header = f.read(8)
-        if len(header) < 8:
-            break
-        size, btype = struct.unpack(">I4s", header)
-        body = pos + 8
-        if size == 1:
-            size = struct.unpack(">Q", f.read(8))[0]
-            body = pos + 16
-        elif size == 0:  # to the end of the file
-            f.seek(0, 2)
-            size = f.tell() - pos
-        if size < 8:
-            break
-        out.append((btype, body, pos + size))
-        pos += size
-    return out
+    exif = Image.Exif()
+    try:
+        exif.load(data)
+    except _NOT_DECODED:
+        return None
+    return _exif_time(exif)
 
 
-def _mvhd_time(f: BinaryIO) -> datetime | None:
-    for btype, body, end in _boxes(f, 0, None):
-        if btype != b"moov":
-            continue
-        for inner, ibody, _iend in _boxes(f, body, end):
-            if inner != b"mvhd":
-                continue
-            f.seek(ibody)
-            version = f.read(4)[0]
-            secs = struct.unpack(">Q", f.read(8))[0] if version == 1 else struct.unpack(">I", f.read(4))[0]
-            if secs == 0:
-                return None  # not set by the device
-            return _sane(_EPOCH_1904 + timedelta(seconds=secs))  # ISO/IEC 14496-12: UTC
-    return None
+# --- MP4 / MOV / WebM / Matroska (PyAV) -----------------------------------------------------------
+
+_DEMUXER = {"mp4": "mov", "mov": "mov", "webm": "matroska", "matroska": "matroska"}
 
 
-# --- PDF ------------------------------------------------------------------------------------------
+def _video_time(f: BinaryIO, media: MediaType) -> datetime | None:
+    """FFmpeg's ``creation_time``: ``mvhd`` of MP4/MOV (unset when the device wrote 0), ``DateUTC`` of
+    WebM/Matroska; always UTC."""
+    import av
 
-_PDF_DATE = re.compile(rb"/CreationDate\s*\(D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(Z|[+-]\d{2}'?\d{2}'?)?")
+    try:
+        with av.open(f, format=_DEMUXER[media.name], metadata_errors="replace") as container:
+            created = container.metadata.get("creation_time")
+    except (av.FFmpegError, ValueError, EOFError):
+        return None
+    if not created:
+        return None
+    t = datetime.fromisoformat(created)
+    return _sane(t if t.tzinfo is not None else t.replace(tzinfo=UTC))
+
+
+# --- PDF (pypdf) ----------------------------------------------------------------------------------
 
 
 def _pdf_time(f: BinaryIO) -> datetime | None:
-    head = f.read(65536)
-    f.seek(0, 2)
-    size = f.tell()
-    f.seek(max(0, size - 65536))
-    tail = f.read(65536)
-    m = _PDF_DATE.search(head) or _PDF_DATE.search(tail)
-    if not m:
+    """``/CreationDate`` of the document information dictionary; a date without a zone is China time."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        info = PdfReader(f).metadata
+        created = info.creation_date if info is not None else None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, zlib.error):
+        return None  # what a damaged or hostile file makes a parser raise
+    if created is None:
         return None
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    zone = (m.group(7) or b"").decode()
-    if zone in ("", "Z"):
-        tz: timezone | ZoneInfo = UTC if zone == "Z" else SHANGHAI
-    else:
-        digits = zone[1:].replace("'", "")
-        sign = 1 if zone[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
-    return _sane(datetime(y, mo, d, h, mi, s, tzinfo=tz))
+    return _sane(created if created.tzinfo is not None else created.replace(tzinfo=SHANGHAI))
 
 
 # --- is it really a picture? -----------------------------------------------------------------------
@@ -329,7 +293,7 @@ def as_jpeg(data: bytes, *, quality: int = 92) -> bytes:
 def _decode(f: BinaryIO, media: MediaType) -> None:
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with warnings.catch_warnings():
@@ -344,7 +308,7 @@ def _decode(f: BinaryIO, media: MediaType) -> None:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise NotAPicture("the picture is too large to decode safely") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
+    except _NOT_DECODED as e:
         raise NotAPicture(f"it does not decode as a {media.name.upper()} picture ({e})") from None
 
 
@@ -352,3 +316,29 @@ def _heic_boxes(f: BinaryIO) -> None:
     boxes = {btype for btype, _body, _end in _boxes(f, 0, None)}
     if not {b"ftyp", b"meta", b"mdat"} <= boxes:
         raise NotAPicture("it is not a complete HEIC picture (its image data is missing)")
+
+
+def _boxes(f: BinaryIO, start: int, end: int | None) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the ISO-BMFF boxes between ``start`` and ``end``."""
+    out = []
+    pos = start
+    for _ in range(10_000):
+        if end is not None and pos + 8 > end:
+            break
+        f.seek(pos)
+        header = f.read(8)
+        if len(header) < 8:
+            break
+        size, btype = struct.unpack(">I4s", header)
+        body = pos + 8
+        if size == 1:
+            size = struct.unpack(">Q", f.read(8))[0]
+            body = pos + 16
+        elif size == 0:  # to the end of the file
+            f.seek(0, 2)
+            size = f.tell() - pos
+        if size < 8:
+            break
+        out.append((btype, body, pos + size))
+        pos += size
+    return out

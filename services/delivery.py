@@ -16,13 +16,14 @@ with ``issue`` the notice was served when issued. Service by hand always serves 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
-from adapters.mail import Attachment, MailFailed, build_message, send
+from adapters.mail import Attachment, MailFailed, MailSent, build_message, send
 from adapters.objectstore import ObjectStore
 from models.docs import Delivery, DeliveryMeans, DeliveryOut, DeliveryState
 from models.enums import DocumentKind, NoticeState, Role, TaskKind, TaskState
@@ -128,8 +129,34 @@ def deliver_document(*, document_id: int, now: datetime | None = None, store: Ob
     """Mail a document to its addressee; a repeat after acceptance sends nothing and returns it.
 
     Raises ``MailFailed`` after recording a failed attempt (the caller retries), until the
-    ``max_attempts``-th failure, which opens a ``serve_manually`` task and returns that attempt."""
+    ``max_attempts``-th failure, which opens a ``serve_manually`` task and returns that attempt.
+    Three steps: the attempt is recorded as sending, the mail goes out with no transaction open, and
+    its outcome is recorded."""
     started = now_or(now)
+    begun = _begin_attempt(document_id, started)
+    if isinstance(begun, DeliveryOut):
+        return begun
+    sent, failure = _mail(begun, store, started)
+    return _record_outcome(document_id, begun, sent, failure, now_or(now), max_attempts)
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """An attempt recorded as sending, and what its mail is made of (read in the same transaction)."""
+
+    row_id: int
+    key: str
+    number: str
+    sha256: str
+    message_id: str
+    emails: list[str]
+    subject: str
+    body: str
+
+
+def _begin_attempt(document_id: int, started: datetime) -> DeliveryOut | _Outgoing:
+    """Record a new mail attempt as sending; or the delivery already done (accepted, served, or with an
+    officer), or an attempt that failed at once (no address: escalated)."""
     with session_scope() as s:
         doc = s.exec(select(Document).where(Document.id == document_id).with_for_update()).first()
         if doc is None:
@@ -163,27 +190,32 @@ def deliver_document(*, document_id: int, now: datetime | None = None, store: Ob
                    case_id=doc.case_id, after={"attempt": attempt, "error": row.error})
             _escalate(s, doc=doc, row=row, who=who, at=started, reason="no contact e-mail address")
             return _view(s, row)
-        row_id = row.id
         case = s.get(Case, doc.case_id)
         office = s.get(CustomsOffice, case.customs_office_id) if case else None
         assert case is not None and office is not None
         subject, body = _message_text(doc, case, office, addressee)
-        key, number, sha256, message_id = doc.key, doc.number, doc.sha256, row.message_id
+        return _Outgoing(row.id, doc.key, doc.number, doc.sha256, row.message_id,  # type: ignore[arg-type]
+                         emails, subject, body)
 
-    failure: Exception | None = None
-    sent = None
+
+def _mail(out: _Outgoing, store: ObjectStore | None, started: datetime) -> tuple[MailSent | None, Exception | None]:
+    """Send the mail with the stored PDF attached: (what the server accepted, None), or (None, why not)."""
     try:
-        pdf = read_stored(store or default_store(), key=key, number=number, sha256=sha256)
-        msg = build_message(sender=get_settings().mail_from, to=emails, subject=subject, body=body, date=started,
-                            message_id=message_id, attachments=[Attachment(f"{number}.pdf", pdf)],
-                            headers={"X-Yunque-Document": number, "X-Yunque-SHA256": sha256})
-        sent = send(msg)
-    except Exception as e:  # noqa: BLE001 - recorded below, then raised again
-        failure = e
-    finished = now_or(now)
+        pdf = read_stored(store or default_store(), key=out.key, number=out.number, sha256=out.sha256)
+        msg = build_message(sender=get_settings().mail_from, to=out.emails, subject=out.subject, body=out.body,
+                            date=started, message_id=out.message_id, attachments=[Attachment(f"{out.number}.pdf", pdf)],
+                            headers={"X-Yunque-Document": out.number, "X-Yunque-SHA256": out.sha256})
+        return send(msg), None
+    except Exception as e:  # noqa: BLE001 - recorded by _record_outcome, then raised again
+        return None, e
 
+
+def _record_outcome(document_id: int, out: _Outgoing, sent: MailSent | None, failure: Exception | None,
+                    finished: datetime, max_attempts: int) -> DeliveryOut:
+    """The attempt accepted (the notice served, under the mail rule), or failed: escalated after the last
+    attempt, raised again otherwise (after the failure is committed)."""
     with session_scope() as s:
-        row = s.exec(select(Delivery).where(Delivery.id == row_id).with_for_update()).one()
+        row = s.exec(select(Delivery).where(Delivery.id == out.row_id).with_for_update()).one()
         doc = s.get(Document, document_id)
         assert doc is not None
         who = system_actor(s)
@@ -192,9 +224,9 @@ def deliver_document(*, document_id: int, now: datetime | None = None, store: Ob
             row.state, row.accepted_at = DeliveryState.ACCEPTED.value, finished
             row.server_reply, row.refused = sent.reply, dict(sent.refused)
             s.add(row)
-            record(s, actor=who, action="document.mailed", subject=f"document:{number}", at=finished, case_id=doc.case_id,
-                   after={"attempt": row.attempt, "to": sent.accepted, "refused": sent.refused, "reply": sent.reply,
-                          "message_id": row.message_id})
+            record(s, actor=who, action="document.mailed", subject=f"document:{out.number}", at=finished,
+                   case_id=doc.case_id, after={"attempt": row.attempt, "to": sent.accepted, "refused": sent.refused,
+                                               "reply": sent.reply, "message_id": row.message_id})
             if get_settings().service_rule in ("mail", "first"):
                 _serve_notice_on_acceptance(s, doc, who, finished, "mail")
             return _view(s, row)
@@ -203,7 +235,7 @@ def deliver_document(*, document_id: int, now: datetime | None = None, store: Ob
         if isinstance(failure, MailFailed):
             row.refused = dict(failure.refused)
         s.add(row)
-        record(s, actor=who, action="document.mail_failed", subject=f"document:{number}", at=finished,
+        record(s, actor=who, action="document.mail_failed", subject=f"document:{out.number}", at=finished,
                case_id=doc.case_id, after={"attempt": row.attempt, "error": row.error})
         if row.attempt >= max_attempts:
             _escalate(s, doc=doc, row=row, who=who, at=finished, reason=f"mail failed {row.attempt} times ({row.error})")

@@ -20,27 +20,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def _q(v: str) -> str:
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+import tomli_w
 
 
 def secrets_toml(*, metadata_url: str, client_id: str, client_secret: str, redirect_uri: str, cookie_secret: str,
                  groups_claim: str = "groups") -> str:
-    return "\n".join([
-        "# Written by ui/sso.py from YUNQUE_OIDC_* at start-up; do not edit or commit.",
-        "[auth]",
-        f"redirect_uri = {_q(redirect_uri)}",
-        f"cookie_secret = {_q(cookie_secret)}",
-        f"client_id = {_q(client_id)}",
-        f"client_secret = {_q(client_secret)}",
-        f"server_metadata_url = {_q(metadata_url)}",
-        'client_kwargs = { scope = "openid profile email groups" }',
-        "",
-        "[yunque]",
-        f"groups_claim = {_q(groups_claim)}",
-        "",
-    ])
+    """The text of ``.streamlit/secrets.toml``: the ``[auth]`` table ``st.login`` reads and Yunque's own
+    ``[yunque]`` table, written by tomli-w (which quotes and escapes every value)."""
+    return "# Written by ui/sso.py from YUNQUE_OIDC_* at start-up; do not edit or commit.\n" + tomli_w.dumps({
+        "auth": {
+            "redirect_uri": redirect_uri,
+            "cookie_secret": cookie_secret,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "server_metadata_url": metadata_url,
+            "client_kwargs": {"scope": "openid profile email groups"},
+        },
+        "yunque": {"groups_claim": groups_claim},
+    })
 
 
 def write_secrets_from_env(root: Path) -> Path | None:

@@ -77,6 +77,28 @@ def shipment_file(tmp_path: Path, name: str = "shipment.json", **change: Any) ->
     return path
 
 
+# --- the command tree ----------------------------------------------------------------------------------
+
+
+def test_every_command_group_of_the_package_is_reachable_from_yunque() -> None:
+    """yunque/cli/__init__.py lists the sub-apps by hand: a module's Typer left out of that list is caught here."""
+    import importlib
+    import pkgutil
+
+    import typer
+
+    import yunque.cli as cli
+
+    def tree(t: typer.Typer) -> list[typer.Typer]:
+        return [t] + [sub for g in t.registered_groups if g.typer_instance for sub in tree(g.typer_instance)]
+
+    reachable = {id(t) for t in tree(cli.app)}
+    forgotten = [f"yunque.cli.{m.name}.{name}" for m in pkgutil.iter_modules(cli.__path__)
+                 for name, value in vars(importlib.import_module(f"yunque.cli.{m.name}")).items()
+                 if isinstance(value, typer.Typer) and id(value) not in reachable]
+    assert forgotten == []
+
+
 # --- bond and calendar --------------------------------------------------------------------------------
 
 

@@ -117,6 +117,21 @@ def test_sso_secrets_are_written_from_the_environment_only_when_configured(tmp_p
     assert data["yunque"]["groups_claim"] == "groups"
 
 
+def test_the_secrets_file_keeps_every_value_exactly_whatever_its_characters() -> None:
+    import tomllib
+
+    from ui.sso import secrets_toml
+
+    awkward = 'a"b\\c\nd\te\u202ef\x01 [auth] = "x"'
+    text = secrets_toml(metadata_url="http://127.0.0.1:9400/.well-known/openid-configuration", client_id=awkward,
+                        client_secret=awkward, redirect_uri="https://yunque.example/oauth2callback",
+                        cookie_secret=awkward, groups_claim=awkward)
+    data = tomllib.loads(text)
+    assert data["auth"]["client_id"] == data["auth"]["client_secret"] == data["auth"]["cookie_secret"] == awkward
+    assert data["auth"]["client_kwargs"] == {"scope": "openid profile email groups"}
+    assert data["yunque"] == {"groups_claim": awkward}
+
+
 def test_on_the_day_of_service_the_three_working_days_have_not_started(sqlite_db: str) -> None:
     """Reg 16, Meas 41: 3 working days from the day after service. On the day of service (Tuesday
     24 November 2026) all three are left and the countdown says they start tomorrow, never '4 left'."""

@@ -436,12 +436,12 @@ def _applications(at: datetime) -> None:
 
 
 def _wording_tables() -> str:
-    """Every character of the wording tables of ``services.documents``."""
-    from services import documents as d
+    """Every character of the wording tables of ``services.documents.wording``."""
+    from services.documents import wording as d
 
-    parts = [d.REG, d.MEAS, d.REG_EN, d.MEAS_EN, d._CN_DIGITS, *d._MONTHS, *d.KIND_CODE.values()]  # noqa: SLF001
+    parts = [d.REG, d.MEAS, d.REG_EN, d.MEAS_EN, d.CN_DIGITS, *d.MONTHS, *d.KIND_CODE.values()]
     parts += [t for title in d.TITLES.values() for t in (title.zh, title.en)]
-    for zh, en, basis in d._RELEASE_WHY.values():  # noqa: SLF001
+    for zh, en, basis in d.RELEASE_WHY.values():
         parts += [zh, en, basis.zh, basis.en]
     return "".join(parts)
 

@@ -1,4 +1,4 @@
-"""Magic-byte sniffing and device times, on hand-made files."""
+"""Magic-byte sniffing and device times, on hand-made files and on files written by Pillow, PyAV and pypdf."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from adapters import media
 
 
 def _jpeg_with_exif(when: bytes, offset: bytes | None = None, order: str = "<") -> bytes:
-    """A minimal JPEG whose APP1 holds IFD0 -> Exif IFD -> DateTimeOriginal (+ OffsetTimeOriginal)."""
+    """A small JPEG (written by Pillow) whose APP1 holds a hand-made IFD0 -> Exif IFD -> DateTimeOriginal
+    (+ OffsetTimeOriginal), in either byte order."""
     bo = b"II" if order == "<" else b"MM"
     entries = [(0x9003, 2, len(when), when)]
     if offset is not None:
@@ -27,8 +28,7 @@ def _jpeg_with_exif(when: bytes, offset: bytes | None = None, order: str = "<") 
         blobs += value
     exif += b"\x00" * 4
     tiff = bo + struct.pack(order + "HI", 42, ifd0_at) + ifd0 + exif + blobs
-    app1 = b"Exif\x00\x00" + tiff
-    return b"\xff\xd8" + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + b"\xff\xda\x00\x02" + b"\x00" * 32
+    return _real("JPEG", exif=b"Exif\x00\x00" + tiff)
 
 
 def _mp4(brand: bytes, created: int, version: int = 0, mdat_first: bool = True) -> bytes:
@@ -113,18 +113,128 @@ def test_png_time_chunk_and_pdf_creation_date() -> None:
     time_chunk = struct.pack(">I4s", 7, b"tIME") + struct.pack(">HBBBBB", 2026, 11, 24, 2, 41, 0) + b"\x00" * 4
     png = b"\x89PNG\r\n\x1a\n" + ihdr + time_chunk + struct.pack(">I4s", 0, b"IEND") + b"\x00" * 4
     assert media.device_time(io.BytesIO(png), media.PNG) == datetime(2026, 11, 24, 2, 41, tzinfo=UTC)
-    pdf = b"%PDF-1.7\n1 0 obj << /CreationDate (D:20261124104200+08'00') >> endobj\n%%EOF"
+    pdf = _pdf({"/CreationDate": "D:20261124104200+08'00'"})
     assert media.device_time(io.BytesIO(pdf), media.PDF) == datetime(2026, 11, 24, 2, 42, tzinfo=UTC)
+
+
+# --- files as the libraries write them --------------------------------------------------------------
+
+
+def _pdf(info: dict[str, str]) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _video(fmt: str, codec: str, creation_time: str | None) -> bytes:
+    """Three black frames muxed by PyAV (FFmpeg) into ``fmt``, with ``creation_time`` if given."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format=fmt) as container:
+        if creation_time is not None:
+            container.metadata["creation_time"] = creation_time
+        stream = container.add_stream(codec, rate=5)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+def test_a_jpeg_whose_exif_pillow_wrote_gives_its_original_time_over_its_file_time() -> None:
+    from PIL import ExifTags, Image
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.DateTime] = "2026:11:25 09:00:00"  # IFD0: when the file was last changed
+    taken = exif.get_ifd(ExifTags.IFD.Exif)
+    taken[ExifTags.Base.DateTimeOriginal] = "2026:11:24 10:37:05"
+    taken[ExifTags.Base.OffsetTimeOriginal] = "+08:00"
+    f = io.BytesIO(_real("JPEG", exif=exif))
+    assert media.device_time(f, media.JPEG) == datetime(2026, 11, 24, 2, 37, 5, tzinfo=UTC)
+    assert f.tell() == 0  # the stream is left where the store reads it from
+    del taken[ExifTags.Base.DateTimeOriginal], taken[ExifTags.Base.OffsetTimeOriginal]
+    taken[ExifTags.Base.OffsetTime] = "-05:00"
+    assert media.device_time(io.BytesIO(_real("JPEG", exif=exif)), media.JPEG) == datetime(
+        2026, 11, 25, 14, 0, tzinfo=UTC)
+
+
+def test_an_implausible_or_unreadable_exif_time_is_none() -> None:
+    from PIL import ExifTags, Image
+
+    for when in ("1970:01:01 00:00:00", "2026:13:45 99:00:00", "yesterday", ""):
+        exif = Image.Exif()
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = when
+        assert media.device_time(io.BytesIO(_real("JPEG", exif=exif)), media.JPEG) is None, when
+    assert media.device_time(io.BytesIO(_real("JPEG")), media.JPEG) is None  # no EXIF at all
+
+
+def test_a_png_whose_exif_chunk_pillow_wrote_gives_its_time() -> None:
+    from PIL import ExifTags, Image
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Huawei"  # Pillow writes no eXIf chunk for an EXIF whose first IFD is empty
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:11:24 10:37:05"
+    png = _real("PNG", exif=exif)
+    assert b"eXIf" in png
+    assert media.device_time(io.BytesIO(png), media.PNG) == datetime(2026, 11, 24, 2, 37, 5, tzinfo=UTC)
+    assert media.device_time(io.BytesIO(_real("PNG")), media.PNG) is None
+
+
+@pytest.mark.parametrize("fmt,codec,kind", [("mp4", "mpeg4", "mp4"), ("mov", "mpeg4", "mov"),
+                                            ("webm", "libvpx", "webm"), ("matroska", "mpeg4", "matroska")])
+def test_a_video_pyav_wrote_gives_its_creation_time(fmt: str, codec: str, kind: str) -> None:
+    data = _video(fmt, codec, "2026-11-24T02:40:00.000000Z")
+    found = media.sniff(data[:media.SNIFF_BYTES])
+    assert found is not None and found.name == kind
+    f = io.BytesIO(data)
+    assert media.device_time(f, found) == datetime(2026, 11, 24, 2, 40, tzinfo=UTC)
+    assert f.tell() == 0 and f.read() == data  # PyAV neither closes nor changes the stream
+    assert media.device_time(io.BytesIO(_video(fmt, codec, None)), found) is None
+    assert media.device_time(io.BytesIO(_video(fmt, codec, "1985-01-01T00:00:00Z")), found) is None
+
+
+def test_a_damaged_video_has_no_device_time() -> None:
+    data = _video("mp4", "mpeg4", "2026-11-24T02:40:00Z")
+    for damaged in (data[:40], data[:20] + b"\xff" * 200, b"\x1a\x45\xdf\xa3" + b"\x00" * 100):
+        assert media.device_time(io.BytesIO(damaged), media.MP4) is None
+        assert media.device_time(io.BytesIO(damaged), media.WEBM) is None
+
+
+def test_a_pdf_pypdf_wrote_gives_its_creation_date_and_china_time_without_a_zone() -> None:
+    assert media.device_time(io.BytesIO(_pdf({"/CreationDate": "D:20261124104200Z"})), media.PDF) == datetime(
+        2026, 11, 24, 10, 42, tzinfo=UTC)
+    assert media.device_time(io.BytesIO(_pdf({"/CreationDate": "D:20261124104200"})), media.PDF) == datetime(
+        2026, 11, 24, 2, 42, tzinfo=UTC)
+    assert media.device_time(io.BytesIO(_pdf({"/CreationDate": "D:18991124104200Z"})), media.PDF) is None
+    assert media.device_time(io.BytesIO(_pdf({"/CreationDate": "last Tuesday"})), media.PDF) is None
+    assert media.device_time(io.BytesIO(_pdf({"/Title": "no date"})), media.PDF) is None
+
+
+def test_a_damaged_pdf_has_no_device_time() -> None:
+    whole = _pdf({"/CreationDate": "D:20261124104200+08'00'"})
+    no_trailer = b"%PDF-1.7\n1 0 obj << /CreationDate (D:20261124104200+08'00') >> endobj\n%%EOF"
+    for damaged in (whole[:len(whole) // 2], b"%PDF-1.4\n" + b"\x00" * 100, b"%PDF-", no_trailer):
+        assert media.device_time(io.BytesIO(damaged), media.PDF) is None
 
 
 # --- photos are decoded before they are accepted --------------------------------------------------
 
 
-def _real(fmt: str) -> bytes:
+def _real(fmt: str, **params: object) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 10, 10)).save(out, format=fmt)
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(out, format=fmt, **params)
     return out.getvalue()
 
 

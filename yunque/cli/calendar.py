@@ -10,56 +10,58 @@ import typer
 from yunque.cli._common import AsOpt, JsonOpt, emit, fail, handled
 
 
-def register(app: typer.Typer) -> None:
-    cal = typer.Typer(no_args_is_help=True, help="Chinese official working days (调休 included).")
-    app.add_typer(cal, name="calendar")
+app = typer.Typer(name="calendar", no_args_is_help=True, help="Chinese official working days (调休 included).")
 
-    @cal.command("deadline")
-    @handled
-    def deadline(served: str = typer.Argument(..., help="Day of service (or of the start event), YYYY-MM-DD."),
-                 working_days: int = typer.Option(3, "--working-days", min=1, max=400),
-                 as_json: bool = JsonOpt) -> None:
-        """The last working day of a period counted from the day after SERVED."""
-        from adapters.calendar import get_calendar
-        from models.rules.workdays import add_working_days
 
-        try:
-            d = date.fromisoformat(served)
-        except ValueError:
-            fail(f"invalid input: served: {served!r} is not a YYYY-MM-DD date", 2)
-        last = add_working_days(d, working_days, get_calendar())
-        emit({"served": d.isoformat(), "working_days": working_days, "deadline": last.isoformat()}, as_json,
-             lambda o: o["deadline"])
-
-    @cal.command("years")
-    @handled
-    def years(as_json: bool = JsonOpt) -> None:
-        """The years whose official schedule Yunque knows."""
-        from adapters.calendar import get_calendar
-
-        ys = get_calendar().years
-        emit({"years": ys}, as_json, lambda o: f"{o['years'][0]}-{o['years'][-1]}")
-
-    @cal.command("load")
-    @handled
-    def load(file: Path = typer.Argument(..., help="JSON: {year, source, holidays: [...], workdays: [...]}"),
-             actor: str = AsOpt,
-             replace: bool = typer.Option(False, "--replace", help="Replace a year the official data already covers."),
+@app.command("deadline")
+@handled
+def deadline(served: str = typer.Argument(..., help="Day of service (or of the start event), YYYY-MM-DD."),
+             working_days: int = typer.Option(3, "--working-days", min=1, max=400),
              as_json: bool = JsonOpt) -> None:
-        """Load a newly published year (国务院办公厅 holiday arrangement) for every process of Yunque."""
-        from services.calendar import load_calendar_year
+    """The last working day of a period counted from the day after SERVED."""
+    from adapters.calendar import get_calendar
+    from models.rules.workdays import add_working_days
 
-        out = load_calendar_year(content=file.read_bytes(), filename=file.name, actor=actor, replace=replace)
-        emit(out, as_json, _describe_load)
+    try:
+        d = date.fromisoformat(served)
+    except ValueError:
+        fail(f"invalid input: served: {served!r} is not a YYYY-MM-DD date", 2)
+    last = add_working_days(d, working_days, get_calendar())
+    emit({"served": d.isoformat(), "working_days": working_days, "deadline": last.isoformat()}, as_json,
+         lambda o: o["deadline"])
 
-    @cal.command("status")
-    @handled
-    def status(actor: str = AsOpt, as_json: bool = JsonOpt) -> None:
-        """The years known, the years missing, and the clocks waiting for them."""
-        from services.calendar import calendar_status
 
-        out = calendar_status(actor=actor)
-        emit(out, as_json, _describe_status)
+@app.command("years")
+@handled
+def years(as_json: bool = JsonOpt) -> None:
+    """The years whose official schedule Yunque knows."""
+    from adapters.calendar import get_calendar
+
+    ys = get_calendar().years
+    emit({"years": ys}, as_json, lambda o: f"{o['years'][0]}-{o['years'][-1]}")
+
+
+@app.command("load")
+@handled
+def load(file: Path = typer.Argument(..., help="JSON: {year, source, holidays: [...], workdays: [...]}"),
+         actor: str = AsOpt,
+         replace: bool = typer.Option(False, "--replace", help="Replace a year the official data already covers."),
+         as_json: bool = JsonOpt) -> None:
+    """Load a newly published year (国务院办公厅 holiday arrangement) for every process of Yunque."""
+    from services.calendar import load_calendar_year
+
+    out = load_calendar_year(content=file.read_bytes(), filename=file.name, actor=actor, replace=replace)
+    emit(out, as_json, _describe_load)
+
+
+@app.command("status")
+@handled
+def status(actor: str = AsOpt, as_json: bool = JsonOpt) -> None:
+    """The years known, the years missing, and the clocks waiting for them."""
+    from services.calendar import calendar_status
+
+    out = calendar_status(actor=actor)
+    emit(out, as_json, _describe_status)
 
 
 def _describe_load(o: object) -> str:

@@ -24,87 +24,92 @@ def _fields(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def register(app: typer.Typer) -> None:
-    task = typer.Typer(no_args_is_help=True, help="Human tasks: completing one performs its act.")
-    app.add_typer(task, name="task")
+app = typer.Typer(name="task", no_args_is_help=True, help="Human tasks: completing one performs its act.")
 
-    @task.command("list")
-    @handled
-    def list_(actor: str = AsOpt,
-              view: str = typer.Option(None, "--view", help="mine, group (unclaimed), office (all open), done"),
-              kind: list[str] = typer.Option([], "--kind", help="Task kind (repeatable)."),
-              case: str = typer.Option(None, "--case", help="Case number."),
-              due: str = typer.Option(None, "--due", help="overdue, today or none"),
-              assignee: str = typer.Option(None, "--assignee", help="User name of the assignee."),
-              offset: int = typer.Option(0, "--offset"), limit: int = typer.Option(50, "--limit"),
-              mine: bool = typer.Option(False, "--mine", help="Same as --view mine."),
-              now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        """Tasks of a view, filtered and paged by the database. Without --view: the tasks you may work
-        (yours and your group's unclaimed ones)."""
-        from services.tasks import inbox, list_tasks
 
-        if view is None and not mine and not due and not assignee:
-            items = inbox(actor=actor, kind=kind, case_number=case, limit=limit)
-        else:
-            items = list_tasks(actor=actor, view=view or "mine", kind=kind, case_number=case, due=due,
-                               assignee=assignee, offset=offset, limit=limit, now=parse_time(now)).items
-        emit(items, as_json, lambda ts: "\n".join(_line(t) for t in ts))
+@app.command("list")
+@handled
+def list_(actor: str = AsOpt,
+          view: str = typer.Option(None, "--view", help="mine, group (unclaimed), office (all open), done"),
+          kind: list[str] = typer.Option([], "--kind", help="Task kind (repeatable)."),
+          case: str = typer.Option(None, "--case", help="Case number."),
+          due: str = typer.Option(None, "--due", help="overdue, today or none"),
+          assignee: str = typer.Option(None, "--assignee", help="User name of the assignee."),
+          offset: int = typer.Option(0, "--offset"), limit: int = typer.Option(50, "--limit"),
+          mine: bool = typer.Option(False, "--mine", help="Same as --view mine."),
+          now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+    """Tasks of a view, filtered and paged by the database. Without --view: the tasks you may work
+    (yours and your group's unclaimed ones)."""
+    from services.tasks import inbox, list_tasks
 
-    @task.command("show")
-    @handled
-    def show(task_id: int, actor: str = AsOpt, as_json: bool = JsonOpt) -> None:
-        """One task: its case in brief, its form (fields and allowed outcomes) and its history."""
-        from services.tasks import task_detail
+    if view is None and not mine and not due and not assignee:
+        items = inbox(actor=actor, kind=kind, case_number=case, limit=limit)
+    else:
+        items = list_tasks(actor=actor, view=view or "mine", kind=kind, case_number=case, due=due,
+                           assignee=assignee, offset=offset, limit=limit, now=parse_time(now)).items
+    emit(items, as_json, lambda ts: "\n".join(_line(t) for t in ts))
 
-        def human(d) -> str:  # noqa: ANN001
-            form = d.form
-            fields = ", ".join(f"{k}{'*' if k in form['required'] else ''}" for k in form["fields"]) or "none"
-            return "\n".join([_line(d.task), f"  {d.task.title}", f"  outcomes: {', '.join(form['outcomes']) or '-'}",
-                              f"  fields: {fields}",
-                              f"  you may complete it: {'yes' if d.may_complete else 'no (' + str(d.why_not) + ')'}",
-                              *[f"  {h.at.isoformat(timespec='minutes')} {h.actor} {h.action}" for h in d.history]])
 
-        emit(task_detail(task_id=task_id, actor=actor), as_json, human)
+@app.command("show")
+@handled
+def show(task_id: int, actor: str = AsOpt, as_json: bool = JsonOpt) -> None:
+    """One task: its case in brief, its form (fields and allowed outcomes) and its history."""
+    from services.tasks import task_detail
 
-    @task.command("claim")
-    @handled
-    def claim(task_id: int, actor: str = AsOpt, now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        from services.tasks import claim_task
+    def human(d) -> str:  # noqa: ANN001
+        form = d.form
+        fields = ", ".join(f"{k}{'*' if k in form['required'] else ''}" for k in form["fields"]) or "none"
+        return "\n".join([_line(d.task), f"  {d.task.title}", f"  outcomes: {', '.join(form['outcomes']) or '-'}",
+                          f"  fields: {fields}",
+                          f"  you may complete it: {'yes' if d.may_complete else 'no (' + str(d.why_not) + ')'}",
+                          *[f"  {h.at.isoformat(timespec='minutes')} {h.actor} {h.action}" for h in d.history]])
 
-        emit(claim_task(task_id=task_id, actor=actor, now=parse_time(now)), as_json, lambda t: f"task {t.id}: {t.state}")
+    emit(task_detail(task_id=task_id, actor=actor), as_json, human)
 
-    @task.command("unclaim")
-    @handled
-    def unclaim(task_id: int, actor: str = AsOpt, now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        from services.tasks import unclaim_task
 
-        emit(unclaim_task(task_id=task_id, actor=actor, now=parse_time(now)), as_json, lambda t: f"task {t.id}: {t.state}")
+@app.command("claim")
+@handled
+def claim(task_id: int, actor: str = AsOpt, now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+    from services.tasks import claim_task
 
-    @task.command("assign")
-    @handled
-    def assign(task_id: int, actor: str = AsOpt, to: str = typer.Option(..., "--to", help="User name of the colleague."),
-               now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        from services.tasks import assign_task
+    emit(claim_task(task_id=task_id, actor=actor, now=parse_time(now)), as_json, lambda t: f"task {t.id}: {t.state}")
 
-        emit(assign_task(task_id=task_id, actor=actor, assignee=to, now=parse_time(now)), as_json,
-             lambda t: f"task {t.id}: {t.state} ({t.assignee})")
 
-    @task.command("complete")
-    @handled
-    def complete(task_id: int, actor: str = AsOpt,
-                 outcome: str = typer.Option(..., "--outcome", help="One of the task's outcomes (see task show)."),
-                 field: list[str] = typer.Option([], "--field", help="name=value of the task's form (repeatable)."),
-                 now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        """Complete a task: its act (confirm the lines, decide the viewing, ...) is performed with it."""
-        from services.tasks import complete_task
+@app.command("unclaim")
+@handled
+def unclaim(task_id: int, actor: str = AsOpt, now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+    from services.tasks import unclaim_task
 
-        emit(complete_task(task_id=task_id, actor=actor, outcome=outcome, fields=_fields(field), now=parse_time(now)),
-             as_json, lambda t: f"task {t.id}: {t.state}")
+    emit(unclaim_task(task_id=task_id, actor=actor, now=parse_time(now)), as_json, lambda t: f"task {t.id}: {t.state}")
 
-    @task.command("escalate")
-    @handled
-    def escalate(now: str = NowOpt, as_json: bool = JsonOpt) -> None:
-        """Hand overdue open tasks up to their office's managers (the reconciliation does it too)."""
-        from services.tasks import escalate_overdue
 
-        emit({"escalated": escalate_overdue(now=parse_time(now))}, as_json, lambda o: f"{len(o['escalated'])} task(s)")
+@app.command("assign")
+@handled
+def assign(task_id: int, actor: str = AsOpt, to: str = typer.Option(..., "--to", help="User name of the colleague."),
+           now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+    from services.tasks import assign_task
+
+    emit(assign_task(task_id=task_id, actor=actor, assignee=to, now=parse_time(now)), as_json,
+         lambda t: f"task {t.id}: {t.state} ({t.assignee})")
+
+
+@app.command("complete")
+@handled
+def complete(task_id: int, actor: str = AsOpt,
+             outcome: str = typer.Option(..., "--outcome", help="One of the task's outcomes (see task show)."),
+             field: list[str] = typer.Option([], "--field", help="name=value of the task's form (repeatable)."),
+             now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+    """Complete a task: its act (confirm the lines, decide the viewing, ...) is performed with it."""
+    from services.tasks import complete_task
+
+    emit(complete_task(task_id=task_id, actor=actor, outcome=outcome, fields=_fields(field), now=parse_time(now)),
+         as_json, lambda t: f"task {t.id}: {t.state}")
+
+
+@app.command("escalate")
+@handled
+def escalate(now: str = NowOpt, as_json: bool = JsonOpt) -> None:
+    """Hand overdue open tasks up to their office's managers (the reconciliation does it too)."""
+    from services.tasks import escalate_overdue
+
+    emit({"escalated": escalate_overdue(now=parse_time(now))}, as_json, lambda o: f"{len(o['escalated'])} task(s)")
