@@ -47,6 +47,9 @@ class Part:
     url: str | None = None
     health: Callable[[], bool] | None = None  # None: alive is healthy
     startup_timeout: float = 120.0
+    #: when it may start: 0 needs nothing, 1 the database migrated, 2 also the Prefect server answering
+    #: with the deployments applied (``Supervisor.start``)
+    stage: int = 0
     proc: subprocess.Popen | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -295,18 +298,18 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
     for i in range(1, workers + 1):
         parts.append(Part(f"worker-{i}", ["nice", "-n", str(WORKER_NICENESS), py, "-m", "prefect", "worker", "start",
                                           "--pool", settings.work_pool, "--type", "process",
-                                          "--name", f"{socket.gethostname()}-yunque-{i}"]))
+                                          "--name", f"{socket.gethostname()}-yunque-{i}"], stage=2))
     # follow-ups, deadline releases, timers and reconciliation: background tasks in one warm process
-    parts.append(Part("tasks", [py, "-m", "flows.tasks"]))
-    parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", str(DISPATCH_INTERVAL_S)]))
-    parts.append(Part("audit-anchor", [py, "-m", "flows.checkpoint", "--interval", "30"]))  # signed chain heads
+    parts.append(Part("tasks", [py, "-m", "flows.tasks"], stage=2))
+    parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", str(DISPATCH_INTERVAL_S)], stage=2))
+    parts.append(Part("audit-anchor", [py, "-m", "flows.checkpoint", "--interval", "30"], stage=1))  # signed chain heads
     # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the
     # repository root so .streamlit/config.toml applies
     parts.append(Part("app", [py, "-m", "streamlit", "run", str(ROOT / "ui" / "server.py"), "--server.address", "127.0.0.1",
                               "--server.port", str(settings.app_port), "--server.headless", "true",
                               "--browser.gatherUsageStats", "false"],
                       url=f"http://127.0.0.1:{settings.app_port}",
-                      health=lambda: http_ok(f"http://127.0.0.1:{settings.app_port}/_stcore/health")))
+                      health=lambda: http_ok(f"http://127.0.0.1:{settings.app_port}/_stcore/health"), stage=1))
     return parts
 
 
@@ -472,21 +475,42 @@ class Supervisor:
         demo = load_demo_data()
         return {"revision": head, "demo": demo}
 
-    def start(self) -> None:
-        for part in self.parts:
+    def start(self, prepare: Callable[[], Any] = lambda: None) -> Any:
+        """Start the parts, overlapping their start-ups: those that need nothing (the Prefect server, S3,
+        mail) at once, then ``prepare()`` (the migrations and the demo data) while they boot, then those
+        that need the database (the app, the audit anchor); once the Prefect server answers and the
+        deployments are applied, those that talk to it (workers, task worker, dispatcher). Returns what
+        ``prepare`` returned."""
+        stage = {n: [p for p in self.parts if p.stage == n] for n in (0, 1, 2)}
+        self._launch(stage[0])
+        prepared = prepare()
+        self._launch(stage[1])
+        self._wait(stage[0])
+        self._launch(stage[2])
+        self._wait(stage[1] + stage[2])
+        return prepared
+
+    def _launch(self, parts: list[Part]) -> None:
+        for part in parts:
             self._start(part)
+
+    def _wait(self, parts: list[Part]) -> None:
+        for part in parts:
             self._wait_healthy(part)
             self.say(f"  {part.name:15} up (pid {part.proc.pid})")  # type: ignore[union-attr]
-            if part.name == "s3":
-                from adapters import s3_server
+            self._after_healthy(part)
 
-                s3_server.ensure_bucket(self.settings)
-                from services.recognition import load_demo_marks  # 以图识图: the demo marks, stored once
+    def _after_healthy(self, part: Part) -> None:
+        if part.name == "s3":
+            from adapters import s3_server
 
-                self.say(f"  {'demo marks':15} {len(load_demo_marks())} recordation images")
-            if part.name == "prefect-server":
-                names = deploy(self.settings)
-                self.say(f"  {'deployments':15} {len(names)} from prefect.yaml on pool {self.settings.work_pool}")
+            s3_server.ensure_bucket(self.settings)
+            from services.recognition import load_demo_marks  # 以图识图: the demo marks, stored once
+
+            self.say(f"  {'demo marks':15} {len(load_demo_marks())} recordation images")
+        if part.name == "prefect-server":
+            names = deploy(self.settings)
+            self.say(f"  {'deployments':15} {len(names)} from prefect.yaml on pool {self.settings.work_pool}")
 
     def watch_once(self) -> None:
         """Restart a part that died (a crash, a kill -9); its pid file follows."""
@@ -535,11 +559,14 @@ def up(*, settings: Settings | None = None, workers: int = 1, with_server: bool 
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     sv = Supervisor(settings, workers=workers, with_server=with_server, say=say)
     try:
-        say("Yunque: preparing the database")
-        ready = sv.prepare()
-        say(f"  database at revision {ready['revision']} ({settings.db_url})")
-        say("Yunque: starting")
-        sv.start()
+        say("Yunque: starting (and preparing the database meanwhile)")
+
+        def prepare() -> dict[str, Any]:
+            ready = sv.prepare()
+            say(f"  database at revision {ready['revision']} ({settings.db_url})")
+            return ready
+
+        ready = sv.start(prepare)
         say("\nYunque is running:")
         for name, url in urls(settings).items():
             say(f"  {name:8} {url}")
