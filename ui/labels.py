@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ui.i18n import STRINGS, t
+from ui.i18n import known, t
 
 #: the i18n prefix of each family of codes
 STATE, REASON, NOTICE_STATE, ROLE, VERDICT = "state", "reason", "notice_state", "role", "verdict"
@@ -20,11 +20,11 @@ STATE, REASON, NOTICE_STATE, ROLE, VERDICT = "state", "reason", "notice_state", 
 def label(prefix: str, code: object, lang: str) -> str:
     """``code`` (a state, a reason, a role...) in words; the code itself when it has no label."""
     key = f"{prefix}.{code}"
-    return t(key, lang) if key in STRINGS else str(code)
+    return t(key, lang) if known(key) else str(code)
 
 
 def has_label(prefix: str, code: object) -> bool:
-    return f"{prefix}.{code}" in STRINGS
+    return known(f"{prefix}.{code}")
 
 
 # --- the timeline ----------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def field_name(field: str, lang: str) -> str:
             continue
         nested = ".".join(parts[i - 1:i + 1]) if i else part
         for key in (f"field.{nested}", f"field.{part}", part):
-            if key in STRINGS:
+            if known(key):
                 words.append(t(key, lang))
                 break
         else:
@@ -128,14 +128,14 @@ def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
     kind, ctx = err.get("type", ""), err.get("ctx") or {}
     if kind == "string_pattern_mismatch":
         own = f"err.pattern.{field.rsplit('.', 1)[-1]}"  # the field's own format in words (a USCC)
-        if own in STRINGS:
+        if known(own):
             return t(own, lang)
         digits = _DIGITS.match(str(ctx.get("pattern", "")))
         if digits:
             return t("err.digits", lang, n=digits.group(1) or digits.group(2))
         return t("err.pattern", lang)
     key = f"err.{kind}"
-    if key in STRINGS:
+    if known(key):
         values = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
         try:
             return t(key, lang, **values)
