@@ -323,13 +323,9 @@ def subject_text(subject: str) -> str:
 
 
 def refusal_text(e: YunqueError) -> str:
-    """A service's refusal in plain words: the field it names in the user's language, then the reason."""
-    field = getattr(e, "field", None)
-    if not field:
-        return md(e)
-    error = getattr(e, "error", None)
-    reason = labels.error_sentence(error, lang(), field) if error else getattr(e, "reason", e)
-    return tr("field_error", field=plain_md(labels.field_name(field, lang())), msg=plain_md(reason))
+    """A service's refusal as a sentence in the user's language (``labels.refusal_sentence``), escaped for
+    markdown where it needs it (it may quote what the user typed)."""
+    return plain_md(labels.refusal_sentence(e, lang()))
 
 
 def run_action(fn: Callable[..., T], *args: Any, ok: str | None = None, **kwargs: Any) -> T | None:

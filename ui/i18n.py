@@ -101,6 +101,28 @@ def t(key: str, lang: str = "zh", **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+# --- refusals: the services' English reasons in Chinese ---------------------------------------------------------
+
+#: the catalog of the services' refusals: msgids are the English templates services raise with
+#: (``models/rules/errors.py``), msgstrs their Chinese; English needs no catalog (the template is English)
+REFUSALS = "refusals"
+
+
+@functools.cache
+def refusals() -> Catalog:
+    with (LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{REFUSALS}.po").open("rb") as f:
+        return read_po(f, locale=LOCALES["zh"], domain=REFUSALS, abort_invalid=True)
+
+
+def refusal_words(template: str, lang: str) -> str | None:
+    """A service's English ``template`` (a reason, an action, a thing) in ``lang``; None when the Chinese
+    catalog lacks it (the caller then shows the English sentence)."""
+    if _language(lang) == "en" or not template:
+        return template
+    message = refusals().get(template)
+    return message.string if message is not None and isinstance(message.string, str) and message.string else None
+
+
 def placeholders(text: str) -> set[str]:
     """The names of the ``{name}`` placeholders of a message."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
