@@ -325,6 +325,9 @@ def subject_text(subject: str) -> str:
 def refusal_text(e: YunqueError) -> str:
     """A service's refusal as a sentence in the user's language (``labels.refusal_sentence``), escaped for
     markdown where it needs it (it may quote what the user typed)."""
+    named = labels.refusal_field(e, lang())
+    if named is not None:
+        return tr("field_error", field=plain_md(named[0]), msg=plain_md(named[1]))
     return plain_md(labels.refusal_sentence(e, lang()))
 
 

@@ -216,13 +216,21 @@ def _thing(what: str, lang: str) -> str:
     return refusal_words(what, lang) or what
 
 
+def refusal_field(e: errors.YunqueError, lang: str) -> tuple[str, str] | None:
+    """(the field in words, what is wrong with it) of a refusal that names a field, else None."""
+    if not isinstance(e, errors.InvalidInput):
+        return None
+    reason = error_sentence(e.error, lang, e.field) if e.error else reason_text(e, e.reason, lang)
+    return field_name(e.field, lang), reason
+
+
 def refusal_sentence(e: errors.YunqueError, lang: str) -> str:
     """A service's refusal as a whole sentence in ``lang``: the field named in words, the thing, the state,
     the deadline and the reason in the reader's language (``str(e)``, the command line's English, when a
     part has no words yet)."""
-    if isinstance(e, errors.InvalidInput):
-        reason = error_sentence(e.error, lang, e.field) if e.error else reason_text(e, e.reason, lang)
-        return t("field_error", lang, field=field_name(e.field, lang), msg=reason)
+    named = refusal_field(e, lang)
+    if named is not None:
+        return t("field_error", lang, field=named[0], msg=named[1])
     if isinstance(e, errors.SignInLocked):
         return t(f"signin_locked.{e.scope}", lang, until=format_time(e.until, lang))
     if isinstance(e, errors.PermissionDenied):
