@@ -1,5 +1,6 @@
 """The live media of viewing rooms (实时连线): the site officer's camera and microphone received over
-WebRTC, relayed to every participant, snapshotted and recorded. aiortc and PyAV only; who may
+WebRTC, relayed to every participant, snapshotted and recorded; and the room's voice back to the
+officer (a participant's microphone, one speaker at a time), recorded with it. aiortc and PyAV only; who may
 publish, watch, capture or close is decided by ``services.live``.
 
 One ``LiveRoom`` per open viewing, kept in a ``LiveRegistry`` (one per process: the web app holds it
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,28 +40,38 @@ VIDEO_CLOCK = 90_000
 PRESENCE_SECONDS = 6.0
 
 
-class RoomTrack(MediaStreamTrack):
-    """The room's video or audio, whoever is publishing it at the moment."""
+class RoomClock:
+    """The room's time: zero at the first frame any track of the room receives, so that the officer's
+    picture and sound and the voice that answers them line up in the recording."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self) -> None:
+        self._t0: float | None = None
+
+    def elapsed(self, now: float) -> float:
+        if self._t0 is None:
+            self._t0 = now
+        return now - self._t0
+
+
+class RoomTrack(MediaStreamTrack):
+    """The room's video or audio (or its voice back to the officer), whoever sends it at the moment."""
+
+    def __init__(self, kind: str, clock: RoomClock | None = None) -> None:
         super().__init__()
         self.kind = kind
+        self.clock = clock or RoomClock()
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
-        self._t0: float | None = None
         self._last_pts = -1
 
     def feed(self, frame: Any) -> None:
         """Stamp ``frame`` on the room's clock and queue it (the oldest is dropped if nobody reads)."""
-        now = time.monotonic()
-        if self._t0 is None:
-            self._t0 = now
-        elapsed = now - self._t0
+        elapsed = self.clock.elapsed(time.monotonic())
         if self.kind == "video":
             pts = max(int(elapsed * VIDEO_CLOCK), self._last_pts + 1)
             frame.time_base = Fraction(1, VIDEO_CLOCK)
-        else:  # audio: contiguous samples, jumping over the gap when a new upstream takes over
+        else:  # audio: contiguous samples, jumping over a gap (silence, or a new speaker taking over)
             rate = frame.sample_rate
-            pts = 0 if self._last_pts < 0 else self._last_pts + frame.samples
+            pts = int(elapsed * rate) if self._last_pts < 0 else self._last_pts + frame.samples
             if self._last_pts >= 0 and int(elapsed * rate) - pts > rate // 2:
                 pts = int(elapsed * rate)
             frame.time_base = Fraction(1, rate)
@@ -86,11 +97,13 @@ class RoomTrack(MediaStreamTrack):
 
 
 class PublisherSink:
-    """Receives one kind of the officer's upstream (streamlit-webrtc ``sink_video_track`` /
-    ``sink_audio_track``) and copies it into the room; a newer upstream replaces an older one."""
+    """Receives one kind of a participant's upstream (streamlit-webrtc ``sink_video_track`` /
+    ``sink_audio_track``) and copies it into the room: the officer's ``video`` and ``audio`` (a newer
+    upstream replaces an older one), or a participant's microphone as the room's ``voice`` (``owner``:
+    whoever started speaking last has the channel)."""
 
-    def __init__(self, room: LiveRoom, kind: str) -> None:
-        self.room, self.kind = room, kind
+    def __init__(self, room: LiveRoom, kind: str, owner: str | None = None) -> None:
+        self.room, self.kind, self.owner = room, kind, owner
         self._track: MediaStreamTrack | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -105,6 +118,7 @@ class PublisherSink:
         if self._track is None:
             raise RuntimeError("no track attached")
         self.room.bind_loop(asyncio.get_running_loop())
+        self.room.upstream_started(self.kind, self.owner)
         self._task = asyncio.get_running_loop().create_task(self._pump(self._track))
 
     def stop(self) -> None:
@@ -120,9 +134,10 @@ class PublisherSink:
                     frame = await track.recv()
                 except MediaStreamError:
                     return
-                await self.room.on_frame(self.kind, frame)
+                await self.room.on_frame(self.kind, frame, owner=self.owner)
         finally:
-            self.room.upstream_ended(self.kind)
+            if self._task in (None, asyncio.current_task()):  # not replaced meanwhile by a newer upstream
+                self.room.upstream_ended(self.kind, self.owner)
 
 
 @dataclass
@@ -132,10 +147,12 @@ class Recording:
     duration_seconds: float
     video_frames: int
     audio_frames: int
+    voice_frames: int = 0
 
 
 class SessionRecorder:
-    """Writes the room's video (VP8) and audio (Opus) to a WebM file.
+    """Writes the room's video (VP8), the officer's sound and the voice back to the officer (two Opus
+    tracks) to a WebM file.
 
     aiortc's ``MediaRecorder`` encodes on the event loop that also carries every participant's
     media; here the encoding runs on a thread of its own, and VP8 is asked for real-time speed."""
@@ -149,37 +166,41 @@ class SessionRecorder:
         self._video.bit_rate = 1_500_000
         self._video.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
         self._audio = self._container.add_stream("libopus", rate=48000) if with_audio else None
+        self._voice = self._container.add_stream("libopus", rate=48000)
+        self._voice.metadata["title"] = "voice to the site"  # what the participants said to the officer
         self._sized = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-recorder")
         self._tasks: list[asyncio.Task[None]] = []
-        self.video_frames = self.audio_frames = 0
+        self.video_frames = self.audio_frames = self.voice_frames = 0
         self.first_at: float | None = None
         self.last_at: float | None = None
         self._lock = threading.Lock()
 
-    def start(self, video: MediaStreamTrack, audio: MediaStreamTrack | None) -> None:
+    def start(self, video: MediaStreamTrack, audio: MediaStreamTrack | None, voice: MediaStreamTrack | None = None) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self._run(video)))
+        self._tasks.append(loop.create_task(self._run(video, "video")))
         if audio is not None and self._audio is not None:
-            self._tasks.append(loop.create_task(self._run(audio)))
+            self._tasks.append(loop.create_task(self._run(audio, "audio")))
+        if voice is not None:
+            self._tasks.append(loop.create_task(self._run(voice, "voice")))
 
-    async def _run(self, track: MediaStreamTrack) -> None:
+    async def _run(self, track: MediaStreamTrack, kind: str) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            await loop.run_in_executor(self._pool, self._encode, frame)
+            await loop.run_in_executor(self._pool, self._encode, frame, kind)
 
-    def _encode(self, frame: Any) -> None:
+    def _encode(self, frame: Any, kind: str) -> None:
         with self._lock:
             if self._container is None:
                 return
             now = time.time()
             self.first_at = self.first_at or now
             self.last_at = now
-            if isinstance(frame, av.VideoFrame):
+            if kind == "video":
                 if not self._sized:
                     self._video.width, self._video.height = frame.width, frame.height
                     self._sized = True
@@ -187,6 +208,9 @@ class SessionRecorder:
                     frame = frame.reformat(width=self._video.width, height=self._video.height)
                 packets = self._video.encode(frame)
                 self.video_frames += 1
+            elif kind == "voice":
+                packets = self._voice.encode(frame)
+                self.voice_frames += 1
             else:
                 packets = self._audio.encode(frame) if self._audio is not None else []
                 self.audio_frames += 1
@@ -202,14 +226,14 @@ class SessionRecorder:
             self.path.unlink(missing_ok=True)
             return None
         return Recording(self.path, self.first_at or 0.0, round((self.last_at or 0) - (self.first_at or 0), 3),
-                         self.video_frames, self.audio_frames)
+                         self.video_frames, self.audio_frames, self.voice_frames)
 
     def _close(self) -> None:
         with self._lock:
             if self._container is None:
                 return
             if self._sized:
-                for stream in (self._video, self._audio):
+                for stream in (self._video, self._audio, self._voice):
                     if stream is not None:
                         for p in stream.encode(None):
                             self._container.mux(p)
@@ -223,6 +247,7 @@ class Presence:
     role: str  # customs, rights_holder, consignor
     publishing: bool
     seen: float  # time.monotonic()
+    speaking: bool = False  # has the voice channel to the officer
 
 
 @dataclass
@@ -242,10 +267,13 @@ class LiveRoom:
 
     viewing_id: int
     record_to: Path | None = None  # where the session is recorded (None: not recorded)
-    video: RoomTrack = field(default_factory=lambda: RoomTrack("video"))
-    audio: RoomTrack = field(default_factory=lambda: RoomTrack("audio"))
+    clock: RoomClock = field(default_factory=RoomClock)
+    video: RoomTrack = field(init=False)
+    audio: RoomTrack = field(init=False)
+    voice: RoomTrack = field(init=False)  # a participant's microphone, back to the officer
     relay: MediaRelay = field(default_factory=MediaRelay)
     publisher: str | None = None
+    speaker: str | None = None  # who has the voice channel (the last to start speaking)
     presence: dict[str, Presence] = field(default_factory=dict)
     attendees: dict[str, str] = field(default_factory=dict)  # everyone ever connected: username -> part
     loop: asyncio.AbstractEventLoop | None = None
@@ -253,11 +281,18 @@ class LiveRoom:
     latest_at: float | None = None
     video_frames: int = 0
     audio_frames: int = 0
+    voice_frames: int = 0
     recorder: SessionRecorder | None = None
     closed: bool = False
     _upstream: dict[str, bool] = field(default_factory=dict)
     _sinks: dict[str, PublisherSink] = field(default_factory=dict)
+    _voices: dict[str, PublisherSink] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.video = RoomTrack("video", self.clock)
+        self.audio = RoomTrack("audio", self.clock)
+        self.voice = RoomTrack("audio", self.clock)
 
     # --- the officer's upstream -----------------------------------------------------------------
 
@@ -274,8 +309,24 @@ class LiveRoom:
         elif self.loop is not loop:
             raise RuntimeError("a live room's media runs on one event loop")
 
-    async def on_frame(self, kind: str, frame: Any) -> None:
+    def voice_sink(self, username: str) -> PublisherSink:
+        """The sink a participant's microphone is delivered to (one per participant)."""
+        with self._lock:
+            if username not in self._voices:
+                self._voices[username] = PublisherSink(self, "voice", owner=username)
+            return self._voices[username]
+
+    def upstream_started(self, kind: str, owner: str | None) -> None:
+        if kind == "voice":
+            self.speaker = owner  # the last to start speaking has the channel
+
+    async def on_frame(self, kind: str, frame: Any, owner: str | None = None) -> None:
         if self.closed:
+            return
+        if kind == "voice":
+            if owner == self.speaker:
+                self.voice_frames += 1
+                self.voice.feed(frame)
             return
         self._upstream[kind] = True
         if kind == "video":
@@ -286,20 +337,27 @@ class LiveRoom:
                 # knows whether the session has sound.
                 sound = "audio" in self._sinks and self._sinks["audio"].hasTrack()
                 self.recorder = SessionRecorder(self.record_to, with_audio=sound)
-                self.recorder.start(self.relay.subscribe(self.video), self.relay.subscribe(self.audio) if sound else None)
+                self.recorder.start(self.relay.subscribe(self.video), self.relay.subscribe(self.audio) if sound else None,
+                                    self.relay.subscribe(self.voice))
             self.video.feed(frame)  # the same picture; only its time stamp is the room's
         else:
             self.audio_frames += 1
             self.audio.feed(frame)
 
-    def upstream_ended(self, kind: str) -> None:
+    def upstream_ended(self, kind: str, owner: str | None = None) -> None:
+        if kind == "voice":
+            if self.speaker == owner:
+                self.speaker = None
+            return
         self._upstream[kind] = False
 
     # --- viewers ---------------------------------------------------------------------------------
 
     def subscribe(self, kind: str) -> MediaStreamTrack:
-        """A track of the room for one more viewer: the newest frame only, never a backlog."""
-        return self.relay.subscribe(self.video if kind == "video" else self.audio, buffered=False)
+        """A track of the room for one more participant (``video``, ``audio``, or the ``voice`` back to
+        the officer): the newest frame only, never a backlog."""
+        track = {"video": self.video, "audio": self.audio, "voice": self.voice}[kind]
+        return self.relay.subscribe(track, buffered=False)
 
     def seen(self, username: str, role: str, *, publishing: bool, now: float | None = None) -> None:
         with self._lock:
@@ -311,8 +369,8 @@ class LiveRoom:
     def connected(self, now: float | None = None) -> list[Presence]:
         now = time.monotonic() if now is None else now
         with self._lock:
-            return sorted((p for p in self.presence.values() if now - p.seen <= PRESENCE_SECONDS),
-                          key=lambda p: (not p.publishing, p.username))
+            return sorted((replace(p, speaking=p.username == self.speaker) for p in self.presence.values()
+                           if now - p.seen <= PRESENCE_SECONDS), key=lambda p: (not p.publishing, p.username))
 
     def stats(self) -> LiveStats:
         frame = self.latest
@@ -335,10 +393,11 @@ class LiveRoom:
     async def close(self) -> Recording | None:
         """Stop the room's media: viewers' tracks end, the recording (if any) is finished."""
         self.closed = True
-        for s in list(self._sinks.values()):
+        for s in [*self._sinks.values(), *self._voices.values()]:
             s.stop()
         self.video.stop()
         self.audio.stop()
+        self.voice.stop()
         recorder, self.recorder = self.recorder, None
         return await recorder.stop() if recorder is not None else None
 

@@ -1,11 +1,15 @@
 """3. The process against the floor of the tools it runs on, on the real stack, in the same run
 (answer -> follow-up done is ``bench/followup.py``).
 
-``cases_per_minute``: complete cases a minute end to end: the seizure registered, the process serves
-each notice (a PDF each), scripted rights holders answer each notice once it was sent (one brand in
-the two holding a general bond infringing with the goods detained on it, the other seven not
-infringing), the process
-releases or detains and issues the documents, and every case's flow run is Completed.
+``cases_per_minute``: complete three-notice cases a minute end to end: the seizure registered (CHANEL,
+GUCCI and NIKE goods), the process serves each notice (a PDF each), scripted rights holders answer each
+notice once it was sent (CHANEL and NIKE, who hold a general bond, infringing with the goods detained
+on it; GUCCI not infringing), the process releases or detains and issues the documents, and every
+case's flow run is Completed.
+``cases_inprocess_ratio``: that over the same work called in this process, one case after another,
+with the stack's dispatcher held (SIGSTOP) so that it does none of it: registration, each notice
+issued and mailed (the case run's own step), the answers, each decision followed up (the task
+worker's own function).
 ``throughput_ratio``: that over empty flow runs a minute (as many started at once as there are cases,
 to Completed). ``cases_per_minute_pg``: the same with the cases and the Prefect server on PostgreSQL."""
 
@@ -20,6 +24,8 @@ from bench.stack import answer_all, case_runs, open_cases, run_states, running_s
 
 #: the rights holders with a general bond (总担保) of the demo data: they have the goods detained
 INFRINGING = {"CHANEL", "NIKE"}
+#: the brands of each case: three notices
+BRANDS = ("CHANEL", "GUCCI", "NIKE")
 
 
 def _verdict(brand: str) -> str:
@@ -82,7 +88,7 @@ def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
     from services.process import case_progress
 
     t0 = time.perf_counter()
-    cases = open_cases(n, tag="78")
+    cases = open_cases(n, tag="78", brands=BRANDS)
     numbers = [c.number for c in cases]
     answered: set[int] = set()
     end = time.monotonic() + timeout
@@ -117,6 +123,32 @@ def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
             "empty_runs_per_minute": round(epm, 2), "throughput_ratio": round(cpm / epm, 3)}
 
 
+def cases_a_minute_inprocess(n: int, dispatcher_pid: int) -> dict[str, Any]:
+    """The same work as ``cases_a_minute`` called here, one case after another, while the stack's
+    dispatcher is held so that it neither starts runs nor follows up (it stays held afterwards: the
+    stack is stopped next)."""
+    import signal
+
+    from flows.case import serve_notice
+    from flows.tasks import follow_up
+    from services.process import case_progress
+
+    os.kill(dispatcher_pid, signal.SIGSTOP)
+    t0 = time.perf_counter()
+    cases = open_cases(n, tag="77", brands=BRANDS)
+    for case in cases:
+        for notice in case.notices:
+            serve_notice.fn(case.number, notice.id)  # the case run's step, without the run
+        answer_all(case, _verdict)
+        for d in case_progress(case_number=case.number).pending_decisions:
+            follow_up(d.id)
+    took = time.perf_counter() - t0
+    _check_complete([c.number for c in cases])
+    cpm = n / took * 60
+    print(f"   {n} cases in-process in {took:.0f} s ({cpm:.2f}/min)", flush=True)
+    return {"cases_inprocess_per_minute": round(cpm, 2)}
+
+
 def _check_complete(numbers: list[str]) -> None:
     """Each case really is complete: no line waits, every decision followed up, documents issued."""
     from services.cases import get_case
@@ -135,15 +167,19 @@ def _check_complete(numbers: list[str]) -> None:
 def run(results: dict, quick: bool = False) -> None:
     from bench.common import pg_available
 
-    with running_stack(prefix="yq-bench-process-"):
+    n = 3 if quick else 10
+    with running_stack(prefix="yq-bench-process-") as stack:
         _deploy_empty()
         _empty_latency()  # the first run also imports and caches what every later one uses
         results["pdf_render_median_s"] = round(pdf_render(), 3)
-        t = cases_a_minute(3 if quick else 10)
+        t = cases_a_minute(n)
         results["cases_per_minute"] = t["cases_per_minute"]
         results["empty_runs_per_minute"] = t["empty_runs_per_minute"]
         results["throughput_ratio"] = t["throughput_ratio"]
         results["throughput_cases"] = t["cases"]
+        base = cases_a_minute_inprocess(n, stack.pid("dispatcher"))
+        results["cases_inprocess_per_minute"] = base["cases_inprocess_per_minute"]
+        results["cases_inprocess_ratio"] = round(t["cases_per_minute"] / base["cases_inprocess_per_minute"], 3)
     if pg_available():
         import psycopg
 

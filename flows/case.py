@@ -6,11 +6,14 @@ of detained lines, and complete once every notice is decided and every decision 
 
 A decision's follow-up (documents, mail, the artifact, which the run's page shows) is not done by
 this run: a person waits on it, so the dispatcher hands it to a warm background task
-(``flows/tasks.py``) the moment the decision is committed; marking it done wakes this run.
+(``flows/tasks.py``) the moment the decision is committed. So are the timers of a deadline that
+appears while the run waits (a notice served, lines detained).
 
 Waiting holds no process: when nothing is left to do but wait, the run suspends itself
 (``suspend_flow_run`` with a typed ``CaseUpdate`` input) and its process exits. The outbox dispatcher
-resumes it when something happens to the case; the resumed run starts its body again from the top,
+resumes it only when that changes what it does (``flows.decide.WAKING_TOPICS``): the lines were
+confirmed, so the notices go out; the last follow-up settled the case, so it completes; the case was
+closed or an application decided. The resumed run starts its body again from the top,
 which is safe because every step is idempotent in the database (a notice is served once) and the
 timers are idempotent in Prefect (one key per legal deadline).
 """

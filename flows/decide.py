@@ -4,6 +4,13 @@ Nothing here talks to Prefect or the database. The dispatcher (``flows/dispatch.
 reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunState`` with
 ``run_state_of`` (the one place the run-state policy lives), ask ``decide`` and carry the steps out.
 
+The case run wakes only for what changes what it does: serving the notices once the lines are
+confirmed, and completing once the case is settled (``RUN_TOPICS``; a decision's follow-up wakes it
+only when it settles the case). Everything else an event calls for is warm work for the task worker:
+a decision's follow-up, the legal timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of
+a timer whose reason is gone. So an answer costs no flow-run process while a person waits on its
+documents: on a machine of two cores a new Prefect process takes seconds of CPU from the follow-up.
+
 Why a started or resumed run needs no record of what it has seen: a run reads the case from the
 database *after* it is created or resumed, so every event committed before the dispatcher started or
 resumed it is covered by that read. Events of the same case later in the same round are therefore
@@ -16,10 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-#: what a waiting case run wakes for: each may let the case settle or change what the run reports;
-#: other events (evidence, shots, documents) change nothing the run does
-WAKING_TOPICS = frozenset({"notice.served", "notice.answered", "decision.followed_up", "case.closed", "case.confirmed",
-                           "viewing.requested", "viewing.decided", "application.decided"})
+#: what a waiting case run wakes for: the notices may go out (confirmed), or the case may be settled
+#: (a follow-up done, the case closed, an application decided); other events (answers, viewings,
+#: evidence, documents) change nothing the run does
+WAKING_TOPICS = frozenset({"case.confirmed", "decision.followed_up", "case.closed", "application.decided"})
+#: events after which a case may have a new legal deadline to keep as a durable timer (a notice served:
+#: its answer deadline; a decision or an application decided: the detained lines' clocks)
+CLOCK_TOPICS = frozenset({"notice.served", "decision.made", "application.decided"})
 #: events whose reason to keep a legal timer is gone once they happened (the notice was answered)
 TIMER_ENDING_TOPICS = frozenset({"notice.answered"})
 #: a case whose runs keep failing is left to a manager after this many runs
@@ -54,6 +64,7 @@ class Step(StrEnum):
     REPLACE_RUN = "replace-run"  # create a fresh run for a case whose run crashed or failed
     RESUME_RUN = "resume-run"  # resume the paused run with the event as its input
     FOLLOW_UP = "follow-up"  # documents, mail and artifact of a decision, in a warm background task
+    SCHEDULE_TIMERS = "schedule-timers"  # the case's legal deadlines as Prefect timers, in a warm background task
     CANCEL_TIMERS = "cancel-timers"  # the event ends the reason of the notice's legal timer
     LEAVE_TO_MANAGER = "leave-to-manager"  # the run was stopped or keeps failing: note it on the event
 
@@ -69,6 +80,12 @@ class Event:
     id: int
     topic: str
     has_case: bool = True
+    #: a decision's follow-up: whether it left the case settled (only then does it wake the run)
+    settles: bool = True
+
+    @property
+    def wakes(self) -> bool:
+        return self.topic in WAKING_TOPICS and (self.topic != "decision.followed_up" or self.settles)
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,8 @@ def decide(run: CaseRun, event: Event) -> Plan:
     extra: tuple[Step, ...] = ()
     if event.topic == "decision.made":
         extra += (Step.FOLLOW_UP,)  # whatever the run does: a person waits for the documents
+    if event.topic in CLOCK_TOPICS:
+        extra += (Step.SCHEDULE_TIMERS,)
     if event.topic in TIMER_ENDING_TOPICS:
         extra += (Step.CANCEL_TIMERS,)
     if run.state == RunState.NONE:
@@ -101,7 +120,7 @@ def decide(run: CaseRun, event: Event) -> Plan:
         return Plan(extra + (Step.LEAVE_TO_MANAGER,))
     if run.state == RunState.STOPPED:
         return Plan(extra + (Step.LEAVE_TO_MANAGER,))
-    if event.topic not in WAKING_TOPICS or run.state in (RunState.WOKEN, RunState.COMPLETED):
+    if not event.wakes or run.state in (RunState.WOKEN, RunState.COMPLETED):
         return Plan(extra)
     if run.state == RunState.PAUSED:
         return Plan(extra + (Step.RESUME_RUN,))

@@ -10,7 +10,8 @@ function of the case run's state and the event, with a test per branch); this mo
 - the case's flow run is started (one per case, idempotency key ``case-<number>``), resumed with a
   ``CaseUpdate`` input, or replaced after a crash a bounded number of times;
 - a decision's follow-up (documents, mail, artifact) is submitted at once as a background task to the
-  warm task worker (``flows/tasks.py``); an answered notice's deadline timer is cancelled;
+  warm task worker (``flows/tasks.py``), and so are a new deadline's timers and the cancellation of
+  an answered notice's timer;
 - while the run is busy a waking event stays in the outbox and is looked at again on the next round.
 
 Each round also looks for legal deadlines that have passed (a query on the database, every
@@ -83,6 +84,8 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
 
     if step == Step.FOLLOW_UP:
         report.submitted.append(tasks.submit(tasks.follow_up_decision, decision_id=int(ev.payload["decision_id"])))
+    elif step == Step.SCHEDULE_TIMERS:
+        report.submitted.append(tasks.submit(tasks.schedule_case_timers, case_number=p.case_number))
     elif step == Step.CANCEL_TIMERS:
         notice_id = ev.payload.get("notice_id")
         if notice_id:
@@ -106,40 +109,58 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
     return p
 
 
+def event_of(ev: process.EventOut) -> Event:
+    """The outbox row as the decision sees it."""
+    return Event(ev.id, ev.topic, has_case=ev.case_id is not None,
+                 settles=bool(ev.payload.get("case_settled", True)))
+
+
+class _Round:
+    """One dispatch round: the cases' progress and runs as this round has changed them."""
+
+    def __init__(self, client: Any, report: DispatchReport) -> None:
+        self.client, self.report = client, report
+        self.blocked: set[int] = set()  # cases whose later events wait for the next round
+        self.progress: dict[int, process.CaseProgress] = {}
+        self.runs: dict[int, CaseRun] = {}
+
+    def handle(self, ev: process.EventOut) -> None:
+        """Decide on one event, carry the plan out, and note whether it was handed on or waits."""
+        if ev.case_id is not None and ev.case_id in self.blocked:
+            self.report.waiting.append(ev.id)
+            return
+        event = event_of(ev)
+        if ev.case_id is None:
+            plan = decide(CaseRun(RunState.NONE), event)
+        else:
+            p = self.progress.get(ev.case_id) or process.case_progress(case_number=ev.case_number or "")
+            run = self.runs.get(ev.case_id) or _run_of(self.client, p)
+            plan = decide(run, event)
+            for step in plan.steps:
+                p = _carry_out(self.client, step, ev, p, self.report)
+            self.progress[ev.case_id], self.runs[ev.case_id] = p, after(run, plan)
+        if plan.waits:
+            self.blocked.add(ev.case_id)  # type: ignore[arg-type]
+            self.report.waiting.append(ev.id)
+        else:
+            self.report.dispatched.append(ev.id)
+
+
 def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchReport:
     """One round over the outbox. Events of one case are handled in order; when one must wait, the
-    later events of the same case wait with it."""
+    later events of the same case wait with it. A failure (Prefect unreachable, a case unreadable)
+    ends the round: the event and those after it are tried again next round."""
     from prefect.client.orchestration import get_client
 
     report = DispatchReport()
     events = process.pending_events(limit=limit)
     if not events:
         return report
-    blocked: set[int] = set()
-    progress: dict[int, process.CaseProgress] = {}
-    runs: dict[int, CaseRun] = {}
     with get_client(sync_client=True) as client:
+        rnd = _Round(client, report)
         for ev in events:
-            if ev.case_id is not None and ev.case_id in blocked:
-                report.waiting.append(ev.id)
-                continue
             try:
-                if ev.case_id is None:
-                    plan = decide(CaseRun(RunState.NONE), Event(ev.id, ev.topic, has_case=False))
-                else:
-                    p = progress.get(ev.case_id)
-                    if p is None:
-                        p = progress[ev.case_id] = process.case_progress(case_number=ev.case_number or "")
-                    run = runs.get(ev.case_id) or _run_of(client, p)
-                    plan = decide(run, Event(ev.id, ev.topic))
-                    for step in plan.steps:
-                        p = progress[ev.case_id] = _carry_out(client, step, ev, p, report)
-                    runs[ev.case_id] = after(run, plan)
-                if plan.waits:
-                    blocked.add(ev.case_id)  # type: ignore[arg-type]
-                    report.waiting.append(ev.id)
-                else:
-                    report.dispatched.append(ev.id)
+                rnd.handle(ev)
             except Exception as e:  # noqa: BLE001 - Prefect unreachable, or the case unreadable: retry later
                 report.error = f"{type(e).__name__}: {e}"
                 process.note_dispatch_failure(event_id=ev.id, error=report.error)
@@ -176,7 +197,7 @@ class Clock:
         return out
 
 
-def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
+def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
                 reconcile_every: float = RECONCILE_SECONDS) -> None:
     """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle; keep the
     warm clock and submit the reconciliation every ``reconcile_every`` seconds (0: never)."""
@@ -214,7 +235,7 @@ def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Hand Yunque's outbox events to the Prefect process.")
-    ap.add_argument("--interval", type=float, default=1.0, help="seconds between rounds when idle")
+    ap.add_argument("--interval", type=float, default=0.25, help="seconds between rounds when idle")
     ap.add_argument("--once", action="store_true", help="one round, then exit")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

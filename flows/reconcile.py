@@ -7,9 +7,10 @@ same on demand (a manager, from the Prefect UI). Either skips when another one i
 - deadlines that passed while everything was down (the same release a timer would have made);
 - timers that were never created (a timer's creation failed, a clock was filled in late);
 - case runs that are missing, crashed or failed (a fresh run takes the case over, which repeats
-  nothing because every step is idempotent); a run whose process died while Running is marked
-  Crashed by Prefect itself: flow runs send heartbeats and the ``yunque-zombie-runs`` automation
-  (created by ``yunque stack up``) crashes a run whose heartbeats stop;
+  nothing because every step is idempotent), and runs still waiting on a case that is settled; a
+  run whose process died while Running is marked Crashed by Prefect itself: flow runs send
+  heartbeats and the ``yunque-zombie-runs`` automation (created by ``yunque stack up``) crashes a
+  run whose heartbeats stop;
 - decisions not followed up a while after they were taken (the task worker was down).
 """
 
@@ -93,11 +94,25 @@ def ensure_case_runs() -> list[str]:
                 if p.runs_started < MAX_RUNS_PER_CASE:
                     actions.append(f"{ref.case_number}: run {ref.flow_run_id} replaced by "
                                    f"{start_case_run(p, replacing=ref.flow_run_id)}")
+            elif state == RunState.PAUSED and ref.settled:  # the event that settled it did not wake it
+                actions.append(_wake(ref.case_number, ref.flow_run_id))  # type: ignore[arg-type]
         for decision_id, handed_at in ref.pending_decisions:
             if handed_at <= late:
                 tasks.submit(tasks.follow_up_decision, decision_id=decision_id)
                 actions.append(f"{ref.case_number}: follow-up of decision {decision_id} submitted again")
     return actions
+
+
+def _wake(case_number: str, flow_run_id: str) -> str:
+    """Resume a settled case's waiting run so that it completes."""
+    from prefect.client.orchestration import get_client
+
+    last = process.case_progress(case_number=case_number).last_event_id
+    with get_client(sync_client=True) as client:
+        result = client.resume_flow_run(UUID(flow_run_id), run_input={"event_id": last, "topic": "reconcile"})
+    if result.status.value != "ACCEPT":  # resumed meanwhile by the dispatcher
+        return f"{case_number}: run {flow_run_id} was already resumed"
+    return f"{case_number}: settled, run {flow_run_id} resumed to complete"
 
 
 def repair(*, dispatch: bool = True) -> dict:

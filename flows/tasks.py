@@ -1,8 +1,8 @@
 """What people wait on, run warm: Prefect background tasks served by a long-lived task worker.
 
 A decision's follow-up (documents issued and mailed, the manager's artifact), the release of a notice
-whose deadline passed, a detention clock's step, the cancellation of a timer whose reason is gone and
-the reconciliation are submitted with ``.delay()`` (by the dispatcher, or by a flow) and picked up
+whose deadline passed, a detention clock's step, the durable timers of a new deadline, the cancellation
+of a timer whose reason is gone and the reconciliation are submitted with ``.delay()`` (by the dispatcher, or by a flow) and picked up
 within a fraction of a second by ``python -m flows.tasks`` (``yunque stack up`` starts it), which
 imports Prefect, the services and the PDF fonts once. A new flow run process would pay 5-19 s for
 each. Every task is idempotent in the database, so a task submitted twice, or retried, repeats
@@ -145,6 +145,16 @@ def advance_line_clock(line_id: int) -> list[dict]:
     return advance_detention_clocks(now=utcnow(), line_ids=[line_id])
 
 
+@task(name="schedule-case-timers", task_run_name="timers-{case_number}", **_KW)
+def schedule_case_timers(case_number: str) -> int:
+    """A notice was served or lines were detained: the case's legal deadlines as durable Prefect
+    timers (``flows/specs.py``; creating one that exists changes nothing). Returns how many it has."""
+    from flows.common import schedule_timers
+    from flows.specs import timer_specs
+
+    return len(schedule_timers(timer_specs(process.case_timers(process.case_progress(case_number=case_number)))))
+
+
 @task(name="cancel-notice-timer", task_run_name="cancel-timer-notice-{notice_id}", **_KW)
 def cancel_notice_timer(case_number: str, notice_id: int) -> list[str]:
     """The notice was answered: its deadline timer has no reason left (unless the answer is a claim
@@ -169,7 +179,8 @@ def reconcile_task(started: str) -> dict:
     return repair(dispatch=False)
 
 
-TASKS = (follow_up_decision, release_notice, advance_line_clock, cancel_notice_timer, reconcile_task)
+TASKS = (follow_up_decision, release_notice, advance_line_clock, schedule_case_timers, cancel_notice_timer,
+         reconcile_task)
 
 
 def main(argv: list[str] | None = None) -> None:

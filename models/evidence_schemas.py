@@ -242,6 +242,7 @@ class LivePresenceOut(BaseModel):
     username: str
     part: str
     publishing: bool
+    speaking: bool = False  # has the voice channel to the officer
 
 
 class LiveRoomOut(BaseModel):
@@ -252,6 +253,7 @@ class LiveRoomOut(BaseModel):
     recorded: bool  # the session is recorded as evidence (shown to everyone)
     connected: list[LivePresenceOut]
     publisher: str | None = None
+    speaker: str | None = None  # who speaks to the officer now
     width: int | None = None
     height: int | None = None
     video_frames: int = 0

@@ -1,5 +1,10 @@
-"""The live connection of a viewing room (实时连线): who may publish, watch, take a snapshot or close
-it, and how its snapshots and its recording become evidence.
+"""The live connection of a viewing room (实时连线): who may publish, watch, speak to the officer, take
+a snapshot or close it, and how its snapshots and its recording become evidence.
+
+The officer films and speaks (``publish_live``); everyone else invited watches and hears
+(``watch_live``) and may answer by voice (``speak_live``: the rights holder guides the officer to
+the detail it wants), which the officers hear (``hear_live``). One participant speaks at a time:
+whoever started last has the channel, and everyone sees who it is.
 
 The media itself is ``adapters.live`` (aiortc). Every function here first asks
 ``services.viewing.live_seat`` who the caller is in the room: anyone not invited to that viewing
@@ -37,6 +42,14 @@ class Upstream:
 
 
 @dataclass
+class Voice:
+    """Where a participant's browser delivers its microphone, back to the officer."""
+
+    seat: LiveSeatOut
+    audio: PublisherSink
+
+
+@dataclass
 class Feed:
     """One participant's own subscription to the room's picture and sound."""
 
@@ -69,6 +82,24 @@ def watch_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Feed:
     return Feed(seat, room.subscribe("video"), room.subscribe("audio"))
 
 
+def speak_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Voice:
+    """A participant other than the officer filming answers by voice: the microphone goes to the officers
+    (and into the recording). The last to start speaking has the channel."""
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    room = rooms.room(viewing_id)
+    if room.publisher == seat.you:
+        raise InvalidInput("voice", "the officer filming is heard through the live picture's own sound")
+    return Voice(seat, room.voice_sink(seat.you))
+
+
+def hear_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> MediaStreamTrack:
+    """The voice of the participant speaking, for an officer of the office (who films or may film)."""
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    if not seat.may_publish:
+        raise PermissionDenied(actor, "hear the room's voice channel", "the officers on site hear the participants")
+    return rooms.room(viewing_id).subscribe("voice")
+
+
 def live_status(*, rooms: LiveRegistry, viewing_id: int, actor: str, connected: bool = False,
                 publishing: bool = False) -> LiveRoomOut:
     """What the live connection looks like to ``actor`` (who is connected, whether the picture flows);
@@ -80,9 +111,9 @@ def live_status(*, rooms: LiveRegistry, viewing_id: int, actor: str, connected: 
     st = room.stats()
     fresh = st.last_frame_age is not None and st.last_frame_age <= FRESH_SECONDS
     return LiveRoomOut(viewing_id=viewing_id, live=st.publishing and fresh, recorded=room.record_to is not None,
-                       connected=[LivePresenceOut(username=p.username, part=p.role, publishing=p.publishing)
-                                  for p in room.connected()],
-                       publisher=room.publisher, width=st.width, height=st.height, video_frames=st.video_frames,
+                       connected=[LivePresenceOut(username=p.username, part=p.role, publishing=p.publishing,
+                                                  speaking=p.speaking) for p in room.connected()],
+                       publisher=room.publisher, speaker=room.speaker, width=st.width, height=st.height, video_frames=st.video_frames,
                        last_frame_age=st.last_frame_age)
 
 
@@ -142,7 +173,8 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
                        case_id=_case_id(s, viewing_id),
                        after={"evidence_id": out.id, "sha256": out.sha256, "size": out.size,
                               "duration_seconds": recording.duration_seconds, "participants": participants,
-                              "video_frames": recording.video_frames, "audio_frames": recording.audio_frames})
+                              "video_frames": recording.video_frames, "audio_frames": recording.audio_frames,
+                              "voice_frames": recording.voice_frames})
             recording.path.unlink(missing_ok=True)
     # no room in this process (the app restarted): its recording, if one was running, is lost
     return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now, abandon_recording=room is None)
@@ -156,4 +188,5 @@ def _case_id(s, viewing_id: int) -> int:
     return v.case_id
 
 
-__all__ = ["Feed", "Upstream", "close_live_room", "live_status", "publish_live", "take_snapshot", "watch_live"]
+__all__ = ["Feed", "Upstream", "Voice", "close_live_room", "hear_live", "live_status", "publish_live", "speak_live",
+           "take_snapshot", "watch_live"]

@@ -158,6 +158,7 @@ class CaseRef(BaseModel):
     flow_run_id: str | None
     waiting: bool  # a notice still waits for its rights holder
     pending_decisions: list[tuple[int, datetime]]  # (decision id, handed to the process at) not followed up yet
+    settled: bool = False  # no notice waits and every decision is followed up: the case run may complete
 
 
 class TimerDue(BaseModel):
@@ -294,8 +295,10 @@ def cases_to_reconcile() -> list[CaseRef]:
         cases = list(s.exec(select(Case).where(
             (Case.status == CaseStatus.OPEN.value) | col(Case.id).in_(list(unfollowed))).order_by(Case.id)))
         waiting = set(s.exec(select(Notice.case_id).where(col(Notice.state).in_(WAITING_NOTICE_STATES))))
+        undone = {d.case_id for d in decisions}
         return [CaseRef(case_number=c.number, status=c.status, flow_run_id=c.flow_run_id, waiting=c.id in waiting,
-                        pending_decisions=unfollowed.get(c.id, [])) for c in cases]  # type: ignore[arg-type]
+                        pending_decisions=unfollowed.get(c.id, []),  # type: ignore[arg-type]
+                        settled=c.id not in waiting and c.id not in undone) for c in cases]
 
 
 def timers_due(*, due_before: datetime | None = None) -> list[TimerDue]:
@@ -441,6 +444,17 @@ def mark_followed_up(*, decision_id: int, documents: list[str], now: datetime | 
         s.add(d)
         record(s, actor=who, action="decision.followed_up", subject=f"decision:{d.id}", at=now, case_id=d.case_id,
                after={"documents": documents})
-        # wakes the waiting case run, which completes once every decision is followed up
-        publish(s, topic="decision.followed_up", case_id=d.case_id, payload={"decision_id": d.id}, at=now)
+        # the waiting case run completes once every decision is followed up: this one wakes it if it
+        # was the last thing the case waited for
+        publish(s, topic="decision.followed_up", case_id=d.case_id,
+                payload={"decision_id": d.id, "case_settled": _settled(s, d.case_id)}, at=now)
         return True
+
+
+def _settled(s: Session, case_id: int) -> bool:
+    """No notice of the case waits and every decision is followed up (``CaseProgress.settled``)."""
+    waiting = s.exec(select(Notice.id).where(Notice.case_id == case_id,
+                                             col(Notice.state).in_(WAITING_NOTICE_STATES)).limit(1)).first()
+    unfollowed = s.exec(select(Decision.id).where(Decision.case_id == case_id,
+                                                  col(Decision.followed_up_at).is_(None)).limit(1)).first()
+    return waiting is None and unfollowed is None

@@ -1,7 +1,8 @@
 """The live part of the viewing room (实时连线): the site officer's phone publishes its camera and
 microphone (streamlit-webrtc, SENDONLY, rear camera by default), every other participant receives the
-relayed picture (RECVONLY), everyone sees who is connected and that the session is recorded, and
-the room falls back to photo mode when the live connection does not come up."""
+relayed picture (RECVONLY) and may speak back (SENDONLY, microphone only), which the officer hears
+(RECVONLY, sound only); everyone sees who is connected, who speaks and that the session is recorded,
+and the room falls back to photo mode when the live connection does not come up."""
 
 from __future__ import annotations
 
@@ -38,6 +39,36 @@ def _rtc() -> dict[str, Any]:
     return {"iceServers": get_settings().ice_servers}
 
 
+def _hear(viewing_id: int, username: str, *, on: bool) -> None:
+    """The officer filming hears the participant speaking (sound only; on while the picture is)."""
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    tr = chrome.translator()
+    try:
+        voice = live.hear_live(rooms=rooms(), viewing_id=viewing_id, actor=username)
+    except YunqueError:
+        return
+    webrtc_streamer(key=f"room-live-hear-{viewing_id}", mode=WebRtcMode.RECVONLY, source_audio_track=voice,
+                    media_stream_constraints={"video": False, "audio": True}, desired_playing_state=on,
+                    frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(),
+                    translations={"start": tr("live_hear_start"), "stop": tr("live_hear_stop")})
+
+
+def _speak(viewing_id: int, username: str) -> None:
+    """A participant speaks to the officer: the microphone only, while its button says so."""
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    tr = chrome.translator()
+    try:
+        voice = live.speak_live(rooms=rooms(), viewing_id=viewing_id, actor=username)
+    except YunqueError:  # the officer who filmed a moment ago: heard through the picture
+        return
+    webrtc_streamer(key=f"room-live-speak-{viewing_id}", mode=WebRtcMode.SENDONLY, sink_audio_track=voice.audio,
+                    media_stream_constraints={"video": False, "audio": True},
+                    frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(),
+                    translations={"start": tr("live_speak_start"), "stop": tr("live_speak_stop")})
+
+
 def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
     """Render the live connection of an open room for ``actor``; nothing for anyone not invited."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -69,6 +100,7 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
             video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%"}},
         )
         publishing = True
+        _hear(viewing_id, actor.username, on=bool(ctx.state.playing))
     else:
         feed = live.watch_live(rooms=rooms(), viewing_id=viewing_id, actor=actor.username)
         ctx = webrtc_streamer(
@@ -79,6 +111,7 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
             frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(), translations=labels,
             video_html_attrs={"autoPlay": True, "controls": False, "playsInline": True, "style": {"width": "100%"}},
         )
+        _speak(viewing_id, actor.username)
     playing = bool(ctx.state.playing)
     since_key = f"room.live.since.{viewing_id}"
     if playing:
@@ -93,7 +126,8 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
                                    publishing=publishing)
         except YunqueError:
             return
-        names = [f"{p.username} ({tr('live_filming')})" if p.publishing else p.username for p in out.connected]
+        names = [f"{p.username} ({tr('live_filming')})" if p.publishing
+                 else f"{p.username} ({tr('live_speaking')})" if p.speaking else p.username for p in out.connected]
         st.caption(f"{tr('live_connected')}: {', '.join(names)}" if names else tr("live_nobody"))
         started = st.session_state.get(since_key)
         if playing and not out.live:

@@ -267,6 +267,12 @@ def die_with_parent(parent_pid: int) -> Callable[[], None]:
 # --- the parts -------------------------------------------------------------------------------------
 
 
+#: how much lower the workers (and the flow-run processes they start) run than the other parts
+WORKER_NICENESS = 10
+#: seconds between the dispatcher's looks at an empty outbox (a query on one index)
+DISPATCH_INTERVAL_S = 0.25
+
+
 def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> list[Part]:
     """The parts of the stack, in start order."""
     from adapters import mail_server, s3_server
@@ -283,12 +289,16 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
                       health=lambda: _s3_healthy(settings)))
     parts.append(Part("smtp", list(mail_server.server_argv(settings)), url=f"smtp://127.0.0.1:{settings.smtp_port}",
                       health=lambda: port_open(settings.smtp_port)))
+    # the workers' flow-run processes (the case runs' bookkeeping, the durable timers) start at a
+    # lower CPU priority: starting one takes seconds of CPU, and it must not take them from what a
+    # person waits on (the task worker's follow-ups, the app, the Prefect server)
     for i in range(1, workers + 1):
-        parts.append(Part(f"worker-{i}", [py, "-m", "prefect", "worker", "start", "--pool", settings.work_pool,
-                                          "--type", "process", "--name", f"{socket.gethostname()}-yunque-{i}"]))
-    # follow-ups, deadline releases and reconciliation: background tasks in one warm process
+        parts.append(Part(f"worker-{i}", ["nice", "-n", str(WORKER_NICENESS), py, "-m", "prefect", "worker", "start",
+                                          "--pool", settings.work_pool, "--type", "process",
+                                          "--name", f"{socket.gethostname()}-yunque-{i}"]))
+    # follow-ups, deadline releases, timers and reconciliation: background tasks in one warm process
     parts.append(Part("tasks", [py, "-m", "flows.tasks"]))
-    parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", "1"]))
+    parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", str(DISPATCH_INTERVAL_S)]))
     parts.append(Part("audit-anchor", [py, "-m", "flows.checkpoint", "--interval", "30"]))  # signed chain heads
     # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the
     # repository root so .streamlit/config.toml applies

@@ -9,7 +9,8 @@ timers are due at once and fire for real:
   IPR officer records as received;
 - at the deadline: NIKE clears, CHANEL claims with a bond, ADIDAS stays silent, HERMES claims with a
   bond too small;
-- a viewing: GUCCI asks for a viewing while the case waits, then both holders clear;
+- a viewing: GUCCI asks for a viewing while the case waits, then both holders clear (neither the
+  request nor the first verdict wakes the run: only the follow-up that settles the case does);
 - on application (Reg 12-15, 24(1)): CHANEL applies now and customs accepts while the run waits; another
   application accepted in the past has its 20-working-day court clock due at once and is released by it."""
 
@@ -112,10 +113,25 @@ def viewing_before_verdict(number: str) -> dict:
     case = _case(number)
     first = _paused(number)
     request_viewing(actor="gucci.agent", notice_id=_notice(case, "GUCCI").id, note="inner card and serial numbers")
-    second = _paused(number, other_than=first)  # woken by the request, waiting again
+    wait_for("the viewing request to be handed on", lambda: _dispatched(number, "viewing.requested"))
+    after_request = run_state(_run_id(number))  # a request changes nothing the run does: not woken
     _answer(case, "NIKE", "nike.agent", "not-infringing")
+    wait_for("NIKE's decision to be followed up", lambda: _dispatched(number, "decision.followed_up"))
+    after_first_verdict = run_state(_run_id(number))  # GUCCI still waits: the case is not settled
     _answer(case, "GUCCI", "gucci.agent", "not-infringing")
-    return {"first_wait": first, "second_wait": second, "completed": _completed(number)}
+    return {"first_wait": first, "after_request": after_request, "after_first_verdict": after_first_verdict,
+            "completed": _completed(number)}
+
+
+def _dispatched(number: str, topic: str) -> bool:
+    from adapters.db import session_scope
+    from models.tables import Case, OutboxEvent
+
+    with session_scope(readonly=True) as s:
+        case_id = s.exec(select(Case.id).where(Case.number == number)).one()
+        at = [e.dispatched_at for e in s.exec(select(OutboxEvent).where(OutboxEvent.case_id == case_id,
+                                                                        OutboxEvent.topic == topic))]
+    return bool(at) and all(a is not None for a in at)
 
 
 def settles_by_itself(number: str) -> dict:
@@ -337,10 +353,13 @@ def test_a_claim_without_a_sufficient_bond_is_released_at_the_deadline(case_of) 
     assert all(d.followed_up_at for d in _decisions(case.number))
 
 
-def test_a_viewing_request_wakes_the_waiting_case_which_then_completes_on_the_verdicts(case_of, outcomes) -> None:  # noqa: ANN001
+def test_a_waiting_case_is_woken_by_neither_a_viewing_request_nor_a_verdict_that_leaves_it_unsettled(case_of, outcomes) -> None:  # noqa: ANN001
     case = case_of("viewing")
     r = outcomes["results"]["viewing"]
-    assert r["first_wait"] != r["second_wait"]  # suspended, resumed by viewing.requested, suspended again
+    # the same pause throughout: no flow-run process started for the request or for NIKE's verdict
+    assert tuple(r["after_request"]) == ("PAUSED", r["first_wait"])
+    assert tuple(r["after_first_verdict"]) == ("PAUSED", r["first_wait"])
+    assert r["completed"] == "COMPLETED"  # woken once, by the follow-up that settled the case
     assert {ln.state for ln in case.lines} == {"released"}
     from adapters.db import session_scope
     from models.tables import OutboxEvent

@@ -168,15 +168,23 @@ def test_a_detention_clock_advances_only_its_own_line(db: str) -> None:
     assert [m["line"] for m in advance_detention_clocks(now=later)] == [detained[1].number]
 
 
-def test_a_followed_up_decision_wakes_the_case_run_through_the_outbox(db: str) -> None:
-    case = _open()
-    nike = next(ln for ln in case.lines if ln.brand == "NIKE")
-    record_answer(notice_id=nike.notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
-                  answer={"verdicts": {nike.number: "not-infringing"}})
-    [d] = process.case_progress(case_number=case.number).pending_decisions
-    process.mark_followed_up(decision_id=d.id, documents=[])
+def test_a_followed_up_decision_says_whether_it_settled_the_case(db: str) -> None:
+    """The follow-up's event wakes the case run only when nothing else is left (flows/decide.py)."""
+    shipment = seed_shipment(FOUND)
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "GUCCI")]
+    case = open_confirmed(shipment, now=FOUND)
+    for n, (brand, user) in enumerate((("NIKE", "nike.agent"), ("GUCCI", "gucci.agent"))):
+        line = next(ln for ln in case.lines if ln.brand == brand)
+        record_answer(notice_id=line.notice_id, actor=user, now=FOUND + timedelta(minutes=9 + n),
+                      answer={"verdicts": {line.number: "not-infringing"}})
+    first, second = process.case_progress(case_number=case.number).pending_decisions
+    process.mark_followed_up(decision_id=first.id, documents=[])
     last = process.pending_events()[-1]
-    assert (last.topic, last.payload) == ("decision.followed_up", {"decision_id": d.id})
+    assert (last.topic, last.payload) == ("decision.followed_up", {"decision_id": first.id, "case_settled": False})
+    process.mark_followed_up(decision_id=second.id, documents=[])
+    last = process.pending_events()[-1]
+    assert (last.topic, last.payload) == ("decision.followed_up", {"decision_id": second.id, "case_settled": True})
+    assert process.case_progress(case_number=case.number).settled
 
 
 def test_a_decision_artifact_shows_user_text_as_text() -> None:
@@ -204,3 +212,25 @@ def test_timers_due_before_a_moment_are_those_that_ended_by_then(db: str) -> Non
     due = [t for t in process.timers_due(due_before=datetime(2026, 11, 28, 0, 0, tzinfo=SH))
            if t.case_number == case.number]
     assert len(due) == 9 and {t.kind for t in due} == {"notice"}
+
+
+def test_the_reconciliation_knows_which_open_cases_are_settled(db: str) -> None:
+    """A settled case whose run still waits is resumed by the reconciliation (flows/reconcile.py)."""
+    shipment = seed_shipment(FOUND)
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "CHANEL")]
+    case = open_confirmed(shipment, now=FOUND)
+
+    def settled() -> bool:
+        return next(r for r in process.cases_to_reconcile() if r.case_number == case.number).settled
+
+    assert not settled()  # both notices wait
+    nike = next(ln for ln in case.lines if ln.brand == "NIKE")
+    chanel = next(ln for ln in case.lines if ln.brand == "CHANEL")
+    record_answer(notice_id=nike.notice_id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {nike.number: "not-infringing"}})
+    record_answer(notice_id=chanel.notice_id, actor="chanel.agent", now=FOUND + timedelta(minutes=10),
+                  answer={"verdicts": {chanel.number: "infringing"}, "detain": True, "bond": "general"})
+    assert not settled()  # answered, but the decisions are not followed up
+    for d in process.case_progress(case_number=case.number).pending_decisions:
+        process.mark_followed_up(decision_id=d.id, documents=[])
+    assert settled()  # CHANEL's line is detained: the case stays open, its run has nothing left to wait for

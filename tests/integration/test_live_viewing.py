@@ -1,6 +1,7 @@
 """The live connection of a viewing room (实时连线) over real aiortc tracks: the officer publishes a
-synthetic camera and microphone, participants receive the relayed picture, a snapshot and the
-recorded session become evidence, and nobody uninvited gets a frame."""
+synthetic camera and microphone, participants receive the relayed picture, the rights holder's voice
+reaches the officer, a snapshot and the recorded session become evidence, and nobody uninvited gets
+a frame."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, Permis
 from models.tables import TimelineEntry
 from services.demo import seed_shipment
 from services.evidence import list_evidence, verify_evidence
-from services.live import close_live_room, live_status, publish_live, take_snapshot, watch_live
+from services.live import close_live_room, hear_live, live_status, publish_live, speak_live, take_snapshot, watch_live
 from services.viewing import decide_viewing, open_room, request_shot, request_viewing, room_state
 from tests.support import moto_store, open_confirmed, wait_for
 
@@ -150,7 +151,58 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
     with av.open(io.BytesIO(store().open(f"evidence/{case.number}/{rec['sha256']}").read())) as probe:
         kinds = sorted(st.type for st in probe.streams)
         pictures = sum(1 for _ in probe.decode(video=0))
-    assert kinds == ["audio", "video"] and pictures >= 10
+    assert kinds == ["audio", "audio", "video"] and pictures >= 10  # the officer's sound, the voice back, the picture
+
+
+async def _speak(voice: Any) -> None:
+    voice.audio.addTrack(AudioStreamTrack())
+    voice.audio.start()
+
+
+def test_the_rights_holder_speaks_to_the_officer_one_voice_at_a_time_and_it_is_recorded(
+        lite_room, media_loop, tmp_path: Path) -> None:
+    case, v = lite_room
+    rooms = LiveRegistry(tmp_path / "live")
+    on(media_loop, _publish(publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(4))))
+    heard = hear_live(rooms=rooms, viewing_id=v.id, actor="site.wang")
+    on(media_loop, _speak(speak_live(rooms=rooms, viewing_id=v.id, actor="chanel.agent")))
+    sound = on(media_loop, _frames(heard, 10))
+    assert {f.sample_rate for f in sound} == {8000} and [f.pts for f in sound] == sorted(f.pts for f in sound)
+    live_status(rooms=rooms, viewing_id=v.id, actor="chanel.agent", connected=True)
+    status = live_status(rooms=rooms, viewing_id=v.id, actor="site.wang", connected=True, publishing=True)
+    assert status.speaker == "chanel.agent"
+    assert {p.username: p.speaking for p in status.connected} == {"site.wang": False, "chanel.agent": True}
+
+    # an IPR officer speaks too: the last to start has the channel; when it stops, nobody has it
+    ipr = speak_live(rooms=rooms, viewing_id=v.id, actor="ipr.li")
+    on(media_loop, _speak(ipr))
+    assert live_status(rooms=rooms, viewing_id=v.id, actor="site.wang").speaker == "ipr.li"
+    ipr.audio.stop()
+    wait_for("the channel to be free", lambda: rooms.get(v.id).speaker is None, timeout=10, every=0.05)
+
+    with pytest.raises(InvalidInput, match="own sound"):
+        speak_live(rooms=rooms, viewing_id=v.id, actor="site.wang")  # the officer filming speaks on the picture
+    with pytest.raises(PermissionDenied):
+        hear_live(rooms=rooms, viewing_id=v.id, actor="chanel.agent")
+    for who in ("nike.agent", "cq.trading", "nobody"):  # not invited: the room does not exist for them
+        for call in (speak_live, hear_live):
+            with pytest.raises(NotFound):
+                call(rooms=rooms, viewing_id=v.id, actor=who)
+
+    on(media_loop, _speak(speak_live(rooms=rooms, viewing_id=v.id, actor="chanel.agent")))
+    wait_for("the recorder to have the voice", lambda: rooms.get(v.id).recorder is not None
+             and rooms.get(v.id).recorder.voice_frames >= 20, timeout=60, every=0.05)
+    close_live_room(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(9))
+    [rec] = _timeline("viewing.recorded")
+    assert rec["voice_frames"] >= 20
+    import av
+
+    from services.evidence import store
+
+    with av.open(io.BytesIO(store().open(f"evidence/{case.number}/{rec['sha256']}").read())) as probe:
+        voice = [st for st in probe.streams if st.metadata.get("title") == "voice to the site"]
+        assert len(voice) == 1 and voice[0].type == "audio"
+        assert sum(1 for _ in probe.demux(voice[0]) if _.size) > 10  # the voice was encoded, not only declared
 
 
 def test_nobody_uninvited_joins_or_receives_the_media(lite_room, media_loop, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.decide import (
+    CLOCK_TOPICS,
     MAX_RUNS_PER_CASE,
     WAKING_TOPICS,
     CaseRun,
@@ -20,8 +21,8 @@ from flows.decide import (
 R = RunState
 
 
-def ev(topic: str, *, has_case: bool = True) -> Event:
-    return Event(id=7, topic=topic, has_case=has_case)
+def ev(topic: str, *, has_case: bool = True, settles: bool = True) -> Event:
+    return Event(id=7, topic=topic, has_case=has_case, settles=settles)
 
 
 @pytest.mark.parametrize(("prefect", "policy"), [
@@ -40,44 +41,64 @@ def test_an_event_without_a_case_is_handed_on_with_nothing_to_do() -> None:
 
 def test_the_first_event_of_a_case_without_a_run_starts_it() -> None:
     assert decide(CaseRun(R.NONE), ev("case.opened")) == Plan((Step.START_RUN,))
-    assert decide(CaseRun(R.NONE), ev("notice.served")) == Plan((Step.START_RUN,))
+    assert decide(CaseRun(R.NONE), ev("notice.served")) == Plan((Step.SCHEDULE_TIMERS, Step.START_RUN))
 
 
-def test_a_decision_is_followed_up_whatever_the_run_is_doing() -> None:
+def test_a_decision_is_followed_up_and_its_clocks_timed_whatever_the_run_is_doing() -> None:
     for state in (R.BUSY, R.WOKEN, R.PAUSED, R.COMPLETED):
-        assert decide(CaseRun(state), ev("decision.made")) == Plan((Step.FOLLOW_UP,))
-    assert decide(CaseRun(R.NONE), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.START_RUN))
+        assert decide(CaseRun(state), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS))
+    assert decide(CaseRun(R.NONE), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS, Step.START_RUN))
+
+
+def test_a_new_deadline_gets_its_timer_from_the_task_worker_without_waking_the_run() -> None:
+    assert CLOCK_TOPICS == {"notice.served", "decision.made", "application.decided"}
+    for state in (R.BUSY, R.WOKEN, R.PAUSED, R.COMPLETED):
+        assert decide(CaseRun(state), ev("notice.served")) == Plan((Step.SCHEDULE_TIMERS,))
 
 
 def test_a_paused_run_is_resumed_by_a_waking_event_and_not_by_others() -> None:
-    for topic in WAKING_TOPICS - {"notice.answered"}:
+    assert WAKING_TOPICS == {"case.confirmed", "decision.followed_up", "case.closed", "application.decided"}
+    for topic in WAKING_TOPICS - CLOCK_TOPICS:
         assert decide(CaseRun(R.PAUSED), ev(topic)) == Plan((Step.RESUME_RUN,))
-    assert decide(CaseRun(R.PAUSED), ev("evidence.added")) == Plan()
+    assert decide(CaseRun(R.PAUSED), ev("application.decided")) == Plan((Step.SCHEDULE_TIMERS, Step.RESUME_RUN))
+    for topic in ("evidence.added", "viewing.requested", "viewing.decided", "document.issued"):
+        assert decide(CaseRun(R.PAUSED), ev(topic)) == Plan()
 
 
-def test_an_answer_resumes_the_run_and_cancels_the_notice_timer() -> None:
-    assert decide(CaseRun(R.PAUSED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS, Step.RESUME_RUN))
+def test_a_follow_up_wakes_the_run_only_when_it_settled_the_case() -> None:
+    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settles=True)) == Plan((Step.RESUME_RUN,))
+    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settles=False)) == Plan()
+    assert decide(CaseRun(R.BUSY), ev("decision.followed_up", settles=False)) == Plan()
+    assert decide(CaseRun(R.BUSY), ev("decision.followed_up", settles=True)) == Plan(handed_on=False)
+
+
+def test_an_answer_cancels_the_notice_timer_and_leaves_the_run_waiting() -> None:
+    # the answer's decision is followed up in the task worker; no flow-run process competes with it
+    assert decide(CaseRun(R.PAUSED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
+    assert decide(CaseRun(R.BUSY), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
     assert decide(CaseRun(R.COMPLETED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
 
 
 def test_a_busy_run_holds_a_waking_event_back_until_it_waits() -> None:
-    plan = decide(CaseRun(R.BUSY), ev("notice.answered"))
-    assert plan.waits and plan.steps == ()  # the timer is cancelled once, when the event is handed on
+    plan = decide(CaseRun(R.BUSY), ev("case.confirmed"))
+    assert plan.waits and plan.steps == ()
+    plan = decide(CaseRun(R.BUSY), ev("application.decided"))
+    assert plan.waits and plan.steps == ()  # its timers are scheduled once, when the event is handed on
     assert decide(CaseRun(R.BUSY), ev("evidence.added")) == Plan()
 
 
 def test_a_run_started_or_resumed_this_round_covers_the_later_events_of_its_case() -> None:
     started = after(CaseRun(R.NONE, 0), decide(CaseRun(R.NONE, 0), ev("case.opened")))
     assert started == CaseRun(R.WOKEN, 1)
-    assert decide(started, ev("notice.served")) == Plan()
-    assert decide(started, ev("decision.made")) == Plan((Step.FOLLOW_UP,))
-    resumed = after(CaseRun(R.PAUSED, 1), decide(CaseRun(R.PAUSED, 1), ev("viewing.requested")))
+    assert decide(started, ev("case.confirmed")) == Plan()
+    assert decide(started, ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS))
+    resumed = after(CaseRun(R.PAUSED, 1), decide(CaseRun(R.PAUSED, 1), ev("case.confirmed")))
     assert resumed == CaseRun(R.WOKEN, 1)
     assert after(CaseRun(R.BUSY, 1), Plan(handed_on=False)) == CaseRun(R.BUSY, 1)
 
 
 def test_a_completed_run_is_not_woken() -> None:
-    assert decide(CaseRun(R.COMPLETED), ev("viewing.requested")) == Plan()
+    assert decide(CaseRun(R.COMPLETED), ev("case.closed")) == Plan()
 
 
 def test_a_broken_run_is_replaced_a_bounded_number_of_times_then_left_to_a_manager() -> None:
@@ -90,4 +111,5 @@ def test_a_broken_run_is_replaced_a_bounded_number_of_times_then_left_to_a_manag
 
 def test_a_run_a_person_cancelled_is_left_to_a_manager() -> None:
     assert decide(CaseRun(R.STOPPED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS, Step.LEAVE_TO_MANAGER))
-    assert decide(CaseRun(R.STOPPED), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.LEAVE_TO_MANAGER))
+    assert decide(CaseRun(R.STOPPED), ev("decision.made")) == Plan(
+        (Step.FOLLOW_UP, Step.SCHEDULE_TIMERS, Step.LEAVE_TO_MANAGER))
