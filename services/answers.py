@@ -80,10 +80,11 @@ def _bond_check(s: Session, notice: Notice, claimed: list[Line], bond: object, a
             raise InvalidInput("bond", "a general bond covers trademarks only (Meas 24)")
         gb = valid_general_bond(s, notice.rights_holder_id, on)
         if gb is None:
-            raise InvalidInput("bond", f"no general bond (总担保) of this rights holder is valid on {on.isoformat()}")
+            raise InvalidInput("bond", "no general bond (总担保) of this rights holder is valid on {on}", on=on)
         left = general_bond_cover(s, gb)
         if left < required:
-            raise InvalidInput("bond", f"the general bond {gb.reference} covers RMB {left} more; RMB {required} is required")
+            raise InvalidInput("bond", "the general bond {reference} covers RMB {left} more; RMB {required} is required",
+                               reference=gb.reference, left=left, required=required)
         return BondKind.GENERAL.value, required, None, gb.id, True
     amount = Decimal(bond)  # type: ignore[arg-type]
     return BondKind.INDIVIDUAL.value, required, amount, None, False
@@ -108,7 +109,7 @@ def record_answer(
         done = replay(s, idempotency_key, RECORD_ANSWER)
         if done is not None:
             if done.get("notice_id") != notice.id:
-                raise InvalidInput("idempotency_key", f"already used for an answer to notice {done.get('notice_id')}")
+                raise InvalidInput("idempotency_key", "already used for an answer to notice {notice}", notice=done.get("notice_id"))
             return notice_view(s, notice, who)
         if who.role == Role.SYSTEM:
             raise InvalidInput("actor", "the system does not answer notices")
@@ -134,8 +135,8 @@ def _open_for_answer(s: Session, notice: Notice, who: Actor, now: datetime) -> N
     if notice.deadline_at is not None and (now >= notice.deadline_at or notice.state == NoticeState.EXPIRED):
         raise DeadlinePassed(str(notice.id), notice.deadline_at.astimezone(SHANGHAI))
     if notice.state != NoticeState.SERVED:
-        when = notice.answered_at.isoformat() if notice.answered_at else notice.state
-        raise ConcurrentUpdate(f"notice {notice.id}", f"already {notice.state} ({when}); nothing was changed")
+        raise ConcurrentUpdate(f"notice {notice.id}", "already {notice_state} ({when}); nothing was changed",
+                               notice_state=notice.state, when=notice.answered_at or notice.state)
 
 
 def _answered_lines(s: Session, notice: Notice, data: AnswerIn) -> tuple[dict[int, Line], list[Line]]:
@@ -145,10 +146,10 @@ def _answered_lines(s: Session, notice: Notice, data: AnswerIn) -> tuple[dict[in
     by_number = {ln.number: ln for ln in lines}
     extra = sorted(set(data.verdicts) - set(by_number))
     if extra:
-        raise InvalidInput("verdicts", f"line(s) {', '.join(map(str, extra))} are not on notice {notice.id}")
+        raise InvalidInput("verdicts", "line(s) {lines} are not on notice {notice}", lines=extra, notice=notice.id)
     missing = sorted(set(by_number) - set(data.verdicts))
     if missing:
-        raise InvalidInput("verdicts", f"no verdict for line(s) {', '.join(map(str, missing))}")
+        raise InvalidInput("verdicts", "no verdict for line(s) {lines}", lines=missing)
     claimed = [by_number[n] for n, v in sorted(data.verdicts.items()) if v == Verdict.INFRINGING]
     if data.detain and not claimed:
         raise InvalidInput("detain", "a detention needs at least one line answered infringing")
@@ -253,7 +254,7 @@ def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime 
         case = s.get(Case, notice.case_id)
         assert case is not None
         if notice.state != NoticeState.CLAIM_PENDING:
-            raise ConcurrentUpdate(f"notice {notice_id}", f"is {notice.state}: no detention claim awaits a bond")
+            raise ConcurrentUpdate(f"notice {notice_id}", "is {notice_state}: no detention claim awaits a bond", notice_state=notice.state)
         if notice.deadline_at is not None and now >= notice.deadline_at:
             raise DeadlinePassed(str(notice_id), notice.deadline_at.astimezone(SHANGHAI))
         ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()

@@ -193,10 +193,10 @@ def offices_to_apply_to(*, actor: str) -> list[tuple[str, str]]:
 def _recordation(s: Session, who: Actor, number: str, on: date) -> Recordation:
     rec = s.exec(select(Recordation).where(Recordation.number == number)).first()
     if rec is None or rec.rights_holder_id != who.rights_holder_id:
-        raise InvalidInput("recordation", f"no recordation {number} of yours")  # another holder's does not exist for you
+        raise InvalidInput("recordation", "no recordation {number} of yours", number=number)  # another holder's does not exist for you
     if not rec.valid_from <= on <= rec.valid_until:
-        raise InvalidInput("recordation", f"recordation {number} is not valid on {on.isoformat()} "
-                                          f"({rec.valid_from.isoformat()} to {rec.valid_until.isoformat()})")
+        raise InvalidInput("recordation", "recordation {number} is not valid on {on} ({valid_from} to {valid_until})",
+                           number=number, on=on, valid_from=rec.valid_from, valid_until=rec.valid_until)
     return rec
 
 
@@ -220,8 +220,9 @@ def file_application(*, application: ApplicationIn | dict[str, Any], actor: str,
         existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
                           .where(Shipment.declaration_no == data.declaration_no)).first()
         if existing is not None:
-            raise InvalidInput("declaration_no", f"declaration {data.declaration_no} already has a case at customs: "
-                                                 "answer its confirmation notice instead")
+            raise InvalidInput("declaration_no", "declaration {declaration_no} already has a case at customs: "
+                                                 "answer its confirmation notice instead",
+                               declaration_no=data.declaration_no)
         consignor = consignor_of(s, data.consignor)
         ship = Shipment(declaration_no=data.declaration_no, direction=data.direction.value, customs_office_id=office.id,  # type: ignore[arg-type]
                         consignor_id=consignor.id, found_at=now)  # type: ignore[arg-type]
@@ -291,7 +292,8 @@ def review_application_in(s: Session, *, who: Actor, case: Case, review: Applica
     if case.route != Route.APPLICATION or app is None:
         raise NotFound("application", case.number)
     if app.decision is not None:
-        raise ConcurrentUpdate(f"application {case.number}", f"already {app.decision} ({app.decided_at.isoformat() if app.decided_at else ''})")
+        raise ConcurrentUpdate(f"application {case.number}", "already {decision} ({decided_at})", decision=app.decision,
+                               decided_at=app.decided_at or "")
     notice = s.exec(select(Notice).where(Notice.case_id == case.id).with_for_update()).first()
     ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first() if notice else None
     assert notice is not None and ans is not None

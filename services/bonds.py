@@ -64,7 +64,7 @@ def evidence_of_case(s: Session, case: Case, evidence_id: int | None) -> int | N
         return None
     ev = s.get(Evidence, evidence_id)
     if ev is None or ev.case_id != case.id:
-        raise InvalidInput("evidence_id", f"no evidence {evidence_id} in case {case.number}")
+        raise InvalidInput("evidence_id", "no evidence {evidence_id} in case {case}", evidence_id=evidence_id, case=case.number)
     return evidence_id
 
 
@@ -105,7 +105,7 @@ def record_bond_receipt_in(s: Session, *, who: Actor, notice: Notice, receipt: B
     assert case is not None
     _officer_of(s, who, case, "record the receipt of a bond")
     if notice.state != NoticeState.CLAIM_PENDING:
-        raise ConcurrentUpdate(f"notice {notice.id}", f"is {notice.state}: no detention claim awaits a bond")
+        raise ConcurrentUpdate(f"notice {notice.id}", "is {notice_state}: no detention claim awaits a bond", notice_state=notice.state)
     if notice.deadline_at is not None and now >= notice.deadline_at:
         raise DeadlinePassed(str(notice.id), notice.deadline_at.astimezone(SHANGHAI))
     ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
@@ -151,14 +151,14 @@ def settle_bond_in(s: Session, *, who: Actor, notice: Notice, note: str, now: da
     _officer_of(s, who, case, "settle a bond")
     ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()
     if ans is None or ans.bond_accepted_at is None:
-        raise InvalidInput("notice_id", f"notice {notice.id} has no bond to settle")
+        raise InvalidInput("notice_id", "notice {notice} has no bond to settle", notice=notice.id)
     if ans.bond_settled_at is not None:
-        raise ConcurrentUpdate(f"notice {notice.id}", f"its bond was already settled ({ans.bond_settled_at.isoformat()})")
+        raise ConcurrentUpdate(f"notice {notice.id}", "its bond was already settled ({settled_at})", settled_at=ans.bond_settled_at)
     lines = claimed_lines(s, ans)
     waiting = [ln.number for ln in lines if ln.state in _OPEN_STATES
                or (ln.state == LineState.CONFISCATED.value and ln.disposed_at is None)]
     if waiting:
-        raise InvalidInput("notice_id", f"line(s) {', '.join(map(str, waiting))} are not finished or not disposed of yet")
+        raise InvalidInput("notice_id", "line(s) {lines} are not finished or not disposed of yet", lines=waiting)
     costs = [c.amount for c in s.exec(select(CaseCost).where(CaseCost.notice_id == notice.id))]
     if ans.bond_kind == BondKind.GENERAL.value:
         gb = s.get(GeneralBond, ans.general_bond_id)

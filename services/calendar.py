@@ -77,7 +77,7 @@ def _read(content: bytes, source: str) -> dict[str, Any]:
         keys = [k for k, _ in pairs]
         for k in keys:
             if keys.count(k) > 1:
-                raise CalendarDataInvalid(source, f"field {k!r} appears twice")
+                raise CalendarDataInvalid(source, "field {name!r} appears twice", name=k)
         return dict(pairs)
 
     try:
@@ -85,7 +85,8 @@ def _read(content: bytes, source: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise CalendarDataInvalid(source, "is not UTF-8 text") from None
     except json.JSONDecodeError as e:
-        raise CalendarDataInvalid(source, f"is not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+        raise CalendarDataInvalid(source, "is not JSON ({problem} at line {row} column {column})",
+                                  problem=e.msg, row=e.lineno, column=e.colno) from None
     if not isinstance(data, dict):
         raise CalendarDataInvalid(source, "must be a JSON object")
     return data

@@ -76,11 +76,12 @@ def open_case(
 
         office = find_office(s, data.customs_office)
         if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
-            raise PermissionDenied(who.username, "register a seizure", f"not an officer of {office.name_en}")
+            raise PermissionDenied(who.username, "register a seizure", "not an officer of {office}", office=office.name_en)
         lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when registered twice at once
         existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
         if existing is not None:
-            raise InvalidInput("declaration_no", f"a case already exists for declaration {data.declaration_no}")
+            raise InvalidInput("declaration_no", "a case already exists for declaration {declaration_no}",
+                               declaration_no=data.declaration_no)
 
         found_on = local_date(data.found_at)
         matches = _recordations_of(s, data, found_on)
@@ -129,7 +130,7 @@ def find_office(s: Session, key: str) -> CustomsOffice:
     office = s.exec(select(CustomsOffice).where(or_(CustomsOffice.name == key, CustomsOffice.name_en == key,
                                                     CustomsOffice.code == key))).first()
     if office is None:
-        raise InvalidInput("customs_office", f"unknown customs office {key!r}")
+        raise InvalidInput("customs_office", "unknown customs office {key!r}", key=key)
     return office
 
 
@@ -271,7 +272,7 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
         if case.route == Route.APPLICATION:
             if who.role == Role.RIGHTS_HOLDER:
                 return notice_view(s, notice, who)  # the holder's own application: nothing to serve
-            raise InvalidInput("notice_id", f"{case.number} is a rights holder's application: nothing is served")
+            raise InvalidInput("notice_id", "{case} is a rights holder's application: nothing is served", case=case.number)
         if case.confirmed_at is None:
             raise ConcurrentUpdate(f"notice {notice_id}", "is served once an IPR officer has confirmed the lines")
         if who.role == Role.IPR_OFFICER:

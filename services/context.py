@@ -74,8 +74,7 @@ def system_actor(session: Session) -> Actor:
 
 def require_role(actor: Actor, action: str, *roles: Role) -> None:
     if actor.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise PermissionDenied(actor.username, action, f"only {allowed} may")
+        raise PermissionDenied(actor.username, action, "only {roles} may", roles=list(roles))
 
 
 def record(
@@ -114,8 +113,8 @@ def record(
     if case_id is not None and actor.role != Role.SYSTEM and dated_before_last_act(at, floor):
         from models.rules.errors import InvalidInput
 
-        raise InvalidInput("now", f"{at.isoformat()} is before the case's last act ({floor.isoformat()}); "
-                                  "an act is never dated before it")
+        raise InvalidInput("now", "{at} is before the case's last act ({floor}); an act is never dated before it",
+                           at=at, floor=floor)
     entry = TimelineEntry(
         case_id=case_id,
         at=at,
@@ -182,7 +181,7 @@ def replay(session: Session, key: str | None, action: str) -> dict[str, Any] | N
     if rec.action != action:
         from models.rules.errors import InvalidInput
 
-        raise InvalidInput("idempotency_key", f"already used for a different action ({rec.action})")
+        raise InvalidInput("idempotency_key", "already used for a different action ({used_for})", used_for=rec.action)
     return rec.result
 
 

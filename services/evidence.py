@@ -96,8 +96,8 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
             raise InvalidInput("file", "the file is empty")
         kind = media.sniff(head)
         if kind is None:
-            raise InvalidInput("file", f"its content is not an accepted type: {media.accepted_text()} "
-                                       "(judged from the content, not the name)")
+            raise InvalidInput("file", "its content is not an accepted type: {accepted} (judged from the content, not the name)",
+                               accepted=media.accepted_text())
         limit = LIMITS[kind.kind]
         digest = hashlib.sha256(head)
         f.write(head)
@@ -108,7 +108,8 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
                 break
             size += len(data)
             if size > limit:
-                raise InvalidInput("file", f"too large: a {kind.kind} may be at most {_human(limit)}")
+                raise InvalidInput("file", "too large: a {media_kind} may be at most {limit}",
+                                       media_kind=kind.kind, limit=_human(limit))
             digest.update(data)
             f.write(data)
         f.flush()
@@ -117,7 +118,7 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
             try:
                 media.check_photo(f, kind)
             except media.NotAPicture as e:
-                raise InvalidInput("file", f"not a readable photo: {e}") from None
+                raise InvalidInput("file", "not a readable photo: {problem}", problem=str(e)) from None
         yield Spooled(file=f, sha256=digest.hexdigest(), size=size, media=kind)
 
 
@@ -235,9 +236,9 @@ def _resolve(s: Session, who: Actor, case_number: str, data: EvidenceIn) -> _Tar
         if shot is None:
             raise NotFound("shot request", data.shot_request_id)
         if viewing_id is not None and shot.viewing_id != viewing_id:
-            raise InvalidInput("shot_request_id", f"shot request {shot.id} belongs to another viewing")
+            raise InvalidInput("shot_request_id", "shot request {shot} belongs to another viewing", shot=shot.id)
         if shot.state == ShotRequestState.CANCELLED:
-            raise InvalidInput("shot_request_id", f"shot request {shot.id} was cancelled")
+            raise InvalidInput("shot_request_id", "shot request {shot} was cancelled", shot=shot.id)
         viewing_id = shot.viewing_id
     viewing = None
     if viewing_id is not None:
@@ -245,19 +246,21 @@ def _resolve(s: Session, who: Actor, case_number: str, data: EvidenceIn) -> _Tar
         if viewing is None or viewing.case_id != case.id:
             raise NotFound("viewing", viewing_id)
         if viewing.state != ViewingState.OPEN:
-            raise InvalidInput("viewing_id", f"viewing {viewing.id} is {viewing.state}: evidence is captured while the room is open")
+            raise InvalidInput("viewing_id", "viewing {viewing} is {viewing_state}: evidence is captured while the room is open",
+                               viewing=viewing.id, viewing_state=viewing.state)
     line_id = None
     if data.line_number is not None:
         line = s.exec(select(Line).where(Line.case_id == case.id, Line.number == data.line_number)).first()
         if line is None:
-            raise InvalidInput("line_number", f"case {case.number} has no line {data.line_number}")
+            raise InvalidInput("line_number", "case {case} has no line {line_number}", case=case.number, line_number=data.line_number)
         line_id = line.id
     if shot is not None and shot.line_id is not None:
         if line_id is not None and line_id != shot.line_id:
-            raise InvalidInput("line_number", f"shot request {shot.id} is about another line")
+            raise InvalidInput("line_number", "shot request {shot} is about another line", shot=shot.id)
         line_id = shot.line_id
     if viewing is not None and line_id is not None and line_id not in viewing.line_ids:
-        raise InvalidInput("line_number", f"line {data.line_number} is not among the lines of viewing {viewing.id}")
+        raise InvalidInput("line_number", "line {line_number} is not among the lines of viewing {viewing}",
+                               line_number=data.line_number, viewing=viewing.id)
     return _Target(case.id, case.number, line_id, viewing_id, shot.id if shot else None)  # type: ignore[arg-type]
 
 

@@ -75,7 +75,8 @@ def investigate_act(s: Session, *, who: Actor, task: Task, outcome: str, form: B
 def dispose_act(s: Session, *, who: Actor, task: Task, outcome: str, form: BaseModel, now: datetime) -> dict[str, Any]:
     assert isinstance(form, DisposalIn)
     if outcome != form.method.value:
-        raise InvalidInput("outcome", f"is {outcome} but the form says {form.method.value}")
+        raise InvalidInput("outcome", "is {outcome} but the form says {form_says}", outcome=outcome,
+                               form_says=form.method.value)
     case, line = _line(s, task)
     return record_disposal_in(s, who=who, case=case, line=line, disposal=form, now=now)
 
@@ -89,7 +90,8 @@ def review_statement_act(s: Session, *, who: Actor, task: Task, outcome: str, fo
                          now: datetime) -> dict[str, Any]:
     assert isinstance(form, StatementReviewIn)
     if outcome != form.decision:
-        raise InvalidInput("outcome", f"is {outcome} but the form says {form.decision}")
+        raise InvalidInput("outcome", "is {outcome} but the form says {form_says}", outcome=outcome,
+                               form_says=form.decision)
     return review_statement_in(s, who=who, statement=statement_of_task(s, task.case_id, task.line_id), review=form,
                                now=now)
 
@@ -98,7 +100,8 @@ def review_application_act(s: Session, *, who: Actor, task: Task, outcome: str, 
                            now: datetime) -> dict[str, Any]:
     assert isinstance(form, ApplicationReviewIn)
     if outcome != form.decision:
-        raise InvalidInput("outcome", f"is {outcome} but the form says {form.decision}")
+        raise InvalidInput("outcome", "is {outcome} but the form says {form_says}", outcome=outcome,
+                               form_says=form.decision)
     case = s.get(Case, task.case_id)
     if case is None:
         raise NotFound("case of task", task.id)

@@ -59,7 +59,7 @@ def check_seal(data: bytes) -> tuple[int, int]:
         w, h = im.size
         transparent = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
     if max(w, h) > min(w, h) * (1 + SQUARE_TOLERANCE):
-        raise InvalidInput("seal", f"not square ({w}x{h} pixels): a seal's sides may differ by at most 10 %")
+        raise InvalidInput("seal", "not square ({w}x{h} pixels): a seal's sides may differ by at most 10 %", w=w, h=h)
     if not transparent:
         raise InvalidInput("seal", "the PNG has no transparency: the office's name printed under the seal would be hidden")
     return w, h

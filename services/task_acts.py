@@ -67,15 +67,15 @@ def confirm_lines(s: Session, *, who: Actor, case: Case, not_matching: list[int]
     if who.role != Role.ADMIN and who.customs_office_id != case.customs_office_id:
         raise NotFound("case", case.number)
     if case.confirmed_at is not None:
-        raise ConcurrentUpdate(f"case {case.number}", f"was already confirmed at {case.confirmed_at.isoformat()}")
+        raise ConcurrentUpdate(f"case {case.number}", "was already confirmed at {confirmed_at}", confirmed_at=case.confirmed_at)
     lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number).with_for_update()))
     by_number = {ln.number: ln for ln in lines}
     unknown = sorted(set(not_matching) - set(by_number))
     if unknown:
-        raise InvalidInput("not_matching", f"line(s) {', '.join(map(str, unknown))} are not lines of {case.number}")
+        raise InvalidInput("not_matching", "line(s) {lines} are not lines of {case}", lines=unknown, case=case.number)
     gone = sorted(n for n in set(not_matching) if by_number[n].state != LineState.SUSPENDED)
     if gone:
-        raise InvalidInput("not_matching", f"line(s) {', '.join(map(str, gone))} are no longer suspended")
+        raise InvalidInput("not_matching", "line(s) {lines} are no longer suspended", lines=gone)
     reason = reason.strip()
     if not_matching and len(reason) < 3:
         raise InvalidInput("reason", "a line released for not matching its recordation needs the reason")
@@ -261,7 +261,7 @@ def register_acts(entries: Mapping[str, TaskAct | tuple]) -> None:
 def act_for(kind: str) -> TaskAct:
     entry = TASK_ACTS.get(str(kind))
     if entry is None:
-        raise InvalidInput("kind", f"a {kind} task has no act: it cannot be completed from the inbox")
+        raise InvalidInput("kind", "a {kind} task has no act: it cannot be completed from the inbox", kind=kind)
     return entry if isinstance(entry, TaskAct) else TaskAct(*entry)
 
 
@@ -272,8 +272,8 @@ def parse_form(form: type[BaseModel], fields: Mapping[str, Any]) -> BaseModel:
     data: dict[str, Any] = {}
     for name, value in fields.items():
         if name not in props:
-            raise InvalidInput("fields", f"{plain_name(name)!r} is not a field of this form "
-                                         f"(fields: {', '.join(props) or 'none'})")
+            raise InvalidInput("fields", "{name!r} is not a field of this form (fields: {fields})",
+                               name=plain_name(name), fields=", ".join(props) or "none")
         if isinstance(value, str) and _is_array(props[name]):
             value = [v.strip() for v in value.split(",") if v.strip()]
         data[name] = value

@@ -120,7 +120,7 @@ def _lock(s: Session, task_id: int, who: Actor, expected_version: int | None) ->
     if expected_version is not None and task.version != expected_version:
         raise ConcurrentUpdate(f"task {task_id}", "was changed by someone else meanwhile; reload and try again")
     if task.state not in _LIVE:
-        raise ConcurrentUpdate(f"task {task_id}", f"is already {task.state}")
+        raise ConcurrentUpdate(f"task {task_id}", "is already {task_state}", task_state=task.state)
     return task
 
 
@@ -128,7 +128,8 @@ def _may_work(who: Actor, task: Task) -> None:
     if who.role in (Role.MANAGER, Role.ADMIN):
         return
     if who.role.value != task.candidate_group:
-        raise PermissionDenied(who.username, f"work task {task.id}", f"it is for the {task.candidate_group} group")
+        raise PermissionDenied(who.username, "work task {task}", "it is for the {group} group",
+                               task=task.id, group=task.candidate_group)
 
 
 def claim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
@@ -153,7 +154,7 @@ def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = Non
         who = load_actor(s, actor)
         task = _lock(s, task_id, who, expected_version)
         if task.assignee_id != who.id and who.role not in (Role.MANAGER, Role.ADMIN):
-            raise PermissionDenied(who.username, f"unclaim task {task.id}", "it is not assigned to you")
+            raise PermissionDenied(who.username, "unclaim task {task}", "it is not assigned to you", task=task.id)
         task.assignee_id, task.state, task.claimed_at = None, TaskState.OPEN.value, None
         task.version += 1
         s.add(task)
@@ -169,10 +170,11 @@ def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: in
         who = load_actor(s, actor)
         task = _lock(s, task_id, who, expected_version)
         if who.role not in (Role.MANAGER, Role.ADMIN) and task.assignee_id != who.id:
-            raise PermissionDenied(who.username, f"hand over task {task.id}", "claim it first")
+            raise PermissionDenied(who.username, "hand over task {task}", "claim it first", task=task.id)
         to = load_actor(s, assignee)
         if to.role.value != task.candidate_group or to.customs_office_id != task.customs_office_id:
-            raise InvalidInput("assignee", f"{assignee} is not a {task.candidate_group} of this office")
+            raise InvalidInput("assignee", "{assignee} is not a {group} of this office", assignee=assignee,
+                               group=task.candidate_group)
         before = task.assignee_id
         task.assignee_id, task.state, task.claimed_at = to.id, TaskState.CLAIMED.value, now
         task.version += 1
@@ -199,7 +201,7 @@ def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, A
             raise ConcurrentUpdate(f"task {task_id}", "is claimed by a colleague")
         spec = act_for(task.kind)
         if outcome not in spec.outcomes:
-            raise InvalidInput("outcome", f"must be one of {', '.join(spec.outcomes)}")
+            raise InvalidInput("outcome", "must be one of {choices}", choices=list(spec.outcomes))
         fields = dict(fields or {})
         if spec.outcome_field:  # the outcome chosen is what the form states
             fields.setdefault(spec.outcome_field, outcome)
@@ -270,7 +272,7 @@ def _json_outcome(outcome: object) -> dict[str, Any]:
     try:
         plain_json = json.loads(json.dumps(outcome, allow_nan=False, ensure_ascii=False, default=str))
     except (TypeError, ValueError) as e:
-        raise InvalidInput("outcome", f"must hold plain JSON values only ({e})") from None
+        raise InvalidInput("outcome", "must hold plain JSON values only ({problem})", problem=str(e)) from None
     _plain_strings(plain_json)
     return plain_json
 
@@ -349,7 +351,7 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
     from models.rules.workdays import end_of_day, local_date
 
     if view not in VIEWS:
-        raise InvalidInput("view", f"must be one of {', '.join(VIEWS)}")
+        raise InvalidInput("view", "must be one of {choices}", choices=list(VIEWS))
     if not 1 <= limit <= 500:
         raise InvalidInput("limit", "must be between 1 and 500")
     if offset < 0:
@@ -500,7 +502,7 @@ def bulk(*, action: str, task_ids: list[int], actor: str, assignee: str | None =
             kinds = set(s.exec(select(Task.kind).where(col(Task.id).in_(task_ids))))
         for k in kinds:
             if not act_for(k).bulk:
-                raise InvalidInput("task_ids", f"{k} tasks are completed one at a time")
+                raise InvalidInput("task_ids", "{kind} tasks are completed one at a time", kind=k)
     now = now_or(now)
     out: list[BulkResult] = []
     for tid in task_ids:

@@ -122,15 +122,15 @@ def _apply_membership(s: Session, user: User, m: Membership) -> None:
     if m.role.is_customs:
         office = s.exec(select(CustomsOffice).where(CustomsOffice.code == m.customs_office)).first()
         if office is None:
-            raise InvalidInput("customs_office", f"unknown office {m.customs_office!r}")
+            raise InvalidInput("customs_office", "unknown office {office!r}", office=m.customs_office)
         user.customs_office_id = office.id
     elif m.role == Role.RIGHTS_HOLDER:
         if s.get(RightsHolder, m.rights_holder_id) is None:
-            raise InvalidInput("rights_holder_id", f"unknown rights holder {m.rights_holder_id}")
+            raise InvalidInput("rights_holder_id", "unknown rights holder {rights_holder}", rights_holder=m.rights_holder_id)
         user.rights_holder_id = m.rights_holder_id
     else:
         if s.get(Consignor, m.consignor_id) is None:
-            raise InvalidInput("consignor_id", f"unknown consignor {m.consignor_id}")
+            raise InvalidInput("consignor_id", "unknown consignor {consignor}", consignor=m.consignor_id)
         user.consignor_id = m.consignor_id
 
 
@@ -171,9 +171,9 @@ def create_user(*, actor: str, user: UserIn | dict, now: datetime | None = None)
         who = _admin(s, actor)
         lock_name(s, f"username:{data.username}")  # two administrators creating one name at once: one user
         if s.exec(select(User.id).where(User.username == data.username)).first() is not None:
-            raise InvalidInput("username", f"{data.username} is taken")
+            raise InvalidInput("username", "{username} is taken", username=data.username)
         if data.email and s.exec(select(User.id).where(col(User.email) == str(data.email).lower())).first() is not None:
-            raise InvalidInput("email", f"{data.email} belongs to another user")
+            raise InvalidInput("email", "{email} belongs to another user", email=data.email)
         u = User(username=data.username, display_name=data.display_name, role=data.role.value,
                  email=str(data.email).lower() if data.email else None, locale=data.locale,
                  password_hash=hash_password(data.password), created_at=now)
@@ -253,7 +253,7 @@ def create_rights_holder(*, actor: str, holder: RightsHolderIn | dict, now: date
     with session_scope() as s:
         who = _admin(s, actor)
         if s.exec(select(RightsHolder.id).where(RightsHolder.name == data.name)).first() is not None:
-            raise InvalidInput("name", f"a rights holder named {data.name!r} exists")
+            raise InvalidInput("name", "a rights holder named {name!r} exists", name=data.name)
         h = RightsHolder(name=data.name, country=data.country, contact_emails=[str(e).lower() for e in data.contact_emails],
                          agent=data.agent or None, created_at=now)
         s.add(h)

@@ -96,8 +96,7 @@ def _load(s: Session, viewing_id: int, actor: str, *, lock: bool = False) -> tup
 
 def _require_officer(who: Actor, part: str, action: str, *roles: Role) -> None:
     if part != "customs" or who.role not in (*roles, Role.ADMIN):
-        allowed = ", ".join(r.value for r in roles)
-        raise PermissionDenied(who.username, action, f"only a {allowed} of the office may")
+        raise PermissionDenied(who.username, action, "only a {roles} of the office may", roles=list(roles))
 
 
 def _viewing_out(s: Session, v: Viewing, case: Case) -> ViewingOut:
@@ -165,7 +164,8 @@ def request_viewing(
 
                 mark_served(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
             if notice.state != NoticeState.SERVED:
-                raise ConcurrentUpdate(f"notice {notice.id}", f"is {notice.state}: a viewing is for a notice still awaiting its answer")
+                raise ConcurrentUpdate(f"notice {notice.id}", "is {notice_state}: a viewing is for a notice still awaiting its answer",
+                                   notice_state=notice.state)
             if notice.deadline_at is not None and now >= notice.deadline_at:
                 raise DeadlinePassed(str(notice.id), notice.deadline_at)
             candidates = list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
@@ -186,7 +186,7 @@ def request_viewing(
         wanted = sorted(set(data.line_numbers)) if data.line_numbers else sorted(by_number)
         unknown = [n for n in wanted if n not in by_number]
         if unknown:
-            raise InvalidInput("line_numbers", f"line(s) {', '.join(map(str, unknown))} are not yours to view in this case")
+            raise InvalidInput("line_numbers", "line(s) {lines} are not yours to view in this case", lines=unknown)
         lines = [by_number[n] for n in wanted if by_number[n].state in ("suspended", "detained", "undetermined")]
         if not lines:
             raise InvalidInput("line_numbers", "none of these lines is still held by customs")
@@ -235,7 +235,7 @@ def decide_viewing_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: s
         raise InvalidInput("scheduled_for", "must carry a timezone")
     _require_officer(who, part, "decide on a viewing", Role.IPR_OFFICER)
     if v.state != ViewingState.REQUESTED:
-        raise ConcurrentUpdate(f"viewing {v.id}", f"was already decided ({v.state})")
+        raise ConcurrentUpdate(f"viewing {v.id}", "was already decided ({viewing_state})", viewing_state=v.state)
     v.state = (ViewingState.APPROVED if approve else ViewingState.REFUSED).value
     v.decided_by_id, v.decided_at, v.decision_reason = who.id, now, reason
     v.scheduled_for = scheduled_for if approve else None
@@ -273,7 +273,7 @@ def open_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, n
     opened the room until the room closes."""
     _require_officer(who, part, "open a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
     if v.state not in (ViewingState.APPROVED, ViewingState.CLOSED):
-        raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}: only an approved viewing opens")
+        raise ConcurrentUpdate(f"viewing {v.id}", "is {viewing_state}: only an approved viewing opens", viewing_state=v.state)
     before = v.state
     v.state = ViewingState.OPEN.value
     v.opened_at = v.opened_at or now  # the first opening starts the room's clock
@@ -320,7 +320,7 @@ def close_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, 
 
     _require_officer(who, part, "close a viewing room", Role.SITE_OFFICER, Role.IPR_OFFICER)
     if v.state != ViewingState.OPEN:
-        raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}, not open")
+        raise ConcurrentUpdate(f"viewing {v.id}", "is {viewing_state}, not open", viewing_state=v.state)
     if unsaved_recording(s, v):
         if not abandon_recording:
             raise ConcurrentUpdate(f"viewing {v.id}", "its live session is being recorded: close the room in the "
@@ -368,13 +368,15 @@ def request_shot(*, viewing_id: int, actor: str, text: str = "", guide_item_id: 
     with session_scope() as s:
         who, v, case, part = _load(s, viewing_id, actor)
         if v.state != ViewingState.OPEN:
-            raise InvalidInput("viewing_id", f"viewing {v.id} is {v.state}: shots are asked for while the room is open")
+            raise InvalidInput("viewing_id", "viewing {viewing} is {viewing_state}: shots are asked for while the room is open",
+                               viewing=v.id, viewing_state=v.state)
         lines = {ln.number: ln for ln in s.exec(select(Line).where(col(Line.id).in_(v.line_ids)))}
         line = None
         if data.line_number is not None:
             line = lines.get(data.line_number)
             if line is None:
-                raise InvalidInput("line_number", f"line {data.line_number} is not among the lines of this viewing")
+                raise InvalidInput("line_number", "line {line_number} is not among the lines of this viewing",
+                               line_number=data.line_number)
         words = data.text
         if data.guide_item_id is not None:
             item = s.get(GuideItem, data.guide_item_id)
@@ -411,7 +413,7 @@ def cancel_shot(*, shot_request_id: int, actor: str, now: datetime | None = None
         if part != "customs" and shot.requested_by_id != who.id:
             raise PermissionDenied(who.username, "cancel this shot request", "it is someone else's")
         if shot.state != ShotRequestState.OPEN:
-            raise ConcurrentUpdate(f"shot request {shot.id}", f"is already {shot.state}")
+            raise ConcurrentUpdate(f"shot request {shot.id}", "is already {shot_state}", shot_state=shot.state)
         shot.state = ShotRequestState.CANCELLED.value
         s.add(shot)
         record(s, actor=who, action="viewing.shot_cancelled", subject=f"viewing:{v.id}", at=now, case_id=case.id,
@@ -509,7 +511,7 @@ def live_seat(*, viewing_id: int, actor: str) -> LiveSeatOut:
     with session_scope(readonly=True) as s:
         who, v, case, part = _load(s, viewing_id, actor)
         if v.state != ViewingState.OPEN:
-            raise ConcurrentUpdate(f"viewing {v.id}", f"is {v.state}: the live connection is for an open room")
+            raise ConcurrentUpdate(f"viewing {v.id}", "is {viewing_state}: the live connection is for an open room", viewing_state=v.state)
         officer = part == "customs" and who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN)
         return LiveSeatOut(viewing_id=v.id, case_number=case.number, you=who.username, part=part,  # type: ignore[arg-type]
                            may_publish=officer, may_snapshot=officer or part == "rights_holder", may_close=officer)

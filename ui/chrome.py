@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 from pydantic import ValidationError
@@ -22,9 +21,8 @@ from models.enums import Role
 from models.rules.errors import NotFound, YunqueError
 from services.context import Actor
 from ui import labels
-from ui.i18n import t
+from ui.i18n import SHANGHAI, format_clock, format_day, format_money, format_time, t
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 COOKIE = "yq_session"
 NONCE_COOKIE = "yq_nonce"  # set by ui/server.py on every page before sign-in; binds the handoff to the browser
 TOKEN_KEY = "auth.token"
@@ -94,7 +92,7 @@ def sign_in_refusal(e: Exception, lang_: str) -> str:
     from models.rules.errors import SignInLocked
 
     if isinstance(e, SignInLocked):
-        return t(f"signin_locked.{e.scope}", lang_, until=e.until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+        return t(f"signin_locked.{e.scope}", lang_, until=format_time(e.until, lang_))
     return t("signin_refused", lang_)
 
 
@@ -248,15 +246,25 @@ def actor_of_page() -> Actor | None:
 
 
 def when(dt: datetime | None) -> str:
-    if dt is None:
-        return "—"
-    return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    """A moment in Beijing time, in the user's locale ("2026年11月24日 15:05")."""
+    return format_time(dt, lang())
+
+
+def clock(dt: datetime) -> str:
+    """The time of day in Beijing time, with seconds (when a page was refreshed)."""
+    return format_clock(dt, lang())
 
 
 def day(d: date | None, pending_year: int | None = None) -> str:
+    """A day in the user's locale ("2026年11月27日"); a deadline that waits for a year's schedule says so."""
     if d is None and pending_year is not None:
         return tr("deadline_pending", year=pending_year)
-    return d.isoformat() if d else "—"
+    return format_day(d, lang())
+
+
+def money(amount: object) -> str:
+    """An amount of RMB in the user's locale ("¥36,000.50")."""
+    return format_money(amount, lang())  # type: ignore[arg-type]
 
 
 def countdown(deadline_at: datetime | None, deadline: date | None, now: datetime | None = None,
@@ -315,13 +323,12 @@ def subject_text(subject: str) -> str:
 
 
 def refusal_text(e: YunqueError) -> str:
-    """A service's refusal in plain words: the field it names in the user's language, then the reason."""
-    field = getattr(e, "field", None)
-    if not field:
-        return md(e)
-    error = getattr(e, "error", None)
-    reason = labels.error_sentence(error, lang(), field) if error else getattr(e, "reason", e)
-    return tr("field_error", field=plain_md(labels.field_name(field, lang())), msg=plain_md(reason))
+    """A service's refusal as a sentence in the user's language (``labels.refusal_sentence``), escaped for
+    markdown where it needs it (it may quote what the user typed)."""
+    named = labels.refusal_field(e, lang())
+    if named is not None:
+        return tr("field_error", field=plain_md(named[0]), msg=plain_md(named[1]))
+    return plain_md(labels.refusal_sentence(e, lang()))
 
 
 def run_action(fn: Callable[..., T], *args: Any, ok: str | None = None, **kwargs: Any) -> T | None:

@@ -1,893 +1,165 @@
-"""The app's words in Chinese and English. ``t(key, lang, **values)``; an unknown key shows itself."""
+"""The app's words in Chinese and English, and its dates and money, per locale.
+
+The words live in two gettext catalogs managed with Babel, one per language:
+``ui/locale/zh/LC_MESSAGES/yunque.po`` and ``ui/locale/en/LC_MESSAGES/yunque.po``. Their message ids
+are *keys* ("page.signin", "state.detained", "wd_left"), not English sentences: both languages are
+translations of the key, so fixing an English sentence never orphans the Chinese one, and the codes the
+app shows (states, reasons, timeline actions) are looked up as ``prefix.code``. Each catalog is read
+once per process with ``babel.messages.pofile.read_po``: no compile step, a fresh checkout runs as it is.
+
+``t(key, lang, **values)`` gives the text of ``key`` in ``lang`` ("zh" or "en"), with ``{name}``
+placeholders filled by ``str.format``; a key in neither catalog shows itself (never an empty label).
+
+A message whose number changes its words has plural forms (``msgid_plural``): Chinese one, English two
+(``Plural-Forms`` in each file's header chooses). Its count is the value ``n``, or else the only whole
+number among the values (``t("err.too_short", lang, min_length=2)``).
+
+To add a word: add the same msgid to both files, e.g.::
+
+    msgid "apply_withdrawn"
+    msgstr "扣留申请已撤回。"            (zh)        msgstr "Application withdrawn."   (en)
+
+and call ``t("apply_withdrawn", lang)`` (``chrome.tr("apply_withdrawn")`` in a page). For a plural::
+
+    msgid "bulk_done"
+    msgid_plural "bulk_done"
+    msgstr[0] "已处理 {n} 项任务"      (zh)        msgstr[0] "{n} task done"  msgstr[1] "{n} tasks done"  (en)
+
+``tests/unit/test_labels.py`` fails, saying what to add, when a key used in ``ui/`` or one catalog's msgid
+is missing from a catalog, or when the two languages' placeholders differ.
+
+Dates, times and money shown to a person go through ``format_day``, ``format_time`` and ``format_money``
+(``babel.dates``/``babel.numbers``): times in Asia/Shanghai, money in RMB (``Decimal``).
+"""
 
 from __future__ import annotations
 
+import functools
+import gettext
+import string
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-# key: (中文, English)
-STRINGS: dict[str, tuple[str, str]] = {
-    # pages
-    "page.signin": ("登录", "Sign in"),
-    "page.inbox": ("待办任务", "Task inbox"),
-    "page.case": ("案件工作台", "Case workspace"),
-    "page.register": ("登记查扣", "Register a seizure"),
-    "page.viewing": ("远程看货室", "Viewing room"),
-    "page.board": ("管理看板", "Managers' board"),
-    "page.admin": ("系统管理", "Administration"),
-    "page.outbox": ("发文记录", "Outbox"),
-    "page.portal": ("我的确权通知", "My notices"),
-    "page.apply": ("申请扣留", "Apply for detention"),
-    "page.shipments": ("我的货物", "My shipments"),
-    "page.verify": ("文书核验", "Verify a document"),
-    # roles
-    "role.site_officer": ("查验现场关员", "Site officer"),
-    "role.ipr_officer": ("知识产权关员", "IPR officer"),
-    "role.manager": ("科室负责人", "Manager"),
-    "role.admin": ("系统管理员", "Administrator"),
-    "role.rights_holder": ("权利人", "Rights holder"),
-    "role.consignor": ("收发货人", "Consignor"),
-    "role.system": ("系统", "System"),
-    # sign-in and chrome
-    "signin_intro": ("海关知识产权远程确权（云确）。请使用您的账号登录。", "Remote confirmation of IP rights at customs (Yunque). Sign in with your account."),
-    "username": ("用户名", "User name"),
-    "password": ("密码", "Password"),
-    "sign_in": ("登录", "Sign in"),
-    "sign_in_sso": ("统一身份认证登录", "Sign in with single sign-on"),
-    "sso_refused": ("统一身份认证未能让您登录云确，原因如下：", "Single sign-on did not sign you in to Yunque, because:"),
-    "sign_out": ("退出登录", "Sign out"),
-    "sign_in_first": ("请先登录。", "Please sign in first."),
-    "not_for_your_role": ("您的角色无权使用此页面。", "This page is not available to your role."),
-    "language": ("语言", "Language"),
-    "field": ("字段", "Field"),
-    "field_error": ("{field}：{msg}", "{field}: {msg}"),
-    "yes": ("是", "yes"),
-    "no": ("否", "no"),
-    "open": ("打开", "open"),
-    "save": ("保存", "Save"),
-    "saved": ("已保存。", "Saved."),
-    "note": ("备注", "Note"),
-    "download": ("下载", "Download"),
-    "save_pdf": ("保存 PDF", "Save the PDF"),
-    "not_installed": ("此功能在本系统中未启用。", "This part is not installed here."),
-    "when": ("时间", "When"),
-    "actor": ("操作人", "Actor"),
-    "role": ("角色", "Role"),
-    "action": ("操作", "Action"),
-    "subject": ("对象", "Subject"),
-    "details": ("详情", "Details"),
-    # time
-    "no_deadline": ("期限尚未确定", "no deadline yet"),
-    "deadline_pending": ("期限待定：{year} 年工作日安排尚未导入", "deadline pending: the {year} working-day schedule is not loaded"),
-    "calendar.tab": ("工作日安排", "Working-day calendar"),
-    "calendar.missing": ("{year} 年工作日安排尚未导入：{n} 个法定期限暂无法计算，在导入之前不会据此自动放行。"
-                         "请在「系统管理 › 工作日安排」上传国务院办公厅公布的节假日安排，或运行 "
-                         "`yunque calendar load 文件 --as 用户名`；导入后系统立即计算这些期限。",
-                         "The {year} working-day schedule is not loaded: {n} legal deadline(s) cannot be computed, "
-                         "and nothing is released on them until it is. Upload the State Council's published holiday "
-                         "arrangement under Administration › Working-day calendar, or run "
-                         "`yunque calendar load FILE --as USER`; the deadlines are computed as soon as it is loaded."),
-    "calendar.next_missing": ("{year} 年工作日安排尚未导入，请在 1 月 1 日前导入（系统管理 › 工作日安排）。",
-                              "The {year} working-day schedule is not loaded yet: load it before 1 January "
-                              "(Administration › Working-day calendar)."),
-    "calendar.how": ("导入方法：在「系统管理 › 工作日安排」上传 JSON 文件（year、source、holidays、workdays），"
-                     "或运行 `yunque calendar load 文件 --as 用户名`。导入后本任务自动办结。",
-                     "How: upload the JSON file (year, source, holidays, workdays) under Administration › "
-                     "Working-day calendar, or run `yunque calendar load FILE --as USER`. The task completes itself "
-                     "once the year is loaded."),
-    "calendar.file": ("节假日安排文件（JSON）", "Holiday arrangement file (JSON)"),
-    "calendar.replace": ("替换已有年份（将列出状态改变的日期）", "Replace a year already known (the changed days are listed)"),
-    "calendar.load": ("导入", "Load"),
-    "seal.tab": ("海关印章", "Office seal"),
-    "seal.how": ("印章盖在本关此后签发的文书上（已签发的文书不变）：PNG，透明背景，近似正方形，不超过 2 MB。",
-                 "The seal is printed on the documents the office issues from now on (those issued keep theirs): a "
-                 "PNG with a transparent background, about square, at most 2 MB."),
-    "seal.file": ("印章图片（PNG）", "Seal image (PNG)"),
-    "seal.set": ("设置印章", "Set the seal"),
-    "seal.saved": ("印章已设置", "Seal set"),
-    "seal.missing": ("请选择印章图片", "choose the seal's image"),
-    "seal.current": ("当前印章（SHA-256 {sha}…，{size} 字节）", "Current seal (SHA-256 {sha}…, {size} bytes)"),
-    "seal.none": ("本关尚未设置印章：文书不盖章。", "This office has no seal yet: its documents print none."),
-    "calendar.loaded": ("已导入 {year} 年工作日安排（{source}），计算了 {n} 个待定期限。",
-                        "Loaded the {year} working-day schedule ({source}); {n} waiting deadline(s) computed."),
-    "calendar.changes": ("状态改变的日期", "Days whose status changed"),
-    "calendar.year": ("年份", "Year"),
-    "calendar.source": ("来源", "Source"),
-    "calendar.origin": ("数据", "Data"),
-    "calendar.origin.package": ("内置官方数据", "built-in official data"),
-    "calendar.origin.loaded": ("管理员导入", "loaded by an administrator"),
-    "calendar.loaded_by": ("导入人", "Loaded by"),
-    "calendar.loaded_at": ("导入时间", "Loaded at"),
-    "calendar.day": ("日期", "Day"),
-    "calendar.was": ("原为", "Was"),
-    "calendar.now": ("现为", "Now"),
-    "calendar.working": ("工作日", "working day"),
-    "calendar.rest": ("休息日", "rest day"),
-    "deadline_passed": ("期限已于 {at} 届满", "deadline passed at {at}"),
-    "hours_left": ("剩余约 {h} 小时", "about {h} hours left"),
-    "wd_left": ("剩余 {n} 个工作日（至 {d} 24:00，约 {h} 小时）", "{n} working day(s) left (until {d} 24:00, about {h} hours)"),
-    "wd_from_tomorrow": ("自明日起 {n} 个工作日（至 {d} 24:00，约 {h} 小时）",
-                         "{n} working day(s) from tomorrow (until {d} 24:00, about {h} hours)"),
-    "wd_left_col": ("剩余工作日", "Working days left"),
-    # states
-    "state.suspended": ("中止放行", "suspended"),
-    "state.released": ("放行", "released"),
-    "state.detained": ("扣留", "detained"),
-    "state.confiscated": ("没收", "confiscated"),
-    "state.undetermined": ("不能认定", "undetermined"),
-    "state.court-hold": ("协助执行", "court hold"),
-    "state.transferred": ("已移送公安机关", "transferred to the police"),
-    "state.applied": ("申请扣留待审查", "application under review"),
-    "case_status.open": ("办理中", "open"),
-    "case_status.closed": ("已办结", "closed"),
-    "notice_state.issued": ("已制发", "issued"),
-    "notice_state.served": ("已送达，待答复", "served, awaiting answer"),
-    "notice_state.claim-pending": ("已申请扣留，待担保", "detention applied for, bond awaited"),
-    "notice_state.answered": ("已答复", "answered"),
-    "notice_state.expired": ("逾期未答复", "expired"),
-    "notice_state.applied": ("扣留申请待审查", "detention application under review"),
-    "notice_state.withdrawn": ("未送达即撤回（货物与备案不符）", "withdrawn (lines did not match; never served)"),
-    "viewing_state.requested": ("已申请", "requested"),
-    "viewing_state.approved": ("已批准", "approved"),
-    "viewing_state.refused": ("未批准", "refused"),
-    "viewing_state.open": ("进行中", "open"),
-    "viewing_state.closed": ("已结束", "closed"),
-    "verdict.infringing": ("侵权", "infringing"),
-    "verdict.not-infringing": ("不侵权", "not infringing"),
-    "direction.export": ("出口", "export"),
-    "direction.import": ("进口", "import"),
-    "doc.confirmation_notice": ("确权通知书", "Confirmation notice"),
-    "doc.detention_notice": ("扣留通知书", "Detention notice"),
-    "doc.detention_receipt": ("扣留凭单", "Detention receipt"),
-    "doc.release_notice": ("放行通知书", "Release notice"),
-    "doc.undetermined_notice": ("不能认定通知书", "Notice of undetermined infringement"),
-    "doc.confiscation_decision": ("没收决定书", "Decision of confiscation"),
-    "doc.transfer_notice": ("案件移送告知书", "Notice of transfer to the police"),
-    "doc.rejection_notice": ("驳回扣留申请通知书", "Notice rejecting an application for detention"),
-    # why a line moved (models.rules.states.Reason)
-    "reason.suspected": ("涉嫌侵犯备案知识产权", "suspected infringement of a recorded right"),
-    "reason.viewing": ("看货", "viewing"),
-    "reason.cleared": ("权利人确认不侵权", "rights holder: not infringing"),
-    "reason.no-detention": ("权利人未申请扣留", "rights holder: no detention wanted"),
-    "reason.expired": ("期限内未答复", "no answer by the deadline"),
-    "reason.no-bond": ("期限内未提供有效担保", "no valid bond by the deadline"),
-    "reason.detention": ("申请扣留并提供担保", "detention applied for, bond given"),
-    "reason.infringement-determined": ("认定侵权", "infringement determined"),
-    "reason.cannot-determine": ("不能认定是否侵权", "infringement cannot be determined"),
-    "reason.no-court-notice": ("期限内未收到法院协助执行通知", "no court notice in time"),
-    "reason.court-notice": ("收到法院协助执行通知", "court notice received"),
-    "reason.counter-bond": ("收发货人提供反担保", "counter-bond posted by the consignor"),
-    "reason.withdrawn": ("权利人撤回申请", "rights holder withdrew its application"),
-    "reason.not-matched": ("货物与备案不符", "goods outside the recordation"),
-    "reason.not-infringing": ("调查认定不侵权", "investigation found no infringement"),
-    "reason.statement-accepted": ("采纳收发货人的陈述", "consignor's statement accepted"),
-    "reason.suspected-crime": ("涉嫌犯罪，移送公安机关", "suspected crime: transferred to the police"),
-    "reason.application": ("权利人申请扣留", "the rights holder applied for detention"),
-    "reason.application-accepted": ("申请及担保经审查，依申请扣留", "application and bond accepted: detained"),
-    "reason.application-rejected": ("扣留申请被驳回", "application for detention rejected"),
-    "reason.no-court-order": ("20 个工作日内未收到法院协助执行通知", "no court notice within 20 working days"),
-    "bond_kind.general": ("总担保", "general bond"),
-    "bond_kind.individual": ("单项担保", "individual bond"),
-    "cost_kind.storage": ("仓储费", "storage"),
-    "cost_kind.handling": ("装卸费", "handling"),
-    "cost_kind.disposal": ("处置费", "disposal"),
-    "waiting.group": ("{role}（组）", "{role} (group)"),
-    # tasks
-    "kind.confirm_seizure": ("核对查扣货物", "Confirm a seizure's lines"),
-    "kind.approve_viewing": ("审批看货申请", "Approve a viewing"),
-    "kind.attend_viewing": ("参加看货并拍摄", "Attend a viewing and capture shots"),
-    "kind.check_bond": ("审核担保", "Check a bond"),
-    "kind.sign_detention": ("签发扣留", "Sign a detention"),
-    "kind.investigate": ("调查扣留货物", "Investigate a detained line"),
-    "kind.serve_manually": ("人工送达", "Serve a document by hand"),
-    "kind.load_calendar": ("导入工作日安排", "Load a working-day schedule"),
-    "kind.dispose": ("处置没收货物", "Dispose of confiscated goods"),
-    "kind.settle_bond": ("结算担保", "Settle a bond"),
-    "kind.review_statement": ("审查收发货人陈述", "Review a consignor's statement"),
-    "kind.review_application": ("审查扣留申请", "Review a detention application"),
-    "kind.refund_counter_bond": ("退还反担保", "Refund a counter-bond"),
-    "kind.await_court": ("等待法院协助执行通知", "Await a court notice"),
-    "kind.answer": ("确权答复", "an answer"),
-    "kind.bond": ("担保", "a bond"),
-    "kind.viewing approval": ("看货审批", "viewing approval"),
-    "decision.done": ("已完成", "done"),
-    "decision.confirmed": ("核对无误", "confirmed"),
-    "decision.approved": ("批准", "approved"),
-    "decision.refused": ("不批准", "refused"),
-    "decision.bond-ok": ("担保有效", "bond in order"),
-    "decision.bond-missing": ("担保不足或缺失", "bond missing or short"),
-    "decision.signed": ("已签发", "signed"),
-    "urgency": ("紧急程度", "Urgency"),
-    "urgency.all": ("全部", "all"),
-    "urgency.overdue": ("已超期", "overdue"),
-    "urgency.near": ("临近期限", "near deadline"),
-    "task_kind": ("任务类型", "Task kind"),
-    "mine_only": ("仅看我的", "Mine only"),
-    "saved_view": ("已保存的视图", "Saved view"),
-    "save_view": ("保存当前筛选为本关视图", "Save these filters as a view for the office"),
-    "view_name": ("视图名称", "View name"),
-    "title": ("任务", "Task"),
-    "group": ("候选组", "Group"),
-    "assignee": ("处理人", "Assignee"),
-    "due": ("期限", "Due"),
-    "priority": ("优先级", "Priority"),
-    "refreshed": ("{at} 已刷新 · {n} 项任务", "refreshed {at} · {n} task(s)"),
-    "no_tasks": ("没有待办任务。", "No tasks."),
-    "select_tasks": ("选择任务（可多选）", "Select tasks (several at once)"),
-    "claim": ("认领", "Claim"),
-    "unclaim": ("退回", "Unclaim"),
-    "hand_over": ("转交", "Hand over"),
-    "complete_task": ("办结任务 #{id}", "Complete task #{id}"),
-    "complete": ("办结", "Complete"),
-    "completed": ("任务已办结。", "Task completed."),
-    "decision": ("处理结果", "Decision"),
-    "investigate_in_case": ("请在案件工作台中对扣留货物作出决定。", "Decide on the detained line in the case workspace."),
-    "open_case": ("打开案件 {n}", "Open case {n}"),
-    "task": ("任务", "Task"),
-    # case
-    "case_number": ("案件编号", "Case number"),
-    "no_cases": ("没有案件。", "No cases."),
-    "case_not_found": ("案件不存在。", "No such case."),
-    "notice_not_found": ("通知不存在。", "No such notice."),
-    "status": ("状态", "Status"),
-    "declaration_no": ("报关单号", "Declaration no."),
-    "lines": ("货物", "Lines"),
-    "items": ("件数", "Items"),
-    "customs_office": ("海关", "Customs office"),
-    "found_at": ("查获时间", "Found at"),
-    "opened_by": ("登记人", "Registered by"),
-    "consignor": ("收发货人", "Consignor"),
-    "flow_run": ("流程运行", "Flow run"),
-    "notices": ("确权通知", "Notices"),
-    "viewings": ("看货", "Viewings"),
-    "evidence": ("证据", "Evidence"),
-    "documents": ("文书", "Documents"),
-    "timeline": ("操作记录", "Timeline"),
-    "line_no": ("序号", "Line"),
-    "brand": ("品牌", "Brand"),
-    "brands": ("品牌", "Brands"),
-    "description": ("品名", "Description"),
-    "quantity": ("数量", "Quantity"),
-    "unit": ("单位", "Unit"),
-    "value": ("价值（元）", "Value (RMB)"),
-    "value_rmb": ("价值（元）", "Value (RMB)"),
-    "state": ("状态", "State"),
-    "reason": ("原因", "Reason"),
-    "recordation": ("备案号", "Recordation"),
-    "rights_holder": ("权利人", "Rights holder"),
-    "investigation_due": ("调查期限", "Investigation due"),
-    "served_at": ("送达时间", "Served at"),
-    "deadline": ("答复期限", "Deadline"),
-    "countdown": ("倒计时", "Countdown"),
-    "answer": ("答复", "Answer"),
-    "detain": ("申请扣留", "Detention"),
-    "bond": ("担保", "Bond"),
-    "confirmation_minutes": ("确权用时（分钟）", "Confirmation (minutes)"),
-    "decide_detained": ("对扣留货物作出决定", "Decide on a detained line"),
-    "outcome": ("决定", "Outcome"),
-    "minutes": ("分钟", "Minutes"),
-    "choose_outcome": ("请选择决定", "Choose an outcome"),
-    "outcome_missing": ("请先选择对该货物的决定，再提交。", "Choose the outcome for this line before deciding."),
-    "outcome.confiscate": ("认定侵权，没收", "infringement determined: confiscate"),
-    "outcome.cannot-determine": ("不能认定", "cannot determine"),
-    "outcome.court-notice": ("收到法院协助执行通知", "court notice received"),
-    "outcome.withdrawn": ("权利人撤回申请，放行", "rights holder withdrew: release"),
-    "outcome.counter-bond": ("收发货人提供反担保，放行", "counter-bond posted: release"),
-    "decide": ("决定", "Decide"),
-    "counter_bond.title": ("反担保（专利，《条例》第十九条）", "Counter-bond (patent, Reg 19)"),
-    "counter_bond.how": ("收发货人就扣留的涉嫌侵犯专利权货物提供等值的保证金或银行保函后，记录海关收到的反担保，货物即予放行；"
-                         "权利人自海关书面通知送达之次日起30个工作日内可向海关提交法院受理通知（《办法》第二十条）。",
-                         "When the consignor posts a deposit or bank guarantee equal to the value of detained patent "
-                         "goods, record what customs received: the line is released, and the rights holder has 30 "
-                         "working days from the day after customs' notice is served to file its court's acceptance "
-                         "notice (Meas 20)."),
-    "counter_bond.line": ("第 {n} 项 · 货值 {value} 元", "line {n} · value RMB {value}"),
-    "counter_bond.choose_form": ("请选择担保形式", "Choose the form"),
-    "counter_bond.record": ("记录反担保并放行", "Record the counter-bond and release"),
-    "counter_bond.recorded": ("已记录第 {n} 项的反担保，货物已放行。", "Counter-bond of line {n} recorded; the line is released."),
-    "counter_bond.received": ("收到反担保时间", "Counter-bond received"),
-    "counter_bond.court_due": ("起诉期限", "Court filing due"),
-    "counter_bond.not_served": ("待书面通知送达权利人", "after customs' notice is served on the rights holder"),
-    "court_filing.how": ("权利人在期限内提交法院受理通知的，海关继续保留反担保，以备法院处理。",
-                         "If the rights holder files its court's acceptance notice in time, customs keeps the "
-                         "counter-bond for the court."),
-    "court_filing.received_help": ("留空则为现在；例如 2026-11-24T15:00+08:00",
-                                   "empty for now; e.g. 2026-11-24T15:00+08:00"),
-    "court_filing.record": ("记录法院受理通知", "Record the court filing"),
-    "court_filing.recorded": ("已记录第 {n} 项的法院受理通知，反担保予以保留。",
-                              "Court filing for line {n} recorded; customs keeps the counter-bond."),
-    "decided": ("已决定。", "Decided."),
-    "no_viewings": ("没有看货申请。", "No viewings."),
-    "requested_by": ("申请人", "Requested by"),
-    "requested_at": ("申请时间", "Requested at"),
-    "opened_at": ("开始时间", "Opened at"),
-    "closed_at": ("结束时间", "Closed at"),
-    "join_room": ("进入看货室 #{id}", "Join viewing room #{id}"),
-    "no_evidence": ("尚无证据。", "No evidence yet."),
-    "no_documents": ("尚无文书。", "No documents yet."),
-    # register
-    "recordation_match": ("自动匹配的知识产权备案", "Recordations matched automatically"),
-    "no_recordation": ("无有效备案（不能依职权保护）", "no valid recordation (no ex officio protection)"),
-    "valid_until": ("有效期至", "Valid until"),
-    "direction": ("进出口", "Direction"),
-    "uscc": ("统一社会信用代码", "Unified social credit code"),
-    "found_on": ("查获日期", "Found on"),
-    "found_time": ("查获时刻", "Found at (time)"),
-    "register": ("登记并中止放行", "Register and suspend release"),
-    "registered": ("已登记案件 {n}，已向 {k} 个权利人制发确权通知。", "Case {n} registered; {k} rights holder(s) notified."),
-    # portal
-    "no_notices": ("您目前没有确权通知。", "You have no notices."),
-    "open_notice": ("查看通知", "Open a notice"),
-    "viewing": ("看货", "Viewing"),
-    "answer_help": ("请对每一项货物作出判断。如申请扣留，须提供担保。", "Give a verdict for every line. A detention needs a bond."),
-    "apply_detention": ("申请扣留侵权货物", "Apply for detention of the infringing goods"),
-    "bond_required": ("应缴担保金额：人民币 {amount} 元（涉嫌侵权货物价值 {value} 元，《实施办法》第二十三条）",
-                      "Bond required: RMB {amount} (value of the goods claimed RMB {value}; Meas 23)"),
-    "general_bond": ("总担保 {ref}（有效期至 {until}）", "General bond {ref} (valid until {until})"),
-    "individual_bond": ("单项担保", "Individual bond"),
-    "bond_amount": ("担保金额（元）", "Bond amount (RMB)"),
-    "comment": ("说明", "Comment"),
-    "submit_answer": ("提交答复", "Submit the answer"),
-    "verdict_missing": ("以下货物尚未判断：{lines}", "no verdict yet for line(s) {lines}"),
-    "answer_recorded": ("答复已记录。", "Your answer is recorded."),
-    "bond_awaited": ("已申请扣留，待提供担保：人民币 {amount} 元", "Detention applied for; a bond of RMB {amount} is awaited"),
-    "post_bond": ("提供担保", "Post the bond"),
-    "your_answer": ("答复于 {at}（{by}）", "Answered at {at} by {by}"),
-    "verdict": ("判断", "Verdict"),
-    "invite_consignor": ("邀请收发货人参加", "Invite the consignor"),
-    "request_viewing": ("申请远程看货", "Ask for a remote viewing"),
-    "viewing_requested": ("已提交看货申请。", "Viewing requested."),
-    # shipments
-    "no_shipments": ("您目前没有被中止放行的货物。", "None of your shipments is held."),
-    # board
-    "open_cases": ("办理中案件", "Open cases"),
-    "open_tasks": ("待办任务", "Open tasks"),
-    "overdue_tasks": ("超期任务", "Overdue tasks"),
-    "near_deadline": ("临近答复期限的通知", "Notices near their deadline"),
-    "lines_by_state": ("办理中案件的货物状态", "Lines of open cases by state"),
-    "waiting_on_whom": ("等待谁", "Waiting on whom"),
-    "party": ("对象", "Party"),
-    "waiting_for": ("等待事项", "Waiting for"),
-    "count": ("数量", "Count"),
-    "confirmation_times": ("确权用时分布（送达至答复）", "Confirmation times (served to answer)"),
-    "median_minutes": ("中位数：送达至答复 {m} 分钟；看货室开启至答复 {r} 分钟", "Median: {m} min served to answer; {r} min room opened to answer"),
-    "no_confirmations": ("尚无答复。", "No answers yet."),
-    "outcomes": ("放行与扣留（件数）", "Releases and detentions (items)"),
-    "by": ("按", "By"),
-    "by.brand": ("品牌", "brand"),
-    "by.office": ("海关", "office"),
-    "by.week": ("周", "week"),
-    "cases": ("案件", "Cases"),
-    "reassign": ("重新分派任务", "Reassign a task"),
-    "reassigned": ("已重新分派。", "Reassigned."),
-    # admin
-    "users": ("用户", "Users"),
-    "new_user": ("新建用户", "New user"),
-    "rights_holders": ("权利人", "Rights holders"),
-    "display_name": ("姓名", "Name"),
-    "organisation": ("单位", "Organisation"),
-    "email": ("电子邮箱", "E-mail"),
-    "active": ("启用", "Active"),
-    "locked": ("已锁定", "Locked"),
-    "user": ("用户", "User"),
-    "role_and_org": ("角色与单位", "Role and organisation"),
-    "account": ("账号", "Account"),
-    "disable": ("停用", "Disable"),
-    "enable": ("启用", "Enable"),
-    "new_password": ("新密码（至少 10 位）", "New password (10 characters or more)"),
-    "reset_password": ("重置密码", "Reset the password"),
-    "password_reset": ("密码已重置，该用户的会话已结束。", "Password reset; the user's sessions have ended."),
-    "create_user": ("创建用户", "Create the user"),
-    "user_created": ("已创建用户 {u}。", "User {u} created."),
-    "name": ("名称", "Name"),
-    "country": ("国家或地区", "Country"),
-    "contact_emails": ("联系邮箱", "Contact e-mails"),
-    "lines_file": ("从 CSV 文件读入货物（description,brand,quantity,unit,value）", "Read the lines from a CSV file (description,brand,quantity,unit,value)"),
-    "lines_file_bad": ("CSV 文件无法读取：{e}", "The CSV file cannot be read: {e}"),
-    "comma_separated": ("多个地址以逗号分隔", "separate several addresses with commas"),
-    "agent": ("代理人", "Agent"),
-    "create_rights_holder": ("新建权利人", "Create the rights holder"),
-    # verify
-    "verify_intro": ("输入文书编号（或扫描文书上的二维码），可上传 PDF 或输入 SHA-256 以核对文件是否未被篡改。",
-                     "Enter the document number (or scan its QR code); upload the PDF or give its SHA-256 to check it is unaltered."),
-    "document_number": ("文书编号", "Document number"),
-    "sha256_optional": ("SHA-256（可选）", "SHA-256 (optional)"),
-    "pdf_optional": ("PDF 文件（可选）", "PDF file (optional)"),
-    "verify": ("核验", "Verify"),
-    "verify_unknown": ("海关未签发编号为 {n} 的文书。", "Customs issued no document numbered {n}."),
-    "verify_match": ("文件与海关签发的文书一致。", "The file is the document customs issued."),
-    "verify_mismatch": ("文件与海关签发的文书不一致！", "The file is NOT the document customs issued!"),
-    "verify_issued": ("海关签发过此编号的文书。", "Customs issued a document with this number."),
-    "kind": ("种类", "Kind"),
-    "issued_at": ("签发时间", "Issued at"),
-    # viewing room
-    "viewing_not_found": ("看货不存在。", "No such viewing."),
-    "open_room": ("开启看货室", "Open the room"),
-    "close_room": ("关闭看货室", "Close the room"),
-    "participants": ("参加人", "Participants"),
-    "video_call": ("进入视频通话", "Join the video call"),
-    "shot_requests": ("拍摄要求", "Shot requests"),
-    "shot_request": ("拍摄要求", "Shot request"),
-    "no_shot_requests": ("尚无拍摄要求。", "No shot requests yet."),
-    "shot_state.open": ("待拍摄", "open"),
-    "shot_state.answered": ("已拍摄", "answered"),
-    "shot_state.cancelled": ("已取消", "cancelled"),
-    "room_log": ("看货记录", "Room log"),
-    "ask_shot": ("要求拍摄", "Ask for a shot"),
-    "guide_item": ("鉴别要点", "Authentication guide item"),
-    "shot_asked": ("已发出拍摄要求。", "Shot requested."),
-    "capture": ("拍摄取证", "Capture"),
-    "use_camera": ("使用摄像头", "Use the camera"),
-    "take_photo": ("拍照", "Take a photo"),
-    "upload_file": ("上传照片或视频（手机可直接拍摄）", "Upload a photo or video (a phone opens its camera)"),
-    "send_evidence": ("提交证据", "Send as evidence"),
-    "evidence_sent": ("证据已保存。", "Evidence stored."),
-    "evidence_duplicate": ("相同文件已是本案证据，未重复保存。", "The same file is already evidence of this case; nothing new stored."),
-    # outbox
-    "no_deliveries": ("没有发文记录。", "No deliveries."),
-    "addressee": ("受送达人", "Addressee"),
-    "means": ("方式", "Means"),
-    "attempt": ("次数", "Attempt"),
-    "recipients": ("收件地址", "Recipients"),
-    "server_reply": ("邮件服务器答复", "Server reply"),
-    "error": ("错误", "Error"),
-    "started_at": ("开始时间", "Started"),
-    "accepted_at": ("接收时间（送达）", "Accepted (served)"),
-    # 以图识图 (photo identification)
-    "identify": ("以图识图：拍照识别商标", "Identify from a photo"),
-    "identify_line": ("货物行", "Line"),
-    "identify_photo": ("商标照片", "Photo of the mark"),
-    "identify_none": ("未找到匹配的备案商标，请手工填写品牌。", "No recorded mark matches; type the brand by hand."),
-    "identify_score": ("匹配分", "Score"),
-    "identify_use": ("采用 {brand}（第 {n} 行）", "Use {brand} for line {n}"),
-    "identify_used": ("第 {n} 行品牌已填为 {brand}，请核对。", "Line {n} now reads {brand}; please check it."),
-    "identify_region": ("照片中匹配的区域", "The matched region in the photo"),
-    "my_marks": ("我的备案商标图样", "My recorded marks"),
-    "mark_images": ("{n} 张图样", "{n} images"),
-    "mark_kind": ("类型", "Kind"),
-    "mark_kind.mark": ("注册商标图样", "The mark as registered"),
-    "mark_kind.reference": ("正品参考照片", "Reference photo of genuine goods"),
-    "add_mark_image": ("添加图样", "Add the image"),
-    "mark_image_added": ("图样已保存。", "Image stored."),
-    "snapshot_match": ("照片与备案 {rec}（{brand}）的商标相符，匹配分 {score}。",
-                       "The photo shows the mark of recordation {rec} ({brand}), score {score}."),
-    "snapshot_no_match": ("照片中未识别出备案 {rec}（{brand}）的商标。",
-                          "The mark of recordation {rec} ({brand}) was not recognised in the photo."),
-    # tasks that act (inbox views, task forms)
-    "inbox_view": ("视图", "View"),
-    "inbox_view.mine": ("我的任务", "Mine"),
-    "inbox_view.group": ("本组待认领", "My groups, unclaimed"),
-    "inbox_view.office": ("本关全部待办", "All open in my office"),
-    "inbox_view.done": ("我已办结", "Completed by me"),
-    "urgency.today": ("今日到期", "due today"),
-    "urgency.none": ("无期限", "no due date"),
-    "priority_max": ("优先级不低于（数值不大于）", "Priority up to"),
-    "escalated_only": ("仅看已上报超期任务", "Escalated only"),
-    "page_n": ("第 {a}–{b} 项", "items {a}–{b}"),
-    "previous": ("上一页", "Previous"),
-    "next": ("下一页", "Next"),
-    "bulk_done": ("已处理 {n} 项任务", "{n} task(s) done"),
-    "claim_confirm": ("认领所选的 {n} 项任务？认领后由你负责办理。", "Claim the {n} selected task(s)? You will be responsible for them."),
-    "claim_yes": ("确认认领", "Yes, claim"),
-    "complete_all": ("一并办结 {n} 项", "Complete all {n}"),
-    "outcome.confirmed": ("全部与备案相符", "all lines match their recordations"),
-    "outcome.not-matching": ("部分或全部与备案不符（立即放行）", "some or all lines do not match (released at once)"),
-    "outcome.approve": ("批准", "approve"),
-    "outcome.refuse": ("不批准", "refuse"),
-    "outcome.open": ("开启看货室", "open the room"),
-    "outcome.close": ("关闭看货室（任务办结）", "close the room (task done)"),
-    "outcome.received": ("担保已收到（保证金或银行保函）", "bond received (deposit or bank guarantee)"),
-    "outcome.infringing": ("认定侵权（没收）", "infringement found (confiscate)"),
-    "outcome.not-infringing": ("认定不侵权（放行）", "no infringement (release)"),
-    "outcome.public-welfare": ("转交社会公益机构", "hand over to a public-welfare body"),
-    "outcome.sale-to-rights-holder": ("有偿转让给权利人", "sell to the rights holder"),
-    "outcome.auction": ("消除侵权特征后拍卖", "auction once the infringing features are removed"),
-    "outcome.destruction": ("销毁", "destroy"),
-    "outcome.settled": ("已结算（扣除费用，余额退还）", "settled (costs deducted, the rest refunded)"),
-    "outcome.accepted": ("采纳说明（放行）", "statement accepted (release)"),
-    "outcome.rejected": ("不予采纳", "statement rejected"),
-    # task form fields (the label of a field without one here is the form's own title)
-    # the process map of a case
-    "process_map": ("流程", "Process"),
-    "step": ("环节", "Step"),
-    "waiting_on": ("等待", "Waiting on"),
-    "until": ("期限", "Until"),
-    "step.seized": ("查扣登记", "Seizure registered"),
-    "step.confirm": ("核对备案", "Lines confirmed against the recordations"),
-    "step.notice": ("确权通知", "Confirmation notice"),
-    "step.approve_viewing": ("审批看货申请", "Viewing request to decide"),
-    "step.attend_viewing": ("远程看货", "Remote viewing"),
-    "step.detention": ("扣留与调查", "Detention and investigation"),
-    "step.disposal": ("没收货物处置", "Disposal of confiscated goods"),
-    "step.closed": ("结案", "Case closed"),
-    "step_done_at": ("完成于 {at}", "done {at}"),
-    "step_waiting": ("等待：{who}", "waiting on: {who}"),
-    "step_until": ("期限 {at}", "until {at}"),
-    "step_skipped": ("不适用", "not needed"),
-    "waiting.process": ("系统送达", "service by the system"),
-    "waiting.court": ("法院", "the court"),
-    "value.deposit": ("保证金", "deposit"),
-    "value.guarantee": ("银行保函", "bank guarantee letter"),
-    "value.hand": ("直接送达", "by hand"),
-    "value.post": ("邮寄送达", "by post"),
-    "value.mail": ("电子邮件", "by e-mail"),
-    "field.form": ("担保形式", "Form of the bond"),
-    "field.amount": ("金额（人民币元）", "Amount (RMB)"),
-    "field.bank": ("出具保函的银行", "Issuing bank"),
-    "field.letter_no": ("保函编号", "Guarantee letter no."),
-    "field.evidence_id": ("证据编号（可选）", "Evidence id (optional)"),
-    "field.note": ("说明", "Note"),
-    "field.court": ("法院", "Court"),
-    "field.reference": ("法院文书编号", "Court reference"),
-    "field.received_at": ("收到时间", "Received at"),
-    "field.why_not_earlier": ("不能采用在先处置方式的理由", "Why the earlier methods were not possible"),
-    "field.recipient": ("接收单位", "Recipient"),
-    "field.cost": ("处置费用（人民币元）", "Cost of disposal (RMB)"),
-    "field.reason": ("理由", "Reason"),
-    "field.confirm_seizure.reason": ("不符的理由（商品类别、被许可人、商标）", "Why they do not match"),
-    "field.approve_viewing.reason": ("理由（不批准时必填）", "Reason (required to refuse)"),
-    "field.settle_bond.note": ("说明", "Note"),
-    "field.not_matching": ("与备案不符的货物行号", "Lines that do not match"),
-    "field.scheduled_for": ("看货时间", "Viewing time"),
-    "field.means": ("送达方式", "Means of service"),
-    "field.served_at": ("送达时间", "Served at"),
-    "outcome.served": ("已送达", "served"),
-    "outcome.loaded": ("已导入", "loaded"),
-    "no_act": ("此类任务无法在待办中办结。", "This kind of task cannot be completed from the inbox."),
-    "acted": ("已执行；任务在看货室关闭时办结。", "Done; the task ends when the room closes."),
-    "case_summary": ("案件概况（{status}）", "Case summary ({status})"),
-    "may_not_complete": ("你不能办结此任务：{why}", "You may not complete this task: {why}"),
-    "task_history": ("任务经过", "Task history"),
-    "escalated_at": ("已于 {at} 超期上报科长", "Overdue: escalated to the manager at {at}"),
-    # sign-in refusals (services.auth); times are Beijing time
-    "signin_refused": ("用户名或密码错误。", "Wrong user name or password."),
-    "signin_locked.client_account": (
-        "密码错误次数过多：此账号在本设备/网络地址上的登录已锁定，至 {until}（北京时间）解除。其他设备不受影响。",
-        "Too many wrong passwords: this account is locked for sign-in from this device or network address "
-        "until {until} (Beijing time). Other devices are not affected."),
-    "signin_locked.client": (
-        "来自您网络地址的登录失败次数过多：该地址的登录已锁定，至 {until}（北京时间）解除。",
-        "Too many failed sign-ins from your network address: sign-in from it is locked until {until} "
-        "(Beijing time)."),
-    "signin_locked.account": (
-        "此账号近期密码错误次数过多：在从未登录过此账号的浏览器上，登录已锁定至 {until}（北京时间）。"
-        "请使用您以前登录过的浏览器。",
-        "This account has had too many wrong passwords: it is locked for sign-in from browsers it was never "
-        "used in until {until} (Beijing time). Use a browser you have signed in with before."),
-    # unlock links by e-mail (services.unlock, the /_yq/unlock route of ui/server.py)
-    "unlock.offer": ("无法登录？我们可以向此账号登记的电子邮箱发送解锁链接。",
-                     "Kept out? We can e-mail an unlock link to the address recorded for this account."),
-    "unlock.ask": ("给我发送解锁链接", "Send me an unlock link"),
-    "unlock.asked": ("如果该账号存在且登记了电子邮箱，解锁链接已发送至该邮箱，{minutes}分钟内有效，仅可使用一次。",
-                     "If the account exists and has an e-mail address, an unlock link was sent to it. It works "
-                     "once, for {minutes} minutes."),
-    "unlock.limited": ("申请解锁链接过于频繁，请于 {until}（北京时间）后再试。",
-                       "Too many unlock links asked for: try again after {until} (Beijing time)."),
-    "unlock.title": ("解除登录锁定", "Unlock sign-in"),
-    "unlock.confirm": ("确认后，此账号因密码错误次数过多而产生的登录锁定将被解除，然后请用您的密码登录。",
-                       "Confirm to clear this account's lock after too many wrong passwords; then sign in with "
-                       "your password."),
-    "unlock.button": ("解除锁定", "Unlock"),
-    "unlock.done": ("账号 {username} 的登录锁定已解除，请用您的密码登录。",
-                    "Sign-in to {username} is unlocked: sign in with your password."),
-    "unlock.refused.used": ("此解锁链接已使用过，不能再次使用。如仍无法登录，请在登录页重新申请。",
-                            "This unlock link was already used. If you are still kept out, ask for a new one "
-                            "on the sign-in page."),
-    "unlock.refused.expired": ("此解锁链接已过期。请在登录页重新申请。",
-                               "This unlock link has expired. Ask for a new one on the sign-in page."),
-    "unlock.refused.unknown": ("此解锁链接无效。请在登录页重新申请。",
-                               "This is not a valid unlock link. Ask for a new one on the sign-in page."),
-    "unlock.sign_in": ("前往登录", "Go to sign-in"),
-    "handoff_refused": ("此登录不是在本浏览器中发起的，未登录。请在此用您自己的账号登录。",
-                        "This sign-in was not started in this browser, so nobody was signed in. "
-                        "Sign in here with your own account."),
-    "handoff_expired": ("登录链接已过期或已使用。请重新登录。", "This sign-in link has expired or was used. Sign in again."),
-    # unexpected failures (adapters/incidents.py): the reason, then the incident id; the trace is in the log
-    "incident.db-not-set-up": ("数据库尚未初始化，请管理员运行 `yunque db upgrade`。", "The database is not set up: an administrator must run `yunque db upgrade`."),
-    "incident.db-read-only": ("数据库暂时只读，本次操作未作任何更改，请稍后重试。", "The database is read-only at the moment: nothing was changed. Please try again shortly."),
-    "incident.db-busy": ("数据库繁忙，本次操作未作任何更改，请重试。", "The database is busy: nothing was changed. Please try again."),
-    "incident.db-unreachable": ("暂时无法连接数据库，本次操作未作任何更改，请稍后重试。", "The database cannot be reached: nothing was changed. Please try again later."),
-    "incident.disk-full": ("服务器磁盘空间已满，本次操作未作任何更改，请通知管理员。", "The server's disk is full: nothing was changed. Please tell an administrator."),
-    "incident.nul-byte": ("输入的文字中含有不允许的空字符（U+0000）。", "The text entered contains a NUL character (U+0000), which is not allowed."),
-    "incident.store-unreachable": ("暂时无法连接证据存储，请稍后重试。", "The evidence store cannot be reached. Please try again later."),
-    "incident.object-missing": ("所存文件在证据存储中缺失，请通知管理员。", "A stored file is missing from the evidence store. Please tell an administrator."),
-    "incident.document-altered": ("所存文书与签发时的文书不一致，已停止提供，请通知管理员。", "A stored document no longer matches the one issued; it is withheld. Please tell an administrator."),
-    "incident.internal": ("发生意外错误，本次操作未能完成。", "An unexpected error stopped this action."),
-    "incident_id": ("事件编号：{id}（请告知管理员）", "Incident {id} (give this number to an administrator)"),
-    # live viewing (实时连线)
-    "live": ("实时连线", "Live"),
-    "live_recorded": ("本次连线全程录像（视频和声音），结束后作为证据保存。",
-                      "This session is recorded (video and sound) and kept as evidence when the room closes."),
-    "live_publish": ("用本机摄像头拍摄", "Film with this device"),
-    "live_camera": ("摄像头", "Camera"),
-    "live_camera.environment": ("后置", "Rear"),
-    "live_camera.user": ("前置", "Front"),
-    # the application route (Reg 12-15, 24(1))
-    "apply_intro": ("发现侵权嫌疑货物即将进出口的，权利人可以向货物进出境地海关申请扣留（《条例》第十二条）。"
-                    "申请须提供相当于货物价值的担保；海关审查后扣留或书面驳回。扣留后 20 个工作日内未收到人民法院协助执行通知的，海关放行货物。",
-                    "A rights holder who finds goods suspected of infringing about to be imported or exported may ask the "
-                    "customs office of the port to detain them (Reg 12). The application needs a bond equal to the value "
-                    "of the goods; customs detains them or rejects the application in writing. Without a court notice "
-                    "within 20 working days of the detention, customs releases the goods."),
-    "apply_no_recordation": ("您没有在海关总署备案的知识产权，无法在此申请。", "You have no right recorded with customs: you cannot apply here."),
-    "apply_expected_on": ("预计进出境日期", "Expected date of import or export"),
-    "apply_transport": ("运输工具", "Means of transport"),
-    "apply_grounds": ("有关证据（侵权事实明显存在的证据）", "Grounds (evidence that infringement is obvious)"),
-    "apply_bond_note": ("担保：相当于货物价值（《条例》第十四条），以保证金或银行保函向海关提供，海关收到后审查扣留。",
-                        "Bond: the value of the goods (Reg 14), as a deposit or a bank guarantee letter; customs decides "
-                        "once it has received it."),
-    "apply_submit": ("提交扣留申请", "File the application"),
-    "apply_filed": ("已提交扣留申请 {n}；请向海关提供人民币 {amount} 元担保。", "Application {n} filed: provide customs with a bond of RMB {amount}."),
-    "apply_mine": ("我的扣留申请", "My applications"),
-    "apply_none": ("暂无扣留申请。", "No applications yet."),
-    "apply_bond_required": ("应提供担保（元）", "Bond required (RMB)"),
-    "apply_court_due": ("法院协助执行通知截止", "Court notice by"),
-    "apply_reason": ("理由", "Reason"),
-    "apply_withdraw_which": ("撤回的申请", "Application to withdraw"),
-    "apply_withdraw_reason": ("撤回理由", "Why"),
-    "apply_withdraw": ("撤回扣留申请", "Withdraw the application"),
-    "filters": ("筛选", "Filters"),
-    "route": ("程序", "Route"),
-    "route.ex-officio": ("依职权保护（海关发现）", "ex officio (found by customs)"),
-    "route.application": ("依申请保护（权利人申请扣留）", "on the rights holder's application"),
-    "nice_class": ("商品类别", "Nice class"),
-    "match_flags": ("核对提示", "To check"),
-    "flag.no-class-stated": ("未注明商品类别", "no class stated"),
-    "flag.outside-classes": ("不在备案核定类别内", "outside the recorded classes"),
-    "flag.consignor-is-licensee": ("收发货人为被许可人", "the consignor is a licensee"),
-    "photo_match": ("以图识图", "Photo match"),
-    "photo_match_text": ("{rec}（得分 {score}，{verdict}）", "{rec} (score {score}, {verdict})"),
-    "photo_match_same": ("与本行备案一致", "the line's own recordation"),
-    "photo_match_other": ("与本行备案不一致", "not the line's recordation"),
-    "application.filed": ("待海关审查", "under review"),
-    "application.accepted": ("已扣留", "accepted: detained"),
-    "application.rejected": ("已驳回", "rejected"),
-    "application.withdrawn": ("已撤回", "withdrawn"),
-    "live_start": ("开始连线", "Start live"),
-    "live_stop": ("结束连线", "Stop live"),
-    "live_connected": ("在线", "Connected live"),
-    "live_filming": ("拍摄中", "filming"),
-    "live_nobody": ("暂无人在线", "Nobody is connected live yet"),
-    "live_waiting": ("正在等待现场画面…", "Waiting for the picture from the site…"),
-    "live_fallback": ("实时连线未能建立，请改用下方的拍照取证（照片模式）。",
-                      "The live connection did not come up: carry on with photos below (photo mode)."),
-    "live_snapshot": ("截取当前画面作为证据", "Capture the live picture as evidence"),
-    "live_for_shot": ("回应的拍摄要求", "For shot request"),
-    "live_snapshot_done": ("已截取画面并保存为证据。", "Snapshot stored as evidence."),
-    # timeline actions (every action the services record: tests/unit/test_labels.py)
-    "action.bond.offered": ("权利人提交担保（不足）", "Bond offered (not sufficient)"),
-    "action.bond.posted": ("权利人提交担保", "Bond posted"),
-    "action.bond.received": ("海关收到担保", "Bond received by customs"),
-    "action.bond.settled": ("担保结算", "Bond settled"),
-    "action.calendar.awaited": ("等待导入工作日安排", "Working-day schedule awaited"),
-    "action.calendar.loaded": ("导入工作日安排", "Working-day schedule loaded"),
-    "action.case.closed": ("结案", "Case closed"),
-    "action.case.confirmed": ("核对备案完成", "Lines confirmed against the recordations"),
-    "action.case.opened": ("登记查扣，立案", "Seizure registered, case opened"),
-    "action.case.process_started": ("流程开始运行", "Case process started"),
-    "action.case.transferred": ("移送公安机关", "Case transferred to the police"),
-    "action.clock.pending": ("期限待定（工作日安排未导入）", "Deadline pending (working-day schedule missing)"),
-    "action.cost.recorded": ("记录费用", "Cost recorded"),
-    "action.court.notice": ("收到法院协助执行通知", "Court notice received"),
-    "action.line.applied": ("登记申请扣留的货物", "Line applied for"),
-    "action.counter_bond.received": ("海关收到收发货人的反担保", "Counter-bond received by customs"),
-    "action.counter_bond.court_filing": ("权利人向法院起诉（受理通知）", "Court filing of the rights holder recorded"),
-    "action.counter_bond.refunded": ("退还反担保", "Counter-bond refunded"),
-    "action.counter_bond.clock_started": ("起诉期限开始计算（30 个工作日）", "Court-filing period started (30 working days)"),
-    "action.counter_bond.refundable": ("逾期未起诉，反担保可退还", "No court filing in time: counter-bond refundable"),
-    "action.task.cancelled": ("任务取消", "Task cancelled"),
-    "action.viewing.live_started": ("实时连线开始（录制中）", "Live session on air (recorded)"),
-    "action.viewing.recording_abandoned": ("实时连线录像未能保存", "Live session's recording lost"),
-    "action.application.filed": ("权利人提出扣留申请", "Application for detention filed"),
-    "action.application.accepted": ("海关受理扣留申请并扣留", "Application accepted: goods detained"),
-    "action.application.rejected": ("海关驳回扣留申请", "Application rejected"),
-    "action.application.withdrawn": ("权利人撤回扣留申请", "Application withdrawn"),
-    "action.decision.followed_up": ("决定的文书已制发送达", "Decision's documents issued and sent"),
-    "action.decision.made": ("作出决定", "Decision made"),
-    "action.delivery.escalated": ("邮件送达失败，转人工送达", "Mail failed: handed over for service by other means"),
-    "action.demo.loaded": ("载入演示数据", "Demo data loaded"),
-    "action.document.issued": ("制发文书", "Document issued"),
-    "action.document.mail_failed": ("文书邮件送达失败", "Document mail failed"),
-    "action.document.mailed": ("文书已通过邮件送达", "Document mailed"),
-    "action.document.served_manually": ("文书已人工送达", "Document served by other means"),
-    "action.evidence.added": ("新增证据", "Evidence added"),
-    "action.evidence.verified": ("核验证据完整性", "Evidence verified"),
-    "action.guide.item_added": ("新增鉴别要点", "Authentication guide item added"),
-    "action.guide.item_changed": ("修改鉴别要点", "Authentication guide item changed"),
-    "action.investigation.overdue": ("调查期限已过", "Investigation overdue"),
-    "action.line.clocks_set": ("计算调查与协助执行期限", "Investigation and court deadlines computed"),
-    "action.line.confiscated": ("没收货物", "Line confiscated"),
-    "action.line.court-hold": ("协助执行（法院）", "Line held for the court"),
-    "action.line.detained": ("扣留货物", "Line detained"),
-    "action.line.disposed": ("处置没收货物", "Confiscated line disposed of"),
-    "action.line.identified_from_photo": ("以图识图识别品牌", "Brand identified from a photo"),
-    "action.line.match_confirmed": ("确认货物与备案相符", "Line's match with the recordation confirmed"),
-    "action.line.released": ("放行货物", "Line released"),
-    "action.line.suspended": ("中止放行", "Release suspended"),
-    "action.line.transferred": ("货物随案移送公安机关", "Line transferred to the police"),
-    "action.line.undetermined": ("不能认定侵权", "Infringement cannot be determined"),
-    "action.notice.answered": ("权利人答复", "Notice answered"),
-    "action.notice.deadline_set": ("计算答复期限", "Answer deadline computed"),
-    "action.notice.expired": ("答复期限届满", "Notice expired"),
-    "action.notice.issued": ("制发确权通知", "Notice issued"),
-    "action.notice.opened": ("权利人查看通知", "Notice opened by the rights holder"),
-    "action.notice.sent": ("确权通知已发出", "Notice sent"),
-    "action.notice.served": ("确权通知已送达", "Notice served"),
-    "action.notice.withdrawn": ("确权通知撤回（货物与备案不符）", "Notice withdrawn (lines did not match)"),
-    "action.office.seal_set": ("设置海关印章", "Office seal set"),
-    "action.recordation.image_added": ("新增备案商标图样", "Recorded mark image added"),
-    "action.rights_holder.created": ("新建权利人", "Rights holder created"),
-    "action.session.ended": ("会话结束", "Session ended"),
-    "action.session.started": ("登录", "Signed in"),
-    "action.sign_in.unlock_mail_failed": ("解锁链接邮件发送失败", "Unlock link could not be mailed"),
-    "action.sign_in.unlock_mailed": ("已发送解锁链接邮件", "Unlock link mailed"),
-    "action.sign_in.unlock_refused": ("拒绝无效的解锁链接", "Unlock link refused"),
-    "action.sign_in.unlock_requested": ("申请解锁链接", "Unlock link asked for"),
-    "action.sign_in.unlocked": ("通过邮件链接解除登录锁定", "Sign-in unlocked by e-mailed link"),
-    "action.statement.filed": ("收发货人提交陈述", "Consignor's statement filed"),
-    "action.statement.reviewed": ("审查收发货人陈述", "Consignor's statement reviewed"),
-    "action.task.acted": ("执行任务", "Task acted on"),
-    "action.task.assigned": ("转交任务", "Task handed over"),
-    "action.task.claimed": ("认领任务", "Task claimed"),
-    "action.task.completed": ("办结任务", "Task completed"),
-    "action.task.escalated": ("任务超期上报", "Task escalated (overdue)"),
-    "action.task.opened": ("生成任务", "Task opened"),
-    "action.task.unclaimed": ("退回任务", "Task unclaimed"),
-    "action.user.created": ("新建用户", "User created"),
-    "action.user.disabled": ("停用用户", "User disabled"),
-    "action.user.enabled": ("启用用户", "User enabled"),
-    "action.user.locale": ("更改界面语言", "Language changed"),
-    "action.user.password_reset": ("重置密码", "Password reset"),
-    "action.user.role_from_groups": ("按统一身份认证分组更新角色", "Role updated from single sign-on groups"),
-    "action.user.updated": ("修改用户", "User updated"),
-    "action.view.saved": ("保存待办视图", "Inbox view saved"),
-    "action.viewing.call_link": ("设置视频通话链接", "Video call link set"),
-    "action.viewing.closed": ("关闭看货室", "Viewing room closed"),
-    "action.viewing.decided": ("审批看货申请", "Viewing request decided"),
-    "action.viewing.opened": ("开启看货室", "Viewing room opened"),
-    "action.viewing.recorded": ("保存连线录像", "Live session recording stored"),
-    "action.viewing.requested": ("申请看货", "Viewing requested"),
-    "action.viewing.shot_cancelled": ("取消拍摄要求", "Shot request cancelled"),
-    "action.viewing.shot_requested": ("提出拍摄要求", "Shot requested"),
-    "action.viewing.snapshot": ("截取连线画面", "Live picture captured"),
-    # the names of a timeline entry's details (a name without one here shows itself)
-    "key.state": ("状态", "state"),
-    "key.status": ("状态", "status"),
-    "key.reason": ("原因", "reason"),
-    "key.kind": ("类型", "kind"),
-    "key.outcome": ("结果", "outcome"),
-    "key.note": ("说明", "note"),
-    "key.lines": ("货物", "lines"),
-    "key.line": ("货物", "line"),
-    "key.brand": ("品牌", "brand"),
-    "key.role": ("角色", "role"),
-    "key.assignee": ("处理人", "assignee"),
-    "key.assignee_id": ("原处理人", "previous assignee"),
-    "key.notice_id": ("通知", "notice"),
-    "key.rights_holder_id": ("权利人", "rights holder"),
-    "key.deadline": ("答复期限", "deadline"),
-    "key.deadline_met": ("在期限内", "within the deadline"),
-    "key.due": ("期限", "due"),
-    "key.due_at": ("期限", "due"),
-    "key.investigation_due": ("调查期限", "investigation due"),
-    "key.court_due": ("协助执行期限", "court assistance due"),
-    "key.verdicts": ("判断", "verdicts"),
-    "key.detain": ("申请扣留", "detention applied for"),
-    "key.bond_kind": ("担保种类", "bond kind"),
-    "key.bond_required": ("应缴担保（元）", "bond required (RMB)"),
-    "key.bond_amount": ("担保金额（元）", "bond amount (RMB)"),
-    "key.amount": ("金额（元）", "amount (RMB)"),
-    "key.year": ("年份", "year"),
-    "key.task": ("任务", "task"),
-    "key.task_id": ("任务", "task"),
-    "key.documents": ("文书", "documents"),
-    "key.number": ("编号", "number"),
-    "key.means": ("方式", "means"),
-    "key.served_at": ("送达时间", "served at"),
-    "key.attempt": ("次数", "attempt"),
-    "key.attempts": ("次数", "attempts"),
-    "key.error": ("错误", "error"),
-    "key.evidence_id": ("证据", "evidence"),
-    "key.evidence_ids": ("证据", "evidence"),
-    "key.court": ("法院", "court"),
-    "key.reference": ("文书编号", "reference"),
-    "key.received_at": ("收到时间", "received at"),
-    "key.flow_run_id": ("流程运行", "flow run"),
-    "key.declaration_no": ("报关单号", "declaration no."),
-    "key.customs_office": ("海关", "customs office"),
-    "key.recordation": ("备案号", "recordation"),
-    "key.clock": ("期限", "clock"),
-    "key.missing_year": ("缺少的年份", "missing year"),
-    "key.not_matching": ("与备案不符的货物", "lines not matching"),
-    "key.released_lines": ("放行的货物", "lines released"),
-    "key.consignor_invited": ("邀请收发货人", "consignor invited"),
-    "key.scheduled_for": ("看货时间", "viewing time"),
-    "key.to": ("上报给", "to"),
-    "key.consignor": ("收发货人", "consignor"),
-    "key.name": ("名称", "name"),
-    "key.uscc": ("统一社会信用代码", "USCC"),
-    "key.result": ("结果", "result"),
-    "key.direction": ("进出口", "direction"),
-    "key.found_at": ("查获时间", "found at"),
-    "key.case_number": ("案件编号", "case number"),
-    "key.viewing_id": ("看货", "viewing"),
-    "key.text": ("内容", "text"),
-    "was_value": ("原为 {v}", "was {v}"),
-    # what a timeline entry is about ("line:YQ-.../2")
-    "subject.case": ("案件", "case"),
-    "subject.line": ("货物", "line"),
-    "subject.notice": ("通知", "notice"),
-    "subject.decision": ("决定", "decision"),
-    "subject.task": ("任务", "task"),
-    "subject.viewing": ("看货", "viewing"),
-    "subject.document": ("文书", "document"),
-    "subject.statement": ("陈述", "statement"),
-    "subject.evidence": ("证据", "evidence"),
-    "subject.user": ("用户", "user"),
-    "subject.calendar": ("工作日安排", "calendar"),
-    "subject.recordation": ("备案", "recordation"),
-    "subject.customs_office": ("海关", "customs office"),
-    "delivery_state.sending": ("发送中", "sending"),
-    "delivery_state.accepted": ("已送达（邮件服务器已接收）", "accepted (served)"),
-    "delivery_state.failed": ("失败", "failed"),
-    "delivery_state.served": ("已人工送达", "served by other means"),
-    # validation errors: what is wrong with a field, in words (ui/labels.py)
-    "form": ("表单", "form"),
-    "item_n": ("第 {n} 项", "item {n}"),
-    "field.declaration_no": ("报关单号", "Declaration no."),
-    "field.uscc": ("统一社会信用代码", "Unified social credit code"),
-    "field.consignor": ("收发货人", "Consignor"),
-    "field.lines": ("货物", "Lines"),
-    "field.quantity": ("数量", "Quantity"),
-    "field.value": ("价值（元）", "Value (RMB)"),
-    "field.brand": ("品牌", "Brand"),
-    "field.description": ("品名", "Description"),
-    "field.unit": ("单位", "Unit"),
-    "field.nice_class": ("尼斯分类", "Nice class"),
-    "field.verdicts": ("判断", "Verdicts"),
-    "field.bond": ("担保", "Bond"),
-    "field.comment": ("说明", "Comment"),
-    "field.username": ("用户名", "User name"),
-    "field.password": ("密码", "Password"),
-    "field.email": ("电子邮箱", "E-mail"),
-    "field.display_name": ("姓名", "Name"),
-    "field.name": ("名称", "Name"),
-    "field.number": ("编号", "Number"),
-    "field.sha256": ("SHA-256", "SHA-256"),
-    "err.digits": ("应为 {n} 位数字", "must be {n} digits"),
-    "err.pattern": ("格式不正确", "is not in the expected format"),
-    "err.pattern.uscc": ("应为 18 位，由数字和大写字母组成", "must be 18 characters, digits and capital letters"),
-    "err.invalid": ("填写有误", "is not valid"),
-    "err.missing": ("必须填写", "is required"),
-    "err.string_too_short": ("至少 {min_length} 个字符", "must be at least {min_length} character(s)"),
-    "err.string_too_long": ("最多 {max_length} 个字符", "must be at most {max_length} characters"),
-    "err.too_short": ("至少 {min_length} 项", "must have at least {min_length} item(s)"),
-    "err.too_long": ("最多 {max_length} 项", "must have at most {max_length} items"),
-    "err.greater_than": ("必须大于 {gt}", "must be greater than {gt}"),
-    "err.greater_than_equal": ("不得小于 {ge}", "must be at least {ge}"),
-    "err.less_than": ("必须小于 {lt}", "must be less than {lt}"),
-    "err.less_than_equal": ("不得大于 {le}", "must be at most {le}"),
-    "err.int_parsing": ("应为整数", "must be a whole number"),
-    "err.int_from_float": ("应为整数", "must be a whole number"),
-    "err.float_parsing": ("应为数字", "must be a number"),
-    "err.decimal_parsing": ("应为数字", "must be a number"),
-    "err.decimal_max_places": ("最多 {decimal_places} 位小数", "must have at most {decimal_places} decimal places"),
-    "err.bool_parsing": ("应为是或否", "must be yes or no"),
-    "err.date_from_datetime_parsing": ("应为日期，如 2026-11-24", "must be a date such as 2026-11-24"),
-    "err.date_parsing": ("应为日期，如 2026-11-24", "must be a date such as 2026-11-24"),
-    "err.datetime_from_date_parsing": ("应为时间，如 2026-11-24T15:00+08:00", "must be a time such as 2026-11-24T15:00+08:00"),
-    "err.datetime_parsing": ("应为时间，如 2026-11-24T15:00+08:00", "must be a time such as 2026-11-24T15:00+08:00"),
-    "err.timezone_aware": ("时间须带时区，如 +08:00", "must carry a timezone, such as +08:00"),
-    "err.enum": ("须为以下之一：{expected}", "must be one of: {expected}"),
-    "err.literal_error": ("须为以下之一：{expected}", "must be one of: {expected}"),
-    "err.extra_forbidden": ("不是本表单的字段", "is not a field of this form"),
-    "err.string_type": ("应为文字", "must be text"),
-    "err.list_type": ("应为列表", "must be a list"),
-}
+from babel import Locale, dates, numbers
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+LANGS = ("zh", "en")
+DOMAIN = "yunque"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+#: the locale each language formats dates and numbers in
+LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def catalog(lang: str) -> Catalog:
+    """The catalog of ``lang`` ("zh" or "en"), read once per process (it never changes while running)."""
+    with catalog_path(lang).open("rb") as f:
+        return read_po(f, locale=LOCALES[lang], domain=DOMAIN, abort_invalid=True)
+
+
+@functools.cache
+def _plural_index(lang: str) -> Callable[[int], int]:
+    return gettext.c2py(catalog(lang).plural_expr)
+
+
+def known(key: str) -> bool:
+    """Whether ``key`` has words (the test keeps both catalogs holding the same keys)."""
+    return key in catalog("zh")
+
+
+def _language(lang: str) -> str:
+    return lang if lang in LANGS else "en"
+
+
+def plural_count(values: Mapping[str, Any]) -> int:
+    """The number a plural message is counted by: ``n``, or else the only whole number among the values."""
+    if "n" in values:
+        return int(values["n"])
+    whole = [v for v in values.values() if isinstance(v, int) and not isinstance(v, bool)]
+    return whole[0] if len(whole) == 1 else 1
 
 
 def t(key: str, lang: str = "zh", **values: Any) -> str:
-    pair = STRINGS.get(key)
-    if pair is None:
+    """The words of ``key`` in ``lang``, placeholders filled; a key without words shows itself."""
+    lang = _language(lang)
+    message = catalog(lang).get(key)
+    if message is None or not message.string:
         return key
-    text = pair[0] if lang == "zh" else pair[1]
+    text = message.string
+    if isinstance(text, tuple):  # plural forms
+        text = text[min(_plural_index(lang)(plural_count(values)), len(text) - 1)]
     return text.format(**values) if values else text
+
+
+# --- refusals: the services' English reasons in Chinese ---------------------------------------------------------
+
+#: the catalog of the services' refusals: msgids are the English templates services raise with
+#: (``models/rules/errors.py``), msgstrs their Chinese; English needs no catalog (the template is English)
+REFUSALS = "refusals"
+
+
+@functools.cache
+def refusals() -> Catalog:
+    with (LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{REFUSALS}.po").open("rb") as f:
+        return read_po(f, locale=LOCALES["zh"], domain=REFUSALS, abort_invalid=True)
+
+
+def refusal_words(template: str, lang: str) -> str | None:
+    """A service's English ``template`` (a reason, an action, a thing) in ``lang``; None when the Chinese
+    catalog lacks it (the caller then shows the English sentence)."""
+    if _language(lang) == "en" or not template:
+        return template
+    message = refusals().get(template)
+    return message.string if message is not None and isinstance(message.string, str) and message.string else None
+
+
+def placeholders(text: str) -> set[str]:
+    """The names of the ``{name}`` placeholders of a message."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+# --- dates, times and money --------------------------------------------------------------------------------
+
+def _locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES[_language(lang)])
+
+
+def format_day(d: date | None, lang: str) -> str:
+    """A calendar day: "2026年11月27日" / "Nov 27, 2026"; "—" for none."""
+    return "—" if d is None else dates.format_date(d, "medium", locale=_locale(lang))
+
+
+def format_time(dt: datetime | None, lang: str, *, seconds: bool = False) -> str:
+    """A moment in Beijing time: "2026年11月24日 15:05" / "Nov 24, 2026, 3:05 PM"; "—" for none."""
+    if dt is None:
+        return "—"
+    locale, local = _locale(lang), dt.astimezone(SHANGHAI)
+    clock = dates.format_time(local, "medium" if seconds else "short", locale=locale, tzinfo=SHANGHAI)
+    return locale.datetime_formats["medium"].format(clock, format_day(local.date(), lang))
+
+
+def format_clock(dt: datetime, lang: str) -> str:
+    """The time of day only, in Beijing time, with seconds ("15:05:09" / "3:05:09 PM")."""
+    return dates.format_time(dt.astimezone(SHANGHAI), "medium", locale=_locale(lang), tzinfo=SHANGHAI)
+
+
+def format_money(amount: Decimal | float | int | str | None, lang: str) -> str:
+    """An amount of RMB: "¥36,000.50" / "CN¥36,000.50"; "—" for none."""
+    if amount is None or amount == "":
+        return "—"
+    return numbers.format_currency(Decimal(str(amount)), "CNY", locale=_locale(lang))
+
+
+def format_number(value: int | float | Decimal, lang: str) -> str:
+    """A number with the locale's grouping ("36,000")."""
+    return numbers.format_decimal(value, locale=_locale(lang))

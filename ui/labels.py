@@ -11,7 +11,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ui.i18n import STRINGS, t
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from models import enums
+from models.rules import errors
+from ui.i18n import format_day, format_money, format_time, known, refusal_words, t
 
 #: the i18n prefix of each family of codes
 STATE, REASON, NOTICE_STATE, ROLE, VERDICT = "state", "reason", "notice_state", "role", "verdict"
@@ -20,11 +26,11 @@ STATE, REASON, NOTICE_STATE, ROLE, VERDICT = "state", "reason", "notice_state", 
 def label(prefix: str, code: object, lang: str) -> str:
     """``code`` (a state, a reason, a role...) in words; the code itself when it has no label."""
     key = f"{prefix}.{code}"
-    return t(key, lang) if key in STRINGS else str(code)
+    return t(key, lang) if known(key) else str(code)
 
 
 def has_label(prefix: str, code: object) -> bool:
-    return f"{prefix}.{code}" in STRINGS
+    return known(f"{prefix}.{code}")
 
 
 # --- the timeline ----------------------------------------------------------------------------------------
@@ -114,7 +120,7 @@ def field_name(field: str, lang: str) -> str:
             continue
         nested = ".".join(parts[i - 1:i + 1]) if i else part
         for key in (f"field.{nested}", f"field.{part}", part):
-            if key in STRINGS:
+            if known(key):
                 words.append(t(key, lang))
                 break
         else:
@@ -128,14 +134,14 @@ def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
     kind, ctx = err.get("type", ""), err.get("ctx") or {}
     if kind == "string_pattern_mismatch":
         own = f"err.pattern.{field.rsplit('.', 1)[-1]}"  # the field's own format in words (a USCC)
-        if own in STRINGS:
+        if known(own):
             return t(own, lang)
         digits = _DIGITS.match(str(ctx.get("pattern", "")))
         if digits:
             return t("err.digits", lang, n=digits.group(1) or digits.group(2))
         return t("err.pattern", lang)
     key = f"err.{kind}"
-    if key in STRINGS:
+    if known(key):
         values = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
         try:
             return t(key, lang, **values)
@@ -156,3 +162,113 @@ def validation_messages(errors: list[Mapping[str, Any]], lang: str) -> dict[str,
             loc, sentence = sentence.split(": ", 1)
         out.setdefault(field_name(loc, lang) if loc else t("form", lang), sentence)
     return out
+
+
+# --- a service's refusal ---------------------------------------------------------------------------------
+
+#: the family of labels of each enumeration a refusal may carry
+ENUM_FAMILY: dict[type[Enum], str] = {enums.LineState: STATE, enums.Reason: REASON, enums.NoticeState: NOTICE_STATE,
+                                      enums.Role: ROLE, enums.Verdict: VERDICT, enums.ViewingState: "viewing_state",
+                                      enums.CaseStatus: "case_status", enums.TaskKind: "kind",
+                                      enums.DocumentKind: "doc", enums.BondKind: "bond_kind"}
+#: the family of a value named so in a refusal's template, when the value is a plain string
+VALUE_FAMILY = {"state": STATE, "current": STATE, "target": STATE, "role": ROLE, "roles": ROLE, "group": ROLE,
+                "notice_state": NOTICE_STATE, "viewing_state": "viewing_state", "shot_state": "shot_state",
+                "verdict": VERDICT, "kind": "kind", "bond_kind": "bond_kind", "outcome": "outcome",
+                "form_says": "outcome", "decision": "application"}
+
+
+def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
+    """One value of a refusal for the reader: days and times per locale (Beijing time), money in RMB per locale,
+    states, roles and other codes in words, several values listed."""
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, datetime):
+        return format_time(value, lang)
+    if isinstance(value, date):
+        return format_day(value, lang)
+    if isinstance(value, Decimal):
+        return format_money(value, lang)
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return ("、" if lang == "zh" else ", ").join(refusal_value(name, v, lang) for v in items)
+    family = next((f for kind, f in ENUM_FAMILY.items() if isinstance(value, kind)), VALUE_FAMILY.get(name))
+    if family and has_label(family, value):
+        return label(family, value, lang)
+    return str(errors.plain(value))
+
+
+def reason_text(e: errors.YunqueError, english: str | None, lang: str) -> str:
+    """A refusal's reason (its template filled with its values) in ``lang``; ``english`` when the catalog lacks it."""
+    template = e.template
+    words = refusal_words(template, lang) if template else None
+    if lang == "en" or words is None:
+        return english or ""
+    values = {k: refusal_value(k, v, lang) for k, v in e.values.items()}
+    try:
+        return words.format(**values) if values else words
+    except (KeyError, IndexError, ValueError):  # a translation naming a value the raise does not give
+        return english or ""
+
+
+def _thing(what: str, lang: str) -> str:
+    """What a refusal is about ("case", "customs office") in words; an unknown thing shows itself."""
+    return refusal_words(what, lang) or what
+
+
+def refusal_field(e: errors.YunqueError, lang: str) -> tuple[str, str] | None:
+    """(the field in words, what is wrong with it) of a refusal that names a field, else None."""
+    if not isinstance(e, errors.InvalidInput):
+        return None
+    reason = error_sentence(e.error, lang, e.field) if e.error else reason_text(e, e.reason, lang)
+    return field_name(e.field, lang), reason
+
+
+def refusal_sentence(e: errors.YunqueError, lang: str) -> str:
+    """A service's refusal as a whole sentence in ``lang``: the field named in words, the thing, the state,
+    the deadline and the reason in the reader's language (``str(e)``, the command line's English, when a
+    part has no words yet)."""
+    named = refusal_field(e, lang)
+    if named is not None:
+        return t("field_error", lang, field=named[0], msg=named[1])
+    if isinstance(e, errors.SignInLocked):
+        return t(f"signin_locked.{e.scope}", lang, until=format_time(e.until, lang))
+    if isinstance(e, errors.PermissionDenied):
+        action = refusal_words(e.action, lang) or e.action
+        reason = reason_text(e, e.reason, lang)
+        if not reason:
+            return t("refusal.permission_denied", lang, actor=e.actor, action=action)
+        return t("refusal.permission_denied_why", lang, actor=e.actor, action=action, reason=reason)
+    if isinstance(e, errors.NotFound):
+        return t("refusal.not_found", lang, what=_thing(e.what, lang), ident=e.key)
+    if isinstance(e, errors.IllegalTransition):
+        current = label(STATE, e.current, lang) if e.current else t("refusal.new_line", lang)
+        values = {"line": e.line, "current": current, "target": label(STATE, e.target, lang)}
+        if not e.reason:
+            return t("refusal.illegal_transition", lang, **values)
+        return t("refusal.illegal_transition_why", lang, **values, reason=reason_text(e, e.reason, lang))
+    if isinstance(e, errors.DeadlinePassed):
+        deadline = format_time(e.deadline, lang) if isinstance(e.deadline, datetime) else format_day(e.deadline, lang)
+        return t("refusal.deadline_passed", lang, notice=e.notice, deadline=deadline)
+    if isinstance(e, errors.CalendarUnknown):
+        return t("refusal.calendar_unknown", lang, year=e.year)
+    if isinstance(e, errors.CalendarYearKnown):
+        return t("refusal.calendar_year_known", lang, year=e.year, source=e.source)
+    if isinstance(e, errors.CalendarDataInvalid):
+        return t("refusal.calendar_invalid", lang, source=e.source, reason=reason_text(e, e.reason, lang))
+    if isinstance(e, errors.BondInsufficient):
+        return t("refusal.bond_insufficient", lang, required=refusal_value("required", e.required, lang),
+                 offered=refusal_value("offered", e.offered, lang))
+    if isinstance(e, errors.LockContention):
+        return t("refusal.lock_contention", lang)
+    if isinstance(e, errors.ConcurrentUpdate):
+        thing, _, key = e.what.partition(" ")
+        what = f"{_thing(thing, lang)} {key}".strip() if refusal_words(thing, lang) else e.what
+        return t("refusal.conflict", lang, what=what, detail=reason_text(e, e.detail, lang))
+    if isinstance(e, errors.HandoffRefused):
+        return t("handoff_refused", lang)
+    if isinstance(e, errors.UnlockLinksLimited):
+        return t("unlock.limited", lang, until=format_time(e.until, lang))
+    if isinstance(e, errors.UnlockLinkRefused):
+        return t(f"unlock.refused.{e.reason}", lang)
+    return str(e)

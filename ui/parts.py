@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import streamlit as st
@@ -20,7 +20,7 @@ def lines_table(lines: list[LineOut], *, customs: bool = False) -> None:
     on_court_clock = any(ln.court_due and not ln.investigation_due for ln in lines)  # detained on application
     flagged = customs and any(ln.match_flags for ln in lines)
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
-                   tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): f"{ln.value:,.2f}",
+                   tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): chrome.money(ln.value),
                    tr("state"): chrome.state_label(ln.state), tr("reason"): chrome.code_label("reason", ln.state_reason),
                    tr("recordation"): ln.recordation, tr("rights_holder"): ln.rights_holder,
                    tr("investigation_due"): chrome.day(ln.investigation_due, ln.clocks_pending_year),
@@ -88,15 +88,16 @@ def counter_bond_block(case_number: str, actor: str) -> None:
         return
     st.subheader(tr("counter_bond.title"))
     if held:
-        chrome.table([{tr("line_no"): n, tr("field.amount"): r["counter_bond"]["amount"],
+        chrome.table([{tr("line_no"): n, tr("field.amount"): chrome.money(r["counter_bond"]["amount"]),
                        tr("field.form"): tr(f"value.{r['counter_bond']['form']}"),
                        tr("counter_bond.received"): chrome.when(datetime.fromisoformat(r["counter_bond"]["received_at"])),
-                       tr("counter_bond.court_due"): r["counter_bond"]["court_due"] or tr("counter_bond.not_served")}
+                       tr("counter_bond.court_due"): chrome.day(date.fromisoformat(r["counter_bond"]["court_due"]))
+                       if r["counter_bond"]["court_due"] else tr("counter_bond.not_served")}
                       for n, r in held.items()])
     if detained:
         with st.form("case.counter_bond"):
             st.caption(tr("counter_bond.how"))
-            lines = {n: tr("counter_bond.line", n=n, value=r["value"]) for n, r in detained.items()}  # this run's language
+            lines = {n: tr("counter_bond.line", n=n, value=chrome.money(r["value"])) for n, r in detained.items()}  # this run's language
             forms = {v: tr(f"value.{v}") for v in ("deposit", "guarantee")}
             number = st.selectbox(tr("line_no"), list(lines), key="case.counter_bond.line", format_func=lines.__getitem__)
             form = st.selectbox(tr("field.form"), list(forms), format_func=forms.__getitem__, index=None,
@@ -265,7 +266,7 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
     st.caption(tr("answer_help"))
     verdicts: dict[int, str | None] = {}
     for ln in p.lines:
-        label = f"{tr('line_no')} {ln.number} · {chrome.md(ln.brand)} · {ln.quantity} {chrome.md(ln.unit)} · RMB {ln.value:,.2f}"
+        label = f"{tr('line_no')} {ln.number} · {chrome.md(ln.brand)} · {ln.quantity} {chrome.md(ln.unit)} · {chrome.money(ln.value)}"
         verdicts[ln.number] = st.radio(label,
                                        ["not-infringing", "infringing"], format_func=lambda v: tr(f"verdict.{v}"),
                                        horizontal=True, key=f"{key}.verdict.{ln.number}", index=None)
@@ -275,7 +276,7 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
     bond: str | None = None
     if detain:
         required = required_bond(claimed_values=claimed_values)  # the rule record_answer enforces
-        st.info(tr("bond_required", amount=f"{required:,.2f}", value=f"{claimed_value:,.2f}"))
+        st.info(tr("bond_required", amount=chrome.money(required), value=chrome.money(claimed_value)))
         gb = p.general_bond
         options = (["general"] if gb else []) + ["individual"]
         kind = st.radio(tr("bond"), options, key=f"{key}.bond_kind", horizontal=True,
@@ -288,7 +289,7 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
         return False
     missing = [k for k, v in verdicts.items() if v is None]
     if missing:
-        st.error(tr("field_error", field=tr("field.verdicts"), msg=tr("verdict_missing", lines=", ".join(map(str, missing)))))
+        st.error(tr("field_error", field=tr("field.verdicts"), msg=tr("verdict_missing", lines=", ".join(map(str, missing)), n=len(missing))))
         return False
     try:
         data = AnswerIn.model_validate({"verdicts": verdicts, "detain": detain, "bond": bond, "comment": comment})

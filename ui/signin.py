@@ -77,7 +77,7 @@ def unlock_offer(username: str) -> None:
         try:
             ask_for_unlock_link(username=username, client=chrome.client_address())
         except UnlockLinksLimited as e:
-            st.error(tr("unlock.limited", until=e.until.astimezone(chrome.SHANGHAI).strftime("%Y-%m-%d %H:%M")))
+            st.error(tr("unlock.limited", until=chrome.when(e.until)))
         except YunqueError as e:
             st.error(chrome.refusal_text(e))
         else:

@@ -1,34 +1,66 @@
 """Domain errors: a broken rule, carried with its data and said in plain words.
 
 Services raise these; the CLI prints ``str(error)`` on one line and exits non-zero, the UI shows it
-to the user. Malformed input is a pydantic ``ValidationError`` instead, shown per field
-(``ui.chrome.field_errors``, ``yunque.cli._common.describe_validation``).
+to the user in the user's language. Malformed input is a pydantic ``ValidationError`` instead, shown per
+field (``ui.chrome.field_errors``, ``yunque.cli._common.describe_validation``).
+
+A reason is an English *template* with named values, never an f-string::
+
+    raise InvalidInput("amount", "RMB {offered} is below the RMB {required} required", offered=x, required=y)
+
+``str(error)`` (the command line's words) is the template filled with the values as ``plain`` writes them
+(days and times in ISO 8601, lists comma-separated); ``error.template`` and ``error.values`` let the UI
+look the template up in its Chinese catalog (``ui/locale/zh/LC_MESSAGES/refusals.po``, whose msgids are
+these English templates) and fill it with the values formatted for the reader's locale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
+
+
+def plain(value: object) -> object:
+    """A value as an English reason shows it: days and times in ISO 8601, an enumeration by its value,
+    several values comma-separated; anything else as it is (so ``{amount:.2f}`` still works)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(plain(v)) for v in (sorted(value) if isinstance(value, set | frozenset) else value))
+    return value
+
+
+def sentence(template: str, values: Mapping[str, Any]) -> str:
+    """``template`` filled with ``values`` written ``plain``; a template without values is the sentence."""
+    return template.format(**{k: plain(v) for k, v in values.items()}) if values else template
 
 
 class YunqueError(Exception):
     """Base of every rule Yunque refuses to break."""
 
     code = "rule"
+    #: the English template of the reason, and its named values (empty for a fixed sentence)
+    template: str = ""
+    values: Mapping[str, Any] = {}
 
 
 class InvalidInput(YunqueError):
-    """Input that is well-formed but names something impossible (a field and the reason)."""
+    """Input that is well-formed but names something impossible: a field, and the reason as a template
+    filled with ``values`` (``InvalidInput("amount", "must be at least RMB {minimum}", minimum=...)``)."""
 
     code = "invalid-input"
 
-    def __init__(self, field: str, reason: str, *, error: Mapping[str, Any] | None = None):
+    def __init__(self, field: str, reason: str, *, error: Mapping[str, Any] | None = None, **values: Any):
         self.field = field
-        self.reason = reason
+        self.template, self.values = reason, values
+        self.reason = sentence(reason, values)
         #: the validator's own report (``type`` and ``ctx``), when there is one: the UI says it in words
         self.error = dict(error) if error is not None else None
-        super().__init__(f"{field}: {reason}")
+        super().__init__(f"{field}: {self.reason}")
 
 
 class NotFound(YunqueError):
@@ -43,22 +75,25 @@ class NotFound(YunqueError):
 class PermissionDenied(YunqueError):
     code = "permission-denied"
 
-    def __init__(self, actor: str, action: str, reason: str = ""):
+    def __init__(self, actor: str, action: str, reason: str = "", **values: Any):
+        """``action`` and ``reason`` are templates filled with ``values``."""
         self.actor = actor
-        self.action = action
-        self.reason = reason
+        self.action_template, self.action = action, sentence(action, values)
+        self.template, self.values = reason, values
+        self.reason = reason = sentence(reason, values)
         tail = f": {reason}" if reason else ""
-        super().__init__(f"{actor} may not {action}{tail}")
+        super().__init__(f"{actor} may not {self.action}{tail}")
 
 
 class IllegalTransition(YunqueError):
     code = "illegal-transition"
 
-    def __init__(self, line: str, current: str | None, target: str, reason: str | None = None):
+    def __init__(self, line: str, current: str | None, target: str, reason: str | None = None, **values: Any):
         self.line = line
         self.current = current
         self.target = target
-        self.reason = reason
+        self.template, self.values = reason or "", values
+        self.reason = reason = sentence(reason, values) if reason else reason
         why = f" ({reason})" if reason else ""
         super().__init__(
             f"line {line} cannot go from {current or '(new)'} to {target}{why}"
@@ -90,9 +125,10 @@ class CalendarUnknown(YunqueError):
 class CalendarDataInvalid(YunqueError):
     code = "calendar-invalid"
 
-    def __init__(self, source: str, reason: str):
+    def __init__(self, source: str, reason: str, **values: Any):
         self.source = source
-        self.reason = reason
+        self.template, self.values = reason, values
+        self.reason = reason = sentence(reason, values)
         super().__init__(f"calendar data {source}: {reason}")
 
 
@@ -124,9 +160,10 @@ class ConcurrentUpdate(YunqueError):
 
     code = "conflict"
 
-    def __init__(self, what: str, detail: str):
+    def __init__(self, what: str, detail: str, **values: Any):
         self.what = what
-        self.detail = detail
+        self.template, self.values = detail, values
+        self.detail = detail = sentence(detail, values)
         super().__init__(f"{what}: {detail}")
 
 

@@ -161,8 +161,9 @@ def test_lock_outs_are_told_in_the_users_language() -> None:
     until = datetime(2026, 11, 24, 2, 45, tzinfo=ZoneInfo("UTC"))
     for scope in ("client_account", "client", "account"):
         e = SignInLocked("nike.agent", scope, until)
-        assert "locked" in sign_in_refusal(e, "en") and "2026-11-24 10:45" in sign_in_refusal(e, "en")
-        assert "锁定" in sign_in_refusal(e, "zh") and "2026-11-24 10:45" in sign_in_refusal(e, "zh")
+        en, zh = sign_in_refusal(e, "en"), sign_in_refusal(e, "zh")  # the time in Beijing, written per locale
+        assert "locked" in en and "Nov 24, 2026, 10:45" in en and "Beijing time" in en
+        assert "锁定" in zh and "2026年11月24日 10:45" in zh and "北京时间" in zh
     assert sign_in_refusal(PermissionDenied("x", "sign in", "wrong"), "zh") == "用户名或密码错误。"
 
 

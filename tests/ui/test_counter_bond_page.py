@@ -58,7 +58,7 @@ def test_an_officer_records_the_counter_bond_then_the_court_filing_on_the_case_p
     assert t("counter_bond.title", "en") in texts(at)
     rolex = next(ln.number for ln in patent_case.lines if ln.brand == "ROLEX")
     assert at.selectbox(key="case.counter_bond.line").options == [t("counter_bond.line", "en", n=rolex,
-                                                                    value="16000.00")]  # the patent line only
+                                                                    value="CN¥16,000.00")]  # the patent line only
 
     # a guarantee letter short of the value, and without its bank: refused naming the fields, nothing written
     at.selectbox(key="case.counter_bond.form").set_value("guarantee")

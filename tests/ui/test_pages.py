@@ -192,7 +192,7 @@ def test_the_answer_form_needs_a_verdict_per_line_and_shows_the_required_bond(se
     verdict.set_value("infringing").run()
     at.checkbox[0].check().run()
     # HERMES line: RMB 24,000 -> bond 50 %, at least 20,000 (Meas 23) = 20,000; no general bond
-    assert any("RMB 20,000.00" in i.value for i in at.info)
+    assert any("CN¥20,000.00" in i.value for i in at.info)
     at.text_input[0].set_value("100.5.5").run()
     next(b for b in at.button if b.label == t("submit_answer", "en")).click().run()
     assert any(t("field.bond", "en") in e.value for e in at.error), [e.value for e in at.error]
@@ -443,7 +443,7 @@ def test_a_rights_holder_applies_for_a_detention_and_the_officer_finds_it_in_the
     at.text_input(key="apply.declaration_no").set_value("010120261124000901")
     next(b for b in at.button if "File" in b.label).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("36000.00" in s.value for s in at.success)
+    assert any("CN¥36,000.00" in s.value for s in at.success)
     assert [a["state"] for a in list_applications(actor="chanel.agent")] == ["filed"]
     assert "under review" in texts(at)
     from services.tasks import inbox

@@ -150,8 +150,8 @@ def test_on_the_day_of_service_the_three_working_days_have_not_started(sqlite_db
     assert not portal.period_started(served_at=served, now=that_evening)
     hours = f"{(ends - that_evening).total_seconds() / 3600:.0f}"
     assert chrome.countdown(ends, last, that_evening, served_at=served) == t("wd_from_tomorrow", "zh", n=3, h=hours,
-                                                                               d="2026-11-27")
+                                                                               d="2026年11月27日")
     next_morning = datetime(2026, 11, 25, 9, 0, tzinfo=SH)
     assert portal.working_days_left(deadline=last, now=next_morning, served_at=served) == 3
     hours = f"{(ends - next_morning).total_seconds() / 3600:.0f}"
-    assert chrome.countdown(ends, last, next_morning, served_at=served) == t("wd_left", "zh", n=3, h=hours, d="2026-11-27")
+    assert chrome.countdown(ends, last, next_morning, served_at=served) == t("wd_left", "zh", n=3, h=hours, d="2026年11月27日")

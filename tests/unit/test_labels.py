@@ -15,7 +15,7 @@ from models.enums import (BondKind, CaseStatus, CostKind, DocumentKind, LineStat
                           TaskKind, Verdict, ViewingState)
 from models.schemas import AnswerIn, ShipmentIn
 from ui import labels
-from ui.i18n import STRINGS
+from ui import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -26,8 +26,8 @@ ENUMS = [(LineState, "state"), (Reason, "reason"), (NoticeState, "notice_state")
 
 
 def _both(key: str) -> None:
-    assert key in STRINGS, f"no label: add {key!r}: (\"中文\", \"English\") to STRINGS in ui/i18n.py"
-    zh, en = STRINGS[key]
+    assert i18n.known(key), f'no label: add msgid "{key}" to ui/locale/zh/LC_MESSAGES/yunque.po and ../en/...'
+    zh, en = i18n.t(key, "zh"), i18n.t(key, "en")
     assert CJK.search(zh), f"{key}: the Chinese label is not Chinese: {zh!r}"
     assert en.strip() and not CJK.search(en), f"{key}: the English label is missing or not English: {en!r}"
 
@@ -94,9 +94,9 @@ def test_the_scan_reports_an_f_string_it_cannot_expand(tmp_path: Path) -> None:
 
 
 def test_every_action_the_services_record_has_a_label_in_both_languages() -> None:
-    missing = {a: where for a, where in recorded_actions(_sources()).items() if f"action.{a}" not in STRINGS}
-    assert not missing, ("timeline actions without a label; add to STRINGS in ui/i18n.py, e.g. "
-                         + ", ".join(f'"action.{a}": ("中文", "English") (recorded at {w})' for a, w in missing.items())
+    missing = {a: where for a, where in recorded_actions(_sources()).items() if not i18n.known(f"action.{a}")}
+    assert not missing, ("timeline actions without a label; add to both catalogs (ui/locale/*/LC_MESSAGES/yunque.po) "
+                         + ", ".join(f'msgid "action.{a}" (recorded at {w})' for a, w in missing.items())
                          + ("; an f-string action also needs its values in EXPANSIONS of this test"
                             if any("{}" in a for a in missing) else ""))
     for action in recorded_actions(_sources()):
@@ -185,3 +185,99 @@ def test_a_field_without_a_label_keeps_its_name_and_an_unknown_error_its_message
     assert labels.validation_messages([err], "zh") == {"colour": "contains a NUL character (U+0000)"}
     assert labels.error_sentence({"type": "string_pattern_mismatch", "ctx": {"pattern": "^[A-Z]+$"}}, "en") == \
         "is not in the expected format"
+
+
+# --- the catalogs (ui/locale/*/LC_MESSAGES/yunque.po) --------------------------------------------------------
+
+def _messages(lang: str) -> dict[str, tuple[str, ...]]:
+    """msgid -> its forms (one for a plain message; the plural forms of a plural one)."""
+    return {m.id if isinstance(m.id, str) else m.id[0]: (m.string,) if isinstance(m.string, str) else tuple(m.string)
+            for m in i18n.catalog(lang) if m.id}
+
+
+def _plural_ids(lang: str) -> set[str]:
+    return {m.id[0] for m in i18n.catalog(lang) if m.id and not isinstance(m.id, str)}
+
+
+def test_both_catalogs_hold_the_same_messages() -> None:
+    zh, en = _messages("zh"), _messages("en")
+    assert not zh.keys() - en.keys(), f"in the Chinese catalog only; add to ui/locale/en/...: {sorted(zh.keys() - en.keys())}"
+    assert not en.keys() - zh.keys(), f"in the English catalog only; add to ui/locale/zh/...: {sorted(en.keys() - zh.keys())}"
+    assert _plural_ids("zh") == _plural_ids("en"), "a message is plural in one catalog only"
+
+
+def test_every_message_has_words_and_english_has_no_chinese() -> None:
+    for lang in i18n.LANGS:
+        empty = sorted(k for k, forms in _messages(lang).items() if not all(f.strip() for f in forms))
+        assert not empty, f"messages without words in {lang}: {empty}"
+    chinese = sorted(k for k, forms in _messages("en").items() if any(CJK.search(f) for f in forms))
+    assert not chinese, f"Chinese in the English catalog: {chinese}"
+
+
+def test_placeholders_are_the_same_in_both_languages() -> None:
+    zh, en = _messages("zh"), _messages("en")
+    differ = {k: (sorted(set().union(*map(i18n.placeholders, zh[k]))), sorted(i18n.placeholders(f)))
+              for k in zh.keys() & en.keys() for f in en[k]
+              if i18n.placeholders(f) != set().union(*map(i18n.placeholders, zh[k]))}
+    assert not differ, f"placeholders differ (zh, en): {differ}"
+
+
+def test_plural_forms_follow_each_language() -> None:
+    assert i18n.catalog("zh").num_plurals == 1 and i18n.catalog("en").num_plurals == 2
+    assert all(len(f) == 1 for k, f in _messages("zh").items() if k in _plural_ids("zh"))
+    assert all(len(f) == 2 for k, f in _messages("en").items() if k in _plural_ids("en"))
+    assert i18n.t("bulk_done", "en", n=1) == "1 task done"
+    assert i18n.t("bulk_done", "en", n=3) == "3 tasks done"
+    assert i18n.t("bulk_done", "zh", n=3) == "已处理 3 项任务"
+    assert i18n.t("err.too_short", "en", min_length=1) == "must have at least 1 item"  # counted by its only number
+    no_s = sorted(k for k, forms in _messages("en").items() if any("(s)" in f for f in forms))
+    assert not no_s, f"'(s)' in English: make these plural messages (msgid_plural): {no_s}"
+
+
+def _keys_used(path: Path) -> list[tuple[str, bool, int]]:
+    """The keys ``t(...)``/``tr(...)`` are called with in ``path``: (key or f-string prefix, is a prefix, line)."""
+    found = []
+    for call in (n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Call)):
+        name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
+        if name not in ("t", "tr") or not call.args:
+            continue
+        first = call.args[0]
+        for node in (first.body, first.orelse) if isinstance(first, ast.IfExp) else (first,):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.append((node.value, False, call.lineno))
+            elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+                found.append((node.values[0].value, True, call.lineno))
+    return found
+
+
+def test_every_key_the_pages_use_has_words() -> None:
+    keys = _messages("zh").keys()
+    missing = []
+    for path in sorted(ROOT.glob("ui/**/*.py")):
+        for key, prefix, line in _keys_used(path):
+            if not (any(k.startswith(key) for k in keys) if prefix else key in keys):
+                missing.append(f"{path.relative_to(ROOT)}:{line}: {key}{'…' if prefix else ''}")
+    assert not missing, "keys used without words; add each msgid to both catalogs: " + ", ".join(missing)
+
+
+def test_the_scan_finds_keys_in_calls_conditionals_and_f_strings(tmp_path: Path) -> None:
+    src = tmp_path / "page.py"
+    src.write_text('tr("page.inbox")\nt("yes" if ok else "no", lang)\nchrome.tr(f"state.{s}")\nprint("x")\n')
+    assert [(k, p) for k, p, _ in _keys_used(src)] == [("page.inbox", False), ("yes", False), ("no", False),
+                                                          ("state.", True)]
+
+
+# --- dates, times and money per locale ------------------------------------------------------------------------
+
+def test_dates_times_and_money_follow_the_locale_in_beijing_time() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    at = datetime(2026, 11, 24, 7, 5, tzinfo=UTC)  # 15:05 in Beijing
+    assert i18n.format_time(at, "zh") == "2026年11月24日 15:05"
+    assert i18n.format_time(at, "en") == "Nov 24, 2026, 3:05\u202fPM"  # CLDR's narrow space before PM
+    assert i18n.format_day(date(2026, 11, 27), "zh") == "2026年11月27日"
+    assert i18n.format_day(date(2026, 11, 27), "en") == "Nov 27, 2026"
+    assert i18n.format_money(Decimal("36000.5"), "zh") == "¥36,000.50"
+    assert i18n.format_money(Decimal("36000"), "en") == "CN¥36,000.00"
+    assert i18n.format_money(None, "zh") == i18n.format_day(None, "en") == i18n.format_time(None, "zh") == "—"

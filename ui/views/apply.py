@@ -3,7 +3,7 @@ applications: under review, accepted (detained, 20 working days to a court notic
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import streamlit as st
@@ -60,7 +60,7 @@ else:
             "consignor": {"name": consignor_name, "uscc": uscc.strip().upper()}, "recordation": recordation,
             "lines": rows, "grounds": grounds, "expected_on": expected_on, "transport": transport})
         if filed is not None:
-            st.success(tr("apply_filed", n=filed["case_number"], amount=filed["bond_required"]))
+            st.success(tr("apply_filed", n=filed["case_number"], amount=chrome.money(filed["bond_required"])))
 
 st.subheader(tr("apply_mine"))
 
@@ -73,8 +73,8 @@ def my_applications() -> None:
         return
     chrome.table([{tr("case_number"): a["case_number"], tr("state"): tr(f"application.{a['state']}"),
                    tr("brand"): a["brand"], tr("declaration_no"): a["declaration_no"],
-                   tr("value_rmb"): a["value"], tr("apply_bond_required"): a["bond_required"],
-                   tr("apply_court_due"): ", ".join(sorted({ln["court_due"] for ln in a["lines"] if ln["court_due"]})),
+                   tr("value_rmb"): chrome.money(a["value"]), tr("apply_bond_required"): chrome.money(a["bond_required"]),
+                   tr("apply_court_due"): ", ".join(chrome.day(date.fromisoformat(d)) for d in sorted({ln["court_due"] for ln in a["lines"] if ln["court_due"]})),
                    tr("apply_reason"): a["reason"]} for a in rows])
 
 

@@ -97,7 +97,7 @@ def task_list() -> None:
     items = page.items
     if st.session_state.get("inbox.flash"):
         st.success(st.session_state.pop("inbox.flash"))
-    st.caption(tr("refreshed", at=now.strftime("%H:%M:%S"), n=len(items)) + " · " +
+    st.caption(tr("refreshed", at=chrome.clock(now), n=len(items)) + " · " +
                tr("page_n", a=offset + 1 if items else 0, b=offset + len(items)))
     p1, p2, _ = st.columns([1, 1, 6])
     if p1.button(tr("previous"), key="inbox.prev", disabled=offset == 0):

@@ -93,7 +93,7 @@ with tab_answer:
             st.rerun()
     elif n.state == "claim-pending":
         a = n.answer
-        st.warning(tr("bond_awaited", amount=f"{a.bond_required:,.2f}" if a and a.bond_required else "—"))
+        st.warning(tr("bond_awaited", amount=chrome.money(a.bond_required if a else None)))
         with st.form(f"portal.post_bond.{n.id}"):
             options = (["general"] if p.general_bond else []) + ["individual"]
             kind = st.radio(tr("bond"), options, horizontal=True,

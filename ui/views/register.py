@@ -119,7 +119,7 @@ if submitted:
         if idents:  # the scores go on the timeline, for the IPR officer confirming the seizure
             chrome.run_action(recognition.record_identifications, case_number=case.number, actor=actor.username,
                               identifications=idents)
-        st.success(tr("registered", n=case.number, k=len(case.notices)))
+        st.success(tr("registered", number=case.number, n=len(case.notices)))
         parts.lines_table(case.lines)
         st.page_link("views/case.py", label=tr("open_case", n=case.number), query_params={"case": case.number},
                      icon=":material/folder_open:")
