@@ -272,6 +272,10 @@ def die_with_parent(parent_pid: int) -> Callable[[], None]:
 
 #: how much lower the workers (and the flow-run processes they start) run than the other parts
 WORKER_NICENESS = 10
+#: flow-run processes a worker runs at once: each start takes seconds of CPU, so more than a few at once
+#: only slow each other down (after an outage a thousand timers may be due together: the warm clock
+#: releases their goods and cancels them while they wait their turn)
+WORKER_RUNS_AT_ONCE = 4
 #: seconds between the dispatcher's looks at an empty outbox (a query on one index)
 DISPATCH_INTERVAL_S = 0.25
 
@@ -298,6 +302,7 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
     for i in range(1, workers + 1):
         parts.append(Part(f"worker-{i}", ["nice", "-n", str(WORKER_NICENESS), py, "-m", "prefect", "worker", "start",
                                           "--pool", settings.work_pool, "--type", "process",
+                                          "--limit", str(WORKER_RUNS_AT_ONCE),
                                           "--name", f"{socket.gethostname()}-yunque-{i}"], stage=2))
     # follow-ups, deadline releases, timers and reconciliation: background tasks in one warm process
     parts.append(Part("tasks", [py, "-m", "flows.tasks"], stage=2))
