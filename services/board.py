@@ -5,7 +5,7 @@ Read models only. A manager sees its own office; an administrator every office."
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
@@ -185,17 +185,30 @@ def _answer_minutes(s: Session, office: int | None, since: datetime) -> tuple[li
 
 
 def _outcomes(s: Session, office: int | None, offices: dict, since: datetime) -> list[dict[str, object]]:
-    """One row per line released or detained within the window, with its reason, brand, office and week."""
+    """Lines released or detained within the window, summed in SQL per day (in Shanghai), reason, brand and
+    office: one row each, with its ISO week, the lines and their quantity. The board's cost follows the
+    days and brands in the window, not the number of lines."""
+    day_of = _shanghai_day(s)
     outcomes: list[dict[str, object]] = []
     for kind, stamp in (("released", Line.released_at), ("detained", Line.detained_at)):
+        day = day_of(stamp)
         rows = s.exec(_in_office(
-            select(stamp, Line.brand, Line.quantity, Line.state_reason, Case.customs_office_id)
-            .join(Case, col(Case.id) == Line.case_id).where(col(stamp) >= since), office))
-        for at, brand, quantity, reason, office_id in rows:
-            year, week, _ = at.astimezone(SHANGHAI).isocalendar()
+            select(day, Line.brand, Line.state_reason, Case.customs_office_id, func.count(), func.sum(Line.quantity))
+            .join(Case, col(Case.id) == Line.case_id).where(col(stamp) >= since)
+            .group_by(day, Line.brand, Line.state_reason, Case.customs_office_id), office))
+        for on, brand, reason, office_id, lines, quantity in rows:
+            year, week, _ = (on if isinstance(on, date) else date.fromisoformat(on)).isocalendar()
             outcomes.append({"kind": kind, "reason": reason if kind == "released" else "detention", "brand": brand,
-                             "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "quantity": quantity})
+                             "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "lines": lines,
+                             "quantity": int(quantity or 0)})
     return outcomes
+
+
+def _shanghai_day(s: Session):  # noqa: ANN202 - a column expression builder
+    """The calendar day in Shanghai (UTC+8 all year) of a stored UTC time, as SQL for this engine."""
+    if s.get_bind().dialect.name == "postgresql":
+        return lambda stamp: func.date(func.timezone("Asia/Shanghai", stamp))
+    return lambda stamp: func.date(stamp, "+8 hours")
 
 
 # --- saved inbox views, shared per office -----------------------------------------------------------

@@ -1,0 +1,33 @@
+"""The board's outcomes are summed in SQL per day in Shanghai: a line released late in the evening UTC
+counts on the next day (and week) in Shanghai, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from services.answers import record_answer
+from services.board import board
+from services.demo import seed_shipment
+from tests.support import open_confirmed
+
+UTC = ZoneInfo("UTC")
+FOUND = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # a Sunday
+LATE = datetime(2026, 11, 29, 17, 30, tzinfo=UTC)  # Sunday 17:30 UTC is Monday 01:30 in Shanghai (ISO week 49)
+
+
+def test_outcomes_are_counted_per_shanghai_day_and_week(db: str) -> None:
+    shipment = seed_shipment(FOUND)
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "GUCCI")]
+    case = open_confirmed(shipment, now=FOUND)
+    for brand, user, at in (("GUCCI", "gucci.agent", FOUND + timedelta(hours=1)), ("NIKE", "nike.agent", LATE)):
+        lines = [ln for ln in case.lines if ln.brand == brand]
+        record_answer(notice_id=lines[0].notice_id, actor=user, now=at,
+                      answer={"verdicts": {ln.number: "not-infringing" for ln in lines}})
+    seen = board(actor="mgr.zhao", now=LATE + timedelta(hours=1))
+    released = {o["brand"]: o for o in seen.outcomes if o["kind"] == "released"}
+    assert released["NIKE"]["week"] == "2026-W49" and released["GUCCI"]["week"] == "2026-W48"
+    for brand in ("NIKE", "GUCCI"):
+        lines = [ln for ln in case.lines if ln.brand == brand]
+        assert released[brand]["lines"] == len(lines)
+        assert released[brand]["quantity"] == sum(ln.quantity for ln in lines)
