@@ -93,7 +93,7 @@ def measure(rounds: int = 3, size: int = SIZE) -> dict[str, float]:
             proc = s3_server.start(get_settings(), log=Path(tmp) / "s3.log")
             try:
                 case = open_case(shipment=seed_shipment(time_now()), actor="site.wang")
-                service, plain, rss = [], [], []
+                service, plain, rss, plain_rss = [], [], [], []
                 for i in range(rounds):
                     video = Path(tmp) / f"video-{i}.mp4"
                     _write_video(video, size, i)
@@ -102,6 +102,7 @@ def measure(rounds: int = 3, size: int = SIZE) -> dict[str, float]:
                     plain.append(p["seconds"])
                     service.append(s["seconds"])
                     rss.append(s["maxrss_mib"])
+                    plain_rss.append(p["maxrss_mib"])
                     video.unlink()
                 return {
                     "service_s": round(statistics.median(service), 3),
@@ -110,6 +111,8 @@ def measure(rounds: int = 3, size: int = SIZE) -> dict[str, float]:
                     "service_mb_s": round(size / MiB / statistics.median(service), 1),
                     "plain_mb_s": round(size / MiB / statistics.median(plain), 1),
                     "peak_rss_mib": round(max(rss), 1),
+                    "plain_peak_rss_mib": round(max(plain_rss), 1),  # the same bytes through boto3 alone
+                    "peak_rss_ratio": round(max(rss) / max(plain_rss), 3),
                     "rounds": rounds,
                 }
             finally:
@@ -133,6 +136,7 @@ def run(results: dict, quick: bool = False) -> None:
     r = measure(rounds=1 if quick else 3)
     results["evidence_upload_ratio"] = r["ratio"]
     results["evidence_peak_rss_mib"] = r["peak_rss_mib"]
+    results["evidence_plain_peak_rss_mib"] = r["plain_peak_rss_mib"]
     results["evidence_upload"] = r
 
 

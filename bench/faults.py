@@ -17,9 +17,15 @@ Afterwards, for the cases of that round:
 * no evidence record lacks its object (with the recorded hash and size) and no object under
   ``evidence/`` lacks its record.
 
+* a site officer signs in to the app through its own HTTP routes, as a browser does: the page load
+  sets the pre-sign-in nonce cookie, the password check gives a one-time code, and ``/_yq/session``
+  trades it for the session cookie (after the app's own kill this is the app restarted by the
+  supervisor, serving again).
+
 ``faults`` in the results: ``{component: "ok" | what went wrong}``; ``faults_detail``: per component, the
-uploads tried, stored and refused (an upload refused while the store was down must leave nothing behind)
-and the seconds the cases took to settle after the kill."""
+uploads tried, stored and refused (an upload refused while the store was down must leave nothing behind),
+the seconds the cases took to settle after the kill, and the seconds until the app signed an officer in
+after it."""
 
 from __future__ import annotations
 
@@ -152,6 +158,35 @@ def _check(numbers: list[str]) -> list[str]:
     return wrong
 
 
+def _app_signs_in(stack: Any, user: str = "site.wang") -> None:
+    """A browser's sign-in against the app's HTTP routes: page load (nonce cookie), password, handoff."""
+    import httpx
+
+    from services.sessions import sign_in
+
+    with httpx.Client(base_url=stack.app_url, timeout=10) as web:
+        page = web.get("/")
+        nonce = web.cookies.get("yq_nonce")
+        if page.status_code != 200 or not nonce:
+            raise AssertionError(f"the app's page answered {page.status_code} without a nonce cookie")
+        signed = sign_in(username=user, password=stack.passwords[user], nonce=nonce)
+        back = web.get("/_yq/session", params={"code": signed.handoff}, follow_redirects=False)
+        if back.status_code != 303 or not web.cookies.get("yq_session"):
+            raise AssertionError(f"/_yq/session answered {back.status_code} without the session cookie")
+
+
+def _until_app_signs_in(stack: Any, since: float, timeout: float = 180) -> float:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            _app_signs_in(stack)
+            return round(time.monotonic() - since, 1)
+        except Exception as e:  # noqa: BLE001 - the app (or what it needs) still restarting
+            if time.monotonic() > end:
+                raise AssertionError(f"the app did not sign an officer in {timeout:.0f} s after the kill: {e}") from e
+            time.sleep(0.5)
+
+
 def one_round(stack: Any, component: str, part: str, *, cases: int, upload_size: int) -> tuple[str, dict[str, Any]]:
     opened = open_cases(cases, tag=f"9{COMPONENTS.index((component, part)) + 1}", brands=BRANDS)
     numbers = [c.number for c in opened]
@@ -176,6 +211,7 @@ def one_round(stack: Any, component: str, part: str, *, cases: int, upload_size:
         os.killpg(victim, signal.SIGKILL)
         t_kill = time.monotonic()
         wait_for(f"the supervisor to restart {part}", lambda: stack.pid(part) != victim, timeout=120, every=0.2)
+        app_back = _until_app_signs_in(stack, t_kill)
         for case in opened:
             _answer(case, case.notices[len(case.notices) // 2:])
         time.sleep(2.0)
@@ -199,7 +235,7 @@ def one_round(stack: Any, component: str, part: str, *, cases: int, upload_size:
     took = time.monotonic() - t_kill
     wrong = _check(numbers)
     stats = {"uploads_tried": uploader.tried, "uploads_stored": uploader.stored, "uploads_refused": uploader.refused,
-             "settled_after_kill_s": round(took, 1)}
+             "settled_after_kill_s": round(took, 1), "app_sign_in_after_kill_s": app_back}
     return ("ok" if not wrong else "; ".join(wrong)), stats
 
 
