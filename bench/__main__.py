@@ -129,13 +129,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"== {name}: {what}", flush=True)
         t0 = time.perf_counter()
+        load = round(os.getloadavg()[0], 2)  # what else ran on the machine as the suite began
         before = {k: v for k, v in results.items() if k != "meta"}
         try:
             module = importlib.import_module(f"bench.{name}")
             module.run(results, quick=args.quick)
             # each figure keeps the commit, date and mode of the run that measured it
             stamp = {"commit": results["meta"]["commit"], "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "mode": "quick" if args.quick else "full", "suite": name}
+                     "mode": "quick" if args.quick else "full", "suite": name, "load_average": load}
             for k, v in results.items():
                 if k != "meta" and (k not in before or before[k] != v):
                     figures[k] = stamp
