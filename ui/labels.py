@@ -140,6 +140,9 @@ def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
         if digits:
             return t("err.digits", lang, n=digits.group(1) or digits.group(2))
         return t("err.pattern", lang)
+    problem = getattr(ctx.get("error"), "problem", None) or ctx.get("problem")
+    if isinstance(problem, errors.Words):  # a validator's reason given as words (an amount of RMB)
+        return refusal_value("problem", problem, lang)
     key = f"err.{kind}"
     if known(key):
         values = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
@@ -170,12 +173,16 @@ def validation_messages(errors: list[Mapping[str, Any]], lang: str) -> dict[str,
 ENUM_FAMILY: dict[type[Enum], str] = {enums.LineState: STATE, enums.Reason: REASON, enums.NoticeState: NOTICE_STATE,
                                       enums.Role: ROLE, enums.Verdict: VERDICT, enums.ViewingState: "viewing_state",
                                       enums.CaseStatus: "case_status", enums.TaskKind: "kind",
-                                      enums.DocumentKind: "doc", enums.BondKind: "bond_kind"}
+                                      enums.DocumentKind: "doc", enums.BondKind: "bond_kind",
+                                      enums.RightType: "right_type"}
 #: the family of a value named so in a refusal's template, when the value is a plain string
 VALUE_FAMILY = {"state": STATE, "current": STATE, "target": STATE, "role": ROLE, "roles": ROLE, "group": ROLE,
                 "notice_state": NOTICE_STATE, "viewing_state": "viewing_state", "shot_state": "shot_state",
                 "verdict": VERDICT, "kind": "kind", "bond_kind": "bond_kind", "outcome": "outcome",
-                "form_says": "outcome", "decision": "application"}
+                "form_says": "outcome", "decision": "application", "outcomes": "outcome", "method": "outcome",
+                "right_type": "right_type", "media_kind": "media_kind", "image_kinds": "image_kind", "cause": REASON}
+#: values named so in a refusal's template are a form's field names (a claim of single sign-on)
+FIELD_VALUES = frozenset({"claim"})
 
 
 def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
@@ -183,6 +190,12 @@ def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
     states, roles and other codes in words, several values listed."""
     if isinstance(value, bool):
         return t("yes" if value else "no", lang)
+    if isinstance(value, errors.Words):
+        said = refusal_words(value.template, lang)
+        try:
+            return said.format(**{k: refusal_value(k, v, lang) for k, v in value.values.items()}) if said else str(value)
+        except (KeyError, IndexError, ValueError):  # a translation naming a value the words do not give
+            return str(value)
     if isinstance(value, datetime):
         return format_time(value, lang)
     if isinstance(value, date):
@@ -191,7 +204,11 @@ def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
         return format_money(value, lang)
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
-        return ("、" if lang == "zh" else ", ").join(refusal_value(name, v, lang) for v in items)
+        sentences = bool(items) and all(isinstance(v, errors.Words) for v in items)
+        joint = ("；" if sentences else "、") if lang == "zh" else ("; " if sentences else ", ")
+        return joint.join(refusal_value(name, v, lang) for v in items)
+    if name in FIELD_VALUES and isinstance(value, str):
+        return field_name(value, lang)
     family = next((f for kind, f in ENUM_FAMILY.items() if isinstance(value, kind)), VALUE_FAMILY.get(name))
     if family and has_label(family, value):
         return label(family, value, lang)
