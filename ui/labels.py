@@ -128,6 +128,45 @@ def field_name(field: str, lang: str) -> str:
     return " › ".join(words) or t("form", lang)
 
 
+# --- a task's form ---------------------------------------------------------------------------------------
+
+def _first_known(keys: tuple[str, ...]) -> str | None:
+    return next((k for k in keys if known(k)), None)
+
+
+def task_field_key(kind: str, name: str) -> str | None:
+    """The msgid of the label of field ``name`` of the form of task ``kind``: the kind's own wording
+    (``field.<kind>.<name>``), else the field's (``field.<name>``); None when neither is in the catalogs."""
+    return _first_known((f"field.{kind}.{name}", f"field.{name}"))
+
+
+def task_field_help_key(kind: str, name: str) -> str | None:
+    """The msgid of the help of a task form's field: ``help.<kind>.<name>``, else ``help.<name>``; or None."""
+    return _first_known((f"help.{kind}.{name}", f"help.{name}"))
+
+
+def task_field_label(kind: str, name: str, lang: str) -> str:
+    """A task form's field in words (the field's name itself only when the catalogs lack it)."""
+    key = task_field_key(kind, name)
+    return t(key, lang) if key else name
+
+
+def task_field_help(kind: str, name: str, lang: str) -> str | None:
+    """What to write in a task form's field, in words; None when it needs no help."""
+    key = task_field_help_key(kind, name)
+    return t(key, lang) if key else None
+
+
+def task_form_text(kind: str, lang: str) -> str:
+    """What completing a task of ``kind`` does, in words (``task_form.<kind>``); empty when there is none."""
+    return t(f"task_form.{kind}", lang) if known(f"task_form.{kind}") else ""
+
+
+def choice_label(value: str, lang: str) -> str:
+    """A choice offered by a form (``value.<choice>``), the choice itself when the catalogs lack it."""
+    return t(f"value.{value}", lang) if known(f"value.{value}") else value
+
+
 def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
     """What is wrong with one field, as pydantic reports it (``ValidationError.errors()``), in words:
     "must be 18 digits", never the regular expression."""
