@@ -196,7 +196,7 @@ class TaskOut(Out):
     viewing_id: int | None = None
     line_id: int | None = None
     version: int
-    #: what the title is about (case, line, brand, amount, year...), for ``services.task_titles.render_title``
+    #: what the title is about (case, line, brand, amount, year...), for ``ui.task_titles.render_title``
     facts: dict[str, Any] = {}
 
 

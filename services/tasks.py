@@ -35,7 +35,7 @@ def tasks_out(s: Session, rows: list[tuple[Task, str | None, str | None]]) -> li
 
 def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[int, dict[str, Any]]:
     """What each task's title is about, read from the rows it points to (one query per kind of row, for a
-    page of tasks): the facts ``services.task_titles.render_title`` writes the title from. ``numbers``:
+    page of tasks): the facts ``ui.task_titles.render_title`` writes the title from. ``numbers``:
     case id -> case number."""
     from models.docs import Delivery
     from models.tables import Answer, Document, Line, Viewing
