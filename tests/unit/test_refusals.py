@@ -190,3 +190,18 @@ def test_an_amount_that_is_not_one_is_refused_in_words_in_a_form_and_by_a_servic
         AnswerIn(verdicts={1: "infringing"}, bond="1,000")
     (said,) = labels.validation_messages(invalid.value.errors(), "zh").values()
     assert said.startswith("「1,000」不是金额"), said
+
+
+def test_every_field_a_refusal_names_has_words() -> None:
+    import re
+
+    named = {}
+    for path in _sources():
+        for call in (n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Call)):
+            name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
+            if name == "InvalidInput" and call.args and isinstance(call.args[0], ast.Constant):
+                named.setdefault(call.args[0].value, f"{path.relative_to(ROOT)}:{call.lineno}")
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    missing = {f: where for f, where in named.items() if not cjk.search(labels.field_name(f, "zh"))}
+    assert not missing, ("fields without words: add msgid \"field.<name>\" to ui/locale/zh/LC_MESSAGES/yunque.po "
+                         f"and ../en/...: {missing}")

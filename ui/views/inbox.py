@@ -130,7 +130,8 @@ def task_list() -> None:
 def _report(results: list) -> None:  # noqa: ANN001
     failed = [r for r in results if not r.ok]
     done = len(results) - len(failed)
-    st.session_state["inbox.flash"] = tr("bulk_done", n=done) + "".join(f" · #{r.task_id}: {r.error}" for r in failed)
+    st.session_state["inbox.flash"] = tr("bulk_done", n=done) + "".join(
+        f" · #{r.task_id}: {chrome.refusal_text(r.refusal) if r.refusal else r.error}" for r in failed)
 
 
 def bulk_actions(chosen_tasks: list) -> None:
