@@ -301,7 +301,7 @@ def code_label(prefix: str, code: object) -> str:
 
 def task_title(task: Any) -> str:  # noqa: ANN401 - a TaskOut
     """A task's title in the user's language, from its kind and facts; the stored title where they fall short."""
-    from services.task_titles import render_title
+    from ui.task_titles import render_title
 
     return render_title(task.kind, task.facts, lang(), stored=task.title)
 

@@ -136,7 +136,7 @@ with tab_seal:
         seal_file = st.file_uploader(tr("seal.file"), type=["png"], key="admin.seal.file")
         if st.form_submit_button(tr("seal.set"), type="primary"):
             if seal_file is None:
-                st.error(f"{tr('field')} seal: {tr('seal.missing')}")
+                st.error(tr("field_error", field=tr("field.seal"), msg=tr("seal.missing")))
             else:  # the service judges the content (PNG, transparent, square, size) and names ``seal`` if it refuses
                 chrome.run_action(offices.set_office_seal, office=seal_office, actor=actor.username,
                                   data=seal_file.getvalue(), ok=tr("seal.saved"))

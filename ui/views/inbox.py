@@ -11,7 +11,7 @@ import streamlit as st
 
 from models.enums import Role, TaskKind
 from services import board, tasks, users
-from ui import chrome
+from ui import chrome, labels
 from ui.chrome import SHANGHAI
 
 tr = chrome.translator()
@@ -130,7 +130,8 @@ def task_list() -> None:
 def _report(results: list) -> None:  # noqa: ANN001
     failed = [r for r in results if not r.ok]
     done = len(results) - len(failed)
-    st.session_state["inbox.flash"] = tr("bulk_done", n=done) + "".join(f" · #{r.task_id}: {r.error}" for r in failed)
+    st.session_state["inbox.flash"] = tr("bulk_done", n=done) + "".join(
+        f" · #{r.task_id}: {chrome.refusal_text(r.refusal) if r.refusal else r.error}" for r in failed)
 
 
 def bulk_actions(chosen_tasks: list) -> None:
@@ -162,26 +163,14 @@ def bulk_actions(chosen_tasks: list) -> None:
                 task_form(form, key="inbox.bulk", ids=ids)
 
 
-def _value_label(value: str) -> str:
-    label = tr(f"value.{value}")
-    return value if label == f"value.{value}" else label
-
-
-def _field_label(kind: str, name: str, prop: dict[str, Any]) -> str:
-    """The field's label in the user's language: the kind's own wording, else the field's, else the form's title."""
-    for key in (f"field.{kind}.{name}", f"field.{name}"):
-        label = tr(key)
-        if label != key:
-            return label
-    return prop.get("title") or name
-
-
 def _widget(name: str, prop: dict[str, Any], key: str, kind: str = "") -> Any:  # noqa: ANN401
-    label = _field_label(kind, name, prop)
-    help_ = prop.get("description")
+    """A field of a task's form, its label, help and choices in the user's language (never the schema's English)."""
+    lang = chrome.lang()
+    label, help_ = labels.task_field_label(kind, name, lang), labels.task_field_help(kind, name, lang)
     options = prop.get("enum") or next((p.get("enum") for p in prop.get("anyOf", []) if p.get("enum")), None)
     if options:
-        return st.selectbox(label, options, key=f"{key}.{name}", help=help_, format_func=_value_label)
+        return st.selectbox(label, options, key=f"{key}.{name}", help=help_,
+                            format_func=lambda v: labels.choice_label(v, lang))
     kinds = {prop.get("type")} | {p.get("type") for p in prop.get("anyOf", [])}
     formats = {prop.get("format")} | {p.get("format") for p in prop.get("anyOf", [])}
     if "date-time" in formats:
@@ -249,8 +238,8 @@ def detail(task_id: int) -> None:
                                tr("photo_match"): _photo_text(ln["photo_match"])} if checking else {})}
                           for ln in d.case["lines"]])
         if d.may_complete:
-            if d.form["description"]:
-                st.caption(d.form["description"])
+            if labels.task_form_text(t.kind, chrome.lang()):
+                st.caption(labels.task_form_text(t.kind, chrome.lang()))
             task_form(d.form, key=f"inbox.complete.{t.id}", ids=[t.id])
         elif t.state in ("open", "claimed"):
             st.info(tr("may_not_complete", why=d.why_not or ""))
