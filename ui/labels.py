@@ -61,6 +61,8 @@ def _domain(action: str, key: str) -> str | None:
         return "bond_kind"
     if key == "verdict":
         return VERDICT
+    if key == "match_flags":
+        return "flag"
     return None
 
 

@@ -43,7 +43,8 @@ with st.expander(tr("filters"), expanded=bool(active), icon=":material/filter_li
         st.session_state["inbox.urgency"] = f["urgency"] if f["urgency"] in ("all", "overdue", "today", "none") else "all"
         st.session_state["inbox.case"] = f["case_number"]
         st.session_state["inbox.applied"] = chosen
-    kinds = c2.multiselect(tr("task_kind"), [k.value for k in TaskKind], format_func=lambda k: tr(f"kind.{k}"), key="inbox.kinds")
+    kinds = c2.multiselect(tr("task_kind"), [k.value for k in TaskKind], format_func=lambda k: tr(f"kind.{k}"), key="inbox.kinds",
+                           placeholder=tr("choose_options"), select_all=False)
     urgency = c3.selectbox(tr("urgency"), ["all", "overdue", "today", "none"], format_func=lambda u: tr(f"urgency.{u}"),
                            key="inbox.urgency")
     priority_max = c4.number_input(tr("priority_max"), min_value=0, max_value=100, value=100, step=5, key="inbox.priority")
@@ -111,6 +112,7 @@ def task_list() -> None:
         return
     rows = _rows(items, now)
     df = pd.DataFrame(rows).set_index("id")
+    df.index.name = tr("col.id")  # the header in words, not the code's "id"
     colours = {"overdue": "background-color: #fde2e1", "near": "background-color: #fff4ce", "": ""}
     styled = df.drop(columns=["_flag"]).style.apply(lambda r: [colours[df.loc[r.name, "_flag"]]] * len(r), axis=1)
     picked = st.dataframe(styled, width="stretch", on_select="rerun", selection_mode="multi-row", key="inbox.table")
@@ -118,7 +120,8 @@ def task_list() -> None:
     table_ids = [int(df.index[i]) for i in (picked.selection.rows if picked else [])]  # type: ignore[union-attr]
     if "inbox.selected" in st.session_state:  # tasks done meanwhile drop out of the selection
         st.session_state["inbox.selected"] = [i for i in st.session_state["inbox.selected"] if i in by_id]
-    sel_ids = st.multiselect(tr("select_tasks"), list(by_id), key="inbox.selected",
+    sel_ids = st.multiselect(tr("select_tasks"), list(by_id), key="inbox.selected", placeholder=tr("choose_options"),
+                             select_all=False,
                              format_func=lambda i: f"#{i} {chrome.task_title(by_id[i])}" if i in by_id else f"#{i}")
     chosen_tasks = [by_id[i] for i in dict.fromkeys(table_ids + sel_ids) if i in by_id]
     if chosen_tasks and view != "done":
@@ -246,7 +249,7 @@ def detail(task_id: int) -> None:
     with right:
         st.caption(tr("task_history"))
         for h in d.history:
-            st.text(f"{chrome.when(h.at)} · {h.actor} · {chrome.action_text(h.action)}")
+            st.text(f"{chrome.when(h.at)} · {chrome.person(h.actor)} · {chrome.action_text(h.action)}")
             if h.action != "task.opened" and h.detail:  # the opening's detail is the title, shown above
                 st.text(chrome.change_text(h.action, None, h.detail))
         if d.escalated_at:
