@@ -226,9 +226,11 @@ def lock_contention(session: Session, error: DBAPIError) -> LockContention | Non
         diag = getattr(error.orig, "diag", None)
         where = re.search(r'relation "([^"]+)"', f"{getattr(diag, 'context', '')} {error.orig}")
         what = f"a row of {where.group(1)}" if where else "a row this action changes"
-    why = ("another action held it while waiting for this one (PostgreSQL broke the deadlock)" if state == _DEADLOCK
-           else "another action held it longer than the lock timeout")
-    return LockContention(what, f"{why}; this action was rolled back, nothing of it was written: try it again")
+    return LockContention(what, "another action held it while waiting for this one (PostgreSQL broke the deadlock); "
+                                "this action was rolled back, nothing of it was written: try it again"
+                          if state == _DEADLOCK else
+                          "another action held it longer than the lock timeout; "
+                          "this action was rolled back, nothing of it was written: try it again")
 
 
 @functools.cache

@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
 
+from models.rules.errors import Words, words
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -53,12 +55,12 @@ def extensions() -> list[str]:
     return [e for m in ACCEPTED for e in (m.extension, *m.aliases)]
 
 
-def accepted_text() -> str:
-    """The accepted types in words, for a refusal."""
+def accepted_types() -> Words:
+    """The accepted types in words, for a refusal ("photos JPEG, PNG, HEIC; videos MP4, ...")."""
     by_kind: dict[str, list[str]] = {}
     for m in ACCEPTED:
         by_kind.setdefault(m.kind, []).append({"webm": "WebM", "matroska": "Matroska"}.get(m.name, m.name.upper()))
-    return "; ".join(f"{kind}s {', '.join(names)}" for kind, names in by_kind.items())
+    return words("photos {photo}; videos {video}; documents {document}", **by_kind)
 
 
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
@@ -251,7 +253,12 @@ def _pdf_time(f: BinaryIO) -> datetime | None:
 
 
 class NotAPicture(ValueError):
-    """A file that begins like a photo but does not decode as one (a 3-byte ``FF D8 FF``, a truncated JPEG)."""
+    """A file that begins like a photo but does not decode as one (a 3-byte ``FF D8 FF``, a truncated JPEG):
+    the reason as a template with named values (``problem``, for the refusal that passes it on)."""
+
+    def __init__(self, template: str, **values: object):
+        self.problem = Words(template, values)
+        super().__init__(str(self.problem))
 
 
 def check_photo(f: BinaryIO, media: MediaType) -> None:
@@ -309,7 +316,9 @@ def _decode(f: BinaryIO, media: MediaType) -> None:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise NotAPicture("the picture is too large to decode safely") from None
     except _NOT_DECODED as e:
-        raise NotAPicture(f"it does not decode as a {media.name.upper()} picture ({e})") from None
+        # Pillow's own message (``detail``) is English in either language: it names what the decoder tripped on
+        raise NotAPicture("it does not decode as a {format} picture ({detail})", format=media.name.upper(),
+                          detail=str(e)) from None
 
 
 def _heic_boxes(f: BinaryIO) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from models.enums import Direction, Verdict
-from models.rules.bonds import money
+from models.rules.bonds import NotAnAmount, money
 from models.text import PlainText, Text, many_lines
 
 #: 统一社会信用代码: 18 characters, digits and capitals without I, O, S, V, Z.
@@ -25,17 +25,14 @@ Comment = many_lines(2000)
 
 
 def _money(v: object, info) -> Decimal:  # noqa: ANN001
-    try:
-        return money(v, info.field_name)
-    except ValueError as e:
-        raise ValueError(str(e).split(": ", 1)[-1]) from None
+    return money(v, "")  # pydantic names the field
 
 
 def positive_money(v: object, info) -> Decimal:  # noqa: ANN001
     """A field validator's body for an amount that must be more than zero (values, bonds, costs)."""
     d = _money(v, info)
     if d <= 0:
-        raise ValueError("must be more than zero")
+        raise NotAnAmount("", "must be more than zero")
     return d
 
 
@@ -93,12 +90,9 @@ def parse_bond(v: object) -> Literal["general"] | Decimal | None:
     """A bond is "general" (总担保) or an amount of RMB."""
     if v is None or v == "general":
         return v  # type: ignore[return-value]
-    try:
-        amount = money(v, "bond")
-    except ValueError as e:
-        raise ValueError(str(e).split(": ", 1)[-1]) from None
+    amount = money(v, "")
     if amount <= 0:
-        raise ValueError("an individual bond must be more than zero")
+        raise NotAnAmount("", "an individual bond must be more than zero")
     return amount
 
 
@@ -202,7 +196,7 @@ class TaskOut(Out):
     viewing_id: int | None = None
     line_id: int | None = None
     version: int
-    #: what the title is about (case, line, brand, amount, year...), for ``services.task_titles.render_title``
+    #: what the title is about (case, line, brand, amount, year...), for ``ui.task_titles.render_title``
     facts: dict[str, Any] = {}
 
 

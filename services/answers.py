@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from adapters.db import session_scope
 from models.enums import BondKind, LineState, NoticeState, Reason, Role, TaskKind, TaskState, Verdict
-from models.rules.bonds import GeneralBondTerms, ex_officio_bond, general_bond_covers, general_bond_remaining
+from models.rules.bonds import GeneralBondTerms, NotAnAmount, ex_officio_bond, general_bond_covers, general_bond_remaining
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI, end_of_day, local_date
 from models.schemas import AnswerIn, NoticeOut, parse_bond
@@ -244,8 +244,8 @@ def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime 
     now = now_or(now)
     try:
         parsed = parse_bond(bond)
-    except ValueError as e:
-        raise InvalidInput("bond", str(e)) from None
+    except NotAnAmount as e:
+        raise InvalidInput("bond", "{problem}", problem=e.problem) from None
     if parsed is None:
         raise InvalidInput("bond", "give 'general' or an amount in RMB")
     with session_scope() as s:

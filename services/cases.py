@@ -10,7 +10,7 @@ from sqlmodel import Session, col, or_, select
 
 from adapters.db import lock_name, session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
-from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
+from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied, Words, words
 from models.rules.matching import match_flags
 from models.rules.moments import not_in_future
 from models.rules.states import transition
@@ -158,15 +158,17 @@ def _recordations_of(s: Session, data: ShipmentIn, found_on: date) -> list[Recor
     """Each line's recordation valid on the day the goods were found; every line without one is named at once
     (ex officio protection covers recorded rights only, Reg 16)."""
     matches: list[Recordation] = []
-    problems: list[str] = []
+    problems: list[Words] = []
     for i, line in enumerate(data.lines, start=1):
         rec = recordation_for(s, line.brand, found_on)
         if rec is None:
-            problems.append(f"line {i} ({line.brand}): no recordation valid on {found_on.isoformat()}")
+            problems.append(words("line {line} ({brand}): no recordation valid on {on}", line=i, brand=line.brand,
+                                  on=found_on))
         else:
             matches.append(rec)
     if problems:
-        raise InvalidInput("lines.brand", "; ".join(problems) + " (ex officio protection covers recorded rights only, Reg 16)")
+        raise InvalidInput("lines.brand", "{problems} (ex officio protection covers recorded rights only, Reg 16)",
+                           problems=problems)
     return matches
 
 

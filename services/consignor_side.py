@@ -47,10 +47,12 @@ def file_statement(*, case_number: str, actor: str, statement: StatementIn | dic
         lines = list(s.exec(select(Line).where(Line.case_id == case.id, col(Line.number).in_(data.lines))))
         missing = sorted(set(data.lines) - {ln.number for ln in lines})
         if missing:
-            raise InvalidInput("lines", f"no line(s) {', '.join(map(str, missing))} in case {case_number}")
+            raise InvalidInput("lines", "no line(s) {lines} in case {case}", lines=missing,
+                               case=case_number)
         wrong = [ln.number for ln in lines if ln.state not in _ARGUABLE]
         if wrong:
-            raise InvalidInput("lines", f"line(s) {', '.join(map(str, wrong))} are not detained: nothing to argue")
+            raise InvalidInput("lines", "line(s) {lines} are not detained: nothing to argue",
+                               lines=wrong)
         for ev in data.evidence_ids:
             evidence_of_case(s, case, ev)
         st = ConsignorStatement(case_id=case.id, consignor_id=ship.consignor_id, line_ids=[ln.id for ln in lines],  # type: ignore[arg-type,misc]
@@ -71,7 +73,7 @@ def review_statement_in(s: Session, *, who: Actor, statement: ConsignorStatement
     case = s.get(Case, statement.case_id)
     assert case is not None
     if statement.decision is not None:
-        raise ConcurrentUpdate(f"statement {statement.id}", f"was already {statement.decision}")
+        raise ConcurrentUpdate(f"statement {statement.id}", "was already {decision}", decision=statement.decision)
     statement.decision, statement.reason = review.decision, review.reason
     statement.decided_by_id, statement.decided_at = who.id, now
     s.add(statement)

@@ -62,10 +62,6 @@ class CounterBondRefundIn(Strict):
     evidence_id: int | None = Field(default=None, gt=0)
 
 
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
-
-
 def _label(case: Case, line: Line) -> str:
     return f"line:{case.number}/{line.number}"
 
@@ -106,18 +102,18 @@ def record_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, bo
     require_role(who, "record a counter-bond", Role.IPR_OFFICER, Role.ADMIN)
     rec = s.get(Recordation, line.recordation_id)
     if rec is None or rec.right_type != "patent":
-        kind = rec.right_type if rec else "unknown"
-        raise InvalidInput("line", f"line {case.number}/{line.number} concerns a {kind} "
-                                   "right: a counter-bond releases goods only in patent cases (Reg 19)")
+        raise InvalidInput("line", "line {line} concerns a {right_type} right: a counter-bond releases goods only in "
+                                   "patent cases (Reg 19)", line=f"{case.number}/{line.number}",
+                           right_type=rec.right_type if rec else "unknown")
     if s.exec(select(CounterBond.id).where(CounterBond.line_id == line.id)).first() is not None:
         raise ConcurrentUpdate(f"line {case.number}/{line.number}", "already has a counter-bond")
     if line.state != LineState.DETAINED.value:
-        raise InvalidInput("line", f"line {case.number}/{line.number} is {line.state}: a counter-bond releases "
-                                   "detained goods only (Reg 19)")
+        raise InvalidInput("line", "line {line} is {state}: a counter-bond releases detained goods only (Reg 19)",
+                           line=f"{case.number}/{line.number}", state=line.state)
     missing = counter_bond_shortfall(bond.amount, line.value)
     if missing > 0:
-        raise InvalidInput("amount", f"RMB {bond.amount} is below the value of the goods, RMB {line.value}: "
-                                     "a counter-bond equals their value (Reg 19, Meas 20)")
+        raise InvalidInput("amount", "RMB {offered} is below the value of the goods, RMB {value}: a counter-bond "
+                                     "equals their value (Reg 19, Meas 20)", offered=bond.amount, value=line.value)
     ev = evidence_of_case(s, case, bond.evidence_id)
     ship = s.get(Shipment, case.shipment_id)
     assert ship is not None
@@ -160,19 +156,19 @@ def record_court_filing_in(s: Session, *, who: Actor, case: Case, line: Line, fi
     require_role(who, "record a court filing", Role.IPR_OFFICER, Role.ADMIN)
     cb = _lock_counter_bond(s, line, case)
     if cb.state == CounterBondState.KEPT:
-        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"is already kept for {cb.court} {cb.court_reference}")
+        raise ConcurrentUpdate(f"counter-bond {cb.id}", "is already kept for {court} {reference}",
+                               court=cb.court, reference=cb.court_reference)
     if cb.state == CounterBondState.REFUNDED:
-        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"was refunded ({_iso(cb.refunded_at)})")
+        raise ConcurrentUpdate(f"counter-bond {cb.id}", "was refunded ({when})", when=cb.refunded_at or "")
     received = filing.received_at or now
     if received > now:
         raise InvalidInput("received_at", "is in the future")
     if received < cb.received_at:
         raise InvalidInput("received_at", "is before the counter-bond was received")
     if cb.court_due is not None and received >= end_of_day(cb.court_due):
-        raise InvalidInput("received_at", f"{received.astimezone(SHANGHAI).isoformat()} is after the rights holder's "
-                                          f"30 working days ended ({cb.court_due.isoformat()}, 24:00): the "
-                                          "counter-bond "
-                                          "is refundable (Reg 19, Meas 20)")
+        raise InvalidInput("received_at", "{received} is after the rights holder's 30 working days ended ({due}, "
+                                          "24:00): the counter-bond is refundable (Reg 19, Meas 20)",
+                           received=received.astimezone(SHANGHAI), due=cb.court_due)
     ev = evidence_of_case(s, case, filing.evidence_id)
     before = cb.state
     cb.state = CounterBondState.KEPT.value
@@ -218,12 +214,18 @@ def refund_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, re
     require_role(who, "refund a counter-bond", Role.IPR_OFFICER, Role.ADMIN)
     cb = _lock_counter_bond(s, line, case)
     if cb.state == CounterBondState.REFUNDED:
-        raise ConcurrentUpdate(f"counter-bond {cb.id}", f"was already refunded ({_iso(cb.refunded_at)})")
+        raise ConcurrentUpdate(f"counter-bond {cb.id}", "was already refunded ({when})",
+                               when=cb.refunded_at or "")
     if cb.state != CounterBondState.REFUNDABLE:
-        why = (f"kept for the court ({cb.court} {cb.court_reference})" if cb.state == CounterBondState.KEPT else
-               f"held until {cb.court_due.isoformat()} for the rights holder's court filing" if cb.court_due else
-               "held: the rights holder's 30 working days have not started or cannot be counted yet")
-        raise InvalidInput("line", f"the counter-bond of line {case.number}/{line.number} is {why} (Reg 19, Meas 20)")
+        which = f"{case.number}/{line.number}"
+        if cb.state == CounterBondState.KEPT:
+            raise InvalidInput("line", "the counter-bond of line {line} is kept for the court ({court} {reference}) "
+                                       "(Reg 19, Meas 20)", line=which, court=cb.court, reference=cb.court_reference)
+        if cb.court_due:
+            raise InvalidInput("line", "the counter-bond of line {line} is held until {due} for the rights holder's "
+                                       "court filing (Reg 19, Meas 20)", line=which, due=cb.court_due)
+        raise InvalidInput("line", "the counter-bond of line {line} is held: the rights holder's 30 working days have "
+                                   "not started or cannot be counted yet (Reg 19, Meas 20)", line=which)
     ev = evidence_of_case(s, case, refund.evidence_id)
     cb.state, cb.refunded_at, cb.refunded_by_id = CounterBondState.REFUNDED.value, now, who.id
     cb.refund_reference, cb.refund_evidence_id = refund.reference, ev

@@ -36,7 +36,8 @@ def record_court_notice_in(s: Session, *, who: Actor, case: Case, line: Line, no
     if line.state not in (LineState.DETAINED.value, LineState.UNDETERMINED.value):
         if line.state == LineState.COURT_HOLD.value:
             raise ConcurrentUpdate(f"line {case.number}/{line.number}", "is already held for a court")
-        raise InvalidInput("line", f"line {case.number}/{line.number} is {line.state}: a court notice holds detained goods only (Reg 23)")
+        raise InvalidInput("line", "line {line} is {state}: a court notice holds detained goods only (Reg 23)",
+                           line=f"{case.number}/{line.number}", state=line.state)
     received = notice.received_at or now
     if received > now:
         raise InvalidInput("received_at", "is in the future")

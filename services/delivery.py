@@ -59,7 +59,7 @@ def _addressee(s: Session, doc: Document) -> tuple[str, list[str]]:
         if consignor is None:
             raise NotFound("consignor", doc.consignor_id)
         return consignor.name, list(consignor.contact_emails or [])
-    raise InvalidInput("document", f"document {doc.number} has no addressee")
+    raise InvalidInput("document", "document {number} has no addressee", number=doc.number)
 
 
 def _view(s: Session, row: Delivery) -> DeliveryOut:

@@ -57,7 +57,7 @@ def decide_in(s: Session, *, who: Actor, case: Case, line: Line, outcome: str, n
               skip_task: int | None = None) -> Line:
     """Move a detained (or undetermined) line as the officer decides; the state rules refuse the rest."""
     if outcome not in OUTCOMES:
-        raise InvalidInput("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        raise InvalidInput("outcome", "must be one of {outcomes}", outcomes=list(OUTCOMES))
     require_role(who, "decide on detained goods", Role.IPR_OFFICER, Role.ADMIN)
     target, reason = OUTCOMES[outcome]
     if case.route == Route.APPLICATION and outcome in (*INVESTIGATION_OUTCOMES, "confiscate"):
@@ -86,9 +86,10 @@ def investigation_in(s: Session, *, who: Actor, case: Case, line: Line, outcome:
                      now: datetime, skip_task: int | None = None) -> dict[str, Any]:
     """The investigation's conclusion (Reg 20, Meas 28): infringing, not infringing, or cannot determine."""
     if outcome not in INVESTIGATION_OUTCOMES:
-        raise InvalidInput("outcome", f"must be one of {', '.join(INVESTIGATION_OUTCOMES)}")
+        raise InvalidInput("outcome", "must be one of {outcomes}", outcomes=list(INVESTIGATION_OUTCOMES))
     if line.state != LineState.DETAINED.value:
-        raise InvalidInput("outcome", f"line {case.number}/{line.number} is {line.state}: only detained goods are investigated")
+        raise InvalidInput("outcome", "line {line} is {state}: only detained goods are investigated",
+                           line=f"{case.number}/{line.number}", state=line.state)
     decide_in(s, who=who, case=case, line=line, outcome=outcome, note=note, now=now, skip_task=skip_task)
     return {"case": case.number, "line": line.number, "state": line.state, "reason": line.state_reason}
 
@@ -110,7 +111,7 @@ def decide_investigation(*, case_number: str, line_number: int, actor: str, outc
 def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str, note: str = "",
                 now: datetime | None = None) -> LineOut:
     if outcome not in OUTCOMES:
-        raise InvalidInput("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        raise InvalidInput("outcome", "must be one of {outcomes}", outcomes=list(OUTCOMES))
     if outcome == "counter-bond":  # the release is the act of recording what customs received (Reg 19)
         raise InvalidInput("outcome", "a counter-bond (patent goods, Reg 19) releases the line when it is recorded "
                                       "with what customs received: services.counter_bonds.record_counter_bond "

@@ -49,7 +49,7 @@ class CostIn(Strict):
 
 def add_cost(s: Session, *, who: Actor, case: Case, line: Line, cost: CostIn, now: datetime) -> dict[str, Any]:
     if line.notice_id is None:
-        raise InvalidInput("line", f"line {case.number}/{line.number} has no rights holder's notice to charge")
+        raise InvalidInput("line", "line {line} has no rights holder's notice to charge", line=f"{case.number}/{line.number}")
     s.add(CaseCost(case_id=case.id, notice_id=line.notice_id, line_id=line.id, kind=cost.kind.value,  # type: ignore[arg-type]
                    amount=cost.amount, note=cost.note, recorded_by_id=who.id, recorded_at=now))
     record(s, actor=who, action="cost.recorded", subject=f"line:{case.number}/{line.number}", at=now, case_id=case.id,
@@ -61,7 +61,7 @@ def record_cost_in(s: Session, *, who: Actor, case: Case, line: Line, cost: Cost
     """Storage, handling or disposal costs of a detained line, charged to its rights holder."""
     require_role(who, "record costs", Role.IPR_OFFICER, Role.ADMIN)
     if line.detained_at is None:
-        raise InvalidInput("line", f"line {case.number}/{line.number} was never detained: no costs to charge")
+        raise InvalidInput("line", "line {line} was never detained: no costs to charge", line=f"{case.number}/{line.number}")
     return add_cost(s, who=who, case=case, line=line, cost=cost, now=now)
 
 
@@ -81,12 +81,14 @@ def record_disposal_in(s: Session, *, who: Actor, case: Case, line: Line, dispos
     """Record how confiscated goods were disposed of (Reg 27), with evidence; settle the bond next."""
     require_role(who, "record a disposal", Role.IPR_OFFICER, Role.ADMIN)
     if line.state != LineState.CONFISCATED.value:
-        raise InvalidInput("line", f"line {case.number}/{line.number} is {line.state}: only confiscated goods are disposed of")
+        raise InvalidInput("line", "line {line} is {state}: only confiscated goods are disposed of",
+                           line=f"{case.number}/{line.number}", state=line.state)
     if line.disposed_at is not None:
-        raise ConcurrentUpdate(f"line {case.number}/{line.number}", f"was disposed of already ({line.disposed_at.isoformat()})")
+        raise ConcurrentUpdate(f"line {case.number}/{line.number}", "was disposed of already ({when})",
+                               when=line.disposed_at)
     if not disposal_order_ok(disposal.method.value, disposal.why_not_earlier):
-        raise InvalidInput("why_not_earlier", f"{disposal.method.value} comes after public welfare in Reg 27: say why the "
-                                              "earlier methods could not be used")
+        raise InvalidInput("why_not_earlier", "{method} comes after public welfare in Reg 27: say why the "
+                                              "earlier methods could not be used", method=disposal.method)
     if disposal.method == DisposalMethod.AUCTION and not disposal.why_not_earlier:
         raise InvalidInput("why_not_earlier", "an auction needs the infringing features removed first (Reg 27)")
     ev = evidence_of_case(s, case, disposal.evidence_id)

@@ -97,7 +97,7 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
         kind = media.sniff(head)
         if kind is None:
             raise InvalidInput("file", "its content is not an accepted type: {accepted} (judged from the content, not the name)",
-                               accepted=media.accepted_text())
+                               accepted=media.accepted_types())
         limit = LIMITS[kind.kind]
         digest = hashlib.sha256(head)
         f.write(head)
@@ -118,7 +118,7 @@ def spool(stream: BinaryIO) -> Iterator[Spooled]:
             try:
                 media.check_photo(f, kind)
             except media.NotAPicture as e:
-                raise InvalidInput("file", "not a readable photo: {problem}", problem=str(e)) from None
+                raise InvalidInput("file", "not a readable photo: {problem}", problem=e.problem) from None
         yield Spooled(file=f, sha256=digest.hexdigest(), size=size, media=kind)
 
 

@@ -28,7 +28,8 @@ def release_unmatched_in(s: Session, *, who: Actor, case: Case, line: Line, form
     """Release a suspended line the officer finds outside the recorded right, with the reason."""
     require_role(who, "release goods outside the recordation", Role.IPR_OFFICER, Role.ADMIN)
     if line.state != LineState.SUSPENDED.value:
-        raise InvalidInput("line", f"line {case.number}/{line.number} is {line.state}: only suspended goods are released this way")
+        raise InvalidInput("line", "line {line} is {state}: only suspended goods are released this way",
+                           line=f"{case.number}/{line.number}", state=line.state)
     move_lines(s, case=case, lines=[line], target=LineState.RELEASED, reason=Reason.NOT_MATCHED, who=who, at=now,
                notice_id=line.notice_id, note=form.reason)
     close_if_done(s, case, who, now)
@@ -40,7 +41,7 @@ def keep_flagged_in(s: Session, *, who: Actor, case: Case, line: Line, form: Unm
     """The officer keeps a flagged line for its rights holder: the flags are answered, with the reason."""
     require_role(who, "confirm a flagged line", Role.IPR_OFFICER, Role.ADMIN)
     if not line.match_flags:
-        raise InvalidInput("line", f"line {case.number}/{line.number} carries no flag")
+        raise InvalidInput("line", "line {line} carries no flag", line=f"{case.number}/{line.number}")
     record(s, actor=who, action="line.match_confirmed", subject=f"line:{case.number}/{line.number}", at=now,
            case_id=case.id, before={"match_flags": list(line.match_flags)}, after={"reason": form.reason})
     line.match_flags = []

@@ -52,7 +52,7 @@ def check_seal(data: bytes) -> tuple[int, int]:
     try:
         media.check_photo(io.BytesIO(data), media.PNG)
     except media.NotAPicture as e:
-        raise InvalidInput("seal", str(e)) from e
+        raise InvalidInput("seal", "{problem}", problem=e.problem) from e
     from PIL import Image
 
     with Image.open(io.BytesIO(data), formats=["PNG"]) as im:

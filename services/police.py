@@ -32,10 +32,12 @@ def transfer_in(s: Session, *, who: Actor, case: Case, form: TransferIn, now: da
                         .order_by(Line.number).with_for_update()))
     missing = sorted(set(form.lines) - {ln.number for ln in lines})
     if missing:
-        raise InvalidInput("lines", f"no line(s) {', '.join(map(str, missing))} in case {case.number}")
+        raise InvalidInput("lines", "no line(s) {lines} in case {case}", lines=missing,
+                           case=case.number)
     wrong = [ln.number for ln in lines if ln.state != LineState.DETAINED.value]
     if wrong:
-        raise InvalidInput("lines", f"line(s) {', '.join(map(str, wrong))} are not detained: only detained goods are transferred")
+        raise InvalidInput("lines", "line(s) {lines} are not detained: only detained goods are transferred",
+                           lines=wrong)
     pt = PoliceTransfer(case_id=case.id, line_ids=[ln.id for ln in lines], police_unit=form.police_unit,  # type: ignore[arg-type,misc]
                         reference=form.reference, grounds=form.grounds, transferred_by_id=who.id, transferred_at=now)
     s.add(pt)

@@ -119,16 +119,16 @@ def _read_image(data: bytes, *, limit: int, field: str = "file") -> tuple[media.
     if not data:
         raise InvalidInput(field, "the file is empty")
     if len(data) > limit:
-        raise InvalidInput(field, f"too large: an image may be at most {limit // (1024 * 1024)} MiB")
+        raise InvalidInput(field, "too large: an image may be at most {mib} MiB", mib=limit // (1024 * 1024))
     kind = media.sniff(data[:media.SNIFF_BYTES])
     if kind is None or kind.name not in ("jpeg", "png"):
         raise InvalidInput(field, "its content is not a JPEG or PNG image (judged from the content, not the name)")
     try:
         w, h = marks.image_size(data)
     except marks.UnreadableImage as e:
-        raise InvalidInput(field, str(e)) from e
+        raise InvalidInput(field, "the file is not an image that can be read") from e
     if min(w, h) < 32:
-        raise InvalidInput(field, f"too small ({w}x{h} pixels): at least 32 pixels a side")
+        raise InvalidInput(field, "too small ({w}x{h} pixels): at least 32 pixels a side", w=w, h=h)
     return kind, w, h
 
 
@@ -136,11 +136,11 @@ def phone_photo(data: bytes, *, limit: int, field: str) -> bytes:
     """A photo as the matcher reads it: a HEIC (what an iPhone takes) converted to JPEG, anything else as it
     is; a HEIC that does not decode is refused naming ``field``."""
     if len(data) > limit:
-        raise InvalidInput(field, f"too large: an image may be at most {limit // (1024 * 1024)} MiB")
+        raise InvalidInput(field, "too large: an image may be at most {mib} MiB", mib=limit // (1024 * 1024))
     try:
         return media.as_jpeg(data)
     except media.NotAPicture as e:
-        raise InvalidInput(field, str(e)) from None
+        raise InvalidInput(field, "{problem}", problem=e.problem) from None
 
 
 def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: str = "mark",
@@ -148,7 +148,7 @@ def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: st
     """Store an image of a recordation (the mark as registered, or a reference photo of genuine goods)."""
     now = now_or(now)
     if kind not in IMAGE_KINDS:
-        raise InvalidInput("kind", f"must be one of {', '.join(IMAGE_KINDS)}")
+        raise InvalidInput("kind", "must be one of {image_kinds}", image_kinds=list(IMAGE_KINDS))
     with session_scope(readonly=True) as s:
         _may_maintain(load_actor(s, actor), _recordation(s, recordation))  # refuse before touching the store
     mtype, w, h = _read_image(data, limit=MAX_IMAGE_BYTES)
@@ -306,9 +306,10 @@ def check_snapshot(*, actor: str, case_number: str, evidence_id: int) -> Snapsho
         if ev is None or ev.case_id != case.id:
             raise NotFound("evidence", evidence_id)
         if ev.kind != "photo" or ev.content_type not in ("image/jpeg", "image/png", "image/heic"):
-            raise InvalidInput("evidence_id", f"evidence {evidence_id} is not a JPEG, PNG or HEIC photo")
+            raise InvalidInput("evidence_id", "evidence {evidence} is not a JPEG, PNG or HEIC photo",
+                               evidence=evidence_id)
         if ev.line_id is None:
-            raise InvalidInput("evidence_id", f"evidence {evidence_id} is of no line")
+            raise InvalidInput("evidence_id", "evidence {evidence} is of no line", evidence=evidence_id)
         line = s.get(Line, ev.line_id)
         rec = s.get(Recordation, line.recordation_id)  # type: ignore[union-attr]
         index, owner = mark_index(s)
@@ -391,7 +392,8 @@ def record_identifications(*, case_number: str, actor: str, identifications: lis
         for ident in identifications:
             line = s.exec(select(Line).where(Line.case_id == case.id, Line.number == ident.line_number)).first()
             if line is None:
-                raise InvalidInput("line_number", f"case {case_number} has no line {ident.line_number}")
+                raise InvalidInput("line_number", "case {case} has no line {line}", case=case_number,
+                                   line=ident.line_number)
             rec = _recordation(s, ident.recordation)
             record(s, actor=who, action="line.identified_from_photo", subject=f"line:{line.id}", at=now,
                    case_id=case.id, after={"line": line.number, "recordation": rec.number, "brand": rec.brand,

@@ -173,7 +173,7 @@ def role_from_groups(groups: list[str]) -> tuple[Role, str | None]:
     roles = {GROUP_ROLES[g] for g in groups if g in GROUP_ROLES}
     if len(roles) != 1:
         raise PermissionDenied("(single sign-on)", "sign in",
-                               f"the groups claim must name exactly one of {', '.join(sorted(GROUP_ROLES))}")
+                               "the groups claim must name exactly one of {groups}", groups=sorted(GROUP_ROLES))
     offices = [g[len(OFFICE_GROUP_PREFIX):] for g in groups if g.startswith(OFFICE_GROUP_PREFIX)]
     return roles.pop(), (offices[0] if len(offices) == 1 else None)
 
@@ -200,9 +200,9 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
     email = _claim(EmailStr, "email", email)
     authenticated_at = _claim_time(claims)
     if authenticated_at is not None and authenticated_at + ABSOLUTE <= now:
-        hours = int(ABSOLUTE.total_seconds() // 3600)
-        raise PermissionDenied(email, "sign in", f"the sign-in at the identity provider is more than {hours} hours "
-                                                 "old: sign in with single sign-on again")
+        raise PermissionDenied(email, "sign in", "the sign-in at the identity provider is more than {hours} hours "
+                                                 "old: sign in with single sign-on again",
+                               hours=int(ABSOLUTE.total_seconds() // 3600))
     raw = claims.get(groups_claim) or []
     groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
     role, office_code = role_from_groups(groups)
@@ -211,7 +211,7 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
         user = s.exec(select(User).where(col(User.email) == email)).first()
         office = s.exec(select(CustomsOffice).where(CustomsOffice.code == office_code)).first() if office_code else None
         if office_code and office is None:
-            raise PermissionDenied(email, "sign in", f"unknown customs office {office_code}")
+            raise PermissionDenied(email, "sign in", "unknown customs office {office}", office=office_code)
         if user is None:
             if office is None:
                 raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
@@ -252,8 +252,9 @@ def _claim(kind: Any, field: str, value: str) -> str:
     try:
         return TypeAdapter(kind).validate_python(value)
     except ValidationError:
-        raise InvalidInput(field, f"the identity provider sent {value!r}, which is not a valid {field} here (letters, "
-                                  "digits, '.', '_' and '-' for a user name; no control characters)") from None
+        raise InvalidInput(field, "the identity provider sent {value!r}, which is not a valid {claim} here (letters, "
+                                  "digits, '.', '_' and '-' for a user name; no control characters)",
+                           value=value, claim=field) from None
 
 
 def _claim_time(claims: dict[str, Any]) -> datetime | None:

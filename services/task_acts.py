@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from sqlmodel import Session, col, select
 
 from models.enums import LineState, NoticeState, Reason, Role, TaskKind
-from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound
+from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, Words
 from models.tables import Case, Line, Notice, Recordation, Task, TimelineEntry
 from services.context import Actor, publish, record, require_role
 from services.counter_bonds import COUNTER_BOND_TASK_ACTS
@@ -286,8 +286,11 @@ def parse_form(form: type[BaseModel], fields: Mapping[str, Any]) -> BaseModel:
 
 
 def _plain_ctx(ctx: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A validator's context as plain values (a pattern, a bound): the exception it may carry is dropped."""
-    return {k: v for k, v in (ctx or {}).items() if isinstance(v, str | int | float | bool)}
+    """A validator's context as plain values (a pattern, a bound): the exception it may carry is dropped, its
+    reason kept when it gives one as words (``problem``, e.g. an amount of RMB)."""
+    plain = {k: v for k, v in (ctx or {}).items() if isinstance(v, str | int | float | bool)}
+    problem = getattr((ctx or {}).get("error"), "problem", None)
+    return {**plain, "problem": problem} if isinstance(problem, Words) else plain
 
 
 def plain_name(name: object) -> str:

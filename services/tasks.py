@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
 from adapters.db import session_scope
 from models.enums import DocumentKind, Role, TaskKind, TaskState
-from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
+from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied, YunqueError
 from models.schemas import TaskOut
 from models.tables import TASK_LIVE_SQL, Case, Task, User
 from services.context import Actor, load_actor, now_or, record
@@ -35,7 +35,7 @@ def tasks_out(s: Session, rows: list[tuple[Task, str | None, str | None]]) -> li
 
 def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[int, dict[str, Any]]:
     """What each task's title is about, read from the rows it points to (one query per kind of row, for a
-    page of tasks): the facts ``services.task_titles.render_title`` writes the title from. ``numbers``:
+    page of tasks): the facts ``ui.task_titles.render_title`` writes the title from. ``numbers``:
     case id -> case number."""
     from models.docs import Delivery
     from models.tables import Answer, Document, Line, Viewing
@@ -480,17 +480,20 @@ def _photo_matches(s: Session, case_id: int) -> dict[int, dict[str, Any]]:
 
 
 class BulkResult(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     task_id: int
     ok: bool
-    error: str | None = None
+    error: str | None = None  # the refusal in the command line's words ("code: sentence")
     task: TaskOut | None = None
+    #: the refusal itself, for the UI to say in the reader's language (never serialised)
+    refusal: YunqueError | None = Field(default=None, exclude=True, repr=False)
 
 
 def bulk(*, action: str, task_ids: list[int], actor: str, assignee: str | None = None, outcome: str | None = None,
          fields: dict[str, Any] | None = None, now: datetime | None = None) -> list[BulkResult]:
     """Claim, unclaim, hand over or complete several tasks; each in its own transaction, each reported.
     Completing several at once is allowed only for kinds whose form allows it (``TaskAct.bulk``)."""
-    from models.rules.errors import YunqueError
     from services.task_acts import act_for
 
     if action not in ("claim", "unclaim", "assign", "complete"):
@@ -517,7 +520,7 @@ def bulk(*, action: str, task_ids: list[int], actor: str, assignee: str | None =
                 t = complete_task(task_id=tid, actor=actor, outcome=outcome or "", fields=fields, now=now)
             out.append(BulkResult(task_id=tid, ok=True, task=t))
         except YunqueError as e:
-            out.append(BulkResult(task_id=tid, ok=False, error=f"{e.code}: {e}"))
+            out.append(BulkResult(task_id=tid, ok=False, error=f"{e.code}: {e}", refusal=e))
     return out
 
 

@@ -299,9 +299,19 @@ def code_label(prefix: str, code: object) -> str:
     return labels.label(prefix, code, lang()) if code not in (None, "") else ""
 
 
+def person(username: str | None) -> str:
+    """Who acted, for a timeline or a task's history: a user's name, or "系统" for the system's own acts."""
+    return code_label("person", username) if username == "system" else (username or "")
+
+
+def unit(code: object) -> str:
+    """A line's unit of quantity ("pcs", "pairs") in the user's language; any other unit as it was typed."""
+    return code_label("unit", code)
+
+
 def task_title(task: Any) -> str:  # noqa: ANN401 - a TaskOut
     """A task's title in the user's language, from its kind and facts; the stored title where they fall short."""
-    from services.task_titles import render_title
+    from ui.task_titles import render_title
 
     return render_title(task.kind, task.facts, lang(), stored=task.title)
 

@@ -61,6 +61,8 @@ def _domain(action: str, key: str) -> str | None:
         return "bond_kind"
     if key == "verdict":
         return VERDICT
+    if key == "match_flags":
+        return "flag"
     return None
 
 
@@ -128,6 +130,45 @@ def field_name(field: str, lang: str) -> str:
     return " › ".join(words) or t("form", lang)
 
 
+# --- a task's form ---------------------------------------------------------------------------------------
+
+def _first_known(keys: tuple[str, ...]) -> str | None:
+    return next((k for k in keys if known(k)), None)
+
+
+def task_field_key(kind: str, name: str) -> str | None:
+    """The msgid of the label of field ``name`` of the form of task ``kind``: the kind's own wording
+    (``field.<kind>.<name>``), else the field's (``field.<name>``); None when neither is in the catalogs."""
+    return _first_known((f"field.{kind}.{name}", f"field.{name}"))
+
+
+def task_field_help_key(kind: str, name: str) -> str | None:
+    """The msgid of the help of a task form's field: ``help.<kind>.<name>``, else ``help.<name>``; or None."""
+    return _first_known((f"help.{kind}.{name}", f"help.{name}"))
+
+
+def task_field_label(kind: str, name: str, lang: str) -> str:
+    """A task form's field in words (the field's name itself only when the catalogs lack it)."""
+    key = task_field_key(kind, name)
+    return t(key, lang) if key else name
+
+
+def task_field_help(kind: str, name: str, lang: str) -> str | None:
+    """What to write in a task form's field, in words; None when it needs no help."""
+    key = task_field_help_key(kind, name)
+    return t(key, lang) if key else None
+
+
+def task_form_text(kind: str, lang: str) -> str:
+    """What completing a task of ``kind`` does, in words (``task_form.<kind>``); empty when there is none."""
+    return t(f"task_form.{kind}", lang) if known(f"task_form.{kind}") else ""
+
+
+def choice_label(value: str, lang: str) -> str:
+    """A choice offered by a form (``value.<choice>``), the choice itself when the catalogs lack it."""
+    return t(f"value.{value}", lang) if known(f"value.{value}") else value
+
+
 def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
     """What is wrong with one field, as pydantic reports it (``ValidationError.errors()``), in words:
     "must be 18 digits", never the regular expression."""
@@ -140,6 +181,9 @@ def error_sentence(err: Mapping[str, Any], lang: str, field: str = "") -> str:
         if digits:
             return t("err.digits", lang, n=digits.group(1) or digits.group(2))
         return t("err.pattern", lang)
+    problem = getattr(ctx.get("error"), "problem", None) or ctx.get("problem")
+    if isinstance(problem, errors.Words):  # a validator's reason given as words (an amount of RMB)
+        return refusal_value("problem", problem, lang)
     key = f"err.{kind}"
     if known(key):
         values = {k: v for k, v in ctx.items() if isinstance(v, str | int | float)}
@@ -170,12 +214,16 @@ def validation_messages(errors: list[Mapping[str, Any]], lang: str) -> dict[str,
 ENUM_FAMILY: dict[type[Enum], str] = {enums.LineState: STATE, enums.Reason: REASON, enums.NoticeState: NOTICE_STATE,
                                       enums.Role: ROLE, enums.Verdict: VERDICT, enums.ViewingState: "viewing_state",
                                       enums.CaseStatus: "case_status", enums.TaskKind: "kind",
-                                      enums.DocumentKind: "doc", enums.BondKind: "bond_kind"}
+                                      enums.DocumentKind: "doc", enums.BondKind: "bond_kind",
+                                      enums.RightType: "right_type"}
 #: the family of a value named so in a refusal's template, when the value is a plain string
 VALUE_FAMILY = {"state": STATE, "current": STATE, "target": STATE, "role": ROLE, "roles": ROLE, "group": ROLE,
                 "notice_state": NOTICE_STATE, "viewing_state": "viewing_state", "shot_state": "shot_state",
                 "verdict": VERDICT, "kind": "kind", "bond_kind": "bond_kind", "outcome": "outcome",
-                "form_says": "outcome", "decision": "application"}
+                "form_says": "outcome", "decision": "application", "outcomes": "outcome", "method": "outcome",
+                "right_type": "right_type", "media_kind": "media_kind", "image_kinds": "image_kind", "cause": REASON}
+#: values named so in a refusal's template are a form's field names (a claim of single sign-on)
+FIELD_VALUES = frozenset({"claim"})
 
 
 def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
@@ -183,6 +231,12 @@ def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
     states, roles and other codes in words, several values listed."""
     if isinstance(value, bool):
         return t("yes" if value else "no", lang)
+    if isinstance(value, errors.Words):
+        said = refusal_words(value.template, lang)
+        try:
+            return said.format(**{k: refusal_value(k, v, lang) for k, v in value.values.items()}) if said else str(value)
+        except (KeyError, IndexError, ValueError):  # a translation naming a value the words do not give
+            return str(value)
     if isinstance(value, datetime):
         return format_time(value, lang)
     if isinstance(value, date):
@@ -191,7 +245,11 @@ def refusal_value(name: str, value: Any, lang: str) -> str:  # noqa: ANN401
         return format_money(value, lang)
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
-        return ("、" if lang == "zh" else ", ").join(refusal_value(name, v, lang) for v in items)
+        sentences = bool(items) and all(isinstance(v, errors.Words) for v in items)
+        joint = ("；" if sentences else "、") if lang == "zh" else ("; " if sentences else ", ")
+        return joint.join(refusal_value(name, v, lang) for v in items)
+    if name in FIELD_VALUES and isinstance(value, str):
+        return field_name(value, lang)
     family = next((f for kind, f in ENUM_FAMILY.items() if isinstance(value, kind)), VALUE_FAMILY.get(name))
     if family and has_label(family, value):
         return label(family, value, lang)

@@ -39,11 +39,23 @@ def _rtc() -> dict[str, Any]:
     return {"iceServers": get_settings().ice_servers}
 
 
+#: the live component's own words (streamlit-webrtc ``Translations``), from the catalogs
+DEVICE_WORDS = ("select_device", "media_api_not_available", "device_ask_permission", "device_not_available",
+                "device_access_denied", "turn_camera_on", "turn_camera_off", "mute_microphone", "unmute_microphone",
+                "select_camera", "select_microphone")
+
+
+def _words(start: str, stop: str) -> dict[str, str]:
+    """Every text the live component draws, in the user's language: its start and stop buttons, and the
+    device picker and permission messages (``live_device.*``)."""
+    tr = chrome.translator()
+    return {"start": tr(start), "stop": tr(stop), **{k: tr(f"live_device.{k}") for k in DEVICE_WORDS}}
+
+
 def _hear(viewing_id: int, username: str, *, on: bool) -> None:
     """The officer filming hears the participant speaking (sound only; on while the picture is)."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    tr = chrome.translator()
     try:
         voice = live.hear_live(rooms=rooms(), viewing_id=viewing_id, actor=username)
     except YunqueError:
@@ -51,14 +63,13 @@ def _hear(viewing_id: int, username: str, *, on: bool) -> None:
     webrtc_streamer(key=f"room-live-hear-{viewing_id}", mode=WebRtcMode.RECVONLY, source_audio_track=voice,
                     media_stream_constraints={"video": False, "audio": True}, desired_playing_state=on,
                     frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(),
-                    translations={"start": tr("live_hear_start"), "stop": tr("live_hear_stop")})
+                    translations=_words("live_hear_start", "live_hear_stop"))
 
 
 def _speak(viewing_id: int, username: str) -> None:
     """A participant speaks to the officer: the microphone only, while its button says so."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-    tr = chrome.translator()
     try:
         voice = live.speak_live(rooms=rooms(), viewing_id=viewing_id, actor=username)
     except YunqueError:  # the officer who filmed a moment ago: heard through the picture
@@ -66,7 +77,7 @@ def _speak(viewing_id: int, username: str) -> None:
     webrtc_streamer(key=f"room-live-speak-{viewing_id}", mode=WebRtcMode.SENDONLY, sink_audio_track=voice.audio,
                     media_stream_constraints={"video": False, "audio": True},
                     frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(),
-                    translations={"start": tr("live_speak_start"), "stop": tr("live_speak_stop")})
+                    translations=_words("live_speak_start", "live_speak_stop"))
 
 
 def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
@@ -83,7 +94,6 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
     if not _served():
         st.warning(tr("live_fallback"), icon=":material/photo_camera:")
         return
-    labels = {"start": tr("live_start"), "stop": tr("live_stop")}
     publishing = False
     if seat.may_publish and st.toggle(tr("live_publish"), value=actor.role == Role.SITE_OFFICER,
                                       key=f"room.live.publish.{viewing_id}"):
@@ -96,7 +106,7 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
             sink_video_track=upstream.video, sink_audio_track=upstream.audio,
             media_stream_constraints={"video": {"facingMode": {"ideal": facing}, "width": {"ideal": 1280},
                                                 "height": {"ideal": 720}}, "audio": True},
-            frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(), translations=labels,
+            frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(), translations=_words("live_start", "live_stop"),
             video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%"}},
         )
         publishing = True
@@ -108,7 +118,7 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
             mode=WebRtcMode.RECVONLY,
             source_video_track=feed.video, source_audio_track=feed.audio,
             media_stream_constraints={"video": True, "audio": True},
-            frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(), translations=labels,
+            frontend_rtc_configuration=_rtc(), server_rtc_configuration=_rtc(), translations=_words("live_start", "live_stop"),
             video_html_attrs={"autoPlay": True, "controls": False, "playsInline": True, "style": {"width": "100%"}},
         )
         _speak(viewing_id, actor.username)

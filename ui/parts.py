@@ -20,7 +20,7 @@ def lines_table(lines: list[LineOut], *, customs: bool = False) -> None:
     on_court_clock = any(ln.court_due and not ln.investigation_due for ln in lines)  # detained on application
     flagged = customs and any(ln.match_flags for ln in lines)
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
-                   tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("value"): chrome.money(ln.value),
+                   tr("quantity"): ln.quantity, tr("unit"): chrome.unit(ln.unit), tr("value"): chrome.money(ln.value),
                    tr("state"): chrome.state_label(ln.state), tr("reason"): chrome.code_label("reason", ln.state_reason),
                    tr("recordation"): ln.recordation, tr("rights_holder"): ln.rights_holder,
                    tr("investigation_due"): chrome.day(ln.investigation_due, ln.clocks_pending_year),
@@ -36,7 +36,7 @@ def notices_block(notices: list[NoticeOut]) -> None:
     for n in notices:
         a = n.answer
         rows.append({
-            "id": n.id, tr("rights_holder"): n.rights_holder, tr("brands"): ", ".join(n.brands),
+            tr("col.id"): n.id, tr("rights_holder"): n.rights_holder, tr("brands"): ", ".join(n.brands),
             tr("lines"): ", ".join(map(str, n.lines)), tr("state"): tr(f"notice_state.{n.state}"),
             tr("served_at"): chrome.when(n.served_at), tr("deadline"): chrome.day(n.deadline, n.deadline_pending_year),
             tr("countdown"): chrome.countdown(n.deadline_at, n.deadline, now, n.deadline_pending_year,
@@ -151,7 +151,7 @@ def viewings_block(case_number: str, actor: Actor) -> None:
     if not items:
         st.info(tr("no_viewings"))
         return
-    chrome.table([{"id": v.id, tr("rights_holder"): v.rights_holder or "", tr("state"): tr(f"viewing_state.{v.state}"),
+    chrome.table([{tr("col.id"): v.id, tr("rights_holder"): v.rights_holder or "", tr("state"): tr(f"viewing_state.{v.state}"),
                    tr("requested_by"): v.requested_by, tr("requested_at"): chrome.when(v.requested_at),
                    tr("opened_at"): chrome.when(v.opened_at), tr("closed_at"): chrome.when(v.closed_at),
                    tr("lines"): ", ".join(map(str, v.line_numbers))} for v in items])
@@ -227,7 +227,8 @@ def portal_viewing(notice: NoticeOut, lines: list[LineOut], actor: Actor) -> Non
     if notice.state != "served" or any(v.state in ("requested", "approved", "open") for v in mine):
         return
     with st.form(f"portal.viewing.{notice.id}"):
-        numbers = st.multiselect(tr("lines"), [ln.number for ln in lines], default=[ln.number for ln in lines])
+        numbers = st.multiselect(tr("lines"), [ln.number for ln in lines], default=[ln.number for ln in lines],
+                                 placeholder=tr("choose_options"), select_all=False)
         invite = st.checkbox(tr("invite_consignor"))
         note = st.text_area(tr("note"), max_chars=2000)
         if st.form_submit_button(tr("request_viewing"), type="primary"):
@@ -266,7 +267,7 @@ def answer_form(p: Any, *, key: str, submit: Any) -> bool:
     st.caption(tr("answer_help"))
     verdicts: dict[int, str | None] = {}
     for ln in p.lines:
-        label = f"{tr('line_no')} {ln.number} · {chrome.md(ln.brand)} · {ln.quantity} {chrome.md(ln.unit)} · {chrome.money(ln.value)}"
+        label = f"{tr('line_no')} {ln.number} · {chrome.md(ln.brand)} · {ln.quantity} {chrome.md(chrome.unit(ln.unit))} · {chrome.money(ln.value)}"
         verdicts[ln.number] = st.radio(label,
                                        ["not-infringing", "infringing"], format_func=lambda v: tr(f"verdict.{v}"),
                                        horizontal=True, key=f"{key}.verdict.{ln.number}", index=None)
@@ -372,7 +373,7 @@ def process_map(case_number: str, actor: Actor) -> None:
                        tr("waiting_on"): waiting_label(s.waiting_on), tr("until"): chrome.when(s.until)} for s in waiting])
     if pmap.tasks:
         st.caption(tr("open_tasks"))
-        chrome.table([{"id": t.id, tr("title"): chrome.task_title(t), tr("group"): chrome.code_label("role", t.candidate_group),
+        chrome.table([{tr("col.id"): t.id, tr("title"): chrome.task_title(t), tr("group"): chrome.code_label("role", t.candidate_group),
                        tr("assignee"): t.assignee or "", tr("due"): chrome.when(t.due_at)} for t in pmap.tasks])
 
 
@@ -381,8 +382,9 @@ CONFIRMATION_BUCKETS = (0, 10, 15, 30, 60, 240, 1440)
 
 
 def confirmation_histogram(minutes: list[float]) -> Any:
-    """Confirmations per bucket of minutes ("0–10 min", ..., "1440–∞ min"), ordered by each bucket's lower
-    bound (never by its label, which sorts "1440–∞" before "15–30"); empty buckets are kept at 0."""
+    """Confirmations per bucket of minutes ("0–10", ..., "1440–∞": the chart's axis says "minutes" in the
+    reader's language), ordered by each bucket's lower bound (never by its label, which sorts "1440–∞"
+    before "15–30"); empty buckets are kept at 0."""
     import bisect
 
     import pandas as pd
@@ -391,7 +393,7 @@ def confirmation_histogram(minutes: list[float]) -> Any:
     for m in minutes:
         counts[max(bisect.bisect_right(CONFIRMATION_BUCKETS, m) - 1, 0)] += 1
     uppers = [*CONFIRMATION_BUCKETS[1:], None]
-    labels = [f"{lo}–{hi if hi is not None else '∞'} min" for lo, hi in zip(CONFIRMATION_BUCKETS, uppers, strict=True)]
+    labels = [f"{lo}–{hi if hi is not None else '∞'}" for lo, hi in zip(CONFIRMATION_BUCKETS, uppers, strict=True)]
     return pd.DataFrame({"bucket": labels, "lower": CONFIRMATION_BUCKETS, "count": counts})
 
 

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from models.rules.errors import Words
+
 FEN = Decimal("0.01")
 TIER_LOW = Decimal("20000")
 TIER_HIGH = Decimal("200000")
@@ -28,33 +30,43 @@ class Route(StrEnum):
 MONEY_TEXT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 
+class NotAnAmount(ValueError):
+    """Text that is not an amount of RMB: the reason as words (``problem``, a template with named values), and
+    the message ``"field: reason"`` (the reason alone without a field, for a form's validator)."""
+
+    def __init__(self, field: str, template: str, **values: object):
+        self.field = field
+        self.problem = Words(template, values)
+        super().__init__(f"{field}: {self.problem}" if field else str(self.problem))
+
+
 def money(value: object, field: str = "value") -> Decimal:
     """The one money parser: RMB as ASCII digits with at most two decimals, not negative, never a float.
 
     Accepts text (surrounding spaces are ignored), ``int`` and ``Decimal`` (judged by how they are written,
     so a JSON ``1E+2`` read as a Decimal is refused as the text ``1E+2`` is)."""
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"{field}: an amount is required (digits, e.g. 36000.00)")
+        raise NotAnAmount(field, "an amount is required (digits, e.g. 36000.00)")
     if isinstance(value, float):
-        raise ValueError(f"{field}: money must be given as a decimal string, not a float")
+        raise NotAnAmount(field, "money must be given as a decimal string, not a float")
     if isinstance(value, int):
         text = str(value)
     elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"{field}: {value} is not a finite amount")
+            raise NotAnAmount(field, "{value} is not a finite amount", value=str(value))
         text = str(value)
     elif isinstance(value, str):
         text = value.strip(" \t")
     else:
-        raise ValueError(f"{field}: an amount must be written as digits, not {type(value).__name__}")
+        raise NotAnAmount(field, "an amount must be written as digits, not {kind}", kind=type(value).__name__)
     if len(text) > 40:
-        raise ValueError(f"{field}: too long for an amount")
+        raise NotAnAmount(field, "too long for an amount")
     if not MONEY_TEXT.fullmatch(text):
-        raise ValueError(f"{field}: {text!r} is not an amount: write ASCII digits with at most two decimals "
-                         "after a dot (e.g. 36000 or 36000.50), with no sign, exponent or separators")
+        raise NotAnAmount(field, "{text!r} is not an amount: write ASCII digits with at most two decimals after a dot "
+                                 "(e.g. 36000 or 36000.50), with no sign, exponent or separators", text=text)
     d = Decimal(text)
     if d > MONEY_MAX:
-        raise ValueError(f"{field}: {text} is too large (at most {MONEY_MAX})")
+        raise NotAnAmount(field, "{text} is too large (at most {most})", text=text, most=str(MONEY_MAX))
     return d.quantize(FEN)
 
 

@@ -12,25 +12,50 @@ A reason is an English *template* with named values, never an f-string::
 (days and times in ISO 8601, lists comma-separated); ``error.template`` and ``error.values`` let the UI
 look the template up in its Chinese catalog (``ui/locale/zh/LC_MESSAGES/refusals.po``, whose msgids are
 these English templates) and fill it with the values formatted for the reader's locale.
+
+A value that is itself a sentence (an adapter's reason a service passes on, a list of accepted types) is a
+``Words``: a template with its values, said in the reader's language like the reason that carries it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Words:
+    """A sentence given as a value of a reason: an English template and its named values, written as the
+    template filled (``str``); the UI looks the template up in the refusals catalog like any reason's."""
+
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return sentence(self.template, self.values)
+
+
+def words(template: str, **values: Any) -> Words:
+    """``Words(template, values)``, the values named like a reason's."""
+    return Words(template, values)
+
+
 def plain(value: object) -> object:
     """A value as an English reason shows it: days and times in ISO 8601, an enumeration by its value,
-    several values comma-separated; anything else as it is (so ``{amount:.2f}`` still works)."""
+    several values comma-separated (several sentences semicolon-separated), words as their sentence; anything
+    else as it is (so ``{amount:.2f}`` still works)."""
+    if isinstance(value, Words):
+        return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(str(plain(v)) for v in (sorted(value) if isinstance(value, set | frozenset) else value))
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return ("; " if items and all(isinstance(v, Words) for v in items) else ", ").join(str(plain(v)) for v in items)
     return value
 
 

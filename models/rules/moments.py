@@ -15,6 +15,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 def not_in_future(at: datetime, *, now: datetime, field: str, skew: timedelta = CLOCK_SKEW) -> datetime:
     """``at`` if it is not after ``now`` (plus ``skew``); InvalidInput naming ``field`` otherwise."""
     if at > now + skew:
-        raise InvalidInput(field, f"{at.isoformat()} is in the future (it is now {now.isoformat()}): "
-                                  "give the time the goods were actually found")
+        raise InvalidInput(field, "{at} is in the future (it is now {now}): give the time the goods were actually found",
+                           at=at, now=now)
     return at

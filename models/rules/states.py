@@ -82,7 +82,7 @@ def transition(
     if allowed is None:
         raise IllegalTransition(line, current, target)
     if reason not in allowed:
-        raise IllegalTransition(line, current, target, f"not for reason {reason}")
+        raise IllegalTransition(line, current, target, "not for reason {cause}", cause=reason)
     return target
 
 

@@ -38,16 +38,13 @@ class YearSchedule:
     def __post_init__(self) -> None:
         for d in self.holidays | self.workdays:
             if d.year != self.year:
-                raise CalendarDataInvalid(str(self.year), f"{d.isoformat()} is not in {self.year}")
+                raise CalendarDataInvalid(str(self.year), "{day} is not in {year}", day=d, year=self.year)
         both = self.holidays & self.workdays
         if both:
-            first = min(both).isoformat()
-            raise CalendarDataInvalid(str(self.year), f"{first} is both a holiday and a working day")
+            raise CalendarDataInvalid(str(self.year), "{day} is both a holiday and a working day", day=min(both))
         for d in self.workdays:
             if d.weekday() < 5:
-                raise CalendarDataInvalid(
-                    str(self.year), f"make-up working day {d.isoformat()} is not a weekend day"
-                )
+                raise CalendarDataInvalid(str(self.year), "make-up working day {day} is not a weekend day", day=d)
 
 
 #: the years a schedule file may name (a year outside is a typo, not a schedule)
@@ -63,12 +60,14 @@ def parse_year(data: Mapping[str, object], source: str = "data") -> YearSchedule
     both a holiday and a working day; a make-up working day (调休) is a weekend day."""
     unknown = sorted(set(data) - set(_FILE_FIELDS))
     if unknown:
-        raise CalendarDataInvalid(source, f"unknown field {unknown[0]!r} (expected {', '.join(_FILE_FIELDS)})")
+        raise CalendarDataInvalid(source, "unknown field {field!r} (expected {fields})", field=unknown[0],
+                                  fields=list(_FILE_FIELDS))
     year = data.get("year")
     if isinstance(year, bool) or not isinstance(year, int):
         raise CalendarDataInvalid(source, "field 'year' must be a JSON integer such as 2027")
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise CalendarDataInvalid(source, f"field 'year': {year} is not between {FIRST_YEAR} and {LAST_YEAR}")
+        raise CalendarDataInvalid(source, "field 'year': {year} is not between {first} and {last}", year=year,
+                                  first=FIRST_YEAR, last=LAST_YEAR)
     named = data.get("source")
     if not isinstance(named, str) or not named.strip():
         raise CalendarDataInvalid(source, "field 'source' must name where the schedule was published")
@@ -76,17 +75,19 @@ def parse_year(data: Mapping[str, object], source: str = "data") -> YearSchedule
     def dates(key: str) -> frozenset[date]:
         raw = data.get(key, [])
         if not isinstance(raw, list):
-            raise CalendarDataInvalid(source, f"field '{key}' must be a list of YYYY-MM-DD dates")
+            raise CalendarDataInvalid(source, "field '{key}' must be a list of YYYY-MM-DD dates", key=key)
         out: set[date] = set()
         for item in raw:
             if not isinstance(item, str) or not _ISO_DAY.fullmatch(item):
-                raise CalendarDataInvalid(source, f"field '{key}': {item!r} is not a YYYY-MM-DD date")
+                raise CalendarDataInvalid(source, "field '{key}': {item!r} is not a YYYY-MM-DD date", key=key,
+                                          item=item)
             try:
                 d = date.fromisoformat(item)
             except ValueError:
-                raise CalendarDataInvalid(source, f"field '{key}': {item!r} is not a YYYY-MM-DD date") from None
+                raise CalendarDataInvalid(source, "field '{key}': {item!r} is not a YYYY-MM-DD date", key=key,
+                                          item=item) from None
             if d in out:
-                raise CalendarDataInvalid(source, f"field '{key}': {item} is listed twice")
+                raise CalendarDataInvalid(source, "field '{key}': {item} is listed twice", key=key, item=item)
             out.add(d)
         return frozenset(out)
 

@@ -45,7 +45,8 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
     """确权通知书 to the rights holder: the lines concerned, the deadline, how to answer (Reg 16, Meas 41)."""
     f = case_facts(s, notice.case_id)
     if f.case.route == Route.APPLICATION:
-        raise InvalidInput("notice_id", f"{f.case.number} is a rights holder's application: there is no confirmation notice")
+        raise InvalidInput("notice_id", "{case} is a rights holder's application: there is no confirmation notice",
+                           case=f.case.number)
     holder = s.get(RightsHolder, notice.rights_holder_id)
     if holder is None:
         raise NotFound("rights holder", notice.rights_holder_id)

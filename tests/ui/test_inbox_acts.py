@@ -111,7 +111,7 @@ def test_a_bond_received_is_recorded_from_the_inbox_and_detains_the_line(sqlite_
 
 def test_a_task_title_is_written_in_the_readers_language_from_its_facts(sqlite_db_now: str) -> None:
     from services.answers import record_answer
-    from services.task_titles import render_title
+    from ui.task_titles import render_title
 
     now = datetime.now().astimezone()
     case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)

@@ -281,3 +281,12 @@ def test_dates_times_and_money_follow_the_locale_in_beijing_time() -> None:
     assert i18n.format_money(Decimal("36000.5"), "zh") == "¥36,000.50"
     assert i18n.format_money(Decimal("36000"), "en") == "CN¥36,000.00"
     assert i18n.format_money(None, "zh") == i18n.format_day(None, "en") == i18n.format_time(None, "zh") == "—"
+
+
+def test_the_live_components_own_words_come_from_both_catalogs() -> None:
+    """streamlit-webrtc draws its device picker and permission messages itself: each is given ours."""
+    from ui.live_room import DEVICE_WORDS
+
+    assert "select_device" in DEVICE_WORDS
+    for key in DEVICE_WORDS:
+        _both(f"live_device.{key}")

@@ -1,5 +1,5 @@
-"""Task titles follow the reader's language: every task kind has a title in 中文 and in English, written
-from the task's facts; where the facts fall short the stored title is shown as it was written."""
+"""Task titles follow the reader's language: every task kind has a title in 中文 and in English in the catalogs,
+written from the task's facts; where the facts fall short the stored title is shown as it was written."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import re
 import pytest
 
 from models.enums import TaskKind
-from services.task_titles import FACTS, TITLES, fields_of, render_title
+from ui.i18n import placeholders, t
+from ui.task_titles import FACTS, render_title, title_keys
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
@@ -19,21 +20,22 @@ FULL = {"case": "YQ-2026-000042", "line": 3, "brand": "NIKE", "notice": 7, "amou
         "number": "BJ-CN-2026-1", "year": 2027}
 
 HOW_TO_ADD = (
-    "Task kind {kind!r} has no title in services/task_titles.py. Add to TITLES, most specific first:\n"
-    "    TaskKind.{name}: (\n"
-    "        (\"<中文, naming facts as {{case}}>\", \"<English, naming the same facts>\"),\n"
-    "    ),\n"
+    "Task kind {kind!r} has no title. Add to ui/locale/zh/LC_MESSAGES/yunque.po and ../en/..., most specific "
+    "first:\n"
+    "    msgid \"task_title.{kind}.1\"\n"
+    "    msgstr \"<中文 (English in en), naming facts as {{case}}>\"\n"
     "using only these facts: {facts}. A fact not gathered yet goes into services.tasks.task_facts and FACTS.")
 
 
 @pytest.mark.parametrize("kind", list(TaskKind), ids=str)
 def test_every_task_kind_has_a_title_in_chinese_and_in_english(kind: TaskKind) -> None:
-    assert kind in TITLES and TITLES[kind], HOW_TO_ADD.format(kind=kind.value, name=kind.name, facts=sorted(FACTS))
-    for zh, en in TITLES[kind]:
-        assert CJK.search(zh), f"{kind}: the first of each pair is the Chinese title: {zh!r}"
-        assert not CJK.search(en) and en.strip(), f"{kind}: the second of each pair is the English title: {en!r}"
-        assert fields_of(zh) == fields_of(en), f"{kind}: both languages name the same facts: {zh!r} / {en!r}"
-        assert fields_of(zh) <= FACTS, f"{kind}: {sorted(fields_of(zh) - FACTS)} is not a fact task_facts gives"
+    assert title_keys(kind.value), HOW_TO_ADD.format(kind=kind.value, facts=sorted(FACTS))
+    for key in title_keys(kind.value):
+        zh, en = t(key, "zh"), t(key, "en")
+        assert CJK.search(zh), f"{key}: the Chinese title is not Chinese: {zh!r}"
+        assert not CJK.search(en) and en.strip() and en != key, f"{key}: the English title is not English: {en!r}"
+        assert placeholders(zh) == placeholders(en), f"{key}: both languages name the same facts: {zh!r} / {en!r}"
+        assert placeholders(zh) <= FACTS, f"{key}: {sorted(placeholders(zh) - FACTS)} is not a fact task_facts gives"
 
 
 @pytest.mark.parametrize("kind", list(TaskKind), ids=str)

@@ -22,18 +22,25 @@ consignor_ids = [c["id"] for c in orgs.consignors]
 ROLES = [r.value for r in users.PEOPLE_ROLES]
 
 
+# a customs office as its reader calls it (首都机场海关, Capital Airport Customs), worded once per run: a
+# widget's format_func may be called after the run, when the reader's language is no longer at hand
+office_name = {o["code"]: o["name"] if chrome.lang() == "zh" else o["name_en"] for o in orgs.customs_offices}.__getitem__
+
+
 def membership_inputs(prefix: str, role_default: str = "site_officer") -> dict:
     role = st.selectbox(tr("role"), ROLES, index=ROLES.index(role_default), format_func=lambda r: tr(f"role.{r}"),
                         key=f"{prefix}.role")
     out: dict = {"role": role}
     if Role(role).is_customs:
         out["customs_office"] = st.selectbox(tr("customs_office"), office_codes, key=f"{prefix}.office",
-                                             format_func=lambda c: next(o["name_en"] for o in orgs.customs_offices if o["code"] == c))
+                                             format_func=office_name)
     elif role == Role.RIGHTS_HOLDER:
         out["rights_holder_id"] = st.selectbox(tr("rights_holder"), holder_ids, key=f"{prefix}.holder", index=None,
+                                               placeholder=tr("choose_option"),
                                                format_func=lambda i: next(str(h["name"]) for h in orgs.rights_holders if h["id"] == i))
     else:
         out["consignor_id"] = st.selectbox(tr("consignor"), consignor_ids, key=f"{prefix}.consignor", index=None,
+                                           placeholder=tr("choose_option"),
                                            format_func=lambda i: next(str(c["name"]) for c in orgs.consignors if c["id"] == i))
     return out
 
@@ -44,7 +51,7 @@ tab_users, tab_new, tab_holders, tab_calendar, tab_seal = st.tabs([tr("users"), 
 with tab_users:
     listing = users.list_users(actor=actor.username)
     chrome.table([{tr("username"): u.username, tr("display_name"): u.display_name, tr("role"): tr(f"role.{u.role}"),
-                   tr("organisation"): u.organisation, tr("email"): u.email or "", tr("language"): u.locale,
+                   tr("organisation"): u.organisation, tr("email"): u.email or "", tr("language"): {"zh": "中文", "en": "English"}.get(u.locale, u.locale),
                    tr("active"): u.active, tr("locked"): u.locked} for u in listing])
     who = st.selectbox(tr("user"), [u.username for u in listing], key="admin.user")
     chosen = next(u for u in listing if u.username == who)
@@ -89,7 +96,8 @@ with tab_new:
                 chrome.run_action(users.create_user, actor=actor.username, user=data, ok=tr("user_created", u=data.username))
 
 with tab_holders:
-    chrome.table(orgs.rights_holders)
+    chrome.table([{tr("col.id"): h["id"], tr("name"): h["name"], tr("country"): h["country"],
+                   tr("contact_emails"): h["contact_emails"], tr("agent"): h["agent"]} for h in orgs.rights_holders])
     with st.form("admin.holder.form", clear_on_submit=False):
         hname = st.text_input(tr("name"), max_chars=200)
         country = st.text_input(tr("country"), max_chars=80)
@@ -131,12 +139,12 @@ with tab_seal:
 
     st.caption(tr("seal.how"))
     seal_office = st.selectbox(tr("customs_office"), office_codes, key="admin.seal.office",
-                               format_func=lambda c: next(o["name_en"] for o in orgs.customs_offices if o["code"] == c))
+                               format_func=office_name)
     with st.form("admin.seal", clear_on_submit=True):
         seal_file = st.file_uploader(tr("seal.file"), type=["png"], key="admin.seal.file")
         if st.form_submit_button(tr("seal.set"), type="primary"):
             if seal_file is None:
-                st.error(f"{tr('field')} seal: {tr('seal.missing')}")
+                st.error(tr("field_error", field=tr("field.seal"), msg=tr("seal.missing")))
             else:  # the service judges the content (PNG, transparent, square, size) and names ``seal`` if it refuses
                 chrome.run_action(offices.set_office_seal, office=seal_office, actor=actor.username,
                                   data=seal_file.getvalue(), ok=tr("seal.saved"))

@@ -20,7 +20,7 @@ actor = chrome.require(chrome.actor_of_page(), Role.RIGHTS_HOLDER)
 st.title(tr("page.apply"))
 st.caption(tr("apply_intro"))
 
-EMPTY = pd.DataFrame([{"description": "", "quantity": 1, "unit": "pcs", "value": "0.00"}])
+EMPTY = pd.DataFrame([{"description": "", "quantity": 1, "unit": tr("unit.default"), "value": "0.00"}])
 records = [r.recordation for r in recognition.my_recordations(actor=actor.username)]
 offices = applications.offices_to_apply_to(actor=actor.username)
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from models.enums import Role, TaskKind
 from services import board, tasks, users
-from ui import chrome
+from ui import chrome, labels
 from ui.chrome import SHANGHAI
 
 tr = chrome.translator()
@@ -43,7 +43,8 @@ with st.expander(tr("filters"), expanded=bool(active), icon=":material/filter_li
         st.session_state["inbox.urgency"] = f["urgency"] if f["urgency"] in ("all", "overdue", "today", "none") else "all"
         st.session_state["inbox.case"] = f["case_number"]
         st.session_state["inbox.applied"] = chosen
-    kinds = c2.multiselect(tr("task_kind"), [k.value for k in TaskKind], format_func=lambda k: tr(f"kind.{k}"), key="inbox.kinds")
+    kinds = c2.multiselect(tr("task_kind"), [k.value for k in TaskKind], format_func=lambda k: tr(f"kind.{k}"), key="inbox.kinds",
+                           placeholder=tr("choose_options"), select_all=False)
     urgency = c3.selectbox(tr("urgency"), ["all", "overdue", "today", "none"], format_func=lambda u: tr(f"urgency.{u}"),
                            key="inbox.urgency")
     priority_max = c4.number_input(tr("priority_max"), min_value=0, max_value=100, value=100, step=5, key="inbox.priority")
@@ -111,6 +112,7 @@ def task_list() -> None:
         return
     rows = _rows(items, now)
     df = pd.DataFrame(rows).set_index("id")
+    df.index.name = tr("col.id")  # the header in words, not the code's "id"
     colours = {"overdue": "background-color: #fde2e1", "near": "background-color: #fff4ce", "": ""}
     styled = df.drop(columns=["_flag"]).style.apply(lambda r: [colours[df.loc[r.name, "_flag"]]] * len(r), axis=1)
     picked = st.dataframe(styled, width="stretch", on_select="rerun", selection_mode="multi-row", key="inbox.table")
@@ -118,7 +120,8 @@ def task_list() -> None:
     table_ids = [int(df.index[i]) for i in (picked.selection.rows if picked else [])]  # type: ignore[union-attr]
     if "inbox.selected" in st.session_state:  # tasks done meanwhile drop out of the selection
         st.session_state["inbox.selected"] = [i for i in st.session_state["inbox.selected"] if i in by_id]
-    sel_ids = st.multiselect(tr("select_tasks"), list(by_id), key="inbox.selected",
+    sel_ids = st.multiselect(tr("select_tasks"), list(by_id), key="inbox.selected", placeholder=tr("choose_options"),
+                             select_all=False,
                              format_func=lambda i: f"#{i} {chrome.task_title(by_id[i])}" if i in by_id else f"#{i}")
     chosen_tasks = [by_id[i] for i in dict.fromkeys(table_ids + sel_ids) if i in by_id]
     if chosen_tasks and view != "done":
@@ -130,7 +133,8 @@ def task_list() -> None:
 def _report(results: list) -> None:  # noqa: ANN001
     failed = [r for r in results if not r.ok]
     done = len(results) - len(failed)
-    st.session_state["inbox.flash"] = tr("bulk_done", n=done) + "".join(f" · #{r.task_id}: {r.error}" for r in failed)
+    st.session_state["inbox.flash"] = tr("bulk_done", n=done) + "".join(
+        f" · #{r.task_id}: {chrome.refusal_text(r.refusal) if r.refusal else r.error}" for r in failed)
 
 
 def bulk_actions(chosen_tasks: list) -> None:
@@ -162,26 +166,14 @@ def bulk_actions(chosen_tasks: list) -> None:
                 task_form(form, key="inbox.bulk", ids=ids)
 
 
-def _value_label(value: str) -> str:
-    label = tr(f"value.{value}")
-    return value if label == f"value.{value}" else label
-
-
-def _field_label(kind: str, name: str, prop: dict[str, Any]) -> str:
-    """The field's label in the user's language: the kind's own wording, else the field's, else the form's title."""
-    for key in (f"field.{kind}.{name}", f"field.{name}"):
-        label = tr(key)
-        if label != key:
-            return label
-    return prop.get("title") or name
-
-
 def _widget(name: str, prop: dict[str, Any], key: str, kind: str = "") -> Any:  # noqa: ANN401
-    label = _field_label(kind, name, prop)
-    help_ = prop.get("description")
+    """A field of a task's form, its label, help and choices in the user's language (never the schema's English)."""
+    lang = chrome.lang()
+    label, help_ = labels.task_field_label(kind, name, lang), labels.task_field_help(kind, name, lang)
     options = prop.get("enum") or next((p.get("enum") for p in prop.get("anyOf", []) if p.get("enum")), None)
     if options:
-        return st.selectbox(label, options, key=f"{key}.{name}", help=help_, format_func=_value_label)
+        return st.selectbox(label, options, key=f"{key}.{name}", help=help_,
+                            format_func=lambda v: labels.choice_label(v, lang))
     kinds = {prop.get("type")} | {p.get("type") for p in prop.get("anyOf", [])}
     formats = {prop.get("format")} | {p.get("format") for p in prop.get("anyOf", [])}
     if "date-time" in formats:
@@ -249,15 +241,15 @@ def detail(task_id: int) -> None:
                                tr("photo_match"): _photo_text(ln["photo_match"])} if checking else {})}
                           for ln in d.case["lines"]])
         if d.may_complete:
-            if d.form["description"]:
-                st.caption(d.form["description"])
+            if labels.task_form_text(t.kind, chrome.lang()):
+                st.caption(labels.task_form_text(t.kind, chrome.lang()))
             task_form(d.form, key=f"inbox.complete.{t.id}", ids=[t.id])
         elif t.state in ("open", "claimed"):
             st.info(tr("may_not_complete", why=d.why_not or ""))
     with right:
         st.caption(tr("task_history"))
         for h in d.history:
-            st.text(f"{chrome.when(h.at)} · {h.actor} · {chrome.action_text(h.action)}")
+            st.text(f"{chrome.when(h.at)} · {chrome.person(h.actor)} · {chrome.action_text(h.action)}")
             if h.action != "task.opened" and h.detail:  # the opening's detail is the title, shown above
                 st.text(chrome.change_text(h.action, None, h.detail))
         if d.escalated_at:

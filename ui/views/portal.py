@@ -39,7 +39,7 @@ if not mine:
 def notice_list() -> None:
     """The holder's notices with their state and countdown; refreshes itself (the forms below do not rerun)."""
     at = datetime.now(SHANGHAI)
-    chrome.table([{"id": p.notice.id, tr("case_number"): p.notice.case_number, tr("brands"): ", ".join(p.notice.brands),
+    chrome.table([{tr("col.id"): p.notice.id, tr("case_number"): p.notice.case_number, tr("brands"): ", ".join(p.notice.brands),
                    tr("state"): tr(f"notice_state.{p.notice.state}"), tr("deadline"): chrome.day(p.notice.deadline, p.notice.deadline_pending_year),
                    tr("countdown"): chrome.countdown(p.notice.deadline_at, p.notice.deadline, at, p.notice.deadline_pending_year,
                                                      served_at=p.notice.served_at)

@@ -20,7 +20,7 @@ actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFIC
 
 st.title(tr("page.register"))
 
-EMPTY = pd.DataFrame([{"description": "", "brand": "", "quantity": 1, "unit": "pcs", "value": "0.00"}])
+EMPTY = pd.DataFrame([{"description": "", "brand": "", "quantity": 1, "unit": tr("unit.default"), "value": "0.00"}])
 COLUMNS = list(EMPTY.columns)
 csv_file = st.file_uploader(tr("lines_file"), type=["csv"], key="register.csv")
 if csv_file is not None and st.session_state.get("register.csv_id") != csv_file.file_id:

@@ -114,7 +114,7 @@ def live() -> None:
     if r.viewing.call_link:
         st.link_button(tr("video_call"), r.viewing.call_link, icon=":material/call:")
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
-                   tr("quantity"): ln.quantity, tr("unit"): ln.unit, tr("state"): chrome.state_label(ln.state)} for ln in r.lines])
+                   tr("quantity"): ln.quantity, tr("unit"): chrome.unit(ln.unit), tr("state"): chrome.state_label(ln.state)} for ln in r.lines])
     st.subheader(tr("shot_requests"))
     if r.shot_requests:
         chrome.table([{"#": sh.id, tr("line_no"): sh.line_number, tr("shot_request"): sh.text, tr("requested_by"): sh.requested_by,
