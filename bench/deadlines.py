@@ -37,11 +37,12 @@ SHIM = Path(__file__).resolve().parent / "shifted_clock"
 
 
 def _service_days(after: date) -> tuple[date, date]:
-    """A working day X after ``after`` whose next day is one too (so batch B's deadline is a day later)."""
-    from adapters.calendar import get_calendar
+    """A working day X after ``after`` whose next day is one too (so batch B's deadline is a day later).
+    Asked before any stack (or database) exists: the years the package knows are enough for days soon."""
+    from adapters.calendar import build_calendar
     from models.rules.workdays import answer_deadline, end_of_day
 
-    cal = get_calendar()
+    cal = build_calendar()
     x = after
     for _ in range(60):
         x += timedelta(days=1)
