@@ -37,7 +37,8 @@ import traceback
 from io import BytesIO
 from typing import Any
 
-from bench.stack import AGENTS, case_runs, effects, open_cases, run_states, running_stack, wait_for
+from bench.stack import (AGENTS, ample_general_bonds, case_runs, effects, open_cases, run_states, running_stack,
+                         wait_for)
 
 #: the component, the part of ``yunque stack up`` that runs it
 COMPONENTS = [("worker", "worker-1"), ("prefect-server", "prefect-server"), ("s3", "s3"), ("streamlit", "app")]
@@ -243,6 +244,7 @@ def run(results: dict, quick: bool = False) -> None:
     faults: dict[str, str] = {}
     stats: dict[str, Any] = {}
     with running_stack(prefix="yq-bench-faults-") as stack:
+        ample_general_bonds()  # four rounds of CHANEL detentions on its general bond
         for component, part in COMPONENTS:
             try:
                 verdict, st = one_round(stack, component, part, cases=2 if quick else 4,

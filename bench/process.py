@@ -21,7 +21,8 @@ import statistics
 import time
 from typing import Any
 
-from bench.stack import answer_all, case_runs, open_cases, run_states, running_stack, wait_for
+from bench.stack import (answer_all, case_runs, open_cases, run_states, running_stack, wait_for,
+                         ample_general_bonds as _ample_general_bonds)
 
 #: the rights holders with a general bond (总担保) of the demo data: they have the goods detained
 INFRINGING = {"CHANEL", "NIKE"}
@@ -123,20 +124,6 @@ def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
           flush=True)
     return {"cases": n, "cases_s": round(cases_s, 1), "cases_per_minute": round(cpm, 2),
             "empty_runs_per_minute": round(epm, 2), "throughput_ratio": round(cpm / epm, 3)}
-
-
-def _ample_general_bonds() -> None:
-    """The demo holders' general bonds (总担保) cover RMB 200,000 each: enough for a few detentions, not for
-    both runs of the bench. Raised for the bench's own database so that every case detains alike."""
-    from sqlmodel import select
-
-    from adapters.db import session_scope
-    from models.tables import GeneralBond
-
-    with session_scope() as s:
-        for bond in s.exec(select(GeneralBond)):
-            bond.amount = Decimal("100000000.00")
-            s.add(bond)
 
 
 def cases_a_minute_inprocess(n: int, dispatcher_pid: int) -> dict[str, Any]:

@@ -166,3 +166,19 @@ def answer_all(case: Any, verdict_of: Callable[[str], str], now: Any = None) -> 
         if verdict == "infringing":
             body.update({"detain": True, "bond": "general"})
         record_answer(notice_id=notice.id, actor=AGENTS[notice.brands[0]], answer=body, now=now)
+
+
+def ample_general_bonds() -> None:
+    """The demo holders' general bonds (总担保) cover RMB 200,000 each: enough for a few detentions, not for
+    every case of a bench. Raised for the bench's own database so that every case detains alike."""
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import GeneralBond
+
+    with session_scope() as s:
+        for bond in s.exec(select(GeneralBond)):
+            bond.amount = Decimal("100000000.00")
+            s.add(bond)
