@@ -16,7 +16,6 @@ to Completed). ``cases_per_minute_pg``: the same with the cases and the Prefect 
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 import statistics
 import time
 from typing import Any
