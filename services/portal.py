@@ -188,9 +188,12 @@ def match_recordations(*, actor: str, brands: list[str], on: date) -> list[Recor
         return out
 
 
-def office_of(*, actor: str) -> str | None:
-    """The English name of the caller's customs office (``None`` outside customs)."""
+def office_of(*, actor: str, lang: str = "en") -> str | None:
+    """The name of the caller's customs office in ``lang`` (zh: 首都机场海关; else the English name);
+    ``None`` outside customs. Registration knows an office by either name."""
     with session_scope(readonly=True) as s:
         who = load_actor(s, actor)
         office = s.get(CustomsOffice, who.customs_office_id) if who.customs_office_id else None
-        return office.name_en if office else None
+        if office is None:
+            return None
+        return office.name if lang == "zh" else office.name_en

@@ -19,6 +19,7 @@ from ui import chrome  # noqa: E402
 from ui.chrome import tr  # noqa: E402
 
 st.set_page_config(page_title="Yunque 云确", page_icon=":material/verified:", layout="wide")
+chrome.widget_words()
 
 try:
     actor = chrome.current_actor()

@@ -87,6 +87,32 @@ def post_sign_out() -> None:
     st.stop()
 
 
+#: Streamlit 1.67 draws these words itself, in English, with no option to set them: the file uploader's
+#: button and limits, the camera's button. Each is drawn in the user's language over its element instead
+#: (the element's own text at size 0, ours after it); the words are the catalog's, never user text.
+_WIDGET_WORDS = (
+    ('[data-testid="stFileUploaderDropzone"] button', "widget.upload", "0.875rem"),
+    ('[data-testid="stFileUploaderDropzoneInstructions"]', "widget.upload_limit", "0.875rem"),
+    ('[data-testid="stCameraInputButton"]', "widget.take_photo", "1rem"),
+    ('[data-testid="stCameraInput"]:has(img) [data-testid="stCameraInputButton"]', "widget.retake_photo", "1rem"),
+)
+
+
+def widget_words() -> None:
+    """Streamlit's own widget words in the user's language (a style sheet; takes no room on the page)."""
+    import json
+
+    limit = int(st.get_option("server.maxUploadSize"))
+    rules = []
+    for selector, key, size in _WIDGET_WORDS:
+        words = json.dumps(tr(key, mb=limit), ensure_ascii=False).replace("<", "\\3c ")
+        rules.append(f"{selector}, {selector} * {{ font-size: 0 !important; }}")
+        rules.append(f"{selector}::after {{ content: {words}; font-size: {size}; }}")
+    rules.append('[data-testid="stFileUploaderDropzone"] button [data-testid="stIconMaterial"] '
+                 '{ font-size: 1.25rem !important; }')
+    st.html("<style>" + "\n".join(rules) + "</style>")
+
+
 def sign_in_refusal(e: Exception, lang_: str) -> str:
     """A sign-in refusal in the user's language: a lock-out says who is locked out and until when."""
     from models.rules.errors import SignInLocked

@@ -65,3 +65,10 @@ def test_the_histogram_and_the_timeline_say_nothing_in_english_to_a_chinese_read
     assert not any("min" in b for b in confirmation_histogram([3])["bucket"])
     assert change_text("line.suspended", None, {"quantity": 12, "match_flags": ["no-class-stated"]}, "zh") == \
         "数量: 12; 核对提示: 未注明商品类别"
+
+
+def test_the_registration_form_names_the_officers_office_in_the_officers_language(sqlite_db_now: str) -> None:
+    zh = app_as("site.wang", "views/register.py", lang="zh")
+    assert zh.text_input(key="register.office").value == "首都机场海关"
+    en = app_as("site.wang", "views/register.py", lang="en")
+    assert en.text_input(key="register.office").value == "Capital Airport Customs"

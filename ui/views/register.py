@@ -85,8 +85,8 @@ with st.form("register.form"):
     c1, c2 = st.columns(2)
     declaration_no = c1.text_input(tr("declaration_no"), max_chars=18, key="register.declaration_no")
     direction = c2.selectbox(tr("direction"), ["export", "import"], format_func=lambda d: tr(f"direction.{d}"))
-    office = st.text_input(tr("customs_office"), value=portal.office_of(actor=actor.username) or "",
-                           key="register.office")
+    office = st.text_input(tr("customs_office"), key="register.office",
+                           value=portal.office_of(actor=actor.username, lang=chrome.lang()) or "")
     c3, c4 = st.columns(2)
     consignor_name = c3.text_input(tr("consignor"), max_chars=500, key="register.consignor_name")
     uscc = c4.text_input(tr("uscc"), max_chars=18, key="register.uscc")

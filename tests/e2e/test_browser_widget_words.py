@@ -1,0 +1,83 @@
+"""Streamlit draws some widget words itself, in English, with no option to set them (the file uploader's
+button and limits, the camera's button): the app draws them in the user's language over the element
+(``ui.chrome.widget_words``). Checked in a real browser, where the style sheet applies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.browser_support import app_database, chromium, shot, sign_in, start_app
+
+pytestmark = pytest.mark.timeout(600)
+
+SHOWN = """(selector) => {
+    const el = document.querySelector(selector);
+    if (!el) return null;
+    // every piece of Streamlit's own text under the element, with the size it is drawn at
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const texts = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (n.textContent.trim() && !n.parentElement.closest('[data-testid="stIconMaterial"]'))
+            texts.push([n.textContent.trim(), getComputedStyle(n.parentElement).fontSize]);
+    }
+    return {after: getComputedStyle(el, '::after').content, texts: texts};
+}"""
+
+
+def drawn(seen: dict) -> list[str]:
+    """The element's own words a person can read (drawn at a size above zero)."""
+    return [text for text, size in seen["texts"] if size != "0px"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    with start_app(tmp_path_factory.mktemp("widget-words"), log_name="streamlit-widget-words.log") as st:
+        yield st
+
+
+def test_the_uploader_speaks_the_users_language(stack: dict) -> None:
+    with chromium() as browser:
+        page: Any = sign_in(browser, stack, "site.wang", "/register")  # a site officer works in Chinese
+        button = '[data-testid="stFileUploaderDropzone"] button'
+        page.locator(button).first.wait_for()
+        seen = page.evaluate(SHOWN, button)
+        shot(page, "widget-words-register")
+        assert seen["texts"] and seen["after"] == '"上传文件"' and drawn(seen) == [], seen  # "Upload" at size 0
+        limits = page.evaluate(SHOWN, '[data-testid="stFileUploaderDropzoneInstructions"]')
+        assert limits["texts"] and limits["after"].startswith('"单个文件不超过') and drawn(limits) == [], limits
+
+
+@pytest.fixture(scope="module")
+def room(stack: dict) -> int:
+    """An open viewing room (CHANEL's notice of a confirmed seizure)."""
+    from models.types import utcnow
+    from services.cases import open_case
+    from services.demo import seed_shipment
+    from services.viewing import decide_viewing, open_room, request_viewing
+    from tests.support import confirm
+
+    shipment = seed_shipment(utcnow())
+    shipment["declaration_no"] = "010120261205000777"
+    with app_database(stack):
+        case = open_case(shipment=shipment, actor="site.wang")
+        confirm(case.number, now=utcnow())
+        notice = next(n for n in case.notices if "CHANEL" in n.brands)
+        v = request_viewing(actor="chanel.agent", notice_id=notice.id)
+        decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True)
+        open_room(viewing_id=v.id, actor="site.wang")
+        return v.id
+
+
+def test_the_camera_button_speaks_the_users_language(stack: dict, room: int) -> None:
+    with chromium() as browser:
+        page: Any = sign_in(browser, stack, "site.wang", f"/viewing?viewing={room}", permissions=["camera"])
+        page.get_by_text("使用摄像头").click()
+        button = '[data-testid="stCameraInputButton"]'
+        page.locator(button).first.wait_for()
+        seen = page.evaluate(SHOWN, button)
+        shot(page, "widget-words-camera")
+        assert seen["texts"] and seen["after"] == '"拍照"' and drawn(seen) == [], seen  # "Take Photo" at size 0
+
