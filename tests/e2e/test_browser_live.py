@@ -1,7 +1,8 @@
 """The live viewing (实时连线) in a real browser: the site officer's phone (390x844, Chromium's fake
 camera and microphone) publishes, the rights holder and the consignor watch the relayed picture,
-the rights holder takes a snapshot that everyone sees as evidence, and closing the room stores the
-recorded session as evidence that verifies intact. Screenshots go to test-artifacts/browser/live/."""
+the rights holder speaks to the officer (its microphone, recorded with the session), takes a snapshot
+that everyone sees as evidence, and closing the room stores the recorded session as evidence that
+verifies intact. Screenshots go to test-artifacts/browser/live/."""
 
 from __future__ import annotations
 
@@ -82,20 +83,20 @@ def sign_in(browser: Any, stack: dict, user: str, path: str, **context: Any) -> 
     return page
 
 
-def _start(page: Any, timeout: float = 90) -> None:
-    """Press the live component's start button; the component lives in its own iframe, which the
+def _start(page: Any, timeout: float = 90, start: str = "Start live", stop: str = "Stop live") -> None:
+    """Press a live component's start button; the component lives in its own iframe, which the
     page may replace while it settles, so look for it again until the click lands."""
     end = time.monotonic() + timeout
     while True:
         for frame in page.frames:
             if "streamlit_webrtc" in frame.url:
                 try:
-                    frame.get_by_role("button", name="Start live").click(timeout=3000)
-                    frame.get_by_role("button", name="Stop live").wait_for(timeout=15_000)
+                    frame.get_by_role("button", name=start).click(timeout=3000)
+                    frame.get_by_role("button", name=stop).wait_for(timeout=15_000)
                     return
                 except Exception:  # noqa: BLE001, S110  (replaced or not drawn yet: try again)
                     pass
-        assert time.monotonic() < end, "the live component's start button never came"
+        assert time.monotonic() < end, f"the live component's {start!r} button never came"
         page.wait_for_timeout(500)
 
 
@@ -152,6 +153,11 @@ def test_the_officers_phone_goes_live_to_the_rights_holder_and_the_consignor(
     chanel.get_by_text("cq.trading", exact=False).first.wait_for()
     shot(chanel, "02-rights-holder-watches-live")
 
+    # the rights holder speaks to the officer: the officer's page says who is speaking
+    _start(chanel, start="Speak to the site", stop="Stop speaking")
+    site.get_by_text("chanel.agent (speaking)", exact=False).wait_for(timeout=30_000)
+    shot(site, "02b-officer-hears-the-rights-holder")
+
     chanel.get_by_role("button", name="Capture the live picture as evidence").click()
     chanel.get_by_text("Snapshot stored as evidence.").wait_for()
     asked = time.monotonic()
@@ -167,4 +173,12 @@ def test_the_officers_phone_goes_live_to_the_rights_holder_and_the_consignor(
     assert sorted(e.content_type for e in items) == ["image/jpeg", "video/webm"]
     report = verify_evidence(case_number=case_number)
     assert report.intact and report.counts["intact"] == 2
+    from sqlmodel import select
+
+    from adapters.db import session_scope
+    from models.tables import TimelineEntry
+
+    with session_scope(readonly=True) as s:
+        recorded = [e.after for e in s.exec(select(TimelineEntry).where(TimelineEntry.action == "viewing.recorded"))]
+    assert recorded and recorded[0]["voice_frames"] > 0, recorded  # the rights holder's voice is in it
     (FOLDER / "figures.txt").write_text(f"snapshot visible to the consignor after {seen_after:.2f} s\n")
