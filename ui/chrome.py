@@ -91,7 +91,8 @@ def post_sign_out() -> None:
 #: button and limits, the camera's button. Each is drawn in the user's language over its element instead
 #: (the element's own text at size 0, ours after it); the words are the catalog's, never user text.
 _WIDGET_WORDS = (
-    ('[data-testid="stFileUploaderDropzone"] button', "widget.upload", "0.875rem"),
+    ('[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChips"] button)', "widget.upload",
+     "0.875rem"),
     ('[data-testid="stFileUploaderDropzoneInstructions"]', "widget.upload_limit", "0.875rem"),
     ('[data-testid="stCameraInputButton"]', "widget.take_photo", "1rem"),
     ('[data-testid="stCameraInput"]:has(img) [data-testid="stCameraInputButton"]', "widget.retake_photo", "1rem"),

@@ -48,8 +48,8 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     site.get_by_label("Consignor").fill(seed["consignor"]["name"])
     site.get_by_label("Unified social credit code").fill(seed["consignor"]["uscc"])
     site.get_by_role("button", name="Register and suspend release").click()
-    site.get_by_text("registered; 9 rights holder(s) notified").wait_for()
-    case_number = site.get_by_text("registered; 9 rights holder(s) notified").inner_text().split()[1]
+    site.get_by_text("registered; 9 rights holders notified").wait_for()
+    case_number = site.get_by_text("registered; 9 rights holders notified").inner_text().split()[1]
     assert case_number.startswith("YQ-")
     shot(site, "01-site-officer-registered")
 
@@ -64,7 +64,7 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     ipr.keyboard.press("Escape")
     ipr.get_by_role("button", name="Claim", exact=True).click()
     ipr.get_by_role("button", name="Yes, claim").click()
-    ipr.get_by_text("1 task(s) done").wait_for()
+    ipr.get_by_text("1 task done").wait_for()
     ipr.get_by_text("Mine", exact=True).click()
     ipr.get_by_label("Select tasks (several at once)").click()
     ipr.keyboard.type(f"Confirm the lines of {case_number}")  # the task's title, in words: its one option

@@ -38,16 +38,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         yield st
 
 
-def test_the_uploader_speaks_the_users_language(stack: dict) -> None:
+def test_the_uploader_speaks_the_users_language(stack: dict, tmp_path: Any) -> None:
     with chromium() as browser:
         page: Any = sign_in(browser, stack, "site.wang", "/register")  # a site officer works in Chinese
-        button = '[data-testid="stFileUploaderDropzone"] button'
+        button = '[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChips"] button)'
         page.locator(button).first.wait_for()
         seen = page.evaluate(SHOWN, button)
         shot(page, "widget-words-register")
         assert seen["texts"] and seen["after"] == '"上传文件"' and drawn(seen) == [], seen  # "Upload" at size 0
         limits = page.evaluate(SHOWN, '[data-testid="stFileUploaderDropzoneInstructions"]')
         assert limits["texts"] and limits["after"].startswith('"单个文件不超过') and drawn(limits) == [], limits
+        # a file chosen: its chip's delete button keeps its own look, and the button to add another is ours
+        lines = tmp_path / "lines.csv"
+        lines.write_text("description,brand,quantity,unit,value\nHandbags,CHANEL,1,pcs,100.00\n", encoding="utf-8")
+        page.locator("input[type=file]").first.set_input_files(str(lines))
+        chip = '[data-testid="stFileChips"] button'
+        page.locator(chip).first.wait_for()
+        assert page.evaluate("(s) => getComputedStyle(document.querySelector(s), '::after').content", chip) == "none"
+        add = page.evaluate(SHOWN, button)
+        assert add["after"] == '"上传文件"' and drawn(add) == [], add
+        shot(page, "widget-words-register-with-a-file")
 
 
 @pytest.fixture(scope="module")
