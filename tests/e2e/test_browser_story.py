@@ -112,7 +112,7 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     chanel.get_by_role("heading", name="My notices").wait_for()
     chanel.get_by_text("infringing", exact=True).first.click()
     chanel.get_by_text("Apply for detention of the infringing goods").click()
-    chanel.get_by_text("Bond required: RMB 20,000.00").wait_for()  # 36,000 x 50 %, at least 20,000 (Meas 23)
+    chanel.get_by_text("Bond required: CN¥20,000.00").wait_for()  # 36,000 x 50 %, at least 20,000 (Meas 23)
     chanel.get_by_text("General bond").wait_for()
     chanel.get_by_role("button", name="Submit the answer").click()
     chanel.get_by_text("Your answer is recorded.").wait_for()
