@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bench.common import database, pg_available, summary_ms, timed

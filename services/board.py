@@ -13,7 +13,6 @@ from sqlmodel import Session, col, func, select
 from adapters.db import session_scope
 from models.enums import CaseStatus, NoticeState, Role, TaskState, ViewingState
 from models.rules.errors import PermissionDenied
-from models.rules.workdays import SHANGHAI
 from models.schemas import TaskOut
 from models.tables import Answer, Case, CustomsOffice, Line, Notice, RightsHolder, Task, User, Viewing
 from models.text import one_line

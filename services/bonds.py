@@ -11,15 +11,15 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from adapters.db import session_scope
-from models.enums import BondForm, BondKind, LineState, NoticeState, Role, TaskKind, TaskState
+from models.enums import BondForm, BondKind, LineState, NoticeState, Role, TaskKind
 from models.rules.bonds import settle_bond as settle_rule
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI
 from models.schemas import Strict, positive_money
-from models.tables import Answer, BondReceipt, Case, CaseCost, Evidence, GeneralBond, Notice, Task
+from models.tables import Answer, BondReceipt, Case, CaseCost, Evidence, GeneralBond, Notice
 from services.answers import cancel_notice_tasks, claimed_lines, detain_claimed, general_bond_cover, lock_notice
 from services.cases import close_if_done
 from services.context import Actor, load_actor, now_or, record, require_role

@@ -26,7 +26,7 @@ from adapters.db import session_scope
 from adapters.mail import Attachment, MailFailed, MailSent, build_message, send
 from adapters.objectstore import ObjectStore
 from models.docs import Delivery, DeliveryMeans, DeliveryOut, DeliveryState
-from models.enums import DocumentKind, NoticeState, Role, TaskKind, TaskState
+from models.enums import DocumentKind, NoticeState, Role, TaskKind
 from models.rules.errors import InvalidInput, NotFound
 from models.tables import Case, Consignor, CustomsOffice, Document, Notice, RightsHolder, Task, User
 from services.cases import mark_served
