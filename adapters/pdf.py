@@ -185,7 +185,7 @@ def _fresh_ttfont(data: bytes, glyph_order: list[str] | None = None, *, face: in
     each document needs its own; decoding the same tables keeps the embedded bytes the same). The
     glyph order, when given, is the one the font's own tables derive (a fifth of the work). ``face``
     picks the face of a collection."""
-    tt = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True, fontNumber=face)
+    tt = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, lazy=True, fontNumber=face)
     if glyph_order is not None:
         tt.setGlyphOrder(list(glyph_order))
     for table in ("head", "glyf", "CFF ", "hmtx", "OS/2", "post", "hhea", "name"):
