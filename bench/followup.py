@@ -9,7 +9,10 @@ dispatcher hands the decision to the warm task worker (``flows/tasks.py``) as a 
 Baseline: the same answer, then the same follow-up steps (``flows.tasks.follow_up``) called here, in
 this already-warm process, while the stack's dispatcher is held (SIGSTOP) so it cannot do them first.
 Both are timed from the answer and polled the same way (``followed_up_at`` read every 50 ms) until
-done. Samples alternate so both see the same load. ``followup_inprocess_ratio`` = p95 / p95."""
+done. Samples alternate so both see the same load, and each starts once the stack has handed on the
+outbox and finished its background tasks (``bench.stack.quiet``): the events of an in-process sample,
+held in the outbox while the dispatcher was stopped, are not handed on during the next measured one.
+``followup_inprocess_ratio`` = p95 / p95."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import time
 from typing import Any
 
 from bench.common import percentile
-from bench.stack import case_runs, open_cases, run_states, running_stack, wait_for
+from bench.stack import case_runs, open_cases, quiet, run_states, running_stack, wait_for
 
 POLL_S = 0.05
 
@@ -78,10 +81,12 @@ def measure(samples: int, dispatcher_pid: int) -> dict[str, Any]:
 
     measured, inprocess = [], []
     for i in range(samples):
+        quiet()
         case = cases[2 * i]
         nid, t0 = _answer_nike(case)
         measured.append(_until_followed_up(case, nid, t0))
 
+        quiet()
         case = cases[2 * i + 1]
         os.kill(dispatcher_pid, signal.SIGSTOP)
         try:

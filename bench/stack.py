@@ -106,6 +106,27 @@ def run_states(run_ids: list[str]) -> dict[str, str]:
     return out
 
 
+def quiet(timeout: float = 120.0) -> None:
+    """Wait until the stack has nothing left to do: the outbox handed on and no background task run
+    waiting or running (so that one sample's aftermath is not measured in the next)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterState, TaskRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    from services.process import pending_events
+
+    busy = TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(
+        any_=[StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING])))
+
+    def idle() -> bool:
+        if pending_events(limit=1):
+            return False
+        with get_client(sync_client=True) as c:
+            return not c.read_task_runs(task_run_filter=busy, limit=1)
+
+    wait_for("the stack to finish what it was doing", idle, timeout=timeout, every=0.1)
+
+
 def case_runs(numbers: list[str]) -> dict[str, str | None]:
     """The flow run carrying each case (None until the dispatcher started one)."""
     from sqlmodel import col, select

@@ -56,6 +56,10 @@ def schedule_timers(specs: list[Any]) -> list[str]:
     return ids
 
 
+#: timer names looked up in one query when cancelling
+CANCEL_BATCH = 100
+
+
 def cancel_scheduled(names: list[str], reason: str) -> list[str]:
     """Cancel the runs named ``names`` that are still Scheduled (a timer whose reason is gone).
     Returns the names cancelled."""
@@ -69,16 +73,16 @@ def cancel_scheduled(names: list[str], reason: str) -> list[str]:
     from prefect.client.schemas.objects import StateType
     from prefect.states import Cancelled
 
-    if not names:
-        return []
     done = []
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-            name=FlowRunFilterName(any_=names),
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
-        for r in runs:
-            client.set_flow_run_state(r.id, Cancelled(message=reason))
-            done.append(r.name)
+        for at in range(0, len(names), CANCEL_BATCH):  # the server answers at most 200 runs a query
+            batch = names[at:at + CANCEL_BATCH]
+            runs = client.read_flow_runs(limit=len(batch), flow_run_filter=FlowRunFilter(
+                name=FlowRunFilterName(any_=batch),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+            for r in runs:
+                client.set_flow_run_state(r.id, Cancelled(message=reason))
+                done.append(r.name)
     return done
 
 

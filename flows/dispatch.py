@@ -171,8 +171,10 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchR
 
 
 class Clock:
-    """Submits the release of every deadline that has passed to the task worker, once (again after
-    ``RESUBMIT_SECONDS`` if it is still due then: the task worker was down)."""
+    """Submits the release of every deadline that has passed to the clock's task worker, once (again
+    after ``RESUBMIT_SECONDS`` if it is still due then: the task worker was down). The notices found
+    due in one look go in one task (``flows.tasks.release_due_notices``): after an outage a thousand
+    may be due at once, and a task run each would cost more than their releases."""
 
     def __init__(self) -> None:
         self.submitted: dict[tuple[str, int], float] = {}
@@ -184,17 +186,22 @@ class Clock:
         due = process.timers_due(due_before=now or utcnow())
         keep = {(t.kind if t.kind == "notice" else "line", t.subject_id) for t in due}
         self.submitted = {k: at for k, at in self.submitted.items() if k in keep}
+        fresh = list({self._key(t): t for t in due  # a line's two clocks ending together: one step
+                      if time.monotonic() - self.submitted.get(self._key(t), -RESUBMIT_SECONDS) >= RESUBMIT_SECONDS
+                      }.values())
+        notices = [t for t in fresh if t.kind == "notice"]
         out = []
-        for t in due:
-            k = (t.kind if t.kind == "notice" else "line", t.subject_id)
-            if time.monotonic() - self.submitted.get(k, -RESUBMIT_SECONDS) < RESUBMIT_SECONDS:
-                continue
-            if t.kind == "notice":
-                out.append(tasks.submit(tasks.release_notice, case_number=t.case_number, notice_id=t.subject_id))
-            else:
-                out.append(tasks.submit(tasks.advance_line_clock, line_id=t.subject_id))
-            self.submitted[k] = time.monotonic()
+        if notices:
+            out.append(tasks.submit(tasks.release_due_notices, notice_ids=[t.subject_id for t in notices],
+                                    case_numbers=[t.case_number for t in notices]))
+        out += [tasks.submit(tasks.advance_line_clock, line_id=t.subject_id) for t in fresh if t.kind != "notice"]
+        for t in fresh:
+            self.submitted[self._key(t)] = time.monotonic()
         return out
+
+    @staticmethod
+    def _key(t: process.TimerDue) -> tuple[str, int]:
+        return (t.kind if t.kind == "notice" else "line", t.subject_id)
 
 
 def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,

@@ -1,11 +1,14 @@
 """What people wait on, run warm: Prefect background tasks served by a long-lived task worker.
 
-A decision's follow-up (documents issued and mailed, the manager's artifact), the release of a notice
-whose deadline passed, a detention clock's step, the durable timers of a new deadline, the cancellation
-of a timer whose reason is gone and the reconciliation are submitted with ``.delay()`` (by the dispatcher, or by a flow) and picked up
-within a fraction of a second by ``python -m flows.tasks`` (``yunque stack up`` starts it), which
-imports Prefect, the services and the PDF fonts once. A new flow run process would pay 5-19 s for
-each. Every task is idempotent in the database, so a task submitted twice, or retried, repeats
+A decision's follow-up (documents issued and mailed, the manager's artifact), the durable timers of a
+new deadline and the cancellation of a timer whose reason is gone (``FOLLOW_UPS``), and the release of
+the notices whose deadline passed, a detention clock's step and the reconciliation (``CLOCK``) are
+submitted with ``.delay()`` (by the dispatcher, or by a flow) and picked up within a fraction of a
+second by two long-lived task workers, ``python -m flows.tasks --serve follow-ups`` and ``--serve
+clock`` (``yunque stack up`` starts both), which import Prefect, the services and the PDF fonts once.
+A new flow run process would pay 5-19 s for each. Two processes, because Python runs one thread of a
+process at a time: at a deadline after an outage, a thousand releases would otherwise share it with
+the documents of the releases before them. Every task is idempotent in the database, so a task submitted twice, or retried, repeats
 nothing a person could see twice; each shows in the Prefect UI as a task run named after its subject.
 
 The submitter and the worker share the store of the task parameters: ``scheduling_storage()``,
@@ -121,20 +124,47 @@ def follow_up_decision(decision_id: int) -> bool:
 # --- deadlines ------------------------------------------------------------------------------------
 
 
-@task(name="release-notice", task_run_name="release-notice-{notice_id}", **_KW)
-def release_notice(case_number: str, notice_id: int) -> list[dict]:
-    """The end of a notice's third working day passed unanswered (or claimed without a sufficient
-    bond): release its lines (Reg 16, Meas 25); the notice's timer then has no reason left."""
+def release_notices(notices: list[tuple[str, int]]) -> list[dict]:
+    """The end of each notice's third working day passed unanswered (or claimed without a sufficient
+    bond): release the lines of each notice (case number, notice id) whose deadline has passed, each
+    notice in its own transaction (one that fails leaves the others released); then cancel the timers
+    of those released, in one query to the Prefect server."""
     from flows.specs import notice_timer_name
     from services.sweep import release_notice_if_expired
 
-    released = release_notice_if_expired(notice_id=notice_id, now=utcnow())
-    if released:
-        get_run_logger().info("notice %s: released %s", notice_id,
-                              ", ".join(f"line {r['line']} ({r['brand']})" for r in released))
-        cancel_scheduled([notice_timer_name(case_number, notice_id)],
-                         reason=f"notice {notice_id} released at its deadline")
+    released: list[dict] = []
+    timers: list[str] = []
+    failed: list[Exception] = []
+    for case_number, notice_id in notices:
+        try:
+            lines = release_notice_if_expired(notice_id=notice_id, now=utcnow())
+        except Exception as e:  # noqa: BLE001 - the others are released all the same; raised below
+            get_run_logger().error("notice %s: not released: %s: %s", notice_id, type(e).__name__, e)
+            failed.append(e)
+            continue
+        if lines:
+            get_run_logger().info("notice %s: released %s", notice_id,
+                                  ", ".join(f"line {r['line']} ({r['brand']})" for r in lines))
+            timers.append(notice_timer_name(case_number, notice_id))
+        released.extend(lines)
+    cancel_scheduled(timers, reason="the notice's lines were released at its deadline")
+    if failed:  # the task fails where managers see it, and is retried if the failure was transient
+        raise failed[0]
     return released
+
+
+def _release_run_name() -> str:
+    from prefect.runtime import task_run
+
+    ids = task_run.parameters.get("notice_ids") or [0]
+    return f"release-notice-{ids[0]}" if len(ids) == 1 else f"release-{len(ids)}-notices-{min(ids)}-to-{max(ids)}"
+
+
+@task(name="release-notices", task_run_name=_release_run_name, **_KW)
+def release_due_notices(notice_ids: list[int], case_numbers: list[str]) -> list[dict]:
+    """Every notice whose deadline the warm clock found passed in one look (after an outage, hundreds
+    at once), released in one task: each costs a transaction, not a task run of its own."""
+    return release_notices(list(zip(case_numbers, notice_ids, strict=True)))
 
 
 @task(name="advance-line-clock", task_run_name="clock-line-{line_id}", **_KW)
@@ -179,29 +209,40 @@ def reconcile_task(started: str) -> dict:
     return repair(dispatch=False)
 
 
-TASKS = (follow_up_decision, release_notice, advance_line_clock, schedule_case_timers, cancel_notice_timer,
-         reconcile_task)
+#: what a person waits on after acting: a decision's documents and mail, a new deadline's timers
+FOLLOW_UPS = (follow_up_decision, schedule_case_timers, cancel_notice_timer)
+#: what the law does by itself when a deadline passes, and the reconciliation
+CLOCK = (release_due_notices, advance_line_clock, reconcile_task)
+#: the task workers of the stack, by name: each a process of its own, so that a thousand releases at a
+#: deadline never wait behind the documents of the releases before them (a process runs one thread of
+#: Python at a time), and a follow-up never waits behind a thousand releases
+GROUPS = {"follow-ups": FOLLOW_UPS, "clock": CLOCK, "all": FOLLOW_UPS + CLOCK}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Serve Yunque's background tasks (follow-ups, deadlines, reconciliation).")
     ap.add_argument("--limit", type=int, default=10, help="tasks run at once")
+    ap.add_argument("--serve", choices=sorted(GROUPS), default="all",
+                    help="which tasks: the follow-ups, the clock's (deadline releases, reconciliation), or all")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from prefect.task_worker import serve
 
-    # the service modules and the fonts load once, before the first follow-up waits on them (the
-    # fonts in the background: a release or a cancellation needs none)
-    import threading
+    import services.sweep  # noqa: F401
 
-    import services.delivery  # noqa: F401
-    import services.documents  # noqa: F401
-    from adapters.pdf import warm_up
+    if args.serve != "clock":
+        # the service modules and the fonts load once, before the first follow-up waits on them (the
+        # fonts in the background: a cancellation needs none)
+        import threading
 
-    threading.Thread(target=warm_up, name="warm-up-fonts", daemon=True).start()
+        import services.delivery  # noqa: F401
+        import services.documents  # noqa: F401
+        from adapters.pdf import warm_up
+
+        threading.Thread(target=warm_up, name="warm-up-fonts", daemon=True).start()
 
     with _shared_storage():
-        serve(*TASKS, limit=args.limit)
+        serve(*GROUPS[args.serve], limit=args.limit)
 
 
 if __name__ == "__main__":

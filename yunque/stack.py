@@ -304,8 +304,9 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
                                           "--pool", settings.work_pool, "--type", "process",
                                           "--limit", str(WORKER_RUNS_AT_ONCE),
                                           "--name", f"{socket.gethostname()}-yunque-{i}"], stage=2))
-    # follow-ups, deadline releases, timers and reconciliation: background tasks in one warm process
-    parts.append(Part("tasks", [py, "-m", "flows.tasks"], stage=2))
+    # background tasks in two warm processes: follow-ups and timers; deadline releases and reconciliation
+    parts.append(Part("tasks", [py, "-m", "flows.tasks", "--serve", "follow-ups"], stage=2))
+    parts.append(Part("clock", [py, "-m", "flows.tasks", "--serve", "clock"], stage=2))
     parts.append(Part("dispatcher", [py, "-m", "flows.dispatch", "--interval", str(DISPATCH_INTERVAL_S)], stage=2))
     parts.append(Part("audit-anchor", [py, "-m", "flows.checkpoint", "--interval", "30"], stage=1))  # signed chain heads
     # ui/server.py adds the HttpOnly session-cookie routes to the app (ui/app.py); run from the

@@ -18,7 +18,7 @@ from yunque.settings import ROOT
 def test_status_shows_every_part_running_and_healthy(live_stack: LiveStack) -> None:
     st = live_stack.cli_json("stack", "status")
     assert st["running"] is True
-    assert set(st["parts"]) == {"prefect-server", "s3", "smtp", "worker-1", "tasks", "dispatcher", "audit-anchor", "app"}
+    assert set(st["parts"]) == {"prefect-server", "s3", "smtp", "worker-1", "tasks", "clock", "dispatcher", "audit-anchor", "app"}
     assert all(p["alive"] and p["healthy"] and not p["orphaned"] for p in st["parts"].values()), st["parts"]
     assert st["urls"]["prefect"] == live_stack.prefect_url
 

@@ -92,7 +92,7 @@ def test_parts_die_with_a_killed_supervisor_and_the_next_up_starts_clean(tmp_pat
 
     stack = start_stack(tmp_path / "var", timeout=900)
     try:
-        names = ("prefect-server", "s3", "smtp", "worker-1", "tasks", "dispatcher", "app")
+        names = ("prefect-server", "s3", "smtp", "worker-1", "tasks", "clock", "dispatcher", "app")
         parts = {name: stack.pid(name) for name in names}
         os.kill(stack.proc.pid, signal.SIGKILL)
         stack.proc.wait(10)

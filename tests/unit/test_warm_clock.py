@@ -1,0 +1,99 @@
+"""The dispatcher's warm clock: the notices found due in one look are released by one background task;
+nothing is submitted twice while it may still be running; the batch releases every notice it can."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from flows import dispatch, tasks
+from services.process import TimerDue
+
+DUE = datetime(2027, 1, 8, 16, 0, tzinfo=UTC)
+
+
+def notice(i: int) -> TimerDue:
+    return TimerDue(kind="notice", subject_id=i, case_number=f"YQ-{i}", due_at=DUE)
+
+
+def line_clock(kind: str, line_id: int) -> TimerDue:
+    return TimerDue(kind=kind, subject_id=line_id, case_number="YQ-9", due_at=DUE, line_number=1)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    due: list[TimerDue] = []
+    submitted: list[tuple[str, dict]] = []
+    now = [1000.0]
+    monkeypatch.setattr(dispatch.process, "timers_due", lambda due_before: list(due))
+    monkeypatch.setattr(tasks, "submit", lambda t, **kw: submitted.append((t.name, kw)) or f"run-{len(submitted)}")
+    monkeypatch.setattr(dispatch.time, "monotonic", lambda: now[0])
+    return dispatch.Clock(), due, submitted, now
+
+
+def test_the_notices_due_in_one_look_go_to_one_task(clock) -> None:  # noqa: ANN001
+    c, due, submitted, _ = clock
+    due += [notice(i) for i in range(1, 1001)]
+    assert c.tick(DUE) == ["run-1"]
+    assert [name for name, _ in submitted] == ["release-notices"]
+    assert submitted[0][1]["notice_ids"] == list(range(1, 1001))
+    assert submitted[0][1]["case_numbers"] == [f"YQ-{i}" for i in range(1, 1001)]
+
+
+def test_a_notice_submitted_is_not_submitted_again_until_the_resubmit_time(clock) -> None:  # noqa: ANN001
+    c, due, submitted, now = clock
+    due += [notice(1), notice(2)]
+    c.tick(DUE)
+    now[0] += dispatch.CLOCK_SECONDS
+    due.append(notice(3))  # came due since: only it goes in the next task
+    c.tick(DUE)
+    assert [kw["notice_ids"] for _, kw in submitted] == [[1, 2], [3]]
+    now[0] += dispatch.RESUBMIT_SECONDS  # still due a minute later: the task worker was down
+    c.tick(DUE)
+    assert [kw["notice_ids"] for _, kw in submitted] == [[1, 2], [3], [1, 2, 3]]
+
+
+def test_a_released_notice_is_forgotten_and_a_line_with_two_clocks_ending_gets_one_step(clock) -> None:  # noqa: ANN001
+    c, due, submitted, _ = clock
+    due += [notice(1), line_clock("investigation", 40), line_clock("court", 40)]
+    c.tick(DUE)
+    assert [(name, kw) for name, kw in submitted][1:] == [("advance-line-clock", {"line_id": 40})]
+    due.clear()
+    c.tick(DUE)
+    assert c.submitted == {}
+    assert len(submitted) == 2
+
+
+def test_the_batch_releases_every_notice_it_can_and_then_fails_where_managers_see_it(monkeypatch) -> None:  # noqa: ANN001
+    import logging
+
+    import services.sweep
+
+    released, cancelled = [], []
+
+    def release(*, notice_id: int, now: datetime) -> list[dict]:
+        if notice_id == 2:
+            raise RuntimeError("notice 2: the database refused the write")
+        released.append(notice_id)
+        return [] if notice_id == 4 else [{"line": notice_id, "brand": "NIKE"}]  # 4 was answered in time
+
+    monkeypatch.setattr(services.sweep, "release_notice_if_expired", release)
+    monkeypatch.setattr(tasks, "cancel_scheduled", lambda names, reason: cancelled.extend(names) or names)
+    monkeypatch.setattr(tasks, "get_run_logger", lambda: logging.getLogger("test"))
+    with pytest.raises(RuntimeError, match="notice 2"):
+        tasks.release_notices([("YQ-1", 1), ("YQ-1", 2), ("YQ-3", 3), ("YQ-3", 4)])
+    assert released == [1, 3, 4]
+    from flows.specs import notice_timer_name
+
+    assert cancelled == [notice_timer_name("YQ-1", 1), notice_timer_name("YQ-3", 3)]
+
+
+def test_the_stack_serves_follow_ups_and_the_clock_in_two_processes() -> None:
+    assert set(tasks.GROUPS["follow-ups"]).isdisjoint(tasks.GROUPS["clock"])
+    assert set(tasks.GROUPS["all"]) == set(tasks.GROUPS["follow-ups"]) | set(tasks.GROUPS["clock"])
+    from yunque.settings import get_settings
+    from yunque.stack import plan
+
+    serving = {p.name: p.argv[p.argv.index("--serve") + 1] for p in plan(get_settings()) if "flows.tasks" in p.argv}
+    assert serving == {"tasks": "follow-ups", "clock": "clock"}
