@@ -14,9 +14,10 @@ function of the case run's state and the event, with a test per branch); this mo
   an answered notice's timer;
 - while the run is busy a waking event stays in the outbox and is looked at again on the next round.
 
-Each round also looks for legal deadlines that have passed (a query on the database, every
-``CLOCK_SECONDS``) and submits their release to the task worker, and every ``RECONCILE_SECONDS``
-submits the reconciliation. The Prefect timers of ``flows/specs.py`` remain the durable record of
+A thread beside the rounds keeps the clock (``keep_time``): it looks for legal deadlines that have
+passed (a query on the database, every ``CLOCK_SECONDS``) and submits their release to the clock's
+task worker, and every ``RECONCILE_SECONDS`` submits the reconciliation; a long outbox (after an
+outage) never holds it up. The Prefect timers of ``flows/specs.py`` remain the durable record of
 each deadline: they act if this process was down, and find nothing to do otherwise.
 
 Run it with ``python -m flows.dispatch`` (the stack does).
@@ -25,6 +26,7 @@ Run it with ``python -m flows.dispatch`` (the stack does).
 from __future__ import annotations
 
 import argparse
+import contextvars
 import logging
 import signal
 import threading
@@ -123,6 +125,7 @@ class _Round:
         self.blocked: set[int] = set()  # cases whose later events wait for the next round
         self.progress: dict[int, process.CaseProgress] = {}
         self.runs: dict[int, CaseRun] = {}
+        self.timed: set[int] = set()  # cases whose timers this round submitted: the task reads the whole case
 
     def handle(self, ev: process.EventOut) -> None:
         """Decide on one event, carry the plan out, and note whether it was handed on or waits."""
@@ -137,7 +140,11 @@ class _Round:
             run = self.runs.get(ev.case_id) or _run_of(self.client, p)
             plan = decide(run, event)
             for step in plan.steps:
+                if step == Step.SCHEDULE_TIMERS and ev.case_id in self.timed:
+                    continue  # nine notices served at once: one task sets all their timers
                 p = _carry_out(self.client, step, ev, p, self.report)
+                if step == Step.SCHEDULE_TIMERS:
+                    self.timed.add(ev.case_id)
             self.progress[ev.case_id], self.runs[ev.case_id] = p, after(run, plan)
         if plan.waits:
             self.blocked.add(ev.case_id)  # type: ignore[arg-type]
@@ -204,28 +211,41 @@ class Clock:
         return (t.kind if t.kind == "notice" else "line", t.subject_id)
 
 
-def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
-                reconcile_every: float = RECONCILE_SECONDS) -> None:
-    """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle; keep the
-    warm clock and submit the reconciliation every ``reconcile_every`` seconds (0: never)."""
+def keep_time(*, stop: threading.Event, reconcile_every: float = RECONCILE_SECONDS) -> None:
+    """The warm clock, on a thread of its own: every ``CLOCK_SECONDS`` the deadlines passed are
+    submitted for release, and every ``reconcile_every`` seconds (0: never) the reconciliation, however
+    long the outbox takes to hand on (after an outage, hundreds of events may wait in it)."""
     from flows import tasks
     from models.types import utcnow
 
-    stop = stop or threading.Event()
-    failing = False
     clock = Clock()
-    next_tick = 0.0
     next_reconcile = time.monotonic() + min(30.0, reconcile_every) if reconcile_every else float("inf")
     while not stop.is_set():
         try:
-            report = dispatch_once()
-            if time.monotonic() >= next_tick:
-                report.submitted += clock.tick()
-                next_tick = time.monotonic() + CLOCK_SECONDS
+            submitted = clock.tick()
             if time.monotonic() >= next_reconcile:
                 started = utcnow().isoformat(timespec="seconds")
-                report.submitted.append(tasks.submit(tasks.reconcile_task, started=started))
+                submitted.append(tasks.submit(tasks.reconcile_task, started=started))
                 next_reconcile = time.monotonic() + reconcile_every
+            if submitted:
+                log.info("clock: submitted %d task(s)", len(submitted))
+        except Exception as e:  # noqa: BLE001 - the database or Prefect is down: the next tick tries again
+            log.warning("clock: %s: %s", type(e).__name__, e)
+        stop.wait(CLOCK_SECONDS)
+
+
+def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
+                reconcile_every: float = RECONCILE_SECONDS) -> None:
+    """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle, with the warm
+    clock (``keep_time``) on a thread beside it."""
+    stop = stop or threading.Event()
+    clock = threading.Thread(target=contextvars.copy_context().run, args=(keep_time,),
+                             kwargs={"stop": stop, "reconcile_every": reconcile_every}, name="clock", daemon=True)
+    clock.start()
+    failing = False
+    while not stop.is_set():
+        try:
+            report = dispatch_once()
         except Exception as e:  # noqa: BLE001 - the database or Prefect is down: keep trying
             report = DispatchReport(error=f"{type(e).__name__}: {e}")
         if report.error and not failing:
@@ -238,6 +258,7 @@ def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
                      len(report.dispatched), len(report.resumed), len(report.started), len(report.submitted))
         busy = bool(report.dispatched) and not report.error
         stop.wait(0.05 if busy else (interval * (5 if failing else 1)))
+    clock.join(30)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -97,3 +97,46 @@ def test_the_stack_serves_follow_ups_and_the_clock_in_two_processes() -> None:
 
     serving = {p.name: p.argv[p.argv.index("--serve") + 1] for p in plan(get_settings()) if "flows.tasks" in p.argv}
     assert serving == {"tasks": "follow-ups", "clock": "clock"}
+
+
+def test_the_clock_keeps_time_while_a_long_outbox_is_handed_on(monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    stop = threading.Event()
+    ticks: list[float] = []
+
+    def slow_round() -> dispatch.DispatchReport:  # after an outage: hundreds of events in the outbox
+        stop.wait(5)
+        return dispatch.DispatchReport()
+
+    monkeypatch.setattr(dispatch, "dispatch_once", slow_round)
+    monkeypatch.setattr(dispatch, "CLOCK_SECONDS", 0.05)
+    monkeypatch.setattr(dispatch.Clock, "tick", lambda self, now=None: ticks.append(1) or [])
+    t = threading.Thread(target=dispatch.run_forever, kwargs={"stop": stop, "reconcile_every": 0})
+    t.start()
+    threading.Event().wait(0.6)
+    stop.set()
+    t.join(10)
+    assert not t.is_alive()
+    assert len(ticks) >= 4  # the round never ended meanwhile
+
+
+def test_the_notices_of_a_case_served_at_once_get_their_timers_from_one_task(monkeypatch) -> None:  # noqa: ANN001
+    from services.process import CaseProgress, EventOut
+
+    submitted: list[tuple[str, dict]] = []
+    monkeypatch.setattr(tasks, "submit", lambda t, **kw: submitted.append((t.name, kw)) or "run")
+
+    def progress(case_number: str) -> CaseProgress:
+        return CaseProgress.model_construct(case_number=case_number, case_id=int(case_number[3:]), flow_run_id="r",
+                                            runs_started=1, last_event_id=0)
+
+    monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: progress(case_number))
+    monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
+    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport())
+    events = [EventOut(id=i, topic="notice.served", case_id=case, case_number=f"YQ-{case}", payload={},
+                       created_at=DUE, attempts=0) for i, case in enumerate([1, 1, 1, 2, 2, 1], start=1)]
+    for ev in events:
+        rnd.handle(ev)
+    assert rnd.report.dispatched == [1, 2, 3, 4, 5, 6]
+    assert submitted == [("schedule-case-timers", {"case_number": "YQ-1"}), ("schedule-case-timers", {"case_number": "YQ-2"})]
