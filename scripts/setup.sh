@@ -28,3 +28,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   touch "$stamp"
 fi
+# the documents' working CJK face, cut once per machine into ~/.cache/yunque/fonts (adapters/pdf.py)
+.venv/bin/python -c 'from adapters.pdf import working_face; working_face()'
