@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from sqlmodel import Session, col, select
 
-from adapters.db import lock_name, session_scope
+from adapters.db import lock_name
 from models.enums import BondForm, BondKind, Direction, LineState, NoticeState, Reason, Role, Route, TaskKind, Verdict
 from models.rules.bonds import application_bond
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound
@@ -47,6 +47,7 @@ from services.bonds import BondReceiptIn, close_tasks, take_bond
 from services.cases import close_if_done, confirm_by, consignor_of, find_office, visible_case
 from services.context import Actor, load_actor, next_number, now_or, open_task, publish, record, remember, replay, require_role
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 FILE_APPLICATION = "application.file"
 
@@ -156,8 +157,9 @@ def _lock(s: Session, who: Actor, case_number: str, *, lock: bool = True) -> tup
     return case, app
 
 
-def get_application(*, case_number: str, actor: str) -> dict[str, Any]:
-    with session_scope(readonly=True) as s:
+def get_application(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if who.role == Role.CONSIGNOR:
             raise NotFound("application", case_number)  # the consignor has the detention receipt, not the application
@@ -165,9 +167,10 @@ def get_application(*, case_number: str, actor: str) -> dict[str, Any]:
         return _application_out(s, case, app)
 
 
-def list_applications(*, actor: str, limit: int = 200) -> list[dict[str, Any]]:
+def list_applications(*, actor: str, limit: int = 200, uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """A rights holder's own applications, or those filed with an officer's office, newest first."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         q = select(Case, DetentionApplication).join(DetentionApplication, col(DetentionApplication.case_id) == Case.id)
         if who.role == Role.RIGHTS_HOLDER:
@@ -180,9 +183,10 @@ def list_applications(*, actor: str, limit: int = 200) -> list[dict[str, Any]]:
         return [_application_out(s, case, app) for case, app in rows]
 
 
-def offices_to_apply_to(*, actor: str) -> list[tuple[str, str]]:
+def offices_to_apply_to(*, actor: str, uow: UnitOfWork | None = None) -> list[tuple[str, str]]:
     """(code, name) of every customs office, for the application form."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         require_role(load_actor(s, actor), "apply for a detention", Role.RIGHTS_HOLDER)
         return [(o.code, o.name) for o in s.exec(select(CustomsOffice).order_by(CustomsOffice.code))]
 
@@ -201,11 +205,12 @@ def _recordation(s: Session, who: Actor, number: str, on: date) -> Recordation:
 
 
 def file_application(*, application: ApplicationIn | dict[str, Any], actor: str, now: datetime | None = None,
-                     idempotency_key: str | None = None) -> dict[str, Any]:
+                     idempotency_key: str | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """A rights holder applies for the detention of a named shipment (Reg 12, 13); customs reviews it."""
+    uow = given(uow)
     data = application if isinstance(application, ApplicationIn) else ApplicationIn.model_validate(application)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "apply for a detention", Role.RIGHTS_HOLDER)
         done = replay(s, idempotency_key, FILE_APPLICATION)
@@ -338,10 +343,11 @@ def review_application_in(s: Session, *, who: Actor, case: Case, review: Applica
 
 
 def review_application(*, case_number: str, actor: str, review: ApplicationReviewIn | dict[str, Any],
-                       now: datetime | None = None) -> dict[str, Any]:
+                       now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = review if isinstance(review, ApplicationReviewIn) else ApplicationReviewIn.model_validate(review)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "decide on a detention application", Role.IPR_OFFICER, Role.ADMIN)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number).with_for_update()).first(), who, case_number)
@@ -353,14 +359,15 @@ def review_application(*, case_number: str, actor: str, review: ApplicationRevie
 
 
 def withdraw_application(*, case_number: str, actor: str, withdrawal: WithdrawIn | dict[str, Any] | None = None,
-                         now: datetime | None = None) -> dict[str, Any]:
+                         now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """The rights holder withdraws its application before customs decides on the goods (Reg 24(5)): lines
     awaiting review or detained are released; a bond received can then be settled."""
     from services.disposal import open_settlement_if_ready
+    uow = given(uow)
 
     data = withdrawal if isinstance(withdrawal, WithdrawIn) else WithdrawIn.model_validate(withdrawal or {})
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "withdraw a detention application", Role.RIGHTS_HOLDER)
         case, app = _lock(s, who, case_number)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from adapters.db import lock_name, session_scope
+from adapters.db import lock_name
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied, Words, words
 from models.rules.matching import match_flags
@@ -51,6 +51,7 @@ from services.context import (
     replay,
     require_role,
 )
+from services.unit_of_work import UnitOfWork, given
 
 OPEN_CASE = "case.open"
 
@@ -60,14 +61,15 @@ def open_case(
     shipment: ShipmentIn | dict[str, Any],
     actor: str,
     now: datetime | None = None,
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, uow: UnitOfWork | None = None,
 ) -> CaseOut:
     """Register a seizure: suspend each line (中止放行) and issue one confirmation notice (确权通知)
     to each rights holder concerned, served at once when the office serves on issue."""
+    uow = given(uow)
     data = shipment if isinstance(shipment, ShipmentIn) else ShipmentIn.model_validate(shipment)
     now = now_or(now)
     not_in_future(data.found_at, now=now, field="found_at")
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "register a seizure", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM)
         done = replay(s, idempotency_key, OPEN_CASE)
@@ -218,11 +220,11 @@ def confirm_by(now: datetime) -> datetime:
 def serve_confirmed(s: Session, case: Case, who: Actor, *, at: datetime) -> list[Notice]:
     """After the confirmation: the notices still awaiting service are served now when the office serves on
     issue (otherwise the process mails them and service follows ``settings.service_rule``)."""
-    from yunque.settings import get_settings
+    from services.unit_of_work import settings_of
 
     notices = list(s.exec(select(Notice).where(Notice.case_id == case.id, Notice.state == NoticeState.ISSUED.value)
                           .order_by(Notice.id).with_for_update()))
-    if get_settings().service_rule == "issue":
+    if settings_of(s).service_rule == "issue":
         for notice in notices:
             mark_served(s, notice, who, at=at, means="issue")
     return notices
@@ -253,14 +255,16 @@ def mark_served(s: Session, notice: Notice, who: Actor, *, at: datetime, means: 
                   "deadline_at": notice.deadline_at.isoformat() if notice.deadline_at else None})
 
 
-def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None = None) -> NoticeOut:
+def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None = None,
+                 uow: UnitOfWork | None = None) -> NoticeOut:
     """Record the moment a notice reached its addressee (mail accepted, portal opened, by hand).
 
     Only the first service counts; a later one changes nothing."""
+    uow = given(uow)
     if means not in ("issue", "mail", "portal", "hand"):
         raise InvalidInput("means", "must be issue, mail, portal or hand")
     at = now_or(at)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record service of a notice", Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM, Role.RIGHTS_HOLDER)
         notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
@@ -284,10 +288,8 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
             s.add(notice)
             record(s, actor=who, action="notice.opened", subject=f"notice:{notice.id}", at=at, case_id=case.id,
                    after={"state": notice.state})
-        from yunque.settings import get_settings
-
         # the portal's opening serves the notice unless the office's rule is service by mail alone
-        opening_serves = means != "portal" or get_settings().service_rule != "mail"
+        opening_serves = means != "portal" or uow.settings.service_rule != "mail"
         if notice.state == NoticeState.ISSUED and opening_serves:
             mark_served(s, notice, who, at=at, means=means)
         return notice_view(s, notice, who)
@@ -296,8 +298,9 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_case(*, case_number: str, actor: str) -> CaseOut:
-    with session_scope(readonly=True) as s:
+def get_case(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> CaseOut:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         return case_view(s, case_number, load_actor(s, actor))
 
 

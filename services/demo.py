@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.enums import Role
 from models.tables import Consignor, CustomsOffice, GeneralBond, GuideItem, Recordation, RightsHolder, User
 from models.rules.workdays import SHANGHAI
 from services.auth import hash_password
 from services.context import now_or, record, system_actor
-from yunque.settings import ROOT, get_settings
+from yunque.settings import ROOT
+from services.unit_of_work import UnitOfWork, given
 
 DEMO_FILE = ROOT / "data" / "demo" / "demo.json"
 
@@ -60,11 +60,12 @@ def seed_shipment(now: datetime) -> dict[str, Any]:
     }
 
 
-def load_demo_data(*, now: datetime | None = None) -> dict[str, Any]:
+def load_demo_data(*, now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     now = now_or(now)
     demo = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
-    settings = get_settings()
-    with session_scope() as s:
+    settings = uow.settings
+    with uow.transaction() as s:
         who = system_actor(s)
         created = 0
         offices: dict[str, CustomsOffice] = {}

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from models.enums import CaseStatus, LineState, NoticeState
 from models.rules.workdays import end_of_day
 from models.schemas import CaseOut, TaskOut
+from services.unit_of_work import UnitOfWork, given
 
 StepState = Literal["done", "current", "todo", "skipped"]
 
@@ -136,11 +137,12 @@ def build_map(case: CaseOut, tasks: list[TaskOut]) -> ProcessMap:
     return ProcessMap(case_number=case.number, steps=steps, edges=edges, tasks=tasks)
 
 
-def case_map(*, case_number: str, actor: str, now: datetime | None = None) -> ProcessMap:
+def case_map(*, case_number: str, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> ProcessMap:
     """The process map of a case, for customs staff of its office (others: the case does not exist)."""
     from services.cases import get_case
     from services.tasks import list_tasks
+    uow = given(uow)
 
-    case = get_case(case_number=case_number, actor=actor)
-    page = list_tasks(actor=actor, view="office", case_number=case.number, limit=500, now=now)
+    case = get_case(case_number=case_number, actor=actor, uow=uow)
+    page = list_tasks(actor=actor, view="office", case_number=case.number, limit=500, now=now, uow=uow)
     return build_map(case, page.items)

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from models.enums import Role
 from models.rules.errors import HandoffRefused, InvalidInput, NotFound, PermissionDenied
 from models.tables import CustomsOffice, User
@@ -30,6 +29,7 @@ from models.ui_session import SignInSession
 from services.auth import LOCAL_CLIENT, authenticate, same_secret
 from services.context import Actor, now_or, record, system_actor
 from services.users import DisplayName, EmailStr, Username
+from services.unit_of_work import UnitOfWork, given
 
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -73,13 +73,14 @@ def _start(s: Any, user: User, *, via: str, now: datetime, nonce: str | None,
 
 
 def sign_in(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: str | None = None,
-            now: datetime | None = None) -> SignedIn:
+            now: datetime | None = None, uow: UnitOfWork | None = None) -> SignedIn:
     """Check the password (argon2id, outside any transaction; rate-limited per client, see
     ``services.auth``) and open a session.
 
     ``client`` is the network address the attempt comes from; ``nonce`` the browser's pre-sign-in
     nonce cookie: the one-time handoff code of this session can only be traded by a browser
     presenting the same nonce (``exchange_handoff``)."""
+    uow = given(uow)
     now = now_or(now)
     username = username.strip()
     if not username:
@@ -87,20 +88,21 @@ def sign_in(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: 
     plain("username", username)
     if not password:
         raise InvalidInput("password", "is required")
-    actor = authenticate(username=username, password=password, client=client, nonce=nonce, now=now)
-    with session_scope() as s:
+    actor = authenticate(username=username, password=password, client=client, nonce=nonce, now=now, uow=uow)
+    with uow.transaction() as s:
         user = s.get(User, actor.id)
         if user is None or not user.active:
             raise PermissionDenied(username, "sign in", "wrong user name or password")
         return _start(s, user, via="password", now=now, nonce=nonce)
 
 
-def resume(*, token: str, now: datetime | None = None) -> Actor:
+def resume(*, token: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> Actor:
     """The actor of a live session; ``NotFound`` for an unknown, expired, idle or revoked one."""
+    uow = given(uow)
     now = now_or(now)
     if not token:
         raise NotFound("session", "(none)")
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token))).first()
         if row is None or row.revoked_at is not None or row.expires_at <= now or row.last_seen_at + IDLE <= now:
             raise NotFound("session", "(expired)")
@@ -113,15 +115,17 @@ def resume(*, token: str, now: datetime | None = None) -> Actor:
         return Actor.of(user)
 
 
-def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = None) -> tuple[str, datetime]:
+def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = None,
+                     uow: UnitOfWork | None = None) -> tuple[str, datetime]:
     """Trade a one-time handoff code for a new token of the same session (for the cookie).
 
     The token created at sign-in stays with the Streamlit server; the cookie gets a fresh one so no
     token ever travels through a page script. Only the browser that signed in may trade the code: it
     must present the pre-sign-in nonce the sign-in was bound to, so a link from another site carrying
     someone else's code signs nobody in (login CSRF). A refused code is left as it was."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInSession).where(SignInSession.handoff_hash == _hash(code or "-")).with_for_update()).first()
         if row is None or row.handoff_expires_at is None or row.handoff_expires_at <= now or row.revoked_at is not None:
             raise NotFound("sign-in code", "(expired or used)")
@@ -136,11 +140,12 @@ def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = Non
         return token, row.expires_at
 
 
-def sign_out(*, token: str, now: datetime | None = None) -> int:
+def sign_out(*, token: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> int:
     """End every session of the sign-in ``token`` belongs to (the page's and the cookie's); the
     number ended. Unknown or already ended tokens change nothing."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token or "-"))).first()
         if row is None or row.revoked_at is not None:
             return 0
@@ -179,7 +184,7 @@ def role_from_groups(groups: list[str]) -> tuple[Role, str | None]:
 
 
 def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: str | None = None,
-                now: datetime | None = None) -> SignedIn:
+                now: datetime | None = None, uow: UnitOfWork | None = None) -> SignedIn:
     """Open a session for a user signed in by the identity provider (OIDC through ``st.login``).
 
     The user is matched by e-mail; the role (and office) come from the groups claim every time, so a
@@ -193,6 +198,7 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
 
     The claims are checked as an administrator's form would be: the e-mail and the display name like
     a local user's, and the user name made from the e-mail must be a valid local user name."""
+    uow = given(uow)
     now = now_or(now)
     email = str(claims.get("email") or "").strip().lower()
     if not email:
@@ -206,7 +212,7 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
     raw = claims.get(groups_claim) or []
     groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
     role, office_code = role_from_groups(groups)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = system_actor(s)
         user = s.exec(select(User).where(col(User.email) == email)).first()
         office = s.exec(select(CustomsOffice).where(CustomsOffice.code == office_code)).first() if office_code else None
