@@ -33,6 +33,7 @@ from models.schemas import ConsignorIn, Strict, positive_money
 from models.tables import (
     Answer,
     Case,
+    Consignor,
     CustomsOffice,
     DetentionApplication,
     Line,
@@ -217,71 +218,101 @@ def file_application(*, application: ApplicationIn | dict[str, Any], actor: str,
         if done is not None:
             case, app = _lock(s, who, done["case_number"])
             return _application_out(s, case, app)
-        if data.expected_on is not None and data.expected_on < local_date(now):
-            raise InvalidInput("expected_on", "is in the past")
-        office = find_office(s, data.customs_office)
-        rec = _recordation(s, who, data.recordation, local_date(now))
-        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when filed twice at once
-        existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
-                          .where(Shipment.declaration_no == data.declaration_no)).first()
-        if existing is not None:
-            raise InvalidInput("declaration_no", "declaration {declaration_no} already has a case at customs: "
-                                                 "answer its confirmation notice instead",
-                               declaration_no=data.declaration_no)
+        office, rec = _admissible(s, who, data, now)
         consignor = consignor_of(s, data.consignor)
-        ship = Shipment(declaration_no=data.declaration_no, direction=data.direction.value, customs_office_id=office.id,  # type: ignore[arg-type]
-                        consignor_id=consignor.id, found_at=now)  # type: ignore[arg-type]
-        s.add(ship)
-        s.flush()
-        year = local_date(now).year
-        number = f"YQ-{year}-{next_number(s, f'case-{year}'):06d}"
-        case = Case(number=number, shipment_id=ship.id, customs_office_id=office.id, opened_at=now,  # type: ignore[arg-type]
-                    opened_by_id=who.id, route=Route.APPLICATION.value)
-        s.add(case)
-        s.flush()
-        app = DetentionApplication(case_id=case.id, rights_holder_id=rec.rights_holder_id, grounds=data.grounds,  # type: ignore[arg-type]
-                                   expected_on=data.expected_on, transport=data.transport, filed_by_id=who.id,
-                                   filed_at=now)
-        s.add(app)
-        notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, state=NoticeState.APPLIED.value,  # type: ignore[arg-type]
-                        issued_at=now, answered_at=now)
-        s.add(notice)
-        s.flush()
+        case, app, notice = _open_application_case(s, who, data, office, rec, consignor, now)
         value = sum((ln.value for ln in data.lines), Decimal("0"))
         required = application_bond(value)
-        record(s, actor=who, action="case.opened", subject=f"case:{number}", at=now, case_id=case.id,
+        record(s, actor=who, action="case.opened", subject=f"case:{case.number}", at=now, case_id=case.id,
                after={"declaration_no": data.declaration_no, "customs_office": office.name, "lines": len(data.lines),
                       "route": Route.APPLICATION.value})
-        lines = []
-        for i, line_in in enumerate(data.lines, start=1):
-            state = transition(f"{number}/{i}", None, LineState.APPLIED, Reason.APPLICATION)
-            line = Line(case_id=case.id, number=i, description=line_in.description, brand=rec.brand,  # type: ignore[arg-type]
-                        quantity=line_in.quantity, unit=line_in.unit, value=line_in.value, recordation_id=rec.id,  # type: ignore[arg-type]
-                        rights_holder_id=rec.rights_holder_id, notice_id=notice.id, state=state.value,
-                        state_reason=Reason.APPLICATION.value, suspended_at=now, nice_class=line_in.nice_class,
-                        match_flags=match_flags(right_type=rec.right_type, classes=rec.classes,
-                                                nice_class=line_in.nice_class, licensees=rec.licensees,
-                                                consignor_name=consignor.name))
-            s.add(line)
-            lines.append(line)
-        s.flush()
-        ans = Answer(notice_id=notice.id, answered_by_id=who.id, answered_at=now, detain=True,  # type: ignore[arg-type]
-                     bond_kind=BondKind.INDIVIDUAL.value, bond_required=required, comment=data.grounds)
-        s.add(ans)
-        s.flush()
-        for line in lines:
-            s.add(LineVerdict(answer_id=ans.id, line_id=line.id, verdict=Verdict.INFRINGING.value))  # type: ignore[arg-type]
-        record(s, actor=who, action="application.filed", subject=f"case:{number}", at=now, case_id=case.id,
+        lines = _applied_lines(s, case, notice, rec, consignor, data.lines, now)
+        _detention_answer(s, who, notice, lines, required, data.grounds, now)
+        record(s, actor=who, action="application.filed", subject=f"case:{case.number}", at=now, case_id=case.id,
                after={"recordation": rec.number, "brand": rec.brand, "value": str(value), "bond_required": str(required),
                       "lines": [ln.number for ln in lines], "flags": sorted({f for ln in lines for f in ln.match_flags}),
                       "expected_on": data.expected_on.isoformat() if data.expected_on else None})
         open_task(s, kind=TaskKind.REVIEW_APPLICATION, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
                   candidate_group=Role.IPR_OFFICER, notice_id=notice.id, due_at=confirm_by(now), priority=5,
-                  title=f"Review the detention application {number} ({rec.brand}, bond RMB {required})", now=now)
+                  title=f"Review the detention application {case.number} ({rec.brand}, bond RMB {required})", now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
-                payload={"case_number": number, "notice_ids": [notice.id], "route": Route.APPLICATION.value})
-        remember(s, idempotency_key, FILE_APPLICATION, {"case_number": number})
+                payload={"case_number": case.number, "notice_ids": [notice.id], "route": Route.APPLICATION.value})
+        remember(s, idempotency_key, FILE_APPLICATION, {"case_number": case.number})
         return _application_out(s, case, app)
+
+
+def _admissible(s: Session, who: Actor, data: ApplicationIn, now: datetime) -> tuple[CustomsOffice, Recordation]:
+    """The office and the holder's recordation an application names, once it may be filed: goods not expected
+    in the past, a declaration with no case yet (its name lock held: one case per declaration, even when
+    filed twice at once)."""
+    if data.expected_on is not None and data.expected_on < local_date(now):
+        raise InvalidInput("expected_on", "is in the past")
+    office = find_office(s, data.customs_office)
+    rec = _recordation(s, who, data.recordation, local_date(now))
+    lock_name(s, f"declaration:{data.declaration_no}")
+    existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
+                      .where(Shipment.declaration_no == data.declaration_no)).first()
+    if existing is not None:
+        raise InvalidInput("declaration_no", "declaration {declaration_no} already has a case at customs: "
+                                             "answer its confirmation notice instead",
+                           declaration_no=data.declaration_no)
+    return office, rec
+
+
+def _open_application_case(s: Session, who: Actor, data: ApplicationIn, office: CustomsOffice, rec: Recordation,
+                           consignor: Consignor, now: datetime) -> tuple[Case, DetentionApplication, Notice]:
+    """The shipment, its case numbered in the year's sequence, the application, and the holder's notice (applied:
+    the application is the holder's answer)."""
+    ship = Shipment(declaration_no=data.declaration_no, direction=data.direction.value, customs_office_id=office.id,  # type: ignore[arg-type]
+                    consignor_id=consignor.id, found_at=now)  # type: ignore[arg-type]
+    s.add(ship)
+    s.flush()
+    year = local_date(now).year
+    number = f"YQ-{year}-{next_number(s, f'case-{year}'):06d}"
+    case = Case(number=number, shipment_id=ship.id, customs_office_id=office.id, opened_at=now,  # type: ignore[arg-type]
+                opened_by_id=who.id, route=Route.APPLICATION.value)
+    s.add(case)
+    s.flush()
+    app = DetentionApplication(case_id=case.id, rights_holder_id=rec.rights_holder_id, grounds=data.grounds,  # type: ignore[arg-type]
+                               expected_on=data.expected_on, transport=data.transport, filed_by_id=who.id,
+                               filed_at=now)
+    s.add(app)
+    notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, state=NoticeState.APPLIED.value,  # type: ignore[arg-type]
+                    issued_at=now, answered_at=now)
+    s.add(notice)
+    s.flush()
+    return case, app, notice
+
+
+def _applied_lines(s: Session, case: Case, notice: Notice, rec: Recordation, consignor: Consignor,
+                   lines_in: list[ApplicationLineIn], now: datetime) -> list[Line]:
+    """The application's lines, applied for under the recordation, with the flags a reviewer checks."""
+    lines = []
+    for i, line_in in enumerate(lines_in, start=1):
+        state = transition(f"{case.number}/{i}", None, LineState.APPLIED, Reason.APPLICATION)
+        line = Line(case_id=case.id, number=i, description=line_in.description, brand=rec.brand,  # type: ignore[arg-type]
+                    quantity=line_in.quantity, unit=line_in.unit, value=line_in.value, recordation_id=rec.id,  # type: ignore[arg-type]
+                    rights_holder_id=rec.rights_holder_id, notice_id=notice.id, state=state.value,
+                    state_reason=Reason.APPLICATION.value, suspended_at=now, nice_class=line_in.nice_class,
+                    match_flags=match_flags(right_type=rec.right_type, classes=rec.classes,
+                                            nice_class=line_in.nice_class, licensees=rec.licensees,
+                                            consignor_name=consignor.name))
+        s.add(line)
+        lines.append(line)
+    s.flush()
+    return lines
+
+
+def _detention_answer(s: Session, who: Actor, notice: Notice, lines: list[Line], required: Decimal, grounds: str,
+                      now: datetime) -> None:
+    """The application stands as the holder's answer: every line infringing, detention asked, an individual
+    bond of ``required`` (Reg 14, Meas 23)."""
+    ans = Answer(notice_id=notice.id, answered_by_id=who.id, answered_at=now, detain=True,  # type: ignore[arg-type]
+                 bond_kind=BondKind.INDIVIDUAL.value, bond_required=required, comment=grounds)
+    s.add(ans)
+    s.flush()
+    for line in lines:
+        s.add(LineVerdict(answer_id=ans.id, line_id=line.id, verdict=Verdict.INFRINGING.value))  # type: ignore[arg-type]
 
 
 # --- customs' decision ------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ def open_case(
     shipment: ShipmentIn | dict[str, Any],
     actor: str,
     now: datetime | None = None,
-    idempotency_key: str | None = None, uow: UnitOfWork | None = None,
+    idempotency_key: str | None = None,
+    uow: UnitOfWork | None = None,
 ) -> CaseOut:
     """Register a seizure: suspend each line (中止放行) and issue one confirmation notice (确权通知)
     to each rights holder concerned, served at once when the office serves on issue."""
@@ -75,40 +76,12 @@ def open_case(
         done = replay(s, idempotency_key, OPEN_CASE)
         if done is not None:
             return case_view(s, done["case_number"], who)
-
-        office = find_office(s, data.customs_office)
-        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
-            raise PermissionDenied(who.username, "register a seizure", "not an officer of {office}", office=office.name_en)
-        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when registered twice at once
-        existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
-        if existing is not None:
-            raise InvalidInput("declaration_no", "a case already exists for declaration {declaration_no}",
-                               declaration_no=data.declaration_no)
-
+        office = _seizing_office(s, who, data)
         found_on = local_date(data.found_at)
         matches = _recordations_of(s, data, found_on)
         consignor = consignor_of(s, data.consignor)
-        ship = Shipment(
-            declaration_no=data.declaration_no,
-            direction=data.direction.value,
-            customs_office_id=office.id,  # type: ignore[arg-type]
-            consignor_id=consignor.id,  # type: ignore[arg-type]
-            found_at=data.found_at,
-            consignor_declaration=data.consignor_declaration,
-        )
-        s.add(ship)
-        s.flush()
-        number = f"YQ-{found_on.year}-{next_number(s, f'case-{found_on.year}'):06d}"
-        case = Case(
-            number=number,
-            shipment_id=ship.id,  # type: ignore[arg-type]
-            customs_office_id=office.id,  # type: ignore[arg-type]
-            opened_at=now,
-            opened_by_id=who.id,
-        )
-        s.add(case)
-        s.flush()
-        record(s, actor=who, action="case.opened", subject=f"case:{number}", at=now, case_id=case.id,
+        case = _new_case(s, who, data, office, consignor, now)
+        record(s, actor=who, action="case.opened", subject=f"case:{case.number}", at=now, case_id=case.id,
                after={"declaration_no": data.declaration_no, "customs_office": office.name, "lines": len(data.lines)})
 
         notices = _suspend_lines(s, case=case, data=data, matches=matches, consignor=consignor, who=who, now=now)
@@ -119,12 +92,53 @@ def open_case(
         # An IPR officer confirms the lines against the recordations the same working day; the notices are
         # served only then (services.task_acts.confirm_seizure), and a line that does not match is released.
         open_task(s, kind=TaskKind.CONFIRM_SEIZURE, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
-                  candidate_group=Role.IPR_OFFICER, title=f"Confirm the lines of {number} against the recordations",
+                  candidate_group=Role.IPR_OFFICER,
+                  title=f"Confirm the lines of {case.number} against the recordations",
                   due_at=confirm_by(now), priority=5, now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
-                payload={"case_number": number, "notice_ids": [n.id for n in notices.values()]})
-        remember(s, idempotency_key, OPEN_CASE, {"case_number": number})
-        return case_view(s, number, who)
+                payload={"case_number": case.number, "notice_ids": [n.id for n in notices.values()]})
+        remember(s, idempotency_key, OPEN_CASE, {"case_number": case.number})
+        return case_view(s, case.number, who)
+
+
+def _seizing_office(s: Session, who: Actor, data: ShipmentIn) -> CustomsOffice:
+    """The office that registers the seizure, once it may: an officer registers for its own office, and a
+    declaration has one case (its name lock held, even when registered twice at once)."""
+    office = find_office(s, data.customs_office)
+    if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
+        raise PermissionDenied(who.username, "register a seizure", "not an officer of {office}", office=office.name_en)
+    lock_name(s, f"declaration:{data.declaration_no}")
+    existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
+    if existing is not None:
+        raise InvalidInput("declaration_no", "a case already exists for declaration {declaration_no}",
+                           declaration_no=data.declaration_no)
+    return office
+
+
+def _new_case(s: Session, who: Actor, data: ShipmentIn, office: CustomsOffice, consignor: Consignor,
+              now: datetime) -> Case:
+    """The shipment and its case, numbered in the sequence of the year the goods were found."""
+    ship = Shipment(
+        declaration_no=data.declaration_no,
+        direction=data.direction.value,
+        customs_office_id=office.id,  # type: ignore[arg-type]
+        consignor_id=consignor.id,  # type: ignore[arg-type]
+        found_at=data.found_at,
+        consignor_declaration=data.consignor_declaration,
+    )
+    s.add(ship)
+    s.flush()
+    year = local_date(data.found_at).year
+    case = Case(
+        number=f"YQ-{year}-{next_number(s, f'case-{year}'):06d}",
+        shipment_id=ship.id,  # type: ignore[arg-type]
+        customs_office_id=office.id,  # type: ignore[arg-type]
+        opened_at=now,
+        opened_by_id=who.id,
+    )
+    s.add(case)
+    s.flush()
+    return case
 
 
 def find_office(s: Session, key: str) -> CustomsOffice:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from models.enums import Role
 from models.rules.errors import HandoffRefused, InvalidInput, NotFound, PermissionDenied
@@ -200,15 +200,7 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
     a local user's, and the user name made from the e-mail must be a valid local user name."""
     uow = given(uow)
     now = now_or(now)
-    email = str(claims.get("email") or "").strip().lower()
-    if not email:
-        raise InvalidInput("email", "the identity provider sent no e-mail claim")
-    email = _claim(EmailStr, "email", email)
-    authenticated_at = _claim_time(claims)
-    if authenticated_at is not None and authenticated_at + ABSOLUTE <= now:
-        raise PermissionDenied(email, "sign in", "the sign-in at the identity provider is more than {hours} hours "
-                                                 "old: sign in with single sign-on again",
-                               hours=int(ABSOLUTE.total_seconds() // 3600))
+    email, authenticated_at = _fresh_claims(claims, now)
     raw = claims.get(groups_claim) or []
     groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
     role, office_code = role_from_groups(groups)
@@ -221,34 +213,61 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
         if user is None:
             if office is None:
                 raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
-            base = _claim(Username, "username", email.split("@")[0][:60])
-            name = base
-            while s.exec(select(User.id).where(User.username == name)).first() is not None:
-                name = f"{base}.{secrets.token_hex(2)}"
-            display = _claim(DisplayName, "name", str(claims.get("name") or name)[:200])
-            user = User(username=name, display_name=display, role=role.value,
-                        customs_office_id=office.id, email=email, password_hash=None)
-            s.add(user)
-            s.flush()
-            record(s, actor=who, action="user.created", subject=f"user:{user.username}", at=now,
-                   after={"role": role.value, "office": office.code, "via": "oidc"})
+            user = _new_staff(s, who, claims, email, role, office, now)
         if not user.active:
             raise PermissionDenied(email, "sign in", "the account is disabled")
         if user.rights_holder_id is not None or user.consignor_id is not None:
             raise PermissionDenied(email, "sign in", "single sign-on is for customs staff")
-        changes: dict[str, Any] = {}
-        if user.role != role.value:
-            changes["role"] = (user.role, role.value)
-            user.role = role.value
-        if office is not None and user.customs_office_id != office.id:
-            changes["office"] = (user.customs_office_id, office.id)
-            user.customs_office_id = office.id
-        if changes:
-            s.add(user)
-            record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
-                   before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
+        _follow_groups(s, who, user, role, office, now)
         return _start(s, user, via="oidc", now=now, nonce=nonce,
                       expires_at=min(now + ABSOLUTE, authenticated_at + ABSOLUTE) if authenticated_at else None)
+
+
+def _fresh_claims(claims: dict[str, Any], now: datetime) -> tuple[str, datetime | None]:
+    """The claimed e-mail, checked as a local user's, and when the user signed in at the provider; refused when
+    that sign-in is older than a session may last."""
+    email = str(claims.get("email") or "").strip().lower()
+    if not email:
+        raise InvalidInput("email", "the identity provider sent no e-mail claim")
+    email = _claim(EmailStr, "email", email)
+    authenticated_at = _claim_time(claims)
+    if authenticated_at is not None and authenticated_at + ABSOLUTE <= now:
+        raise PermissionDenied(email, "sign in", "the sign-in at the identity provider is more than {hours} hours "
+                                                 "old: sign in with single sign-on again",
+                               hours=int(ABSOLUTE.total_seconds() // 3600))
+    return email, authenticated_at
+
+
+def _new_staff(s: Session, who: Actor, claims: dict[str, Any], email: str, role: Role, office: CustomsOffice,
+               now: datetime) -> User:
+    """A customs officer first seen through single sign-on, named after the e-mail (made unique), with no password."""
+    base = _claim(Username, "username", email.split("@")[0][:60])
+    name = base
+    while s.exec(select(User.id).where(User.username == name)).first() is not None:
+        name = f"{base}.{secrets.token_hex(2)}"
+    display = _claim(DisplayName, "name", str(claims.get("name") or name)[:200])
+    user = User(username=name, display_name=display, role=role.value,
+                customs_office_id=office.id, email=email, password_hash=None)
+    s.add(user)
+    s.flush()
+    record(s, actor=who, action="user.created", subject=f"user:{user.username}", at=now,
+           after={"role": role.value, "office": office.code, "via": "oidc"})
+    return user
+
+
+def _follow_groups(s: Session, who: Actor, user: User, role: Role, office: CustomsOffice | None, now: datetime) -> None:
+    """The provider's groups decide the role and office at every sign-in; a change is recorded."""
+    changes: dict[str, Any] = {}
+    if user.role != role.value:
+        changes["role"] = (user.role, role.value)
+        user.role = role.value
+    if office is not None and user.customs_office_id != office.id:
+        changes["office"] = (user.customs_office_id, office.id)
+        user.customs_office_id = office.id
+    if changes:
+        s.add(user)
+        record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
+               before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
 
 
 def _claim(kind: Any, field: str, value: str) -> str:

@@ -356,9 +356,24 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
     - ``done``: tasks I completed, newest first.
 
     ``due`` is ``overdue``, ``today`` (due by the end of today, Shanghai time) or ``none`` (no due date)."""
-    from models.rules.workdays import end_of_day, local_date
     uow = given(uow)
+    _check_inbox_query(view=view, due=due, offset=offset, limit=limit)
+    now = now_or(now)
+    with uow.transaction(readonly=True) as s:
+        who = _customs_reader(s, actor)
+        q = _filtered(s, _of_view(select(Task), who, view), kind=kind, case_number=case_number, assignee=assignee,
+                      priority_max=priority_max, escalated=escalated, due=due, now=now)
+        if view == "done":
+            q = q.order_by(col(Task.completed_by_id), col(Task.completed_at).desc(), col(Task.id).desc())
+        else:  # in index order (tasks without a due date come first on SQLite, last on PostgreSQL)
+            q = q.order_by(col(Task.due_at), col(Task.id))
+        rows = list(s.exec(q.offset(offset).limit(limit + 1)))
+        more = len(rows) > limit
+        return TaskPage(view=view, items=_listed(s, rows[:limit]),
+                        offset=offset, limit=limit, next_offset=offset + limit if more else None)
 
+
+def _check_inbox_query(*, view: str, due: str | None, offset: int, limit: int) -> None:
     if view not in VIEWS:
         raise InvalidInput("view", "must be one of {choices}", choices=list(VIEWS))
     if not 1 <= limit <= 500:
@@ -367,55 +382,59 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
         raise InvalidInput("offset", "must not be negative")
     if due not in (None, "", "overdue", "today", "none"):
         raise InvalidInput("due", "must be overdue, today or none")
-    now = now_or(now)
-    with uow.transaction(readonly=True) as s:
-        who = _customs_reader(s, actor)
-        q = select(Task)
-        if who.role != Role.ADMIN:
-            q = q.where(Task.customs_office_id == who.customs_office_id)
-        if view == "done":
-            q = q.where(Task.completed_by_id == who.id, Task.state == TaskState.COMPLETED.value)
-        else:
-            q = q.where(text(TASK_LIVE_SQL))  # as written in the partial indexes, so the planners use them
-        if view == "mine":
-            q = q.where(Task.assignee_id == who.id)
-        elif view == "group":
-            q = q.where(col(Task.assignee_id).is_(None))
-            if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
-                q = q.where(Task.candidate_group == who.role.value)
-        kinds = [kind] if isinstance(kind, str) else list(kind or [])
-        kinds = [k for k in kinds if k]
-        if kinds:
-            q = q.where(col(Task.kind).in_(kinds))
-        if case_number and case_number.strip():
-            case_id = s.exec(select(Case.id).where(Case.number == case_number.strip().upper())).first()
-            q = q.where(Task.case_id == (case_id if case_id is not None else -1))
-        if assignee and assignee.strip():
-            user_id = s.exec(select(User.id).where(User.username == assignee.strip())).first()
-            q = q.where(Task.assignee_id == (user_id if user_id is not None else -1))
-        if priority_max is not None:
-            q = q.where(Task.priority <= priority_max)
-        if escalated is not None:
-            q = q.where(col(Task.escalated_at).is_not(None) if escalated else col(Task.escalated_at).is_(None))
-        if due == "overdue":
-            q = q.where(col(Task.due_at) < now)
-        elif due == "today":
-            q = q.where(col(Task.due_at) <= end_of_day(local_date(now)))
-        elif due == "none":
-            q = q.where(col(Task.due_at).is_(None))
-        if view == "done":
-            q = q.order_by(col(Task.completed_by_id), col(Task.completed_at).desc(), col(Task.id).desc())
-        else:  # in index order (tasks without a due date come first on SQLite, last on PostgreSQL)
-            q = q.order_by(col(Task.due_at), col(Task.id))
-        rows = list(s.exec(q.offset(offset).limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_({t.case_id for t in rows}))).all()) if rows else {}
-        users = {t.assignee_id for t in rows if t.assignee_id}
-        names = dict(s.exec(select(User.id, User.username).where(col(User.id).in_(users))).all()) if users else {}
-        items = tasks_out(s, [(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows])  # type: ignore[misc]
-        return TaskPage(view=view, items=items,
-                        offset=offset, limit=limit, next_offset=offset + limit if more else None)
+
+
+def _of_view(q: Any, who: Actor, view: str) -> Any:
+    """The tasks of one inbox view: the reader's office (an administrator's: every office), live or done."""
+    if who.role != Role.ADMIN:
+        q = q.where(Task.customs_office_id == who.customs_office_id)
+    if view == "done":
+        q = q.where(Task.completed_by_id == who.id, Task.state == TaskState.COMPLETED.value)
+    else:
+        q = q.where(text(TASK_LIVE_SQL))  # as written in the partial indexes, so the planners use them
+    if view == "mine":
+        q = q.where(Task.assignee_id == who.id)
+    elif view == "group":
+        q = q.where(col(Task.assignee_id).is_(None))
+        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
+            q = q.where(Task.candidate_group == who.role.value)
+    return q
+
+
+def _filtered(s: Session, q: Any, *, kind: str | list[str] | None, case_number: str | None, assignee: str | None,
+              priority_max: int | None, escalated: bool | None, due: str | None, now: datetime) -> Any:
+    """The inbox's filters; an unknown case or assignee matches nothing (id -1) rather than everything."""
+    from models.rules.workdays import end_of_day, local_date
+
+    kinds = [k for k in ([kind] if isinstance(kind, str) else list(kind or [])) if k]
+    if kinds:
+        q = q.where(col(Task.kind).in_(kinds))
+    if case_number and case_number.strip():
+        case_id = s.exec(select(Case.id).where(Case.number == case_number.strip().upper())).first()
+        q = q.where(Task.case_id == (case_id if case_id is not None else -1))
+    if assignee and assignee.strip():
+        user_id = s.exec(select(User.id).where(User.username == assignee.strip())).first()
+        q = q.where(Task.assignee_id == (user_id if user_id is not None else -1))
+    if priority_max is not None:
+        q = q.where(Task.priority <= priority_max)
+    if escalated is not None:
+        q = q.where(col(Task.escalated_at).is_not(None) if escalated else col(Task.escalated_at).is_(None))
+    if due == "overdue":
+        q = q.where(col(Task.due_at) < now)
+    elif due == "today":
+        q = q.where(col(Task.due_at) <= end_of_day(local_date(now)))
+    elif due == "none":
+        q = q.where(col(Task.due_at).is_(None))
+    return q
+
+
+def _listed(s: Session, rows: list[Task]) -> list[TaskOut]:
+    """The page's tasks with their case numbers and assignees, read in two queries for the whole page."""
+    cases = {t.case_id for t in rows}
+    numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_(cases))).all()) if rows else {}
+    users = {t.assignee_id for t in rows if t.assignee_id}
+    names = dict(s.exec(select(User.id, User.username).where(col(User.id).in_(users))).all()) if users else {}
+    return tasks_out(s, [(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows])  # type: ignore[misc]
 
 
 def why_not_complete(who: Actor, task: Task) -> str | None:

@@ -139,7 +139,8 @@ def request_viewing(
     line_numbers: list[int] | None = None,
     invite_consignor: bool = False,
     note: str = "",
-    now: datetime | None = None, uow: UnitOfWork | None = None,
+    now: datetime | None = None,
+    uow: UnitOfWork | None = None,
 ) -> ViewingOut:
     """Ask customs to let one see the goods (Reg 17): a rights holder the lines of its notice
     (``notice_id``), the consignor the lines of its shipment (``case_number``)."""
@@ -150,48 +151,14 @@ def request_viewing(
         who = load_actor(s, actor)
         notice: Notice | None = None
         if who.role == Role.RIGHTS_HOLDER:
-            if notice_id is None:
-                raise InvalidInput("notice_id", "a rights holder asks to view the lines of one of its notices")
-            notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
-            if notice is None or notice.rights_holder_id != who.rights_holder_id:
-                raise NotFound("notice", notice_id)
-            case = s.get(Case, notice.case_id)
-            assert case is not None
-            from services.cases import mark_served, sent_to_holder
-
-            if not sent_to_holder(case, notice):
-                raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
-            if notice.state == NoticeState.ISSUED:
-
-                mark_served(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
-            if notice.state != NoticeState.SERVED:
-                raise ConcurrentUpdate(f"notice {notice.id}", "is {notice_state}: a viewing is for a notice still awaiting its answer",
-                                   notice_state=notice.state)
-            if notice.deadline_at is not None and now >= notice.deadline_at:
-                raise DeadlinePassed(str(notice.id), notice.deadline_at)
-            candidates = list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
+            case, notice, candidates = _holders_lines(s, who, notice_id, now)
             invited = data.invite_consignor
         elif who.role == Role.CONSIGNOR:
-            if case_number is None:
-                raise InvalidInput("case_number", "the consignor asks to view the lines of its shipment's case")
-            case = s.exec(select(Case).where(Case.number == case_number)).first()
-            ship = s.get(Shipment, case.shipment_id) if case else None
-            if case is None or ship is None or ship.consignor_id != who.consignor_id:
-                raise NotFound("case", case_number)
-            candidates = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
+            case, candidates = _consignors_lines(s, who, case_number)
             invited = True
         else:
             raise PermissionDenied(who.username, "request a viewing", "rights holders and consignors ask for viewings")
-
-        by_number = {ln.number: ln for ln in candidates}
-        wanted = sorted(set(data.line_numbers)) if data.line_numbers else sorted(by_number)
-        unknown = [n for n in wanted if n not in by_number]
-        if unknown:
-            raise InvalidInput("line_numbers", "line(s) {lines} are not yours to view in this case", lines=unknown)
-        lines = [by_number[n] for n in wanted if by_number[n].state in ("suspended", "detained", "undetermined")]
-        if not lines:
-            raise InvalidInput("line_numbers", "none of these lines is still held by customs")
-
+        wanted, lines = _lines_to_view(candidates, data.line_numbers)
         v = Viewing(case_id=case.id, notice_id=notice.id if notice else None, requested_by_id=who.id,  # type: ignore[arg-type]
                     requested_at=now, remote=True, state=ViewingState.REQUESTED.value, consignor_invited=invited,
                     line_ids=[ln.id for ln in lines])  # type: ignore[misc]
@@ -209,6 +176,55 @@ def request_viewing(
         publish(s, topic="viewing.requested", case_id=case.id, at=now,
                 payload={"viewing_id": v.id, "case_number": case.number, "notice_id": v.notice_id})
         return _viewing_out(s, v, case)
+
+
+def _holders_lines(s: Session, who: Actor, notice_id: int | None, now: datetime) -> tuple[Case, Notice, list[Line]]:
+    """The case, the notice (locked) and its lines a rights holder may ask to view: a notice sent to it and
+    still awaiting its answer before the deadline. Asking serves a notice not served yet (the holder's first
+    act on the portal)."""
+    if notice_id is None:
+        raise InvalidInput("notice_id", "a rights holder asks to view the lines of one of its notices")
+    notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
+    if notice is None or notice.rights_holder_id != who.rights_holder_id:
+        raise NotFound("notice", notice_id)
+    case = s.get(Case, notice.case_id)
+    assert case is not None
+    from services.cases import mark_served, sent_to_holder
+
+    if not sent_to_holder(case, notice):
+        raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
+    if notice.state == NoticeState.ISSUED:
+        mark_served(s, notice, who, at=now, means="portal")
+    if notice.state != NoticeState.SERVED:
+        raise ConcurrentUpdate(f"notice {notice.id}", "is {notice_state}: a viewing is for a notice still awaiting its answer",
+                               notice_state=notice.state)
+    if notice.deadline_at is not None and now >= notice.deadline_at:
+        raise DeadlinePassed(str(notice.id), notice.deadline_at)
+    return case, notice, list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
+
+
+def _consignors_lines(s: Session, who: Actor, case_number: str | None) -> tuple[Case, list[Line]]:
+    """The case and all its lines, for the consignor of its shipment (another's case does not exist for it)."""
+    if case_number is None:
+        raise InvalidInput("case_number", "the consignor asks to view the lines of its shipment's case")
+    case = s.exec(select(Case).where(Case.number == case_number)).first()
+    ship = s.get(Shipment, case.shipment_id) if case else None
+    if case is None or ship is None or ship.consignor_id != who.consignor_id:
+        raise NotFound("case", case_number)
+    return case, list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
+
+
+def _lines_to_view(candidates: list[Line], line_numbers: list[int] | None) -> tuple[list[int], list[Line]]:
+    """The line numbers asked for (all the candidates when none), and those of them customs still holds."""
+    by_number = {ln.number: ln for ln in candidates}
+    wanted = sorted(set(line_numbers)) if line_numbers else sorted(by_number)
+    unknown = [n for n in wanted if n not in by_number]
+    if unknown:
+        raise InvalidInput("line_numbers", "line(s) {lines} are not yours to view in this case", lines=unknown)
+    lines = [by_number[n] for n in wanted if by_number[n].state in ("suspended", "detained", "undetermined")]
+    if not lines:
+        raise InvalidInput("line_numbers", "none of these lines is still held by customs")
+    return wanted, lines
 
 
 def decide_viewing(*, viewing_id: int, actor: str, approve: bool, reason: str = "",
