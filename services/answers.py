@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import BondKind, LineState, NoticeState, Reason, Role, TaskKind, TaskState, Verdict
 from models.rules.bonds import GeneralBondTerms, NotAnAmount, ex_officio_bond, general_bond_covers, general_bond_remaining
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
@@ -19,6 +18,7 @@ from models.tables import Answer, Case, GeneralBond, Line, LineVerdict, Notice, 
 from services.cases import close_if_done, mark_served, notice_view, sent_to_holder
 from services.context import Actor, load_actor, now_or, open_task, publish, record, remember, replay
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 RECORD_ANSWER = "notice.answer"
 
@@ -96,14 +96,15 @@ def record_answer(
     actor: str,
     answer: AnswerIn | dict[str, Any],
     now: datetime | None = None,
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, uow: UnitOfWork | None = None,
 ) -> NoticeOut:
     """Record the verdict on each line of a notice. Cleared lines are released at once; claimed
     lines with a sufficient bond are detained; a claim without one waits for its bond until the
     deadline (Reg 16, Meas 23, 25)."""
+    uow = given(uow)
     data = answer if isinstance(answer, AnswerIn) else AnswerIn.model_validate(answer)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         notice = lock_notice(s, notice_id, who)
         done = replay(s, idempotency_key, RECORD_ANSWER)
@@ -237,10 +238,12 @@ def cancel_notice_tasks(s: Session, notice: Notice, at: datetime, keep: set[str]
         s.add(t)
 
 
-def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime | None = None) -> NoticeOut:
+def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime | None = None,
+              uow: UnitOfWork | None = None) -> NoticeOut:
     """Complete a pending detention claim before the deadline: a valid general bond detains at once; an
     amount is the individual bond the rights holder will post, detained when an officer records its
     receipt (Meas 38)."""
+    uow = given(uow)
     now = now_or(now)
     try:
         parsed = parse_bond(bond)
@@ -248,7 +251,7 @@ def post_bond(*, notice_id: int, actor: str, bond: str | Decimal, now: datetime 
         raise InvalidInput("bond", "{problem}", problem=e.problem) from None
     if parsed is None:
         raise InvalidInput("bond", "give 'general' or an amount in RMB")
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         notice = lock_notice(s, notice_id, who)
         case = s.get(Case, notice.case_id)

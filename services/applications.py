@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from sqlmodel import Session, col, select
 
-from adapters.db import lock_name, session_scope
+from adapters.db import lock_name
 from models.enums import BondForm, BondKind, Direction, LineState, NoticeState, Reason, Role, Route, TaskKind, Verdict
 from models.rules.bonds import application_bond
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound
@@ -33,6 +33,7 @@ from models.schemas import ConsignorIn, Strict, positive_money
 from models.tables import (
     Answer,
     Case,
+    Consignor,
     CustomsOffice,
     DetentionApplication,
     Line,
@@ -47,6 +48,7 @@ from services.bonds import BondReceiptIn, close_tasks, take_bond
 from services.cases import close_if_done, confirm_by, consignor_of, find_office, visible_case
 from services.context import Actor, load_actor, next_number, now_or, open_task, publish, record, remember, replay, require_role
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 FILE_APPLICATION = "application.file"
 
@@ -156,8 +158,9 @@ def _lock(s: Session, who: Actor, case_number: str, *, lock: bool = True) -> tup
     return case, app
 
 
-def get_application(*, case_number: str, actor: str) -> dict[str, Any]:
-    with session_scope(readonly=True) as s:
+def get_application(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if who.role == Role.CONSIGNOR:
             raise NotFound("application", case_number)  # the consignor has the detention receipt, not the application
@@ -165,9 +168,10 @@ def get_application(*, case_number: str, actor: str) -> dict[str, Any]:
         return _application_out(s, case, app)
 
 
-def list_applications(*, actor: str, limit: int = 200) -> list[dict[str, Any]]:
+def list_applications(*, actor: str, limit: int = 200, uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """A rights holder's own applications, or those filed with an officer's office, newest first."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         q = select(Case, DetentionApplication).join(DetentionApplication, col(DetentionApplication.case_id) == Case.id)
         if who.role == Role.RIGHTS_HOLDER:
@@ -180,9 +184,10 @@ def list_applications(*, actor: str, limit: int = 200) -> list[dict[str, Any]]:
         return [_application_out(s, case, app) for case, app in rows]
 
 
-def offices_to_apply_to(*, actor: str) -> list[tuple[str, str]]:
+def offices_to_apply_to(*, actor: str, uow: UnitOfWork | None = None) -> list[tuple[str, str]]:
     """(code, name) of every customs office, for the application form."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         require_role(load_actor(s, actor), "apply for a detention", Role.RIGHTS_HOLDER)
         return [(o.code, o.name) for o in s.exec(select(CustomsOffice).order_by(CustomsOffice.code))]
 
@@ -201,82 +206,113 @@ def _recordation(s: Session, who: Actor, number: str, on: date) -> Recordation:
 
 
 def file_application(*, application: ApplicationIn | dict[str, Any], actor: str, now: datetime | None = None,
-                     idempotency_key: str | None = None) -> dict[str, Any]:
+                     idempotency_key: str | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """A rights holder applies for the detention of a named shipment (Reg 12, 13); customs reviews it."""
+    uow = given(uow)
     data = application if isinstance(application, ApplicationIn) else ApplicationIn.model_validate(application)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "apply for a detention", Role.RIGHTS_HOLDER)
         done = replay(s, idempotency_key, FILE_APPLICATION)
         if done is not None:
             case, app = _lock(s, who, done["case_number"])
             return _application_out(s, case, app)
-        if data.expected_on is not None and data.expected_on < local_date(now):
-            raise InvalidInput("expected_on", "is in the past")
-        office = find_office(s, data.customs_office)
-        rec = _recordation(s, who, data.recordation, local_date(now))
-        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when filed twice at once
-        existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
-                          .where(Shipment.declaration_no == data.declaration_no)).first()
-        if existing is not None:
-            raise InvalidInput("declaration_no", "declaration {declaration_no} already has a case at customs: "
-                                                 "answer its confirmation notice instead",
-                               declaration_no=data.declaration_no)
+        office, rec = _admissible(s, who, data, now)
         consignor = consignor_of(s, data.consignor)
-        ship = Shipment(declaration_no=data.declaration_no, direction=data.direction.value, customs_office_id=office.id,  # type: ignore[arg-type]
-                        consignor_id=consignor.id, found_at=now)  # type: ignore[arg-type]
-        s.add(ship)
-        s.flush()
-        year = local_date(now).year
-        number = f"YQ-{year}-{next_number(s, f'case-{year}'):06d}"
-        case = Case(number=number, shipment_id=ship.id, customs_office_id=office.id, opened_at=now,  # type: ignore[arg-type]
-                    opened_by_id=who.id, route=Route.APPLICATION.value)
-        s.add(case)
-        s.flush()
-        app = DetentionApplication(case_id=case.id, rights_holder_id=rec.rights_holder_id, grounds=data.grounds,  # type: ignore[arg-type]
-                                   expected_on=data.expected_on, transport=data.transport, filed_by_id=who.id,
-                                   filed_at=now)
-        s.add(app)
-        notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, state=NoticeState.APPLIED.value,  # type: ignore[arg-type]
-                        issued_at=now, answered_at=now)
-        s.add(notice)
-        s.flush()
+        case, app, notice = _open_application_case(s, who, data, office, rec, consignor, now)
         value = sum((ln.value for ln in data.lines), Decimal("0"))
         required = application_bond(value)
-        record(s, actor=who, action="case.opened", subject=f"case:{number}", at=now, case_id=case.id,
+        record(s, actor=who, action="case.opened", subject=f"case:{case.number}", at=now, case_id=case.id,
                after={"declaration_no": data.declaration_no, "customs_office": office.name, "lines": len(data.lines),
                       "route": Route.APPLICATION.value})
-        lines = []
-        for i, line_in in enumerate(data.lines, start=1):
-            state = transition(f"{number}/{i}", None, LineState.APPLIED, Reason.APPLICATION)
-            line = Line(case_id=case.id, number=i, description=line_in.description, brand=rec.brand,  # type: ignore[arg-type]
-                        quantity=line_in.quantity, unit=line_in.unit, value=line_in.value, recordation_id=rec.id,  # type: ignore[arg-type]
-                        rights_holder_id=rec.rights_holder_id, notice_id=notice.id, state=state.value,
-                        state_reason=Reason.APPLICATION.value, suspended_at=now, nice_class=line_in.nice_class,
-                        match_flags=match_flags(right_type=rec.right_type, classes=rec.classes,
-                                                nice_class=line_in.nice_class, licensees=rec.licensees,
-                                                consignor_name=consignor.name))
-            s.add(line)
-            lines.append(line)
-        s.flush()
-        ans = Answer(notice_id=notice.id, answered_by_id=who.id, answered_at=now, detain=True,  # type: ignore[arg-type]
-                     bond_kind=BondKind.INDIVIDUAL.value, bond_required=required, comment=data.grounds)
-        s.add(ans)
-        s.flush()
-        for line in lines:
-            s.add(LineVerdict(answer_id=ans.id, line_id=line.id, verdict=Verdict.INFRINGING.value))  # type: ignore[arg-type]
-        record(s, actor=who, action="application.filed", subject=f"case:{number}", at=now, case_id=case.id,
+        lines = _applied_lines(s, case, notice, rec, consignor, data.lines, now)
+        _detention_answer(s, who, notice, lines, required, data.grounds, now)
+        record(s, actor=who, action="application.filed", subject=f"case:{case.number}", at=now, case_id=case.id,
                after={"recordation": rec.number, "brand": rec.brand, "value": str(value), "bond_required": str(required),
                       "lines": [ln.number for ln in lines], "flags": sorted({f for ln in lines for f in ln.match_flags}),
                       "expected_on": data.expected_on.isoformat() if data.expected_on else None})
         open_task(s, kind=TaskKind.REVIEW_APPLICATION, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
                   candidate_group=Role.IPR_OFFICER, notice_id=notice.id, due_at=confirm_by(now), priority=5,
-                  title=f"Review the detention application {number} ({rec.brand}, bond RMB {required})", now=now)
+                  title=f"Review the detention application {case.number} ({rec.brand}, bond RMB {required})", now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
-                payload={"case_number": number, "notice_ids": [notice.id], "route": Route.APPLICATION.value})
-        remember(s, idempotency_key, FILE_APPLICATION, {"case_number": number})
+                payload={"case_number": case.number, "notice_ids": [notice.id], "route": Route.APPLICATION.value})
+        remember(s, idempotency_key, FILE_APPLICATION, {"case_number": case.number})
         return _application_out(s, case, app)
+
+
+def _admissible(s: Session, who: Actor, data: ApplicationIn, now: datetime) -> tuple[CustomsOffice, Recordation]:
+    """The office and the holder's recordation an application names, once it may be filed: goods not expected
+    in the past, a declaration with no case yet (its name lock held: one case per declaration, even when
+    filed twice at once)."""
+    if data.expected_on is not None and data.expected_on < local_date(now):
+        raise InvalidInput("expected_on", "is in the past")
+    office = find_office(s, data.customs_office)
+    rec = _recordation(s, who, data.recordation, local_date(now))
+    lock_name(s, f"declaration:{data.declaration_no}")
+    existing = s.exec(select(Shipment, Case).join(Case, col(Case.shipment_id) == Shipment.id)
+                      .where(Shipment.declaration_no == data.declaration_no)).first()
+    if existing is not None:
+        raise InvalidInput("declaration_no", "declaration {declaration_no} already has a case at customs: "
+                                             "answer its confirmation notice instead",
+                           declaration_no=data.declaration_no)
+    return office, rec
+
+
+def _open_application_case(s: Session, who: Actor, data: ApplicationIn, office: CustomsOffice, rec: Recordation,
+                           consignor: Consignor, now: datetime) -> tuple[Case, DetentionApplication, Notice]:
+    """The shipment, its case numbered in the year's sequence, the application, and the holder's notice (applied:
+    the application is the holder's answer)."""
+    ship = Shipment(declaration_no=data.declaration_no, direction=data.direction.value, customs_office_id=office.id,  # type: ignore[arg-type]
+                    consignor_id=consignor.id, found_at=now)  # type: ignore[arg-type]
+    s.add(ship)
+    s.flush()
+    year = local_date(now).year
+    number = f"YQ-{year}-{next_number(s, f'case-{year}'):06d}"
+    case = Case(number=number, shipment_id=ship.id, customs_office_id=office.id, opened_at=now,  # type: ignore[arg-type]
+                opened_by_id=who.id, route=Route.APPLICATION.value)
+    s.add(case)
+    s.flush()
+    app = DetentionApplication(case_id=case.id, rights_holder_id=rec.rights_holder_id, grounds=data.grounds,  # type: ignore[arg-type]
+                               expected_on=data.expected_on, transport=data.transport, filed_by_id=who.id,
+                               filed_at=now)
+    s.add(app)
+    notice = Notice(case_id=case.id, rights_holder_id=rec.rights_holder_id, state=NoticeState.APPLIED.value,  # type: ignore[arg-type]
+                    issued_at=now, answered_at=now)
+    s.add(notice)
+    s.flush()
+    return case, app, notice
+
+
+def _applied_lines(s: Session, case: Case, notice: Notice, rec: Recordation, consignor: Consignor,
+                   lines_in: list[ApplicationLineIn], now: datetime) -> list[Line]:
+    """The application's lines, applied for under the recordation, with the flags a reviewer checks."""
+    lines = []
+    for i, line_in in enumerate(lines_in, start=1):
+        state = transition(f"{case.number}/{i}", None, LineState.APPLIED, Reason.APPLICATION)
+        line = Line(case_id=case.id, number=i, description=line_in.description, brand=rec.brand,  # type: ignore[arg-type]
+                    quantity=line_in.quantity, unit=line_in.unit, value=line_in.value, recordation_id=rec.id,  # type: ignore[arg-type]
+                    rights_holder_id=rec.rights_holder_id, notice_id=notice.id, state=state.value,
+                    state_reason=Reason.APPLICATION.value, suspended_at=now, nice_class=line_in.nice_class,
+                    match_flags=match_flags(right_type=rec.right_type, classes=rec.classes,
+                                            nice_class=line_in.nice_class, licensees=rec.licensees,
+                                            consignor_name=consignor.name))
+        s.add(line)
+        lines.append(line)
+    s.flush()
+    return lines
+
+
+def _detention_answer(s: Session, who: Actor, notice: Notice, lines: list[Line], required: Decimal, grounds: str,
+                      now: datetime) -> None:
+    """The application stands as the holder's answer: every line infringing, detention asked, an individual
+    bond of ``required`` (Reg 14, Meas 23)."""
+    ans = Answer(notice_id=notice.id, answered_by_id=who.id, answered_at=now, detain=True,  # type: ignore[arg-type]
+                 bond_kind=BondKind.INDIVIDUAL.value, bond_required=required, comment=grounds)
+    s.add(ans)
+    s.flush()
+    for line in lines:
+        s.add(LineVerdict(answer_id=ans.id, line_id=line.id, verdict=Verdict.INFRINGING.value))  # type: ignore[arg-type]
 
 
 # --- customs' decision ------------------------------------------------------------------------------
@@ -338,10 +374,11 @@ def review_application_in(s: Session, *, who: Actor, case: Case, review: Applica
 
 
 def review_application(*, case_number: str, actor: str, review: ApplicationReviewIn | dict[str, Any],
-                       now: datetime | None = None) -> dict[str, Any]:
+                       now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = review if isinstance(review, ApplicationReviewIn) else ApplicationReviewIn.model_validate(review)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "decide on a detention application", Role.IPR_OFFICER, Role.ADMIN)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number).with_for_update()).first(), who, case_number)
@@ -353,14 +390,15 @@ def review_application(*, case_number: str, actor: str, review: ApplicationRevie
 
 
 def withdraw_application(*, case_number: str, actor: str, withdrawal: WithdrawIn | dict[str, Any] | None = None,
-                         now: datetime | None = None) -> dict[str, Any]:
+                         now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """The rights holder withdraws its application before customs decides on the goods (Reg 24(5)): lines
     awaiting review or detained are released; a bond received can then be settled."""
     from services.disposal import open_settlement_if_ready
+    uow = given(uow)
 
     data = withdrawal if isinstance(withdrawal, WithdrawIn) else WithdrawIn.model_validate(withdrawal or {})
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "withdraw a detention application", Role.RIGHTS_HOLDER)
         case, app = _lock(s, who, case_number)

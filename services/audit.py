@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.rules.chain import (
     LEGACY_CHAIN,
     Head,
@@ -39,6 +38,7 @@ from models.rules.chain import (
 from models.rules.errors import YunqueError
 from models.tables import TimelineEntry
 from services.context import audit_key, now_or, timeline_payload
+from services.unit_of_work import UnitOfWork, given
 
 CHECKPOINT_PREFIX = "audit/checkpoints/"
 LATEST_CHECKPOINT = CHECKPOINT_PREFIX + "latest.json"
@@ -109,21 +109,23 @@ def read_checkpoint() -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else {"version": None, "chains": None}
 
 
-def write_checkpoint(*, now: datetime | None = None, only_if_changed: bool = False) -> dict[str, Any] | None:
+def write_checkpoint(*, now: datetime | None = None, only_if_changed: bool = False,
+                     uow: UnitOfWork | None = None) -> dict[str, Any] | None:
     """Sign every chain's head and store it (a dated object, and ``latest.json``). Returns the checkpoint
     written, or None when ``only_if_changed`` and the heads are those of the newest checkpoint."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         heads = chain_heads(s)
     if only_if_changed:
         try:
             last = read_checkpoint()
         except CheckpointUnreadable:
             last = None
-        if last is not None and checkpoint_problem(audit_key(), last) is None and \
+        if last is not None and checkpoint_problem(uow.settings.audit_key, last) is None and \
                 sorted(checkpoint_heads(last), key=lambda h: h.chain) == sorted(heads, key=lambda h: h.chain):
             return None
-    doc = make_checkpoint(audit_key(), heads, now.isoformat())
+    doc = make_checkpoint(uow.settings.audit_key, heads, now.isoformat())
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     stamp = now.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S.%fZ")
     st = _store()
@@ -137,10 +139,10 @@ def write_checkpoint(*, now: datetime | None = None, only_if_changed: bool = Fal
 # --- verification ---------------------------------------------------------------------------------
 
 
-def _rows(batch: int) -> Iterator[tuple[str, int, int, str, str, dict[str, Any]]]:
+def _rows(batch: int, *, uow: UnitOfWork) -> Iterator[tuple[str, int, int, str, str, dict[str, Any]]]:
     """Every entry as (chain, seq, id, prev_hash, hash, payload), by chain then number, in batches."""
     after: tuple[str, int] | None = None
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         while True:
             q = select(TimelineEntry)
             if after is not None:
@@ -154,11 +156,12 @@ def _rows(batch: int) -> Iterator[tuple[str, int, int, str, str, dict[str, Any]]
             after = (chunk[-1].chain, chunk[-1].seq)
 
 
-def verify_timeline(*, batch: int = 5000, anchored: bool = False) -> AuditResult:
+def verify_timeline(*, batch: int = 5000, anchored: bool = False, uow: UnitOfWork | None = None) -> AuditResult:
     """Verify every chain; with ``anchored``, also against the newest checkpoint in the evidence store.
 
     Breaks are looked for in every chain; the one reported first is the one of the oldest entry."""
-    secret = audit_key()
+    uow = given(uow)
+    secret = uow.settings.audit_key
     checkpoint = read_checkpoint() if anchored else None
     breaks: list[KeyedBreak] = []
     cp_info: dict[str, Any] | None = None
@@ -184,7 +187,7 @@ def verify_timeline(*, batch: int = 5000, anchored: bool = False) -> AuditResult
                 at_cp[chain] = (entry_id, h)
             yield entry_id, seq, prev, h, payload
 
-    for chain, group in itertools.groupby(_rows(batch), key=lambda r: r[0]):
+    for chain, group in itertools.groupby(_rows(batch, uow=uow), key=lambda r: r[0]):
         rows = watched(chain, group)
         if chain == LEGACY_CHAIN:
             brk = verify_legacy_chain((i, p, h, pl) for i, _q, p, h, pl in rows)
@@ -212,5 +215,5 @@ def verify_case_chain(s: Session, case_id: int) -> KeyedBreak | None:
 
     chain = chain_of(case_id)
     rows = s.exec(select(TimelineEntry).where(TimelineEntry.chain == chain).order_by(col(TimelineEntry.seq)))
-    return verify_keyed_chain(audit_key(), chain, ((e.id, e.seq, e.prev_hash, e.hash, timeline_payload(e))  # type: ignore[misc]
+    return verify_keyed_chain(audit_key(s), chain, ((e.id, e.seq, e.prev_hash, e.hash, timeline_payload(e))  # type: ignore[misc]
                                                    for e in rows))

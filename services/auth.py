@@ -40,11 +40,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.rules.errors import InvalidInput, PermissionDenied, SignInLocked
 from models.tables import User
 from models.ui_session import SignInAttempt, SignInUnlock
 from services.context import Actor, now_or
+from services.unit_of_work import UnitOfWork, given
 
 WINDOW = timedelta(minutes=15)
 LOCKOUT = WINDOW  # a lock ends when the oldest counted failure leaves the window
@@ -113,17 +113,18 @@ class _Pending:
 
 
 def authenticate(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: str | None = None,
-                 now: datetime | None = None) -> Actor:
+                 now: datetime | None = None, uow: UnitOfWork | None = None) -> Actor:
     """The actor if the password is right; a wrong one counts against ``client`` (see the module).
 
     ``client`` is the network address the attempt came from; ``nonce`` the browser's pre-sign-in
     nonce cookie, if any. The error never says whether the user exists."""
+    uow = given(uow)
     now = now_or(now)
     name = username.strip().lower()[:80]
     client = (client or LOCAL_CLIENT)[:64]
     browser = browser_id(nonce)
     refused = PermissionDenied(username, "sign in", "wrong user name or password")
-    with session_scope() as s:  # short: counts, one insert; the lock order is the usual one
+    with uow.transaction() as s:  # short: counts, one insert; the lock order is the usual one
         _refuse_if_locked(s, name, client, browser, now)
         attempt = SignInAttempt(at=now, username=name, client=client, browser=browser, succeeded=False)
         s.add(attempt)
@@ -136,7 +137,7 @@ def authenticate(*, username: str, password: str, client: str = LOCAL_CLIENT, no
     ok, rehashed = _checker().submit(_check, pending.password_hash, password).result()
     if not ok:
         raise refused
-    with session_scope() as s:
+    with uow.transaction() as s:
         user = s.get(User, pending.user_id)
         # re-checked: the account may have been disabled, or its password reset, during the check
         if user is None or not user.active or user.password_hash != pending.password_hash:
@@ -210,16 +211,17 @@ def locked_scopes(s: Session, names: list[str], now: datetime) -> dict[str, str]
     return out
 
 
-def prune_attempts(*, now: datetime | None = None) -> int:
+def prune_attempts(*, now: datetime | None = None, uow: UnitOfWork | None = None) -> int:
     """Forget sign-in attempts and unlock-link requests older than ``KNOWN_FOR``: no limit counts them any
     more, a browser unused that long is no longer known, and an unlock that old only cleared failures that
     are gone too. Run by the reconciliation; returns how many rows were deleted."""
     from sqlalchemy import delete
+    uow = given(uow)
 
     from models.ui_session import SignInUnlock
 
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         attempts = s.exec(delete(SignInAttempt).where(SignInAttempt.at < now - KNOWN_FOR))  # type: ignore[call-overload]
         unlocks = s.exec(delete(SignInUnlock).where(SignInUnlock.requested_at < now - KNOWN_FOR))  # type: ignore[call-overload]
         return int(attempts.rowcount or 0) + int(unlocks.rowcount or 0)

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from adapters.db import session_scope
 from models.enums import CaseStatus, NoticeState, Role, TaskState, ViewingState
 from models.rules.errors import PermissionDenied
 from models.schemas import TaskOut
@@ -18,6 +17,7 @@ from models.tables import Answer, Case, CustomsOffice, Line, Notice, RightsHolde
 from models.text import one_line
 from services.context import Actor, load_actor, now_or
 from services.tasks import tasks_out
+from services.unit_of_work import UnitOfWork, given
 
 NEAR = timedelta(hours=24)  # a notice whose deadline ends within a day is "near"
 
@@ -69,9 +69,10 @@ def scope(who: Actor) -> int | None:
     raise PermissionDenied(who.username, "read the managers' board", "only manager, admin may")
 
 
-def board(*, actor: str, now: datetime | None = None) -> BoardOut:
+def board(*, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> BoardOut:
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         office = scope(who)
         return _board(s, office, now)
@@ -226,10 +227,11 @@ class ViewFilters(BaseModel):
     case_number: FilterWord = ""  # type: ignore[valid-type]
 
 
-def saved_views(*, actor: str) -> list[dict[str, object]]:
+def saved_views(*, actor: str, uow: UnitOfWork | None = None) -> list[dict[str, object]]:
     from models.ui_session import SavedView
+    uow = given(uow)
 
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if not who.is_customs or who.customs_office_id is None:
             raise PermissionDenied(who.username, "read saved views")
@@ -237,12 +239,14 @@ def saved_views(*, actor: str) -> list[dict[str, object]]:
         return [{"id": v.id, "name": v.name, "filters": ViewFilters.model_validate(v.filters).model_dump()} for v in rows]
 
 
-def save_view(*, actor: str, name: str, filters: ViewFilters | dict, now: datetime | None = None) -> dict[str, object]:
+def save_view(*, actor: str, name: str, filters: ViewFilters | dict, now: datetime | None = None,
+              uow: UnitOfWork | None = None) -> dict[str, object]:
     """Save (or replace) a named inbox view for the caller's office."""
     from models.rules.errors import InvalidInput
     from models.text import plain
     from models.ui_session import SavedView
     from services.context import record
+    uow = given(uow)
 
     f = filters if isinstance(filters, ViewFilters) else ViewFilters.model_validate(filters)
     name = plain("name", name.strip())
@@ -251,7 +255,7 @@ def save_view(*, actor: str, name: str, filters: ViewFilters | dict, now: dateti
     if f.urgency not in ("all", "overdue", "near"):
         raise InvalidInput("urgency", "must be all, overdue or near")
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         if who.role not in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER) or who.customs_office_id is None:
             raise PermissionDenied(who.username, "save an inbox view")

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from sqlmodel import Session, select
 
-from adapters.db import session_scope
 from models.enums import BondForm, BondKind, LineState, NoticeState, Role, TaskKind
 from models.rules.bonds import settle_bond as settle_rule
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, DeadlinePassed, InvalidInput, NotFound
@@ -23,6 +22,7 @@ from models.tables import Answer, BondReceipt, Case, CaseCost, Evidence, General
 from services.answers import cancel_notice_tasks, claimed_lines, detain_claimed, general_bond_cover, lock_notice
 from services.cases import close_if_done
 from services.context import Actor, load_actor, now_or, record, require_role
+from services.unit_of_work import UnitOfWork, given
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
@@ -121,11 +121,12 @@ def record_bond_receipt_in(s: Session, *, who: Actor, notice: Notice, receipt: B
 
 
 def record_bond_receipt(*, notice_id: int, actor: str, receipt: BondReceiptIn | dict[str, Any],
-                        now: datetime | None = None) -> dict[str, Any]:
+                        now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """An IPR officer records the bond customs received; the claimed lines are detained."""
+    uow = given(uow)
     data = receipt if isinstance(receipt, BondReceiptIn) else BondReceiptIn.model_validate(receipt)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record the receipt of a bond", Role.IPR_OFFICER, Role.ADMIN)
         notice = lock_notice(s, notice_id, who)
@@ -179,10 +180,12 @@ def settle_bond_in(s: Session, *, who: Actor, notice: Notice, note: str, now: da
     return out
 
 
-def settle_bond(*, notice_id: int, actor: str, note: str = "", now: datetime | None = None) -> dict[str, Any]:
+def settle_bond(*, notice_id: int, actor: str, note: str = "", now: datetime | None = None,
+                uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     now = now_or(now)
     data = SettleBondIn(note=note)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "settle a bond", Role.IPR_OFFICER, Role.ADMIN)
         notice = lock_notice(s, notice_id, who)
@@ -191,9 +194,10 @@ def settle_bond(*, notice_id: int, actor: str, note: str = "", now: datetime | N
         return out
 
 
-def bond_account(*, notice_id: int, actor: str) -> dict[str, Any]:
+def bond_account(*, notice_id: int, actor: str, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """The bond of a notice: required, received, costs so far, and its settlement if done."""
-    with session_scope() as s:  # nothing is written; the notice is read under the same checks as an answer
+    uow = given(uow)
+    with uow.transaction() as s:  # nothing is written; the notice is read under the same checks as an answer
         who = load_actor(s, actor)
         notice = lock_notice(s, notice_id, who)
         ans = s.exec(select(Answer).where(Answer.notice_id == notice.id)).first()

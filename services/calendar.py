@@ -15,7 +15,6 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, or_, select
 
 from adapters.calendar import build_calendar, get_calendar, package_years, reset_calendar, schedule_of
-from adapters.db import session_scope
 from models.enums import LineState, NoticeState, Role, TaskKind, TaskState
 from models.rules.errors import CalendarDataInvalid, CalendarYearKnown, PermissionDenied
 from models.rules.workdays import (
@@ -30,6 +29,7 @@ from models.tables import CalendarYear, Line, Notice, Task, User
 from services.clocks import fill_pending_clocks_in, missing_year
 from services.context import load_actor, now_or, open_task, record, require_role, system_actor
 from services.sweep import release_expired
+from services.unit_of_work import UnitOfWork, given
 
 #: from this month on, next year's schedule is awaited (the State Council publishes it in the autumn)
 AHEAD_FROM_MONTH = 11
@@ -100,15 +100,16 @@ def _official(s: Session, year: int) -> YearSchedule | None:
 
 
 def load_calendar_year(*, content: bytes, filename: str, actor: str, replace: bool = False,
-                       now: datetime | None = None) -> CalendarLoadOut:
+                       now: datetime | None = None, uow: UnitOfWork | None = None) -> CalendarLoadOut:
     """Load one year's published schedule (国务院办公厅 holiday arrangement) for every process.
 
     The deadlines that were waiting for this year are computed in the same transaction; the sweep
     then releases whatever they make overdue."""
+    uow = given(uow)
     now = now_or(now)
     schedule = parse_year(_read(content, filename), filename)  # validated before anything is written
     digest = hashlib.sha256(content).hexdigest()
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "load a working-day schedule", Role.ADMIN)
         current = _official(s, schedule.year)
@@ -143,7 +144,7 @@ def load_calendar_year(*, content: bytes, filename: str, actor: str, replace: bo
             s.add(t)
     reset_calendar()
     # a deadline that has already passed releases now, as the sweep would (Reg 16), not at its next run
-    out.released_lines = len(release_expired(now=now))
+    out.released_lines = len(release_expired(now=now, uow=uow))
     return out
 
 
@@ -151,9 +152,10 @@ def _status(working: bool) -> str:
     return "working" if working else "rest"
 
 
-def calendar_years(*, actor: str) -> list[CalendarYearOut]:
+def calendar_years(*, actor: str, uow: UnitOfWork | None = None) -> list[CalendarYearOut]:
     """Every year Yunque can count in, and where its schedule came from."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         load_actor(s, actor)
         return _years(s)
 
@@ -166,11 +168,12 @@ def _years(s: Session) -> list[CalendarYearOut]:
     return [out[y] for y in sorted(out)]
 
 
-def calendar_status(*, actor: str, now: datetime | None = None) -> CalendarStatusOut:
+def calendar_status(*, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> CalendarStatusOut:
     """What the calendar knows and what it is missing, for the administrators' banner and command."""
+    uow = given(uow)
     now = now_or(now)
     today = now.astimezone(SHANGHAI).date()
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if not who.is_customs:
             raise PermissionDenied(who.username, "read the calendar's status", "only customs staff may")
@@ -206,15 +209,16 @@ def _waiting_years(s: Session) -> tuple[set[int], int]:
     return years, count
 
 
-def ensure_calendar_ahead(*, now: datetime | None = None) -> int | None:
+def ensure_calendar_ahead(*, now: datetime | None = None, uow: UnitOfWork | None = None) -> int | None:
     """From 1 November, while next year's schedule is missing, the administrators get a ``load_calendar``
     task for it (one, whatever the number of offices). Returns the task's id when it opened one."""
+    uow = given(uow)
     now = now_or(now)
     today = now.astimezone(SHANGHAI).date()
     year = today.year + 1
     if today.month < AHEAD_FROM_MONTH or year in get_calendar().years:
         return None
-    with session_scope() as s:
+    with uow.transaction() as s:
         exists = s.exec(select(Task.id).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.case_id).is_(None),
                                               Task.calendar_year == year, col(Task.state).in_(_LIVE))).first()
         if exists is not None or s.get(CalendarYear, year) is not None:

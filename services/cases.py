@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from adapters.db import lock_name, session_scope
+from adapters.db import lock_name
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied, Words, words
 from models.rules.matching import match_flags
@@ -51,6 +51,7 @@ from services.context import (
     replay,
     require_role,
 )
+from services.unit_of_work import UnitOfWork, given
 
 OPEN_CASE = "case.open"
 
@@ -61,52 +62,26 @@ def open_case(
     actor: str,
     now: datetime | None = None,
     idempotency_key: str | None = None,
+    uow: UnitOfWork | None = None,
 ) -> CaseOut:
     """Register a seizure: suspend each line (中止放行) and issue one confirmation notice (确权通知)
     to each rights holder concerned, served at once when the office serves on issue."""
+    uow = given(uow)
     data = shipment if isinstance(shipment, ShipmentIn) else ShipmentIn.model_validate(shipment)
     now = now_or(now)
     not_in_future(data.found_at, now=now, field="found_at")
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "register a seizure", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM)
         done = replay(s, idempotency_key, OPEN_CASE)
         if done is not None:
             return case_view(s, done["case_number"], who)
-
-        office = find_office(s, data.customs_office)
-        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
-            raise PermissionDenied(who.username, "register a seizure", "not an officer of {office}", office=office.name_en)
-        lock_name(s, f"declaration:{data.declaration_no}")  # one case per declaration, even when registered twice at once
-        existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
-        if existing is not None:
-            raise InvalidInput("declaration_no", "a case already exists for declaration {declaration_no}",
-                               declaration_no=data.declaration_no)
-
+        office = _seizing_office(s, who, data)
         found_on = local_date(data.found_at)
         matches = _recordations_of(s, data, found_on)
         consignor = consignor_of(s, data.consignor)
-        ship = Shipment(
-            declaration_no=data.declaration_no,
-            direction=data.direction.value,
-            customs_office_id=office.id,  # type: ignore[arg-type]
-            consignor_id=consignor.id,  # type: ignore[arg-type]
-            found_at=data.found_at,
-            consignor_declaration=data.consignor_declaration,
-        )
-        s.add(ship)
-        s.flush()
-        number = f"YQ-{found_on.year}-{next_number(s, f'case-{found_on.year}'):06d}"
-        case = Case(
-            number=number,
-            shipment_id=ship.id,  # type: ignore[arg-type]
-            customs_office_id=office.id,  # type: ignore[arg-type]
-            opened_at=now,
-            opened_by_id=who.id,
-        )
-        s.add(case)
-        s.flush()
-        record(s, actor=who, action="case.opened", subject=f"case:{number}", at=now, case_id=case.id,
+        case = _new_case(s, who, data, office, consignor, now)
+        record(s, actor=who, action="case.opened", subject=f"case:{case.number}", at=now, case_id=case.id,
                after={"declaration_no": data.declaration_no, "customs_office": office.name, "lines": len(data.lines)})
 
         notices = _suspend_lines(s, case=case, data=data, matches=matches, consignor=consignor, who=who, now=now)
@@ -117,12 +92,53 @@ def open_case(
         # An IPR officer confirms the lines against the recordations the same working day; the notices are
         # served only then (services.task_acts.confirm_seizure), and a line that does not match is released.
         open_task(s, kind=TaskKind.CONFIRM_SEIZURE, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
-                  candidate_group=Role.IPR_OFFICER, title=f"Confirm the lines of {number} against the recordations",
+                  candidate_group=Role.IPR_OFFICER,
+                  title=f"Confirm the lines of {case.number} against the recordations",
                   due_at=confirm_by(now), priority=5, now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
-                payload={"case_number": number, "notice_ids": [n.id for n in notices.values()]})
-        remember(s, idempotency_key, OPEN_CASE, {"case_number": number})
-        return case_view(s, number, who)
+                payload={"case_number": case.number, "notice_ids": [n.id for n in notices.values()]})
+        remember(s, idempotency_key, OPEN_CASE, {"case_number": case.number})
+        return case_view(s, case.number, who)
+
+
+def _seizing_office(s: Session, who: Actor, data: ShipmentIn) -> CustomsOffice:
+    """The office that registers the seizure, once it may: an officer registers for its own office, and a
+    declaration has one case (its name lock held, even when registered twice at once)."""
+    office = find_office(s, data.customs_office)
+    if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER) and who.customs_office_id != office.id:
+        raise PermissionDenied(who.username, "register a seizure", "not an officer of {office}", office=office.name_en)
+    lock_name(s, f"declaration:{data.declaration_no}")
+    existing = s.exec(select(Shipment).where(Shipment.declaration_no == data.declaration_no)).first()
+    if existing is not None:
+        raise InvalidInput("declaration_no", "a case already exists for declaration {declaration_no}",
+                           declaration_no=data.declaration_no)
+    return office
+
+
+def _new_case(s: Session, who: Actor, data: ShipmentIn, office: CustomsOffice, consignor: Consignor,
+              now: datetime) -> Case:
+    """The shipment and its case, numbered in the sequence of the year the goods were found."""
+    ship = Shipment(
+        declaration_no=data.declaration_no,
+        direction=data.direction.value,
+        customs_office_id=office.id,  # type: ignore[arg-type]
+        consignor_id=consignor.id,  # type: ignore[arg-type]
+        found_at=data.found_at,
+        consignor_declaration=data.consignor_declaration,
+    )
+    s.add(ship)
+    s.flush()
+    year = local_date(data.found_at).year
+    case = Case(
+        number=f"YQ-{year}-{next_number(s, f'case-{year}'):06d}",
+        shipment_id=ship.id,  # type: ignore[arg-type]
+        customs_office_id=office.id,  # type: ignore[arg-type]
+        opened_at=now,
+        opened_by_id=who.id,
+    )
+    s.add(case)
+    s.flush()
+    return case
 
 
 def find_office(s: Session, key: str) -> CustomsOffice:
@@ -218,11 +234,11 @@ def confirm_by(now: datetime) -> datetime:
 def serve_confirmed(s: Session, case: Case, who: Actor, *, at: datetime) -> list[Notice]:
     """After the confirmation: the notices still awaiting service are served now when the office serves on
     issue (otherwise the process mails them and service follows ``settings.service_rule``)."""
-    from yunque.settings import get_settings
+    from services.unit_of_work import settings_of
 
     notices = list(s.exec(select(Notice).where(Notice.case_id == case.id, Notice.state == NoticeState.ISSUED.value)
                           .order_by(Notice.id).with_for_update()))
-    if get_settings().service_rule == "issue":
+    if settings_of(s).service_rule == "issue":
         for notice in notices:
             mark_served(s, notice, who, at=at, means="issue")
     return notices
@@ -253,14 +269,16 @@ def mark_served(s: Session, notice: Notice, who: Actor, *, at: datetime, means: 
                   "deadline_at": notice.deadline_at.isoformat() if notice.deadline_at else None})
 
 
-def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None = None) -> NoticeOut:
+def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None = None,
+                 uow: UnitOfWork | None = None) -> NoticeOut:
     """Record the moment a notice reached its addressee (mail accepted, portal opened, by hand).
 
     Only the first service counts; a later one changes nothing."""
+    uow = given(uow)
     if means not in ("issue", "mail", "portal", "hand"):
         raise InvalidInput("means", "must be issue, mail, portal or hand")
     at = now_or(at)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record service of a notice", Role.IPR_OFFICER, Role.ADMIN, Role.SYSTEM, Role.RIGHTS_HOLDER)
         notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
@@ -284,10 +302,8 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
             s.add(notice)
             record(s, actor=who, action="notice.opened", subject=f"notice:{notice.id}", at=at, case_id=case.id,
                    after={"state": notice.state})
-        from yunque.settings import get_settings
-
         # the portal's opening serves the notice unless the office's rule is service by mail alone
-        opening_serves = means != "portal" or get_settings().service_rule != "mail"
+        opening_serves = means != "portal" or uow.settings.service_rule != "mail"
         if notice.state == NoticeState.ISSUED and opening_serves:
             mark_served(s, notice, who, at=at, means=means)
         return notice_view(s, notice, who)
@@ -296,8 +312,9 @@ def serve_notice(*, notice_id: int, actor: str, means: str, at: datetime | None 
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_case(*, case_number: str, actor: str) -> CaseOut:
-    with session_scope(readonly=True) as s:
+def get_case(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> CaseOut:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         return case_view(s, case_number, load_actor(s, actor))
 
 

@@ -24,6 +24,7 @@ from models.rules.workdays import (
 )
 from models.tables import Case, Line, Notice, Task
 from services.context import Actor, open_task, record
+from services.unit_of_work import UnitOfWork, given
 
 
 def deadline_or_pending(
@@ -55,12 +56,12 @@ def ensure_calendar_task(s: Session, *, case_id: int, year: int, at: datetime) -
     s.add(task)
 
 
-def fill_pending_clocks(*, now: datetime) -> list[dict[str, object]]:
+def fill_pending_clocks(*, now: datetime, uow: UnitOfWork | None = None) -> list[dict[str, object]]:
     """Compute the deadlines that were waiting for a calendar year; close the admin tasks."""
-    from adapters.db import session_scope
     from services.context import system_actor
+    uow = given(uow)
 
-    with session_scope() as s:
+    with uow.transaction() as s:
         return fill_pending_clocks_in(s, who=system_actor(s), calendar=get_calendar(), now=now)
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import LineState, Reason, Role, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound
 from models.schemas import Strict
@@ -18,6 +17,7 @@ from services.bonds import close_tasks, evidence_of_case
 from services.cases import close_if_done, visible_case
 from services.context import Actor, load_actor, now_or, open_task, record, require_role
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 _ARGUABLE = (LineState.DETAINED.value, LineState.UNDETERMINED.value)
 
@@ -34,11 +34,12 @@ class StatementReviewIn(Strict):
 
 
 def file_statement(*, case_number: str, actor: str, statement: StatementIn | dict[str, Any],
-                   now: datetime | None = None) -> dict[str, Any]:
+                   now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """The consignor files its statement and evidence on detained lines; the IPR officer gets a task."""
+    uow = given(uow)
     data = statement if isinstance(statement, StatementIn) else StatementIn.model_validate(statement)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "file a consignor's statement", Role.CONSIGNOR)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)
@@ -94,10 +95,11 @@ def review_statement_in(s: Session, *, who: Actor, statement: ConsignorStatement
 
 
 def review_statement(*, statement_id: int, actor: str, review: StatementReviewIn | dict[str, Any],
-                     now: datetime | None = None) -> dict[str, Any]:
+                     now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = review if isinstance(review, StatementReviewIn) else StatementReviewIn.model_validate(review)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "review a consignor's statement", Role.IPR_OFFICER, Role.ADMIN)
         st = s.exec(select(ConsignorStatement).where(ConsignorStatement.id == statement_id).with_for_update()).first()

@@ -130,17 +130,18 @@ def record(
         chain=chain,
         seq=seq,
     )
-    entry.hash = entry_mac(audit_key(), chain, seq, prev, timeline_payload(entry))
+    entry.hash = entry_mac(audit_key(session), chain, seq, prev, timeline_payload(entry))
     session.add(entry)
     session.flush()
     return entry
 
 
-def audit_key() -> str:
-    """The audit trail's key (``YUNQUE_AUDIT_KEY``, or generated into ``var/secrets.json``); never stored in the database."""
-    from yunque.settings import get_settings
+def audit_key(session: Session) -> str:
+    """The audit trail's key (``YUNQUE_AUDIT_KEY``, or generated into ``var/secrets.json``) of the unit of work
+    that opened ``session``; never stored in the database."""
+    from services.unit_of_work import settings_of
 
-    return get_settings().audit_key
+    return settings_of(session).audit_key
 
 
 def timeline_payload(e: TimelineEntry) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from sqlmodel import Session, col, select
 
 from adapters.calendar import get_calendar
-from adapters.db import session_scope
 from models.docs import Delivery, DeliveryState
 from models.enums import CounterBondState, DocumentKind, LineState, Reason, Role, TaskKind, TaskState
 from models.rules.bonds import counter_bond_shortfall
@@ -35,6 +34,7 @@ from services.bonds import BondReceiptIn, close_tasks, evidence_of_case
 from services.clocks import deadline_or_pending
 from services.context import Actor, load_actor, now_or, open_task, record, require_role, system_actor
 from services.detention import decide_in, lock_line
+from services.unit_of_work import UnitOfWork, given
 
 _LABEL = "counter-bond (Reg 19)"
 
@@ -136,11 +136,12 @@ def record_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, bo
 
 
 def record_counter_bond(*, case_number: str, line_number: int, actor: str, bond: CounterBondIn | dict[str, Any],
-                        now: datetime | None = None) -> dict[str, Any]:
+                        now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """An IPR officer records the counter-bond customs received from the consignor; the line is released."""
+    uow = given(uow)
     data = bond if isinstance(bond, CounterBondIn) else CounterBondIn.model_validate(bond)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record a counter-bond", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)
@@ -194,11 +195,12 @@ def record_court_filing_in(s: Session, *, who: Actor, case: Case, line: Line, fi
 
 
 def record_court_filing(*, case_number: str, line_number: int, actor: str, filing: CourtFilingIn | dict[str, Any],
-                        now: datetime | None = None) -> dict[str, Any]:
+                        now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """An IPR officer records the court's acceptance notice the rights holder filed for a counter-bonded line."""
+    uow = given(uow)
     data = filing if isinstance(filing, CourtFilingIn) else CourtFilingIn.model_validate(filing)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record a court filing", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)
@@ -240,11 +242,12 @@ def refund_counter_bond_in(s: Session, *, who: Actor, case: Case, line: Line, re
 
 def refund_counter_bond(*, case_number: str, line_number: int, actor: str,
                         refund: CounterBondRefundIn | dict[str, Any] | None = None,
-                        now: datetime | None = None) -> dict[str, Any]:
+                        now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """An IPR officer records the refund; the ``refund_counter_bond`` task completes with it."""
+    uow = given(uow)
     data = refund if isinstance(refund, CounterBondRefundIn) else CounterBondRefundIn.model_validate(refund or {})
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "refund a counter-bond", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)
@@ -254,9 +257,10 @@ def refund_counter_bond(*, case_number: str, line_number: int, actor: str,
         return out
 
 
-def counter_bond(*, case_number: str, line_number: int, actor: str) -> dict[str, Any]:
+def counter_bond(*, case_number: str, line_number: int, actor: str, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """A line's counter-bond: customs see it whole; the parties of the case its state and clock."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         case, line = lock_line(s, who, case_number, line_number)
         cb = s.exec(select(CounterBond).where(CounterBond.line_id == line.id)).first()
@@ -265,12 +269,13 @@ def counter_bond(*, case_number: str, line_number: int, actor: str) -> dict[str,
         return _view(s, cb, full=who.is_customs or who.role == Role.CONSIGNOR)  # the consignor: its own money
 
 
-def counter_bonds_of_case(*, case_number: str, actor: str) -> list[dict[str, Any]]:
+def counter_bonds_of_case(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """The case's lines concerning a recorded patent, each with its counter-bond if one was received
     (``counter_bond`` is None otherwise): what the case page offers an officer to record. Customs only."""
     from services.cases import visible_case
+    uow = given(uow)
 
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         require_role(who, "read counter-bonds", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER, Role.ADMIN)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)
@@ -339,17 +344,18 @@ def _expire(s: Session, cb: CounterBond, case: Case, line: Line, who: Actor, now
             "task_id": task.id}
 
 
-def counter_bonds_due(*, now: datetime) -> list[dict[str, Any]]:
+def counter_bonds_due(*, now: datetime, uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """The counter-bond clocks: start each once customs' notice is served on the rights holder, and make a
     counter-bond refundable (an IPR officer's task) when its 30 working days end with no court filing.
     Each counter-bond is its own transaction; calling it again changes nothing."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         held = list(s.exec(select(CounterBond.id).where(CounterBond.state == CounterBondState.HELD.value)
                            .order_by(CounterBond.id)))
     steps: list[dict[str, Any]] = []
     for cb_id in held:
-        with session_scope() as s:
+        with uow.transaction() as s:
             cb = s.exec(select(CounterBond).where(CounterBond.id == cb_id).with_for_update()).first()
             if cb is None or cb.state != CounterBondState.HELD:
                 continue

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field, StringConstraints
 from sqlmodel import Session, select
 
-from adapters.db import session_scope
 from models.enums import LineState, Reason, Role, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput
 from models.schemas import Strict
@@ -21,6 +20,7 @@ from services.cases import close_if_done
 from services.context import Actor, load_actor, now_or, record, require_role
 from services.detention import lock_line
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 
 class CourtNoticeIn(Strict):
@@ -60,10 +60,11 @@ def record_court_notice_in(s: Session, *, who: Actor, case: Case, line: Line, no
 
 
 def record_court_notice(*, case_number: str, line_number: int, actor: str, notice: CourtNoticeIn | dict[str, Any],
-                        now: datetime | None = None) -> dict[str, Any]:
+                        now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = notice if isinstance(notice, CourtNoticeIn) else CourtNoticeIn.model_validate(notice)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record a court notice", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)

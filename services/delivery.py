@@ -22,7 +22,6 @@ from email.utils import make_msgid
 
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from adapters.mail import Attachment, MailFailed, MailSent, build_message, send
 from adapters.objectstore import ObjectStore
 from models.docs import Delivery, DeliveryMeans, DeliveryOut, DeliveryState
@@ -31,8 +30,9 @@ from models.rules.errors import InvalidInput, NotFound
 from models.tables import Case, Consignor, CustomsOffice, Document, Notice, RightsHolder, Task, User
 from services.cases import mark_served
 from services.context import Actor, load_actor, now_or, open_task, record, require_role, system_actor
-from services.documents import TITLES, default_store, read_stored
-from yunque.settings import get_settings
+from services.documents import TITLES, default_store, read_stored, verify_url
+from yunque.settings import Settings
+from services.unit_of_work import UnitOfWork, given
 
 #: mail attempts before the document is handed to an officer (the flow must retry at least this often)
 MAIL_ATTEMPTS = 3
@@ -77,11 +77,12 @@ def _view(s: Session, row: Delivery) -> DeliveryOut:
     )
 
 
-def _message_text(doc: Document, case: Case, office: CustomsOffice, addressee: str) -> tuple[str, str]:
+def _message_text(doc: Document, case: Case, office: CustomsOffice, addressee: str, *,
+                  public_url: str) -> tuple[str, str]:
+    """The subject and bilingual body of a document's mail; links point at the portal's ``public_url``."""
     title = TITLES[DocumentKind(doc.kind)]
-    settings = get_settings()
-    portal = settings.public_url.rstrip("/")
-    verify = f"{portal}/verify?doc={doc.number}"
+    portal = public_url.rstrip("/")
+    verify = verify_url(public_url, doc.number)
     subject = f"[云确 Yunque] {title.zh} {title.en} {doc.number} ({case.number})"
     zh = [f"{addressee}：", "",
           f"{office.name}向你方送达{title.zh}（编号{doc.number}，案件{case.number}），文书见附件PDF。"]
@@ -125,19 +126,20 @@ def _serve_notice_on_acceptance(s: Session, doc: Document, who: Actor, at: datet
 
 
 def deliver_document(*, document_id: int, now: datetime | None = None, store: ObjectStore | None = None,
-                     max_attempts: int = MAIL_ATTEMPTS) -> DeliveryOut:
+                     max_attempts: int = MAIL_ATTEMPTS, uow: UnitOfWork | None = None) -> DeliveryOut:
     """Mail a document to its addressee; a repeat after acceptance sends nothing and returns it.
 
     Raises ``MailFailed`` after recording a failed attempt (the caller retries), until the
     ``max_attempts``-th failure, which opens a ``serve_manually`` task and returns that attempt.
     Three steps: the attempt is recorded as sending, the mail goes out with no transaction open, and
     its outcome is recorded."""
+    uow = given(uow)
     started = now_or(now)
-    begun = _begin_attempt(document_id, started)
+    begun = _begin_attempt(document_id, started, uow=uow)
     if isinstance(begun, DeliveryOut):
         return begun
-    sent, failure = _mail(begun, store, started)
-    return _record_outcome(document_id, begun, sent, failure, now_or(now), max_attempts)
+    sent, failure = _mail(begun, store, started, settings=uow.settings)
+    return _record_outcome(document_id, begun, sent, failure, now_or(now), max_attempts, uow=uow)
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,10 @@ class _Outgoing:
     body: str
 
 
-def _begin_attempt(document_id: int, started: datetime) -> DeliveryOut | _Outgoing:
+def _begin_attempt(document_id: int, started: datetime, *, uow: UnitOfWork) -> DeliveryOut | _Outgoing:
     """Record a new mail attempt as sending; or the delivery already done (accepted, served, or with an
     officer), or an attempt that failed at once (no address: escalated)."""
-    with session_scope() as s:
+    with uow.transaction() as s:
         doc = s.exec(select(Document).where(Document.id == document_id).with_for_update()).first()
         if doc is None:
             raise NotFound("document", document_id)
@@ -180,7 +182,7 @@ def _begin_attempt(document_id: int, started: datetime) -> DeliveryOut | _Outgoi
         row = Delivery(document_id=doc.id, case_id=doc.case_id, means=DeliveryMeans.MAIL.value, attempt=attempt,  # type: ignore[arg-type]
                        state=DeliveryState.SENDING.value, recipients=emails, started_at=started,
                        message_id=make_msgid(idstring=f"{doc.number}.{attempt}",
-                                             domain=get_settings().mail_from.rsplit("@", 1)[-1]))
+                                             domain=uow.settings.mail_from.rsplit("@", 1)[-1]))
         s.add(row)
         s.flush()
         if not emails:
@@ -193,28 +195,29 @@ def _begin_attempt(document_id: int, started: datetime) -> DeliveryOut | _Outgoi
         case = s.get(Case, doc.case_id)
         office = s.get(CustomsOffice, case.customs_office_id) if case else None
         assert case is not None and office is not None
-        subject, body = _message_text(doc, case, office, addressee)
+        subject, body = _message_text(doc, case, office, addressee, public_url=uow.settings.public_url)
         return _Outgoing(row.id, doc.key, doc.number, doc.sha256, row.message_id,  # type: ignore[arg-type]
                          emails, subject, body)
 
 
-def _mail(out: _Outgoing, store: ObjectStore | None, started: datetime) -> tuple[MailSent | None, Exception | None]:
+def _mail(out: _Outgoing, store: ObjectStore | None, started: datetime, *,
+          settings: Settings) -> tuple[MailSent | None, Exception | None]:
     """Send the mail with the stored PDF attached: (what the server accepted, None), or (None, why not)."""
     try:
         pdf = read_stored(store or default_store(), key=out.key, number=out.number, sha256=out.sha256)
-        msg = build_message(sender=get_settings().mail_from, to=out.emails, subject=out.subject, body=out.body,
+        msg = build_message(sender=settings.mail_from, to=out.emails, subject=out.subject, body=out.body,
                             date=started, message_id=out.message_id, attachments=[Attachment(f"{out.number}.pdf", pdf)],
                             headers={"X-Yunque-Document": out.number, "X-Yunque-SHA256": out.sha256})
-        return send(msg), None
+        return send(msg, settings=settings), None
     except Exception as e:  # noqa: BLE001 - recorded by _record_outcome, then raised again
         return None, e
 
 
 def _record_outcome(document_id: int, out: _Outgoing, sent: MailSent | None, failure: Exception | None,
-                    finished: datetime, max_attempts: int) -> DeliveryOut:
+                    finished: datetime, max_attempts: int, *, uow: UnitOfWork) -> DeliveryOut:
     """The attempt accepted (the notice served, under the mail rule), or failed: escalated after the last
     attempt, raised again otherwise (after the failure is committed)."""
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(Delivery).where(Delivery.id == out.row_id).with_for_update()).one()
         doc = s.get(Document, document_id)
         assert doc is not None
@@ -227,7 +230,7 @@ def _record_outcome(document_id: int, out: _Outgoing, sent: MailSent | None, fai
             record(s, actor=who, action="document.mailed", subject=f"document:{out.number}", at=finished,
                    case_id=doc.case_id, after={"attempt": row.attempt, "to": sent.accepted, "refused": sent.refused,
                                                "reply": sent.reply, "message_id": row.message_id})
-            if get_settings().service_rule in ("mail", "first"):
+            if uow.settings.service_rule in ("mail", "first"):
                 _serve_notice_on_acceptance(s, doc, who, finished, "mail")
             return _view(s, row)
         row.state = DeliveryState.FAILED.value
@@ -245,13 +248,14 @@ def _record_outcome(document_id: int, out: _Outgoing, sent: MailSent | None, fai
 
 
 def record_manual_service(*, document_id: int, actor: str, means: str = "hand", at: datetime | None = None,
-                          note: str = "", now: datetime | None = None) -> DeliveryOut:
+                          note: str = "", now: datetime | None = None, uow: UnitOfWork | None = None) -> DeliveryOut:
     """An IPR officer records that a document was served by hand or by post, and when.
 
     A confirmation notice not yet served is served at that moment (its deadline counts from the day
     after, Meas 41); the ``serve_manually`` tasks raised for the document are completed."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         return record_manual_service_in(s, who=load_actor(s, actor), document_id=document_id, means=means, at=at,
                                         note=note, now=now)
 
@@ -289,9 +293,10 @@ def record_manual_service_in(s: Session, *, who: Actor, document_id: int, means:
     return _view(s, row)
 
 
-def deliveries_of_document(*, document_id: int, actor: str) -> list[DeliveryOut]:
+def deliveries_of_document(*, document_id: int, actor: str, uow: UnitOfWork | None = None) -> list[DeliveryOut]:
     """Every attempt to serve one document (customs of the office only)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = _customs(s, actor)
         doc = s.get(Document, document_id)
         case = s.get(Case, doc.case_id) if doc else None
@@ -307,11 +312,12 @@ def _customs(s: Session, actor: str) -> Actor:
     return who
 
 
-def outbox(*, actor: str, limit: int = 200) -> list[DeliveryOut]:
+def outbox(*, actor: str, limit: int = 200, uow: UnitOfWork | None = None) -> list[DeliveryOut]:
     """What was sent, newest first: every delivery attempt of the actor's office (customs users only)."""
+    uow = given(uow)
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit", "must be between 1 and 1000")
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = _customs(s, actor)
         q = select(Delivery).join(Case, col(Case.id) == Delivery.case_id)
         if who.role not in (Role.ADMIN, Role.SYSTEM):

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 from sqlmodel import Session, select
 
-from adapters.db import session_scope
 from models.enums import LineState, Reason, Role, Route, TaskKind
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import end_of_day
@@ -24,6 +23,7 @@ from services.bonds import close_tasks
 from services.cases import close_if_done, line_view, visible_case
 from services.context import Actor, load_actor, now_or, open_task, require_role
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 OUTCOMES: dict[str, tuple[LineState, Reason]] = {
     "confiscate": (LineState.CONFISCATED, Reason.INFRINGEMENT_DETERMINED),
@@ -95,11 +95,12 @@ def investigation_in(s: Session, *, who: Actor, case: Case, line: Line, outcome:
 
 
 def decide_investigation(*, case_number: str, line_number: int, actor: str, outcome: str, note: str = "",
-                         now: datetime | None = None) -> LineOut:
+                         now: datetime | None = None, uow: UnitOfWork | None = None) -> LineOut:
     """An IPR officer concludes the investigation of a detained line."""
+    uow = given(uow)
     data = InvestigationIn(note=note)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "decide on detained goods", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)
@@ -109,7 +110,8 @@ def decide_investigation(*, case_number: str, line_number: int, actor: str, outc
 
 
 def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str, note: str = "",
-                now: datetime | None = None) -> LineOut:
+                now: datetime | None = None, uow: UnitOfWork | None = None) -> LineOut:
+    uow = given(uow)
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome", "must be one of {outcomes}", outcomes=list(OUTCOMES))
     if outcome == "counter-bond":  # the release is the act of recording what customs received (Reg 19)
@@ -118,7 +120,7 @@ def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str,
                                       "(yunque counter-bond receive)")
     note = plain("note", note, multiline=True)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "decide on detained goods", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import CostKind, DisposalMethod, LineState, Role, TaskKind, TaskState
 from models.rules.bonds import disposal_order_ok
 from models.rules.errors import ConcurrentUpdate, InvalidInput
@@ -19,6 +18,7 @@ from models.tables import Answer, Case, CaseCost, Disposal, Line, Task
 from services.bonds import close_tasks, evidence_of_case
 from services.context import Actor, load_actor, now_or, open_task, record, require_role
 from services.detention import lock_line
+from services.unit_of_work import UnitOfWork, given
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
@@ -66,10 +66,11 @@ def record_cost_in(s: Session, *, who: Actor, case: Case, line: Line, cost: Cost
 
 
 def record_cost(*, case_number: str, line_number: int, actor: str, cost: CostIn | dict[str, Any],
-                now: datetime | None = None) -> dict[str, Any]:
+                now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = cost if isinstance(cost, CostIn) else CostIn.model_validate(cost)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record costs", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)
@@ -131,10 +132,11 @@ def open_settlement_if_ready(s: Session, *, case: Case, line: Line, now: datetim
 
 
 def record_disposal(*, case_number: str, line_number: int, actor: str, disposal: DisposalIn | dict[str, Any],
-                    now: datetime | None = None) -> dict[str, Any]:
+                    now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = disposal if isinstance(disposal, DisposalIn) else DisposalIn.model_validate(disposal)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "record a disposal", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)

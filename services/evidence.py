@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,14 +30,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from adapters import media
-from adapters.db import session_scope
 from adapters.objectstore import ObjectStore
 from models.enums import Role, ShotRequestState, ViewingState
 from models.evidence_schemas import EvidenceIn, EvidenceOut, VerifyItem, VerifyReport
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import Case, Evidence, Line, Notice, Shipment, ShotRequest, TimelineEntry, User, Viewing
 from services.context import Actor, load_actor, now_or, publish, record, system_actor
-from yunque.settings import get_settings
+from services.unit_of_work import UnitOfWork, given, settings_of
 
 MiB = 1024 * 1024
 #: The largest file accepted of each kind. A phone photo is a few MiB, a minute of 4K video ~400 MiB.
@@ -79,11 +79,12 @@ def _human(n: int) -> str:
 
 
 @contextmanager
-def spool(stream: BinaryIO) -> Iterator[Spooled]:
-    """Read ``stream`` once into a temporary file, hashing as it goes; refuse what is not accepted.
+def spool(stream: BinaryIO, *, var_dir: Path) -> Iterator[Spooled]:
+    """Read ``stream`` once into a temporary file under ``var_dir/tmp``, hashing as it goes; refuse what is not
+    accepted.
 
     Memory stays at one chunk (1 MiB) whatever the size; the temporary file is always removed."""
-    tmp_dir = get_settings().var_dir / "tmp"
+    tmp_dir = var_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=tmp_dir, prefix="upload-") as f:
         head = b""
@@ -202,9 +203,10 @@ def evidence_out(s: Session, ev: Evidence, case_number: str, *, url: str | None 
     )
 
 
-def presign(ev: Evidence, case_number: str) -> str:
+def presign(ev: Evidence, case_number: str, *, seconds: int) -> str:
+    """A GET link to the evidence's object, valid ``seconds`` (the settings' ``presign_seconds``)."""
     ext = next((m.extension for m in media.ACCEPTED if m.content_type == ev.content_type), "bin")
-    return store().presigned_get(ev.key, seconds=get_settings().presign_seconds,
+    return store().presigned_get(ev.key, seconds=seconds,
                                  filename=f"{case_number}-E{ev.id}.{ext}", content_type=ev.content_type)
 
 
@@ -274,18 +276,19 @@ def add_evidence(
     viewing_id: int | None = None,
     shot_request_id: int | None = None,
     note: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, uow: UnitOfWork | None = None,
 ) -> EvidenceOut:
     """Store a captured file as evidence of a case (and of a line, viewing and shot request)."""
+    uow = given(uow)
     data = EvidenceIn(filename=filename, line_number=line_number, viewing_id=viewing_id,
                       shot_request_id=shot_request_id, note=note)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         target = _resolve(s, load_actor(s, actor), case_number, data)  # refuse early, before reading the upload
 
-    with spool(stream) as up:
+    with spool(stream, var_dir=uow.settings.var_dir) as up:
         key = evidence_key(case_number, up.sha256)
-        with session_scope(readonly=True) as s:
+        with uow.transaction(readonly=True) as s:
             existing = _same_evidence(s, target, up.sha256)
             if existing is not None:
                 return evidence_out(s, existing, case_number, duplicate=True)
@@ -300,10 +303,10 @@ def add_evidence(
                 raise OSError(f"the bytes sent to the store ({put.sha256}, {put.size}) differ from the bytes "
                               f"received ({up.sha256}, {up.size}): the temporary file is damaged; nothing was kept")
         try:
-            return _write(key, case_number, actor, data, up, device_time, filename, now)
+            return _write(key, case_number, actor, data, up, device_time, filename, now, uow=uow)
         except IntegrityError:
             # The same bytes were recorded meanwhile by a concurrent upload: that record stands.
-            with session_scope(readonly=True) as s:
+            with uow.transaction(readonly=True) as s:
                 existing = _same_evidence(s, target, up.sha256)
                 if existing is not None:
                     return evidence_out(s, existing, case_number, duplicate=True)
@@ -324,8 +327,8 @@ def _same_evidence(s: Session, target: _Target, sha256: str) -> Evidence | None:
 
 
 def _write(key: str, case_number: str, actor: str, data: EvidenceIn, up: Spooled, device_time: datetime | None,
-           filename: str, now: datetime) -> EvidenceOut:
-    with session_scope() as s:
+           filename: str, now: datetime, *, uow: UnitOfWork) -> EvidenceOut:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         target = _resolve(s, who, case_number, data)  # again: the room may have closed meanwhile
         ev = Evidence(
@@ -360,9 +363,11 @@ def _write(key: str, case_number: str, actor: str, data: EvidenceIn, up: Spooled
 # --- reading --------------------------------------------------------------------------------------
 
 
-def list_evidence(*, case_number: str, actor: str, with_urls: bool = False) -> list[EvidenceOut]:
+def list_evidence(*, case_number: str, actor: str, with_urls: bool = False,
+                  uow: UnitOfWork | None = None) -> list[EvidenceOut]:
     """The evidence of a case that ``actor`` may see, oldest first."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         case = _visible_case(s, case_number, who)
         sc = case_scope(s, case)
@@ -370,12 +375,14 @@ def list_evidence(*, case_number: str, actor: str, with_urls: bool = False) -> l
                  if may_see(who, sc, ev)]
         users = _usernames(s, {ev.captured_by_id for ev in items})
         return [evidence_out(s, ev, case.number, lines=sc.lines, users=users,
-                             url=presign(ev, case.number) if with_urls else None) for ev in items]
+                             url=presign(ev, case.number, seconds=uow.settings.presign_seconds) if with_urls else None)
+                for ev in items]
 
 
-def evidence_url(*, evidence_id: int, actor: str) -> str:
+def evidence_url(*, evidence_id: int, actor: str, uow: UnitOfWork | None = None) -> str:
     """A presigned GET link (``settings.presign_seconds``) for an entitled user; ``NotFound`` otherwise."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         ev = s.get(Evidence, evidence_id)
         if ev is None:
@@ -384,7 +391,7 @@ def evidence_url(*, evidence_id: int, actor: str) -> str:
         assert case is not None
         if not may_see(who, case_scope(s, case), ev):
             raise NotFound("evidence", evidence_id)
-        return presign(ev, case.number)
+        return presign(ev, case.number, seconds=uow.settings.presign_seconds)
 
 
 def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
@@ -393,14 +400,16 @@ def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
     return {u.id: u.username for u in s.exec(select(User).where(col(User.id).in_(ids)))}  # type: ignore[misc]
 
 
-def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime | None = None) -> VerifyReport:
+def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime | None = None,
+                    uow: UnitOfWork | None = None) -> VerifyReport:
     """Re-read every object of a case and compare it with its record, and the record with its object key
     and with the timeline entry that recorded it: intact, altered, missing, or mismatch (the record was
     changed to fit other bytes). The case's timeline chain is verified too.
 
     Customs of the case's office (``actor=None``: the system, as for ``yunque evidence verify``)."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = system_actor(s) if actor is None else load_actor(s, actor)
         case = _visible_case(s, case_number, who)
         if not is_case_customs(who, case):
@@ -439,7 +448,7 @@ def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime
     report = VerifyReport(case_number=case_number, checked_at=now,
                           intact=counts["intact"] == len(items) and chain_break is None,
                           counts=counts, items=items, orphans=orphans, timeline_break=chain_break)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = system_actor(s) if actor is None else load_actor(s, actor)
         record(s, actor=who, action="evidence.verified", subject=f"case:{case_number}", at=now, case_id=case_id,
                after={"counts": counts, "orphans": len(orphans), "timeline_break": chain_break,
@@ -468,4 +477,5 @@ def evidence_of_viewing(s: Session, who: Actor, sc: CaseScope, viewing_id: int, 
             if may_see(who, sc, ev)]
     users = _usernames(s, {ev.captured_by_id for ev in rows})
     return [evidence_out(s, ev, sc.case.number, lines=sc.lines, users=users,
-                         url=presign(ev, sc.case.number) if urls else None) for ev in rows]
+                         url=presign(ev, sc.case.number, seconds=settings_of(s).presign_seconds) if urls else None)
+            for ev in rows]

@@ -11,12 +11,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import Role
 from models.evidence_schemas import GuideItemIn, GuideItemOut
 from models.rules.errors import NotFound, PermissionDenied
 from models.tables import GuideItem, Recordation
 from services.context import Actor, load_actor, now_or, record
+from services.unit_of_work import UnitOfWork, given
 
 
 def _recordation(s: Session, who: Actor, number: str, *, write: bool) -> Recordation:
@@ -46,8 +46,10 @@ def _sync(s: Session, rec: Recordation) -> None:
     s.add(rec)
 
 
-def list_guide(*, recordation: str, actor: str, include_inactive: bool = False) -> list[GuideItemOut]:
-    with session_scope(readonly=True) as s:
+def list_guide(*, recordation: str, actor: str, include_inactive: bool = False,
+               uow: UnitOfWork | None = None) -> list[GuideItemOut]:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         rec = _recordation(s, who, recordation, write=False)
         q = select(GuideItem).where(GuideItem.recordation_id == rec.id)
@@ -56,9 +58,10 @@ def list_guide(*, recordation: str, actor: str, include_inactive: bool = False) 
         return [_out(rec, g) for g in s.exec(q.order_by(col(GuideItem.position), col(GuideItem.id)))]
 
 
-def my_recordations(*, actor: str) -> list[dict[str, str]]:
+def my_recordations(*, actor: str, uow: UnitOfWork | None = None) -> list[dict[str, str]]:
     """The recordations whose guides ``actor`` (a rights holder) keeps."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if who.role != Role.RIGHTS_HOLDER:
             return []
@@ -68,10 +71,11 @@ def my_recordations(*, actor: str) -> list[dict[str, str]]:
 
 
 def add_guide_item(*, recordation: str, actor: str, text: str, position: int | None = None,
-                   now: datetime | None = None) -> GuideItemOut:
+                   now: datetime | None = None, uow: UnitOfWork | None = None) -> GuideItemOut:
+    uow = given(uow)
     data = GuideItemIn(text=text, position=position)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         rec = _recordation(s, who, recordation, write=True)
         if data.position is None:
@@ -90,11 +94,13 @@ def add_guide_item(*, recordation: str, actor: str, text: str, position: int | N
 
 
 def update_guide_item(*, item_id: int, actor: str, text: str | None = None, position: int | None = None,
-                      active: bool | None = None, now: datetime | None = None) -> GuideItemOut:
+                      active: bool | None = None, now: datetime | None = None,
+                      uow: UnitOfWork | None = None) -> GuideItemOut:
     """Reword, move, retire (``active=False``) or restore an item. Items are never deleted: shot
     requests made from them keep pointing at them."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         item = s.exec(select(GuideItem).where(GuideItem.id == item_id).with_for_update()).first()
         rec = s.get(Recordation, item.recordation_id) if item else None

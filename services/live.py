@@ -21,12 +21,12 @@ from datetime import datetime
 
 from aiortc import MediaStreamTrack
 
-from adapters.db import session_scope
 from adapters.live import LiveRegistry, PublisherSink
 from models.evidence_schemas import EvidenceOut, LivePresenceOut, LiveRoomOut, LiveSeatOut, SnapshotIn, ViewingOut
 from models.rules.errors import InvalidInput, PermissionDenied
 from services import evidence, viewing
 from services.context import load_actor, now_or, record
+from services.unit_of_work import UnitOfWork, given
 
 #: A snapshot needs a picture newer than this (seconds): an older one means the camera has stopped.
 FRESH_SECONDS = 5.0
@@ -58,53 +58,59 @@ class Feed:
     audio: MediaStreamTrack
 
 
-def publish_live(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: datetime | None = None) -> Upstream:
+def publish_live(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: datetime | None = None,
+                 uow: UnitOfWork | None = None) -> Upstream:
     """An officer of the office sends the phone's camera to the room (a newer connection replaces an older).
     The first picture of a recorded room is noted on the timeline (``viewing.live_started``): from then on
     the room closes where its recording can be kept (``close_live_room``)."""
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    uow = given(uow)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     if not seat.may_publish:
         raise PermissionDenied(actor, "publish the live picture", "only a site or IPR officer of the office films")
     room = rooms.room(viewing_id)
     first = room.publisher is None and room.record_to is not None
     room.seen(seat.you, seat.part, publishing=True)
     if first:  # the session is now recorded: the room must be closed where the recording can be kept
-        with session_scope() as s:
+        with uow.transaction() as s:
             record(s, actor=load_actor(s, actor), action="viewing.live_started", subject=f"viewing:{viewing_id}",
                    at=now_or(now), case_id=_case_id(s, viewing_id), after={"recorded": True})
     return Upstream(seat, room.sink("video"), room.sink("audio"))
 
 
-def watch_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Feed:
+def watch_live(*, rooms: LiveRegistry, viewing_id: int, actor: str, uow: UnitOfWork | None = None) -> Feed:
     """A participant's tracks of the room (relayed: no new upstream per viewer)."""
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    uow = given(uow)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     room = rooms.room(viewing_id)
     return Feed(seat, room.subscribe("video"), room.subscribe("audio"))
 
 
-def speak_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> Voice:
+def speak_live(*, rooms: LiveRegistry, viewing_id: int, actor: str, uow: UnitOfWork | None = None) -> Voice:
     """A participant other than the officer filming answers by voice: the microphone goes to the officers
     (and into the recording). The last to start speaking has the channel."""
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    uow = given(uow)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     room = rooms.room(viewing_id)
     if room.publisher == seat.you:
         raise InvalidInput("voice", "the officer filming is heard through the live picture's own sound")
     return Voice(seat, room.voice_sink(seat.you))
 
 
-def hear_live(*, rooms: LiveRegistry, viewing_id: int, actor: str) -> MediaStreamTrack:
+def hear_live(*, rooms: LiveRegistry, viewing_id: int, actor: str, uow: UnitOfWork | None = None) -> MediaStreamTrack:
     """The voice of the participant speaking, for an officer of the office (who films or may film)."""
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    uow = given(uow)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     if not seat.may_publish:
         raise PermissionDenied(actor, "hear the room's voice channel", "the officers on site hear the participants")
     return rooms.room(viewing_id).subscribe("voice")
 
 
 def live_status(*, rooms: LiveRegistry, viewing_id: int, actor: str, connected: bool = False,
-                publishing: bool = False) -> LiveRoomOut:
+                publishing: bool = False, uow: UnitOfWork | None = None) -> LiveRoomOut:
     """What the live connection looks like to ``actor`` (who is connected, whether the picture flows);
     ``connected`` reports that this participant's own connection is up (pages report every 2 s)."""
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    uow = given(uow)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     room = rooms.room(viewing_id)
     if connected:
         room.seen(seat.you, seat.part, publishing=publishing and seat.may_publish)
@@ -118,12 +124,14 @@ def live_status(*, rooms: LiveRegistry, viewing_id: int, actor: str, connected: 
 
 
 def take_snapshot(*, rooms: LiveRegistry, viewing_id: int, actor: str, shot_request_id: int | None = None,
-                  line_number: int | None = None, note: str = "", now: datetime | None = None) -> EvidenceOut:
+                  line_number: int | None = None, note: str = "", now: datetime | None = None,
+                  uow: UnitOfWork | None = None) -> EvidenceOut:
     """The current frame of the officer's camera, at the resolution it arrives in, stored as evidence
     (captured by the officer who films; the timeline says who asked and for which shot request)."""
+    uow = given(uow)
     data = SnapshotIn(shot_request_id=shot_request_id, line_number=line_number, note=note)
     now = now_or(now)
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     if not seat.may_snapshot:
         raise PermissionDenied(actor, "take a snapshot", "the officers and the rights holder take snapshots")
     room = rooms.get(viewing_id)
@@ -137,8 +145,9 @@ def take_snapshot(*, rooms: LiveRegistry, viewing_id: int, actor: str, shot_requ
     text = f"Live snapshot asked by {seat.you}, filmed by {filmed_by}" + (f": {data.note}" if data.note else "")
     out = evidence.add_evidence(case_number=seat.case_number, actor=filmed_by, stream=io.BytesIO(jpeg),
                                 filename=f"viewing-{viewing_id}-snapshot.jpg", line_number=data.line_number,
-                                viewing_id=viewing_id, shot_request_id=data.shot_request_id, note=text, now=now)
-    with session_scope() as s:
+                                viewing_id=viewing_id, shot_request_id=data.shot_request_id, note=text, now=now,
+                                uow=uow)
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         record(s, actor=who, action="viewing.snapshot", subject=f"viewing:{viewing_id}", at=now,
                case_id=_case_id(s, viewing_id),
@@ -148,12 +157,14 @@ def take_snapshot(*, rooms: LiveRegistry, viewing_id: int, actor: str, shot_requ
     return out
 
 
-def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: datetime | None = None) -> ViewingOut:
+def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: datetime | None = None,
+                    uow: UnitOfWork | None = None) -> ViewingOut:
     """Close the room: the live media stops, the session's recording is stored as evidence (SHA-256,
     duration, participants) while the room is still open, then the room closes. If storing fails the
     room stays open and the recording stays on disk under ``var/live``."""
+    uow = given(uow)
     now = now_or(now)
-    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor)
+    seat = viewing.live_seat(viewing_id=viewing_id, actor=actor, uow=uow)
     if not seat.may_close:
         raise PermissionDenied(actor, "close a viewing room", "only a site or IPR officer of the office may")
     room = rooms.get(viewing_id)
@@ -167,8 +178,9 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
                 out = evidence.add_evidence(
                     case_number=seat.case_number, actor=actor, stream=f, filename=f"viewing-{viewing_id}.webm",
                     viewing_id=viewing_id, now=now,
-                    note=f"Recording of the live session ({minutes}:{seconds:02d}); participants: {', '.join(participants)}")
-            with session_scope() as s:
+                    note=f"Recording of the live session ({minutes}:{seconds:02d}); participants: {', '.join(participants)}",
+                    uow=uow)
+            with uow.transaction() as s:
                 record(s, actor=load_actor(s, actor), action="viewing.recorded", subject=f"viewing:{viewing_id}", at=now,
                        case_id=_case_id(s, viewing_id),
                        after={"evidence_id": out.id, "sha256": out.sha256, "size": out.size,
@@ -177,7 +189,7 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
                               "voice_frames": recording.voice_frames})
             recording.path.unlink(missing_ok=True)
     # no room in this process (the app restarted): its recording, if one was running, is lost
-    return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now, abandon_recording=room is None)
+    return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now, abandon_recording=room is None, uow=uow)
 
 
 def _case_id(s, viewing_id: int) -> int:

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 from sqlmodel import Session
 
-from adapters.db import session_scope
 from models.enums import LineState, Reason, Role
 from models.rules.errors import InvalidInput
 from models.schemas import Strict
@@ -18,6 +17,7 @@ from services.cases import close_if_done
 from services.context import Actor, load_actor, now_or, record, require_role
 from services.detention import lock_line
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 
 class UnmatchedIn(Strict):
@@ -51,10 +51,11 @@ def keep_flagged_in(s: Session, *, who: Actor, case: Case, line: Line, form: Unm
 
 
 def decide_flagged_line(*, case_number: str, line_number: int, actor: str, release: bool, reason: str,
-                        now: datetime | None = None) -> dict[str, Any]:
+                        now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     form = UnmatchedIn(reason=reason)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "decide on a flagged line", Role.IPR_OFFICER, Role.ADMIN)
         case, line = lock_line(s, who, case_number, line_number)

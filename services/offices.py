@@ -15,12 +15,12 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from adapters import media
-from adapters.db import session_scope
 from adapters.objectstore import ObjectStore
 from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound
 from models.tables import CustomsOffice
 from services.context import load_actor, now_or, record, require_role
+from services.unit_of_work import UnitOfWork, given
 
 MAX_SEAL_BYTES = 2 * 1024 * 1024
 #: How far from square a seal may be: the longer side at most 10 % longer than the shorter.
@@ -72,11 +72,12 @@ def default_store() -> ObjectStore:
 
 
 def set_office_seal(*, office: str, actor: str, data: bytes, now: datetime | None = None,
-                    store: ObjectStore | None = None) -> OfficeSealOut:
+                    store: ObjectStore | None = None, uow: UnitOfWork | None = None) -> OfficeSealOut:
     """An administrator sets the seal an office prints on its documents from now on (documents already
     issued keep theirs)."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:  # refuse before touching the store
+    with uow.transaction(readonly=True) as s:  # refuse before touching the store
         require_role(load_actor(s, actor), "set an office's seal", Role.ADMIN)
         if s.exec(select(CustomsOffice.id).where(CustomsOffice.code == office)).first() is None:
             raise NotFound("customs office", office)
@@ -90,7 +91,7 @@ def set_office_seal(*, office: str, actor: str, data: bytes, now: datetime | Non
         st.delete(key)
         raise OSError(f"the evidence store holds other bytes for {key} than were sent; nothing was kept")
     try:
-        return _write(office=office, actor=actor, key=key, sha=sha, size=len(data), width=w, height=h, now=now)
+        return _write(office=office, actor=actor, key=key, sha=sha, size=len(data), width=w, height=h, now=now, uow=uow)
     except BaseException:
         if stored_here:
             st.delete(key)
@@ -98,8 +99,8 @@ def set_office_seal(*, office: str, actor: str, data: bytes, now: datetime | Non
 
 
 def _write(*, office: str, actor: str, key: str, sha: str, size: int, width: int, height: int,
-           now: datetime) -> OfficeSealOut:
-    with session_scope() as s:
+           now: datetime, uow: UnitOfWork) -> OfficeSealOut:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "set an office's seal", Role.ADMIN)
         o = s.exec(select(CustomsOffice).where(CustomsOffice.code == office).with_for_update()).first()
@@ -123,12 +124,14 @@ class OfficeSealView(BaseModel):
     image: bytes | None = None
 
 
-def office_seal(*, office: str, actor: str, store: ObjectStore | None = None) -> OfficeSealView:
+def office_seal(*, office: str, actor: str, store: ObjectStore | None = None,
+                uow: UnitOfWork | None = None) -> OfficeSealView:
     """An office's current seal with its image, read from the evidence store and checked against the hash
     recorded when it was set (administrators only; the store is read after the database session ends)."""
     from services.documents import SealRef, load_seal
+    uow = given(uow)
 
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         require_role(load_actor(s, actor), "read an office's seal", Role.ADMIN)
         o = s.exec(select(CustomsOffice).where(CustomsOffice.code == office)).first()
         if o is None:

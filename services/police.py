@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import LineState, Reason, Role, TaskKind
 from models.rules.errors import InvalidInput
 from models.schemas import Strict
@@ -17,6 +16,7 @@ from services.bonds import close_tasks
 from services.cases import close_if_done, visible_case
 from services.context import Actor, load_actor, now_or, record, require_role
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 
 class TransferIn(Strict):
@@ -54,10 +54,11 @@ def transfer_in(s: Session, *, who: Actor, case: Case, form: TransferIn, now: da
 
 
 def transfer_to_police(*, case_number: str, actor: str, transfer: TransferIn | dict[str, Any],
-                       now: datetime | None = None) -> dict[str, Any]:
+                       now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
+    uow = given(uow)
     data = transfer if isinstance(transfer, TransferIn) else TransferIn.model_validate(transfer)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         require_role(who, "transfer a case to the police", Role.IPR_OFFICER, Role.ADMIN)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from models.enums import NoticeState, Role
 from models.rules.errors import NotFound, PermissionDenied
 from models.rules.workdays import local_date
@@ -20,6 +19,7 @@ from models.tables import Case, Consignor, CustomsOffice, Document, Line, Notice
 from services.answers import valid_general_bond
 from services.cases import consignor_knows_clause, line_view, notice_view, recordation_for, sent_clause, visible_case
 from services.context import load_actor, now_or, require_role
+from services.unit_of_work import UnitOfWork, given
 
 
 class GeneralBondOut(BaseModel):
@@ -50,10 +50,11 @@ class CaseSummary(BaseModel):
     consignor: str | None = None
 
 
-def my_notices(*, actor: str, now: datetime | None = None) -> list[PortalNotice]:
+def my_notices(*, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> list[PortalNotice]:
     """The rights holder's own notices, newest first, with lines, bond options and documents."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         require_role(who, "read the rights-holder portal", Role.RIGHTS_HOLDER)
         gb = valid_general_bond(s, who.rights_holder_id, local_date(now))  # type: ignore[arg-type]
@@ -73,17 +74,21 @@ def my_notices(*, actor: str, now: datetime | None = None) -> list[PortalNotice]
         return out
 
 
-def my_notice(*, actor: str, notice_id: int, now: datetime | None = None) -> PortalNotice:
-    for p in my_notices(actor=actor, now=now):
+def my_notice(*, actor: str, notice_id: int, now: datetime | None = None,
+              uow: UnitOfWork | None = None) -> PortalNotice:
+    uow = given(uow)
+    for p in my_notices(actor=actor, now=now, uow=uow):
         if p.notice.id == notice_id:
             return p
     raise NotFound("notice", notice_id)
 
 
-def list_cases(*, actor: str, status: str | None = None, limit: int = 200) -> list[CaseSummary]:
+def list_cases(*, actor: str, status: str | None = None, limit: int = 200,
+               uow: UnitOfWork | None = None) -> list[CaseSummary]:
     """Cases the caller may open: its office's (officers, managers), all (administrators), or those
     touching its notices (rights holder) or its shipments (consignor)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         q = select(Case, Shipment).join(Shipment, col(Shipment.id) == Case.shipment_id)
         if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER, Role.MANAGER):
@@ -117,16 +122,18 @@ def list_cases(*, actor: str, status: str | None = None, limit: int = 200) -> li
         return out
 
 
-def my_shipments(*, actor: str) -> list[CaseSummary]:
+def my_shipments(*, actor: str, uow: UnitOfWork | None = None) -> list[CaseSummary]:
     """A consignor's shipments under suspension or detention, with the state of their lines."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         require_role(load_actor(s, actor), "read its shipments", Role.CONSIGNOR)
-    return list_cases(actor=actor)
+    return list_cases(actor=actor, uow=uow)
 
 
-def case_timeline(*, case_number: str, actor: str) -> list[TimelineOut]:
+def case_timeline(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> list[TimelineOut]:
     """The case's timeline, for customs staff only (it names every party)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)
         if not who.is_customs:
@@ -171,10 +178,12 @@ class RecordationMatch(BaseModel):
     valid_until: date | None
 
 
-def match_recordations(*, actor: str, brands: list[str], on: date) -> list[RecordationMatch]:
+def match_recordations(*, actor: str, brands: list[str], on: date,
+                       uow: UnitOfWork | None = None) -> list[RecordationMatch]:
     """For a seizure being registered: the recordation each brand would be matched to on ``on``
     (``recordation_for``, the rule ``open_case`` applies: a recordation valid that day, Reg 16)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         require_role(who, "match recordations", Role.SITE_OFFICER, Role.IPR_OFFICER, Role.ADMIN)
         out = []
@@ -188,10 +197,11 @@ def match_recordations(*, actor: str, brands: list[str], on: date) -> list[Recor
         return out
 
 
-def office_of(*, actor: str, lang: str = "en") -> str | None:
+def office_of(*, actor: str, lang: str = "en", uow: UnitOfWork | None = None) -> str | None:
     """The name of the caller's customs office in ``lang`` (zh: 首都机场海关; else the English name);
     ``None`` outside customs. Registration knows an office by either name."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         office = s.get(CustomsOffice, who.customs_office_id) if who.customs_office_id else None
         if office is None:

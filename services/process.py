@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import CaseStatus, LineState, NoticeState, Route
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI, end_of_day
@@ -34,6 +33,7 @@ from models.tables import (
     Viewing,
 )
 from services.context import now_or, publish, record, system_actor
+from services.unit_of_work import UnitOfWork, given
 
 #: notices in these states still wait for their rights holder (or for service)
 WAITING_NOTICE_STATES = (NoticeState.ISSUED.value, NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value,
@@ -243,21 +243,24 @@ def _progress(s: Session, case: Case) -> CaseProgress:
     )
 
 
-def case_progress(*, case_number: str) -> CaseProgress:
-    with session_scope(readonly=True) as s:
+def case_progress(*, case_number: str, uow: UnitOfWork | None = None) -> CaseProgress:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         return _progress(s, _case(s, case_number))
 
 
-def case_number_of(*, case_id: int) -> str:
-    with session_scope(readonly=True) as s:
+def case_number_of(*, case_id: int, uow: UnitOfWork | None = None) -> str:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         case = s.get(Case, case_id)
         if case is None:
             raise NotFound("case", case_id)
         return case.number
 
 
-def decision_report(*, decision_id: int) -> DecisionReport:
-    with session_scope(readonly=True) as s:
+def decision_report(*, decision_id: int, uow: UnitOfWork | None = None) -> DecisionReport:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         d = s.get(Decision, decision_id)
         if d is None:
             raise NotFound("decision", decision_id)
@@ -277,9 +280,10 @@ def decision_report(*, decision_id: int) -> DecisionReport:
         )
 
 
-def cases_to_reconcile() -> list[CaseRef]:
+def cases_to_reconcile(*, uow: UnitOfWork | None = None) -> list[CaseRef]:
     """Cases the process still owes something: open cases, and decisions not yet followed up."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         unfollowed: dict[int, list[tuple[int, datetime]]] = {}
         decisions = list(s.exec(select(Decision).where(col(Decision.followed_up_at).is_(None)).order_by(Decision.id)))
         # when each was handed to the process (its decision.made event dispatched); not yet: not late
@@ -301,15 +305,16 @@ def cases_to_reconcile() -> list[CaseRef]:
                         settled=c.id not in waiting and c.id not in undone) for c in cases]
 
 
-def timers_due(*, due_before: datetime | None = None) -> list[TimerDue]:
+def timers_due(*, due_before: datetime | None = None, uow: UnitOfWork | None = None) -> list[TimerDue]:
     """Every running legal clock with a known end (``case_timers`` of every case that has one), or
     only those ending at or before ``due_before``."""
+    uow = given(uow)
     due_n: tuple[Any, ...] = () if due_before is None else (col(Notice.deadline_at) <= due_before,)
     # a clock ends at 24:00 of its last day: a day before ``due_before``'s date (Shanghai) has ended
     day = None if due_before is None else due_before.astimezone(SHANGHAI).date()
     due_l: tuple[Any, ...] = () if day is None else (
         (col(Line.investigation_due) < day) | (col(Line.court_due) < day),)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         notices = list(s.exec(select(Notice).where(col(Notice.state).in_(WAITING_NOTICE_STATES),
                                                    col(Notice.deadline_at).is_not(None), *due_n).order_by(Notice.id)))
         clocked = list(s.exec(select(Line).where(col(Line.state).in_(CLOCKED_LINE_STATES), *due_l).order_by(Line.id)))
@@ -343,11 +348,12 @@ def timers_due(*, due_before: datetime | None = None) -> list[TimerDue]:
 # --- the outbox -----------------------------------------------------------------------------------
 
 
-def pending_events(*, limit: int = 200) -> list[EventOut]:
+def pending_events(*, limit: int = 200, uow: UnitOfWork | None = None) -> list[EventOut]:
     """Events not yet handed to the process, oldest first."""
+    uow = given(uow)
     if limit < 1:
         raise InvalidInput("limit", "must be at least 1")
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         events = list(s.exec(select(OutboxEvent).where(col(OutboxEvent.dispatched_at).is_(None))
                              .order_by(OutboxEvent.id).limit(limit)))
         ids = {e.case_id for e in events if e.case_id is not None}
@@ -356,12 +362,13 @@ def pending_events(*, limit: int = 200) -> list[EventOut]:
                          payload=e.payload, created_at=e.created_at, attempts=e.attempts) for e in events]
 
 
-def mark_dispatched(*, event_ids: list[int], now: datetime | None = None) -> int:
+def mark_dispatched(*, event_ids: list[int], now: datetime | None = None, uow: UnitOfWork | None = None) -> int:
     """Mark events handed on; an event already marked keeps its first time. Returns how many changed."""
+    uow = given(uow)
     now = now_or(now)
     if not event_ids:
         return 0
-    with session_scope() as s:
+    with uow.transaction() as s:
         changed = 0
         for ev in s.exec(select(OutboxEvent).where(col(OutboxEvent.id).in_(event_ids)).with_for_update()):
             if ev.dispatched_at is None:
@@ -373,10 +380,12 @@ def mark_dispatched(*, event_ids: list[int], now: datetime | None = None) -> int
         return changed
 
 
-def note_dispatch_failure(*, event_id: int, error: str, now: datetime | None = None) -> None:
+def note_dispatch_failure(*, event_id: int, error: str, now: datetime | None = None,
+                          uow: UnitOfWork | None = None) -> None:
     """The event could not be handed on (Prefect unreachable, ...): it stays in the outbox."""
+    uow = given(uow)
     now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         ev = s.exec(select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update()).first()
         if ev is None:
             raise NotFound("outbox event", event_id)
@@ -389,10 +398,12 @@ def note_dispatch_failure(*, event_id: int, error: str, now: datetime | None = N
 # --- the process's own records --------------------------------------------------------------------
 
 
-def attach_flow_run(*, case_number: str, flow_run_id: str, now: datetime | None = None) -> bool:
+def attach_flow_run(*, case_number: str, flow_run_id: str, now: datetime | None = None,
+                    uow: UnitOfWork | None = None) -> bool:
     """Remember the flow run that carries a case; the timeline says when it changed."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         case = s.exec(select(Case).where(Case.number == case_number).with_for_update()).first()
         if case is None:
             raise NotFound("case", case_number)
@@ -408,18 +419,20 @@ def attach_flow_run(*, case_number: str, flow_run_id: str, now: datetime | None 
         return True
 
 
-def step_done(*, key: str) -> dict[str, Any] | None:
+def step_done(*, key: str, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
     """The result of a process step already done under ``key`` (e.g. a notice's service), if any."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         rec = s.get(IdempotencyRecord, f"process:{key}")
         return rec.result if rec is not None else None
 
 
 def mark_step_done(*, key: str, case_number: str, action: str, result: dict[str, Any],
-                   now: datetime | None = None) -> bool:
+                   now: datetime | None = None, uow: UnitOfWork | None = None) -> bool:
     """Record that a process step is done, once; the timeline gets one entry for it."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         full = f"process:{key}"
         if s.get(IdempotencyRecord, full) is not None:
             return False
@@ -430,10 +443,12 @@ def mark_step_done(*, key: str, case_number: str, action: str, result: dict[str,
         return True
 
 
-def mark_followed_up(*, decision_id: int, documents: list[str], now: datetime | None = None) -> bool:
+def mark_followed_up(*, decision_id: int, documents: list[str], now: datetime | None = None,
+                     uow: UnitOfWork | None = None) -> bool:
     """The decision's documents are issued and sent: mark it, once (``Decision.followed_up_at``)."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         d = s.exec(select(Decision).where(Decision.id == decision_id).with_for_update()).first()
         if d is None:
             raise NotFound("decision", decision_id)

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 
 from models.enums import CaseStatus, LineState, NoticeState
 from models.rules.workdays import end_of_day
-from models.schemas import CaseOut, TaskOut
+from models.schemas import CaseOut, LineOut, TaskOut
+from services.unit_of_work import UnitOfWork, given
 
 StepState = Literal["done", "current", "todo", "skipped"]
 
@@ -72,34 +73,58 @@ def _notice_step(n, tasks: list[TaskOut], confirmed: bool) -> Step:  # noqa: ANN
 def build_map(case: CaseOut, tasks: list[TaskOut]) -> ProcessMap:
     """The map of ``case`` given its open tasks (those of other cases are ignored)."""
     tasks = [t for t in tasks if t.case_number == case.number and t.state in ("open", "claimed")]
-    steps = [Step(key="seized", kind="seized", state="done", detail=case.opened_by, at=case.opened_at)]
-    edges: list[tuple[str, str]] = []
-
     confirmed = case.confirmed_at is not None
-    confirm_task = next((t for t in tasks if t.kind == "confirm_seizure"), None)
-    if confirmed:
-        steps.append(Step(key="confirm", kind="confirm", state="done", at=case.confirmed_at))
-    else:
-        steps.append(Step(key="confirm", kind="confirm", state="current",
-                          waiting_on=_waiting_on_task(confirm_task) if confirm_task else "group:ipr_officer",
-                          until=confirm_task.due_at if confirm_task else None))
-    edges.append(("seized", "confirm"))
+    steps = [Step(key="seized", kind="seized", state="done", detail=case.opened_by, at=case.opened_at),
+             _confirm_step(case, tasks)]
+    edges: list[tuple[str, str]] = [("seized", "confirm")]
+    notice_steps, notice_edges, notice_keys = _notice_steps(case, tasks, confirmed)
+    steps += notice_steps
+    edges += notice_edges
+    held = [ln for ln in case.lines if ln.state in _HELD]
+    answers_pending = any(s.state in ("current", "todo") for s in steps if s.kind == "notice")
+    steps.append(_detention_step(case, tasks, held, answers_pending))
+    edges += [(k, "detention") for k in notice_keys]
+    steps.append(_disposal_step(case, tasks, pending=bool(held) or answers_pending))
+    edges.append(("detention", "disposal"))
+    closed = case.status == CaseStatus.CLOSED
+    steps.append(Step(key="closed", kind="closed", state="done" if closed else "todo"))
+    edges.append(("disposal", "closed"))
+    return ProcessMap(case_number=case.number, steps=steps, edges=edges, tasks=tasks)
 
-    notice_keys = []
+
+def _confirm_step(case: CaseOut, tasks: list[TaskOut]) -> Step:
+    """The IPR officer's confirmation of the lines: done, or waiting on its task (or the group, before it)."""
+    if case.confirmed_at is not None:
+        return Step(key="confirm", kind="confirm", state="done", at=case.confirmed_at)
+    confirm_task = next((t for t in tasks if t.kind == "confirm_seizure"), None)
+    return Step(key="confirm", kind="confirm", state="current",
+                waiting_on=_waiting_on_task(confirm_task) if confirm_task else "group:ipr_officer",
+                until=confirm_task.due_at if confirm_task else None)
+
+
+def _notice_steps(case: CaseOut, tasks: list[TaskOut],
+                  confirmed: bool) -> tuple[list[Step], list[tuple[str, str]], list[str]]:
+    """One step per notice after the confirmation, each with the viewings under way hanging on it; the steps,
+    their edges and the notices' keys."""
+    steps: list[Step] = []
+    edges: list[tuple[str, str]] = []
+    keys = []
     for n in case.notices:
         step = _notice_step(n, tasks, confirmed)
         steps.append(step)
         edges.append(("confirm", step.key))
-        notice_keys.append(step.key)
-        for t in tasks:  # a viewing under way hangs on its notice
+        keys.append(step.key)
+        for t in tasks:
             if t.notice_id == n.id and t.kind in ("approve_viewing", "attend_viewing"):
                 steps.append(Step(key=f"viewing-{t.viewing_id}-{t.kind}", kind=t.kind, state="current",
                                   detail=n.rights_holder, waiting_on=_waiting_on_task(t), until=t.due_at))
                 edges.append((step.key, steps[-1].key))
+    return steps, edges, keys
 
-    held = [ln for ln in case.lines if ln.state in _HELD]
-    ever_detained = [ln for ln in case.lines if ln.detained_at is not None]
-    answers_pending = any(s.state in ("current", "todo") for s in steps if s.kind == "notice")
+
+def _detention_step(case: CaseOut, tasks: list[TaskOut], held: list[LineOut], answers_pending: bool) -> Step:
+    """Lines held: waiting on the investigation (or the court) until the first of their deadlines; else done if
+    any line was ever detained, to come while answers are pending, skipped otherwise."""
     if held:
         investigate = [t for t in tasks if t.kind == "investigate"]
         dues = [end_of_day(ln.investigation_due) for ln in held if ln.investigation_due]
@@ -107,40 +132,35 @@ def build_map(case: CaseOut, tasks: list[TaskOut]) -> ProcessMap:
         waiting = _waiting_on_task(investigate[0]) if investigate else "group:ipr_officer"
         if all(ln.state == LineState.COURT_HOLD for ln in held):
             waiting = "court"
-        detention = Step(key="detention", kind="detention", state="current", waiting_on=waiting,
-                         until=min(dues) if dues else None, detail=", ".join(sorted({ln.brand for ln in held})))
-    elif ever_detained:
-        detention = Step(key="detention", kind="detention", state="done",
-                         detail=", ".join(sorted({ln.brand for ln in ever_detained})))
-    else:
-        detention = Step(key="detention", kind="detention", state="todo" if answers_pending else "skipped")
-    steps.append(detention)
-    edges += [(k, "detention") for k in notice_keys]
+        return Step(key="detention", kind="detention", state="current", waiting_on=waiting,
+                    until=min(dues) if dues else None, detail=", ".join(sorted({ln.brand for ln in held})))
+    ever_detained = [ln for ln in case.lines if ln.detained_at is not None]
+    if ever_detained:
+        return Step(key="detention", kind="detention", state="done",
+                    detail=", ".join(sorted({ln.brand for ln in ever_detained})))
+    return Step(key="detention", kind="detention", state="todo" if answers_pending else "skipped")
 
+
+def _disposal_step(case: CaseOut, tasks: list[TaskOut], *, pending: bool) -> Step:
+    """The disposal of confiscated goods: waiting on its task, done, to come while lines are held or answers
+    pending, or skipped."""
     confiscated = [ln for ln in case.lines if ln.state == LineState.CONFISCATED]
     dispose = [t for t in tasks if t.kind == "dispose"]
     if dispose:
-        disposal = Step(key="disposal", kind="disposal", state="current", waiting_on=_waiting_on_task(dispose[0]),
-                        until=dispose[0].due_at, detail=", ".join(sorted({ln.brand for ln in confiscated})))
-    elif confiscated:
-        disposal = Step(key="disposal", kind="disposal", state="done",
-                        detail=", ".join(sorted({ln.brand for ln in confiscated})))
-    else:
-        disposal = Step(key="disposal", kind="disposal", state="todo" if held or answers_pending else "skipped")
-    steps.append(disposal)
-    edges.append(("detention", "disposal"))
-
-    closed = case.status == CaseStatus.CLOSED
-    steps.append(Step(key="closed", kind="closed", state="done" if closed else "todo"))
-    edges.append(("disposal", "closed"))
-    return ProcessMap(case_number=case.number, steps=steps, edges=edges, tasks=tasks)
+        return Step(key="disposal", kind="disposal", state="current", waiting_on=_waiting_on_task(dispose[0]),
+                    until=dispose[0].due_at, detail=", ".join(sorted({ln.brand for ln in confiscated})))
+    if confiscated:
+        return Step(key="disposal", kind="disposal", state="done",
+                    detail=", ".join(sorted({ln.brand for ln in confiscated})))
+    return Step(key="disposal", kind="disposal", state="todo" if pending else "skipped")
 
 
-def case_map(*, case_number: str, actor: str, now: datetime | None = None) -> ProcessMap:
+def case_map(*, case_number: str, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> ProcessMap:
     """The process map of a case, for customs staff of its office (others: the case does not exist)."""
     from services.cases import get_case
     from services.tasks import list_tasks
+    uow = given(uow)
 
-    case = get_case(case_number=case_number, actor=actor)
-    page = list_tasks(actor=actor, view="office", case_number=case.number, limit=500, now=now)
+    case = get_case(case_number=case_number, actor=actor, uow=uow)
+    page = list_tasks(actor=actor, view="office", case_number=case.number, limit=500, now=now, uow=uow)
     return build_map(case, page.items)

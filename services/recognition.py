@@ -20,13 +20,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from adapters import marks, media
-from adapters.db import session_scope
 from adapters.objectstore import ObjectStore
 from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import Evidence, Line, Recordation, RecordationImage, RightsHolder, User
 from services.context import Actor, load_actor, now_or, record, system_actor
 from services.evidence import _visible_case, is_case_customs, store
+from services.unit_of_work import UnitOfWork, given
 
 IMAGE_KINDS = ("mark", "reference")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -144,17 +144,18 @@ def phone_photo(data: bytes, *, limit: int, field: str) -> bytes:
 
 
 def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: str = "mark",
-                          now: datetime | None = None) -> RecordationImageOut:
+                          now: datetime | None = None, uow: UnitOfWork | None = None) -> RecordationImageOut:
     """Store an image of a recordation (the mark as registered, or a reference photo of genuine goods)."""
+    uow = given(uow)
     now = now_or(now)
     if kind not in IMAGE_KINDS:
         raise InvalidInput("kind", "must be one of {image_kinds}", image_kinds=list(IMAGE_KINDS))
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         _may_maintain(load_actor(s, actor), _recordation(s, recordation))  # refuse before touching the store
     mtype, w, h = _read_image(data, limit=MAX_IMAGE_BYTES)
     sha = hashlib.sha256(data).hexdigest()
     key = image_key(recordation, sha)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         existing = s.exec(select(RecordationImage).where(RecordationImage.key == key)).first()
         if existing is not None:
             return _image_out(s, existing, _recordation(s, recordation), duplicate=True)
@@ -167,7 +168,7 @@ def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: st
             st.delete(key)
             raise OSError(f"the evidence store holds other bytes for {key} than were sent; nothing was kept")
     try:
-        with session_scope() as s:
+        with uow.transaction() as s:
             who = load_actor(s, actor)
             rec = _recordation(s, recordation)
             _may_maintain(who, rec)
@@ -185,9 +186,10 @@ def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: st
         raise
 
 
-def recordation_images(*, recordation: str, actor: str) -> list[RecordationImageOut]:
+def recordation_images(*, recordation: str, actor: str, uow: UnitOfWork | None = None) -> list[RecordationImageOut]:
     """The images of a recordation: for customs, and for its own rights holder."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         rec = _recordation(s, recordation)
         if who.role == Role.RIGHTS_HOLDER and who.rights_holder_id != rec.rights_holder_id:
@@ -261,13 +263,14 @@ def _require_customs(who: Actor, action: str) -> None:
         raise PermissionDenied(who.username, action, "only customs officers match photos")
 
 
-def match_photo(*, actor: str, data: bytes, top: int = 3) -> MatchResult:
+def match_photo(*, actor: str, data: bytes, top: int = 3, uow: UnitOfWork | None = None) -> MatchResult:
     """The recordations whose images appear in the photo, best first ("no match": none)."""
+    uow = given(uow)
     if not 1 <= top <= 20:
         raise InvalidInput("top", "must be between 1 and 20")
     data = phone_photo(data, limit=MAX_PHOTO_BYTES, field="photo")
     _read_image(data, limit=MAX_PHOTO_BYTES, field="photo")
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         _require_customs(load_actor(s, actor), "match a photo")
         index, owner = mark_index(s)
         photo = marks.photo_features(data)
@@ -294,9 +297,10 @@ def outline(data: bytes, candidate: Candidate) -> bytes:
     return marks.draw_match(phone_photo(data, limit=MAX_PHOTO_BYTES, field="photo"), candidate.quad)
 
 
-def check_snapshot(*, actor: str, case_number: str, evidence_id: int) -> SnapshotCheck:
+def check_snapshot(*, actor: str, case_number: str, evidence_id: int, uow: UnitOfWork | None = None) -> SnapshotCheck:
     """Does a captured photo of a line show the mark of the line's recordation? (customs of the case)"""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         _require_customs(who, "check a snapshot")
         case = _visible_case(s, case_number, who)
@@ -328,21 +332,22 @@ def demo_mark_png(brand: str) -> bytes:
     return marks.png_bytes(marks.synthetic_mark(brand, 0))
 
 
-def load_demo_marks(*, now: datetime | None = None) -> list[RecordationImageOut]:
+def load_demo_marks(*, now: datetime | None = None, uow: UnitOfWork | None = None) -> list[RecordationImageOut]:
     """Give each recordation of the demo rights holders its synthetic mark (once; a second run finds them)."""
+    uow = given(uow)
     import json
 
     from services.demo import DEMO_FILE
 
     now = now_or(now)
     demo = {(rh["name"], rh["brand"]) for rh in json.loads(DEMO_FILE.read_text(encoding="utf-8"))["rights_holders"]}
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = system_actor(s)
         recs = [r for r, holder in s.exec(select(Recordation, RightsHolder)
                                           .where(Recordation.rights_holder_id == RightsHolder.id)
                                           .order_by(Recordation.id)) if (holder.name, r.brand) in demo]
         username = who.username
-    return [add_recordation_image(recordation=r.number, actor=username, data=demo_mark_png(r.brand), now=now)
+    return [add_recordation_image(recordation=r.number, actor=username, data=demo_mark_png(r.brand), now=now, uow=uow)
             for r in recs]
 
 
@@ -352,9 +357,10 @@ class RecordationMarks(BaseModel):
     images: list[RecordationImageOut]
 
 
-def my_recordations(*, actor: str) -> list[RecordationMarks]:
+def my_recordations(*, actor: str, uow: UnitOfWork | None = None) -> list[RecordationMarks]:
     """The rights holder's own recordations with their images (for its portal)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if who.role != Role.RIGHTS_HOLDER:
             raise PermissionDenied(who.username, "list its recordations", "only a rights holder has its own")
@@ -379,11 +385,12 @@ class Identification(BaseModel):
 
 
 def record_identifications(*, case_number: str, actor: str, identifications: list[Identification],
-                           now: datetime | None = None) -> int:
+                           now: datetime | None = None, uow: UnitOfWork | None = None) -> int:
     """Put on the case's timeline which lines were identified from a photo, with the match scores, so the
     IPR officer confirming the seizure sees them. Returns how many were recorded."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         _require_customs(who, "record an identification")
         case = _visible_case(s, case_number, who)

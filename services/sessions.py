@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from models.enums import Role
 from models.rules.errors import HandoffRefused, InvalidInput, NotFound, PermissionDenied
 from models.tables import CustomsOffice, User
@@ -30,6 +29,7 @@ from models.ui_session import SignInSession
 from services.auth import LOCAL_CLIENT, authenticate, same_secret
 from services.context import Actor, now_or, record, system_actor
 from services.users import DisplayName, EmailStr, Username
+from services.unit_of_work import UnitOfWork, given
 
 IDLE = timedelta(hours=2)
 ABSOLUTE = timedelta(hours=12)
@@ -73,13 +73,14 @@ def _start(s: Any, user: User, *, via: str, now: datetime, nonce: str | None,
 
 
 def sign_in(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: str | None = None,
-            now: datetime | None = None) -> SignedIn:
+            now: datetime | None = None, uow: UnitOfWork | None = None) -> SignedIn:
     """Check the password (argon2id, outside any transaction; rate-limited per client, see
     ``services.auth``) and open a session.
 
     ``client`` is the network address the attempt comes from; ``nonce`` the browser's pre-sign-in
     nonce cookie: the one-time handoff code of this session can only be traded by a browser
     presenting the same nonce (``exchange_handoff``)."""
+    uow = given(uow)
     now = now_or(now)
     username = username.strip()
     if not username:
@@ -87,20 +88,21 @@ def sign_in(*, username: str, password: str, client: str = LOCAL_CLIENT, nonce: 
     plain("username", username)
     if not password:
         raise InvalidInput("password", "is required")
-    actor = authenticate(username=username, password=password, client=client, nonce=nonce, now=now)
-    with session_scope() as s:
+    actor = authenticate(username=username, password=password, client=client, nonce=nonce, now=now, uow=uow)
+    with uow.transaction() as s:
         user = s.get(User, actor.id)
         if user is None or not user.active:
             raise PermissionDenied(username, "sign in", "wrong user name or password")
         return _start(s, user, via="password", now=now, nonce=nonce)
 
 
-def resume(*, token: str, now: datetime | None = None) -> Actor:
+def resume(*, token: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> Actor:
     """The actor of a live session; ``NotFound`` for an unknown, expired, idle or revoked one."""
+    uow = given(uow)
     now = now_or(now)
     if not token:
         raise NotFound("session", "(none)")
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token))).first()
         if row is None or row.revoked_at is not None or row.expires_at <= now or row.last_seen_at + IDLE <= now:
             raise NotFound("session", "(expired)")
@@ -113,15 +115,17 @@ def resume(*, token: str, now: datetime | None = None) -> Actor:
         return Actor.of(user)
 
 
-def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = None) -> tuple[str, datetime]:
+def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = None,
+                     uow: UnitOfWork | None = None) -> tuple[str, datetime]:
     """Trade a one-time handoff code for a new token of the same session (for the cookie).
 
     The token created at sign-in stays with the Streamlit server; the cookie gets a fresh one so no
     token ever travels through a page script. Only the browser that signed in may trade the code: it
     must present the pre-sign-in nonce the sign-in was bound to, so a link from another site carrying
     someone else's code signs nobody in (login CSRF). A refused code is left as it was."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInSession).where(SignInSession.handoff_hash == _hash(code or "-")).with_for_update()).first()
         if row is None or row.handoff_expires_at is None or row.handoff_expires_at <= now or row.revoked_at is not None:
             raise NotFound("sign-in code", "(expired or used)")
@@ -136,11 +140,12 @@ def exchange_handoff(*, code: str, nonce: str | None, now: datetime | None = Non
         return token, row.expires_at
 
 
-def sign_out(*, token: str, now: datetime | None = None) -> int:
+def sign_out(*, token: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> int:
     """End every session of the sign-in ``token`` belongs to (the page's and the cookie's); the
     number ended. Unknown or already ended tokens change nothing."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInSession).where(SignInSession.token_hash == _hash(token or "-"))).first()
         if row is None or row.revoked_at is not None:
             return 0
@@ -179,7 +184,7 @@ def role_from_groups(groups: list[str]) -> tuple[Role, str | None]:
 
 
 def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: str | None = None,
-                now: datetime | None = None) -> SignedIn:
+                now: datetime | None = None, uow: UnitOfWork | None = None) -> SignedIn:
     """Open a session for a user signed in by the identity provider (OIDC through ``st.login``).
 
     The user is matched by e-mail; the role (and office) come from the groups claim every time, so a
@@ -193,7 +198,34 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
 
     The claims are checked as an administrator's form would be: the e-mail and the display name like
     a local user's, and the user name made from the e-mail must be a valid local user name."""
+    uow = given(uow)
     now = now_or(now)
+    email, authenticated_at = _fresh_claims(claims, now)
+    raw = claims.get(groups_claim) or []
+    groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
+    role, office_code = role_from_groups(groups)
+    with uow.transaction() as s:
+        who = system_actor(s)
+        user = s.exec(select(User).where(col(User.email) == email)).first()
+        office = s.exec(select(CustomsOffice).where(CustomsOffice.code == office_code)).first() if office_code else None
+        if office_code and office is None:
+            raise PermissionDenied(email, "sign in", "unknown customs office {office}", office=office_code)
+        if user is None:
+            if office is None:
+                raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
+            user = _new_staff(s, who, claims, email, role, office, now)
+        if not user.active:
+            raise PermissionDenied(email, "sign in", "the account is disabled")
+        if user.rights_holder_id is not None or user.consignor_id is not None:
+            raise PermissionDenied(email, "sign in", "single sign-on is for customs staff")
+        _follow_groups(s, who, user, role, office, now)
+        return _start(s, user, via="oidc", now=now, nonce=nonce,
+                      expires_at=min(now + ABSOLUTE, authenticated_at + ABSOLUTE) if authenticated_at else None)
+
+
+def _fresh_claims(claims: dict[str, Any], now: datetime) -> tuple[str, datetime | None]:
+    """The claimed e-mail, checked as a local user's, and when the user signed in at the provider; refused when
+    that sign-in is older than a session may last."""
     email = str(claims.get("email") or "").strip().lower()
     if not email:
         raise InvalidInput("email", "the identity provider sent no e-mail claim")
@@ -203,46 +235,39 @@ def sso_sign_in(*, claims: dict[str, Any], groups_claim: str = "groups", nonce: 
         raise PermissionDenied(email, "sign in", "the sign-in at the identity provider is more than {hours} hours "
                                                  "old: sign in with single sign-on again",
                                hours=int(ABSOLUTE.total_seconds() // 3600))
-    raw = claims.get(groups_claim) or []
-    groups = [raw] if isinstance(raw, str) else [str(g) for g in raw]
-    role, office_code = role_from_groups(groups)
-    with session_scope() as s:
-        who = system_actor(s)
-        user = s.exec(select(User).where(col(User.email) == email)).first()
-        office = s.exec(select(CustomsOffice).where(CustomsOffice.code == office_code)).first() if office_code else None
-        if office_code and office is None:
-            raise PermissionDenied(email, "sign in", "unknown customs office {office}", office=office_code)
-        if user is None:
-            if office is None:
-                raise PermissionDenied(email, "sign in", "no account for this e-mail and no office group")
-            base = _claim(Username, "username", email.split("@")[0][:60])
-            name = base
-            while s.exec(select(User.id).where(User.username == name)).first() is not None:
-                name = f"{base}.{secrets.token_hex(2)}"
-            display = _claim(DisplayName, "name", str(claims.get("name") or name)[:200])
-            user = User(username=name, display_name=display, role=role.value,
-                        customs_office_id=office.id, email=email, password_hash=None)
-            s.add(user)
-            s.flush()
-            record(s, actor=who, action="user.created", subject=f"user:{user.username}", at=now,
-                   after={"role": role.value, "office": office.code, "via": "oidc"})
-        if not user.active:
-            raise PermissionDenied(email, "sign in", "the account is disabled")
-        if user.rights_holder_id is not None or user.consignor_id is not None:
-            raise PermissionDenied(email, "sign in", "single sign-on is for customs staff")
-        changes: dict[str, Any] = {}
-        if user.role != role.value:
-            changes["role"] = (user.role, role.value)
-            user.role = role.value
-        if office is not None and user.customs_office_id != office.id:
-            changes["office"] = (user.customs_office_id, office.id)
-            user.customs_office_id = office.id
-        if changes:
-            s.add(user)
-            record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
-                   before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
-        return _start(s, user, via="oidc", now=now, nonce=nonce,
-                      expires_at=min(now + ABSOLUTE, authenticated_at + ABSOLUTE) if authenticated_at else None)
+    return email, authenticated_at
+
+
+def _new_staff(s: Session, who: Actor, claims: dict[str, Any], email: str, role: Role, office: CustomsOffice,
+               now: datetime) -> User:
+    """A customs officer first seen through single sign-on, named after the e-mail (made unique), with no password."""
+    base = _claim(Username, "username", email.split("@")[0][:60])
+    name = base
+    while s.exec(select(User.id).where(User.username == name)).first() is not None:
+        name = f"{base}.{secrets.token_hex(2)}"
+    display = _claim(DisplayName, "name", str(claims.get("name") or name)[:200])
+    user = User(username=name, display_name=display, role=role.value,
+                customs_office_id=office.id, email=email, password_hash=None)
+    s.add(user)
+    s.flush()
+    record(s, actor=who, action="user.created", subject=f"user:{user.username}", at=now,
+           after={"role": role.value, "office": office.code, "via": "oidc"})
+    return user
+
+
+def _follow_groups(s: Session, who: Actor, user: User, role: Role, office: CustomsOffice | None, now: datetime) -> None:
+    """The provider's groups decide the role and office at every sign-in; a change is recorded."""
+    changes: dict[str, Any] = {}
+    if user.role != role.value:
+        changes["role"] = (user.role, role.value)
+        user.role = role.value
+    if office is not None and user.customs_office_id != office.id:
+        changes["office"] = (user.customs_office_id, office.id)
+        user.customs_office_id = office.id
+    if changes:
+        s.add(user)
+        record(s, actor=who, action="user.role_from_groups", subject=f"user:{user.username}", at=now,
+               before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
 
 
 def _claim(kind: Any, field: str, value: str) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from models.enums import LineState, NoticeState, Reason, Route, TaskKind, TaskState
 from models.rules.workdays import end_of_day
 from models.tables import Case, Line, Notice, Task
@@ -15,23 +14,26 @@ from services.cases import close_if_done
 from services.context import now_or, record, system_actor
 from services.court import has_court_notice
 from services.lines import move_lines
+from services.unit_of_work import UnitOfWork, given
 
 _WAITING = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
 
 
-def expired_notice_ids(*, now: datetime) -> list[int]:
+def expired_notice_ids(*, now: datetime, uow: UnitOfWork | None = None) -> list[int]:
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         q = select(Notice.id).where(col(Notice.state).in_(_WAITING), col(Notice.deadline_at) <= now).order_by(Notice.id)
         return list(s.exec(q))
 
 
-def release_notice_if_expired(*, notice_id: int, now: datetime) -> list[dict[str, Any]]:
+def release_notice_if_expired(*, notice_id: int, now: datetime, uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """Release the still-suspended lines of one notice whose deadline has passed (Reg 16, Meas 25).
 
     Safe to call any number of times: a notice no longer waiting changes nothing."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
         if notice is None or notice.state not in _WAITING or notice.deadline_at is None or notice.deadline_at > now:
             return []
@@ -64,26 +66,29 @@ def release_notice_if_expired(*, notice_id: int, now: datetime) -> list[dict[str
         ]
 
 
-def release_expired(*, now: datetime) -> list[dict[str, Any]]:
+def release_expired(*, now: datetime, uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """Release every line whose notice expired unanswered (or without a bond) by ``now``.
 
     Each notice is its own transaction, so one failure leaves the others done and itself untouched."""
+    uow = given(uow)
     released: list[dict[str, Any]] = []
-    for notice_id in expired_notice_ids(now=now):
-        released.extend(release_notice_if_expired(notice_id=notice_id, now=now))
+    for notice_id in expired_notice_ids(now=now, uow=uow):
+        released.extend(release_notice_if_expired(notice_id=notice_id, now=now, uow=uow))
     return released
 
 
-def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None) -> list[dict[str, Any]]:
+def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None,
+                             uow: UnitOfWork | None = None) -> list[dict[str, Any]]:
     """The detention clocks. 30 WD after detention is customs' own deadline to investigate (Reg 20,
     Meas 28): the system decides nothing; an overdue investigation is escalated (its task becomes most
     urgent and the manager sees it overdue). 50 WD with no court notice: an undetermined line is
     released (Reg 24(2)); a line held for a court is not. 20 WD with no court notice after a detention
     on application: the line is released (Reg 24(1)). Only the lines ``line_ids`` when given."""
+    uow = given(uow)
     now = now_or(now)
     moved: list[dict[str, Any]] = []
     only = (col(Line.id).in_(line_ids),) if line_ids is not None else ()
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         overdue = [ln.id for ln in s.exec(select(Line).where(
                        Line.state == LineState.DETAINED.value, col(Line.investigation_due).is_not(None), *only))
                    if end_of_day(ln.investigation_due) <= now]  # type: ignore[arg-type]
@@ -95,7 +100,7 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
                             Line.state == LineState.UNDETERMINED.value, col(Line.court_due).is_not(None), *only))
                         if end_of_day(ln.court_due) <= now]  # type: ignore[arg-type]
     for line_id in overdue:
-        with session_scope() as s:
+        with uow.transaction() as s:
             line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
             if line is None or line.state != LineState.DETAINED.value:
                 continue
@@ -117,9 +122,9 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
             moved.append({"case": case.number, "line": line.number, "brand": line.brand, "state": line.state,
                           "reason": "investigation-overdue"})
     for line_id in no_court_order:
-        moved.extend(_release_without_court_order(line_id, now))
+        moved.extend(_release_without_court_order(line_id, now, uow=uow))
     for line_id in undetermined:
-        with session_scope() as s:
+        with uow.transaction() as s:
             line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
             if line is None or line.state != LineState.UNDETERMINED.value or has_court_notice(s, line.id):  # type: ignore[arg-type]
                 continue
@@ -134,12 +139,12 @@ def advance_detention_clocks(*, now: datetime, line_ids: list[int] | None = None
     return moved
 
 
-def _release_without_court_order(line_id: int, now: datetime) -> list[dict[str, Any]]:
+def _release_without_court_order(line_id: int, now: datetime, *, uow: UnitOfWork) -> list[dict[str, Any]]:
     """Release a line detained on application once 20 WD passed with no court notice (Reg 24(1)); the
     task awaiting the court notice is cancelled, and the bond can be settled when the holder's lines are done."""
     from services.disposal import open_settlement_if_ready
 
-    with session_scope() as s:
+    with uow.transaction() as s:
         line = s.exec(select(Line).where(Line.id == line_id).with_for_update()).first()
         if line is None or line.state != LineState.DETAINED.value or has_court_notice(s, line.id):  # type: ignore[arg-type]
             return []

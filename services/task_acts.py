@@ -27,6 +27,7 @@ from models.tables import Case, Line, Notice, Recordation, Task, TimelineEntry
 from services.context import Actor, publish, record, require_role
 from services.counter_bonds import COUNTER_BOND_TASK_ACTS
 from services.legal_task_acts import LEGAL_OUTCOME_FIELDS, LEGAL_TASK_ACTS
+from services.unit_of_work import UnitOfWork, given
 
 
 @dataclass(frozen=True)
@@ -126,14 +127,14 @@ def _confirm_seizure(s: Session, *, who: Actor, task: Task, outcome: str, form: 
 
 
 def confirm_seizure(*, case_number: str, actor: str, not_matching: list[int] | None = None, reason: str = "",
-                    now: datetime | None = None) -> dict[str, Any]:
+                    now: datetime | None = None, uow: UnitOfWork | None = None) -> dict[str, Any]:
     """The confirmation done from the case page or the command line: the confirm_seizure task completes with it."""
-    from adapters.db import session_scope
     from services.context import load_actor, now_or
     from services.tasks import complete_matching_tasks
+    uow = given(uow)
 
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         case = s.exec(select(Case).where(Case.number == case_number).with_for_update()).first()
         if case is None:

@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
-from adapters.db import session_scope
 from models.enums import DocumentKind, Role, TaskKind, TaskState
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied, YunqueError
 from models.schemas import TaskOut
 from models.tables import TASK_LIVE_SQL, Case, Task, User
 from services.context import Actor, load_actor, now_or, record
+from services.unit_of_work import UnitOfWork, given
 
 _LIVE = [TaskState.OPEN.value, TaskState.CLAIMED.value]
 
@@ -80,10 +80,11 @@ def task_facts(s: Session, tasks: list[Task], numbers: dict[int, str]) -> dict[i
 
 
 def inbox(*, actor: str, mine_only: bool = False, include_done: bool = False, kind: str | list[str] | None = None,
-          case_number: str | None = None, limit: int = 200) -> list[TaskOut]:
+          case_number: str | None = None, limit: int = 200, uow: UnitOfWork | None = None) -> list[TaskOut]:
     """Tasks an officer may work: its group's tasks in its office, unassigned or assigned to it
     (managers see every task of their office)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if not who.is_customs or who.role == Role.SYSTEM:
             raise PermissionDenied(who.username, "read the task inbox")
@@ -132,9 +133,11 @@ def _may_work(who: Actor, task: Task) -> None:
                                task=task.id, group=task.candidate_group)
 
 
-def claim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
+def claim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None,
+               uow: UnitOfWork | None = None) -> TaskOut:
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         task = _lock(s, task_id, who, expected_version)
         _may_work(who, task)
@@ -148,9 +151,11 @@ def claim_task(*, task_id: int, actor: str, expected_version: int | None = None,
         return tasks_out(s, [(task, _case_number(s, task), who.username)])[0]
 
 
-def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
+def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = None, now: datetime | None = None,
+                 uow: UnitOfWork | None = None) -> TaskOut:
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         task = _lock(s, task_id, who, expected_version)
         if task.assignee_id != who.id and who.role not in (Role.MANAGER, Role.ADMIN):
@@ -163,10 +168,11 @@ def unclaim_task(*, task_id: int, actor: str, expected_version: int | None = Non
 
 
 def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: int | None = None,
-                now: datetime | None = None) -> TaskOut:
+                now: datetime | None = None, uow: UnitOfWork | None = None) -> TaskOut:
     """Hand a task to a colleague of the same group and office (an officer its own task; a manager any)."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         task = _lock(s, task_id, who, expected_version)
         if who.role not in (Role.MANAGER, Role.ADMIN) and task.assignee_id != who.id:
@@ -185,15 +191,17 @@ def assign_task(*, task_id: int, actor: str, assignee: str, expected_version: in
 
 
 def complete_task(*, task_id: int, actor: str, outcome: str, fields: dict[str, Any] | None = None,
-                  expected_version: int | None = None, now: datetime | None = None) -> TaskOut:
+                  expected_version: int | None = None, now: datetime | None = None,
+                  uow: UnitOfWork | None = None) -> TaskOut:
     """Complete a task with one of its outcomes and its typed form: the task's act (``services.task_acts``)
     is performed in the same transaction, and the timeline records the completion once. A task kind
     without an act cannot be completed; two officers completing a task at once: one wins, the other
     changes nothing."""
     from services.task_acts import act_for, parse_form
+    uow = given(uow)
 
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         task = _lock(s, task_id, who, expected_version)
         _may_work(who, task)
@@ -339,7 +347,7 @@ def _customs_reader(s: Session, actor: str) -> Actor:
 def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None = None, case_number: str | None = None,
                due: str | None = None, assignee: str | None = None, priority_max: int | None = None,
                escalated: bool | None = None, offset: int = 0, limit: int = 50,
-               now: datetime | None = None) -> TaskPage:
+               now: datetime | None = None, uow: UnitOfWork | None = None) -> TaskPage:
     """A view of the inbox, filtered and paged by the database:
 
     - ``mine``: open tasks assigned to me;
@@ -348,8 +356,24 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
     - ``done``: tasks I completed, newest first.
 
     ``due`` is ``overdue``, ``today`` (due by the end of today, Shanghai time) or ``none`` (no due date)."""
-    from models.rules.workdays import end_of_day, local_date
+    uow = given(uow)
+    _check_inbox_query(view=view, due=due, offset=offset, limit=limit)
+    now = now_or(now)
+    with uow.transaction(readonly=True) as s:
+        who = _customs_reader(s, actor)
+        q = _filtered(s, _of_view(select(Task), who, view), kind=kind, case_number=case_number, assignee=assignee,
+                      priority_max=priority_max, escalated=escalated, due=due, now=now)
+        if view == "done":
+            q = q.order_by(col(Task.completed_by_id), col(Task.completed_at).desc(), col(Task.id).desc())
+        else:  # in index order (tasks without a due date come first on SQLite, last on PostgreSQL)
+            q = q.order_by(col(Task.due_at), col(Task.id))
+        rows = list(s.exec(q.offset(offset).limit(limit + 1)))
+        more = len(rows) > limit
+        return TaskPage(view=view, items=_listed(s, rows[:limit]),
+                        offset=offset, limit=limit, next_offset=offset + limit if more else None)
 
+
+def _check_inbox_query(*, view: str, due: str | None, offset: int, limit: int) -> None:
     if view not in VIEWS:
         raise InvalidInput("view", "must be one of {choices}", choices=list(VIEWS))
     if not 1 <= limit <= 500:
@@ -358,55 +382,59 @@ def list_tasks(*, actor: str, view: str = "mine", kind: str | list[str] | None =
         raise InvalidInput("offset", "must not be negative")
     if due not in (None, "", "overdue", "today", "none"):
         raise InvalidInput("due", "must be overdue, today or none")
-    now = now_or(now)
-    with session_scope(readonly=True) as s:
-        who = _customs_reader(s, actor)
-        q = select(Task)
-        if who.role != Role.ADMIN:
-            q = q.where(Task.customs_office_id == who.customs_office_id)
-        if view == "done":
-            q = q.where(Task.completed_by_id == who.id, Task.state == TaskState.COMPLETED.value)
-        else:
-            q = q.where(text(TASK_LIVE_SQL))  # as written in the partial indexes, so the planners use them
-        if view == "mine":
-            q = q.where(Task.assignee_id == who.id)
-        elif view == "group":
-            q = q.where(col(Task.assignee_id).is_(None))
-            if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
-                q = q.where(Task.candidate_group == who.role.value)
-        kinds = [kind] if isinstance(kind, str) else list(kind or [])
-        kinds = [k for k in kinds if k]
-        if kinds:
-            q = q.where(col(Task.kind).in_(kinds))
-        if case_number and case_number.strip():
-            case_id = s.exec(select(Case.id).where(Case.number == case_number.strip().upper())).first()
-            q = q.where(Task.case_id == (case_id if case_id is not None else -1))
-        if assignee and assignee.strip():
-            user_id = s.exec(select(User.id).where(User.username == assignee.strip())).first()
-            q = q.where(Task.assignee_id == (user_id if user_id is not None else -1))
-        if priority_max is not None:
-            q = q.where(Task.priority <= priority_max)
-        if escalated is not None:
-            q = q.where(col(Task.escalated_at).is_not(None) if escalated else col(Task.escalated_at).is_(None))
-        if due == "overdue":
-            q = q.where(col(Task.due_at) < now)
-        elif due == "today":
-            q = q.where(col(Task.due_at) <= end_of_day(local_date(now)))
-        elif due == "none":
-            q = q.where(col(Task.due_at).is_(None))
-        if view == "done":
-            q = q.order_by(col(Task.completed_by_id), col(Task.completed_at).desc(), col(Task.id).desc())
-        else:  # in index order (tasks without a due date come first on SQLite, last on PostgreSQL)
-            q = q.order_by(col(Task.due_at), col(Task.id))
-        rows = list(s.exec(q.offset(offset).limit(limit + 1)))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_({t.case_id for t in rows}))).all()) if rows else {}
-        users = {t.assignee_id for t in rows if t.assignee_id}
-        names = dict(s.exec(select(User.id, User.username).where(col(User.id).in_(users))).all()) if users else {}
-        items = tasks_out(s, [(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows])  # type: ignore[misc]
-        return TaskPage(view=view, items=items,
-                        offset=offset, limit=limit, next_offset=offset + limit if more else None)
+
+
+def _of_view(q: Any, who: Actor, view: str) -> Any:
+    """The tasks of one inbox view: the reader's office (an administrator's: every office), live or done."""
+    if who.role != Role.ADMIN:
+        q = q.where(Task.customs_office_id == who.customs_office_id)
+    if view == "done":
+        q = q.where(Task.completed_by_id == who.id, Task.state == TaskState.COMPLETED.value)
+    else:
+        q = q.where(text(TASK_LIVE_SQL))  # as written in the partial indexes, so the planners use them
+    if view == "mine":
+        q = q.where(Task.assignee_id == who.id)
+    elif view == "group":
+        q = q.where(col(Task.assignee_id).is_(None))
+        if who.role in (Role.SITE_OFFICER, Role.IPR_OFFICER):
+            q = q.where(Task.candidate_group == who.role.value)
+    return q
+
+
+def _filtered(s: Session, q: Any, *, kind: str | list[str] | None, case_number: str | None, assignee: str | None,
+              priority_max: int | None, escalated: bool | None, due: str | None, now: datetime) -> Any:
+    """The inbox's filters; an unknown case or assignee matches nothing (id -1) rather than everything."""
+    from models.rules.workdays import end_of_day, local_date
+
+    kinds = [k for k in ([kind] if isinstance(kind, str) else list(kind or [])) if k]
+    if kinds:
+        q = q.where(col(Task.kind).in_(kinds))
+    if case_number and case_number.strip():
+        case_id = s.exec(select(Case.id).where(Case.number == case_number.strip().upper())).first()
+        q = q.where(Task.case_id == (case_id if case_id is not None else -1))
+    if assignee and assignee.strip():
+        user_id = s.exec(select(User.id).where(User.username == assignee.strip())).first()
+        q = q.where(Task.assignee_id == (user_id if user_id is not None else -1))
+    if priority_max is not None:
+        q = q.where(Task.priority <= priority_max)
+    if escalated is not None:
+        q = q.where(col(Task.escalated_at).is_not(None) if escalated else col(Task.escalated_at).is_(None))
+    if due == "overdue":
+        q = q.where(col(Task.due_at) < now)
+    elif due == "today":
+        q = q.where(col(Task.due_at) <= end_of_day(local_date(now)))
+    elif due == "none":
+        q = q.where(col(Task.due_at).is_(None))
+    return q
+
+
+def _listed(s: Session, rows: list[Task]) -> list[TaskOut]:
+    """The page's tasks with their case numbers and assignees, read in two queries for the whole page."""
+    cases = {t.case_id for t in rows}
+    numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_(cases))).all()) if rows else {}
+    users = {t.assignee_id for t in rows if t.assignee_id}
+    names = dict(s.exec(select(User.id, User.username).where(col(User.id).in_(users))).all()) if users else {}
+    return tasks_out(s, [(t, numbers.get(t.case_id, ""), names.get(t.assignee_id)) for t in rows])  # type: ignore[misc]
 
 
 def why_not_complete(who: Actor, task: Task) -> str | None:
@@ -424,12 +452,13 @@ def why_not_complete(who: Actor, task: Task) -> str | None:
     return None
 
 
-def task_detail(*, task_id: int, actor: str) -> TaskDetail:
+def task_detail(*, task_id: int, actor: str, uow: UnitOfWork | None = None) -> TaskDetail:
     """One task with its case summary, its form (fields and outcomes) and its history."""
     from models.tables import Line, Notice, Recordation, RightsHolder, TimelineEntry
     from services.task_acts import describe
+    uow = given(uow)
 
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who = _customs_reader(s, actor)
         task = s.get(Task, task_id)
         if task is None or (who.role != Role.ADMIN and task.customs_office_id != who.customs_office_id):
@@ -491,17 +520,19 @@ class BulkResult(BaseModel):
 
 
 def bulk(*, action: str, task_ids: list[int], actor: str, assignee: str | None = None, outcome: str | None = None,
-         fields: dict[str, Any] | None = None, now: datetime | None = None) -> list[BulkResult]:
+         fields: dict[str, Any] | None = None, now: datetime | None = None,
+         uow: UnitOfWork | None = None) -> list[BulkResult]:
     """Claim, unclaim, hand over or complete several tasks; each in its own transaction, each reported.
     Completing several at once is allowed only for kinds whose form allows it (``TaskAct.bulk``)."""
     from services.task_acts import act_for
+    uow = given(uow)
 
     if action not in ("claim", "unclaim", "assign", "complete"):
         raise InvalidInput("action", "must be claim, unclaim, assign or complete")
     if not task_ids:
         raise InvalidInput("task_ids", "select at least one task")
     if action == "complete" and len(task_ids) > 1:
-        with session_scope(readonly=True) as s:
+        with uow.transaction(readonly=True) as s:
             kinds = set(s.exec(select(Task.kind).where(col(Task.id).in_(task_ids))))
         for k in kinds:
             if not act_for(k).bulk:
@@ -511,26 +542,27 @@ def bulk(*, action: str, task_ids: list[int], actor: str, assignee: str | None =
     for tid in task_ids:
         try:
             if action == "claim":
-                t = claim_task(task_id=tid, actor=actor, now=now)
+                t = claim_task(task_id=tid, actor=actor, now=now, uow=uow)
             elif action == "unclaim":
-                t = unclaim_task(task_id=tid, actor=actor, now=now)
+                t = unclaim_task(task_id=tid, actor=actor, now=now, uow=uow)
             elif action == "assign":
-                t = assign_task(task_id=tid, actor=actor, assignee=assignee or "", now=now)
+                t = assign_task(task_id=tid, actor=actor, assignee=assignee or "", now=now, uow=uow)
             else:
-                t = complete_task(task_id=tid, actor=actor, outcome=outcome or "", fields=fields, now=now)
+                t = complete_task(task_id=tid, actor=actor, outcome=outcome or "", fields=fields, now=now, uow=uow)
             out.append(BulkResult(task_id=tid, ok=True, task=t))
         except YunqueError as e:
             out.append(BulkResult(task_id=tid, ok=False, error=f"{e.code}: {e}", refusal=e))
     return out
 
 
-def escalate_overdue(*, now: datetime | None = None) -> list[int]:
+def escalate_overdue(*, now: datetime | None = None, uow: UnitOfWork | None = None) -> list[int]:
     """Overdue open tasks are handed up to their office's managers (once each): they appear in the
     managers' "escalated" filter and the timeline says so."""
     from services.context import system_actor
+    uow = given(uow)
 
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = system_actor(s)
         done: list[int] = []
         for t in s.exec(select(Task).where(col(Task.state).in_(_LIVE), col(Task.due_at) < now,

@@ -32,7 +32,6 @@ from functools import cache
 
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from adapters.mail import MailFailed, build_message, send
 from models.rules.errors import InvalidInput, UnlockLinkRefused, UnlockLinksLimited
 from models.rules.workdays import SHANGHAI
@@ -41,7 +40,7 @@ from models.text import plain
 from models.ui_session import SignInUnlock
 from services.auth import LOCAL_CLIENT
 from services.context import Actor, now_or, record, system_actor
-from yunque.settings import get_settings
+from services.unit_of_work import UnitOfWork, given
 
 LINK_VALID = timedelta(minutes=30)
 RATE_WINDOW = timedelta(hours=1)
@@ -59,10 +58,11 @@ class UnlockMail:
     to: str
     token: str
     expires_at: datetime
+    public_url: str  # the portal's address in the unit of work that recorded the request
 
     @property
     def link(self) -> str:
-        return f"{get_settings().public_url.rstrip('/')}{ROUTE}?token={self.token}"
+        return f"{self.public_url.rstrip('/')}{ROUTE}?token={self.token}"
 
 
 def _hash(token: str) -> str:
@@ -76,19 +76,21 @@ def _limit(s: Session, where: object, limit: int, scope: str, now: datetime) -> 
         raise UnlockLinksLimited(scope, times[-1] + RATE_WINDOW)
 
 
-def request_unlock_link(*, username: str, client: str = LOCAL_CLIENT, now: datetime | None = None) -> UnlockMail | None:
+def request_unlock_link(*, username: str, client: str = LOCAL_CLIENT, now: datetime | None = None,
+                        uow: UnitOfWork | None = None) -> UnlockMail | None:
     """Record a request for an unlock link for ``username``; what to mail, or None (no such active local
     account with an address). Never tell the user which: the caller says the same either way.
 
     ``UnlockLinksLimited`` beyond the per-account and per-client limits (counted whether or not the
     account exists, so the refusal tells nothing either)."""
+    uow = given(uow)
     now = now_or(now)
     name = username.strip().lower()[:80]
     if not name:
         raise InvalidInput("username", "is required")
     plain("username", name)
     client = (client or LOCAL_CLIENT)[:64]
-    with session_scope() as s:
+    with uow.transaction() as s:
         _limit(s, SignInUnlock.username == name, PER_ACCOUNT, "account", now)
         _limit(s, SignInUnlock.client == client, PER_CLIENT, "client", now)
         user = s.exec(select(User).where(User.username == name)).first()
@@ -105,7 +107,7 @@ def request_unlock_link(*, username: str, client: str = LOCAL_CLIENT, now: datet
         if token is None:
             return None
         return UnlockMail(request_id=row.id, username=name, to=user.email, token=token,  # type: ignore[arg-type, union-attr]
-                          expires_at=row.expires_at)  # type: ignore[arg-type]
+                          expires_at=row.expires_at, public_url=uow.settings.public_url)  # type: ignore[arg-type]
 
 
 def _message_text(mail: UnlockMail) -> tuple[str, str]:
@@ -125,20 +127,22 @@ def _message_text(mail: UnlockMail) -> tuple[str, str]:
     return subject, "\n".join(zh) + "\n\n" + "\n".join(en) + "\n"
 
 
-def send_unlock_link(mail: UnlockMail, *, now: datetime | None = None) -> None:
+def send_unlock_link(mail: UnlockMail, *, now: datetime | None = None, uow: UnitOfWork | None = None) -> None:
     """Mail the link to the account's own address (no transaction open meanwhile) and record the
     outcome; a failure is recorded on the timeline and raised (``MailFailed``)."""
+    uow = given(uow)
     started = now_or(now)
     subject, body = _message_text(mail)
     failure: MailFailed | None = None
     sent = None
     try:
-        sent = send(build_message(sender=get_settings().mail_from, to=[mail.to], subject=subject, body=body,
-                                  attachments=[], date=started, headers={"X-Yunque-Unlock": str(mail.request_id)}))
+        sent = send(build_message(sender=uow.settings.mail_from, to=[mail.to], subject=subject, body=body,
+                                  attachments=[], date=started, headers={"X-Yunque-Unlock": str(mail.request_id)}),
+                    settings=uow.settings)
     except MailFailed as e:
         failure = e
     finished = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.get(SignInUnlock, mail.request_id)
         assert row is not None
         if sent is not None:
@@ -157,27 +161,31 @@ def _sender() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=2, thread_name_prefix="yunque-unlock-mail")
 
 
-def ask_for_unlock_link(*, username: str, client: str = LOCAL_CLIENT, now: datetime | None = None) -> Future[None]:
+def ask_for_unlock_link(*, username: str, client: str = LOCAL_CLIENT, now: datetime | None = None,
+                        uow: UnitOfWork | None = None) -> Future[None]:
     """What the sign-in page does: record the request now, mail the link on a background thread.
 
     The future is done at once when there is nothing to mail; the page never waits for it (tests do)."""
-    mail = request_unlock_link(username=username, client=client, now=now)
+    uow = given(uow)
+    mail = request_unlock_link(username=username, client=client, now=now, uow=uow)
     if mail is None:
         done: Future[None] = Future()
         done.set_result(None)
         return done
-    return _sender().submit(send_unlock_link, mail, now=now)
+    return _sender().submit(send_unlock_link, mail, now=now, uow=uow)
 
 
-def use_unlock_link(*, token: str, client: str = LOCAL_CLIENT, now: datetime | None = None) -> str:
+def use_unlock_link(*, token: str, client: str = LOCAL_CLIENT, now: datetime | None = None,
+                    uow: UnitOfWork | None = None) -> str:
     """Clear the sign-in lock of the link's account; the account's user name.
 
     ``UnlockLinkRefused`` for a used, expired or unknown link (a link that exists is recorded as refused;
     a made-up token writes nothing)."""
+    uow = given(uow)
     now = now_or(now)
     client = (client or LOCAL_CLIENT)[:64]
     refused: str | None = None
-    with session_scope() as s:
+    with uow.transaction() as s:
         row = s.exec(select(SignInUnlock).where(SignInUnlock.token_hash == _hash(token or "-")).with_for_update()).first()
         user = s.get(User, row.user_id) if row is not None and row.user_id is not None else None
         if row is None or user is None:

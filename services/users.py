@@ -11,13 +11,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlmodel import Session, col, select
 
-from adapters.db import lock_name, session_scope
+from adapters.db import lock_name
 from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound
 from models.tables import Consignor, CustomsOffice, RightsHolder, User
 from models.text import PlainText, plain
 from services.auth import hash_password
 from services.context import Actor, load_actor, now_or, record, require_role
+from services.unit_of_work import UnitOfWork, given
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PlainText]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9._-]{2,79}$")]
@@ -141,9 +142,10 @@ def _user(s: Session, username: str) -> User:
     return u
 
 
-def list_users(*, actor: str, now: datetime | None = None) -> list[UserOut]:
+def list_users(*, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> list[UserOut]:
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         _admin(s, actor)
         from services.auth import locked_scopes
 
@@ -152,8 +154,9 @@ def list_users(*, actor: str, now: datetime | None = None) -> list[UserOut]:
         return [_out(s, u, now, locked) for u in users]
 
 
-def list_organisations(*, actor: str) -> OrganisationsOut:
-    with session_scope(readonly=True) as s:
+def list_organisations(*, actor: str, uow: UnitOfWork | None = None) -> OrganisationsOut:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         _admin(s, actor)
         return OrganisationsOut(
             customs_offices=[{"code": o.code, "name": o.name, "name_en": o.name_en}
@@ -164,10 +167,12 @@ def list_organisations(*, actor: str) -> OrganisationsOut:
         )
 
 
-def create_user(*, actor: str, user: UserIn | dict, now: datetime | None = None) -> UserOut:
+def create_user(*, actor: str, user: UserIn | dict, now: datetime | None = None,
+                uow: UnitOfWork | None = None) -> UserOut:
+    uow = given(uow)
     data = user if isinstance(user, UserIn) else UserIn.model_validate(user)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = _admin(s, actor)
         lock_name(s, f"username:{data.username}")  # two administrators creating one name at once: one user
         if s.exec(select(User.id).where(User.username == data.username)).first() is not None:
@@ -187,11 +192,12 @@ def create_user(*, actor: str, user: UserIn | dict, now: datetime | None = None)
 
 
 def update_user(*, actor: str, username: str, membership: Membership | dict, display_name: str | None = None,
-                now: datetime | None = None) -> UserOut:
+                now: datetime | None = None, uow: UnitOfWork | None = None) -> UserOut:
     """Change a user's role and organisation (and name)."""
+    uow = given(uow)
     m = membership if isinstance(membership, Membership) else Membership.model_validate(membership)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = _admin(s, actor)
         u = _user(s, username)
         before = {"role": u.role, "organisation": _org_name(s, u), "display_name": u.display_name}
@@ -211,12 +217,14 @@ def update_user(*, actor: str, username: str, membership: Membership | dict, dis
         return out
 
 
-def set_user_active(*, actor: str, username: str, active: bool, now: datetime | None = None) -> UserOut:
+def set_user_active(*, actor: str, username: str, active: bool, now: datetime | None = None,
+                    uow: UnitOfWork | None = None) -> UserOut:
     """Disable (or enable again) an account; disabling ends its sessions at once."""
     from services.sessions import revoke_user_sessions
+    uow = given(uow)
 
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = _admin(s, actor)
         u = _user(s, username)
         if u.id == who.id and not active:
@@ -230,13 +238,15 @@ def set_user_active(*, actor: str, username: str, active: bool, now: datetime | 
         return _out(s, u, now)
 
 
-def reset_password(*, actor: str, username: str, new_password: str, now: datetime | None = None) -> UserOut:
+def reset_password(*, actor: str, username: str, new_password: str, now: datetime | None = None,
+                   uow: UnitOfWork | None = None) -> UserOut:
     """Set a new password chosen by the administrator; unlocks the account and ends its sessions."""
     from services.sessions import revoke_user_sessions
+    uow = given(uow)
 
     now = now_or(now)
     hashed = hash_password(new_password)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = _admin(s, actor)
         u = _user(s, username)
         u.password_hash, u.failed_logins, u.locked_until = hashed, 0, None
@@ -247,10 +257,12 @@ def reset_password(*, actor: str, username: str, new_password: str, now: datetim
         return _out(s, u, now)
 
 
-def create_rights_holder(*, actor: str, holder: RightsHolderIn | dict, now: datetime | None = None) -> dict[str, object]:
+def create_rights_holder(*, actor: str, holder: RightsHolderIn | dict, now: datetime | None = None,
+                         uow: UnitOfWork | None = None) -> dict[str, object]:
+    uow = given(uow)
     data = holder if isinstance(holder, RightsHolderIn) else RightsHolderIn.model_validate(holder)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = _admin(s, actor)
         if s.exec(select(RightsHolder.id).where(RightsHolder.name == data.name)).first() is not None:
             raise InvalidInput("name", "a rights holder named {name!r} exists", name=data.name)
@@ -263,12 +275,13 @@ def create_rights_holder(*, actor: str, holder: RightsHolderIn | dict, now: date
         return {"id": h.id, "name": h.name}
 
 
-def set_locale(*, actor: str, locale: str, now: datetime | None = None) -> str:
+def set_locale(*, actor: str, locale: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> str:
     """A user chooses the language of the app for themselves (zh or en)."""
+    uow = given(uow)
     if locale not in ("zh", "en"):
         raise InvalidInput("locale", "must be zh or en")
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         u = s.get(User, who.id)
         assert u is not None
@@ -281,9 +294,10 @@ def set_locale(*, actor: str, locale: str, now: datetime | None = None) -> str:
         return locale
 
 
-def colleagues(*, actor: str, role: str | None = None) -> list[dict[str, str]]:
+def colleagues(*, actor: str, role: str | None = None, uow: UnitOfWork | None = None) -> list[dict[str, str]]:
     """Active customs users of the caller's office (to hand a task over), optionally of one role."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         if not who.is_customs or who.role == Role.SYSTEM:
             raise NotFound("office", "(none)")

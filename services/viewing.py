@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
-from adapters.db import session_scope
 from models.enums import NoticeState, Role, ShotRequestState, TaskKind, TaskState, ViewingState
 from models.evidence_schemas import (
     CallLinkIn,
@@ -50,6 +49,7 @@ from models.tables import (
 from models.text import plain
 from services.context import Actor, load_actor, now_or, open_task, publish, record
 from services.evidence import case_scope, evidence_of_viewing, is_case_customs
+from services.unit_of_work import UnitOfWork, given
 
 #: How long customs has to decide on a request, and to attend an approved viewing, at most:
 #: never later than the notice's deadline.
@@ -140,57 +140,25 @@ def request_viewing(
     invite_consignor: bool = False,
     note: str = "",
     now: datetime | None = None,
+    uow: UnitOfWork | None = None,
 ) -> ViewingOut:
     """Ask customs to let one see the goods (Reg 17): a rights holder the lines of its notice
     (``notice_id``), the consignor the lines of its shipment (``case_number``)."""
+    uow = given(uow)
     data = ViewingRequestIn(line_numbers=line_numbers, invite_consignor=invite_consignor, note=note)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who = load_actor(s, actor)
         notice: Notice | None = None
         if who.role == Role.RIGHTS_HOLDER:
-            if notice_id is None:
-                raise InvalidInput("notice_id", "a rights holder asks to view the lines of one of its notices")
-            notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
-            if notice is None or notice.rights_holder_id != who.rights_holder_id:
-                raise NotFound("notice", notice_id)
-            case = s.get(Case, notice.case_id)
-            assert case is not None
-            from services.cases import mark_served, sent_to_holder
-
-            if not sent_to_holder(case, notice):
-                raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
-            if notice.state == NoticeState.ISSUED:
-
-                mark_served(s, notice, who, at=now, means="portal")  # the holder's first act on the portal serves it
-            if notice.state != NoticeState.SERVED:
-                raise ConcurrentUpdate(f"notice {notice.id}", "is {notice_state}: a viewing is for a notice still awaiting its answer",
-                                   notice_state=notice.state)
-            if notice.deadline_at is not None and now >= notice.deadline_at:
-                raise DeadlinePassed(str(notice.id), notice.deadline_at)
-            candidates = list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
+            case, notice, candidates = _holders_lines(s, who, notice_id, now)
             invited = data.invite_consignor
         elif who.role == Role.CONSIGNOR:
-            if case_number is None:
-                raise InvalidInput("case_number", "the consignor asks to view the lines of its shipment's case")
-            case = s.exec(select(Case).where(Case.number == case_number)).first()
-            ship = s.get(Shipment, case.shipment_id) if case else None
-            if case is None or ship is None or ship.consignor_id != who.consignor_id:
-                raise NotFound("case", case_number)
-            candidates = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
+            case, candidates = _consignors_lines(s, who, case_number)
             invited = True
         else:
             raise PermissionDenied(who.username, "request a viewing", "rights holders and consignors ask for viewings")
-
-        by_number = {ln.number: ln for ln in candidates}
-        wanted = sorted(set(data.line_numbers)) if data.line_numbers else sorted(by_number)
-        unknown = [n for n in wanted if n not in by_number]
-        if unknown:
-            raise InvalidInput("line_numbers", "line(s) {lines} are not yours to view in this case", lines=unknown)
-        lines = [by_number[n] for n in wanted if by_number[n].state in ("suspended", "detained", "undetermined")]
-        if not lines:
-            raise InvalidInput("line_numbers", "none of these lines is still held by customs")
-
+        wanted, lines = _lines_to_view(candidates, data.line_numbers)
         v = Viewing(case_id=case.id, notice_id=notice.id if notice else None, requested_by_id=who.id,  # type: ignore[arg-type]
                     requested_at=now, remote=True, state=ViewingState.REQUESTED.value, consignor_invited=invited,
                     line_ids=[ln.id for ln in lines])  # type: ignore[misc]
@@ -210,12 +178,63 @@ def request_viewing(
         return _viewing_out(s, v, case)
 
 
+def _holders_lines(s: Session, who: Actor, notice_id: int | None, now: datetime) -> tuple[Case, Notice, list[Line]]:
+    """The case, the notice (locked) and its lines a rights holder may ask to view: a notice sent to it and
+    still awaiting its answer before the deadline. Asking serves a notice not served yet (the holder's first
+    act on the portal)."""
+    if notice_id is None:
+        raise InvalidInput("notice_id", "a rights holder asks to view the lines of one of its notices")
+    notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
+    if notice is None or notice.rights_holder_id != who.rights_holder_id:
+        raise NotFound("notice", notice_id)
+    case = s.get(Case, notice.case_id)
+    assert case is not None
+    from services.cases import mark_served, sent_to_holder
+
+    if not sent_to_holder(case, notice):
+        raise NotFound("notice", notice_id)  # not sent yet: it does not exist for the holder
+    if notice.state == NoticeState.ISSUED:
+        mark_served(s, notice, who, at=now, means="portal")
+    if notice.state != NoticeState.SERVED:
+        raise ConcurrentUpdate(f"notice {notice.id}", "is {notice_state}: a viewing is for a notice still awaiting its answer",
+                               notice_state=notice.state)
+    if notice.deadline_at is not None and now >= notice.deadline_at:
+        raise DeadlinePassed(str(notice.id), notice.deadline_at)
+    return case, notice, list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
+
+
+def _consignors_lines(s: Session, who: Actor, case_number: str | None) -> tuple[Case, list[Line]]:
+    """The case and all its lines, for the consignor of its shipment (another's case does not exist for it)."""
+    if case_number is None:
+        raise InvalidInput("case_number", "the consignor asks to view the lines of its shipment's case")
+    case = s.exec(select(Case).where(Case.number == case_number)).first()
+    ship = s.get(Shipment, case.shipment_id) if case else None
+    if case is None or ship is None or ship.consignor_id != who.consignor_id:
+        raise NotFound("case", case_number)
+    return case, list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
+
+
+def _lines_to_view(candidates: list[Line], line_numbers: list[int] | None) -> tuple[list[int], list[Line]]:
+    """The line numbers asked for (all the candidates when none), and those of them customs still holds."""
+    by_number = {ln.number: ln for ln in candidates}
+    wanted = sorted(set(line_numbers)) if line_numbers else sorted(by_number)
+    unknown = [n for n in wanted if n not in by_number]
+    if unknown:
+        raise InvalidInput("line_numbers", "line(s) {lines} are not yours to view in this case", lines=unknown)
+    lines = [by_number[n] for n in wanted if by_number[n].state in ("suspended", "detained", "undetermined")]
+    if not lines:
+        raise InvalidInput("line_numbers", "none of these lines is still held by customs")
+    return wanted, lines
+
+
 def decide_viewing(*, viewing_id: int, actor: str, approve: bool, reason: str = "",
-                   scheduled_for: datetime | None = None, now: datetime | None = None) -> ViewingOut:
+                   scheduled_for: datetime | None = None, now: datetime | None = None,
+                   uow: UnitOfWork | None = None) -> ViewingOut:
     """An IPR officer of the office approves (optionally for a time) or refuses (saying why) a requested
     viewing; the approve_viewing task is completed with it."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
         return decide_viewing_in(s, who=who, v=v, case=case, part=part, approve=approve, reason=reason,
                                  scheduled_for=scheduled_for, now=now)
@@ -260,10 +279,11 @@ def decide_viewing_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: s
     return _viewing_out(s, v, case)
 
 
-def open_room(*, viewing_id: int, actor: str, now: datetime | None = None) -> ViewingOut:
+def open_room(*, viewing_id: int, actor: str, now: datetime | None = None, uow: UnitOfWork | None = None) -> ViewingOut:
     """Open (or reopen) an approved viewing's room: a site or IPR officer of the office."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
         return open_room_in(s, who=who, v=v, case=case, part=part, now=now)
 
@@ -291,12 +311,13 @@ def open_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, n
 
 
 def close_room(*, viewing_id: int, actor: str, now: datetime | None = None,
-               abandon_recording: bool = False) -> ViewingOut:
+               abandon_recording: bool = False, uow: UnitOfWork | None = None) -> ViewingOut:
     """Close the room. A live session recorded in the viewing room is kept by closing the room there
     (``services.live.close_live_room``); anywhere else (the command line, the inbox) closing is refused
     while such a recording is unsaved, unless ``abandon_recording`` says it is lost (the app stopped)."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
         return close_room_in(s, who=who, v=v, case=case, part=part, now=now, abandon_recording=abandon_recording)
 
@@ -340,11 +361,13 @@ def close_room_in(s: Session, *, who: Actor, v: Viewing, case: Case, part: str, 
     return _viewing_out(s, v, case)
 
 
-def set_call_link(*, viewing_id: int, actor: str, url: str | None, now: datetime | None = None) -> ViewingOut:
+def set_call_link(*, viewing_id: int, actor: str, url: str | None, now: datetime | None = None,
+                  uow: UnitOfWork | None = None) -> ViewingOut:
     """Attach (or remove, ``None``) a link to an external video call; the room never depends on it."""
+    uow = given(uow)
     link = CallLinkIn(url=url).url if url else None
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who, v, case, part = _load(s, viewing_id, actor, lock=True)
         if part == "consignor":
             raise PermissionDenied(who.username, "set the call link", "customs or the rights holder set it")
@@ -360,12 +383,14 @@ def set_call_link(*, viewing_id: int, actor: str, url: str | None, now: datetime
 
 
 def request_shot(*, viewing_id: int, actor: str, text: str = "", guide_item_id: int | None = None,
-                 line_number: int | None = None, now: datetime | None = None) -> ShotRequestOut:
+                 line_number: int | None = None, now: datetime | None = None,
+                 uow: UnitOfWork | None = None) -> ShotRequestOut:
     """Ask the site officer for a photo or video of a detail: free text, or an item of the
     recordation's authentication guide."""
+    uow = given(uow)
     data = ShotRequestIn(text=text, guide_item_id=guide_item_id, line_number=line_number)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         who, v, case, part = _load(s, viewing_id, actor)
         if v.state != ViewingState.OPEN:
             raise InvalidInput("viewing_id", "viewing {viewing} is {viewing_state}: shots are asked for while the room is open",
@@ -402,10 +427,12 @@ def request_shot(*, viewing_id: int, actor: str, text: str = "", guide_item_id: 
         return _shot_out(shot, {ln.id: ln.number for ln in lines.values()}, {who.id: who.username}, [])
 
 
-def cancel_shot(*, shot_request_id: int, actor: str, now: datetime | None = None) -> ShotRequestOut:
+def cancel_shot(*, shot_request_id: int, actor: str, now: datetime | None = None,
+                uow: UnitOfWork | None = None) -> ShotRequestOut:
     """Withdraw an open shot request (its author or an officer)."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope() as s:
+    with uow.transaction() as s:
         shot = s.exec(select(ShotRequest).where(ShotRequest.id == shot_request_id).with_for_update()).first()
         if shot is None:
             raise NotFound("shot request", shot_request_id)
@@ -433,10 +460,11 @@ def _shot_out(shot: ShotRequest, line_numbers: dict[int, int], names: dict[int, 
 # --- the room, as each participant sees it ---------------------------------------------------------
 
 
-def room_state(*, viewing_id: int, actor: str, since: int | None = None) -> RoomState:
+def room_state(*, viewing_id: int, actor: str, since: int | None = None, uow: UnitOfWork | None = None) -> RoomState:
     """Everything ``actor`` may see of the room: lines, guide, shot requests, evidence with fresh
     links, and the room's log (only entries after ``since``, the ``cursor`` of a previous call)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who, v, case, part = _load(s, viewing_id, actor)
         sc = case_scope(s, case)
         lines = sorted((sc.lines[i] for i in v.line_ids if i in sc.lines), key=lambda ln: ln.number)
@@ -503,12 +531,13 @@ def _participants(s: Session, v: Viewing, case: Case, notice: Notice | None) -> 
     return [u.username for u in s.exec(select(User).where(or_(*conds), User.active == True).order_by(col(User.username)))]  # noqa: E712
 
 
-def live_seat(*, viewing_id: int, actor: str) -> LiveSeatOut:
+def live_seat(*, viewing_id: int, actor: str, uow: UnitOfWork | None = None) -> LiveSeatOut:
     """Who ``actor`` is in the open room's live connection (实时连线); anyone not invited: ``NotFound``.
 
     The officers of the office publish their camera and close the room; they and the rights holder
     take snapshots; the invited consignor watches."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who, v, case, part = _load(s, viewing_id, actor)
         if v.state != ViewingState.OPEN:
             raise ConcurrentUpdate(f"viewing {v.id}", "is {viewing_state}: the live connection is for an open room", viewing_state=v.state)
@@ -518,22 +547,26 @@ def live_seat(*, viewing_id: int, actor: str) -> LiveSeatOut:
 
 
 def answer_from_room(*, viewing_id: int, actor: str, answer: AnswerIn | dict[str, Any],
-                     now: datetime | None = None, idempotency_key: str | None = None) -> NoticeOut:
+                     now: datetime | None = None, idempotency_key: str | None = None,
+                     uow: UnitOfWork | None = None) -> NoticeOut:
     """The rights holder's verdict given in the room: the notice's answer (``record_answer``)."""
     from services.answers import record_answer
+    uow = given(uow)
 
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         who, v, _case, part = _load(s, viewing_id, actor)
         if part != "rights_holder" or v.notice_id is None:
             raise PermissionDenied(who.username, "answer from this room", "only the rights holder of its notice answers")
         notice_id = v.notice_id
-    return record_answer(notice_id=notice_id, actor=actor, answer=answer, now=now, idempotency_key=idempotency_key)
+    return record_answer(notice_id=notice_id, actor=actor, answer=answer, now=now, idempotency_key=idempotency_key,
+                         uow=uow)
 
 
 def list_viewings(*, actor: str, case_number: str | None = None, notice_id: int | None = None,
-                  states: list[str] | None = None) -> list[ViewingOut]:
+                  states: list[str] | None = None, uow: UnitOfWork | None = None) -> list[ViewingOut]:
     """The viewings ``actor`` takes part in (customs: of its office), newest first."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         q = select(Viewing, Case).join(Case, col(Case.id) == Viewing.case_id)
         if case_number is not None:
@@ -557,10 +590,12 @@ def list_viewings(*, actor: str, case_number: str | None = None, notice_id: int 
 # --- the 9-minute figure --------------------------------------------------------------------------
 
 
-def confirmation_times(*, actor: str, case_number: str | None = None) -> list[ConfirmationTimeOut]:
+def confirmation_times(*, actor: str, case_number: str | None = None,
+                       uow: UnitOfWork | None = None) -> list[ConfirmationTimeOut]:
     """For each notice ``actor`` may see: minutes from service, and from the first opening of its
     viewing room, to the rights holder's verdict (None while unanswered or never viewed)."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         q = select(Notice, Case, RightsHolder).join(Case, col(Case.id) == Notice.case_id).join(
             RightsHolder, col(RightsHolder.id) == Notice.rights_holder_id)

@@ -107,6 +107,35 @@ def test_only_the_navigation_decides_the_pages() -> None:
     assert bad == []
 
 
+#: what services reach through their unit of work instead (``services.unit_of_work``, ``yunque.bootstrap``)
+GLOBALS = {"get_settings", "session_scope"}
+
+
+def global_reaches(folder: str, allowed: tuple[str, ...] = ("services/unit_of_work.py",)) -> list[str]:
+    """Calls of the global settings or session factory, and imports of them, outside the unit of work."""
+    bad = []
+    for path in sources(folder):
+        where = path.relative_to(ROOT).as_posix()
+        if where in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                if name in GLOBALS:
+                    bad.append(f"{where}:{node.lineno} calls {name}()")
+            elif isinstance(node, ast.ImportFrom) and GLOBALS & {a.name for a in node.names}:
+                bad.append(f"{where}:{node.lineno} imports {sorted(GLOBALS & {a.name for a in node.names})}")
+    return bad
+
+
+def test_services_take_settings_and_sessions_from_their_unit_of_work() -> None:
+    """A service reads the settings and opens transactions through the unit of work it is given, so a caller
+    can run it against other settings or another database."""
+    assert sources("services")
+    assert global_reaches("services") == []
+
+
 def test_the_checker_finds_what_it_looks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks above would fail on a file that breaks them."""
     fake = tmp_path / "models" / "rules"
@@ -119,3 +148,9 @@ def test_the_checker_finds_what_it_looks_for(tmp_path: Path, monkeypatch: pytest
     (tmp_path / "ui").mkdir()
     (tmp_path / "ui" / "page.py").write_text("from sqlmodel import select\nfrom adapters import db\n")
     assert len(offences("ui", ("adapters.db",), {"sqlmodel": {"select"}, "adapters": {"db"}})) == 2
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "unit_of_work.py").write_text("from adapters.db import session_scope\nsession_scope()\n")
+    (tmp_path / "services" / "cases.py").write_text(
+        "from yunque.settings import get_settings\nimport adapters.db\n\ndef f():\n"
+        "    with adapters.db.session_scope() as s:\n        return get_settings().public_url\n")
+    assert len(global_reaches("services")) == 3

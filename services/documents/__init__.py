@@ -32,7 +32,7 @@ here.
 
 from __future__ import annotations
 
-from services.documents.drafting import Planned, document_number
+from services.documents.drafting import Planned, document_number, verify_url
 from services.documents.issuing import PDF, issue_for_decision, issue_for_notice
 from services.documents.planning import plan_confirmation, plan_decision
 from services.documents.reading import (
@@ -69,5 +69,6 @@ __all__ = [
     "KIND_CODE", "MEAS", "MEAS_EN", "PDF", "REG", "REG_EN", "STATUTES", "TITLES", "DocumentAltered", "Planned",
     "SealRef", "StoreMismatch", "VerifyIn", "cite_once", "default_store", "document_bytes", "document_number",
     "documents_of_case", "en_date", "find_document", "issue_for_decision", "issue_for_notice", "load_seal",
-    "may_read", "plan_confirmation", "plan_decision", "read_stored", "seal_ref", "verify_document", "zh_date",
+    "may_read", "plan_confirmation", "plan_decision", "read_stored", "seal_ref", "verify_document", "verify_url",
+    "zh_date",
 ]

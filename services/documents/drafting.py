@@ -16,7 +16,6 @@ from models.rules.errors import NotFound
 from models.rules.workdays import SHANGHAI
 from models.tables import Case, Consignor, CustomsOffice, Line, Recordation, Shipment
 from services.documents.wording import KIND_CODE, TITLES, cite_once, en_date, rmb, zh_date
-from yunque.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,9 @@ def document_number(*, office_code: str, kind: DocumentKind, dated: datetime, so
     return f"{base}-{addressee}" if addressee else base
 
 
-def _verify_url(number: str) -> str:
-    return get_settings().public_url.rstrip("/") + f"/verify?doc={number}"
+def verify_url(public_url: str, number: str) -> str:
+    """The public page that verifies a document (its link, printed on it and mailed with it)."""
+    return public_url.rstrip("/") + f"/verify?doc={number}"
 
 
 def _particulars(f: Facts, to: str, *extra: tuple[Bilingual, str]) -> tuple[tuple[Bilingual, str], ...]:
@@ -139,7 +139,9 @@ def _cited(paragraphs: tuple[Bilingual, ...], after: tuple[Bilingual, ...]) -> t
 
 def legal_document(kind: DocumentKind, number: str, f: Facts, dated: datetime,
                    extra: tuple[tuple[Bilingual, str], ...], to: str, paragraphs: tuple[Bilingual, ...],
-                   goods: GoodsTable, after: tuple[Bilingual, ...], basis: Bilingual) -> LegalDocument:
+                   goods: GoodsTable, after: tuple[Bilingual, ...], basis: Bilingual, *,
+                   public_url: str) -> LegalDocument:
+    """The document's text; its verification link points at the portal's ``public_url``."""
     paragraphs, after = _cited(paragraphs, after)
     return LegalDocument(
         number=number,
@@ -152,6 +154,6 @@ def legal_document(kind: DocumentKind, number: str, f: Facts, dated: datetime,
         goods=goods,
         after_goods=after,
         legal_basis=basis,
-        verify_url=_verify_url(number),
+        verify_url=verify_url(public_url, number),
         keywords=(kind.value, f.case.number),
     )

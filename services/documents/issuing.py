@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from adapters.db import session_scope
 from adapters.objectstore import ObjectStore
 from adapters.pdf import render
 from models.rules.errors import NotFound
@@ -21,6 +20,7 @@ from services.context import now_or, publish, record, system_actor
 from services.documents.drafting import Planned
 from services.documents.planning import plan_confirmation, plan_decision
 from services.documents.storage import StoreMismatch, default_store, load_seal, seal_ref
+from services.unit_of_work import UnitOfWork, given
 
 
 PDF = "application/pdf"
@@ -56,19 +56,21 @@ def _issue(s: Session, p: Planned, pdf: bytes, store: ObjectStore, now: datetime
     return DocumentOut.model_validate(d)
 
 
-def _concurrent(numbers: list[str], error: IntegrityError) -> list[DocumentOut]:
+def _concurrent(numbers: list[str], error: IntegrityError, *, uow: UnitOfWork) -> list[DocumentOut]:
     """The documents another worker issued first; the original error if that is not what happened."""
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         docs = {d.number: d for d in s.exec(select(Document).where(col(Document.number).in_(numbers)))}
     if set(numbers) - set(docs):
         raise error
     return [DocumentOut.model_validate(docs[n]) for n in numbers]
 
 
-def issue_for_notice(*, notice_id: int, now: datetime | None = None, store: ObjectStore | None = None) -> DocumentOut:
+def issue_for_notice(*, notice_id: int, now: datetime | None = None, store: ObjectStore | None = None,
+                     uow: UnitOfWork | None = None) -> DocumentOut:
     """Issue the confirmation notice (确权通知书) of a notice; the one already issued if asked again."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         notice = s.get(Notice, notice_id)
         if notice is None:
             raise NotFound("notice", notice_id)
@@ -82,7 +84,7 @@ def issue_for_notice(*, notice_id: int, now: datetime | None = None, store: Obje
     planned = _sealed(planned, seal)
     pdf = render(planned.doc)  # outside the write transaction: rendering takes a few tenths of a second
     try:
-        with session_scope() as s:
+        with uow.transaction() as s:
             notice = s.exec(select(Notice).where(Notice.id == notice_id).with_for_update()).first()
             if notice is None:
                 raise NotFound("notice", notice_id)
@@ -94,13 +96,15 @@ def issue_for_notice(*, notice_id: int, now: datetime | None = None, store: Obje
                 planned, pdf = again, render(again.doc)
             return _issue(s, planned, pdf, store, now)
     except IntegrityError as e:
-        return _concurrent([planned.number], e)[0]
+        return _concurrent([planned.number], e, uow=uow)[0]
 
 
-def issue_for_decision(*, decision_id: int, now: datetime | None = None, store: ObjectStore | None = None) -> list[DocumentOut]:
+def issue_for_decision(*, decision_id: int, now: datetime | None = None, store: ObjectStore | None = None,
+                       uow: UnitOfWork | None = None) -> list[DocumentOut]:
     """Issue the documents a decision calls for (none for confiscation or a court hold); idempotent."""
+    uow = given(uow)
     now = now_or(now)
-    with session_scope(readonly=True) as s:
+    with uow.transaction(readonly=True) as s:
         decision = s.get(Decision, decision_id)
         if decision is None:
             raise NotFound("decision", decision_id)
@@ -114,7 +118,7 @@ def issue_for_decision(*, decision_id: int, now: datetime | None = None, store: 
     planned = [_sealed(p, seal) for p in planned]
     todo = [(p, render(p.doc)) for p in planned if p.number not in done]
     try:
-        with session_scope() as s:
+        with uow.transaction() as s:
             decision = s.exec(select(Decision).where(Decision.id == decision_id).with_for_update()).first()
             if decision is None:
                 raise NotFound("decision", decision_id)
@@ -131,4 +135,4 @@ def issue_for_decision(*, decision_id: int, now: datetime | None = None, store: 
                 out.append(_issue(s, p, pdf, store, now))
             return out
     except IntegrityError as e:
-        return _concurrent([p.number for p in planned], e)
+        return _concurrent([p.number for p in planned], e, uow=uow)

@@ -38,11 +38,13 @@ from services.documents.wording import (
     time_text,
     zh_date,
 )
-from yunque.settings import get_settings
+from services.unit_of_work import settings_of
 
 
 def plan_confirmation(s: Session, notice: Notice) -> Planned:
-    """确权通知书 to the rights holder: the lines concerned, the deadline, how to answer (Reg 16, Meas 41)."""
+    """确权通知书 to the rights holder: the lines concerned, the deadline, how to answer (Reg 16, Meas 41).
+
+    The portal's address in the notice is that of the unit of work that opened ``s``."""
     f = case_facts(s, notice.case_id)
     if f.case.route == Route.APPLICATION:
         raise InvalidInput("notice_id", "{case} is a rights holder's application: there is no confirmation notice",
@@ -53,9 +55,27 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
     lines = list(s.exec(select(Line).where(Line.notice_id == notice.id).order_by(Line.number)))
     kind = DocumentKind.CONFIRMATION_NOTICE
     number = document_number(office_code=f.office.code, kind=kind, dated=notice.issued_at, source_id=notice.id)  # type: ignore[arg-type]
+    public_url = settings_of(s).public_url
+    suspended = (Bilingual("中止放行日期", "Release suspended on"),
+                 f"{zh_date(notice.issued_at)} / {en_date(notice.issued_at)}")
+    doc = legal_document(kind, number, f, notice.issued_at, (suspended, consignor_row(f)),
+                         holder.name, (_confirmation_opening(f, holder),),
+                         goods_table(lines, recordations_of(s, lines)),
+                         (_answer_deadline(notice), _how_to_answer(public_url), _bond_required(lines),
+                          _VIEWING, _SILENCE),
+                         legal_basis("第十六条、第十七条",
+                                     "第二十一条、第二十二条、第二十三条、第二十四条、第二十五条、第三十八条、第四十一条",
+                                     "Arts. 16 and 17", "Arts. 21, 22, 23, 24, 25, 38 and 41"),
+                         public_url=public_url)
+    return Planned(kind, number, f"documents/{f.case.number}/{number}.pdf", f.case.id, f.case.number,  # type: ignore[arg-type]
+                   notice.id, None, holder.id, None, holder.name, doc)
+
+
+def _confirmation_opening(f: Facts, holder: RightsHolder) -> Bilingual:
+    """Why the holder is written to: goods of a declaration suspected of infringing its recorded rights
+    (Reg 16, Meas 21)."""
     dzh, den = direction(f)
-    portal = get_settings().public_url.rstrip("/")
-    opening = Bilingual(
+    return Bilingual(
         f"{holder.name}：本关在对{dzh}报关单（编号{f.shipment.declaration_no}）项下货物查验中，发现下列货物涉嫌侵犯"
         f"贵方已在海关总署备案的知识产权。依照{REG}第十六条和{MEAS}第二十一条的规定，本关已中止放行下列货物，现书面通知贵方。",
         f"In inspecting the goods of {den} declaration no. {f.shipment.declaration_no}, this office found the goods "
@@ -63,32 +83,44 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
         "Administration of Customs. Under Article 16 of the Regulations and Article 21 of the Measures, their release "
         "has been suspended, of which you are hereby notified.",
     )
+
+
+def _answer_deadline(notice: Notice) -> Bilingual:
+    """The answer's last day once the notice is served; before service, how it will be counted (Meas 41)."""
     if notice.deadline is not None and notice.served_at is not None:
         szh, sen = time_text(notice.served_at)
         lzh, len_ = day_text(notice.deadline)
-        deadline = Bilingual(
+        return Bilingual(
             f"本通知已于{szh}送达。请贵方自送达之次日起3个工作日内，即于{lzh}24:00（北京时间）前予以答复"
             f"（《条例》第十六条，{MEAS}第二十二条、第四十一条）。",
             f"This notice was served on {sen}. Please answer within 3 working days counted from the day after service, "
             f"that is by 24:00 Beijing time on {len_} (Regulations, Art. 16; Measures, Arts. 22 and 41).",
         )
-    else:
-        deadline = Bilingual(
-            f"请贵方自本通知送达之次日起3个工作日内予以答复（《条例》第十六条，{MEAS}第二十二条、第四十一条）。"
-            "答复期限的最后一日按送达时间计算，送达后在云确门户中显示。",
-            "Please answer within 3 working days counted from the day after this notice is served (Regulations, "
-            "Art. 16; Measures, Arts. 22 and 41). "
-            "The last day is computed from the moment of service and shown in the Yunque portal once served.",
-        )
-    how = Bilingual(
+    return Bilingual(
+        f"请贵方自本通知送达之次日起3个工作日内予以答复（《条例》第十六条，{MEAS}第二十二条、第四十一条）。"
+        "答复期限的最后一日按送达时间计算，送达后在云确门户中显示。",
+        "Please answer within 3 working days counted from the day after this notice is served (Regulations, "
+        "Art. 16; Measures, Arts. 22 and 41). "
+        "The last day is computed from the moment of service and shown in the Yunque portal once served.",
+    )
+
+
+def _how_to_answer(public_url: str) -> Bilingual:
+    """Answering in the portal at ``public_url``, and applying for detention with the bond (Meas 23, 24)."""
+    portal = public_url.rstrip("/")
+    return Bilingual(
         f"答复方式：登录云确门户（{portal}），打开本通知，对每项货物作出认定（侵权或不侵权）。认为侵权并要求海关扣留的，"
         f"应在答复中提出扣留申请，并按规定提供担保（{MEAS}第二十三条、第二十四条）。",
         f"How to answer: sign in to the Yunque portal ({portal}), open this notice and give a verdict for each line "
         "(infringing or not infringing). To have infringing goods detained, apply for detention in the same answer and "
         "provide the bond required (Measures, Arts. 23 and 24).",
     )
+
+
+def _bond_required(lines: list[Line]) -> Bilingual:
+    """The bond that detaining all the lines requires, and the forms it may take (Meas 23, 24, 38)."""
     required = ex_officio_bond(sum((ln.value for ln in lines), Decimal("0")))
-    bond = Bilingual(
+    return Bilingual(
         f"担保：扣留上述全部货物须提供人民币{rmb(required)}元的担保（货物价值按{MEAS}第二十三条计算；只申请扣留部分货物的，"
         "按该部分货物的价值计算）。担保可以是向本关缴纳的保证金，或者银行出具的保函（写明金额、银行和保函编号，"
         f"原件或扫描件交本关），经本关收取并审核后扣留货物（{MEAS}第三十八条）；已向海关总署提供有效总担保的，"
@@ -99,26 +131,21 @@ def plan_confirmation(s: Session, notice: Notice) -> Planned:
         "office); the goods are detained once this office has received and checked it (Measures, Art. 38). A rights "
         "holder with a valid general bond (总担保) may choose it in its answer instead (Measures, Art. 24).",
     )
-    viewing = Bilingual(
-        "查看货物：贵方可在门户中申请远程查看（云确）或到现场查看货物，经海关同意后进行（《条例》第十七条）。",
-        "Viewing the goods: you may ask in the portal to view the goods remotely (云确, a live session with the "
-        "inspection site) or on site; customs approves the viewing (Regulations, Art. 17).",
-    )
-    silence = Bilingual(
-        "逾期未答复，或者要求扣留但未按规定提供担保的，海关将放行上述货物（《条例》第十六条，《实施办法》第二十五条）。",
-        "If you do not answer by the deadline, or ask for detention without providing the bond, customs will release "
-        "the goods (Regulations, Art. 16; Measures, Art. 25).",
-    )
-    suspended = (Bilingual("中止放行日期", "Release suspended on"),
-                 f"{zh_date(notice.issued_at)} / {en_date(notice.issued_at)}")
-    doc = legal_document(kind, number, f, notice.issued_at, (suspended, consignor_row(f)),
-                         holder.name, (opening,), goods_table(lines, recordations_of(s, lines)),
-                         (deadline, how, bond, viewing, silence),
-                         legal_basis("第十六条、第十七条",
-                                     "第二十一条、第二十二条、第二十三条、第二十四条、第二十五条、第三十八条、第四十一条",
-                                     "Arts. 16 and 17", "Arts. 21, 22, 23, 24, 25, 38 and 41"))
-    return Planned(kind, number, f"documents/{f.case.number}/{number}.pdf", f.case.id, f.case.number,  # type: ignore[arg-type]
-                   notice.id, None, holder.id, None, holder.name, doc)
+
+
+#: viewing the goods remotely or on site (Reg 17)
+_VIEWING = Bilingual(
+    "查看货物：贵方可在门户中申请远程查看（云确）或到现场查看货物，经海关同意后进行（《条例》第十七条）。",
+    "Viewing the goods: you may ask in the portal to view the goods remotely (云确, a live session with the "
+    "inspection site) or on site; customs approves the viewing (Regulations, Art. 17).",
+)
+
+#: what silence, or detention asked without a bond, leads to (Reg 16, Meas 25)
+_SILENCE = Bilingual(
+    "逾期未答复，或者要求扣留但未按规定提供担保的，海关将放行上述货物（《条例》第十六条，《实施办法》第二十五条）。",
+    "If you do not answer by the deadline, or ask for detention without providing the bond, customs will release "
+    "the goods (Regulations, Art. 16; Measures, Art. 25).",
+)
 
 
 def _decision_lines(s: Session, decision: Decision) -> list[Line]:
@@ -141,13 +168,15 @@ def plan_decision(s: Session, decision: Decision) -> list[Planned]:
     recs = recordations_of(s, lines)
     holders = {h.id: h for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_({ln.rights_holder_id for ln in lines})))}
     at = decision.decided_at
+    public_url = settings_of(s).public_url
 
     def plan(kind: DocumentKind, to_holder: RightsHolder | None, extra: tuple, paragraphs: tuple,
              goods: GoodsTable, after: tuple, basis: Bilingual) -> Planned:
         who = f"R{to_holder.id}" if to_holder is not None else f"C{f.consignor.id}"
         number = document_number(office_code=f.office.code, kind=kind, dated=at, source_id=decision.id, addressee=who)  # type: ignore[arg-type]
         to = to_holder.name if to_holder is not None else f"{f.consignor.name}（统一社会信用代码 USCC {f.consignor.uscc}）"
-        doc = legal_document(kind, number, f, at, extra, to, paragraphs, goods, after, basis)
+        doc = legal_document(kind, number, f, at, extra, to, paragraphs, goods, after, basis,
+                             public_url=public_url)
         return Planned(kind, number, f"documents/{f.case.number}/{number}.pdf", f.case.id, f.case.number,  # type: ignore[arg-type]
                        decision.notice_id, decision.id, to_holder.id if to_holder else None,
                        None if to_holder else f.consignor.id, to_holder.name if to_holder else f.consignor.name, doc)

@@ -8,7 +8,6 @@ import hashlib
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from adapters.db import session_scope
 from adapters.objectstore import ObjectStore
 from models.docs import VerificationOut
 from models.enums import DocumentKind, Role
@@ -19,6 +18,7 @@ from services.cases import visible_case
 from services.context import Actor, load_actor
 from services.documents.storage import default_store, read_stored
 from services.documents.wording import TITLES
+from services.unit_of_work import UnitOfWork, given
 
 
 class VerifyIn(BaseModel):
@@ -44,9 +44,10 @@ def may_read(s: Session, who: Actor, doc: Document) -> bool:
     return False
 
 
-def documents_of_case(*, case_number: str, actor: str) -> list[DocumentOut]:
+def documents_of_case(*, case_number: str, actor: str, uow: UnitOfWork | None = None) -> list[DocumentOut]:
     """The documents of a case that ``actor`` may read, in order of issue."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         case = visible_case(s, s.exec(select(Case).where(Case.number == case_number)).first(), who, case_number)
         docs = s.exec(select(Document).where(Document.case_id == case.id).order_by(Document.id))
@@ -68,29 +69,32 @@ def find_document(s: Session, who: Actor, *, document_id: int | None = None, num
 
 
 def document_bytes(*, document_id: int | None = None, actor: str, number: str | None = None,
-                   store: ObjectStore | None = None) -> tuple[str, bytes]:
+                   store: ObjectStore | None = None, uow: UnitOfWork | None = None) -> tuple[str, bytes]:
     """(file name, PDF bytes) of a document, for those entitled to it; ``NotFound`` for anyone else."""
-    with session_scope(readonly=True) as s:
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
         who = load_actor(s, actor)
         d = find_document(s, who, document_id=document_id, number=number)
         key, doc_number, sha256 = d.key, d.number, d.sha256
     return f"{doc_number}.pdf", read_stored(store or default_store(), key=key, number=doc_number, sha256=sha256)
 
 
-def verify_document(*, number: str, data: bytes | None = None, sha256: str | None = None) -> VerificationOut:
+def verify_document(*, number: str, data: bytes | None = None, sha256: str | None = None,
+                    uow: UnitOfWork | None = None) -> VerificationOut:
     """Whether a presented document (its bytes, or their SHA-256) is the one issued under ``number``.
 
     Public: it says only what the printed document itself says (number, kind, office, date)."""
-    given = VerifyIn(number=number, sha256=sha256)
+    uow = given(uow)
+    presented = VerifyIn(number=number, sha256=sha256)
     hashes = set()
     if data is not None:
         hashes.add(hashlib.sha256(data).hexdigest())
-    if given.sha256 is not None:
-        hashes.add(given.sha256.lower())
-    with session_scope(readonly=True) as s:
-        d = s.exec(select(Document).where(Document.number == given.number)).first()
+    if presented.sha256 is not None:
+        hashes.add(presented.sha256.lower())
+    with uow.transaction(readonly=True) as s:
+        d = s.exec(select(Document).where(Document.number == presented.number)).first()
         if d is None:
-            return VerificationOut(number=given.number, issued=False, matches=False if hashes else None)
+            return VerificationOut(number=presented.number, issued=False, matches=False if hashes else None)
         case = s.get(Case, d.case_id)
         office = s.get(CustomsOffice, case.customs_office_id) if case else None
         kind = DocumentKind(d.kind)
