@@ -73,12 +73,6 @@ class AuditResult:
                 "breaks": self.breaks}
 
 
-def _store():  # noqa: ANN202 - the evidence store (tests swap it through services.evidence.use_store)
-    from services.evidence import store
-
-    return store()
-
-
 # --- checkpoints ----------------------------------------------------------------------------------
 
 
@@ -92,12 +86,12 @@ def chain_heads(s: Session) -> list[Head]:
     return [Head(c, q, i, h) for c, q, i, h in rows]  # type: ignore[arg-type]
 
 
-def read_checkpoint() -> dict[str, Any] | None:
+def read_checkpoint(*, uow: UnitOfWork | None = None) -> dict[str, Any] | None:
     """The newest checkpoint in the evidence store, or None if none was ever written."""
     from adapters.objectstore import ObjectMissing
 
     try:
-        body = _store().open(LATEST_CHECKPOINT).read()
+        body = given(uow).store.open(LATEST_CHECKPOINT).read()
     except ObjectMissing:
         return None
     except Exception as e:  # noqa: BLE001 - unreachable store, refused key: said in one line
@@ -119,7 +113,7 @@ def write_checkpoint(*, now: datetime | None = None, only_if_changed: bool = Fal
         heads = chain_heads(s)
     if only_if_changed:
         try:
-            last = read_checkpoint()
+            last = read_checkpoint(uow=uow)
         except CheckpointUnreadable:
             last = None
         if last is not None and checkpoint_problem(uow.settings.audit_key, last) is None and \
@@ -128,7 +122,7 @@ def write_checkpoint(*, now: datetime | None = None, only_if_changed: bool = Fal
     doc = make_checkpoint(uow.settings.audit_key, heads, now.isoformat())
     data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     stamp = now.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S.%fZ")
-    st = _store()
+    st = uow.store
     key = f"{CHECKPOINT_PREFIX}{stamp}.json"
     st.put_stream(key, io.BytesIO(data), content_type="application/json")
     st.put_stream(LATEST_CHECKPOINT, io.BytesIO(data), content_type="application/json")
@@ -162,7 +156,7 @@ def verify_timeline(*, batch: int = 5000, anchored: bool = False, uow: UnitOfWor
     Breaks are looked for in every chain; the one reported first is the one of the oldest entry."""
     uow = given(uow)
     secret = uow.settings.audit_key
-    checkpoint = read_checkpoint() if anchored else None
+    checkpoint = read_checkpoint(uow=uow) if anchored else None
     breaks: list[KeyedBreak] = []
     cp_info: dict[str, Any] | None = None
     cp_seq: dict[str, int] = {}

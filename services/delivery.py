@@ -30,7 +30,7 @@ from models.rules.errors import InvalidInput, NotFound
 from models.tables import Case, Consignor, CustomsOffice, Document, Notice, RightsHolder, Task, User
 from services.cases import mark_served
 from services.context import Actor, load_actor, now_or, open_task, record, require_role, system_actor
-from services.documents import TITLES, default_store, read_stored, verify_url
+from services.documents import TITLES, read_stored, verify_url
 from yunque.settings import Settings
 from services.unit_of_work import UnitOfWork, given
 
@@ -138,7 +138,7 @@ def deliver_document(*, document_id: int, now: datetime | None = None, store: Ob
     begun = _begin_attempt(document_id, started, uow=uow)
     if isinstance(begun, DeliveryOut):
         return begun
-    sent, failure = _mail(begun, store, started, settings=uow.settings)
+    sent, failure = _mail(begun, store or uow.store, started, settings=uow.settings)
     return _record_outcome(document_id, begun, sent, failure, now_or(now), max_attempts, uow=uow)
 
 
@@ -200,11 +200,11 @@ def _begin_attempt(document_id: int, started: datetime, *, uow: UnitOfWork) -> D
                          emails, subject, body)
 
 
-def _mail(out: _Outgoing, store: ObjectStore | None, started: datetime, *,
+def _mail(out: _Outgoing, store: ObjectStore, started: datetime, *,
           settings: Settings) -> tuple[MailSent | None, Exception | None]:
     """Send the mail with the stored PDF attached: (what the server accepted, None), or (None, why not)."""
     try:
-        pdf = read_stored(store or default_store(), key=out.key, number=out.number, sha256=out.sha256)
+        pdf = read_stored(store, key=out.key, number=out.number, sha256=out.sha256)
         msg = build_message(sender=settings.mail_from, to=out.emails, subject=out.subject, body=out.body,
                             date=started, message_id=out.message_id, attachments=[Attachment(f"{out.number}.pdf", pdf)],
                             headers={"X-Yunque-Document": out.number, "X-Yunque-SHA256": out.sha256})

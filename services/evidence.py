@@ -36,27 +36,18 @@ from models.evidence_schemas import EvidenceIn, EvidenceOut, VerifyItem, VerifyR
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import Case, Evidence, Line, Notice, Shipment, ShotRequest, TimelineEntry, User, Viewing
 from services.context import Actor, load_actor, now_or, publish, record, system_actor
-from services.unit_of_work import UnitOfWork, given, settings_of
+from services.unit_of_work import UnitOfWork, given, unit_of
 
 MiB = 1024 * 1024
 #: The largest file accepted of each kind. A phone photo is a few MiB, a minute of 4K video ~400 MiB.
 LIMITS: dict[str, int] = {"photo": 25 * MiB, "video": 1024 * MiB, "document": 50 * MiB}
 _CHUNK = MiB
-_store_override: ObjectStore | None = None
 
 
-def store() -> ObjectStore:
-    if _store_override is not None:
-        return _store_override
-    from adapters.objectstore import get_store
-
-    return get_store()
-
-
-def use_store(s: ObjectStore | None) -> None:
-    """Let unit tests pass a fake store (``None`` returns to the configured one)."""
-    global _store_override
-    _store_override = s
+def store(*, uow: UnitOfWork | None = None) -> ObjectStore:
+    """The evidence store of the unit of work (the configured one by default): what the checks and the
+    benchmarks read objects back from."""
+    return given(uow).store
 
 
 def evidence_key(case_number: str, sha256: str) -> str:
@@ -203,10 +194,10 @@ def evidence_out(s: Session, ev: Evidence, case_number: str, *, url: str | None 
     )
 
 
-def presign(ev: Evidence, case_number: str, *, seconds: int) -> str:
-    """A GET link to the evidence's object, valid ``seconds`` (the settings' ``presign_seconds``)."""
+def presign(ev: Evidence, case_number: str, *, uow: UnitOfWork) -> str:
+    """A GET link to the evidence's object, valid the settings' ``presign_seconds``."""
     ext = next((m.extension for m in media.ACCEPTED if m.content_type == ev.content_type), "bin")
-    return store().presigned_get(ev.key, seconds=seconds,
+    return uow.store.presigned_get(ev.key, seconds=uow.settings.presign_seconds,
                                  filename=f"{case_number}-E{ev.id}.{ext}", content_type=ev.content_type)
 
 
@@ -293,7 +284,7 @@ def add_evidence(
             if existing is not None:
                 return evidence_out(s, existing, case_number, duplicate=True)
         device_time = media.device_time(up.file, up.media)
-        st = store()
+        st = uow.store
         stored_here = False
         if not (st.exists(key) and st.hash_of(key) == (up.sha256, up.size)):
             put = st.put_stream(key, up.file, content_type=up.media.content_type, max_size=up.size)
@@ -375,7 +366,7 @@ def list_evidence(*, case_number: str, actor: str, with_urls: bool = False,
                  if may_see(who, sc, ev)]
         users = _usernames(s, {ev.captured_by_id for ev in items})
         return [evidence_out(s, ev, case.number, lines=sc.lines, users=users,
-                             url=presign(ev, case.number, seconds=uow.settings.presign_seconds) if with_urls else None)
+                             url=presign(ev, case.number, uow=uow) if with_urls else None)
                 for ev in items]
 
 
@@ -391,7 +382,7 @@ def evidence_url(*, evidence_id: int, actor: str, uow: UnitOfWork | None = None)
         assert case is not None
         if not may_see(who, case_scope(s, case), ev):
             raise NotFound("evidence", evidence_id)
-        return presign(ev, case.number, seconds=uow.settings.presign_seconds)
+        return presign(ev, case.number, uow=uow)
 
 
 def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
@@ -425,7 +416,7 @@ def verify_evidence(*, case_number: str, actor: str | None = None, now: datetime
         chain_break = None if brk is None else f"entry {brk.entry_id} (number {brk.seq}): {brk.reason}"
     from adapters.objectstore import ObjectMissing
 
-    st = store()
+    st = uow.store
     items: list[VerifyItem] = []
     for ev_id, key, expected, expected_size in rows:
         try:
@@ -477,5 +468,5 @@ def evidence_of_viewing(s: Session, who: Actor, sc: CaseScope, viewing_id: int, 
             if may_see(who, sc, ev)]
     users = _usernames(s, {ev.captured_by_id for ev in rows})
     return [evidence_out(s, ev, sc.case.number, lines=sc.lines, users=users,
-                         url=presign(ev, sc.case.number, seconds=settings_of(s).presign_seconds) if urls else None)
+                         url=presign(ev, sc.case.number, uow=unit_of(s)) if urls else None)
             for ev in rows]

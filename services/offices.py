@@ -65,12 +65,6 @@ def check_seal(data: bytes) -> tuple[int, int]:
     return w, h
 
 
-def default_store() -> ObjectStore:
-    from adapters.s3 import get_store
-
-    return get_store()
-
-
 def set_office_seal(*, office: str, actor: str, data: bytes, now: datetime | None = None,
                     store: ObjectStore | None = None, uow: UnitOfWork | None = None) -> OfficeSealOut:
     """An administrator sets the seal an office prints on its documents from now on (documents already
@@ -84,7 +78,7 @@ def set_office_seal(*, office: str, actor: str, data: bytes, now: datetime | Non
     w, h = check_seal(data)
     sha = hashlib.sha256(data).hexdigest()
     key = seal_key(office, sha)
-    st = store or default_store()
+    st = store or uow.store
     stored_here = not st.exists(key)  # the same seal set again: the object is the one in use
     put = st.put_stream(key, io.BytesIO(data), content_type=media.PNG.content_type, max_size=len(data))
     if (put.sha256, put.size) != (sha, len(data)):
@@ -140,4 +134,4 @@ def office_seal(*, office: str, actor: str, store: ObjectStore | None = None,
         ref = SealRef(o.seal_key, o.seal_sha256) if o.seal_key and o.seal_sha256 else None
     if ref is None:
         return view
-    return view.model_copy(update={"image": load_seal(store or default_store(), ref)})
+    return view.model_copy(update={"image": load_seal(store or uow.store, ref)})

@@ -25,8 +25,8 @@ from models.enums import Role
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import Evidence, Line, Recordation, RecordationImage, RightsHolder, User
 from services.context import Actor, load_actor, now_or, record, system_actor
-from services.evidence import _visible_case, is_case_customs, store
-from services.unit_of_work import UnitOfWork, given
+from services.evidence import _visible_case, is_case_customs
+from services.unit_of_work import UnitOfWork, given, unit_of
 
 IMAGE_KINDS = ("mark", "reference")
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -159,7 +159,7 @@ def add_recordation_image(*, recordation: str, actor: str, data: bytes, kind: st
         existing = s.exec(select(RecordationImage).where(RecordationImage.key == key)).first()
         if existing is not None:
             return _image_out(s, existing, _recordation(s, recordation), duplicate=True)
-    st = store()
+    st = uow.store
     stored_here = False
     if not (st.exists(key) and st.hash_of(key) == (sha, len(data))):
         put = st.put_stream(key, io.BytesIO(data), content_type=mtype.content_type, max_size=len(data))
@@ -238,7 +238,7 @@ def mark_index(s: Session) -> tuple[marks.MarkIndex, dict[int, int]]:
         if sig != _cache.signature:
             rows = s.exec(select(RecordationImage.id, RecordationImage.recordation_id, RecordationImage.sha256,
                                  RecordationImage.key)).all()
-            st = store()
+            st = unit_of(s).store
             entries = []
             for image_id, rec_id, sha, key in rows:
                 f = _cache.features.get(sha)
@@ -318,7 +318,7 @@ def check_snapshot(*, actor: str, case_number: str, evidence_id: int, uow: UnitO
         rec = s.get(Recordation, line.recordation_id)  # type: ignore[union-attr]
         index, owner = mark_index(s)
         mine = [(i, index.marks[i]) for i, rid in owner.items() if rid == rec.id and i in index.marks]  # type: ignore[union-attr]
-        photo = marks.photo_features(phone_photo(_read_object(store(), ev.key), limit=MAX_PHOTO_BYTES,
+        photo = marks.photo_features(phone_photo(_read_object(uow.store, ev.key), limit=MAX_PHOTO_BYTES,
                                                  field="evidence_id"))
         found = marks.MarkIndex.build(mine).search(photo, top=1)
         m = found[0] if found else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 from adapters.db import session_scope
+from adapters.objectstore import ObjectStore
 from services.unit_of_work import SessionFactory, UnitOfWork
 from yunque.settings import Settings, get_settings
 
@@ -20,8 +21,11 @@ def default_settings() -> Settings:
     return get_settings()
 
 
-def bootstrap(*, settings: Settings | None = None, session_factory: SessionFactory | None = None) -> UnitOfWork:
+def bootstrap(*, settings: Settings | None = None, session_factory: SessionFactory | None = None,
+              store: ObjectStore | None = None) -> UnitOfWork:
     """A unit of work over ``settings`` (default: the environment's) whose transactions open on the database
-    those settings name, unless another ``session_factory`` is given."""
+    those settings name and whose files go to the evidence store they name, unless another
+    ``session_factory`` or ``store`` is given."""
     settings = settings if settings is not None else default_settings()
-    return UnitOfWork(settings=settings, session_factory=session_factory or partial(session_scope, settings.db_url))
+    return UnitOfWork(settings=settings, session_factory=session_factory or partial(session_scope, settings.db_url),
+                      object_store=store)

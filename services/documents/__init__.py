@@ -47,7 +47,6 @@ from services.documents.storage import (
     DocumentAltered,
     SealRef,
     StoreMismatch,
-    default_store,
     load_seal,
     read_stored,
     seal_ref,
@@ -67,7 +66,7 @@ from services.documents.wording import (
 
 __all__ = [
     "KIND_CODE", "MEAS", "MEAS_EN", "PDF", "REG", "REG_EN", "STATUTES", "TITLES", "DocumentAltered", "Planned",
-    "SealRef", "StoreMismatch", "VerifyIn", "cite_once", "default_store", "document_bytes", "document_number",
+    "SealRef", "StoreMismatch", "VerifyIn", "cite_once", "document_bytes", "document_number",
     "documents_of_case", "en_date", "find_document", "issue_for_decision", "issue_for_notice", "load_seal",
     "may_read", "plan_confirmation", "plan_decision", "read_stored", "seal_ref", "verify_document", "verify_url",
     "zh_date",

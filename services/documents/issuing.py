@@ -19,7 +19,7 @@ from models.tables import Decision, Document, Notice
 from services.context import now_or, publish, record, system_actor
 from services.documents.drafting import Planned
 from services.documents.planning import plan_confirmation, plan_decision
-from services.documents.storage import StoreMismatch, default_store, load_seal, seal_ref
+from services.documents.storage import StoreMismatch, load_seal, seal_ref
 from services.unit_of_work import UnitOfWork, given
 
 
@@ -79,7 +79,7 @@ def issue_for_notice(*, notice_id: int, now: datetime | None = None, store: Obje
         if done is not None:
             return DocumentOut.model_validate(done)
         ref = seal_ref(s, notice.case_id)
-    store = store or default_store()
+    store = store or uow.store
     seal = load_seal(store, ref)  # the seal as set when issuing began: the timeline records its hash
     planned = _sealed(planned, seal)
     pdf = render(planned.doc)  # outside the write transaction: rendering takes a few tenths of a second
@@ -113,7 +113,7 @@ def issue_for_decision(*, decision_id: int, now: datetime | None = None, store: 
         ref = seal_ref(s, decision.case_id)
     if all(p.number in done for p in planned):
         return [done[p.number] for p in planned]
-    store = store or default_store()
+    store = store or uow.store
     seal = load_seal(store, ref)
     planned = [_sealed(p, seal) for p in planned]
     todo = [(p, render(p.doc)) for p in planned if p.number not in done]

@@ -16,7 +16,7 @@ from models.schemas import DocumentOut
 from models.tables import Case, CustomsOffice, Document
 from services.cases import visible_case
 from services.context import Actor, load_actor
-from services.documents.storage import default_store, read_stored
+from services.documents.storage import read_stored
 from services.documents.wording import TITLES
 from services.unit_of_work import UnitOfWork, given
 
@@ -76,7 +76,7 @@ def document_bytes(*, document_id: int | None = None, actor: str, number: str | 
         who = load_actor(s, actor)
         d = find_document(s, who, document_id=document_id, number=number)
         key, doc_number, sha256 = d.key, d.number, d.sha256
-    return f"{doc_number}.pdf", read_stored(store or default_store(), key=key, number=doc_number, sha256=sha256)
+    return f"{doc_number}.pdf", read_stored(store or uow.store, key=key, number=doc_number, sha256=sha256)
 
 
 def verify_document(*, number: str, data: bytes | None = None, sha256: str | None = None,

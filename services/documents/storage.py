@@ -28,13 +28,6 @@ class StoreMismatch(Exception):
         super().__init__(f"the evidence store stored {key} with another hash or size than was sent")
 
 
-def default_store() -> ObjectStore:
-    """The evidence store the settings point at."""
-    from adapters.s3 import get_store
-
-    return get_store()
-
-
 def read_stored(store: ObjectStore, *, key: str, number: str, sha256: str) -> bytes:
     """The stored bytes, checked against the hash recorded at issue."""
     f = store.open(key)

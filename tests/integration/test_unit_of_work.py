@@ -129,3 +129,22 @@ def test_a_transaction_rolls_back_when_its_block_raises(sqlite_db: str) -> None:
         user.locale = "en"
         s.add(user)
     assert _locale(uow, "ipr.li") == "zh"  # a readonly transaction never writes
+
+
+def test_files_go_to_the_evidence_store_of_the_unit_of_work(sqlite_db: str) -> None:
+    from services.audit import read_checkpoint, write_checkpoint
+    from services.documents import document_bytes, issue_for_notice
+    from tests.unit.test_documents import MemoryStore
+
+    mine = MemoryStore()
+    uow = bootstrap(store=mine)
+    assert uow.store is mine
+    shipment = seed_shipment(FOUND)
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] == "ROLEX"]
+    case = open_confirmed(shipment, now=FOUND)
+    issued = issue_for_notice(notice_id=case.notices[0].id, now=FOUND, uow=uow)
+    assert f"documents/{case.number}/{issued.number}.pdf" in mine.objects
+    assert document_bytes(document_id=issued.id, actor="ipr.li", uow=uow)[1][:5] == b"%PDF-"
+    written = write_checkpoint(now=FOUND, uow=uow)
+    assert written is not None and written["key"] in mine.objects
+    assert read_checkpoint(uow=uow)["at"] == written["at"]

@@ -596,10 +596,11 @@ def test_the_cli_sets_a_seal_and_refuses_a_bad_one_in_one_line_exit_2(sqlite_db:
 
     from typer.testing import CliRunner
 
-    import services.offices
+    import yunque.bootstrap
     from yunque.cli import app
 
-    monkeypatch.setattr(services.offices, "default_store", lambda: store)
+    plain = yunque.bootstrap.bootstrap
+    monkeypatch.setattr(yunque.bootstrap, "bootstrap", lambda **kw: plain(**{"store": store, **kw}))
     good, bad = tmp_path / "seal.png", tmp_path / "seal.jpg"
     good.write_bytes(seal_png())
     bad.write_bytes(seal_png(fmt="JPEG", mode="RGB"))
