@@ -19,7 +19,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from sqlmodel import select
 
 from adapters.db import session_scope
-from adapters.live import LiveRegistry, LiveRoom, SessionRecorder
+from adapters.live import LiveRegistry, LiveRoom, RecorderFailed, SessionRecorder
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.tables import TimelineEntry
 from services.demo import seed_shipment
@@ -322,3 +322,25 @@ def test_pictures_the_recorder_could_not_keep_are_counted_lost(tmp_path: Path) -
     assert recording is not None and recording.video_frames_lost > 0
     assert recording.video_frames == _pictures_in(recording.path) >= 10
     assert recording.video_frames + recording.video_frames_lost == 60
+
+
+def test_a_recorder_that_dies_is_an_error_at_closing_not_a_silent_loss(tmp_path: Path) -> None:
+    import os
+    import signal
+    from fractions import Fraction
+
+    async def session() -> SessionRecorder:
+        recorder = SessionRecorder(tmp_path / "dies.webm", with_audio=False)
+        os.kill(recorder.pid, signal.SIGKILL)
+        for i in range(30):
+            picture = _picture(i)
+            picture.pts, picture.time_base = i * 3000, Fraction(1, 90_000)
+            recorder.feed("video", picture)
+            await asyncio.sleep(0.01)
+        with pytest.raises(RecorderFailed) as failed:
+            await recorder.stop()
+        assert failed.value.returncode == -signal.SIGKILL
+        return recorder
+
+    recorder = asyncio.run(session())
+    assert recorder.lost["video"] == 30  # none of them reached a file
