@@ -278,21 +278,25 @@ class SessionRecorder:
         return await asyncio.get_running_loop().run_in_executor(None, self._finish)
 
     def _finish(self) -> Recording | None:
+        deadline = time.monotonic() + RECORDER_FINISH_SECONDS
         with self._ready:
             self._closing = True
             self._ready.notify()
-        self._writer.join()
+        self._writer.join(RECORDER_FINISH_SECONDS)
+        if self._writer.is_alive():  # the encoder stopped taking frames: the writer ends on the broken pipe
+            self._process.kill()
+            self._writer.join()
         try:
             self._process.stdin.close()  # type: ignore[union-attr]
         except (BrokenPipeError, OSError):
             pass  # the encoder has died: its exit status says why, below
         try:
-            report = self._process.stdout.read()  # type: ignore[union-attr]
-            returncode = self._process.wait(RECORDER_FINISH_SECONDS)
+            returncode = self._process.wait(max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self._process.kill()
             returncode = self._process.wait()
-            report = b""
+        report = self._process.stdout.read()  # type: ignore[union-attr]  (a line, written as it ended)
+        self._process.stdout.close()  # type: ignore[union-attr]
         self._errors.seek(0)
         errors = self._errors.read().decode(errors="replace")
         self._errors.close()
