@@ -6,9 +6,11 @@ publish, watch, capture or close is decided by ``services.live``.
 One ``LiveRoom`` per open viewing, kept in a ``LiveRegistry`` (one per process: the web app holds it
 in ``st.cache_resource``). The publisher's tracks arrive through ``PublisherSink`` (a streamlit-webrtc
 ``MediaSink``) and are copied into one stable ``RoomTrack`` per kind, re-stamped on the server's
-clock: viewers and the recorder subscribe to those through one aiortc ``MediaRelay``, so the
-upstream is decoded once whatever the number of viewers, and nobody loses the picture when the
-officer switches camera or reconnects (a new upstream replaces the old one behind the same track).
+clock: viewers subscribe to those through one aiortc ``MediaRelay``, so the upstream is decoded once
+whatever the number of viewers, and nobody loses the picture when the officer switches camera or
+reconnects (a new upstream replaces the old one behind the same track). Viewers get the newest frame
+only; the ``SessionRecorder`` is handed every frame as it arrives, and encodes it in a process of its
+own.
 
 Everything that touches tracks runs on one asyncio loop (streamlit-webrtc's, or a test's); calls
 from other threads go through ``LiveRoom.call``.
@@ -18,17 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 import av
+import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
@@ -36,6 +46,7 @@ from aiortc.mediastreams import MediaStreamError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 VIDEO_CLOCK = 90_000
+ROOT = Path(__file__).resolve().parents[1]  # where the recorder's process imports this module from
 #: Seen within this many seconds counts as connected (pages report every 2 s).
 PRESENCE_SECONDS = 6.0
 
@@ -144,101 +155,232 @@ class PublisherSink:
 class Recording:
     path: Path
     started_at: float  # time.time() of the first frame
-    duration_seconds: float
-    video_frames: int
+    duration_seconds: float  # from the first to the last picture, on the room's clock
+    video_frames: int  # in the file
     audio_frames: int
     voice_frames: int = 0
+    video_frames_lost: int = 0  # sent by the site but not in the file (the encoder fell behind)
+    audio_frames_lost: int = 0
+    voice_frames_lost: int = 0
+
+
+#: How much of the session (raw pictures and sound, in memory) may wait for the recorder's encoder;
+#: beyond it frames are lost, and counted: about 9 s of 640x480, 3 s of 1280x720.
+RECORDER_BACKLOG_BYTES = 128 * 2**20
+#: How long closing the room may wait for the encoder to finish the file.
+RECORDER_FINISH_SECONDS = 300.0
+RECORDED_KINDS = ("video", "audio", "voice")
+
+
+class RecorderFailed(RuntimeError):
+    """The recorder's encoding process ended without finishing the session's file."""
+
+    def __init__(self, path: Path, returncode: int | None, errors: str) -> None:
+        super().__init__(f"the session recorder for {path} ended with {returncode}: {errors[-2000:]}")
+        self.path, self.returncode, self.errors = path, returncode, errors
 
 
 class SessionRecorder:
     """Writes the room's video (VP8), the officer's sound and the voice back to the officer (two Opus
-    tracks) to a WebM file.
+    tracks) to a WebM file: every frame the site sends, or a count of those it could not keep.
 
-    aiortc's ``MediaRecorder`` encodes on the event loop that also carries every participant's
-    media; here the encoding runs on a thread of its own, and VP8 is asked for real-time speed."""
+    ``LiveRoom.on_frame`` hands each frame to ``feed`` as it arrives, before and apart from the viewers'
+    relay (which only ever gives the newest frame). The encoding runs in a process of its own
+    (``record_session``): PyAV's encoders hold the interpreter lock, so an encoder thread next to the
+    viewers' own VP8 encoders got a small share of it and the session's file lost most of its pictures.
+    ``feed`` copies the frame into a bounded backlog (``RECORDER_BACKLOG_BYTES``) that a writer thread
+    pipes to that process; a frame that finds the backlog full is lost and counted in the
+    ``Recording``."""
 
-    def __init__(self, path: Path, *, with_audio: bool) -> None:
+    def __init__(self, path: Path, *, with_audio: bool, backlog_bytes: int = RECORDER_BACKLOG_BYTES) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._container = av.open(str(path), mode="w", format="webm")
-        self._video = self._container.add_stream("libvpx", rate=30)
-        self._video.pix_fmt = "yuv420p"
-        self._video.bit_rate = 1_500_000
-        self._video.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
-        self._audio = self._container.add_stream("libopus", rate=48000) if with_audio else None
-        self._voice = self._container.add_stream("libopus", rate=48000)
-        self._voice.metadata["title"] = "voice to the site"  # what the participants said to the officer
-        self._sized = False
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-recorder")
-        self._tasks: list[asyncio.Task[None]] = []
-        self.video_frames = self.audio_frames = self.voice_frames = 0
+        self.path, self.with_audio, self.backlog_bytes = path, with_audio, backlog_bytes
+        self.received = dict.fromkeys(RECORDED_KINDS, 0)  # handed to feed
+        self.lost = dict.fromkeys(RECORDED_KINDS, 0)
         self.first_at: float | None = None
-        self.last_at: float | None = None
-        self._lock = threading.Lock()
+        self._first_pts: float | None = None  # seconds on the room's clock, video
+        self._last_pts: float | None = None
+        self._backlog: deque[tuple[str, bytes, memoryview]] = deque()
+        self._backlog_size = 0
+        self._closing = False
+        self._broken: BaseException | None = None
+        self._ready = threading.Condition()
+        self._errors = tempfile.TemporaryFile()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from adapters.live import record_session; record_session(*sys.argv[1:])",
+             str(path), "audio" if with_audio else "silent"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, env=env, cwd=ROOT)
+        self._writer = threading.Thread(target=self._write, name="live-recorder", daemon=True)
+        self._writer.start()
 
-    def start(self, video: MediaStreamTrack, audio: MediaStreamTrack | None, voice: MediaStreamTrack | None = None) -> None:
-        loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self._run(video, "video")))
-        if audio is not None and self._audio is not None:
-            self._tasks.append(loop.create_task(self._run(audio, "audio")))
-        if voice is not None:
-            self._tasks.append(loop.create_task(self._run(voice, "voice")))
+    @property
+    def pid(self) -> int:
+        """The encoding process (its CPU is the recording's cost)."""
+        return self._process.pid
 
-    async def _run(self, track: MediaStreamTrack, kind: str) -> None:
-        loop = asyncio.get_running_loop()
+    @property
+    def video_frames(self) -> int:
+        """Pictures taken into the recording so far (in the file, or on their way to it)."""
+        return self.received["video"] - self.lost["video"]
+
+    @property
+    def voice_frames(self) -> int:
+        return self.received["voice"] - self.lost["voice"]
+
+    def feed(self, kind: str, frame: Any) -> None:
+        """Take ``frame`` (stamped on the room's clock) into the recording, or count it lost if the
+        backlog is full. Called on the media loop; never waits for the encoder."""
+        if kind == "audio" and not self.with_audio:
+            return  # the session started without sound: its file has no track for it
+        self.received[kind] += 1
+        if kind == "video":
+            at = float(frame.pts * frame.time_base)
+            self._first_pts = at if self._first_pts is None else self._first_pts
+            self._last_pts = at
+        self.first_at = self.first_at or time.time()
+        head, payload = _frame_message(kind, frame)
+        with self._ready:
+            if self._broken is not None or self._closing or self._backlog_size + payload.nbytes > self.backlog_bytes:
+                self.lost[kind] += 1
+                return
+            self._backlog.append((kind, head, payload))
+            self._backlog_size += payload.nbytes
+            self._ready.notify()
+
+    def _write(self) -> None:
+        pipe = self._process.stdin
+        assert pipe is not None
         while True:
+            with self._ready:
+                while not self._backlog and not self._closing:
+                    self._ready.wait()
+                if not self._backlog:
+                    return  # closing, and everything received is in the pipe
+                kind, head, payload = self._backlog.popleft()
             try:
-                frame = await track.recv()
-            except MediaStreamError:
+                pipe.write(head)
+                pipe.write(payload)
+            except (BrokenPipeError, OSError) as e:  # the encoder died: what it did not take is lost
+                with self._ready:
+                    self._broken = e
+                    self.lost[kind] += 1
+                    for k, _, _ in self._backlog:
+                        self.lost[k] += 1
+                    self._backlog.clear()
+                    self._backlog_size = 0
                 return
-            await loop.run_in_executor(self._pool, self._encode, frame, kind)
-
-    def _encode(self, frame: Any, kind: str) -> None:
-        with self._lock:
-            if self._container is None:
-                return
-            now = time.time()
-            self.first_at = self.first_at or now
-            self.last_at = now
-            if kind == "video":
-                if not self._sized:
-                    self._video.width, self._video.height = frame.width, frame.height
-                    self._sized = True
-                if (frame.width, frame.height) != (self._video.width, self._video.height):
-                    frame = frame.reformat(width=self._video.width, height=self._video.height)
-                packets = self._video.encode(frame)
-                self.video_frames += 1
-            elif kind == "voice":
-                packets = self._voice.encode(frame)
-                self.voice_frames += 1
-            else:
-                packets = self._audio.encode(frame) if self._audio is not None else []
-                self.audio_frames += 1
-            for p in packets:
-                self._container.mux(p)
+            with self._ready:
+                self._backlog_size -= payload.nbytes
 
     async def stop(self) -> Recording | None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
-        self._pool.shutdown(wait=True)
-        if not self.video_frames:
+        """Let the encoder take what is waiting, finish the file and report it (None: no picture)."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._finish)
+
+    def _finish(self) -> Recording | None:
+        deadline = time.monotonic() + RECORDER_FINISH_SECONDS
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        self._writer.join(RECORDER_FINISH_SECONDS)
+        if self._writer.is_alive():  # the encoder stopped taking frames: the writer ends on the broken pipe
+            self._process.kill()
+            self._writer.join()
+        try:
+            self._process.stdin.close()  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            pass  # the encoder has died: its exit status says why, below
+        try:
+            returncode = self._process.wait(max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            returncode = self._process.wait()
+        report = self._process.stdout.read()  # type: ignore[union-attr]  (a line, written as it ended)
+        self._process.stdout.close()  # type: ignore[union-attr]
+        self._errors.seek(0)
+        errors = self._errors.read().decode(errors="replace")
+        self._errors.close()
+        if returncode != 0 or not report:
+            raise RecorderFailed(self.path, returncode, errors)
+        written = json.loads(report)
+        if not written["video"]:
             self.path.unlink(missing_ok=True)
             return None
-        return Recording(self.path, self.first_at or 0.0, round((self.last_at or 0) - (self.first_at or 0), 3),
-                         self.video_frames, self.audio_frames, self.voice_frames)
+        duration = (self._last_pts or 0.0) - (self._first_pts or 0.0)
+        return Recording(self.path, self.first_at or 0.0, round(duration, 3), written["video"], written["audio"],
+                         written["voice"], self.lost["video"], self.lost["audio"], self.lost["voice"])
 
-    def _close(self) -> None:
-        with self._lock:
-            if self._container is None:
-                return
-            if self._sized:
-                for stream in (self._video, self._audio, self._voice):
-                    if stream is not None:
-                        for p in stream.encode(None):
-                            self._container.mux(p)
-            self._container.close()
-            self._container = None
+
+def _frame_message(kind: str, frame: Any) -> tuple[bytes, memoryview]:
+    """A frame as the recorder's process reads it: a header (sizes, then what the samples are and when)
+    and the raw samples (video as planar YUV 4:2:0)."""
+    if kind == "video":
+        if frame.format.name != "yuv420p":
+            frame = frame.reformat(format="yuv420p")
+        samples = frame.to_ndarray()
+        about = {"kind": kind, "width": frame.width, "height": frame.height}
+    else:
+        samples = frame.to_ndarray()
+        about = {"kind": kind, "format": frame.format.name, "layout": frame.layout.name, "rate": frame.sample_rate}
+    about |= {"pts": frame.pts, "time_base": [frame.time_base.numerator, frame.time_base.denominator],
+              "dtype": samples.dtype.str, "shape": list(samples.shape)}
+    meta = json.dumps(about).encode()
+    payload = memoryview(np.ascontiguousarray(samples)).cast("B")
+    return struct.pack("<II", len(meta), payload.nbytes) + meta, payload
+
+
+def record_session(path: str, sound: str, source: BinaryIO | None = None, report: TextIO | None = None) -> None:
+    """The recorder's own process: read frames (``_frame_message``) from ``source`` until it ends,
+    encode them into the WebM file at ``path`` (VP8 at real-time speed; Opus), and report what the file
+    holds to ``report``. An ended source (the room closed, or the server died) still finishes the file."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the server ends the pipe, which ends the file
+    source = source or sys.stdin.buffer
+    report = report or sys.stdout
+    container = av.open(path, mode="w", format="webm")
+    video = container.add_stream("libvpx", rate=30)
+    video.pix_fmt = "yuv420p"
+    video.bit_rate = 1_500_000
+    video.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    streams: dict[str, Any] = {"video": video}
+    if sound == "audio":
+        streams["audio"] = container.add_stream("libopus", rate=48000)
+    streams["voice"] = container.add_stream("libopus", rate=48000)
+    streams["voice"].metadata["title"] = "voice to the site"  # what the participants said to the officer
+    written = dict.fromkeys(RECORDED_KINDS, 0)
+    sized = False
+    try:
+        while len(head := source.read(8)) == 8:
+            meta_size, payload_size = struct.unpack("<II", head)
+            about = json.loads(source.read(meta_size))
+            payload = source.read(payload_size)
+            if len(payload) < payload_size:
+                break  # the server died mid-frame
+            samples = np.frombuffer(payload, dtype=about["dtype"]).reshape(about["shape"])
+            kind = about["kind"]
+            if kind == "video":
+                frame = av.VideoFrame.from_ndarray(samples, format="yuv420p")
+                if not sized:
+                    video.width, video.height = frame.width, frame.height
+                    sized = True
+                if (frame.width, frame.height) != (video.width, video.height):  # another camera, another size
+                    frame = frame.reformat(width=video.width, height=video.height)
+            elif not sized or kind not in streams:
+                continue  # sound before the first picture has no place in the file
+            else:
+                frame = av.AudioFrame.from_ndarray(samples, format=about["format"], layout=about["layout"])
+                frame.sample_rate = about["rate"]
+            frame.pts, frame.time_base = about["pts"], Fraction(*about["time_base"])
+            for packet in streams[kind].encode(frame):
+                container.mux(packet)
+            written[kind] += 1
+    finally:
+        if sized:
+            for stream in streams.values():
+                for packet in stream.encode(None):
+                    container.mux(packet)
+        container.close()
+    report.write(json.dumps(written))
+    report.flush()
 
 
 @dataclass
@@ -327,6 +469,8 @@ class LiveRoom:
             if owner == self.speaker:
                 self.voice_frames += 1
                 self.voice.feed(frame)
+                if self.recorder is not None:
+                    self.recorder.feed("voice", frame)
             return
         self._upstream[kind] = True
         if kind == "video":
@@ -337,12 +481,14 @@ class LiveRoom:
                 # knows whether the session has sound.
                 sound = "audio" in self._sinks and self._sinks["audio"].hasTrack()
                 self.recorder = SessionRecorder(self.record_to, with_audio=sound)
-                self.recorder.start(self.relay.subscribe(self.video), self.relay.subscribe(self.audio) if sound else None,
-                                    self.relay.subscribe(self.voice))
             self.video.feed(frame)  # the same picture; only its time stamp is the room's
+            if self.recorder is not None:
+                self.recorder.feed("video", frame)  # every picture, whatever the viewers keep up with
         else:
             self.audio_frames += 1
             self.audio.feed(frame)
+            if self.recorder is not None:
+                self.recorder.feed("audio", frame)
 
     def upstream_ended(self, kind: str, owner: str | None = None) -> None:
         if kind == "voice":

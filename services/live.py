@@ -174,11 +174,16 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
         if recording is not None:
             participants = sorted(room.attendees)
             minutes, seconds = divmod(round(recording.duration_seconds), 60)
+            sent = recording.video_frames + recording.video_frames_lost
+            # the evidence says itself how much of what the site sent it lacks
+            lost = (f"; {recording.video_frames_lost} of {sent} pictures lost (the recorder fell behind)"
+                    if recording.video_frames_lost else "")
             with recording.path.open("rb") as f:
                 out = evidence.add_evidence(
                     case_number=seat.case_number, actor=actor, stream=f, filename=f"viewing-{viewing_id}.webm",
                     viewing_id=viewing_id, now=now,
-                    note=f"Recording of the live session ({minutes}:{seconds:02d}); participants: {', '.join(participants)}",
+                    note=f"Recording of the live session ({minutes}:{seconds:02d}); participants: "
+                         f"{', '.join(participants)}{lost}",
                     uow=uow)
             with uow.transaction() as s:
                 record(s, actor=load_actor(s, actor), action="viewing.recorded", subject=f"viewing:{viewing_id}", at=now,
@@ -186,7 +191,9 @@ def close_live_room(*, rooms: LiveRegistry, viewing_id: int, actor: str, now: da
                        after={"evidence_id": out.id, "sha256": out.sha256, "size": out.size,
                               "duration_seconds": recording.duration_seconds, "participants": participants,
                               "video_frames": recording.video_frames, "audio_frames": recording.audio_frames,
-                              "voice_frames": recording.voice_frames})
+                              "voice_frames": recording.voice_frames, "video_frames_lost": recording.video_frames_lost,
+                              "audio_frames_lost": recording.audio_frames_lost,
+                              "voice_frames_lost": recording.voice_frames_lost})
             recording.path.unlink(missing_ok=True)
     # no room in this process (the app restarted): its recording, if one was running, is lost
     return viewing.close_room(viewing_id=viewing_id, actor=actor, now=now, abandon_recording=room is None, uow=uow)

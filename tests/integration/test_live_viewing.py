@@ -19,7 +19,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from sqlmodel import select
 
 from adapters.db import session_scope
-from adapters.live import LiveRegistry
+from adapters.live import LiveRegistry, LiveRoom, RecorderFailed, SessionRecorder
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.tables import TimelineEntry
 from services.demo import seed_shipment
@@ -139,7 +139,7 @@ def test_the_officers_camera_reaches_every_participant_and_a_snapshot_and_the_re
     [rec] = _timeline("viewing.recorded")
     assert rec["evidence_id"] == recording[0].id and rec["sha256"] == recording[0].sha256
     assert rec["duration_seconds"] > 0.5 and rec["participants"] == ["chanel.agent", "cq.trading", "site.wang"]
-    assert rec["audio_frames"] > 0
+    assert rec["audio_frames"] > 0 and rec["video_frames"] >= 10 and rec["video_frames_lost"] == 0
     assert [e.id for e in list_evidence(case_number=case.number, actor="chanel.agent")] == [snap.id, recording[0].id]
     report = verify_evidence(case_number=case.number)
     assert report.intact and report.counts["intact"] == 2
@@ -249,3 +249,98 @@ def test_a_recorded_live_session_is_closed_in_its_room_or_its_loss_is_recorded(l
     assert closed.state == "closed"
     assert [e["reason"] for e in _timeline("viewing.recording_abandoned")] == ["the room was closed outside the live room"]
     on(media_loop, rooms.room(v.id).close())
+
+
+def _picture(i: int) -> Any:
+    """A 640x480 picture with a bar that moves, as the officer's camera would send it (planar YUV 4:2:0)."""
+    import av
+    import numpy as np
+
+    planes = np.full((720, 640), 128, dtype=np.uint8)
+    planes[100:380, (i * 8) % 600:(i * 8) % 600 + 40] = 235
+    return av.VideoFrame.from_ndarray(planes, format="yuv420p")
+
+
+def _pictures_in(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as f:
+        return sum(1 for p in f.demux(f.streams.video[0]) if p.size)
+
+
+async def _view(track: Any) -> int:
+    """A viewer's server connection, as aiortc's sender treats the room's track: the newest frame, encoded
+    to VP8 on the default executor. Returns the pictures it sent on."""
+    from aiortc.codecs.vpx import Vp8Encoder
+    from aiortc.mediastreams import MediaStreamError
+
+    encoder, loop, sent = Vp8Encoder(), asyncio.get_running_loop(), 0
+    while True:
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            return sent
+        await loop.run_in_executor(None, encoder.encode, frame)
+        sent += 1
+
+
+def test_the_recording_holds_the_pictures_the_site_sent_while_three_viewers_watch(tmp_path: Path) -> None:
+    """The viewers' encoders and the recorder's share the machine: the viewers may skip to the newest
+    picture, the recording may not."""
+    sent = 150  # five seconds at 30 frames a second
+
+    async def session() -> tuple[Any, list[int]]:
+        room = LiveRoom(1, record_to=tmp_path / "session.webm")
+        viewers = [asyncio.ensure_future(_view(room.subscribe("video"))) for _ in range(3)]
+        for i in range(sent):
+            await room.on_frame("video", _picture(i))
+            await asyncio.sleep(1 / 30)
+        recording = await room.close()
+        return recording, await asyncio.gather(*viewers)
+
+    recording, viewed = asyncio.run(session())
+    assert recording is not None and min(viewed) > 0
+    in_file = _pictures_in(recording.path)
+    assert in_file >= 0.95 * sent
+    assert (recording.video_frames, recording.video_frames + recording.video_frames_lost) == (in_file, sent)
+    assert recording.duration_seconds >= 4.5  # on the room's clock, however slowly it was encoded
+
+
+def test_pictures_the_recorder_could_not_keep_are_counted_lost(tmp_path: Path) -> None:
+    """A backlog of ten pictures, sixty sent at once: the file holds those it took, the rest are counted."""
+    from fractions import Fraction
+
+    async def burst() -> Any:
+        recorder = SessionRecorder(tmp_path / "burst.webm", with_audio=False, backlog_bytes=10 * 640 * 480 * 3 // 2)
+        for i in range(60):
+            picture = _picture(i)
+            picture.pts, picture.time_base = i * 3000, Fraction(1, 90_000)
+            recorder.feed("video", picture)
+        return await recorder.stop()
+
+    recording = asyncio.run(burst())
+    assert recording is not None and recording.video_frames_lost > 0
+    assert recording.video_frames == _pictures_in(recording.path) >= 10
+    assert recording.video_frames + recording.video_frames_lost == 60
+
+
+def test_a_recorder_that_dies_is_an_error_at_closing_not_a_silent_loss(tmp_path: Path) -> None:
+    import os
+    import signal
+    from fractions import Fraction
+
+    async def session() -> SessionRecorder:
+        recorder = SessionRecorder(tmp_path / "dies.webm", with_audio=False)
+        os.kill(recorder.pid, signal.SIGKILL)
+        for i in range(30):
+            picture = _picture(i)
+            picture.pts, picture.time_base = i * 3000, Fraction(1, 90_000)
+            recorder.feed("video", picture)
+            await asyncio.sleep(0.01)
+        with pytest.raises(RecorderFailed) as failed:
+            await recorder.stop()
+        assert failed.value.returncode == -signal.SIGKILL
+        return recorder
+
+    recorder = asyncio.run(session())
+    assert recorder.lost["video"] == 30  # none of them reached a file
