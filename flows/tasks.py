@@ -1,14 +1,15 @@
 """What people wait on, run warm: Prefect background tasks served by a long-lived task worker.
 
-A decision's follow-up (documents issued and mailed, the manager's artifact), the durable timers of a
-new deadline and the cancellation of a timer whose reason is gone (``FOLLOW_UPS``), and the release of
-the notices whose deadline passed, a detention clock's step and the reconciliation (``CLOCK``) are
+A decision's follow-up (documents issued and mailed, the manager's artifact: ``FOLLOW_UPS``), and the
+release of the notices whose deadline passed, a detention clock's step, the durable timers of a new
+deadline, the cancellation of a timer whose reason is gone and the reconciliation (``CLOCK``) are
 submitted with ``.delay()`` (by the dispatcher, or by a flow) and picked up within a fraction of a
 second by two long-lived task workers, ``python -m flows.tasks --serve follow-ups`` and ``--serve
 clock`` (``yunque stack up`` starts both), which import Prefect, the services and the PDF fonts once.
 A new flow run process would pay 5-19 s for each. Two processes, because Python runs one thread of a
 process at a time: at a deadline after an outage, a thousand releases would otherwise share it with
-the documents of the releases before them. Every task is idempotent in the database, so a task submitted twice, or retried, repeats
+the documents of the releases before them, and a follow-up someone waits on would share it with the
+bookkeeping of the timers its own answer set off. Every task is idempotent in the database, so a task submitted twice, or retried, repeats
 nothing a person could see twice; each shows in the Prefect UI as a task run named after its subject.
 
 The submitter and the worker share the store of the task parameters: ``scheduling_storage()``,
@@ -209,10 +210,11 @@ def reconcile_task(started: str) -> dict:
     return repair(dispatch=False)
 
 
-#: what a person waits on after acting: a decision's documents and mail, a new deadline's timers
-FOLLOW_UPS = (follow_up_decision, schedule_case_timers, cancel_notice_timer)
-#: what the law does by itself when a deadline passes, and the reconciliation
-CLOCK = (release_due_notices, advance_line_clock, reconcile_task)
+#: what a person waits on after acting: a decision's documents and mail
+FOLLOW_UPS = (follow_up_decision,)
+#: what the law does by itself when a deadline passes, the Prefect timers that back it up (created for
+#: a new deadline, cancelled when its reason is gone) and the reconciliation
+CLOCK = (release_due_notices, advance_line_clock, schedule_case_timers, cancel_notice_timer, reconcile_task)
 #: the task workers of the stack, by name: each a process of its own, so that a thousand releases at a
 #: deadline never wait behind the documents of the releases before them (a process runs one thread of
 #: Python at a time), and a follow-up never waits behind a thousand releases
