@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
+from sqlmodel import Session
+
 from models.rules.workdays import WorkingCalendar, YearSchedule
 
 #: how often a process asks the database whether a year was loaded since it built its calendar
@@ -40,26 +42,22 @@ def build_calendar(loaded: Iterable[YearSchedule] = ()) -> WorkingCalendar:
     return WorkingCalendar(years.values())
 
 
-def _signature() -> tuple[int, str]:
+def _signature(s: Session) -> tuple[int, str]:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import CalendarYear
 
-    with session_scope(readonly=True) as s:
-        count, last = s.exec(select(func.count(), func.max(CalendarYear.loaded_at))).one()
+    count, last = s.exec(select(func.count(), func.max(CalendarYear.loaded_at))).one()
     return int(count), str(last)
 
 
-def _loaded() -> list[YearSchedule]:
+def _loaded(s: Session) -> list[YearSchedule]:
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import CalendarYear
 
-    with session_scope(readonly=True) as s:
-        return [schedule_of(row) for row in s.exec(select(CalendarYear))]
+    return [schedule_of(row) for row in s.exec(select(CalendarYear))]
 
 
 def schedule_of(row: object) -> YearSchedule:
@@ -73,35 +71,44 @@ def schedule_of(row: object) -> YearSchedule:
 
 
 class _Cache:
+    """One database's calendar, looked at again every ``RECHECK_SECONDS`` (a count and a date)."""
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.calendar: WorkingCalendar | None = None
         self.signature: tuple[int, str] | None = None
         self.checked = 0.0
 
-    def get(self) -> WorkingCalendar:
-        with self.lock:
-            if self.calendar is not None and time.monotonic() - self.checked < RECHECK_SECONDS:
-                return self.calendar
-            signature = _signature()
-            if self.calendar is None or signature != self.signature:
-                self.calendar = build_calendar(_loaded())
-                self.signature = signature
-            self.checked = time.monotonic()
+    def get(self, s: Session) -> WorkingCalendar:
+        if self.calendar is not None and time.monotonic() - self.checked < RECHECK_SECONDS:
             return self.calendar
+        signature = _signature(s)
+        if self.calendar is None or signature != self.signature:
+            self.calendar = build_calendar(_loaded(s))
+            self.signature = signature
+        self.checked = time.monotonic()
+        return self.calendar
 
-    def clear(self) -> None:
-        with self.lock:
-            self.calendar, self.signature, self.checked = None, None, 0.0
+
+_caches: dict[str, _Cache] = {}
+_lock = threading.Lock()
 
 
-_cache = _Cache()
+def get_calendar(session: Session | None = None) -> WorkingCalendar:
+    """The calendar of a database: the package's years plus the years loaded into it. ``session``: the
+    database of that session (a service passes its unit of work's); without one, the configured
+    database's (the CLI's)."""
+    if session is None:
+        from adapters.db import session_scope
 
-
-def get_calendar() -> WorkingCalendar:
-    """The calendar of the configured database: package years plus the loaded ones."""
-    return _cache.get()
+        with session_scope(readonly=True) as s:
+            return get_calendar(s)
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    with _lock:
+        cache = _caches.setdefault(url, _Cache())
+        return cache.get(session)
 
 
 def reset_calendar() -> None:
-    _cache.clear()
+    """Forget every database's calendar (a year was loaded: the next look reads it)."""
+    with _lock:
+        _caches.clear()

@@ -233,7 +233,7 @@ def file_application(*, application: ApplicationIn | dict[str, Any], actor: str,
                       "lines": [ln.number for ln in lines], "flags": sorted({f for ln in lines for f in ln.match_flags}),
                       "expected_on": data.expected_on.isoformat() if data.expected_on else None})
         open_task(s, kind=TaskKind.REVIEW_APPLICATION, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
-                  candidate_group=Role.IPR_OFFICER, notice_id=notice.id, due_at=confirm_by(now), priority=5,
+                  candidate_group=Role.IPR_OFFICER, notice_id=notice.id, due_at=confirm_by(s, now), priority=5,
                   title=f"Review the detention application {case.number} ({rec.brand}, bond RMB {required})", now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
                 payload={"case_number": case.number, "notice_ids": [notice.id], "route": Route.APPLICATION.value})

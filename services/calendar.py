@@ -189,7 +189,7 @@ def calendar_status(*, actor: str, now: datetime | None = None, uow: UnitOfWork 
 
 def _waiting_years(s: Session) -> tuple[set[int], int]:
     """The years that waiting clocks need, and how many clocks wait."""
-    cal = get_calendar()
+    cal = get_calendar(s)
     years: set[int] = set()
     count = 0
     waiting = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
@@ -216,9 +216,11 @@ def ensure_calendar_ahead(*, now: datetime | None = None, uow: UnitOfWork | None
     now = now_or(now)
     today = now.astimezone(SHANGHAI).date()
     year = today.year + 1
-    if today.month < AHEAD_FROM_MONTH or year in get_calendar().years:
+    if today.month < AHEAD_FROM_MONTH:
         return None
     with uow.transaction() as s:
+        if year in get_calendar(s).years:
+            return None
         exists = s.exec(select(Task.id).where(Task.kind == TaskKind.LOAD_CALENDAR.value, col(Task.case_id).is_(None),
                                               Task.calendar_year == year, col(Task.state).in_(_LIVE))).first()
         if exists is not None or s.get(CalendarYear, year) is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
+from adapters.calendar import get_calendar
 from adapters.db import lock_name
 from models.enums import CaseStatus, LineState, NoticeState, Reason, Role, Route, TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied, Words, words
@@ -94,7 +95,7 @@ def open_case(
         open_task(s, kind=TaskKind.CONFIRM_SEIZURE, case_id=case.id, customs_office_id=office.id,  # type: ignore[arg-type]
                   candidate_group=Role.IPR_OFFICER,
                   title=f"Confirm the lines of {case.number} against the recordations",
-                  due_at=confirm_by(now), priority=5, now=now)
+                  due_at=confirm_by(s, now), priority=5, now=now)
         publish(s, topic="case.opened", case_id=case.id, at=now,
                 payload={"case_number": case.number, "notice_ids": [n.id for n in notices.values()]})
         remember(s, idempotency_key, OPEN_CASE, {"case_number": case.number})
@@ -215,14 +216,13 @@ def _suspend_lines(s: Session, *, case: Case, data: ShipmentIn, matches: list[Re
     return notices
 
 
-def confirm_by(now: datetime) -> datetime:
+def confirm_by(s: Session, now: datetime) -> datetime:
     """The end of the working day of the seizure (the next working day if it is found on a day off)."""
     from datetime import timedelta
 
-    from adapters.calendar import get_calendar
     from models.rules.errors import CalendarUnknown
 
-    cal, day = get_calendar(), local_date(now)
+    cal, day = get_calendar(s), local_date(now)
     try:
         while not cal.is_working_day(day):
             day += timedelta(days=1)
@@ -398,14 +398,14 @@ def case_view(s: Session, case_number: str, who: Actor) -> CaseOut:
         opened_by=opener.username if opener else "",
         confirmed_at=case.confirmed_at,
         flow_run_id=case.flow_run_id,
-        lines=[line_view(ln, recs, holders, on_application=case.route == Route.APPLICATION) for ln in lines],
+        lines=[line_view(s, ln, recs, holders, on_application=case.route == Route.APPLICATION) for ln in lines],
         notices=[notice_view(s, n, who, case=case, holders=holders) for n in notices],
         documents=[DocumentOut.model_validate(d) for d in s.exec(docs_q)],
         route=case.route,
     )
 
 
-def line_view(ln: Line, recs: dict, holders: dict, *, on_application: bool = False) -> LineOut:
+def line_view(s: Session, ln: Line, recs: dict, holders: dict, *, on_application: bool = False) -> LineOut:
     """A line as every reader sees it, with its recordation's number and its rights holder's name looked
     up in ``recs`` and ``holders`` (by id; a missing one shows as ""). ``on_application``: the case is a rights
     holder's application, whose only clock is the court notice (Reg 24(1))."""
@@ -415,7 +415,7 @@ def line_view(ln: Line, recs: dict, holders: dict, *, on_application: bool = Fal
         recordation=recs[ln.recordation_id].number if ln.recordation_id in recs else "",
         rights_holder=holders[ln.rights_holder_id].name if ln.rights_holder_id in holders else "",
         notice_id=ln.notice_id, released_at=ln.released_at, detained_at=ln.detained_at,
-        investigation_due=ln.investigation_due, court_due=ln.court_due, clocks_pending_year=pending_year_of_line(ln, on_application=on_application),
+        investigation_due=ln.investigation_due, court_due=ln.court_due, clocks_pending_year=pending_year_of_line(ln, get_calendar(s), on_application=on_application),
         nice_class=ln.nice_class, match_flags=list(ln.match_flags or []),
     )
 
@@ -443,7 +443,7 @@ def notice_view(s: Session, n: Notice, who: Actor, *, case: Case | None = None, 
         rights_holder_id=n.rights_holder_id, state=n.state,
         brands=sorted({ln.brand for ln in lines}), lines=[ln.number for ln in lines],
         issued_at=n.issued_at, served_at=n.served_at, deadline=n.deadline, deadline_at=n.deadline_at,
-        deadline_pending_year=pending_year_of_notice(n), answer=answer_out, confirmation_minutes=minutes,
+        deadline_pending_year=pending_year_of_notice(n, get_calendar(s)), answer=answer_out, confirmation_minutes=minutes,
     )
 
 

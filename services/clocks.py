@@ -32,7 +32,7 @@ def deadline_or_pending(
     who: Actor, subject: str, what: str,
 ) -> date | None:
     try:
-        return clock(start, get_calendar())
+        return clock(start, get_calendar(s))
     except CalendarUnknown as e:
         record(s, actor=who, action="clock.pending", subject=subject, at=start, case_id=case_id,
                after={"clock": what, "missing_year": e.year, "reason": str(e)})
@@ -62,7 +62,7 @@ def fill_pending_clocks(*, now: datetime, uow: UnitOfWork | None = None) -> list
     uow = given(uow)
 
     with uow.transaction() as s:
-        return fill_pending_clocks_in(s, who=system_actor(s), calendar=get_calendar(), now=now)
+        return fill_pending_clocks_in(s, who=system_actor(s), calendar=get_calendar(s), now=now)
 
 
 def fill_pending_clocks_in(s: Session, *, who: Actor, calendar: WorkingCalendar, now: datetime) -> list[dict[str, object]]:
@@ -141,14 +141,14 @@ def missing_year(clock: Callable[[WorkingCalendar], object], calendar: WorkingCa
     return None
 
 
-def pending_year_of_notice(n: Notice) -> int | None:
+def pending_year_of_notice(n: Notice, calendar: WorkingCalendar) -> int | None:
     """For a served notice with no deadline: the year whose schedule its deadline waits for."""
     if n.served_at is None or n.deadline is not None or n.state not in (NoticeState.SERVED, NoticeState.CLAIM_PENDING):
         return None
-    return missing_year(lambda c: answer_deadline(n.served_at, c), get_calendar())  # type: ignore[arg-type]
+    return missing_year(lambda c: answer_deadline(n.served_at, c), calendar)  # type: ignore[arg-type]
 
 
-def pending_year_of_line(ln: Line, *, on_application: bool = False) -> int | None:
+def pending_year_of_line(ln: Line, calendar: WorkingCalendar, *, on_application: bool = False) -> int | None:
     """For a detained line whose clocks are not all set: the year they wait for. On application the only
     clock is the 20 working days to a court notice (Reg 24(1))."""
     if ln.detained_at is None or ln.state not in (LineState.DETAINED, LineState.UNDETERMINED):
@@ -156,7 +156,7 @@ def pending_year_of_line(ln: Line, *, on_application: bool = False) -> int | Non
     if on_application:
         if ln.court_due is not None:
             return None
-        return missing_year(lambda c: court_order_deadline(ln.detained_at, c), get_calendar())  # type: ignore[arg-type]
+        return missing_year(lambda c: court_order_deadline(ln.detained_at, c), calendar)  # type: ignore[arg-type]
     if ln.investigation_due is not None and ln.court_due is not None:
         return None
-    return missing_year(lambda c: court_assistance_deadline(ln.detained_at, c), get_calendar())  # type: ignore[arg-type]
+    return missing_year(lambda c: court_assistance_deadline(ln.detained_at, c), calendar)  # type: ignore[arg-type]

@@ -315,7 +315,7 @@ def _start_clock(s: Session, cb: CounterBond, case: Case, line: Line, who: Actor
             subject=_label(case, line), what="court filing after a counter-bond (30 WD, Reg 19, Meas 20)")
     else:  # the year was unknown when the notice was served: clock.pending was recorded then
         try:
-            cb.court_due = court_filing_deadline(cb.notified_at, get_calendar())
+            cb.court_due = court_filing_deadline(cb.notified_at, get_calendar(s))
         except CalendarUnknown:
             return None
     cb.version += 1

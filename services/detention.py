@@ -106,7 +106,7 @@ def decide_investigation(*, case_number: str, line_number: int, actor: str, outc
         case, line = lock_line(s, who, case_number, line_number)
         investigation_in(s, who=who, case=case, line=line, outcome=outcome, note=data.note, now=now)
         rec = s.get(Recordation, line.recordation_id)
-        return line_view(line, {rec.id: rec} if rec else {}, {})
+        return line_view(s, line, {rec.id: rec} if rec else {}, {})
 
 
 def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str, note: str = "",
@@ -126,4 +126,4 @@ def decide_line(*, case_number: str, line_number: int, actor: str, outcome: str,
         case, line = lock_line(s, who, case_number, line_number)
         decide_in(s, who=who, case=case, line=line, outcome=outcome, note=note, now=now)
         rec = s.get(Recordation, line.recordation_id)
-        return line_view(line, {rec.id: rec} if rec else {}, {})
+        return line_view(s, line, {rec.id: rec} if rec else {}, {})

@@ -69,7 +69,7 @@ def my_notices(*, actor: str, now: datetime | None = None, uow: UnitOfWork | Non
             holders = {who.rights_holder_id: s.get(RightsHolder, who.rights_holder_id)}
             docs = s.exec(select(Document).where(Document.case_id == n.case_id, Document.rights_holder_id == who.rights_holder_id)
                           .order_by(Document.id))
-            out.append(PortalNotice(notice=notice_view(s, n, who), lines=[line_view(ln, recs, holders) for ln in lines],
+            out.append(PortalNotice(notice=notice_view(s, n, who), lines=[line_view(s, ln, recs, holders) for ln in lines],
                                     general_bond=gb_out, documents=[DocumentOut.model_validate(d) for d in docs]))
         return out
 
@@ -143,7 +143,7 @@ def case_timeline(*, case_number: str, actor: str, uow: UnitOfWork | None = None
 
 
 def working_days_left(*, deadline: date | None, now: datetime | None = None,
-                      served_at: datetime | None = None) -> int | None:
+                      served_at: datetime | None = None, uow: UnitOfWork | None = None) -> int | None:
     """Working days left to a legal deadline, today included if it is one; ``None`` when the
     deadline is not set or its year's schedule is not loaded (never guessed).
 
@@ -160,8 +160,10 @@ def working_days_left(*, deadline: date | None, now: datetime | None = None,
     today = local_date(now_or(now))
     if served_at is not None:
         today = max(today, local_date(served_at) + timedelta(days=1))
+    with given(uow).transaction(readonly=True) as s:
+        calendar = get_calendar(s)
     try:
-        return left(today, deadline, get_calendar())
+        return left(today, deadline, calendar)
     except CalendarUnknown:
         return None
 

@@ -232,7 +232,7 @@ def _load_calendar(s: Session, *, who: Actor, task: Task, outcome: str, form: Lo
         missing |= {int(e.after["missing_year"]) for e in s.exec(select(TimelineEntry).where(
             TimelineEntry.case_id == task.case_id, TimelineEntry.action == "clock.pending"))
             if e.after and e.after.get("missing_year") is not None}
-    cal = get_calendar()
+    cal = get_calendar(s)
     for year in sorted(missing):
         cal.schedule(year)  # raises CalendarUnknown(year): the task cannot be completed yet
     return {"years": sorted(missing)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -148,3 +148,27 @@ def test_files_go_to_the_evidence_store_of_the_unit_of_work(sqlite_db: str) -> N
     written = write_checkpoint(now=FOUND, uow=uow)
     assert written is not None and written["key"] in mine.objects
     assert read_checkpoint(uow=uow)["at"] == written["at"]
+
+
+def test_the_working_days_are_counted_with_the_calendar_of_the_unit_of_works_database(
+        sqlite_db: str, sqlite_template: Path, tmp_path: Path) -> None:
+    import json
+
+    from adapters.calendar import get_calendar
+    from services.calendar import load_calendar_year
+    from services.portal import working_days_left
+    from tests.integration.test_services_clocks import FICTIONAL_2027
+
+    shutil.copytree(sqlite_template, tmp_path / "other")
+    other = bootstrap(settings=get_settings().model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'other' / 'yunque.db'}"}))
+    default = given(None)
+    load_calendar_year(content=json.dumps(FICTIONAL_2027).encode(), filename="2027.json", actor="admin",
+                       now=datetime(2027, 1, 2, 9, 0, tzinfo=SH), uow=other)
+    with other.transaction(readonly=True) as s:
+        assert 2027 in get_calendar(s).years
+    with default.transaction(readonly=True) as s:
+        assert 2027 not in get_calendar(s).years
+    monday = datetime(2027, 1, 4, 10, 0, tzinfo=SH)
+    assert working_days_left(deadline=date(2027, 1, 6), now=monday, uow=other) == 3
+    assert working_days_left(deadline=date(2027, 1, 6), now=monday, uow=default) is None  # never guessed
