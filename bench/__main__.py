@@ -32,6 +32,7 @@ SUITES = [
     ("deadlines", "6. 1,000 deadlines at once, and after an outage"),
     ("faults", "kill -9 of the worker, the Prefect server, the S3 server and the app in the middle of cases"),
     ("live", "8. live viewing: one publisher relayed to three viewers at 640x480"),
+    ("live_snapshot", "8b. live viewing in three browsers: a snapshot -> evidence on every participant's page"),
     ("match", "以图识图: photo -> recorded mark, accuracy and time at 10 to 10,000 recordations"),
 ]
 
@@ -63,6 +64,10 @@ FIGURES = [
     ("faults", "kill -9 of each component mid-case: cases complete, effects once, evidence and objects match"),
     ("live_fps_min", "live viewing, 1 publisher and 3 viewers at 640x480: frames a second of the slowest viewer"),
     ("live_cpu_per_viewer", "the same: CPU seconds a second per viewer (incl. the simulated browser's decoding)"),
+    ("live_recorded_share", "the same: share of the pictures sent that the session's recording holds"),
+    ("live_recording_10min_mib", "a 10-minute session's recording (640x480, 30 fps, with sound), MiB"),
+    ("live_recording_evidence_s", "closing that room -> the recording stored as evidence, s"),
+    ("live_snapshot_p95_s", "three browsers: snapshot asked for -> shown on every participant's page, p95, s"),
     ("match_top1", "以图识图: generated photos of the 9 demo marks among 1,000 recordations, top-1 share"),
     ("match_top3", "the same, top-3 share"),
     ("match_no_match_rate", "photos without a mark answered 'no match', share"),

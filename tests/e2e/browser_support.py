@@ -164,3 +164,90 @@ def sign_in(browser: Any, stack: dict[str, Any], user: str, path: str = "/", **c
 def english(page: Any) -> None:
     page.get_by_role("radio", name="English").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+# --- the live viewing (实时连线): shared by tests/e2e/test_browser_live.py and bench/live_snapshot.py ---
+
+PHONE_WITH_CAMERA = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+                     "permissions": ["camera", "microphone"]}
+
+
+def open_live_viewing(stack: dict[str, Any], *, declaration_no: str) -> tuple[str, int]:
+    """A seizure of CHANEL bags whose viewing (consignor invited) is open; everyone works in English.
+    Returns the case number and the viewing's id."""
+    from models.types import utcnow
+    from services.cases import open_case
+    from services.demo import seed_shipment
+    from services.users import set_locale
+    from services.viewing import decide_viewing, open_room, request_viewing
+    from tests.support import confirm
+
+    shipment = seed_shipment(utcnow())
+    shipment["declaration_no"] = declaration_no
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] == "CHANEL"]
+    with app_database(stack):
+        for who in ("site.wang", "ipr.li", "chanel.agent", "cq.trading"):
+            set_locale(actor=who, locale="en")
+        case = open_case(shipment=shipment, actor="site.wang")
+        confirm(case.number, now=utcnow())
+        notice = next(n for n in case.notices if "CHANEL" in n.brands)
+        v = request_viewing(actor="chanel.agent", notice_id=notice.id, invite_consignor=True)
+        decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True)
+        open_room(viewing_id=v.id, actor="site.wang")
+        return case.number, v.id
+
+
+def live_sign_in(browser: Any, stack: dict[str, Any], user: str, path: str, **context: Any) -> Any:
+    """``sign_in`` with more patience: three people's media share a 2-core machine."""
+    page = new_page(browser, **context)
+    page.set_default_timeout(90_000)
+    page.goto(stack["url"] + "/")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(stack["passwords"][user])
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
+    page.goto(stack["url"] + path)
+    return page
+
+
+def start_live(page: Any, timeout: float = 90, start: str = "Start live", stop: str = "Stop live") -> None:
+    """Press a live component's start button; the component lives in its own iframe, which the
+    page may replace while it settles, so look for it again until the click lands."""
+    end = time.monotonic() + timeout
+    while True:
+        for frame in page.frames:
+            if "streamlit_webrtc" in frame.url:
+                try:
+                    frame.get_by_role("button", name=start).click(timeout=3000)
+                    frame.get_by_role("button", name=stop).wait_for(timeout=15_000)
+                    return
+                except Exception:  # noqa: BLE001, S110  (replaced or not drawn yet: try again)
+                    pass
+        assert time.monotonic() < end, f"the live component's {start!r} button never came"
+        page.wait_for_timeout(500)
+
+
+def playback(page: Any) -> tuple[float, int]:
+    """currentTime and decoded frames of the live component's <video> (in its iframe)."""
+    for frame in page.frames:
+        if "streamlit_webrtc" in frame.url:
+            try:
+                return tuple(frame.evaluate("""() => { const v = document.querySelector('video');
+                    if (!v) return [0, 0];
+                    return [v.currentTime, v.getVideoPlaybackQuality().totalVideoFrames]; }"""))
+            except Exception:  # noqa: BLE001, S110  (the frame is being replaced: ask again)
+                pass
+    return (0.0, 0)
+
+
+def plays(page: Any, timeout: float = 40) -> tuple[tuple[float, int], tuple[float, int]]:
+    """Two readings of ``playback`` a few seconds apart, once the video has advanced by more than a
+    second and three frames; AssertionError if it does not within ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    first = playback(page)
+    while time.monotonic() < end:
+        page.wait_for_timeout(1000)
+        now = playback(page)
+        if now[0] > first[0] + 1 and now[1] > first[1] + 3:
+            return first, now
+    raise AssertionError(f"the live video does not play: {first} -> {playback(page)}")

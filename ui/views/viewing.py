@@ -100,9 +100,10 @@ def _page_is_stale(r: viewing.RoomState) -> bool:
     return room.may_capture and _open_shots(r) != _open_shots(room)
 
 
-@chrome.fragment(run_every=2)
+@chrome.fragment(run_every=1)
 def live() -> None:
-    """Polled every 2 seconds: shot requests, evidence and the room's log as this participant may see them."""
+    """Polled every second (a snapshot must reach every participant within 2 seconds): shot requests,
+    evidence and the room's log as this participant may see them."""
     try:
         r = viewing.room_state(viewing_id=viewing_id, actor=actor.username)
     except NotFound:
