@@ -491,5 +491,9 @@ def warm_up() -> None:
     """Parse the fonts now (and cut the working face if this machine has none), so that a long-lived
     process (the task worker) renders its first document as fast as the rest."""
     _check_fonts()
-    for p in (CJK_FONT, LATIN_FONT, LATIN_BOLD_FONT, working_face()):
+    for p in (CJK_FONT, LATIN_FONT, LATIN_BOLD_FONT):
         _parsed(p)
+    try:
+        _parsed(working_face())
+    except OSError:  # no writable cache here: the documents are set in the whole face
+        pass

@@ -29,4 +29,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 # the documents' working CJK face, cut once per machine into ~/.cache/yunque/fonts (adapters/pdf.py)
-.venv/bin/python -c 'from adapters.pdf import working_face; working_face()'
+.venv/bin/python -c 'from adapters.pdf import working_face; working_face()' \
+  || echo "no working face cut (is ~/.cache writable?): documents are set in the whole CJK face, more slowly"
