@@ -72,3 +72,13 @@ def test_the_registration_form_names_the_officers_office_in_the_officers_languag
     assert zh.text_input(key="register.office").value == "首都机场海关"
     en = app_as("site.wang", "views/register.py", lang="en")
     assert en.text_input(key="register.office").value == "Capital Airport Customs"
+
+
+def test_the_board_names_each_customs_office_in_the_managers_language(seed_case) -> None:  # noqa: ANN001
+    zh = app_as("mgr.zhao", "views/board.py", lang="zh")
+    cases = next(df.value for df in zh.dataframe if t("customs_office", "zh") in df.value.columns)
+    assert list(cases[t("customs_office", "zh")]) == ["首都机场海关"]
+    assert "Capital Airport Customs" not in texts(zh)
+    en = app_as("mgr.zhao", "views/board.py", lang="en")
+    cases = next(df.value for df in en.dataframe if t("customs_office", "en") in df.value.columns)
+    assert list(cases[t("customs_office", "en")]) == ["Capital Airport Customs"]
