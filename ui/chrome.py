@@ -414,10 +414,15 @@ def facts(pairs: Iterable[tuple[str, object]]) -> None:
 
 
 def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
-    """A dataframe: user text inside it is displayed as text."""
+    """A dataframe: user text inside it is displayed as text. No rows: a caption saying so (an empty
+    dataframe would say "empty" in English, drawn where no style sheet reaches)."""
     import pandas as pd
 
-    return st.dataframe(pd.DataFrame(list(rows)), hide_index=True, width="stretch", **kwargs)
+    rows = list(rows)
+    if not rows:
+        st.caption(tr("table.empty"))
+        return None
+    return st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", **kwargs)
 
 
 # --- user text in markdown, and failures nobody planned for ---------------------------------------------
