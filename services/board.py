@@ -40,7 +40,8 @@ class NoticeDue(BaseModel):
 
 class CaseLink(BaseModel):
     number: str
-    office: str
+    office: str  # the customs office's Chinese name (海关); ``office_en`` its English one
+    office_en: str
     status: str
     opened_at: datetime
     flow_run_id: str | None
@@ -87,7 +88,8 @@ TASK_LIST_LIMIT = 500
 def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
     """Aggregates in SQL: the board's cost grows with the work that is open and with the window,
     not with the office's whole history (see bench/scale.py)."""
-    offices = {o.id: o.name_en for o in s.exec(select(CustomsOffice))}
+    # both names of each office: the board is shared by the office's managers, each reading it in their language
+    offices = {o.id: (o.name, o.name_en) for o in s.exec(select(CustomsOffice))}
     holders = {h.id: h.name for h in s.exec(select(RightsHolder))}
     since = now - WINDOW
 
@@ -116,7 +118,8 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
         overdue_tasks=[t for t in tasks if t.due_at is not None and t.due_at < now], open_tasks=tasks,
         notices_near_deadline=near,
         confirmation_minutes=confirmation, room_minutes=room, outcomes=outcomes,
-        cases=[CaseLink(number=c.number, office=offices.get(c.customs_office_id, ""), status=c.status,
+        cases=[CaseLink(number=c.number, office=offices.get(c.customs_office_id, ("", ""))[0],
+                        office_en=offices.get(c.customs_office_id, ("", ""))[1], status=c.status,
                         opened_at=c.opened_at, flow_run_id=c.flow_run_id) for c in latest],
     )
 
@@ -186,7 +189,8 @@ def _answer_minutes(s: Session, office: int | None, since: datetime) -> tuple[li
 
 def _outcomes(s: Session, office: int | None, offices: dict, since: datetime) -> list[dict[str, object]]:
     """Lines released or detained within the window, summed in SQL per day (in Shanghai), reason, brand and
-    office: one row each, with its ISO week, the lines and their quantity. The board's cost follows the
+    office: one row each, with its ISO week, the lines and their quantity; the office by its Chinese name
+    (``office``) and its English one (``office_en``). The board's cost follows the
     days and brands in the window, not the number of lines."""
     day_of = _shanghai_day(s)
     outcomes: list[dict[str, object]] = []
@@ -199,7 +203,8 @@ def _outcomes(s: Session, office: int | None, offices: dict, since: datetime) ->
         for on, brand, reason, office_id, lines, quantity in rows:
             year, week, _ = (on if isinstance(on, date) else date.fromisoformat(on)).isocalendar()
             outcomes.append({"kind": kind, "reason": reason if kind == "released" else "detention", "brand": brand,
-                             "office": offices.get(office_id, ""), "week": f"{year}-W{week:02d}", "lines": lines,
+                             "office": offices.get(office_id, ("", ""))[0],
+                             "office_en": offices.get(office_id, ("", ""))[1], "week": f"{year}-W{week:02d}", "lines": lines,
                              "quantity": int(quantity or 0)})
     return outcomes
 

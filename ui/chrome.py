@@ -88,14 +88,24 @@ def post_sign_out() -> None:
 
 
 #: Streamlit 1.67 draws these words itself, in English, with no option to set them: the file uploader's
-#: button and limits, the camera's button. Each is drawn in the user's language over its element instead
-#: (the element's own text at size 0, ours after it); the words are the catalog's, never user text.
+#: button and limits, and the words over it while a file is dragged onto it (its only span without a test
+#: id, right after its input); the camera's button, and the tooltip of its switch (the tooltip is drawn
+#: apart from the camera, so it is known by the switch being under the pointer or finger); an empty date
+#: input's "yyyy / mm / dd". Each is drawn in the user's language over its element instead (the
+#: element's own text at size 0, ours after it); the words are the catalog's, never user text.
+_DATE_PART = '[data-testid="stDateInput"] [role="spinbutton"][data-placeholder="true"][data-type="{}"]'
 _WIDGET_WORDS = (
     ('[data-testid="stFileUploaderDropzone"] button:not([data-testid="stFileChips"] button)', "widget.upload",
      "0.875rem"),
     ('[data-testid="stFileUploaderDropzoneInstructions"]', "widget.upload_limit", "0.875rem"),
+    ('[data-testid="stFileUploaderDropzone"] > input + div > span:only-child', "widget.drop_here", "0.875rem"),
     ('[data-testid="stCameraInputButton"]', "widget.take_photo", "1rem"),
     ('[data-testid="stCameraInput"]:has(img) [data-testid="stCameraInputButton"]', "widget.retake_photo", "1rem"),
+    ('body:has([data-testid="stCameraInputSwitchButton"]:hover) [data-testid="stTooltipContent"]',
+     "widget.switch_camera", "0.875rem"),
+    (_DATE_PART.format("year"), "widget.date_year", "1rem"),
+    (_DATE_PART.format("month"), "widget.date_month", "1rem"),
+    (_DATE_PART.format("day"), "widget.date_day", "1rem"),
 )
 
 
@@ -404,10 +414,15 @@ def facts(pairs: Iterable[tuple[str, object]]) -> None:
 
 
 def table(rows: Iterable[dict[str, Any]], **kwargs: Any) -> Any:
-    """A dataframe: user text inside it is displayed as text."""
+    """A dataframe: user text inside it is displayed as text. No rows: a caption saying so (an empty
+    dataframe would say "empty" in English, drawn where no style sheet reaches)."""
     import pandas as pd
 
-    return st.dataframe(pd.DataFrame(list(rows)), hide_index=True, width="stretch", **kwargs)
+    rows = list(rows)
+    if not rows:
+        st.caption(tr("table.empty"))
+        return None
+    return st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", **kwargs)
 
 
 # --- user text in markdown, and failures nobody planned for ---------------------------------------------

@@ -1,6 +1,7 @@
 """Streamlit draws some widget words itself, in English, with no option to set them (the file uploader's
-button and limits, the camera's button): the app draws them in the user's language over the element
-(``ui.chrome.widget_words``). Checked in a real browser, where the style sheet applies."""
+button, limits and the words while a file is dragged over it, the camera's button, an empty date input's
+"yyyy / mm / dd"): the app draws them in the user's language over the element (``ui.chrome.widget_words``).
+Checked in a real browser, where the style sheet applies."""
 
 from __future__ import annotations
 
@@ -58,6 +59,36 @@ def test_the_uploader_speaks_the_users_language(stack: dict, tmp_path: Any) -> N
         add = page.evaluate(SHOWN, button)
         assert add["after"] == '"上传文件"' and drawn(add) == [], add
         shot(page, "widget-words-register-with-a-file")
+
+
+def test_a_file_dragged_over_the_uploader_is_asked_for_in_the_users_language(stack: dict) -> None:
+    with chromium() as browser:
+        page: Any = sign_in(browser, stack, "site.wang", "/register")
+        zone = '[data-testid="stFileUploaderDropzone"]'
+        page.locator(zone).first.wait_for()
+        dragged = page.evaluate_handle("""() => { const dt = new DataTransfer();
+            dt.items.add(new File(['x'], 'lines.csv', {type: 'text/csv'})); return dt; }""")
+        page.dispatch_event(zone, "dragenter", {"dataTransfer": dragged})
+        overlay = f"{zone} > input + div > span:only-child"
+        page.locator(overlay).first.wait_for(state="attached")
+        seen = page.evaluate(SHOWN, overlay)
+        shot(page, "widget-words-register-dragging")
+        # "Drag and drop a file here" at size 0
+        assert seen["texts"] and seen["after"] == '"将文件拖放到这里"' and drawn(seen) == [], seen
+
+
+def test_an_empty_date_input_asks_for_year_month_and_day_in_the_users_language(stack: dict) -> None:
+    with chromium() as browser:
+        page: Any = sign_in(browser, stack, "nike.agent", "/apply")
+        if page.get_by_role("button", name="Sign out").count():  # a foreign rights holder starts in English
+            page.get_by_role("radio", name="中文").click()
+            page.get_by_role("button", name="退出登录").wait_for()
+        part = '[data-testid="stDateInput"] [role="spinbutton"][data-placeholder="true"][data-type="{}"]'
+        page.locator(part.format("year")).first.wait_for()
+        shot(page, "widget-words-apply-date")
+        for kind, words in (("year", "年"), ("month", "月"), ("day", "日")):
+            seen = page.evaluate(SHOWN, part.format(kind))
+            assert seen["texts"] and seen["after"] == f'"{words}"' and drawn(seen) == [], (kind, seen)  # "yyyy" at size 0
 
 
 @pytest.fixture(scope="module")

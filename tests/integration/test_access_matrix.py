@@ -357,7 +357,7 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             _point(mp, root / "yunque.db", root / "var")
             reset_store()
             get_store().client.create_bucket(Bucket=get_settings().s3_bucket)
-            create_user(actor="admin", user={"username": "ipr.huang", "display_name": "黄 Huang (IPR officer)",
+            create_user(actor="admin", user={"username": "ipr.huang", "display_name": "黄敏",
                                              "role": "ipr_officer", "customs_office": "HUANGG",
                                              "password": "huang-ipr-secret"}, now=FOUND)
             # The second consignor exists once a seizure names it; then it gets a user.

@@ -72,3 +72,19 @@ def test_the_registration_form_names_the_officers_office_in_the_officers_languag
     assert zh.text_input(key="register.office").value == "首都机场海关"
     en = app_as("site.wang", "views/register.py", lang="en")
     assert en.text_input(key="register.office").value == "Capital Airport Customs"
+
+
+def test_the_board_names_each_customs_office_in_the_managers_language(seed_case) -> None:  # noqa: ANN001
+    zh = app_as("mgr.zhao", "views/board.py", lang="zh")
+    cases = next(df.value for df in zh.dataframe if t("customs_office", "zh") in df.value.columns)
+    assert list(cases[t("customs_office", "zh")]) == ["首都机场海关"]
+    assert "Capital Airport Customs" not in texts(zh)
+    en = app_as("mgr.zhao", "views/board.py", lang="en")
+    cases = next(df.value for df in en.dataframe if t("customs_office", "en") in df.value.columns)
+    assert list(cases[t("customs_office", "en")]) == ["Capital Airport Customs"]
+
+
+def test_an_empty_table_says_so_in_words_not_with_an_empty_grid(seed_case) -> None:  # noqa: ANN001
+    at = app_as("mgr.zhao", "views/board.py", lang="zh")  # no notice is near its deadline yet
+    assert t("table.empty", "zh") in [c.value for c in at.caption]
+    assert all(len(df.value) for df in at.dataframe)  # a grid with no rows draws "empty" in English

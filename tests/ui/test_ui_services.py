@@ -88,6 +88,9 @@ def test_portal_and_board_read_models(db: str) -> None:
     assert b.open_cases == 1 and b.lines_by_state == {"suspended": 8, "released": 1}
     assert b.confirmation_minutes == [9.0]
     assert any(o["brand"] == "NIKE" and o["kind"] == "released" for o in b.outcomes)
+    # each office by both its names: the page shows the one of the reader's language
+    assert {(o["office"], o["office_en"]) for o in b.outcomes} == {("首都机场海关", "Capital Airport Customs")}
+    assert [(c.office, c.office_en) for c in b.cases] == [("首都机场海关", "Capital Airport Customs")]
     assert any(w.kind == "answer" and w.party == "CHANEL SARL" for w in b.waiting)
     near = board.board(actor="mgr.zhao", now=datetime(2026, 11, 27, 9, 0, tzinfo=SH)).notices_near_deadline
     assert len(near) == 8

@@ -21,6 +21,7 @@ def overview() -> None:
     from yunque.settings import get_settings
 
     b = parts.office_board(board.scope(actor), actor.username)
+    english = chrome.lang() == "en"
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(tr("open_cases"), b.open_cases)
     c2.metric(tr("open_tasks"), len(b.open_tasks))
@@ -49,7 +50,8 @@ def overview() -> None:
             df = pd.DataFrame(b.outcomes)
             dim = st.segmented_control(tr("by"), ["brand", "office", "week"], default="brand", key="board.by",
                                        format_func=lambda d: tr(f"by.{d}")) or "brand"
-            st.bar_chart(df.pivot_table(index=dim, columns="kind", values="quantity", aggfunc="sum", fill_value=0)
+            column = "office_en" if dim == "office" and english else dim  # each office by its name in the user's language
+            st.bar_chart(df.pivot_table(index=column, columns="kind", values="quantity", aggfunc="sum", fill_value=0)
                          .rename(columns=chrome.state_label))
 
     st.subheader(tr("near_deadline"))
@@ -58,7 +60,7 @@ def overview() -> None:
                    tr("hours_left"): n.hours_left} for n in b.notices_near_deadline])
     st.subheader(tr("cases"))
     url = get_settings().prefect_ui_url
-    chrome.table([{tr("case_number"): c.number, tr("customs_office"): c.office, tr("status"): tr(f"case_status.{c.status}"),
+    chrome.table([{tr("case_number"): c.number, tr("customs_office"): c.office_en if english else c.office, tr("status"): tr(f"case_status.{c.status}"),
                    tr("opened_at"): chrome.when(c.opened_at),
                    tr("flow_run"): f"{url}/runs/flow-run/{c.flow_run_id}" if c.flow_run_id else None} for c in b.cases],
                  column_config={tr("flow_run"): st.column_config.LinkColumn(tr("flow_run"), display_text=tr("open"))})
