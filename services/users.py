@@ -306,3 +306,16 @@ def colleagues(*, actor: str, role: str | None = None, uow: UnitOfWork | None = 
             q = q.where(User.role == role)
         return [{"username": u.username, "display_name": u.display_name, "role": u.role}
                 for u in s.exec(q.order_by(User.username))]
+
+
+def display_names(*, actor: str, usernames: list[str], uow: UnitOfWork | None = None) -> dict[str, str]:
+    """The names people go by, for the usernames a page shows as whoever acted (a timeline, a task's
+    history, who answered a notice): any signed-in user may ask, as they already see the usernames. An
+    unknown username is left out."""
+    uow = given(uow)
+    wanted = sorted({u for u in usernames if isinstance(u, str) and u and "\x00" not in u})[:500]
+    with uow.transaction(readonly=True) as s:
+        load_actor(s, actor)
+        if not wanted:
+            return {}
+        return dict(s.exec(select(User.username, User.display_name).where(col(User.username).in_(wanted))).all())

@@ -336,9 +336,25 @@ def code_label(prefix: str, code: object) -> str:
     return labels.label(prefix, code, lang()) if code not in (None, "") else ""
 
 
-def person(username: str | None) -> str:
-    """Who acted, for a timeline or a task's history: a user's name, or "系统" for the system's own acts."""
-    return code_label("person", username) if username == "system" else (username or "")
+def person(username: str | None, names: dict[str, str] | None = None) -> str:
+    """Who acted, for a timeline or a task's history: the name the person goes by (``names``, from
+    ``people``), the username when it is not known, or "系统" for the system's own acts."""
+    if username == "system":
+        return code_label("person", username)
+    return (names or {}).get(username or "", username or "")
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=2000)
+def _display_names(viewer: str, usernames: tuple[str, ...]) -> dict[str, str]:
+    from services import users
+
+    return users.display_names(actor=viewer, usernames=list(usernames))
+
+
+def people(viewer: str, usernames: Iterable[str | None]) -> dict[str, str]:
+    """The names of the people behind ``usernames`` (for ``person``), as ``viewer`` may ask for them;
+    kept five minutes per viewer and set of usernames."""
+    return _display_names(viewer, tuple(sorted({u for u in usernames if u and u != "system"})))
 
 
 def unit(code: object) -> str:

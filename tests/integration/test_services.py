@@ -647,3 +647,15 @@ def test_the_timeline_stays_intact_through_a_whole_story(db: str) -> None:
     release_expired(now=DEADLINE_AT)
     result = verify_timeline(batch=7)  # small batches: the stream crosses batch edges
     assert result.intact and result.entries == timeline_len() and result.entries > 15
+
+
+def test_pages_show_the_names_people_go_by_for_any_signed_in_reader(db: str) -> None:
+    from services.users import display_names
+    from ui.chrome import person
+
+    names = display_names(actor="nike.agent", usernames=["site.wang", "ipr.li", "nobody.here", "site.wang"])
+    assert names == {"site.wang": "王伟", "ipr.li": "李娜"}
+    assert person("site.wang", names) == "王伟" and person("nobody.here", names) == "nobody.here"
+    assert display_names(actor="ipr.li", usernames=[]) == {}
+    with pytest.raises(NotFound):
+        display_names(actor="not.a.user", usernames=["site.wang"])

@@ -45,7 +45,7 @@ def case_state(number: str) -> CaseOut | None:
                   (tr("declaration_no"), case.declaration_no),
                   (tr("lines"), len(case.lines)), (tr("items"), sum(ln.quantity for ln in case.lines))])
     st.text(f"{tr('customs_office')}: {case.customs_office}    {tr('found_at')}: {chrome.when(case.found_at)}    "
-            f"{tr('opened_by')}: {case.opened_by}")
+            f"{tr('opened_by')}: {chrome.person(case.opened_by, chrome.people(actor.username, [case.opened_by]))}")
     if case.consignor:
         st.text(f"{tr('consignor')}: {case.consignor['name']} ({case.consignor['uscc']})")
     if case.flow_run_id:
@@ -64,7 +64,8 @@ def case_state(number: str) -> CaseOut | None:
         parts.documents_block(case.number, case.documents, actor)
     with tabs[4]:
         rows = portal.case_timeline(case_number=case.number, actor=actor.username)
-        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): chrome.person(e.actor), tr("role"): chrome.code_label("role", e.actor_role),
+        names = chrome.people(actor.username, [e.actor for e in rows])
+        chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): chrome.person(e.actor, names), tr("role"): chrome.code_label("role", e.actor_role),
                        tr("action"): chrome.action_text(e.action), tr("subject"): chrome.subject_text(e.subject),
                        tr("details"): chrome.change_text(e.action, e.before, e.after)} for e in rows])
     return case

@@ -248,8 +248,9 @@ def detail(task_id: int) -> None:
             st.info(tr("may_not_complete", why=d.why_not or ""))
     with right:
         st.caption(tr("task_history"))
+        names = chrome.people(actor.username, [h.actor for h in d.history])
         for h in d.history:
-            st.text(f"{chrome.when(h.at)} · {chrome.person(h.actor)} · {chrome.action_text(h.action)}")
+            st.text(f"{chrome.when(h.at)} · {chrome.person(h.actor, names)} · {chrome.action_text(h.action)}")
             if h.action != "task.opened" and h.detail:  # the opening's detail is the title, shown above
                 st.text(chrome.change_text(h.action, None, h.detail))
         if d.escalated_at:

@@ -108,7 +108,7 @@ with tab_answer:
     if st.session_state.get("portal.flash"):
         st.success(st.session_state.pop("portal.flash"))
     if n.answer is not None:
-        st.caption(tr("your_answer", at=chrome.when(n.answer.answered_at), by=chrome.md(n.answer.answered_by)))
+        st.caption(tr("your_answer", at=chrome.when(n.answer.answered_at), by=chrome.md(chrome.person(n.answer.answered_by, chrome.people(actor.username, [n.answer.answered_by])))))
         chrome.table([{tr("line_no"): k, tr("verdict"): tr(f"verdict.{v}")} for k, v in sorted(n.answer.verdicts.items())])
         if n.answer.comment:
             st.text(n.answer.comment)
