@@ -1,4 +1,5 @@
-"""Blocks several pages show: lines, notices, decisions on detained lines, viewings, evidence, documents."""
+"""Blocks several pages show: lines, notices, decisions on detained lines, viewings, evidence, documents;
+and the goods read from a CSV file for the register page."""
 
 from __future__ import annotations
 
@@ -406,3 +407,28 @@ def office_board(office: int | None, _username: str) -> Any:
     from services import board
 
     return board.board(actor=_username)
+
+
+#: the register page's goods columns, with the catalog key of each one's heading
+LINE_COLUMNS = {"description": "description", "brand": "brand", "quantity": "quantity", "unit": "unit",
+                "value": "value_rmb"}
+
+
+def lines_from_csv(data: Any) -> Any:  # a pandas DataFrame
+    """The goods of a CSV file (a path, bytes' stream or uploaded file), its header in the codes
+    (``description,brand,quantity,unit,value``) or in the page's headings in either language (品名, 品牌,
+    数量, 单位, 价值（元）). ``ValueError`` naming the columns missing, in the reader's language."""
+    import pandas as pd
+
+    from ui.i18n import t
+
+    seed = pd.read_csv(data, dtype=str, keep_default_na=False)
+    aliases = {t(key, lang): code for code, key in LINE_COLUMNS.items() for lang in ("zh", "en")}
+    aliases.update({code: code for code in LINE_COLUMNS})
+    seed = seed.rename(columns=lambda c: aliases.get(str(c).strip(), str(c).strip()))
+    missing = [code for code in LINE_COLUMNS if code not in seed.columns]
+    if missing:
+        raise ValueError(tr("lines_file_missing", columns="、".join(tr(LINE_COLUMNS[c]) for c in missing)))
+    seed = seed[list(LINE_COLUMNS)]
+    seed["quantity"] = pd.to_numeric(seed["quantity"], errors="coerce").fillna(0).astype(int)
+    return seed

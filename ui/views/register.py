@@ -21,16 +21,11 @@ actor = chrome.require(chrome.actor_of_page(), Role.SITE_OFFICER, Role.IPR_OFFIC
 st.title(tr("page.register"))
 
 EMPTY = pd.DataFrame([{"description": "", "brand": "", "quantity": 1, "unit": tr("unit.default"), "value": "0.00"}])
-COLUMNS = list(EMPTY.columns)
-csv_file = st.file_uploader(tr("lines_file"), type=["csv"], key="register.csv")
+csv_file = st.file_uploader(tr("lines_file", columns=", ".join(tr(k) for k in parts.LINE_COLUMNS.values())),
+                            type=["csv"], key="register.csv")
 if csv_file is not None and st.session_state.get("register.csv_id") != csv_file.file_id:
     try:
-        seed = pd.read_csv(csv_file, dtype=str, keep_default_na=False)
-        missing = [c for c in COLUMNS if c not in seed.columns]
-        if missing:
-            raise ValueError(", ".join(missing) + " missing")
-        seed = seed[COLUMNS]
-        seed["quantity"] = pd.to_numeric(seed["quantity"], errors="coerce").fillna(0).astype(int)
+        seed = parts.lines_from_csv(csv_file)
         st.session_state["register.lines_seed"] = seed
         st.session_state["register.csv_id"] = csv_file.file_id
         st.session_state.pop("register.lines", None)
