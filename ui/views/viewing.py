@@ -65,6 +65,11 @@ if customs:
             st.rerun()
 
 
+#: the newest pieces of evidence the room draws each second (every one of them on request, and on the
+#: case page): redrawing all of a long viewing's snapshots every second slowed every participant's page
+ROOM_EVIDENCE_SHOWN = 6
+
+
 def _steady_links(items: list[Any]) -> list[Any]:
     """Each item keeps its link for half the link's lifetime: every refresh would otherwise hand the
     browser new links, so it fetched every photo again and restarted every video every 2 seconds."""
@@ -125,7 +130,11 @@ def live() -> None:
         st.caption(tr("no_shot_requests"))
     st.subheader(f"{tr('evidence')} ({len(r.evidence)})")
     if r.evidence:
-        parts.show_evidence(_steady_links(list(reversed(r.evidence))))
+        newest = list(reversed(r.evidence))
+        if len(newest) > ROOM_EVIDENCE_SHOWN and not st.toggle(tr("room_evidence_all"), key="room.evidence_all"):
+            st.caption(tr("room_evidence_newest", n=ROOM_EVIDENCE_SHOWN, total=len(newest)))
+            newest = newest[:ROOM_EVIDENCE_SHOWN]
+        parts.show_evidence(_steady_links(newest))
     with st.expander(tr("room_log")):
         chrome.table([{tr("when"): chrome.when(e.at), tr("actor"): e.actor, tr("action"): chrome.action_text(e.action),
                        tr("details"): chrome.change_text(e.action, None, e.detail)} for e in r.log])
