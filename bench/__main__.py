@@ -101,8 +101,9 @@ def table(results: dict) -> str:
         when = f"{f['mode']}, {f['commit']}, {f['date'][:10]}" if f else "-"
         rows.append(f"| `{key}` | {value} | {meaning} | {when} |")
     meta = results["meta"]
-    head = (f"Measured {meta['date']} at commit {meta['commit']} on {meta['machine']['cores']} cores, "
-            f"{meta['machine']['memory_mib']} MiB{' (quick mode)' if meta.get('quick') else ''}.")
+    head = (f"Each figure as last measured on {meta['machine']['cores']} cores, {meta['machine']['memory_mib']} MiB "
+            f"(its mode, commit and date in the last column; `python -m bench --only ...` measures some again). "
+            f"Last run: {meta['date']} at commit {meta['commit']}{' (quick mode)' if meta.get('quick') else ''}.")
     return head + "\n\n" + "\n".join(rows) + "\n"
 
 
@@ -153,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     out_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     md = table(results)
     (out_path.with_suffix(".md")).write_text(md)
-    if not only and not args.quick:
-        update_readme(md)
+    if out_path.resolve() == (HERE / "results.json").resolve():  # not a trial run written elsewhere
+        update_readme(md)  # each row says its own mode, commit and date
     print(md)
     return 1 if failures else 0
 
