@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: temporary databases, percentiles, timing."""
+"""Helpers shared by the benchmarks: temporary databases (with the embedded S3 server), percentiles, timing."""
 
 from __future__ import annotations
 
@@ -85,6 +85,35 @@ def database(kind: str, *, migrate: bool = True, demo: bool = True) -> Iterator[
 
                 with psycopg.connect(PG_ADMIN, autocommit=True) as c:
                     c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def database_with_s3(prefix: str) -> Iterator[Path]:
+    """A SQLite ``database`` and the embedded S3 server on a free port, in a temporary directory (yielded);
+    the environment and the cached settings and store put back afterwards."""
+    from adapters import s3_server
+    from adapters.s3 import reset_store
+    from tests.support import free_port
+    from yunque.settings import get_settings, reset_settings
+
+    saved_port = os.environ.get("YUNQUE_S3_PORT")
+    os.environ["YUNQUE_S3_PORT"] = str(free_port())
+    try:
+        with database("sqlite"), tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            reset_settings()
+            reset_store()
+            proc = s3_server.start(get_settings(), log=Path(tmp) / "s3.log")
+            try:
+                yield Path(tmp)
+            finally:
+                s3_server.stop(proc)
+                reset_store()
+    finally:
+        if saved_port is None:
+            os.environ.pop("YUNQUE_S3_PORT", None)
+        else:
+            os.environ["YUNQUE_S3_PORT"] = saved_port
+        reset_settings()
 
 
 def pg_available() -> bool:

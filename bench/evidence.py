@@ -11,23 +11,15 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 MiB = 1024 * 1024
 SIZE = 200 * MiB
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _write_video(path: Path, size: int, salt: int) -> None:
@@ -83,53 +75,34 @@ def _run_child(mode: str, path: Path, case_number: str) -> dict[str, float]:
 
 
 def measure(rounds: int = 3, size: int = SIZE) -> dict[str, float]:
-    from adapters import s3_server
-    from adapters.s3 import reset_store
-    from bench.common import database
+    from bench.common import database_with_s3
     from services.cases import open_case
     from services.demo import seed_shipment
-    from yunque.settings import get_settings, reset_settings
 
-    saved_port = os.environ.get("YUNQUE_S3_PORT")
-    os.environ["YUNQUE_S3_PORT"] = str(_free_port())
-    try:
-        with database("sqlite"), tempfile.TemporaryDirectory(prefix="yq-bench-evidence-") as tmp:
-            reset_settings()
-            reset_store()
-            proc = s3_server.start(get_settings(), log=Path(tmp) / "s3.log")
-            try:
-                case = open_case(shipment=seed_shipment(time_now()), actor="site.wang")
-                service, plain, rss, plain_rss = [], [], [], []
-                for i in range(rounds):
-                    video = Path(tmp) / f"video-{i}.mp4"
-                    _write_video(video, size, i)
-                    p = _run_child("plain", video, case.number)
-                    s = _run_child("service", video, case.number)
-                    plain.append(p["seconds"])
-                    service.append(s["seconds"])
-                    rss.append(s["maxrss_mib"])
-                    plain_rss.append(p["maxrss_mib"])
-                    video.unlink()
-                return {
-                    "service_s": round(statistics.median(service), 3),
-                    "plain_s": round(statistics.median(plain), 3),
-                    "ratio": round(statistics.median(service) / statistics.median(plain), 3),
-                    "service_mb_s": round(size / MiB / statistics.median(service), 1),
-                    "plain_mb_s": round(size / MiB / statistics.median(plain), 1),
-                    "peak_rss_mib": round(max(rss), 1),
-                    "plain_peak_rss_mib": round(max(plain_rss), 1),  # the same bytes through boto3 alone
-                    "peak_rss_ratio": round(max(rss) / max(plain_rss), 3),
-                    "rounds": rounds,
-                }
-            finally:
-                s3_server.stop(proc)
-                reset_store()
-    finally:
-        if saved_port is None:
-            os.environ.pop("YUNQUE_S3_PORT", None)
-        else:
-            os.environ["YUNQUE_S3_PORT"] = saved_port
-        reset_settings()
+    with database_with_s3("yq-bench-evidence-") as tmp:
+        case = open_case(shipment=seed_shipment(time_now()), actor="site.wang")
+        service, plain, rss, plain_rss = [], [], [], []
+        for i in range(rounds):
+            video = Path(tmp) / f"video-{i}.mp4"
+            _write_video(video, size, i)
+            p = _run_child("plain", video, case.number)
+            s = _run_child("service", video, case.number)
+            plain.append(p["seconds"])
+            service.append(s["seconds"])
+            rss.append(s["maxrss_mib"])
+            plain_rss.append(p["maxrss_mib"])
+            video.unlink()
+        return {
+            "service_s": round(statistics.median(service), 3),
+            "plain_s": round(statistics.median(plain), 3),
+            "ratio": round(statistics.median(service) / statistics.median(plain), 3),
+            "service_mb_s": round(size / MiB / statistics.median(service), 1),
+            "plain_mb_s": round(size / MiB / statistics.median(plain), 1),
+            "peak_rss_mib": round(max(rss), 1),
+            "plain_peak_rss_mib": round(max(plain_rss), 1),  # the same bytes through boto3 alone
+            "peak_rss_ratio": round(max(rss) / max(plain_rss), 3),
+            "rounds": rounds,
+        }
 
 
 def time_now():  # noqa: ANN201

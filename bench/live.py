@@ -181,72 +181,52 @@ def measure_session(minutes: float = 10) -> dict[str, Any]:
 
     from aiortc.mediastreams import AudioStreamTrack
 
-    from adapters import s3_server
     from adapters.live import LiveRegistry
-    from adapters.s3 import reset_store
-    from bench.common import database
-    from bench.evidence import _free_port
+    from bench.common import database_with_s3
     from services.cases import open_case
     from services.demo import seed_shipment
     from services.live import close_live_room, publish_live
     from services.task_acts import confirm_seizure
     from services.viewing import decide_viewing, open_room, request_viewing
-    from yunque.settings import get_settings, reset_settings
 
     t0 = datetime(2026, 11, 24, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # a working day
 
     def at(m: float) -> datetime:
         return t0 + timedelta(minutes=m)
 
-    saved_port = os.environ.get("YUNQUE_S3_PORT")
-    os.environ["YUNQUE_S3_PORT"] = str(_free_port())
-    try:
-        with database("sqlite"), tempfile.TemporaryDirectory(prefix="yq-bench-live-") as tmp:
-            reset_settings()
-            reset_store()
-            proc = s3_server.start(get_settings(), log=Path(tmp) / "s3.log")
-            try:
-                case = open_case(shipment=seed_shipment(t0), actor="site.wang", now=t0)
-                confirm_seizure(case_number=case.number, actor="ipr.li", not_matching=[], reason="", now=t0)
-                from services.cases import get_case
+    with database_with_s3("yq-bench-live-") as tmp:
+        case = open_case(shipment=seed_shipment(t0), actor="site.wang", now=t0)
+        confirm_seizure(case_number=case.number, actor="ipr.li", not_matching=[], reason="", now=t0)
+        from services.cases import get_case
 
-                notice = next(n for n in get_case(case_number=case.number, actor="site.wang").notices
-                              if "CHANEL" in n.brands)
-                v = request_viewing(actor="chanel.agent", notice_id=notice.id, invite_consignor=False, now=at(1))
-                decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True, now=at(2))
-                open_room(viewing_id=v.id, actor="site.wang", now=at(3))
-                rooms = LiveRegistry(Path(tmp) / "live")
-                publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(4))
-                room = rooms.room(v.id)
-                room.sink("audio").addTrack(AudioStreamTrack())  # the phone's microphone is attached: with sound
+        notice = next(n for n in get_case(case_number=case.number, actor="site.wang").notices
+                      if "CHANEL" in n.brands)
+        v = request_viewing(actor="chanel.agent", notice_id=notice.id, invite_consignor=False, now=at(1))
+        decide_viewing(viewing_id=v.id, actor="ipr.li", approve=True, now=at(2))
+        open_room(viewing_id=v.id, actor="site.wang", now=at(3))
+        rooms = LiveRegistry(Path(tmp) / "live")
+        publish_live(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(4))
+        room = rooms.room(v.id)
+        room.sink("audio").addTrack(AudioStreamTrack())  # the phone's microphone is attached: with sound
 
-                sent = asyncio.run(_publish(room, minutes * 60))
-                finished: dict[str, float] = {}
-                close = room.close
+        sent = asyncio.run(_publish(room, minutes * 60))
+        finished: dict[str, float] = {}
+        close = room.close
 
-                async def timed_close() -> Any:  # the room's own close, timed inside the service's call
-                    start = time.perf_counter()
-                    recording = await close()
-                    finished["close_s"] = time.perf_counter() - start
-                    finished["size"] = recording.path.stat().st_size if recording else 0
-                    finished["frames"] = recording.video_frames if recording else 0
-                    finished["lost"] = recording.video_frames_lost if recording else 0
-                    finished["duration"] = recording.duration_seconds if recording else 0
-                    return recording
+        async def timed_close() -> Any:  # the room's own close, timed inside the service's call
+            start = time.perf_counter()
+            recording = await close()
+            finished["close_s"] = time.perf_counter() - start
+            finished["size"] = recording.path.stat().st_size if recording else 0
+            finished["frames"] = recording.video_frames if recording else 0
+            finished["lost"] = recording.video_frames_lost if recording else 0
+            finished["duration"] = recording.duration_seconds if recording else 0
+            return recording
 
-                room.close = timed_close  # type: ignore[method-assign]
-                start = time.perf_counter()
-                close_live_room(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(5 + minutes))
-                evidence_s = time.perf_counter() - start
-            finally:
-                s3_server.stop(proc)
-                reset_store()
-    finally:
-        if saved_port is None:
-            os.environ.pop("YUNQUE_S3_PORT", None)
-        else:
-            os.environ["YUNQUE_S3_PORT"] = saved_port
-        reset_settings()
+        room.close = timed_close  # type: ignore[method-assign]
+        start = time.perf_counter()
+        close_live_room(rooms=rooms, viewing_id=v.id, actor="site.wang", now=at(5 + minutes))
+        evidence_s = time.perf_counter() - start
     return {"minutes": minutes, "sent_frames": sent, "recorded_frames": finished["frames"],
             "lost_frames": finished["lost"], "duration_seconds": finished["duration"],
             "size_mib": round(finished["size"] / 2**20, 2), "close_s": round(finished["close_s"], 2),

@@ -27,20 +27,13 @@ def _seen(page: Any, count: int) -> bool:
 
 
 def measure(snapshots: int) -> dict[str, Any]:
-    from tests.e2e.browser_support import (PHONE_WITH_CAMERA, chromium, live_sign_in, open_live_viewing, plays,
-                                           start_app, start_live)
+    from tests.e2e.browser_support import chromium, enter_live_room, open_live_viewing, plays, start_app, start_live
 
     with tempfile.TemporaryDirectory(prefix="yq-bench-snapshot-") as tmp, \
             start_app(Path(tmp), log_name="streamlit-bench-snapshot.log") as stack, chromium() as browser:
         _case, viewing_id = open_live_viewing(stack, declaration_no="010120261129000999")
-        room = f"/viewing?viewing={viewing_id}"
-        site = live_sign_in(browser, stack, "site.wang", room, **PHONE_WITH_CAMERA)
-        holder = live_sign_in(browser, stack, "chanel.agent", room)
-        consignor = live_sign_in(browser, stack, "cq.trading", room)
-        site.get_by_text("This session is recorded", exact=False).wait_for()
-        start_live(site)
-        for page in (holder, consignor):
-            page.get_by_text("This session is recorded", exact=False).wait_for()
+        site, holder, consignor = enter_live_room(browser, stack, viewing_id)
+        for page in (site, holder, consignor):  # the officer first: the others watch what it sends
             start_live(page)
         plays(holder)
         pages = {"site.wang": site, "chanel.agent": holder, "cq.trading": consignor}

@@ -210,6 +210,17 @@ def live_sign_in(browser: Any, stack: dict[str, Any], user: str, path: str, **co
     return page
 
 
+def enter_live_room(browser: Any, stack: dict[str, Any], viewing_id: int) -> tuple[Any, Any, Any]:
+    """The site officer (on a phone with Chromium's fake camera), the rights holder and the consignor
+    signed in and in the viewing's room, each page showing that the session is recorded."""
+    room = f"/viewing?viewing={viewing_id}"
+    pages = (live_sign_in(browser, stack, "site.wang", room, **PHONE_WITH_CAMERA),
+             live_sign_in(browser, stack, "chanel.agent", room), live_sign_in(browser, stack, "cq.trading", room))
+    for page in pages:
+        page.get_by_text("This session is recorded", exact=False).wait_for()
+    return pages
+
+
 def start_live(page: Any, timeout: float = 90, start: str = "Start live", stop: str = "Stop live") -> None:
     """Press a live component's start button; the component lives in its own iframe, which the
     page may replace while it settles, so look for it again until the click lands."""

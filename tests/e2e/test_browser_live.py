@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser_support import ARTIFACTS, chromium, start_app, use_app_database
-from tests.e2e.browser_support import live_sign_in as sign_in
-from tests.e2e.browser_support import PHONE_WITH_CAMERA, open_live_viewing
+from tests.e2e.browser_support import enter_live_room, open_live_viewing
 from tests.e2e.browser_support import playback as _playback
 from tests.e2e.browser_support import plays as _plays
 from tests.e2e.browser_support import shot as _shot
@@ -58,17 +57,12 @@ def test_the_officers_phone_goes_live_to_the_rights_holder_and_the_consignor(
     from services.evidence import list_evidence, verify_evidence
 
     case_number, viewing_id = opened
-    room = f"/viewing?viewing={viewing_id}"
-    site = sign_in(browser, stack, "site.wang", room, **PHONE_WITH_CAMERA)
-    chanel = sign_in(browser, stack, "chanel.agent", room)
-    consignor = sign_in(browser, stack, "cq.trading", room)
-    site.get_by_text("This session is recorded", exact=False).wait_for()
+    site, chanel, consignor = enter_live_room(browser, stack, viewing_id)
     _start(site)
     site.get_by_text("Connected live: site.wang (filming)", exact=False).wait_for()
     shot(site, "01-officer-publishing-on-a-phone")
 
     for page in (chanel, consignor):
-        page.get_by_text("This session is recorded", exact=False).wait_for()
         _start(page)
     try:
         (t0, f0), (t1, f1) = _plays(chanel)
