@@ -78,9 +78,14 @@ class _Cache:
         self.signature: tuple[int, str] | None = None
         self.checked = 0.0
 
+    def recent(self) -> WorkingCalendar | None:
+        """The calendar if it was looked at within ``RECHECK_SECONDS``."""
+        fresh = self.calendar is not None and time.monotonic() - self.checked < RECHECK_SECONDS
+        return self.calendar if fresh else None
+
     def get(self, s: Session) -> WorkingCalendar:
-        if self.calendar is not None and time.monotonic() - self.checked < RECHECK_SECONDS:
-            return self.calendar
+        if (recent := self.recent()) is not None:
+            return recent
         signature = _signature(s)
         if self.calendar is None or signature != self.signature:
             self.calendar = build_calendar(_loaded(s))
@@ -102,10 +107,24 @@ def get_calendar(session: Session | None = None) -> WorkingCalendar:
 
         with session_scope(readonly=True) as s:
             return get_calendar(s)
-    url = session.get_bind().url.render_as_string(hide_password=True)
     with _lock:
-        cache = _caches.setdefault(url, _Cache())
+        cache = _caches.setdefault(_key(session.get_bind().url), _Cache())
         return cache.get(session)
+
+
+def recent_calendar(db_url: str) -> WorkingCalendar | None:
+    """The calendar of the database at ``db_url`` if this process looked at it within ``RECHECK_SECONDS``
+    (no query); None otherwise, and the caller asks ``get_calendar`` with a session. A page that counts
+    the days left of every row it shows opens no transaction per row."""
+    with _lock:
+        cache = _caches.get(_key(db_url))
+        return cache.recent() if cache is not None else None
+
+
+def _key(url: object) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)  # type: ignore[arg-type]
 
 
 def reset_calendar() -> None:

@@ -151,7 +151,7 @@ def working_days_left(*, deadline: date | None, now: datetime | None = None,
     started on the day of service: that day is not counted, so on it the whole period is left."""
     from datetime import timedelta
 
-    from adapters.calendar import get_calendar
+    from adapters.calendar import get_calendar, recent_calendar
     from models.rules.errors import CalendarUnknown
     from models.rules.workdays import working_days_left as left
 
@@ -160,8 +160,11 @@ def working_days_left(*, deadline: date | None, now: datetime | None = None,
     today = local_date(now_or(now))
     if served_at is not None:
         today = max(today, local_date(served_at) + timedelta(days=1))
-    with given(uow).transaction(readonly=True) as s:
-        calendar = get_calendar(s)
+    uow = given(uow)
+    calendar = recent_calendar(uow.settings.db_url)
+    if calendar is None:
+        with uow.transaction(readonly=True) as s:
+            calendar = get_calendar(s)
     try:
         return left(today, deadline, calendar)
     except CalendarUnknown:
