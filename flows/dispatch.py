@@ -191,7 +191,7 @@ class Clock:
         from models.types import utcnow
 
         due = process.timers_due(due_before=now or utcnow())
-        keep = {(t.kind if t.kind == "notice" else "line", t.subject_id) for t in due}
+        keep = {self._key(t) for t in due}
         self.submitted = {k: at for k, at in self.submitted.items() if k in keep}
         fresh = list({self._key(t): t for t in due  # a line's two clocks ending together: one step
                       if time.monotonic() - self.submitted.get(self._key(t), -RESUBMIT_SECONDS) >= RESUBMIT_SECONDS
