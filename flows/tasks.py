@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -244,7 +245,28 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=warm_up, name="warm-up-fonts", daemon=True).start()
 
     with _shared_storage():
-        serve(*GROUPS[args.serve], limit=args.limit)
+        serve_until_stopped(GROUPS[args.serve], limit=args.limit, serve=serve)
+
+
+#: seconds between the end of a subscription and the next
+RESUBSCRIBE_SECONDS = 1.0
+
+
+def serve_until_stopped(tasks: tuple[Any, ...], *, limit: int, serve: Any, pause: float = RESUBSCRIBE_SECONDS) -> None:
+    """Serve ``tasks`` until this process is told to stop (SIGTERM, Ctrl-C). Prefect's task worker
+    reconnects by itself when its subscription to the server breaks, but ends when the server closes it
+    normally or a reconnection does not complete its handshake in time (on a loaded machine): the
+    follow-ups people wait on would then wait for a supervisor to restart the whole process. Each
+    such end is logged and the tasks are subscribed to again; the task runs it was running finish
+    first, and those it had not acknowledged are delivered again by the server."""
+    while True:
+        try:
+            serve(*tasks, limit=limit)
+        except Exception as e:  # noqa: BLE001 - any end but a stop: subscribe again
+            log.warning("task worker: the subscription ended (%s: %s); subscribing again", type(e).__name__, e)
+        else:
+            log.warning("task worker: the subscription ended; subscribing again")
+        time.sleep(pause)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -32,6 +33,7 @@ class FlowStack:
     var_dir: Path
     env: dict[str, str]
     prefect_db: str  # "sqlite" (the test harness) or the PostgreSQL URL of the Prefect server
+    parts: dict[str, subprocess.Popen] = field(default_factory=dict)  # the processes the tests rely on, by name
 
 
 def _point(env: dict[str, str]) -> None:
@@ -128,10 +130,11 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             procs.append(subprocess.Popen([sys.executable, "-m", "flows.tasks"], cwd=ROOT, env=full_env,
                                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            parts = dict(zip(("S3", "SMTP sink", "worker", "task worker"), procs, strict=True))
             os.environ.clear()
             os.environ.update(saved)  # other tests keep their own settings; flow tests use ``flow_env``
             _point({})
-            yield FlowStack(api_url=api, db_url=db_url, var_dir=var_dir, env=env, prefect_db=prefect_db)
+            yield FlowStack(api_url=api, db_url=db_url, var_dir=var_dir, env=env, prefect_db=prefect_db, parts=parts)
         finally:
             from yunque.stack import stop_pid
 
@@ -139,6 +142,40 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
                 stop_pid(p.pid, grace=5)
             os.environ.clear()
             os.environ.update(saved)
+
+
+def diagnosis(stack: FlowStack) -> str:
+    """One line on the stack's health, for a wait that timed out: the parts that exited, the task runs
+    not completed (by task and state), the events still in the outbox, the last errors the parts logged."""
+    import re
+
+    from prefect.client.orchestration import get_client
+    from sqlmodel import select
+
+    said = ["parts: " + (", ".join(f"{name} exited ({p.returncode})" for name, p in stack.parts.items()
+                                   if p.poll() is not None) or "all running")]
+    try:
+        with get_client(sync_client=True) as c:
+            runs = c.read_task_runs(limit=200)
+        waiting = Counter(f"{re.sub(r'-[0-9].*$', '', r.name)} {r.state.type.value}" for r in runs
+                          if r.state is not None and r.state.type.value != "COMPLETED")
+        said.append("task runs not completed: " + (", ".join(f"{n} {k}" for k, n in sorted(waiting.items())) or "none"))
+    except Exception as e:  # noqa: BLE001 - the server itself may be what failed
+        said.append(f"task runs: not read ({type(e).__name__}: {e})")
+    try:
+        from adapters.db import session_scope
+        from models.tables import OutboxEvent
+
+        with session_scope(readonly=True) as s:
+            topics = Counter(e.topic for e in s.exec(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))))
+        said.append("outbox: " + (", ".join(f"{n} {t}" for t, n in sorted(topics.items())) or "empty"))
+    except Exception as e:  # noqa: BLE001
+        said.append(f"outbox: not read ({type(e).__name__}: {e})")
+    log = stack.var_dir / "flows.log"
+    errors = [ln.strip()[:200] for ln in log.read_text(errors="replace").splitlines()
+              if re.search(r"Traceback|Error|ERROR|exited|ended", ln)] if log.exists() else []
+    said.append("last errors logged: " + (" | ".join(errors[-3:]) or "none"))
+    return "; ".join(said)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from tests.flows.conftest import FlowStack, run_state
+from tests.flows.conftest import FlowStack, diagnosis, run_state
 from tests.support import wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -213,6 +213,9 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
                     results[k] = f.result()
                 except BaseException as e:  # noqa: BLE001 - reported by the test of that path
                     results[k] = e
+        if any(isinstance(r, AssertionError) for r in results.values()):  # a wait timed out: say what the stack was doing
+            seen = diagnosis(flow_stack)
+            results = {k: AssertionError(f"{r}; {seen}") if isinstance(r, AssertionError) else r for k, r in results.items()}
         stop.set()
         t.join(10)
         return {"numbers": numbers, "results": results}
