@@ -145,8 +145,9 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
 
 
 def diagnosis(stack: FlowStack) -> str:
-    """One line on the stack's health, for a wait that timed out: the parts that exited, the task runs
-    not completed (by task and state), the events still in the outbox, the last errors the parts logged."""
+    """One line on the stack's health, for a wait that timed out: the parts that exited, the flow runs
+    not completed, the task runs not completed (by task and state), the events still in the outbox, the
+    last errors the parts logged."""
     import re
 
     from prefect.client.orchestration import get_client
@@ -157,11 +158,15 @@ def diagnosis(stack: FlowStack) -> str:
     try:
         with get_client(sync_client=True) as c:
             runs = c.read_task_runs(limit=200)
+            flows = c.read_flow_runs(limit=200)
+        said.append("flow runs not completed: " + (", ".join(sorted(f"{r.name} {r.state.type.value}" for r in flows
+                                                                  if r.state is not None and r.state.type.value
+                                                                  not in ("COMPLETED", "CANCELLED"))) or "none"))
         waiting = Counter(f"{re.sub(r'-[0-9].*$', '', r.name)} {r.state.type.value}" for r in runs
                           if r.state is not None and r.state.type.value != "COMPLETED")
         said.append("task runs not completed: " + (", ".join(f"{n} {k}" for k, n in sorted(waiting.items())) or "none"))
     except Exception as e:  # noqa: BLE001 - the server itself may be what failed
-        said.append(f"task runs: not read ({type(e).__name__}: {e})")
+        said.append(f"runs: not read ({type(e).__name__}: {e})")
     try:
         from adapters.db import session_scope
         from models.tables import OutboxEvent

@@ -168,6 +168,18 @@ def accepted_while_waiting(number: str) -> dict:
     return {"first_wait": first, "completed": _completed(number)}
 
 
+def _where(thread: Any) -> str:
+    """Where the dispatcher's thread is (a hang shows as the same frames every time)."""
+    import sys
+    import traceback
+
+    frame = sys._current_frames().get(thread.ident)
+    if not thread.is_alive() or frame is None:
+        return "dispatcher: stopped"
+    return "dispatcher at: " + " < ".join(f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})"
+                                          for f in reversed(traceback.extract_stack(frame)[-4:]))
+
+
 @pytest.fixture(scope="module")
 def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
     """Open the five cases, start the dispatcher, drive each case in its own thread."""
@@ -214,7 +226,7 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
                 except BaseException as e:  # noqa: BLE001 - reported by the test of that path
                     results[k] = e
         if any(isinstance(r, AssertionError) for r in results.values()):  # a wait timed out: say what the stack was doing
-            seen = diagnosis(flow_stack)
+            seen = f"{_where(t)}; {diagnosis(flow_stack)}"
             results = {k: AssertionError(f"{r}; {seen}") if isinstance(r, AssertionError) else r for k, r in results.items()}
         stop.set()
         t.join(10)
