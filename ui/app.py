@@ -103,6 +103,7 @@ with st.sidebar:
         if chrome.asgi_mode():
             chrome.post_sign_out()  # every session of this sign-in already ended above; this clears the cookie
         st.rerun()
+    chrome.screen_reader_words()  # last in the sidebar: its empty element adds no gap between others
 
 with chrome.guard(f"page {nav.url_path or 'home'}"):
     nav.run()

@@ -124,6 +124,101 @@ def widget_words() -> None:
     st.html("<style>" + "\n".join(rules) + "</style>")
 
 
+#: Streamlit 1.67's own words for screen readers and tooltips (aria-label, title, placeholder), the
+#: skip link, and its announcements of a chosen date or time: English, with no option to set them. A
+#: small fixed script puts the user's language in their place (and the page's ``lang``); each original
+#: stays in a ``data-yq-*`` attribute so that switching back to English restores it. The words are the
+#: catalog's, never user text: a label we set ourselves (a field's name) is kept, only Streamlit's own
+#: words around it are replaced.
+_STREAMLIT_WORDS = {
+    "Skip to main content": "skip_to_content", "App pages": "app_pages", "Sidebar": "sidebar",
+    "Collapse sidebar": "collapse_sidebar", "Expand sidebar": "expand_sidebar", "Choose date": "choose_date",
+    "Decrement": "decrement", "Increment": "increment", "Download as CSV": "download_csv",
+    "Fullscreen": "fullscreen", "Close fullscreen": "close_fullscreen", "Link to heading": "link_to_heading",
+    "Open": "open_options", "Close": "close", "Search": "search", "Show password": "show_password",
+    "Hide password": "hide_password", "Show/hide columns": "show_hide_columns", "file upload": "file_upload",
+    "Add row": "add_row", "Switch camera": "switch_camera", "Clear all": "clear_all", "Clear value": "clear_value",
+    "Choose an option": "choose_option", "Choose options": "choose_option",
+}
+#: Streamlit's words around a label of ours: "day, 查获日期", "Help for 联系邮箱", "Selected Date: ..."
+_STREAMLIT_PATTERNS = (
+    (r"^(year|month|day|hour|minute|second), (.+)$", "field_part"),
+    (r"^Help for (.+)$", "help_for"),
+    (r"^Selected Date: (.+)$", "selected_date"),
+    (r"^Selected Time: (.+)$", "selected_time"),
+)
+_SCREEN_READER_SCRIPT = r"""<script>(() => {
+  const W = window.__yqWords = %s;
+  document.documentElement.lang = W.lang;
+  const say = (v) => {
+    if (Object.prototype.hasOwnProperty.call(W.exact, v)) return W.exact[v];
+    for (const [re, out] of W.patterns) {
+      const m = new RegExp(re).exec(v);
+      if (m) return out.replace(/\{(\d)\}/g, (_, i) => m[Number(i)] in W.parts ? W.parts[m[Number(i)]] : m[Number(i)]);
+    }
+    return null;
+  };
+  // what Streamlit set: the current value, unless it is still the one we put in place of the saved one
+  const attrs = ["aria-label", "title", "placeholder"];
+  const texts = window.__yqTexts = window.__yqTexts || new WeakMap();
+  const sweep = () => {
+    for (const el of document.querySelectorAll("[aria-label],[title],[placeholder]")) {
+      for (const a of attrs) {
+        const cur = el.getAttribute(a);
+        if (cur === null) continue;
+        const ours = el.getAttribute("data-yq-set-" + a) === cur;
+        const orig = ours ? el.getAttribute("data-yq-" + a) : cur;
+        const want = say(orig) ?? orig;
+        if (want === cur) continue;
+        el.setAttribute("data-yq-" + a, orig);
+        el.setAttribute("data-yq-set-" + a, want);
+        el.setAttribute(a, want);
+      }
+    }
+    for (const root of document.querySelectorAll('[data-testid="stSkipToContent"],[aria-live]')) {
+      const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const cur = n.textContent, seen = texts.get(n);
+        const orig = seen && seen.set === cur ? seen.orig : cur;
+        const want = say(orig) ?? orig;
+        if (want === cur) continue;
+        texts.set(n, {orig: orig, set: want});
+        n.textContent = want;
+      }
+    }
+  };
+  window.__yqSweep = sweep;
+  if (!window.__yqObserver) {
+    let queued = false;
+    window.__yqObserver = new MutationObserver(() => {
+      if (queued) return;
+      queued = true;
+      requestAnimationFrame(() => { queued = false; window.__yqSweep(); });
+    });
+    window.__yqObserver.observe(document.body, {subtree: true, childList: true, characterData: true,
+                                                attributes: true, attributeFilter: attrs});
+  }
+  sweep();
+})();</script>"""
+
+
+def screen_reader_words() -> None:
+    """Streamlit's own words for screen readers and tooltips in the user's language, and the page's
+    language for the screen reader's voice (a fixed script; takes no room on the page). In English the
+    originals are put back."""
+    import json
+
+    zh = lang() == "zh"
+    words = {
+        "lang": "zh-CN" if zh else "en",
+        "exact": {en: tr(f"a11y.{key}") for en, key in _STREAMLIT_WORDS.items()} if zh else {},
+        "patterns": [[pattern, tr(f"a11y.{key}")] for pattern, key in _STREAMLIT_PATTERNS] if zh else [],
+        "parts": {p: tr(f"a11y.part.{p}") for p in ("year", "month", "day", "hour", "minute", "second")} if zh else {},
+    }
+    st.html(_SCREEN_READER_SCRIPT % json.dumps(words, ensure_ascii=False).replace("<", "\\u003c"),
+            unsafe_allow_javascript=True)
+
+
 def sign_in_refusal(e: Exception, lang_: str) -> str:
     """A sign-in refusal in the user's language: a lock-out says who is locked out and until when."""
     from models.rules.errors import SignInLocked

@@ -149,7 +149,7 @@ def sign_in(browser: Any, stack: dict[str, Any], user: str, path: str = "/", **c
     ctx = page.context
     page.goto(stack["url"] + "/")
     page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(stack["passwords"][user])
+    page.get_by_label("密码", exact=True).fill(stack["passwords"][user])
     page.get_by_role("button", name="登录").click()
     # attached, not visible: on a phone the sidebar with the sign-out button starts folded away
     page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
@@ -203,7 +203,7 @@ def live_sign_in(browser: Any, stack: dict[str, Any], user: str, path: str, **co
     page.set_default_timeout(90_000)
     page.goto(stack["url"] + "/")
     page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(stack["passwords"][user])
+    page.get_by_label("密码", exact=True).fill(stack["passwords"][user])
     page.get_by_role("button", name="登录").click()
     page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
     page.goto(stack["url"] + path)

@@ -178,7 +178,7 @@ def test_every_bookmark_opens_its_page_signed_in_or_after_signing_in(stack: dict
     visitor = new_page(browser)
     visitor.goto(stack["url"] + "/inbox?task=1")
     visitor.get_by_label("用户名").fill("ipr.chen")
-    visitor.get_by_label("密码").fill(stack["passwords"]["ipr.chen"])
+    visitor.get_by_label("密码", exact=True).fill(stack["passwords"]["ipr.chen"])
     visitor.get_by_role("button", name="登录").click()
     visitor.wait_for_url("**/inbox?task=1")
     assert visitor.get_by_text("Page not found").count() == 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import app_database, chromium, shot, sign_in, start_app
+from tests.e2e.browser_support import app_database, chromium, english, shot, sign_in, start_app
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -122,3 +122,47 @@ def test_the_camera_button_speaks_the_users_language(stack: dict, room: int) -> 
         shot(page, "widget-words-camera")
         assert seen["texts"] and seen["after"] == '"拍照"' and drawn(seen) == [], seen  # "Take Photo" at size 0
 
+
+
+LABELS = """() => {
+    const attr = (sel, a) => document.querySelector(sel)?.getAttribute(a) ?? null;
+    return {
+        lang: document.documentElement.lang,
+        skip: document.querySelector('[data-testid="stSkipToContent"]')?.textContent ?? null,
+        collapse: attr('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebar"] [data-testid="stBaseButton-headerNoPadding"]', 'aria-label'),
+        calendar: attr('[data-testid="stDateInputCalendarButton"]', 'aria-label'),
+        day: attr('[data-testid="stDateInput"] [role="spinbutton"][data-type="day"]', 'aria-label'),
+        english: [...document.querySelectorAll('[aria-label],[title],[placeholder]')]
+            .flatMap(el => ['aria-label', 'title', 'placeholder'].map(a => el.getAttribute(a)))
+            .filter(v => v && /^[A-Za-z][A-Za-z/ ,]+$/.test(v)),
+    };
+}"""
+
+
+def test_screen_readers_hear_streamlits_own_words_in_the_users_language(stack: dict) -> None:
+    with chromium() as browser:
+        page: Any = sign_in(browser, stack, "site.wang", "/register")
+        page.locator('[data-testid="stDateInputCalendarButton"]').first.wait_for()
+        page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+        seen = page.evaluate(LABELS)
+        assert seen["skip"] == "跳到主要内容" and seen["collapse"] == "收起侧边栏", seen
+        assert seen["calendar"] == "选择日期" and seen["day"] == "查获日期（日）", seen  # our label kept, Streamlit's word replaced
+        assert seen["english"] == [], seen  # no English label left for a screen reader
+        english(page)  # the originals come back with English
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.querySelector('[data-testid=\"stDateInputCalendarButton\"]')"
+                               "?.getAttribute('aria-label') === 'Choose date'")
+        back = page.evaluate(LABELS)
+        assert back["skip"] == "Skip to main content" and back["collapse"] == "Collapse sidebar", back
+        page.get_by_role("radio", name="中文").click()  # the account's own language again, for the tests after
+        page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+
+
+def test_on_a_phone_with_the_sidebar_folded_away_the_words_are_replaced_too(stack: dict) -> None:
+    with chromium() as browser:
+        page: Any = sign_in(browser, stack, "site.liu", "/register", viewport={"width": 390, "height": 844},
+                            is_mobile=True, has_touch=True)
+        page.locator('[data-testid="stDateInputCalendarButton"]').first.wait_for()
+        page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+        seen = page.evaluate(LABELS)
+        assert seen["calendar"] == "选择日期" and seen["english"] == [], seen
