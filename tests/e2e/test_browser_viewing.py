@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 FOLDER = ARTIFACTS / "viewing"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "permissions": ["camera"]}
-GUIDE_ITEM = "Serial-number sticker inside the bag, matching the card"
+GUIDE_ITEM = "包内序列号贴纸，须与真品卡一致"
 FREE_TEXT = "The zip pull, close up, both sides"
 
 

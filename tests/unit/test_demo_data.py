@@ -1,0 +1,41 @@
+"""The demo data reads as a Chinese office's data (issue 16): goods described in Chinese as a declaration
+words them, rights holders' guides written in Chinese for customs, the consignor named in Chinese; a
+Latin word is a mark or code as printed on the goods. Legal names of rights holders stay as registered."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from adapters.pdf import working_characters
+from services.demo import DEMO_FILE
+
+#: Latin words the goods and the guides carry as printed on the goods (marks, model names, codes).
+PRINTED_ON_GOODS = {"CC", "LV", "Swoosh", "Boost", "Controllato", "RFID"}
+
+
+def _demo() -> dict:
+    return json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+
+
+def _what_users_read(demo: dict) -> list[str]:
+    return [*(ln["description"] for ln in demo["seed_lines"]),
+            *(item for rh in demo["rights_holders"] for item in rh["guide"]),
+            *(c["name"] for c in demo["consignors"])]
+
+
+def test_goods_guides_and_the_consignor_are_in_chinese_with_marks_as_printed() -> None:
+    for text in _what_users_read(_demo()):
+        assert re.search(r"[\u4e00-\u9fff]", text), text
+        assert set(re.findall(r"[A-Za-z]+", text)) <= PRINTED_ON_GOODS, text
+
+
+def test_every_printed_string_of_the_demo_is_set_in_the_working_face() -> None:
+    """Documents name the goods, the consignor and the rights holders: a character outside GB 2312 would
+    set every document of the demo in the whole (slower) CJK face."""
+    demo = _demo()
+    working = working_characters()
+    printed = [*_what_users_read(demo), *(rh["name"] for rh in demo["rights_holders"]),
+               *(o["name"] for o in demo["customs_offices"])]
+    for text in printed:
+        assert all(ord(ch) in working for ch in text), text
