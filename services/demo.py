@@ -128,7 +128,7 @@ def _rights_holders(s: Session, demo: dict[str, Any], year: int) -> tuple[list[_
                                   valid_from=date(bond_year, 1, 1), valid_until=date(bond_year, 12, 31),
                                   reference=f"GB-{bond_year}-{rh['brand'][:3]}"))
             created += 1
-        users.append((rh["user"], f"{rh['name']} (agent)", Role.RIGHTS_HOLDER.value,
+        users.append((rh["user"], f"{rh['name']} 代理人", Role.RIGHTS_HOLDER.value,
                       {"rights_holder_id": holder.id, "organisation": holder.name, "brands": [rh["brand"]]}))
     return users, created
 

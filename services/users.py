@@ -76,7 +76,8 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: str
-    organisation: str
+    organisation: str  # the customs office's English name, the rights holder's or consignor's own
+    customs_office: str | None = None  # the office's code, for customs staff (the UI names it in its language)
     email: str | None
     locale: str
     active: bool
@@ -112,8 +113,9 @@ def _out(s: Session, u: User, now: datetime, locked: dict[str, str] | None = Non
     from services.auth import locked_scopes
 
     locked = locked if locked is not None else locked_scopes(s, [u.username], now)
+    office = s.get(CustomsOffice, u.customs_office_id) if u.customs_office_id else None
     return UserOut(username=u.username, display_name=u.display_name, role=u.role, organisation=_org_name(s, u),
-                   email=u.email, locale=u.locale, active=u.active,
+                   customs_office=office.code if office else None, email=u.email, locale=u.locale, active=u.active,
                    locked=u.username in locked or (u.locked_until is not None and u.locked_until > now))
 
 

@@ -89,8 +89,13 @@ def consignor_row(f: Facts) -> tuple[Bilingual, str]:
 
 def direction(f: Facts) -> tuple[str, str]:
     return ("出口", "export") if f.shipment.direction == "export" else ("进口", "import")
+#: the usual units of a declaration in the documents' words (a document is read in Chinese first: "12 件",
+#: not "12 pcs"); any other unit is printed as it was declared
+UNIT_WORDS = {"pcs": "件", "pairs": "双", "sets": "套", "kg": "千克"}
+
+
 def _qty(ln: Line) -> str:
-    return f"{ln.quantity} {ln.unit}"
+    return f"{ln.quantity} {UNIT_WORDS.get(ln.unit, ln.unit)}"
 
 
 def goods_table(lines: list[Line], recs: dict[int, Recordation], *, with_recordation: bool = True,

@@ -155,7 +155,7 @@ def test_the_confirmation_notice_names_the_lines_the_deadline_and_how_to_answer(
     text = flat(pdf_text(data))
     for expected in ("确权通知书", "Notice to Confirm Intellectual Property Rights", "首都机场海关", "Capital Airport Customs",
                      doc.number, case.number, case.declaration_no, "CHANEL SARL", "T2019-40001", "36,000.00",
-                     "女式手提包，绗缝皮革，CC 转锁", "2026年9月4日24:00", "by 24:00 Beijing time on 4 September 2026",
+                     "女式手提包，绗缝皮革，CC 转锁", "12 件", "2026年9月4日24:00", "by 24:00 Beijing time on 4 September 2026",
                      "第四十一条", "Measures, Arts. 22 and 41", "Regulations, Art. 17", "2026年9月1日",
                      "第二十一条", "Article 21 of the Measures",  # the suspension (Meas 21)
                      "重庆云通商贸有限公司",  # the consignor is named
@@ -166,6 +166,7 @@ def test_the_confirmation_notice_names_the_lines_the_deadline_and_how_to_answer(
     assert "〈中华人民共和国知识产权海关保护条例〉" in text
     assert "＜" not in text and "＞" not in text  # the full-width stand-ins are gone
     assert "NIKE" not in text  # another holder's lines are not on this holder's notice
+    assert "pcs" not in text  # the unit in the document's words
 
     png = to_png(data, "confirmation_notice", tmp_path)
     assert qr_payloads(png) == [f"http://127.0.0.1:8501/verify?doc={doc.number}"]

@@ -27,6 +27,11 @@ ROLES = [r.value for r in users.PEOPLE_ROLES]
 office_name = {o["code"]: o["name"] if chrome.lang() == "zh" else o["name_en"] for o in orgs.customs_offices}.__getitem__
 
 
+def language_name(code: str) -> str:
+    """A user's language as the reader calls it (中文 and 英文 in Chinese)."""
+    return tr(f"language.{code}") if code in ("zh", "en") else code
+
+
 def membership_inputs(prefix: str, role_default: str = "site_officer") -> dict:
     role = st.selectbox(tr("role"), ROLES, index=ROLES.index(role_default), format_func=lambda r: tr(f"role.{r}"),
                         key=f"{prefix}.role")
@@ -51,8 +56,10 @@ tab_users, tab_new, tab_holders, tab_calendar, tab_seal = st.tabs([tr("users"), 
 with tab_users:
     listing = users.list_users(actor=actor.username)
     chrome.table([{tr("username"): u.username, tr("display_name"): u.display_name, tr("role"): tr(f"role.{u.role}"),
-                   tr("organisation"): u.organisation, tr("email"): u.email or "", tr("language"): {"zh": "中文", "en": "English"}.get(u.locale, u.locale),
-                   tr("active"): u.active, tr("locked"): u.locked} for u in listing])
+                   tr("organisation"): office_name(u.customs_office) if u.customs_office else u.organisation,
+                   tr("email"): u.email or "", tr("language"): language_name(u.locale),
+                   tr("active"): tr("yes" if u.active else "no"), tr("locked"): tr("yes" if u.locked else "no")}
+                  for u in listing])
     who = st.selectbox(tr("user"), [u.username for u in listing], key="admin.user")
     chosen = next(u for u in listing if u.username == who)
     c1, c2 = st.columns(2)
@@ -84,7 +91,7 @@ with tab_new:
         username = st.text_input(tr("username"), max_chars=80)
         display = st.text_input(tr("display_name"), max_chars=200)
         email = st.text_input(tr("email"), max_chars=320)
-        locale = st.selectbox(tr("language"), ["zh", "en"])
+        locale = st.selectbox(tr("language"), ["zh", "en"], format_func=language_name)
         pw = st.text_input(tr("password"), type="password", max_chars=200)
         if st.form_submit_button(tr("create_user"), type="primary"):
             try:
