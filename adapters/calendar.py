@@ -98,15 +98,9 @@ _caches: dict[str, _Cache] = {}
 _lock = threading.Lock()
 
 
-def get_calendar(session: Session | None = None) -> WorkingCalendar:
-    """The calendar of a database: the package's years plus the years loaded into it. ``session``: the
-    database of that session (a service passes its unit of work's); without one, the configured
-    database's (the CLI's)."""
-    if session is None:
-        from adapters.db import session_scope
-
-        with session_scope(readonly=True) as s:
-            return get_calendar(s)
+def get_calendar(session: Session) -> WorkingCalendar:
+    """The calendar of the database of ``session`` (a service passes its unit of work's): the package's years
+    plus the years loaded into it."""
     with _lock:
         cache = _caches.setdefault(_key(session.get_bind().url), _Cache())
         return cache.get(session)

@@ -124,11 +124,8 @@ def _stale_sqlite(exc: BaseException | None) -> bool:
     return exc is not None and any(m in str(exc).lower() for m in _STALE_SQLITE)
 
 
-def get_engine(url: str | None = None) -> Engine:
-    if url is None:
-        from yunque.settings import get_settings
-
-        url = get_settings().db_url
+def get_engine(url: str) -> Engine:
+    """The engine of the database at ``url`` (built at the first use of that URL)."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -145,11 +142,18 @@ def dispose_engines() -> None:
 
 @contextmanager
 def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
-    """One transaction: committed if the block ends normally, rolled back otherwise.
+    """One transaction on the database at ``url``: committed if the block ends normally, rolled back otherwise.
 
     On PostgreSQL a write transaction keeps the lock order of the module's docstring; one that was chosen
     to break a deadlock, or waited for a lock longer than the lock timeout, is rolled back and raises
-    ``LockContention`` naming what was busy."""
+    ``LockContention`` naming what was busy.
+
+    Code passes ``url`` (the bootstrap binds it: ``yunque.bootstrap``); without one, the database of the global
+    settings, which only the tests still rely on (about a hundred ``session_scope()`` of theirs)."""
+    if url is None:
+        from yunque.settings import get_settings
+
+        url = get_settings().db_url
     engine = get_engine(url)
     if readonly:
         engine = engine.execution_options(yunque_readonly=True)
@@ -327,7 +331,7 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def create_all(url: str | None = None) -> None:
+def create_all(url: str) -> None:
     """For unit tests only; real databases are built by Alembic migrations (``yunque db upgrade``)."""
     import models.registry  # noqa: F401
 

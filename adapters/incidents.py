@@ -12,7 +12,7 @@ import errno
 import secrets
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,22 +96,22 @@ def new_id(now: datetime | None = None) -> str:
     return f"{at:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def log_path() -> Path:
-    from yunque.settings import get_settings
+def log_path(var_dir: Path) -> Path:
+    """The incident log of the settings whose ``var_dir`` this is."""
+    return var_dir / "log" / LOG_NAME
 
-    return get_settings().var_dir / "log" / LOG_NAME
 
+def report(exc: BaseException, *, where: str, var_dir: Callable[[], Path]) -> Incident:
+    """Give the failure an id, write its trace to the incident log under ``var_dir()``, and say what kind it is.
 
-def report(exc: BaseException, *, where: str) -> Incident:
-    """Give the failure an id, write its trace to the incident log, and say what kind it is.
-
-    Never raises: if the log itself cannot be written (the disk is full), the person still gets the line."""
+    Never raises: if the log itself cannot be written (the disk is full), or ``var_dir()`` cannot say where it
+    is (the settings cannot be read, which may be the failure itself), the person still gets the line."""
     incident = Incident(id=new_id(), kind=classify(exc))
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     entry = (f"=== {datetime.now(UTC).isoformat(timespec='seconds')} incident {incident.id} [{incident.kind}] "
              f"in {where}\n{trace}\n")
     try:
-        path = log_path()
+        path = log_path(var_dir())
         path.parent.mkdir(parents=True, exist_ok=True)
         with _lock, path.open("a", encoding="utf-8", errors="backslashreplace") as f:
             f.write(entry)

@@ -19,7 +19,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from yunque.settings import Settings, get_settings
+from yunque.settings import Settings
 
 
 class MailFailed(Exception):
@@ -79,21 +79,20 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {t}".strip()
 
 
-def send(msg: EmailMessage, *, settings: Settings | None = None, timeout: float = 30.0) -> MailSent:
-    """Hand ``msg`` to the configured SMTP server; ``MailFailed`` unless it accepts it for someone."""
-    cfg = settings or get_settings()
-    sender = cfg.mail_from
+def send(msg: EmailMessage, *, settings: Settings, timeout: float = 30.0) -> MailSent:
+    """Hand ``msg`` to the SMTP server ``settings`` name; ``MailFailed`` unless it accepts it for someone."""
+    sender = settings.mail_from
     to = [a.strip() for a in str(msg["To"]).split(",") if a.strip()]
     if not to:
         raise MailFailed("no recipient address")
     try:
-        with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout) as smtp:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
             smtp.ehlo()
-            if cfg.smtp_starttls:
+            if settings.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
-            if cfg.smtp_user:
-                smtp.login(cfg.smtp_user, cfg.smtp_password)
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password)
             options = ["SMTPUTF8"] if smtp.has_extn("smtputf8") else []
             code, text = smtp.mail(sender, options)
             if code != 250:
@@ -119,4 +118,4 @@ def send(msg: EmailMessage, *, settings: Settings | None = None, timeout: float 
     except smtplib.SMTPResponseException as e:
         raise MailFailed(_reply(e.smtp_code, e.smtp_error), code=e.smtp_code) from e
     except (smtplib.SMTPException, OSError) as e:
-        raise MailFailed(f"{type(e).__name__}: {e} ({cfg.smtp_host}:{cfg.smtp_port})") from e
+        raise MailFailed(f"{type(e).__name__}: {e} ({settings.smtp_host}:{settings.smtp_port})") from e

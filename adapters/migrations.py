@@ -1,4 +1,4 @@
-"""Running Alembic from Yunque (``yunque db upgrade``, the run command, the tests)."""
+"""Running Alembic from Yunque (``yunque db upgrade``, the run command, the tests) on the database at ``url``."""
 
 from __future__ import annotations
 
@@ -7,23 +7,23 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from yunque.settings import ROOT, get_settings
+from yunque.settings import ROOT
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", (url or get_settings().db_url).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
-def upgrade(url: str | None = None) -> str:
+def upgrade(url: str) -> str:
     cfg = alembic_config(url)
     command.upgrade(cfg, "heads")
     return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads()))
 
 
-def current(url: str | None = None) -> str | None:
+def current(url: str) -> str | None:
     from adapters.db import get_engine
 
     with get_engine(url).connect() as conn:

@@ -1,7 +1,8 @@
 """The evidence store's contract: an S3-compatible object store, seen through a small Protocol.
 
 The real implementation (boto3 against the embedded S3 server, MinIO or AWS S3) lives in
-``adapters.s3``; ``get_store()`` returns it for the current settings; unit tests may pass a fake. Keys are derived from the case and the content hash,
+``adapters.s3``; ``adapters.s3.get_store(settings)`` returns it for the settings a caller passes (a unit of
+work's ``store``); unit tests may pass a fake. Keys are derived from the case and the content hash,
 never from a user's file name.
 """
 
@@ -57,10 +58,3 @@ class ObjectStore(Protocol):
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix`` (used to find objects no record points at)."""
         ...
-
-
-def get_store() -> ObjectStore:
-    """The configured evidence store (``adapters.s3.S3Store``; see ``adapters.s3.get_store``)."""
-    from adapters.s3 import get_store as _get
-
-    return _get()

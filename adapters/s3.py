@@ -188,12 +188,8 @@ def client_for(settings: Settings) -> Any:
     )
 
 
-def get_store(settings: Settings | None = None) -> S3Store:
-    """The evidence store of the current settings (one client per endpoint, bucket and key)."""
-    if settings is None:
-        from yunque.settings import get_settings
-
-        settings = get_settings()
+def get_store(settings: Settings) -> S3Store:
+    """The evidence store ``settings`` name (one client per endpoint, bucket and key)."""
     from adapters.s3_server import endpoint_url
 
     ident = (endpoint_url(settings), settings.s3_bucket, settings.s3_region, settings.s3_access_key,

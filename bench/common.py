@@ -67,7 +67,7 @@ def database(kind: str, *, migrate: bool = True, demo: bool = True) -> Iterator[
             if migrate:
                 from adapters.migrations import upgrade
 
-                upgrade()
+                upgrade(url)
             if demo:
                 from services.demo import load_demo_data
 

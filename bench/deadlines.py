@@ -133,10 +133,10 @@ def _prefect(api_url: str):  # noqa: ANN202 - a context manager
 def _unreleased(numbers: list[str]) -> int:
     from sqlmodel import col, func, select
 
-    from adapters.db import session_scope
     from models.tables import Case, Line
+    from yunque.bootstrap import bootstrap
 
-    with session_scope(readonly=True) as s:
+    with bootstrap().transaction(readonly=True) as s:
         return s.exec(select(func.count()).select_from(Line).join(Case, Case.id == Line.case_id)
                       .where(col(Case.number).in_(numbers), Line.state != "released")).one()
 

@@ -50,8 +50,9 @@ def _child(mode: str, path: str, case_number: str) -> None:
     if mode == "service":
         from adapters.s3 import get_store
         from services.evidence import add_evidence, list_evidence
+        from yunque.settings import get_settings
 
-        get_store()  # both sides start warm: client built, database engine connected
+        get_store(get_settings())  # both sides start warm: client built, database engine connected
         list_evidence(case_number=case_number, actor="site.wang")
         with open(path, "rb") as f:
             t0 = time.perf_counter()
@@ -61,7 +62,7 @@ def _child(mode: str, path: str, case_number: str) -> None:
         from adapters.s3 import get_store
         from yunque.settings import get_settings
 
-        client = get_store().client
+        client = get_store(get_settings()).client
         t0 = time.perf_counter()
         client.upload_file(path, get_settings().s3_bucket, f"bench/plain-{os.getpid()}")
         seconds = time.perf_counter() - t0

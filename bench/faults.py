@@ -127,10 +127,10 @@ def _check(numbers: list[str]) -> list[str]:
     """What is wrong with the round's cases and with the evidence store (empty: nothing)."""
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import Evidence
     from services.cases import get_case
     from services.evidence import store
+    from yunque.bootstrap import bootstrap
 
     wrong: list[str] = []
     for number in numbers:
@@ -144,7 +144,7 @@ def _check(numbers: list[str]) -> list[str]:
         if twice:
             wrong.append(f"{number}: effects not once: {twice}")
     st = store()
-    with session_scope(readonly=True) as s:
+    with bootstrap().transaction(readonly=True) as s:
         records = {e.key: (e.sha256, e.size) for e in s.exec(select(Evidence))}
     keys = set(st.list_keys("evidence/"))
     lacking_object = [k for k in records if k not in keys]

@@ -20,10 +20,11 @@ def generate(open_tasks: int, *, done_tasks: int = 50_000, per_case: int = 50, s
     from sqlmodel import SQLModel
 
     from adapters.db import get_engine
+    from yunque.settings import get_settings
 
     T = SQLModel.metadata.tables
     rnd = random.Random(seed)
-    engine = get_engine()
+    engine = get_engine(get_settings().db_url)
     with engine.begin() as c:
         office = c.execute(select(T["customs_office"].c.id).order_by(T["customs_office"].c.id)).first().id  # type: ignore[union-attr]
         users = {r.username: r.id for r in c.execute(select(T["user_account"].c.username, T["user_account"].c.id))}

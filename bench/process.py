@@ -58,13 +58,13 @@ def pdf_render(rounds: int = 3) -> float:
     a first render (which parses the fonts once per process)."""
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from adapters.pdf import render
     from models.tables import Case, Notice
     from services.documents import plan_confirmation
+    from yunque.bootstrap import bootstrap
 
     number = open_cases(1, tag="76", brands=BRANDS)[0].number  # a case of its own (the stack starts empty)
-    with session_scope(readonly=True) as s:
+    with bootstrap().transaction(readonly=True) as s:
         case = s.exec(select(Case).where(Case.number == number)).one()
         docs = [plan_confirmation(s, n).doc for n in s.exec(select(Notice).where(Notice.case_id == case.id))]
     render(docs[0])

@@ -29,11 +29,12 @@ def generate(cases: int, *, seed: int = 7, chunk: int = 20_000) -> dict[str, obj
     from sqlmodel import SQLModel
 
     from adapters.db import get_engine
+    from yunque.settings import get_settings
 
     md = SQLModel.metadata
     T = md.tables
     rnd = random.Random(seed)
-    engine = get_engine()
+    engine = get_engine(get_settings().db_url)
     with engine.begin() as c:
         offices = [r.id for r in c.execute(select(T["customs_office"].c.id)).all()]
         recs = [(r.id, r.brand, r.rights_holder_id) for r in c.execute(select(T["recordation"].c.id, T["recordation"].c.brand, T["recordation"].c.rights_holder_id))]

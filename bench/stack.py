@@ -131,10 +131,10 @@ def case_runs(numbers: list[str]) -> dict[str, str | None]:
     """The flow run carrying each case (None until the dispatcher started one)."""
     from sqlmodel import col, select
 
-    from adapters.db import session_scope
     from models.tables import Case
+    from yunque.bootstrap import bootstrap
 
-    with session_scope(readonly=True) as s:
+    with bootstrap().transaction(readonly=True) as s:
         return {c.number: c.flow_run_id for c in s.exec(select(Case).where(col(Case.number).in_(numbers)))}
 
 
@@ -142,10 +142,10 @@ def effects(case_number: str) -> Counter:
     """How many times each effect a person could see is in the case's timeline."""
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import Case, TimelineEntry
+    from yunque.bootstrap import bootstrap
 
-    with session_scope(readonly=True) as s:
+    with bootstrap().transaction(readonly=True) as s:
         case = s.exec(select(Case).where(Case.number == case_number)).one()
         return Counter((e.action, e.subject) for e in s.exec(select(TimelineEntry).where(TimelineEntry.case_id == case.id))
                        if e.action.startswith("line.") or e.action in ("notice.sent", "notice.expired", "decision.made",
@@ -196,10 +196,10 @@ def ample_general_bonds() -> None:
 
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import GeneralBond
+    from yunque.bootstrap import bootstrap
 
-    with session_scope() as s:
+    with bootstrap().transaction() as s:
         for bond in s.exec(select(GeneralBond)):
             bond.amount = Decimal("100000000.00")
             s.add(bond)

@@ -64,7 +64,7 @@ def _build_template(url: str, var_dir: Path, *, at_machine_date: bool = False) -
         from adapters.migrations import upgrade
         from services.demo import load_demo_data
 
-        upgrade()
+        upgrade(url)
         if at_machine_date:
             from tests.support import load_test_only_years
 

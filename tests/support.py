@@ -56,7 +56,7 @@ def moto_store(monkeypatch: Any) -> Iterator[Any]:
     with mock_aws():
         reset_settings()
         reset_store()
-        store = get_store()
+        store = get_store(get_settings())
         store.client.create_bucket(Bucket=get_settings().s3_bucket)
         yield store
     reset_store()

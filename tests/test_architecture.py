@@ -4,6 +4,7 @@ know the orchestrator or the UI. Checked by parsing imports and calls with ``ast
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,7 +108,8 @@ def test_only_the_navigation_decides_the_pages() -> None:
     assert bad == []
 
 
-#: what services reach through their unit of work instead (``services.unit_of_work``, ``yunque.bootstrap``)
+#: what services reach through their unit of work instead (``services.unit_of_work``, ``yunque.bootstrap``), and
+#: adapters take from their caller
 GLOBALS = {"get_settings", "session_scope"}
 
 
@@ -136,6 +138,31 @@ def test_services_take_settings_and_sessions_from_their_unit_of_work() -> None:
     assert global_reaches("services") == []
 
 
+def definitions(folder: str, name: str) -> list[str]:
+    """Where functions called ``name`` are defined."""
+    found = []
+    for path in sources(folder):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+    return found
+
+
+#: Left for a follow-up (issue 16): ``adapters.db.session_scope()`` without a URL still opens the database of the
+#: global settings, because the tests open their own transactions that way (about a hundred ``session_scope()``
+#: in 27 test files); every other caller passes the URL or opens its transactions through the bootstrap.
+LEFT_IN_ADAPTERS = ["adapters/db.py calls get_settings()", "adapters/db.py imports ['get_settings']"]
+
+
+def test_adapters_take_settings_urls_and_sessions_from_their_caller() -> None:
+    """An adapter works with the settings, the database URL or the session its caller gives it; the edges (the
+    bootstrap, the command line, the pages, the flows) are what read the environment. Only ``adapters.db``
+    defines ``session_scope``, and no adapter calls it."""
+    assert sources("adapters")
+    assert sorted(re.sub(r":\d+ ", " ", reach) for reach in global_reaches("adapters")) == LEFT_IN_ADAPTERS
+    assert [d.split(":")[0] for d in definitions("adapters", "session_scope")] == ["adapters/db.py"]
+
+
 def test_the_checker_finds_what_it_looks_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks above would fail on a file that breaks them."""
     fake = tmp_path / "models" / "rules"
@@ -154,3 +181,11 @@ def test_the_checker_finds_what_it_looks_for(tmp_path: Path, monkeypatch: pytest
         "from yunque.settings import get_settings\nimport adapters.db\n\ndef f():\n"
         "    with adapters.db.session_scope() as s:\n        return get_settings().public_url\n")
     assert len(global_reaches("services")) == 3
+    (tmp_path / "adapters").mkdir()
+    (tmp_path / "adapters" / "db.py").write_text("def session_scope(url):\n    pass\n")
+    (tmp_path / "adapters" / "calendar.py").write_text(
+        "from adapters.db import session_scope\n\ndef get_calendar():\n    with session_scope() as s:\n        return s\n")
+    (tmp_path / "adapters" / "mail.py").write_text(
+        "import yunque.settings\n\ndef session_scope():\n    return yunque.settings.get_settings()\n")
+    assert len(global_reaches("adapters")) == 3
+    assert definitions("adapters", "session_scope") == ["adapters/db.py:1", "adapters/mail.py:3"]

@@ -571,8 +571,9 @@ def show_failure(e: BaseException, where: str) -> None:
         st.error(refusal_text(e))
         return
     from adapters.incidents import report
+    from yunque.settings import get_settings
 
-    incident = report(e, where=where)
+    incident = report(e, where=where, var_dir=lambda: get_settings().var_dir)
     st.error(f"{tr('incident.' + incident.kind)}\n\n{tr('incident_id', id=incident.id)}")
 
 

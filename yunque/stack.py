@@ -477,7 +477,7 @@ class Supervisor:
         from adapters.migrations import upgrade
         from services.demo import load_demo_data
 
-        head = upgrade()
+        head = upgrade(get_settings().db_url)
         demo = load_demo_data()
         return {"revision": head, "demo": demo}
 

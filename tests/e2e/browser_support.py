@@ -71,7 +71,7 @@ def start_app(root: Path, *, extra_env: dict[str, str] | None = None,
         from services.demo import load_demo_data
         from yunque.settings import get_settings
 
-        upgrade()
+        upgrade(get_settings().db_url)
         passwords = {u["username"]: u["password"] for u in load_demo_data()["users"]}
         s3 = s3_server.start(get_settings(), log=root / "s3.log")
     finally:

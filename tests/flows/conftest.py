@@ -108,7 +108,7 @@ def flow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlowStack]:
             from yunque.settings import get_settings
             from yunque.stack import deploy, stack_env
 
-            upgrade()
+            upgrade(get_settings().db_url)
             now = datetime.now(UTC)
             load_demo_data(now=now)
             # cases are opened at the machine's date and their 30/50-working-day clocks reach the next

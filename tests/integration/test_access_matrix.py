@@ -356,7 +356,7 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         try:
             _point(mp, root / "yunque.db", root / "var")
             reset_store()
-            get_store().client.create_bucket(Bucket=get_settings().s3_bucket)
+            get_store(get_settings()).client.create_bucket(Bucket=get_settings().s3_bucket)
             create_user(actor="admin", user={"username": "ipr.huang", "display_name": "黄敏",
                                              "role": "ipr_officer", "customs_office": "HUANGG",
                                              "password": "huang-ipr-secret"}, now=FOUND)
@@ -585,8 +585,9 @@ def test_access(world: World, op: str, fam: str, col: str, mark: str, tmp_path: 
         shutil.copyfile(world.root / "yunque.db", db)
     _point(monkeypatch, db, world.root / "var")
     from adapters.s3 import get_store
+    from yunque.settings import get_settings
 
-    stored = (lambda: len(get_store().list_keys(""))) if op == "add_evidence" else (lambda: 0)
+    stored = (lambda: len(get_store(get_settings()).list_keys(""))) if op == "add_evidence" else (lambda: 0)
     objects = stored()
     before = _counts(db)
     user = ACTORS[col]

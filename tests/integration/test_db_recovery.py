@@ -21,7 +21,7 @@ FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def test_a_briefly_read_only_sqlite_file_does_not_poison_the_engine(sqlite_db: str) -> None:
     path = Path(sqlite_db.removeprefix("sqlite:///"))
-    engine = get_engine()
+    engine = get_engine(sqlite_db)
     engine.dispose()
     read_only = {"on": True}
 
@@ -40,6 +40,6 @@ def test_a_briefly_read_only_sqlite_file_does_not_poison_the_engine(sqlite_db: s
 
 
 def test_both_engines_ping_connections_before_use(db: str) -> None:
-    assert get_engine().pool._pre_ping  # noqa: SLF001 - the setting under test
+    assert get_engine(db).pool._pre_ping  # noqa: SLF001 - the setting under test
     with session_scope(readonly=True) as s:
         assert s.connection().exec_driver_sql("SELECT 1").scalar() == 1

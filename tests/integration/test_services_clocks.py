@@ -211,7 +211,8 @@ def test_a_running_process_counts_with_a_year_another_process_loaded(db: str, mo
     from models.rules.workdays import parse_year
     from models.tables import CalendarYear, User
 
-    assert 2027 not in get_calendar().years  # this process built its calendar
+    with session_scope(db, readonly=True) as s:
+        assert 2027 not in get_calendar(s).years  # this process built its calendar
     with session_scope() as s:  # another process (the command line, say) loads 2027 behind its back
         admin = s.exec(select(User).where(User.username == "admin")).one()
         y = parse_year(FICTIONAL_2027, "2027.json")
@@ -219,7 +220,8 @@ def test_a_running_process_counts_with_a_year_another_process_loaded(db: str, mo
                            workdays=sorted(d.isoformat() for d in y.workdays), source=y.source, sha256="0" * 64,
                            loaded_by_id=admin.id, loaded_at=datetime(2026, 12, 1, tzinfo=SH)))
     monkeypatch.setattr(adapters.calendar, "RECHECK_SECONDS", 0.0)
-    assert 2027 in get_calendar().years  # no restart needed
+    with session_scope(db, readonly=True) as s:
+        assert 2027 in get_calendar(s).years  # no restart needed
 
 
 def test_loading_refuses_what_would_change_the_law_silently(db: str) -> None:

@@ -16,6 +16,7 @@ from services import sessions
 from services.demo import load_demo_data, seed_shipment
 from tests.support import open_confirmed
 from ui.i18n import t
+from yunque.settings import get_settings
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 INCIDENT = re.compile(r"(\d{8}-\d{6}-[0-9a-f]{6})")
@@ -44,7 +45,7 @@ def test_a_database_nobody_migrated_shows_a_message_and_an_incident_id_not_a_cra
     assert not at.exception, [e.value for e in at.exception]
     assert any(t("incident.db-not-set-up", "en") in e.value for e in at.error), [e.value for e in at.error]
     incident = _incident_in(at)
-    log = log_path().read_text(encoding="utf-8")
+    log = log_path(get_settings().var_dir).read_text(encoding="utf-8")
     assert f"incident {incident} [db-not-set-up]" in log and "Traceback" in log and "no such table" in log
     assert "Traceback" not in " ".join(e.value for e in at.error) and "OperationalError" not in " ".join(
         e.value for e in at.error)
@@ -65,7 +66,7 @@ def test_a_failing_service_in_a_page_shows_the_reason_in_the_users_language(sqli
     assert t("page.inbox", lang) in [x.value for x in at.title]  # the page itself is there
     assert any(t("incident.disk-full", lang) in e.value for e in at.error), [e.value for e in at.error]
     incident = _incident_in(at)
-    assert f"incident {incident} [disk-full]" in log_path().read_text(encoding="utf-8")
+    assert f"incident {incident} [disk-full]" in log_path(get_settings().var_dir).read_text(encoding="utf-8")
 
 
 def test_an_unexpected_error_shows_no_class_name(sqlite_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

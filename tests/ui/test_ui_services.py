@@ -139,12 +139,14 @@ def test_on_the_day_of_service_the_three_working_days_have_not_started(sqlite_db
     """Reg 16, Meas 41: 3 working days from the day after service. On the day of service (Tuesday
     24 November 2026) all three are left and the countdown says they start tomorrow, never '4 left'."""
     from adapters.calendar import get_calendar
+    from adapters.db import session_scope
     from models.rules.workdays import answer_deadline, end_of_day
     from ui import chrome
     from ui.i18n import t
 
     served = FOUND
-    last = answer_deadline(served, get_calendar())
+    with session_scope(sqlite_db, readonly=True) as s:
+        last = answer_deadline(served, get_calendar(s))
     assert last.isoformat() == "2026-11-27"
     ends = end_of_day(last)
     that_evening = served.replace(hour=18)

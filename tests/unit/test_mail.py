@@ -56,7 +56,7 @@ def message(to: list[str]):  # noqa: ANN201
 def test_the_sink_keeps_the_message_and_its_attachment(smtp_port: int, tmp_path: Path) -> None:
     sink = start_sink(tmp_path / "mail", port=smtp_port)
     try:
-        sent = send(message(["chanel.agent@rights.localhost", "legal@rights.localhost"]))
+        sent = send(message(["chanel.agent@rights.localhost", "legal@rights.localhost"]), settings=get_settings())
     finally:
         sink.stop()
     assert sent.accepted == ["chanel.agent@rights.localhost", "legal@rights.localhost"] and sent.refused == {}
@@ -80,7 +80,7 @@ def test_a_refusing_server_raises_with_its_reply(smtp_port: int, tmp_path: Path,
     sink = start_sink(tmp_path, port=smtp_port, handler=Refusing(stage, reply))
     try:
         with pytest.raises(MailFailed) as e:
-            send(message(["chanel.agent@rights.localhost"]))
+            send(message(["chanel.agent@rights.localhost"]), settings=get_settings())
     finally:
         sink.stop()
     assert e.value.code == code
@@ -90,7 +90,7 @@ def test_a_refusing_server_raises_with_its_reply(smtp_port: int, tmp_path: Path,
 
 def test_an_unreachable_server_raises(smtp_port: int) -> None:
     with pytest.raises(MailFailed, match="127.0.0.1"):
-        send(message(["chanel.agent@rights.localhost"]), timeout=3)
+        send(message(["chanel.agent@rights.localhost"]), settings=get_settings(), timeout=3)
 
 
 def test_some_refused_recipients_do_not_stop_the_others(smtp_port: int, tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_some_refused_recipients_do_not_stop_the_others(smtp_port: int, tmp_path
 
     sink = start_sink(tmp_path, port=smtp_port, handler=OneBadAddress(tmp_path / "mail"))
     try:
-        sent = send(message(["gone@rights.localhost", "chanel.agent@rights.localhost"]))
+        sent = send(message(["gone@rights.localhost", "chanel.agent@rights.localhost"]), settings=get_settings())
     finally:
         sink.stop()
     assert sent.accepted == ["chanel.agent@rights.localhost"]
@@ -130,7 +130,7 @@ def test_the_sink_runs_as_a_subprocess_from_server_argv(smtp_port: int, tmp_path
                 assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
                 assert time.monotonic() < deadline, "the mail sink did not start"
                 time.sleep(0.2)
-        send(message(["chanel.agent@rights.localhost"]))
+        send(message(["chanel.agent@rights.localhost"]), settings=get_settings())
         assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == 1
     finally:
         proc.terminate()

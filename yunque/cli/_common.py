@@ -100,8 +100,9 @@ def fail(message: str, code: int = 1) -> None:
 def incident_line(exc: BaseException, where: str) -> str:
     """An unexpected failure: its trace to the incident log, one line (reason and incident id) for the user."""
     from adapters.incidents import report
+    from yunque.settings import get_settings
 
-    return report(exc, where=where).line()
+    return report(exc, where=where, var_dir=lambda: get_settings().var_dir).line()
 
 
 def handled(fn: F) -> F:

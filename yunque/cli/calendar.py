@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from yunque.cli._common import AsOpt, JsonOpt, emit, fail, handled
 
+if TYPE_CHECKING:
+    from models.rules.workdays import WorkingCalendar
+
 
 app = typer.Typer(name="calendar", no_args_is_help=True, help="Chinese official working days (调休 included).")
+
+
+def _calendar() -> WorkingCalendar:
+    """The calendar of the configured database: the package's years and the years loaded into it."""
+    from adapters.calendar import get_calendar
+    from yunque.bootstrap import bootstrap
+
+    with bootstrap().transaction(readonly=True) as s:
+        return get_calendar(s)
 
 
 @app.command("deadline")
@@ -19,14 +32,13 @@ def deadline(served: str = typer.Argument(..., help="Day of service (or of the s
              working_days: int = typer.Option(3, "--working-days", min=1, max=400),
              as_json: bool = JsonOpt) -> None:
     """The last working day of a period counted from the day after SERVED."""
-    from adapters.calendar import get_calendar
     from models.rules.workdays import add_working_days
 
     try:
         d = date.fromisoformat(served)
     except ValueError:
         fail(f"invalid input: served: {served!r} is not a YYYY-MM-DD date", 2)
-    last = add_working_days(d, working_days, get_calendar())
+    last = add_working_days(d, working_days, _calendar())
     emit({"served": d.isoformat(), "working_days": working_days, "deadline": last.isoformat()}, as_json,
          lambda o: o["deadline"])
 
@@ -35,9 +47,7 @@ def deadline(served: str = typer.Argument(..., help="Day of service (or of the s
 @handled
 def years(as_json: bool = JsonOpt) -> None:
     """The years whose official schedule Yunque knows."""
-    from adapters.calendar import get_calendar
-
-    ys = get_calendar().years
+    ys = _calendar().years
     emit({"years": ys}, as_json, lambda o: f"{o['years'][0]}-{o['years'][-1]}")
 
 

@@ -21,8 +21,9 @@ audit_app = typer.Typer(name="audit", no_args_is_help=True, help="The tamper-evi
 def db_upgrade(as_json: bool = JsonOpt) -> None:
     """Apply the Alembic migrations to YUNQUE_DATABASE_URL."""
     from adapters.migrations import upgrade
+    from yunque.settings import get_settings
 
-    head = upgrade()
+    head = upgrade(get_settings().db_url)
     emit({"revision": head}, as_json, lambda o: f"database at revision {o['revision']}")
 
 

@@ -19,11 +19,11 @@ def _doc_id(doc: str, actor: str) -> int:
     ref = _ref(doc)
     if "document_id" in ref:
         return ref["document_id"]
-    from adapters.db import session_scope
     from services.context import load_actor
     from services.documents import find_document
+    from yunque.bootstrap import bootstrap
 
-    with session_scope(readonly=True) as s:
+    with bootstrap().transaction(readonly=True) as s:
         return find_document(s, load_actor(s, actor), number=ref["number"]).id  # type: ignore[return-value]
 
 
