@@ -141,19 +141,15 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
+def session_scope(url: str, *, readonly: bool = False) -> Iterator[Session]:
     """One transaction on the database at ``url``: committed if the block ends normally, rolled back otherwise.
 
     On PostgreSQL a write transaction keeps the lock order of the module's docstring; one that was chosen
     to break a deadlock, or waited for a lock longer than the lock timeout, is rolled back and raises
     ``LockContention`` naming what was busy.
 
-    Code passes ``url`` (the bootstrap binds it: ``yunque.bootstrap``); without one, the database of the global
-    settings, which only the tests still rely on (about a hundred ``session_scope()`` of theirs)."""
-    if url is None:
-        from yunque.settings import get_settings
-
-        url = get_settings().db_url
+    The caller names the database (the bootstrap binds the URL of its settings: ``yunque.bootstrap``); there
+    is no default to the global settings."""
     engine = get_engine(url)
     if readonly:
         engine = engine.execution_options(yunque_readonly=True)

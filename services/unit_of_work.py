@@ -67,8 +67,8 @@ def given(uow: UnitOfWork | None) -> UnitOfWork:
 
 
 def unit_of(session: Session) -> UnitOfWork:
-    """The unit of work that opened ``session``; the default one for a session opened outside one (a
-    test's or a migration's ``session_scope``)."""
+    """The unit of work that opened ``session``; the default one for a session opened outside one
+    (``adapters.db.session_scope`` called directly with a URL)."""
     uow = session.info.get(UOW_KEY)
     return uow if uow is not None else given(None)
 

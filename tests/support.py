@@ -8,10 +8,23 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+
+def session_scope(*, readonly: bool = False) -> AbstractContextManager[Session]:
+    """A test's own transaction on the database of the current settings (the one the fixtures point the
+    environment at): the transaction of the bootstrap's unit of work, built now from those settings, as a
+    service called without a unit of work gets it. Committed if the block ends normally, rolled back
+    otherwise (always rolled back when ``readonly``)."""
+    from yunque.bootstrap import bootstrap
+
+    return bootstrap().transaction(readonly=readonly)
 
 
 def shipment(declaration_no: str, found: datetime, *brands: str) -> dict[str, Any]:

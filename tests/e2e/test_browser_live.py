@@ -98,8 +98,8 @@ def test_the_officers_phone_goes_live_to_the_rights_holder_and_the_consignor(
     assert report.intact and report.counts["intact"] == 2
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import TimelineEntry
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         recorded = [e.after for e in s.exec(select(TimelineEntry).where(TimelineEntry.action == "viewing.recorded"))]

@@ -124,10 +124,10 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(
         stack: dict, browser: Any, user: dict[str, Any], role: str, theirs: list[str], not_theirs: list[str]) -> None:
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import CustomsOffice, User
     from models.ui_session import SignInSession
     from services.sessions import ABSOLUTE
+    from tests.support import session_scope
     from ui.i18n import t
 
     page = sso_round_trip(browser, stack, user)
@@ -192,8 +192,8 @@ def _sessions_started(s: Any, username: str) -> int:
 def test_a_user_whose_groups_name_no_role_is_refused_plainly(stack: dict, browser: Any) -> None:
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import User
+    from tests.support import session_scope
 
     from ui.i18n import t
 
@@ -220,10 +220,10 @@ def test_claims_older_than_a_session_are_refused_and_younger_ones_bound_the_sess
 
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.rules.errors import InvalidInput, NotFound, PermissionDenied
     from models.tables import User
     from services import sessions
+    from tests.support import session_scope
 
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     claims = {**IPR, "email": "old.claims@capital-airport.customs.localhost"}

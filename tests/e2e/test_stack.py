@@ -80,8 +80,8 @@ def effects(case_number: str) -> Counter:
     """How many times each effect a person could see is in the case's timeline."""
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import Case, TimelineEntry
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         case = s.exec(select(Case).where(Case.number == case_number)).one()

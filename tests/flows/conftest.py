@@ -168,8 +168,8 @@ def diagnosis(stack: FlowStack) -> str:
     except Exception as e:  # noqa: BLE001 - the server itself may be what failed
         said.append(f"runs: not read ({type(e).__name__}: {e})")
     try:
-        from adapters.db import session_scope
         from models.tables import OutboxEvent
+        from tests.support import session_scope
 
         with session_scope(readonly=True) as s:
             topics = Counter(e.topic for e in s.exec(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))))

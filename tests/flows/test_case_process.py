@@ -125,8 +125,8 @@ def viewing_before_verdict(number: str) -> dict:
 
 
 def _dispatched(number: str, topic: str) -> bool:
-    from adapters.db import session_scope
     from models.tables import Case, OutboxEvent
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         case_id = s.exec(select(Case.id).where(Case.number == number)).one()
@@ -140,9 +140,9 @@ def settles_by_itself(number: str) -> dict:
 
 
 def application(declaration_no: str, at: datetime | None = None) -> str:
-    from adapters.db import session_scope
     from models.tables import Recordation
     from services.applications import file_application
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         rec = s.exec(select(Recordation.number).where(Recordation.brand == "CHANEL")).one()
@@ -253,8 +253,8 @@ def case_of(outcomes: dict[str, Any], flow_env: FlowStack):  # noqa: ANN201
 def _timeline(case_number: str) -> list[Any]:
     from types import SimpleNamespace
 
-    from adapters.db import session_scope
     from models.tables import Case, TimelineEntry
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         case = s.exec(select(Case).where(Case.number == case_number)).one()
@@ -392,8 +392,8 @@ def test_a_waiting_case_is_woken_by_neither_a_viewing_request_nor_a_verdict_that
     assert tuple(r["after_first_verdict"]) == ("PAUSED", r["first_wait"])
     assert r["completed"] == "COMPLETED"  # woken once, by the follow-up that settled the case
     assert {ln.state for ln in case.lines} == {"released"}
-    from adapters.db import session_scope
     from models.tables import OutboxEvent
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         ev = [e.dispatched_at for e in s.exec(select(OutboxEvent).where(OutboxEvent.topic == "viewing.requested"))]

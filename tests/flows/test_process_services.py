@@ -24,8 +24,8 @@ def _open():  # noqa: ANN202
 
 
 def _timeline(action: str) -> list:
-    from adapters.db import session_scope
     from models.tables import TimelineEntry
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         return [(e.subject, e.after) for e in s.exec(select(TimelineEntry).where(TimelineEntry.action == action))]

@@ -295,9 +295,9 @@ def _build_family(mp: pytest.MonkeyPatch, *, office: str, office_name: str, site
     confirm(c3.number, actor=ipr, now=at(10))
     record_answer(notice_id=c3.notices[0].id, actor=holder, now=at(11),
                   answer={"verdicts": {1: "infringing"}, "detain": True, "bond": "general"})
-    from adapters.db import session_scope
     from models.tables import Case, Decision
     from sqlmodel import select
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         case3 = s.exec(select(Case).where(Case.number == c3.number)).one()
@@ -558,8 +558,8 @@ def _ops() -> dict[str, tuple[Callable[..., Any], bool]]:
 def _locale(username: str) -> str:
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import User
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         user = s.exec(select(User).where(User.username == username)).first()

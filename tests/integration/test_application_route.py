@@ -13,7 +13,6 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.enums import TaskKind
 from models.rules.errors import BondInsufficient, ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.tables import Case, Decision, Recordation, Task
@@ -27,6 +26,7 @@ from services.portal import list_cases
 from services.process import case_progress
 from services.sweep import advance_detention_clocks
 from services.tasks import complete_task, inbox
+from tests.support import session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FILED = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday

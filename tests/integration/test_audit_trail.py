@@ -15,7 +15,6 @@ from PIL import Image
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from models.rules.chain import GENESIS, chain_of, entry_hash, entry_mac
 from models.rules.errors import InvalidInput
 from models.tables import Case, Evidence, TimelineEntry
@@ -24,7 +23,7 @@ from services.audit import LATEST_CHECKPOINT, verify_timeline, write_checkpoint
 from services.context import timeline_payload
 from services.evidence import add_evidence, verify_evidence
 
-from tests.support import moto_store, open_confirmed, shipment
+from tests.support import moto_store, open_confirmed, session_scope, shipment
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)

@@ -16,7 +16,7 @@ from sqlalchemy import make_url
 from sqlmodel import col, select
 
 import services.tasks
-from adapters.db import CHAIN_LOCK_NS, advisory_key, case_route, session_scope
+from adapters.db import CHAIN_LOCK_NS, advisory_key, case_route
 from models.enums import TaskKind
 from models.rules.chain import chain_of
 from models.rules.errors import ConcurrentUpdate, LockContention
@@ -30,7 +30,7 @@ from services.tasks import claim_task, complete_task, inbox
 
 pytestmark = pytest.mark.postgres
 
-from tests.support import open_confirmed, race, shipment
+from tests.support import open_confirmed, race, session_scope, shipment
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from models.enums import TaskKind
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.tables import Case, CounterBond, Document, Recordation, Task, TimelineEntry
@@ -29,7 +28,7 @@ from services.counter_bonds import counter_bond, counter_bonds_due, record_count
 from services.delivery import record_manual_service
 from services.documents import issue_for_decision
 from services.tasks import complete_task, inbox
-from tests.support import moto_store, open_confirmed
+from tests.support import moto_store, open_confirmed, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday

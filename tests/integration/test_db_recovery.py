@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from adapters.db import get_engine, session_scope
+from adapters.db import get_engine
 from adapters.incidents import classify
 from services.cases import get_case, open_case
-from tests.support import shipment
+from tests.support import session_scope, shipment
 
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from adapters.db import session_scope
 from adapters.mail import MailFailed
 from adapters.mail_server import MaildirSink, start_sink
 from models.docs import Delivery
@@ -23,7 +22,7 @@ from services.delivery import MAIL_ATTEMPTS, deliver_document, deliveries_of_doc
 from services.demo import seed_shipment
 from services.documents import issue_for_notice
 from services.tasks import inbox
-from tests.support import free_port, open_confirmed
+from tests.support import free_port, open_confirmed, session_scope
 from tests.unit.test_documents import MemoryStore, flat, pdf_text
 from yunque.settings import reset_settings
 

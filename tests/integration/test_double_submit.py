@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
 
-from adapters.db import session_scope
 from models.rules.errors import ConcurrentUpdate
 from models.tables import TimelineEntry
 from services.answers import record_answer
@@ -25,7 +24,7 @@ from services.cases import get_case, open_case
 from services.tasks import claim_task, complete_task, inbox
 from services.viewing import answer_from_room, decide_viewing, open_room, request_viewing
 
-from tests.support import open_confirmed, race, shipment
+from tests.support import open_confirmed, race, session_scope, shipment
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)

@@ -12,13 +12,12 @@ from botocore.exceptions import EndpointConnectionError
 from pydantic import ValidationError
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import Consignor, Evidence, TimelineEntry, User
 from services.demo import seed_shipment
 from services.evidence import add_evidence, evidence_url, list_evidence, verify_evidence
 
-from tests.support import moto_store, photo
+from tests.support import moto_store, photo, session_scope
 from tests.support import moto_store
 from tests.support import open_confirmed
 

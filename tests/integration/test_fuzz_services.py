@@ -46,7 +46,7 @@ FEW = settings(FUZZ, max_examples=12)
 
 def counts() -> dict[str, int]:
     import models.registry  # noqa: F401
-    from adapters.db import session_scope
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         return {t.name: s.execute(sa_select(func.count()).select_from(t)).scalar_one()

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.enums import TaskKind
 from models.rules.errors import ConcurrentUpdate, IllegalTransition, InvalidInput, PermissionDenied
 from models.tables import Case, Decision, Line, Notice, Recordation, Task
@@ -28,7 +27,7 @@ from services.legal_task_acts import LEGAL_TASK_ACTS
 from services.matching import decide_flagged_line
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import inbox
-from tests.support import confirm
+from tests.support import confirm, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday; answers due by Thursday 5 March

@@ -18,7 +18,6 @@ import pytest
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from sqlmodel import select
 
-from adapters.db import session_scope
 from adapters.live import LiveRegistry, LiveRoom, RecorderFailed, SessionRecorder
 from models.rules.errors import ConcurrentUpdate, InvalidInput, NotFound, PermissionDenied
 from models.tables import TimelineEntry
@@ -26,7 +25,7 @@ from services.demo import seed_shipment
 from services.evidence import list_evidence, verify_evidence
 from services.live import close_live_room, hear_live, live_status, publish_live, speak_live, take_snapshot, watch_live
 from services.viewing import decide_viewing, open_room, request_shot, request_viewing, room_state
-from tests.support import moto_store, open_confirmed, wait_for
+from tests.support import moto_store, open_confirmed, session_scope, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 24, 10, 30, tzinfo=SH)

@@ -12,14 +12,13 @@ import pytest
 from sqlmodel import select
 
 from adapters import marks
-from adapters.db import session_scope
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied
 from models.tables import RecordationImage, TimelineEntry
 from services import recognition
 from services.cases import open_case
 from services.demo import seed_shipment
 from services.evidence import add_evidence
-from tests.support import moto_store
+from tests.support import moto_store, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=SH)

@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.enums import TaskKind
 from models.rules.errors import (
     BondInsufficient,
@@ -35,7 +34,7 @@ from services.cases import get_case, open_case
 from services.detention import decide_line
 from services.sweep import advance_detention_clocks, release_expired
 from services.tasks import claim_task, complete_task, inbox
-from tests.support import confirm, open_confirmed
+from tests.support import confirm, open_confirmed, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday; answers due by Friday 27 November

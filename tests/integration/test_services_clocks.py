@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.enums import TaskKind
 from models.tables import Task, TimelineEntry
 from services.answers import record_answer
@@ -20,7 +19,7 @@ from services.calendar import load_calendar_year
 from services.cases import get_case
 from services.clocks import fill_pending_clocks
 from services.sweep import release_expired
-from tests.support import open_confirmed
+from tests.support import open_confirmed, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 12, 30, 10, 0, tzinfo=SH)  # Wednesday: Thu 31 is the only 2026 working day left
@@ -211,7 +210,7 @@ def test_a_running_process_counts_with_a_year_another_process_loaded(db: str, mo
     from models.rules.workdays import parse_year
     from models.tables import CalendarYear, User
 
-    with session_scope(db, readonly=True) as s:
+    with session_scope(readonly=True) as s:
         assert 2027 not in get_calendar(s).years  # this process built its calendar
     with session_scope() as s:  # another process (the command line, say) loads 2027 behind its back
         admin = s.exec(select(User).where(User.username == "admin")).one()
@@ -220,7 +219,7 @@ def test_a_running_process_counts_with_a_year_another_process_loaded(db: str, mo
                            workdays=sorted(d.isoformat() for d in y.workdays), source=y.source, sha256="0" * 64,
                            loaded_by_id=admin.id, loaded_at=datetime(2026, 12, 1, tzinfo=SH)))
     monkeypatch.setattr(adapters.calendar, "RECHECK_SECONDS", 0.0)
-    with session_scope(db, readonly=True) as s:
+    with session_scope(readonly=True) as s:
         assert 2027 in get_calendar(s).years  # no restart needed
 
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.rules.errors import InvalidInput, NotFound, PermissionDenied, SignInLocked
 from models.ui_session import SignInAttempt
 from services import auth, sessions
 from services.demo import load_demo_data
 from services.users import set_locale
+from tests.support import session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)

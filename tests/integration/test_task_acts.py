@@ -12,7 +12,6 @@ from sqlalchemy import func
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from adapters.db import session_scope
 from models.rules.errors import CalendarUnknown, ConcurrentUpdate, InvalidInput, PermissionDenied
 from models.tables import Decision, Task, TimelineEntry
 from services import viewing
@@ -21,7 +20,7 @@ from services.cases import get_case, open_case
 from services.demo import seed_shipment
 from services.task_acts import TASK_ACTS, describe
 from services.tasks import complete_task, inbox, list_tasks, task_detail
-from tests.support import open_confirmed
+from tests.support import open_confirmed, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 11, 24, 10, 30, tzinfo=SH)  # a Tuesday

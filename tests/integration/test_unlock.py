@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from adapters.mail import MailFailed
 from models.rules.errors import PermissionDenied, SignInLocked, UnlockLinkRefused, UnlockLinksLimited
 from models.tables import TimelineEntry
@@ -22,7 +21,7 @@ from models.ui_session import SignInUnlock
 from services import auth, sessions, unlock
 from services.demo import load_demo_data
 from services.users import list_users
-from tests.support import free_port, mails, smtp_sink
+from tests.support import free_port, mails, session_scope, smtp_sink
 from yunque.settings import reset_settings
 
 SH = ZoneInfo("Asia/Shanghai")

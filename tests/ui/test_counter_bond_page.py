@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.tables import CounterBond, Recordation
 from services.answers import record_answer
 from services.bonds import record_bond_receipt
 from services.cases import get_case
-from tests.support import open_confirmed
+from tests.support import open_confirmed, session_scope
 from tests.ui.test_pages import app_as, texts
 from ui.i18n import t
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from adapters.db import session_scope
 from models.rules.errors import NotFound
 from models.ui_session import SignInSession
 from services import sessions
 from services.demo import load_demo_data
+from tests.support import session_scope
 
 
 def _pw(name: str) -> str:

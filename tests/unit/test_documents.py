@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from pypdf import PdfReader
 from sqlmodel import col, select
 
-from adapters.db import session_scope
 from adapters.objectstore import ObjectMissing, StoredObject
 from models.rules.errors import NotFound
 from models.tables import Document
@@ -37,7 +36,7 @@ from services.documents import (
     verify_document,
 )
 from services.sweep import release_expired
-from tests.support import open_confirmed
+from tests.support import open_confirmed, session_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 FOUND = datetime(2026, 9, 1, 10, 30, tzinfo=SH)  # a Tuesday: the answer deadline is Friday 4 September
@@ -185,10 +184,10 @@ def test_asking_again_returns_the_document_already_issued(db: str, store: Memory
 
 
 def test_the_same_notice_renders_to_the_same_bytes(sqlite_db: str) -> None:
-    from adapters.db import session_scope
     from adapters.pdf import render
     from models.tables import Notice
     from services.documents import plan_confirmation
+    from tests.support import session_scope
 
     case = open_seed_case("ROLEX")
     with session_scope(readonly=True) as s:
@@ -326,9 +325,9 @@ def test_verification_compares_the_presented_file_with_the_one_issued(sqlite_db:
 def test_issuing_records_the_timeline_and_the_outbox_event(db: str, store: MemoryStore) -> None:
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import Document, OutboxEvent, TimelineEntry
     from services.audit import verify_timeline
+    from tests.support import session_scope
 
     case = open_seed_case("ADIDAS")
     doc = issue_for_notice(notice_id=notice_of(case, "ADIDAS").id, store=store)
@@ -356,8 +355,8 @@ def test_a_failing_store_leaves_no_document_behind(db: str) -> None:
 def _decisions(case_number: str, all_of_kind: bool = False) -> dict:
     from sqlmodel import select
 
-    from adapters.db import session_scope
     from models.tables import Case, Decision
+    from tests.support import session_scope
 
     with session_scope(readonly=True) as s:
         case = s.exec(select(Case).where(Case.number == case_number)).one()
