@@ -139,6 +139,8 @@ _STREAMLIT_WORDS = {
     "Hide password": "hide_password", "Show/hide columns": "show_hide_columns", "file upload": "file_upload",
     "Add row": "add_row", "Switch camera": "switch_camera", "Clear all": "clear_all", "Clear value": "clear_value",
     "Choose an option": "choose_option", "Choose options": "choose_option",
+    "Download as PNG": "download_png", "Show data": "show_data", "Copy Vega-Lite spec": "copy_chart_spec",
+    "Vega visualization": "chart", "streamlit_webrtc.component.webrtc_streamer": "live_picture",
 }
 #: Streamlit's words around a label of ours: "day, 查获日期", "Help for 联系邮箱", "Selected Date: ..."
 _STREAMLIT_PATTERNS = (

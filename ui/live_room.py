@@ -136,9 +136,11 @@ def show(viewing_id: int, actor: Any, open_shots: list[Any]) -> None:
                                    publishing=publishing)
         except YunqueError:
             return
-        names = [f"{p.username} ({tr('live_filming')})" if p.publishing
-                 else f"{p.username} ({tr('live_speaking')})" if p.speaking else p.username for p in out.connected]
-        st.caption(f"{tr('live_connected')}: {', '.join(names)}" if names else tr("live_nobody"))
+        known = chrome.people(actor.username, [p.username for p in out.connected])
+        names = [f"{chrome.person(p.username, known)} ({tr('live_filming')})" if p.publishing
+                 else f"{chrome.person(p.username, known)} ({tr('live_speaking')})" if p.speaking
+                 else chrome.person(p.username, known) for p in out.connected]
+        st.caption(f"{tr('live_connected')}: {chrome.md(', '.join(names))}" if names else tr("live_nobody"))
         started = st.session_state.get(since_key)
         if playing and not out.live:
             waited = time.monotonic() - started if started is not None else 0.0

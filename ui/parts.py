@@ -318,25 +318,27 @@ def _dot_text(text: str) -> str:
         .replace("\n", "\\n")
 
 
-def waiting_label(who: str | None) -> str:
+def waiting_label(who: str | None, names: dict[str, str] | None = None) -> str:
+    """Whom a step waits on: a role, the process, the court, a rights holder (by name) or a person (by the
+    name they go by, from ``names``)."""
     if not who:
         return ""
     if who.startswith("group:"):
         return tr(f"role.{who.removeprefix('group:')}")
     if who in ("process", "court"):
         return tr(f"waiting.{who}")
-    return who
+    return (names or {}).get(who, who)
 
 
-def step_lines(step) -> list[str]:  # noqa: ANN001
+def step_lines(step, names: dict[str, str] | None = None) -> list[str]:  # noqa: ANN001
     """A step's label as lines: what it is, whose, and its state (done when / waiting on whom until when)."""
     lines = [tr(f"step.{step.kind}")]
     if step.detail:
-        lines.append(step.detail)
+        lines.append((names or {}).get(step.detail, step.detail))  # who registered the seizure: by name
     if step.state == "done" and step.at:
         lines.append(tr("step_done_at", at=chrome.when(step.at)))
     elif step.state == "current":
-        lines.append(tr("step_waiting", who=waiting_label(step.waiting_on)))
+        lines.append(tr("step_waiting", who=waiting_label(step.waiting_on, names)))
         if step.until:
             lines.append(tr("step_until", at=chrome.when(step.until)))
     elif step.state == "skipped":
@@ -344,18 +346,21 @@ def step_lines(step) -> list[str]:  # noqa: ANN001
     return lines
 
 
-def map_dot(pmap) -> str:  # noqa: ANN001
-    """The map as a DOT graph, left to right, each step styled by its state."""
-    out = ['digraph process {', '  rankdir=LR; nodesep=0.25; ranksep=0.35;',
+def map_dot(pmap, names: dict[str, str] | None = None) -> str:  # noqa: ANN001
+    """The map as a DOT graph, left to right, each step styled by its state; each step's hover text is its
+    label (a step's key, such as ``notice-1``, is never shown)."""
+    # the graph's name is its hover text where no step is
+    out = [f'digraph "{_dot_text(tr("process_map") + " · " + pmap.case_number)}" {{', '  rankdir=LR; nodesep=0.25; ranksep=0.35;',
            '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=11];',
            '  edge [color="#9aa0a6", arrowsize=0.7];']
     for step in pmap.steps:
         fill, border, font, line = _STEP_STYLE[step.state]
-        label = _dot_text("\n".join(step_lines(step)))
-        out.append(f'  "{_dot_text(step.key)}" [label="{label}", fillcolor="{fill}", color="{border}", '
-                   f'fontcolor="{font}", style="rounded,filled,{line}"];')
+        lines = step_lines(step, names)
+        label, hover = _dot_text("\n".join(lines)), _dot_text(" · ".join(lines))
+        out.append(f'  "{_dot_text(step.key)}" [label="{label}", tooltip="{hover}", fillcolor="{fill}", '
+                   f'color="{border}", fontcolor="{font}", style="rounded,filled,{line}"];')
     for a, b in pmap.edges:
-        out.append(f'  "{_dot_text(a)}" -> "{_dot_text(b)}";')
+        out.append(f'  "{_dot_text(a)}" -> "{_dot_text(b)}" [tooltip=" "];')
     out.append("}")
     return "\n".join(out)
 
@@ -367,15 +372,19 @@ def process_map(case_number: str, actor: Actor) -> None:
     pmap = chrome.run_action(case_map, case_number=case_number, actor=actor.username)
     if pmap is None:
         return
-    st.graphviz_chart(map_dot(pmap), width="stretch")
+    names = chrome.people(actor.username, [s.waiting_on for s in pmap.steps] + [s.detail for s in pmap.steps]
+                          + [t.assignee for t in pmap.tasks])
+    st.graphviz_chart(map_dot(pmap, names), width="stretch")
     waiting = [s for s in pmap.steps if s.state == "current"]
     if waiting:
         chrome.table([{tr("step"): tr(f"step.{s.kind}") + (f" · {s.detail}" if s.detail else ""),
-                       tr("waiting_on"): waiting_label(s.waiting_on), tr("until"): chrome.when(s.until)} for s in waiting])
+                       tr("waiting_on"): waiting_label(s.waiting_on, names), tr("until"): chrome.when(s.until)}
+                      for s in waiting])
     if pmap.tasks:
         st.caption(tr("open_tasks"))
         chrome.table([{tr("col.id"): t.id, tr("title"): chrome.task_title(t), tr("group"): chrome.code_label("role", t.candidate_group),
-                       tr("assignee"): t.assignee or "", tr("due"): chrome.when(t.due_at)} for t in pmap.tasks])
+                       tr("assignee"): chrome.person(t.assignee, names) if t.assignee else "", tr("due"): chrome.when(t.due_at)}
+                      for t in pmap.tasks])
 
 
 #: The buckets of the managers' confirmation-time histogram, in minutes (lower bounds; the last is open).

@@ -339,7 +339,8 @@ def test_the_case_page_draws_the_process_map_from_the_case_state(unconfirmed_cas
     assert "digraph" in dot and t("step.confirm", "en") in dot
     # the confirmation is under way and waits on the IPR officers; the notices come after it
     assert t("step_waiting", "en", who=t("role.ipr_officer", "en")) in dot
-    assert dot.count(t("step.notice", "en")) == len(unconfirmed_case.notices)
+    assert dot.count(f'label="{t("step.notice", "en")}') == len(unconfirmed_case.notices)  # one step each
+    assert dot.count(f'tooltip="{t("step.notice", "en")}') == len(unconfirmed_case.notices)  # hovered: its words
     assert t("role.ipr_officer", "en") in texts(at)  # the table of what the case waits on
 
 

@@ -97,7 +97,20 @@ def test_the_drawing_keeps_user_text_inside_its_labels() -> None:
     evil = 'Evil "Corp" \\ x\n"] ; a -> b [label="'
     m = build_map(case([line(1, "NIKE")], [notice(1, evil, "served")], confirmed_at=T0), [])
     dot = map_dot(m)
-    assert dot.startswith("digraph process {") and dot.rstrip().endswith("}")
-    body = [ln for ln in dot.splitlines() if '"notice-1" [' in ln]
+    first = dot.splitlines()[0]
+    assert first.startswith('digraph "') and first.endswith(f'{m.case_number}" {{') and dot.rstrip().endswith("}")
+    body = [ln for ln in dot.splitlines() if ln.startswith('  "notice-1" [')]
     assert len(body) == 1 and '\\"Corp\\"' in body[0] and "\\\\ x" in body[0]
     assert "a -> b" not in dot.replace('\\"] ; a -> b [label=\\"', "")  # only inside the escaped label
+
+
+def test_the_drawing_names_people_and_hovers_with_the_steps_words_not_their_keys() -> None:
+    from ui.parts import map_dot
+
+    m = build_map(case([line(1, "NIKE")], [notice(1, "Nike Innovate C.V.", "served")], confirmed_at=T0), [])
+    seized = m.step("seized")
+    dot = map_dot(m, {seized.detail: "王伟"})
+    node = next(ln for ln in dot.splitlines() if ln.startswith('  "seized" ['))
+    assert "王伟" in node and f"{seized.detail}" not in node.replace('"seized"', "")
+    assert 'tooltip="' in node and "tooltip=\"seized" not in node  # hover text: the step's words
+    assert all('[tooltip=" "]' in ln for ln in dot.splitlines() if " -> " in ln)  # an arrow says nothing

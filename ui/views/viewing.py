@@ -116,7 +116,9 @@ def live() -> None:
         return
     if _page_is_stale(r):
         st.rerun()  # the forms beside the room (shot to capture, shot to ask, answer) follow the room
-    st.caption(f"{tr('viewing_state.' + r.viewing.state)} · {tr('participants')}: {chrome.md(', '.join(r.participants))}")
+    known = chrome.people(actor.username, r.participants)
+    who = ", ".join(chrome.person(u, known) for u in r.participants)
+    st.caption(f"{tr('viewing_state.' + r.viewing.state)} · {tr('participants')}: {chrome.md(who)}")
     if r.viewing.call_link:
         st.link_button(tr("video_call"), r.viewing.call_link, icon=":material/call:")
     chrome.table([{tr("line_no"): ln.number, tr("brand"): ln.brand, tr("description"): ln.description,
