@@ -126,7 +126,8 @@ def widget_words() -> None:
 
 #: Streamlit 1.67's own words for screen readers and tooltips (aria-label, title, placeholder), the
 #: skip link, and its announcements of a chosen date or time: English, with no option to set them. A
-#: small fixed script puts the user's language in their place (and the page's ``lang``); each original
+#: small fixed script puts the user's language in their place (and the page's ``lang``), also in the hidden
+#: descriptions a date or time input points its screen reader to ("Selected Date: ..."); each original
 #: stays in a ``data-yq-*`` attribute so that switching back to English restores it. The words are the
 #: catalog's, never user text: a label we set ourselves (a field's name) is kept, only Streamlit's own
 #: words around it are replaced.
@@ -177,7 +178,7 @@ _SCREEN_READER_SCRIPT = r"""<script>(() => {
         el.setAttribute(a, want);
       }
     }
-    for (const root of document.querySelectorAll('[data-testid="stSkipToContent"],[aria-live]')) {
+    for (const root of document.querySelectorAll('[data-testid="stSkipToContent"],[aria-live],[id^="react-aria-description"]')) {
       const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
       for (let n = walk.nextNode(); n; n = walk.nextNode()) {
         const cur = n.textContent, seen = texts.get(n);

@@ -132,6 +132,7 @@ LABELS = """() => {
         collapse: attr('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebar"] [data-testid="stBaseButton-headerNoPadding"]', 'aria-label'),
         calendar: attr('[data-testid="stDateInputCalendarButton"]', 'aria-label'),
         day: attr('[data-testid="stDateInput"] [role="spinbutton"][data-type="day"]', 'aria-label'),
+        described: [...document.querySelectorAll('[id^="react-aria-description"]')].map(d => d.textContent),
         english: [...document.querySelectorAll('[aria-label],[title],[placeholder]')]
             .flatMap(el => ['aria-label', 'title', 'placeholder'].map(a => el.getAttribute(a)))
             .filter(v => v && /^[A-Za-z][A-Za-z/ ,]+$/.test(v)),
@@ -148,6 +149,8 @@ def test_screen_readers_hear_streamlits_own_words_in_the_users_language(stack: d
         assert seen["skip"] == "跳到主要内容" and seen["collapse"] == "收起侧边栏", seen
         assert seen["calendar"] == "选择日期" and seen["day"] == "查获日期（日）", seen  # our label kept, Streamlit's word replaced
         assert seen["english"] == [], seen  # no English label left for a screen reader
+        # the seizure's date and time as the screen reader describes them: "Selected Date: December 6, 2026"
+        assert seen["described"] and all(d.startswith(("已选日期：", "已选时间：")) for d in seen["described"]), seen
         english(page)  # the originals come back with English
         page.wait_for_function("() => document.documentElement.lang === 'en'")
         page.wait_for_function("() => document.querySelector('[data-testid=\"stDateInputCalendarButton\"]')"
