@@ -147,9 +147,12 @@ _STREAMLIT_WORDS = {
 _STREAMLIT_PATTERNS = (
     (r"^(year|month|day|hour|minute|second), (.+)$", "field_part"),
     (r"^Help for (.+)$", "help_for"),
+    (r"^Selected Date: ([A-Z][a-z]+) 0?(\d{1,2}), (\d{4})$", "selected_day"),  # "December 06, 2026"
     (r"^Selected Date: (.+)$", "selected_date"),
     (r"^Selected Time: (.+)$", "selected_time"),
 )
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 _SCREEN_READER_SCRIPT = r"""<script>(() => {
   const W = window.__yqWords = %s;
   document.documentElement.lang = W.lang;
@@ -216,7 +219,8 @@ def screen_reader_words() -> None:
         "lang": "zh-CN" if zh else "en",
         "exact": {en: tr(f"a11y.{key}") for en, key in _STREAMLIT_WORDS.items()} if zh else {},
         "patterns": [[pattern, tr(f"a11y.{key}")] for pattern, key in _STREAMLIT_PATTERNS] if zh else [],
-        "parts": {p: tr(f"a11y.part.{p}") for p in ("year", "month", "day", "hour", "minute", "second")} if zh else {},
+        "parts": ({p: tr(f"a11y.part.{p}") for p in ("year", "month", "day", "hour", "minute", "second")}
+                  | {name: str(n) for n, name in enumerate(_MONTHS, start=1)}) if zh else {},
     }
     st.html(_SCREEN_READER_SCRIPT % json.dumps(words, ensure_ascii=False).replace("<", "\\u003c"),
             unsafe_allow_javascript=True)

@@ -5,6 +5,7 @@ Checked in a real browser, where the style sheet applies."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,6 +152,7 @@ def test_screen_readers_hear_streamlits_own_words_in_the_users_language(stack: d
         assert seen["english"] == [], seen  # no English label left for a screen reader
         # the seizure's date and time as the screen reader describes them: "Selected Date: December 6, 2026"
         assert seen["described"] and all(d.startswith(("已选日期：", "已选时间：")) for d in seen["described"]), seen
+        assert any(re.fullmatch(r"已选日期：\d{4}年\d{1,2}月\d{1,2}日", d) for d in seen["described"]), seen
         english(page)  # the originals come back with English
         page.wait_for_function("() => document.documentElement.lang === 'en'")
         page.wait_for_function("() => document.querySelector('[data-testid=\"stDateInputCalendarButton\"]')"
