@@ -131,17 +131,18 @@ def widget_words() -> None:
 #: stays in a ``data-yq-*`` attribute so that switching back to English restores it. The words are the
 #: catalog's, never user text: a label we set ourselves (a field's name) is kept, only Streamlit's own
 #: words around it are replaced.
-_STREAMLIT_WORDS = {
-    "Skip to main content": "skip_to_content", "App pages": "app_pages", "Sidebar": "sidebar",
-    "Collapse sidebar": "collapse_sidebar", "Expand sidebar": "expand_sidebar", "Choose date": "choose_date",
-    "Decrement": "decrement", "Increment": "increment", "Download as CSV": "download_csv",
-    "Fullscreen": "fullscreen", "Close fullscreen": "close_fullscreen", "Link to heading": "link_to_heading",
-    "Open": "open_options", "Close": "close", "Search": "search", "Show password": "show_password",
-    "Hide password": "hide_password", "Show/hide columns": "show_hide_columns", "file upload": "file_upload",
-    "Add row": "add_row", "Switch camera": "switch_camera", "Clear all": "clear_all", "Clear value": "clear_value",
-    "Choose an option": "choose_option", "Choose options": "choose_option",
-    "Download as PNG": "download_png", "Show data": "show_data", "Copy Vega-Lite spec": "copy_chart_spec",
-    "Vega visualization": "chart", "streamlit_webrtc.component.webrtc_streamer": "live_picture",
+_STREAMLIT_WORDS = {  # Streamlit's words -> catalog keys (``a11y.*``, or the key a page of ours already uses)
+    "Skip to main content": "a11y.skip_to_content", "App pages": "a11y.app_pages", "Sidebar": "a11y.sidebar",
+    "Collapse sidebar": "a11y.collapse_sidebar", "Expand sidebar": "a11y.expand_sidebar",
+    "Choose date": "a11y.choose_date", "Decrement": "a11y.decrement", "Increment": "a11y.increment",
+    "Download as CSV": "a11y.download_csv", "Fullscreen": "a11y.fullscreen", "Close fullscreen": "a11y.close_fullscreen",
+    "Link to heading": "a11y.link_to_heading", "Open": "a11y.open_options", "Close": "a11y.close",
+    "Search": "a11y.search", "Show password": "a11y.show_password", "Hide password": "a11y.hide_password",
+    "Show/hide columns": "a11y.show_hide_columns", "file upload": "a11y.file_upload", "Add row": "a11y.add_row",
+    "Switch camera": "widget.switch_camera", "Clear all": "a11y.clear_all", "Clear value": "a11y.clear_value",
+    "Choose an option": "choose_option", "Choose options": "choose_options",
+    "Download as PNG": "a11y.download_png", "Show data": "a11y.show_data", "Copy Vega-Lite spec": "a11y.copy_chart_spec",
+    "Vega visualization": "a11y.chart", "streamlit_webrtc.component.webrtc_streamer": "a11y.live_picture",
 }
 #: Streamlit's words around a label of ours: "day, 查获日期", "Help for 联系邮箱", "Selected Date: ..."
 _STREAMLIT_PATTERNS = (
@@ -217,7 +218,7 @@ def screen_reader_words() -> None:
     zh = lang() == "zh"
     words = {
         "lang": "zh-CN" if zh else "en",
-        "exact": {en: tr(f"a11y.{key}") for en, key in _STREAMLIT_WORDS.items()} if zh else {},
+        "exact": {en: tr(key) for en, key in _STREAMLIT_WORDS.items()} if zh else {},
         "patterns": [[pattern, tr(f"a11y.{key}")] for pattern, key in _STREAMLIT_PATTERNS] if zh else [],
         "parts": ({p: tr(f"a11y.part.{p}") for p in ("year", "month", "day", "hour", "minute", "second")}
                   | {name: str(n) for n, name in enumerate(_MONTHS, start=1)}) if zh else {},

@@ -89,6 +89,8 @@ def consignor_row(f: Facts) -> tuple[Bilingual, str]:
 
 def direction(f: Facts) -> tuple[str, str]:
     return ("出口", "export") if f.shipment.direction == "export" else ("进口", "import")
+
+
 #: the usual units of a declaration in the documents' words (a document is read in Chinese first: "12 件",
 #: not "12 pcs"); any other unit is printed as it was declared
 UNIT_WORDS = {"pcs": "件", "pairs": "双", "sets": "套", "kg": "千克"}
