@@ -2,10 +2,11 @@
 server in turn, each in the middle of cases with evidence uploads.
 
 For each component: a few cases are opened, a site officer uploads evidence to them without pause
-(through ``services.evidence.add_evidence``, the call the capture page makes), half of the notices are
-answered, and while the process follows those answers up the component's whole process group is
-killed with SIGKILL; the supervisor of ``yunque stack up`` restarts it. Then the other notices are
-answered and the uploads stop. A run whose worker was killed under it is left RUNNING with nobody to
+(through ``services.evidence.add_evidence``, the call the capture page makes), and the component's
+whole process group is killed with SIGKILL: the worker while the case runs serve the notices (the runs
+are its only work: a settled case's run is completed where it waits), the others once half of the
+notices are answered, while the process follows those answers up. The supervisor of ``yunque stack
+up`` restarts it. Then the other notices are answered and the uploads stop. A run whose worker was killed under it is left RUNNING with nobody to
 finish it: the reconciliation (every 5 minutes in production, with a 10-minute grace) replaces it; the
 bench starts it every 45 s with a 90 s grace (the end-to-end fault test does so with 5 s).
 
@@ -105,6 +106,32 @@ def _reconcile() -> None:
     run_deployment("reconcile/reconcile", timeout=0, as_subflow=False)
 
 
+def _reconciling(done: Any, *, timeout: float, every: float = 45.0) -> bool:
+    """Wait until ``done()``, starting the reconciliation every ``every`` seconds; False at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_reconcile = 0.0
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        if time.monotonic() - last_reconcile > every:
+            try:
+                _reconcile()
+                last_reconcile = time.monotonic()
+            except Exception:  # noqa: BLE001 - the server restarting: next time
+                pass
+        time.sleep(2.0)
+    return True
+
+
+def _all_sent(numbers: list[str]) -> bool:
+    from services.process import case_progress
+
+    try:
+        return all(all(n.sent for n in case_progress(case_number=x).notices) for x in numbers)
+    except Exception:  # noqa: BLE001 - the database restarting: not yet
+        return False
+
+
 def _settled(numbers: list[str]) -> bool:
     try:
         return _all_settled(numbers)
@@ -196,43 +223,39 @@ def one_round(stack: Any, component: str, part: str, *, cases: int, upload_size:
     try:
         from services.process import case_progress
 
-        # the runs serve the notices; the first half is answered as soon as it was sent
-        wait_for("the notices to be sent", lambda: all(all(n.sent for n in case_progress(case_number=x).notices)
-                                                       for x in numbers), timeout=900, every=1.0)
-        for case in opened:
-            _answer(case, case.notices[: len(case.notices) // 2])
-        # in the middle of the follow-ups (a run resumed and running)
-        try:
-            wait_for("a case run to be running", lambda: "RUNNING" in run_states(
-                [r for r in case_runs(numbers).values() if r]).values(), timeout=60, every=0.1)
-        except TimeoutError:
-            pass  # a fast machine followed everything up already: kill now all the same
-        time.sleep(0.5)
+        if part == "worker-1":
+            # the worker carries the case runs, which run while they serve the notices: kill it then
+            try:
+                wait_for("a case run to be running", lambda: "RUNNING" in run_states(
+                    [r for r in case_runs(numbers).values() if r]).values(), timeout=60, every=0.1)
+            except TimeoutError:
+                pass  # a fast machine served everything already: kill now all the same
+            time.sleep(0.5)
+        else:
+            # the runs serve the notices; the first half is answered as soon as it was sent, and the
+            # component is killed in the middle of their follow-ups
+            wait_for("the notices to be sent", lambda: all(all(n.sent for n in case_progress(case_number=x).notices)
+                                                           for x in numbers), timeout=900, every=1.0)
+            for case in opened:
+                _answer(case, case.notices[: len(case.notices) // 2])
         victim = stack.pid(part)
         os.killpg(victim, signal.SIGKILL)
         t_kill = time.monotonic()
         wait_for(f"the supervisor to restart {part}", lambda: stack.pid(part) != victim, timeout=120, every=0.2)
         app_back = _until_app_signs_in(stack, t_kill)
+        if part == "worker-1":  # the runs lost with the worker are replaced, and the notices go out
+            if not _reconciling(lambda: _all_sent(numbers), timeout=900):
+                return "notices not sent 15 minutes after the kill", {}
         for case in opened:
-            _answer(case, case.notices[len(case.notices) // 2:])
+            _answer(case, case.notices[len(case.notices) // 2:] if part != "worker-1" else case.notices)
         time.sleep(2.0)
     finally:
         uploader.halt.set()
         uploader.join(120)
     # a run lost with its worker, or with the server it reported to, is replaced by the reconciliation
-    deadline = time.monotonic() + 900
-    last_reconcile = 0.0
-    while not _settled(numbers):
-        if time.monotonic() > deadline:
-            progress = {n: case_progress(case_number=n).settled for n in numbers}
-            return f"cases not complete 15 minutes after the kill: {progress}", {}
-        if time.monotonic() - last_reconcile > 45:
-            try:
-                _reconcile()
-                last_reconcile = time.monotonic()
-            except Exception:  # noqa: BLE001 - the server restarting: next time
-                pass
-        time.sleep(2.0)
+    if not _reconciling(lambda: _settled(numbers), timeout=900):
+        progress = {n: case_progress(case_number=n).settled for n in numbers}
+        return f"cases not complete 15 minutes after the kill: {progress}", {}
     took = time.monotonic() - t_kill
     wrong = _check(numbers)
     stats = {"uploads_tried": uploader.tried, "uploads_stored": uploader.stored, "uploads_refused": uploader.refused,

@@ -11,16 +11,19 @@ appears while the run waits (a notice served, lines detained).
 
 Waiting holds no process: when nothing is left to do but wait, the run suspends itself
 (``suspend_flow_run`` with a typed ``CaseUpdate`` input) and its process exits. The outbox dispatcher
-resumes it only when that changes what it does (``flows.decide.WAKING_TOPICS``): the lines were
-confirmed, so the notices go out; the last follow-up settled the case, so it completes; the case was
-closed or an application decided. The resumed run starts its body again from the top,
-which is safe because every step is idempotent in the database (a notice is served once) and the
-timers are idempotent in Prefect (one key per legal deadline).
+resumes it only when the lines were confirmed while it waited, so the notices go out
+(``flows.decide.RESUMING_TOPICS``); the resumed run starts its body again from the top, which is safe
+because every step is idempotent in the database (a notice is served once) and the timers are
+idempotent in Prefect (one key per legal deadline). When the case is settled while the run waits (the
+last follow-up done: the usual end), the dispatcher completes the run where it waits
+(``complete_waiting_run``: the same summary and message as the run's own end), so a case costs one
+flow-run process, not a second one started only to end.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -82,14 +85,48 @@ def start_clocks(progress: process.CaseProgress) -> int:
     return len(schedule_timers(timer_specs(process.case_timers(progress))))
 
 
+def summary_key(p: process.CaseProgress) -> str:
+    return f"case-{p.case_number.lower()}"
+
+
+def summary_table(p: process.CaseProgress) -> list[dict[str, object]]:
+    """The case's notices at the end of its process, as the run's artifact shows them."""
+    return [{"notice": n.id, "rights holder": n.rights_holder, "state": n.state,
+             "deadline": n.deadline_at.isoformat(timespec="minutes") if n.deadline_at else "-"} for n in p.notices]
+
+
+def summary_description(p: process.CaseProgress) -> str:
+    return f"{p.case_number}: notices at the end of the case process"
+
+
+def outcome(p: process.CaseProgress) -> str:
+    """The message of the run's Completed state."""
+    released = sum(1 for d in p.decisions if d.kind == "released" for _ in d.lines)
+    return (f"{p.case_number}: every notice decided, {len(p.decisions)} decision(s) "
+            f"followed up ({released} line(s) released)")
+
+
 @task(name="case-summary", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
 def case_summary(progress: process.CaseProgress) -> None:
-    create_table_artifact(
-        key=f"case-{progress.case_number.lower()}",
-        table=[{"notice": n.id, "rights holder": n.rights_holder, "state": n.state,
-                "deadline": n.deadline_at.isoformat(timespec="minutes") if n.deadline_at else "-"} for n in progress.notices],
-        description=f"{progress.case_number}: notices at the end of the case process",
-    )
+    create_table_artifact(key=summary_key(progress), table=summary_table(progress),
+                          description=summary_description(progress))
+
+
+def complete_waiting_run(client: Any, p: process.CaseProgress) -> bool:
+    """End the settled case's run where it waits (suspended, no process): the summary artifact on the
+    run and its Completed state with the same message as the run's own end, through Prefect's API (the
+    server accepts a final state for a paused run). False if the server refused: the run is no longer
+    paused (resumed or ended meanwhile), and then reads the case and ends by itself."""
+    import json
+    from uuid import UUID
+
+    from prefect.client.schemas.actions import ArtifactCreate
+
+    run_id = UUID(str(p.flow_run_id))
+    client.create_artifact(ArtifactCreate(key=summary_key(p), type="table", data=json.dumps(summary_table(p)),
+                                          description=summary_description(p), flow_run_id=run_id))
+    result = client.set_flow_run_state(run_id, Completed(message=outcome(p)))
+    return result.status.value == "ACCEPT"
 
 
 def _step(case_number: str, p: process.CaseProgress) -> bool:
@@ -121,9 +158,7 @@ def case_process(case_number: str):  # noqa: ANN201 - a Prefect state or a summa
             clocks_started |= _clock_marks(p)
         if p.settled:
             case_summary(p)
-            released = sum(1 for d in p.decisions if d.kind == "released" for _ in d.lines)
-            return Completed(message=f"{case_number}: every notice decided, {len(p.decisions)} decision(s) "
-                                     f"followed up ({released} line(s) released)")
+            return Completed(message=outcome(p))
         waiting = ", ".join(f"notice {n.id} ({n.rights_holder}, {n.state})" for n in p.waiting_notices)
         following = ", ".join(f"decision {d.id}" for d in p.pending_decisions)
         log.info("%s waits for %s%s%s", case_number, waiting or "nothing",

@@ -4,18 +4,20 @@ Nothing here talks to Prefect or the database. The dispatcher (``flows/dispatch.
 reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunState`` with
 ``run_state_of`` (the one place the run-state policy lives), ask ``decide`` and carry the steps out.
 
-The case run wakes only for what changes what it does: serving the notices once the lines are
-confirmed, and completing once the case is settled (``RUN_TOPICS``; a decision's follow-up wakes it
-only when it settles the case). Everything else an event calls for is warm work for the task worker:
-a decision's follow-up, the legal timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of
-a timer whose reason is gone. So an answer costs no flow-run process while a person waits on its
-documents: on a machine of two cores a new Prefect process takes seconds of CPU from the follow-up.
+A case costs one flow-run process. The waiting run is resumed only for what it does itself: serving
+the notices once the lines are confirmed (``RESUMING_TOPICS``). When the case is settled while the run
+waits (the last follow-up done, the case closed, an application decided: ``SETTLING_TOPICS``), the
+run is completed where it waits (``Step.COMPLETE_RUN``: its summary and the Completed state, through
+Prefect's API, which accepts a final state for a paused run); starting a process of Prefect on a
+machine of two cores only to end a run would take seconds of CPU from the follow-ups people wait on.
+Everything else an event calls for is warm work for the task worker: a decision's follow-up, the
+legal timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of a timer whose reason is gone.
 
 Why a started or resumed run needs no record of what it has seen: a run reads the case from the
 database *after* it is created or resumed, so every event committed before the dispatcher started or
 resumed it is covered by that read. Events of the same case later in the same round are therefore
 ``WOKEN``-covered; an event that arrives while the run is busy waits until the run is paused again
-(it may have read the case before the event), and then resumes it once more.
+(it may have read the case before the event), and is then carried out.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-#: what a waiting case run wakes for: the notices may go out (confirmed), or the case may be settled
-#: (a follow-up done, the case closed, an application decided); other events (answers, viewings,
-#: evidence, documents) change nothing the run does
-WAKING_TOPICS = frozenset({"case.confirmed", "decision.followed_up", "case.closed", "application.decided"})
+#: what a waiting case run is resumed for: the lines were confirmed, so the notices go out
+RESUMING_TOPICS = frozenset({"case.confirmed"})
+#: what may leave a case settled (a follow-up done, the case closed, an application decided): its
+#: waiting run is then completed where it waits; other events (answers, viewings, evidence,
+#: documents) change nothing the run does
+SETTLING_TOPICS = frozenset({"decision.followed_up", "case.closed", "application.decided"})
 #: events after which a case may have a new legal deadline to keep as a durable timer (a notice served:
 #: its answer deadline; a decision or an application decided: the detained lines' clocks)
 CLOCK_TOPICS = frozenset({"notice.served", "decision.made", "application.decided"})
@@ -63,6 +67,7 @@ class Step(StrEnum):
     START_RUN = "start-run"  # create the case's run (once per case)
     REPLACE_RUN = "replace-run"  # create a fresh run for a case whose run crashed or failed
     RESUME_RUN = "resume-run"  # resume the paused run with the event as its input
+    COMPLETE_RUN = "complete-run"  # the case is settled: complete its paused run where it waits
     FOLLOW_UP = "follow-up"  # documents, mail and artifact of a decision, in a warm background task
     SCHEDULE_TIMERS = "schedule-timers"  # the case's legal deadlines as Prefect timers, in a warm background task
     CANCEL_TIMERS = "cancel-timers"  # the event ends the reason of the notice's legal timer
@@ -80,12 +85,13 @@ class Event:
     id: int
     topic: str
     has_case: bool = True
-    #: a decision's follow-up: whether it left the case settled (only then does it wake the run)
-    settles: bool = True
+    #: the case is settled as the dispatcher reads it now (every event before this one included)
+    case_settled: bool = False
 
     @property
-    def wakes(self) -> bool:
-        return self.topic in WAKING_TOPICS and (self.topic != "decision.followed_up" or self.settles)
+    def concerns_run(self) -> bool:
+        """Whether the waiting run has something to do about it: serve the notices, or end."""
+        return self.topic in RESUMING_TOPICS or (self.topic in SETTLING_TOPICS and self.case_settled)
 
 
 @dataclass(frozen=True)
@@ -120,12 +126,12 @@ def decide(run: CaseRun, event: Event) -> Plan:
         return Plan(extra + (Step.LEAVE_TO_MANAGER,))
     if run.state == RunState.STOPPED:
         return Plan(extra + (Step.LEAVE_TO_MANAGER,))
-    if not event.wakes or run.state in (RunState.WOKEN, RunState.COMPLETED):
+    if not event.concerns_run or run.state in (RunState.WOKEN, RunState.COMPLETED):
         return Plan(extra)
     if run.state == RunState.PAUSED:
-        return Plan(extra + (Step.RESUME_RUN,))
-    # busy: it may have read the case before this event; once it waits, the event wakes it (and
-    # only then are the event's other steps carried out, once)
+        return Plan(extra + (Step.COMPLETE_RUN if event.case_settled else Step.RESUME_RUN,))
+    # busy: it may have read the case before this event; the event waits until the run does, and is
+    # then carried out with its other steps, once
     return Plan(handed_on=False)
 
 
@@ -135,4 +141,6 @@ def after(run: CaseRun, plan: Plan) -> CaseRun:
         return CaseRun(RunState.WOKEN, run.runs_started + 1)
     if Step.RESUME_RUN in plan.steps:
         return CaseRun(RunState.WOKEN, run.runs_started)
+    if Step.COMPLETE_RUN in plan.steps:
+        return CaseRun(RunState.COMPLETED, run.runs_started)
     return run

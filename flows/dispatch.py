@@ -8,7 +8,8 @@ machine) may run at once. What to do with an event is decided by ``flows.decide.
 function of the case run's state and the event, with a test per branch); this module carries it out:
 
 - the case's flow run is started (one per case, idempotency key ``case-<number>``), resumed with a
-  ``CaseUpdate`` input, or replaced after a crash a bounded number of times;
+  ``CaseUpdate`` input when the lines are confirmed, completed where it waits once the case is
+  settled (``flows.case.complete_waiting_run``), or replaced after a crash a bounded number of times;
 - a decision's follow-up (documents, mail, artifact) is submitted at once as a background task to the
   warm task worker (``flows/tasks.py``), and so are a new deadline's timers and the cancellation of
   an answered notice's timer;
@@ -53,13 +54,15 @@ RECONCILE_SECONDS = 300.0
 class DispatchReport:
     dispatched: list[int] = field(default_factory=list)  # event ids marked
     resumed: list[str] = field(default_factory=list)  # flow run ids resumed
+    completed: list[str] = field(default_factory=list)  # flow run ids completed where they waited
     started: list[str] = field(default_factory=list)  # flow run ids created
     submitted: list[str] = field(default_factory=list)  # background task runs submitted
     waiting: list[int] = field(default_factory=list)  # event ids left for the next round
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dispatched": self.dispatched, "resumed": self.resumed, "started": self.started,
+        return {"dispatched": self.dispatched, "resumed": self.resumed, "completed": self.completed,
+                "started": self.started,
                 "submitted": self.submitted, "waiting": self.waiting, "error": self.error}
 
 
@@ -102,6 +105,13 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
         if result.status.value != "ACCEPT":
             raise RuntimeError(f"resume of run {p.flow_run_id} refused: {result.details}")
         report.resumed.append(str(p.flow_run_id))
+    elif step == Step.COMPLETE_RUN:
+        from flows.case import complete_waiting_run
+
+        if complete_waiting_run(client, p):
+            report.completed.append(str(p.flow_run_id))
+        else:  # resumed or ended meanwhile (another dispatcher): it reads the settled case and ends itself
+            log.info("case %s: run %s was no longer waiting to be completed", p.case_number, p.flow_run_id)
     elif step == Step.LEAVE_TO_MANAGER:
         # cancelled by a manager, or failing again and again: a person must look; the event is not
         # lost, it stays in the timeline and the outbox row keeps the reason
@@ -111,10 +121,9 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
     return p
 
 
-def event_of(ev: process.EventOut) -> Event:
-    """The outbox row as the decision sees it."""
-    return Event(ev.id, ev.topic, has_case=ev.case_id is not None,
-                 settles=bool(ev.payload.get("case_settled", True)))
+def event_of(ev: process.EventOut, p: process.CaseProgress | None = None) -> Event:
+    """The outbox row as the decision sees it, with its case as read now (``p``)."""
+    return Event(ev.id, ev.topic, has_case=ev.case_id is not None, case_settled=p is not None and p.settled)
 
 
 class _Round:
@@ -132,13 +141,12 @@ class _Round:
         if ev.case_id is not None and ev.case_id in self.blocked:
             self.report.waiting.append(ev.id)
             return
-        event = event_of(ev)
         if ev.case_id is None:
-            plan = decide(CaseRun(RunState.NONE), event)
+            plan = decide(CaseRun(RunState.NONE), event_of(ev))
         else:
             p = self.progress.get(ev.case_id) or process.case_progress(case_number=ev.case_number or "")
             run = self.runs.get(ev.case_id) or _run_of(self.client, p)
-            plan = decide(run, event)
+            plan = decide(run, event_of(ev, p))
             for step in plan.steps:
                 if step == Step.SCHEDULE_TIMERS and ev.case_id in self.timed:
                     continue  # nine notices served at once: one task sets all their timers
@@ -254,8 +262,9 @@ def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
             log.info("dispatch resumed")
         failing = report.error is not None
         if report.dispatched or report.started or report.submitted:
-            log.info("dispatched %d event(s), resumed %d run(s), started %d run(s), submitted %d task(s)",
-                     len(report.dispatched), len(report.resumed), len(report.started), len(report.submitted))
+            log.info("dispatched %d event(s), resumed %d run(s), completed %d, started %d, submitted %d task(s)",
+                     len(report.dispatched), len(report.resumed), len(report.completed), len(report.started),
+                     len(report.submitted))
         busy = bool(report.dispatched) and not report.error
         stop.wait(0.05 if busy else (interval * (5 if failing else 1)))
     clock.join(30)

@@ -94,8 +94,8 @@ def ensure_case_runs() -> list[str]:
                 if p.runs_started < MAX_RUNS_PER_CASE:
                     actions.append(f"{ref.case_number}: run {ref.flow_run_id} replaced by "
                                    f"{start_case_run(p, replacing=ref.flow_run_id)}")
-            elif state == RunState.PAUSED and ref.settled:  # the event that settled it did not wake it
-                actions.append(_wake(ref.case_number, ref.flow_run_id))  # type: ignore[arg-type]
+            elif state == RunState.PAUSED and ref.settled:  # the event that settled it was not handed on
+                actions.append(_complete(ref.case_number))
         for decision_id, handed_at in ref.pending_decisions:
             if handed_at <= late:
                 tasks.submit(tasks.follow_up_decision, decision_id=decision_id)
@@ -103,16 +103,17 @@ def ensure_case_runs() -> list[str]:
     return actions
 
 
-def _wake(case_number: str, flow_run_id: str) -> str:
-    """Resume a settled case's waiting run so that it completes."""
+def _complete(case_number: str) -> str:
+    """End a settled case's waiting run where it waits, as the dispatcher does (``flows.decide``)."""
     from prefect.client.orchestration import get_client
 
-    last = process.case_progress(case_number=case_number).last_event_id
+    from flows.case import complete_waiting_run
+
+    p = process.case_progress(case_number=case_number)
     with get_client(sync_client=True) as client:
-        result = client.resume_flow_run(UUID(flow_run_id), run_input={"event_id": last, "topic": "reconcile"})
-    if result.status.value != "ACCEPT":  # resumed meanwhile by the dispatcher
-        return f"{case_number}: run {flow_run_id} was already resumed"
-    return f"{case_number}: settled, run {flow_run_id} resumed to complete"
+        if not complete_waiting_run(client, p):  # resumed or ended meanwhile: it ends by itself
+            return f"{case_number}: run {p.flow_run_id} was no longer waiting"
+    return f"{case_number}: settled, run {p.flow_run_id} completed where it waited"
 
 
 def repair(*, dispatch: bool = True) -> dict:

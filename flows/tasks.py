@@ -102,7 +102,8 @@ def publish_decision_artifact(r: process.DecisionReport, documents: list[str], f
 def follow_up(decision_id: int) -> bool:
     """Documents (release notice, or detention notice and receipt 扣留凭单, or undetermined notice),
     issued once per decision and mailed, the manager's artifact, then the decision marked followed
-    up (which wakes the case run). False if it was already followed up."""
+    up (the last one settles the case, whose waiting run the dispatcher then completes). False if it
+    was already followed up."""
     from services.delivery import deliver_document
     from services.documents import issue_for_decision
 

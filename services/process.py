@@ -459,8 +459,8 @@ def mark_followed_up(*, decision_id: int, documents: list[str], now: datetime | 
         s.add(d)
         record(s, actor=who, action="decision.followed_up", subject=f"decision:{d.id}", at=now, case_id=d.case_id,
                after={"documents": documents})
-        # the waiting case run completes once every decision is followed up: this one wakes it if it
-        # was the last thing the case waited for
+        # the waiting case run is completed once every decision is followed up: the event says
+        # whether this one was the last thing the case waited for
         publish(s, topic="decision.followed_up", case_id=d.case_id,
                 payload={"decision_id": d.id, "case_settled": _settled(s, d.case_id)}, at=now)
         return True

@@ -53,12 +53,16 @@ def open_seed_case(stack: LiveStack, name: str) -> dict:
 
 def confirm_and_wait(stack: LiveStack, number: str) -> dict:
     stack.cli_json("case", "confirm", number, "--as", "ipr.li")
+    return wait_served(stack, number)
 
+
+def wait_served(stack: LiveStack, number: str, timeout: float = 240) -> dict:
+    """The case once every notice is served."""
     def served() -> dict | None:
         case = stack.cli_json("case", "show", number, "--as", "ipr.li")
         return case if all(n["state"] != "issued" for n in case["notices"]) else None
 
-    return wait_for("the notices to be served by mail", served, timeout=240, every=1.0)
+    return wait_for("the notices to be served by mail", served, timeout=timeout, every=1.0)
 
 
 def notice_of(case: dict, brand: str) -> dict:

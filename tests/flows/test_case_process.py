@@ -10,7 +10,8 @@ timers are due at once and fire for real:
 - at the deadline: NIKE clears, CHANEL claims with a bond, ADIDAS stays silent, HERMES claims with a
   bond too small;
 - a viewing: GUCCI asks for a viewing while the case waits, then both holders clear (neither the
-  request nor the first verdict wakes the run: only the follow-up that settles the case does);
+  request nor the first verdict touches the run; the follow-up that settles the case completes it
+  where it waits, so the case's run ran in one process);
 - on application (Reg 12-15, 24(1)): CHANEL applies now and customs accepts while the run waits; another
   application accepted in the past has its 20-working-day court clock due at once and is released by it."""
 
@@ -164,7 +165,8 @@ def accept(number: str, at: datetime | None = None) -> None:
 def accepted_while_waiting(number: str) -> dict:
     first = _paused(number)  # waits for customs' review: nothing to serve
     accept(number)
-    # woken by the decision; once the detention is followed up the run ends, the court clock kept by its timer
+    # once the detention is followed up the case is settled and its run completed where it waits; the
+    # court clock is kept by its timer
     return {"first_wait": first, "completed": _completed(number)}
 
 
@@ -284,6 +286,27 @@ def _flow_runs_named(*names: str) -> dict[str, Any]:
     return {r.name: r for r in runs}
 
 
+def _run_states(flow_run_id: str) -> list[Any]:
+    """A flow run's states, oldest first."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as c:
+        return sorted(c.read_flow_run_states(UUID(flow_run_id)), key=lambda st: st.timestamp)
+
+
+def _summary(number: str) -> Any:
+    """The case's summary artifact (the notices at the end of its process)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as c:
+        found = c.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"case-{number.lower()}"])))
+    assert found, f"no summary artifact for {number}"
+    return found[0]
+
+
 def _artifact(decision_id: int) -> Any:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -390,7 +413,11 @@ def test_a_waiting_case_is_woken_by_neither_a_viewing_request_nor_a_verdict_that
     # the same pause throughout: no flow-run process started for the request or for NIKE's verdict
     assert tuple(r["after_request"]) == ("PAUSED", r["first_wait"])
     assert tuple(r["after_first_verdict"]) == ("PAUSED", r["first_wait"])
-    assert r["completed"] == "COMPLETED"  # woken once, by the follow-up that settled the case
+    assert r["completed"] == "COMPLETED"  # completed where it waited, by the follow-up that settled the case
+    states = _run_states(_case(case.number).flow_run_id)
+    assert [st.type.value for st in states].count("RUNNING") == 1  # one process: started, never resumed
+    assert states[-1].message == f"{case.number}: every notice decided, 2 decision(s) followed up (2 line(s) released)"
+    assert [row["state"] for row in json.loads(_summary(case.number).data)] == ["answered", "answered"]
     assert {ln.state for ln in case.lines} == {"released"}
     from models.tables import OutboxEvent
     from tests.support import session_scope
@@ -401,10 +428,10 @@ def test_a_waiting_case_is_woken_by_neither_a_viewing_request_nor_a_verdict_that
     _each_effect_once(case.number)
 
 
-def test_an_application_accepted_while_its_run_waits_wakes_it_and_the_detention_is_followed_up(case_of, outcomes) -> None:  # noqa: ANN001
+def test_an_application_accepted_while_its_run_waits_is_followed_up_and_the_run_completed(case_of, outcomes) -> None:  # noqa: ANN001
     case = case_of("applied")
     r = outcomes["results"]["applied"]
-    assert r["first_wait"] and r["completed"] == "COMPLETED"  # suspended for the review, resumed by application.decided
+    assert r["first_wait"] and r["completed"] == "COMPLETED"  # suspended for the review, completed once followed up
     assert all(d.followed_up_at for d in _decisions(case.number))
     assert case.route == "application" and {ln.state for ln in case.lines} == {"detained"}
     assert {ln.investigation_due for ln in case.lines} == {None}  # no investigation on application

@@ -169,7 +169,7 @@ def test_a_detention_clock_advances_only_its_own_line(db: str) -> None:
 
 
 def test_a_followed_up_decision_says_whether_it_settled_the_case(db: str) -> None:
-    """The follow-up's event wakes the case run only when nothing else is left (flows/decide.py)."""
+    """The follow-up's event says whether it settled the case (its waiting run is then completed: flows/decide.py)."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "GUCCI")]
     case = open_confirmed(shipment, now=FOUND)
@@ -215,7 +215,7 @@ def test_timers_due_before_a_moment_are_those_that_ended_by_then(db: str) -> Non
 
 
 def test_the_reconciliation_knows_which_open_cases_are_settled(db: str) -> None:
-    """A settled case whose run still waits is resumed by the reconciliation (flows/reconcile.py)."""
+    """A settled case whose run still waits is completed by the reconciliation (flows/reconcile.py)."""
     shipment = seed_shipment(FOUND)
     shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "CHANEL")]
     case = open_confirmed(shipment, now=FOUND)

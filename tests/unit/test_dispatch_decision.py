@@ -7,7 +7,8 @@ import pytest
 from flows.decide import (
     CLOCK_TOPICS,
     MAX_RUNS_PER_CASE,
-    WAKING_TOPICS,
+    RESUMING_TOPICS,
+    SETTLING_TOPICS,
     CaseRun,
     Event,
     Plan,
@@ -21,8 +22,8 @@ from flows.decide import (
 R = RunState
 
 
-def ev(topic: str, *, has_case: bool = True, settles: bool = True) -> Event:
-    return Event(id=7, topic=topic, has_case=has_case, settles=settles)
+def ev(topic: str, *, has_case: bool = True, settled: bool = False) -> Event:
+    return Event(id=7, topic=topic, has_case=has_case, case_settled=settled)
 
 
 @pytest.mark.parametrize(("prefect", "policy"), [
@@ -56,20 +57,44 @@ def test_a_new_deadline_gets_its_timer_from_the_task_worker_without_waking_the_r
         assert decide(CaseRun(state), ev("notice.served")) == Plan((Step.SCHEDULE_TIMERS,))
 
 
-def test_a_paused_run_is_resumed_by_a_waking_event_and_not_by_others() -> None:
-    assert WAKING_TOPICS == {"case.confirmed", "decision.followed_up", "case.closed", "application.decided"}
-    for topic in WAKING_TOPICS - CLOCK_TOPICS:
-        assert decide(CaseRun(R.PAUSED), ev(topic)) == Plan((Step.RESUME_RUN,))
-    assert decide(CaseRun(R.PAUSED), ev("application.decided")) == Plan((Step.SCHEDULE_TIMERS, Step.RESUME_RUN))
-    for topic in ("evidence.added", "viewing.requested", "viewing.decided", "document.issued"):
-        assert decide(CaseRun(R.PAUSED), ev(topic)) == Plan()
+def test_a_paused_run_is_resumed_only_to_serve_the_notices_of_confirmed_lines() -> None:
+    assert RESUMING_TOPICS == {"case.confirmed"}
+    assert decide(CaseRun(R.PAUSED), ev("case.confirmed")) == Plan((Step.RESUME_RUN,))
+    for topic in ("evidence.added", "viewing.requested", "viewing.decided", "document.issued", "notice.answered",
+                  "decision.followed_up", "case.closed"):
+        assert Step.RESUME_RUN not in decide(CaseRun(R.PAUSED), ev(topic)).steps
+        assert Step.RESUME_RUN not in decide(CaseRun(R.PAUSED), ev(topic, settled=True)).steps
 
 
-def test_a_follow_up_wakes_the_run_only_when_it_settled_the_case() -> None:
-    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settles=True)) == Plan((Step.RESUME_RUN,))
-    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settles=False)) == Plan()
-    assert decide(CaseRun(R.BUSY), ev("decision.followed_up", settles=False)) == Plan()
-    assert decide(CaseRun(R.BUSY), ev("decision.followed_up", settles=True)) == Plan(handed_on=False)
+def test_a_settled_case_s_waiting_run_is_completed_where_it_waits_without_a_process() -> None:
+    assert SETTLING_TOPICS == {"decision.followed_up", "case.closed", "application.decided"}
+    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settled=True)) == Plan((Step.COMPLETE_RUN,))
+    assert decide(CaseRun(R.PAUSED), ev("case.closed", settled=True)) == Plan((Step.COMPLETE_RUN,))
+    assert decide(CaseRun(R.PAUSED), ev("application.decided", settled=True)) == Plan(
+        (Step.SCHEDULE_TIMERS, Step.COMPLETE_RUN))
+    # confirmed lines none of which needed a notice: nothing to serve, the run ends at once
+    assert decide(CaseRun(R.PAUSED), ev("case.confirmed", settled=True)) == Plan((Step.COMPLETE_RUN,))
+    assert after(CaseRun(R.PAUSED, 1), Plan((Step.COMPLETE_RUN,))) == CaseRun(R.COMPLETED, 1)
+
+
+def test_an_event_that_leaves_the_case_unsettled_does_not_touch_the_waiting_run() -> None:
+    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settled=False)) == Plan()
+    assert decide(CaseRun(R.PAUSED), ev("case.closed", settled=False)) == Plan()
+    assert decide(CaseRun(R.PAUSED), ev("application.decided", settled=False)) == Plan((Step.SCHEDULE_TIMERS,))
+    assert decide(CaseRun(R.BUSY), ev("decision.followed_up", settled=False)) == Plan()
+
+
+def test_a_settling_event_waits_while_the_run_is_busy_then_completes_it() -> None:
+    # the busy run may have read the case before the last follow-up: it will wait, and then end here
+    assert decide(CaseRun(R.BUSY), ev("decision.followed_up", settled=True)) == Plan(handed_on=False)
+    assert decide(CaseRun(R.PAUSED), ev("decision.followed_up", settled=True)) == Plan((Step.COMPLETE_RUN,))
+    # a run started or resumed this round reads the settled case and ends by itself
+    assert decide(CaseRun(R.WOKEN), ev("decision.followed_up", settled=True)) == Plan()
+
+
+def test_an_event_after_the_run_completed_leaves_it_alone() -> None:
+    for topic in ("decision.followed_up", "case.closed", "case.confirmed"):
+        assert decide(CaseRun(R.COMPLETED), ev(topic, settled=True)) == Plan()
 
 
 def test_an_answer_cancels_the_notice_timer_and_leaves_the_run_waiting() -> None:
@@ -82,7 +107,7 @@ def test_an_answer_cancels_the_notice_timer_and_leaves_the_run_waiting() -> None
 def test_a_busy_run_holds_a_waking_event_back_until_it_waits() -> None:
     plan = decide(CaseRun(R.BUSY), ev("case.confirmed"))
     assert plan.waits and plan.steps == ()
-    plan = decide(CaseRun(R.BUSY), ev("application.decided"))
+    plan = decide(CaseRun(R.BUSY), ev("application.decided", settled=True))
     assert plan.waits and plan.steps == ()  # its timers are scheduled once, when the event is handed on
     assert decide(CaseRun(R.BUSY), ev("evidence.added")) == Plan()
 
@@ -95,10 +120,6 @@ def test_a_run_started_or_resumed_this_round_covers_the_later_events_of_its_case
     resumed = after(CaseRun(R.PAUSED, 1), decide(CaseRun(R.PAUSED, 1), ev("case.confirmed")))
     assert resumed == CaseRun(R.WOKEN, 1)
     assert after(CaseRun(R.BUSY, 1), Plan(handed_on=False)) == CaseRun(R.BUSY, 1)
-
-
-def test_a_completed_run_is_not_woken() -> None:
-    assert decide(CaseRun(R.COMPLETED), ev("case.closed")) == Plan()
 
 
 def test_a_broken_run_is_replaced_a_bounded_number_of_times_then_left_to_a_manager() -> None:

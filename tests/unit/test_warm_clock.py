@@ -129,7 +129,7 @@ def test_the_notices_of_a_case_served_at_once_get_their_timers_from_one_task(mon
 
     def progress(case_number: str) -> CaseProgress:
         return CaseProgress.model_construct(case_number=case_number, case_id=int(case_number[3:]), flow_run_id="r",
-                                            runs_started=1, last_event_id=0)
+                                            runs_started=1, last_event_id=0, notices=[], decisions=[])
 
     monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: progress(case_number))
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
