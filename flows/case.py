@@ -11,8 +11,8 @@ appears while the run waits (a notice served, lines detained).
 
 Waiting holds no process: when nothing is left to do but wait, the run suspends itself
 (``suspend_flow_run`` with a typed ``CaseUpdate`` input) and its process exits. The outbox dispatcher
-resumes it only when the lines were confirmed while it waited, so the notices go out
-(``flows.decide.RESUMING_TOPICS``); the resumed run starts its body again from the top, which is safe
+resumes it only when the lines were confirmed while it waited and its notices are still to go out
+(``flows.decide.RESUMING_TOPICS``, ``CaseProgress.to_serve``); the resumed run starts its body again from the top, which is safe
 because every step is idempotent in the database (a notice is served once) and the timers are
 idempotent in Prefect (one key per legal deadline). When the case is settled while the run waits (the
 last follow-up done: the usual end), the dispatcher completes the run where it waits
@@ -132,9 +132,8 @@ def complete_waiting_run(client: Any, p: process.CaseProgress) -> bool:
 def _step(case_number: str, p: process.CaseProgress) -> bool:
     """Do what the case's current state calls for; True if anything changed in the case."""
     changed = False
-    for n in p.notices:
-        if p.confirmed and not n.sent and n.state != "withdrawn":  # notices go out after the confirmation
-            changed |= serve_notice(case_number, n.id)
+    for n in p.to_serve:  # notices go out after the confirmation
+        changed |= serve_notice(case_number, n.id)
     return changed
 
 

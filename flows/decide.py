@@ -5,7 +5,8 @@ reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunSt
 ``run_state_of`` (the one place the run-state policy lives), ask ``decide`` and carry the steps out.
 
 A case costs one flow-run process. The waiting run is resumed only for what it does itself: serving
-the notices once the lines are confirmed (``RESUMING_TOPICS``). When the case is settled while the run
+the notices once the lines are confirmed (``RESUMING_TOPICS``), if they are still to serve (a run
+that read the confirmed case before it paused has served them already). When the case is settled while the run
 waits (the last follow-up done, the case closed, an application decided: ``SETTLING_TOPICS``), the
 run is completed where it waits (``Step.COMPLETE_RUN``: its summary and the Completed state, through
 Prefect's API, which accepts a final state for a paused run); starting a process of Prefect on a
@@ -85,13 +86,17 @@ class Event:
     id: int
     topic: str
     has_case: bool = True
-    #: the case is settled as the dispatcher reads it now (every event before this one included)
+    #: the case as the dispatcher reads it now (every event before this one included): settled, or
+    #: with notices of confirmed lines still to serve (a run that served them before it paused has
+    #: nothing left to do for the confirmation)
     case_settled: bool = False
+    to_serve: bool = False
 
     @property
     def concerns_run(self) -> bool:
         """Whether the waiting run has something to do about it: serve the notices, or end."""
-        return self.topic in RESUMING_TOPICS or (self.topic in SETTLING_TOPICS and self.case_settled)
+        return (self.topic in RESUMING_TOPICS and (self.to_serve or self.case_settled)) or (
+            self.topic in SETTLING_TOPICS and self.case_settled)
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,8 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
 
 def event_of(ev: process.EventOut, p: process.CaseProgress | None = None) -> Event:
     """The outbox row as the decision sees it, with its case as read now (``p``)."""
-    return Event(ev.id, ev.topic, has_case=ev.case_id is not None, case_settled=p is not None and p.settled)
+    return Event(ev.id, ev.topic, has_case=ev.case_id is not None, case_settled=p is not None and p.settled,
+                 to_serve=p is not None and bool(p.to_serve))
 
 
 class _Round:

@@ -96,6 +96,12 @@ class CaseProgress(BaseModel):
         return [n for n in self.notices if n.waiting]
 
     @property
+    def to_serve(self) -> list[NoticeProgress]:
+        """The notices the case run has still to issue and send: the lines are confirmed, and the
+        notice was neither sent nor withdrawn (every line of it released at confirmation)."""
+        return [n for n in self.notices if self.confirmed and not n.sent and n.state != NoticeState.WITHDRAWN.value]
+
+    @property
     def pending_decisions(self) -> list[DecisionProgress]:
         return [d for d in self.decisions if d.followed_up_at is None]
 

@@ -22,8 +22,10 @@ from flows.decide import (
 R = RunState
 
 
-def ev(topic: str, *, has_case: bool = True, settled: bool = False) -> Event:
-    return Event(id=7, topic=topic, has_case=has_case, case_settled=settled)
+def ev(topic: str, *, has_case: bool = True, settled: bool = False, to_serve: bool | None = None) -> Event:
+    """An event; a confirmation comes with notices to serve unless told otherwise."""
+    serve = topic == "case.confirmed" and not settled if to_serve is None else to_serve
+    return Event(id=7, topic=topic, has_case=has_case, case_settled=settled, to_serve=serve)
 
 
 @pytest.mark.parametrize(("prefect", "policy"), [
@@ -60,10 +62,14 @@ def test_a_new_deadline_gets_its_timer_from_the_task_worker_without_waking_the_r
 def test_a_paused_run_is_resumed_only_to_serve_the_notices_of_confirmed_lines() -> None:
     assert RESUMING_TOPICS == {"case.confirmed"}
     assert decide(CaseRun(R.PAUSED), ev("case.confirmed")) == Plan((Step.RESUME_RUN,))
+    # the run read the confirmed case before it paused and served the notices: nothing to resume for
+    assert decide(CaseRun(R.PAUSED), ev("case.confirmed", to_serve=False)) == Plan()
+    assert decide(CaseRun(R.BUSY), ev("case.confirmed", to_serve=False)) == Plan()
     for topic in ("evidence.added", "viewing.requested", "viewing.decided", "document.issued", "notice.answered",
                   "decision.followed_up", "case.closed"):
         assert Step.RESUME_RUN not in decide(CaseRun(R.PAUSED), ev(topic)).steps
         assert Step.RESUME_RUN not in decide(CaseRun(R.PAUSED), ev(topic, settled=True)).steps
+        assert Step.RESUME_RUN not in decide(CaseRun(R.PAUSED), ev(topic, to_serve=True)).steps
 
 
 def test_a_settled_case_s_waiting_run_is_completed_where_it_waits_without_a_process() -> None:
