@@ -31,3 +31,18 @@ def test_outcomes_are_counted_per_shanghai_day_and_week(db: str) -> None:
         lines = [ln for ln in case.lines if ln.brand == brand]
         assert released[brand]["lines"] == len(lines)
         assert released[brand]["quantity"] == sum(ln.quantity for ln in lines)
+
+
+def test_minutes_to_an_answer_are_counted_in_sql_on_either_engine(db: str) -> None:
+    shipment = seed_shipment(FOUND)
+    shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "GUCCI")]
+    case = open_confirmed(shipment, now=FOUND)
+    served = {n.id: n.served_at for n in case.notices}
+    for brand, user, after in (("GUCCI", "gucci.agent", timedelta(minutes=61, seconds=30)),
+                               ("NIKE", "nike.agent", timedelta(hours=7, minutes=30))):
+        lines = [ln for ln in case.lines if ln.brand == brand]
+        record_answer(notice_id=lines[0].notice_id, actor=user, now=served[lines[0].notice_id] + after,
+                      answer={"verdicts": {ln.number: "not-infringing" for ln in lines}})
+    seen = board(actor="mgr.zhao", now=LATE + timedelta(hours=1))
+    assert sorted(seen.confirmation_minutes) == [61.5, 450.0]
+    assert seen.room_minutes == []  # no viewing room was opened
