@@ -6,9 +6,10 @@ For each component: a few cases are opened, a site officer uploads evidence to t
 whole process group is killed with SIGKILL: the worker while the case runs serve the notices (the runs
 are its only work: a settled case's run is completed where it waits), the others once half of the
 notices are answered, while the process follows those answers up. The supervisor of ``yunque stack
-up`` restarts it. Then the other notices are answered and the uploads stop. A run whose worker was killed under it is left RUNNING with nobody to
-finish it: the reconciliation (every 5 minutes in production, with a 10-minute grace) replaces it; the
-bench starts it every 45 s with a 90 s grace (the end-to-end fault test does so with 5 s).
+up`` restarts it. Then the other notices are answered and the uploads stop. A run whose worker was
+killed under it is left RUNNING with nobody to finish it: the reconciliation (every 5 minutes in
+production, with a 10-minute grace) replaces it; the bench starts it every 45 s with a 90 s grace (the
+end-to-end fault test does so with 5 s).
 
 Afterwards, for the cases of that round:
 * every case completes (its flow run Completed, every notice decided and followed up, every line

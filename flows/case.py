@@ -12,12 +12,12 @@ appears while the run waits (a notice served, lines detained).
 Waiting holds no process: when nothing is left to do but wait, the run suspends itself
 (``suspend_flow_run`` with a typed ``CaseUpdate`` input) and its process exits. The outbox dispatcher
 resumes it only when the lines were confirmed while it waited and its notices are still to go out
-(``flows.decide.RESUMING_TOPICS``, ``CaseProgress.to_serve``); the resumed run starts its body again from the top, which is safe
-because every step is idempotent in the database (a notice is served once) and the timers are
-idempotent in Prefect (one key per legal deadline). When the case is settled while the run waits (the
-last follow-up done: the usual end), the dispatcher completes the run where it waits
-(``complete_waiting_run``: the same summary and message as the run's own end), so a case costs one
-flow-run process, not a second one started only to end.
+(``flows.decide.RESUMING_TOPICS``, ``CaseProgress.to_serve``); the resumed run starts its body again
+from the top, which is safe because every step is idempotent in the database (a notice is served once)
+and the timers are idempotent in Prefect (one key per legal deadline). When the case is settled while
+the run waits (the last follow-up done: the usual end), the dispatcher completes the run where it
+waits (``complete_waiting_run``: the same summary and message as the run's own end), so a case costs
+one flow-run process, not a second one started only to end.
 """
 
 from __future__ import annotations

@@ -5,14 +5,14 @@ reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunSt
 ``run_state_of`` (the one place the run-state policy lives), ask ``decide`` and carry the steps out.
 
 A case costs one flow-run process. The waiting run is resumed only for what it does itself: serving
-the notices once the lines are confirmed (``RESUMING_TOPICS``), if they are still to serve (a run
-that read the confirmed case before it paused has served them already). When the case is settled while the run
-waits (the last follow-up done, the case closed, an application decided: ``SETTLING_TOPICS``), the
+the notices once the lines are confirmed (``RESUMING_TOPICS``), if they are still to serve (a run that
+read the confirmed case before it paused has served them already). When the case is settled while the
+run waits (the last follow-up done, the case closed, an application decided: ``SETTLING_TOPICS``), the
 run is completed where it waits (``Step.COMPLETE_RUN``: its summary and the Completed state, through
 Prefect's API, which accepts a final state for a paused run); starting a process of Prefect on a
 machine of two cores only to end a run would take seconds of CPU from the follow-ups people wait on.
-Everything else an event calls for is warm work for the task worker: a decision's follow-up, the
-legal timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of a timer whose reason is gone.
+Everything else an event calls for is warm work for the task worker: a decision's follow-up, the legal
+timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of a timer whose reason is gone.
 
 Why a started or resumed run needs no record of what it has seen: a run reads the case from the
 database *after* it is created or resumed, so every event committed before the dispatcher started or

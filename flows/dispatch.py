@@ -62,8 +62,7 @@ class DispatchReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"dispatched": self.dispatched, "resumed": self.resumed, "completed": self.completed,
-                "started": self.started,
-                "submitted": self.submitted, "waiting": self.waiting, "error": self.error}
+                "started": self.started, "submitted": self.submitted, "waiting": self.waiting, "error": self.error}
 
 
 def start_case_run(p: process.CaseProgress, *, replacing: str | None = None) -> str:
