@@ -17,6 +17,7 @@ same on demand (a manager, from the Prefect UI). Either skips when another one i
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -37,6 +38,9 @@ from services.tasks import escalate_overdue
 
 #: a decision not followed up this long after it was handed to the task worker is submitted again
 FOLLOW_UP_AFTER = timedelta(minutes=2)
+#: flow runs read in one query: the most the Prefect server answers at once (an office may have
+#: thousands of open cases)
+READ_BATCH = 200
 
 
 def another_running(own_id: str | None = None) -> bool:
@@ -68,7 +72,7 @@ def another_running(own_id: str | None = None) -> bool:
 
 def ensure_case_runs() -> list[str]:
     """Each case the process still owes something has a live run; each decision a follow-up. The
-    runs are read in one filtered query."""
+    runs are read in filtered queries of ``READ_BATCH`` (the most the server answers at once)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -76,9 +80,12 @@ def ensure_case_runs() -> list[str]:
 
     refs = process.cases_to_reconcile()
     ids = [UUID(r.flow_run_id) for r in refs if r.flow_run_id]
+    runs: dict[str, Any] = {}
     with get_client(sync_client=True) as client:
-        runs = {str(r.id): r for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)),
-                                                              limit=len(ids))} if ids else {}
+        for at in range(0, len(ids), READ_BATCH):
+            batch = ids[at:at + READ_BATCH]
+            runs.update((str(r.id), r) for r in client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=batch)), limit=len(batch)))
     actions: list[str] = []
     late = utcnow() - FOLLOW_UP_AFTER
     for ref in refs:
