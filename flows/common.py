@@ -56,6 +56,25 @@ def schedule_timers(specs: list[Any]) -> list[str]:
     return ids
 
 
+def unscheduled(specs: list[Any]) -> list[Any]:
+    """The timers of ``specs`` that the Prefect server has no run for, looked up by name in queries of
+    ``READ_BATCH``: the reconciliation checks every running clock each time, and creating thousands
+    of timers that exist (idempotent, but a write each) kept the server busy for minutes."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    names = [t.name for t in specs]
+    known: set[str] = set()
+    with get_client(sync_client=True) as client:
+        for at in range(0, len(names), READ_BATCH):
+            batch = names[at:at + READ_BATCH]
+            known.update(r.name for r in client.read_flow_runs(
+                limit=len(batch), flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=batch))))
+    return [t for t in specs if t.name not in known]
+
+
+#: flow runs read in one query: the most the Prefect server answers at once
+READ_BATCH = 200
 #: timer names looked up in one query when cancelling
 CANCEL_BATCH = 100
 

@@ -5,7 +5,8 @@ same on demand (a manager, from the Prefect UI). Either skips when another one i
 - events still in the outbox (the dispatcher was down, or Prefect was);
 - clocks waiting for a calendar year that has since been loaded;
 - deadlines that passed while everything was down (the same release a timer would have made);
-- timers that were never created (a timer's creation failed, a clock was filled in late);
+- timers that were never created (a timer's creation failed, a clock was filled in late): the
+  running clocks' timers are looked up by name, and only those missing are created;
 - case runs that are missing, crashed or failed (a fresh run takes the case over, which repeats
   nothing because every step is idempotent), and runs still waiting on a case that is settled; a
   run whose process died while Running is marked Crashed by Prefect itself: flow runs send
@@ -23,7 +24,7 @@ from uuid import UUID
 from prefect import flow, get_run_logger
 from prefect.states import Completed
 
-from flows.common import schedule_timers
+from flows.common import READ_BATCH, schedule_timers, unscheduled
 from flows.decide import MAX_RUNS_PER_CASE, RunState, run_state_of
 from flows.dispatch import dispatch_once, start_case_run
 from flows.specs import timer_specs
@@ -38,9 +39,6 @@ from services.tasks import escalate_overdue
 
 #: a decision not followed up this long after it was handed to the task worker is submitted again
 FOLLOW_UP_AFTER = timedelta(minutes=2)
-#: flow runs read in one query: the most the Prefect server answers at once (an office may have
-#: thousands of open cases)
-READ_BATCH = 200
 
 
 def another_running(own_id: str | None = None) -> bool:
@@ -136,14 +134,14 @@ def repair(*, dispatch: bool = True) -> dict:
     counter_bonds = counter_bonds_due(now=now)  # patent counter-bonds: 30 WD for a court filing (Reg 19, Meas 20)
     escalated = escalate_overdue(now=now)  # overdue human tasks go up to the office's managers
     pruned = prune_attempts(now=now)  # the sign-in log keeps what the limits and known browsers need
-    timers = schedule_timers(timer_specs([t for t in process.timers_due() if t.due_at > now]))
+    timers = schedule_timers(unscheduled(timer_specs([t for t in process.timers_due() if t.due_at > now])))
     runs = ensure_case_runs()
     second = dispatch_once() if dispatch else None
     return {"dispatched": sum(len(r.dispatched) for r in (first, second) if r), "clocks_filled": len(filled),
             "released": len(released), "detention_steps": len(moved), "counter_bond_steps": len(counter_bonds),
             "escalated_tasks": len(escalated),
             "sign_in_attempts_pruned": pruned,
-            "timers": len(timers), "case_runs": runs}
+            "timers_created": len(timers), "case_runs": runs}
 
 
 def _run_name() -> str:

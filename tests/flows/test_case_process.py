@@ -453,3 +453,17 @@ def test_an_application_without_a_court_notice_in_20_working_days_is_released_by
     assert all(d.followed_up_at for d in _decisions(case.number))
     assert Counter(d.kind for d in case.documents)["release_notice"] == 2  # to the holder and the consignor
     _each_effect_once(case.number)
+
+
+def test_the_reconciliation_creates_only_the_timers_the_server_has_no_run_for(case_of) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from flows.common import unscheduled
+    from flows.specs import timer_specs
+    from services import process
+
+    case = case_of("applied")  # its court clock runs, and its timer is scheduled
+    specs = timer_specs([t for t in process.timers_due() if t.case_number == case.number and t.kind == "court"])
+    assert len(specs) == 1 and unscheduled(specs) == []
+    lost = replace(specs[0], name=f"{specs[0].name}-lost", key=f"{specs[0].key}-lost")  # never created
+    assert unscheduled([*specs, lost]) == [lost]

@@ -45,3 +45,30 @@ def test_every_settled_case_s_waiting_run_is_found_and_completed(monkeypatch: py
     assert reconcile.ensure_case_runs() == [r.case_number for r in refs]
     assert completed == [r.case_number for r in refs]
     assert max(client.asked) <= reconcile.READ_BATCH == 200 and sum(client.asked) == cases
+
+
+class Timers(Client):
+    """The Prefect server holding runs of some of the timers' names."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__({})
+        self.names = names
+
+    def read_flow_runs(self, *, flow_run_filter, limit: int):  # noqa: ANN001, ANN201
+        if limit > 200:
+            raise RuntimeError("422 Invalid limit: must be less than or equal to 200.")
+        asked = flow_run_filter.name.any_
+        self.asked.append(len(asked))
+        return [SimpleNamespace(name=n) for n in asked if n in self.names]
+
+
+def test_only_the_timers_the_server_has_no_run_for_are_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.common import unscheduled
+
+    specs = [SimpleNamespace(name=f"YQ-2026-{i:06d}-notice-{i}-deadline") for i in range(450)]
+    client = Timers({s.name for s in specs[::3]})  # a third exist (or existed and were cancelled)
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: client)
+    missing = unscheduled(specs)
+    assert missing == [s for i, s in enumerate(specs) if i % 3]
+    assert client.asked == [200, 200, 50]
+    assert unscheduled([]) == []
