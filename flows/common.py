@@ -36,11 +36,14 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
 
 
 def schedule_timers(specs: list[Any]) -> list[str]:
-    """Create the durable timers of ``specs`` (``flows.specs.TimerSpec``) in one client session;
-    creating one whose key exists returns it. Returns the flow run ids."""
+    """Create the durable timers of ``specs`` (``flows.specs.TimerSpec``) that the Prefect server has no
+    run for (``unscheduled``: a read, where creating a timer that exists would be a write returning
+    it), in one client session; creating one whose key exists meanwhile returns it. Returns the flow
+    run ids created."""
     from prefect.client.orchestration import get_client
     from prefect.states import Scheduled
 
+    specs = unscheduled(specs)
     if not specs:
         return []
     ids = []
@@ -59,7 +62,10 @@ def schedule_timers(specs: list[Any]) -> list[str]:
 def unscheduled(specs: list[Any]) -> list[Any]:
     """The timers of ``specs`` that the Prefect server has no run for, looked up by name in queries of
     ``READ_BATCH``: the reconciliation checks every running clock each time, and creating thousands
-    of timers that exist (idempotent, but a write each) kept the server busy for minutes."""
+    of timers that exist (idempotent, but a write each) kept the server busy for minutes; a case's
+    run and the task worker both set a new notice's timer, and the second finds it."""
+    if not specs:
+        return []
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 

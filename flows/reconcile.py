@@ -24,7 +24,7 @@ from uuid import UUID
 from prefect import flow, get_run_logger
 from prefect.states import Completed
 
-from flows.common import READ_BATCH, schedule_timers, unscheduled
+from flows.common import READ_BATCH, schedule_timers
 from flows.decide import MAX_RUNS_PER_CASE, RunState, run_state_of
 from flows.dispatch import dispatch_once, start_case_run
 from flows.specs import timer_specs
@@ -134,7 +134,7 @@ def repair(*, dispatch: bool = True) -> dict:
     counter_bonds = counter_bonds_due(now=now)  # patent counter-bonds: 30 WD for a court filing (Reg 19, Meas 20)
     escalated = escalate_overdue(now=now)  # overdue human tasks go up to the office's managers
     pruned = prune_attempts(now=now)  # the sign-in log keeps what the limits and known browsers need
-    timers = schedule_timers(unscheduled(timer_specs([t for t in process.timers_due() if t.due_at > now])))
+    timers = schedule_timers(timer_specs([t for t in process.timers_due() if t.due_at > now]))
     runs = ensure_case_runs()
     second = dispatch_once() if dispatch else None
     return {"dispatched": sum(len(r.dispatched) for r in (first, second) if r), "clocks_filled": len(filled),

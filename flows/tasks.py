@@ -181,7 +181,8 @@ def advance_line_clock(line_id: int) -> list[dict]:
 @task(name="schedule-case-timers", task_run_name="timers-{case_number}", **_KW)
 def schedule_case_timers(case_number: str) -> int:
     """A notice was served or lines were detained: the case's legal deadlines as durable Prefect
-    timers (``flows/specs.py``; creating one that exists changes nothing). Returns how many it has."""
+    timers (``flows/specs.py``; only those the server has no run for are created). Returns how many it
+    created."""
     from flows.common import schedule_timers
     from flows.specs import timer_specs
 
