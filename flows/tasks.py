@@ -19,7 +19,9 @@ a directory under ``var/`` (on several machines, a shared directory or set
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -231,23 +233,35 @@ def main(argv: list[str] | None = None) -> None:
                     help="which tasks: the follow-ups, the clock's (deadline releases, reconciliation), or all")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # `kill -USR1 <pid>` writes every thread's stack to the log: what a task that never ends is doing
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     from prefect.task_worker import serve
 
-    import services.sweep  # noqa: F401
-
-    if args.serve != "clock":
-        # the service modules and the fonts load once, before the first follow-up waits on them (the
-        # fonts in the background: a cancellation needs none)
-        import threading
-
-        import services.delivery  # noqa: F401
-        import services.documents  # noqa: F401
-        from adapters.pdf import warm_up
-
-        threading.Thread(target=warm_up, name="warm-up-fonts", daemon=True).start()
-
+    warm(args.serve)
     with _shared_storage():
         serve_until_stopped(GROUPS[args.serve], limit=args.limit, serve=serve)
+
+
+def warm(group: str) -> None:
+    """Load, before the first task is taken, what the tasks load on first use: the modules they
+    import, and for the follow-ups the fonts. Taken at start-up, a dozen tasks that waited in the
+    queue start at once, each in its own thread, and would otherwise all import and parse at the same
+    moment (the flow tests saw a task worker whose every task stayed Running from its first second)."""
+    import prefect.runtime  # noqa: F401
+    import flows.reconcile  # noqa: F401
+    import flows.specs  # noqa: F401
+    import services.sweep  # noqa: F401
+
+    if group == "clock":
+        return
+    import services.delivery  # noqa: F401
+    import services.documents  # noqa: F401
+    from adapters.pdf import warm_up
+
+    try:
+        warm_up()
+    except Exception as e:  # noqa: BLE001 - no fonts: the follow-ups report it; the others still run
+        log.warning("task worker: the fonts were not loaded (%s: %s)", type(e).__name__, e)
 
 
 #: seconds between the end of a subscription and the next

@@ -180,7 +180,34 @@ def diagnosis(stack: FlowStack) -> str:
     errors = [ln.strip()[:200] for ln in log.read_text(errors="replace").splitlines()
               if re.search(r"Traceback|Error|ERROR|exited|ended", ln)] if log.exists() else []
     said.append("last errors logged: " + (" | ".join(errors[-3:]) or "none"))
+    said.append("task worker's threads: " + task_worker_stacks(stack))
     return "; ".join(said)
+
+
+def task_worker_stacks(stack: FlowStack) -> str:
+    """Where each thread of the task worker is (``kill -USR1`` makes it write them to the log): the
+    innermost frames of each, the worker's own machinery left out."""
+    import signal
+    import time
+
+    worker = stack.parts.get("task worker")
+    log = stack.var_dir / "flows.log"
+    if worker is None or worker.poll() is not None or not log.exists():
+        return "not running"
+    start = log.stat().st_size
+    os.kill(worker.pid, signal.SIGUSR1)
+    time.sleep(1.0)
+    with open(log, errors="replace") as f:
+        f.seek(start)
+        dump = f.read()
+    threads = []
+    for block in dump.split("\n\n"):
+        frames = [ln.strip() for ln in block.splitlines() if ln.strip().startswith("File ")]
+        ours = [f.split("/")[-1] for f in frames if "site-packages" not in f and "/lib/python3" not in f]
+        ours = ours or [f.split("/")[-1] for f in frames]  # most recent first
+        if ours:
+            threads.append(" < ".join(ours[:3]))
+    return " | ".join(threads) or "no stack written"
 
 
 @pytest.fixture
