@@ -69,20 +69,24 @@ def unscheduled(specs: list[Any]) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
-    names = [t.name for t in specs]
-    known: set[str] = set()
     with get_client(sync_client=True) as client:
-        for at in range(0, len(names), READ_BATCH):
-            batch = names[at:at + READ_BATCH]
-            known.update(r.name for r in client.read_flow_runs(
-                limit=len(batch), flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=batch))))
+        known = {r.name for r in read_runs(client, [t.name for t in specs],
+                                           lambda batch: FlowRunFilter(name=FlowRunFilterName(any_=batch)))}
     return [t for t in specs if t.name not in known]
 
 
 #: flow runs read in one query: the most the Prefect server answers at once
 READ_BATCH = 200
-#: timer names looked up in one query when cancelling
-CANCEL_BATCH = 100
+
+
+def read_runs(client: Any, values: list[Any], flow_run_filter: Any) -> list[Any]:
+    """The flow runs that ``flow_run_filter(batch)`` matches, for ``values`` taken ``READ_BATCH`` at a
+    time (each value, an id or a name, matches at most one run)."""
+    runs: list[Any] = []
+    for at in range(0, len(values), READ_BATCH):
+        batch = values[at:at + READ_BATCH]
+        runs += client.read_flow_runs(limit=len(batch), flow_run_filter=flow_run_filter(batch))
+    return runs
 
 
 def cancel_scheduled(names: list[str], reason: str) -> list[str]:
@@ -100,14 +104,11 @@ def cancel_scheduled(names: list[str], reason: str) -> list[str]:
 
     done = []
     with get_client(sync_client=True) as client:
-        for at in range(0, len(names), CANCEL_BATCH):  # the server answers at most 200 runs a query
-            batch = names[at:at + CANCEL_BATCH]
-            runs = client.read_flow_runs(limit=len(batch), flow_run_filter=FlowRunFilter(
+        for r in read_runs(client, names, lambda batch: FlowRunFilter(
                 name=FlowRunFilterName(any_=batch),
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
-            for r in runs:
-                client.set_flow_run_state(r.id, Cancelled(message=reason))
-                done.append(r.name)
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))):
+            client.set_flow_run_state(r.id, Cancelled(message=reason))
+            done.append(r.name)
     return done
 
 

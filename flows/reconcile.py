@@ -18,13 +18,12 @@ same on demand (a manager, from the Prefect UI). Either skips when another one i
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_run_logger
 from prefect.states import Completed
 
-from flows.common import READ_BATCH, schedule_timers
+from flows.common import read_runs, schedule_timers
 from flows.decide import MAX_RUNS_PER_CASE, RunState, run_state_of
 from flows.dispatch import dispatch_once, start_case_run
 from flows.specs import timer_specs
@@ -70,7 +69,7 @@ def another_running(own_id: str | None = None) -> bool:
 
 def ensure_case_runs() -> list[str]:
     """Each case the process still owes something has a live run; each decision a follow-up. The
-    runs are read in filtered queries of ``READ_BATCH`` (the most the server answers at once)."""
+    runs are read in filtered queries of at most 200 (``flows.common.read_runs``)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -78,12 +77,8 @@ def ensure_case_runs() -> list[str]:
 
     refs = process.cases_to_reconcile()
     ids = [UUID(r.flow_run_id) for r in refs if r.flow_run_id]
-    runs: dict[str, Any] = {}
     with get_client(sync_client=True) as client:
-        for at in range(0, len(ids), READ_BATCH):
-            batch = ids[at:at + READ_BATCH]
-            runs.update((str(r.id), r) for r in client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=batch)), limit=len(batch)))
+        runs = {str(r.id): r for r in read_runs(client, ids, lambda batch: FlowRunFilter(id=FlowRunFilterId(any_=batch)))}
     actions: list[str] = []
     late = utcnow() - FOLLOW_UP_AFTER
     for ref in refs:

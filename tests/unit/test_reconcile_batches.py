@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from flows import reconcile
+from flows.common import READ_BATCH
 from services.process import CaseRef
 
 
@@ -44,7 +45,7 @@ def test_every_settled_case_s_waiting_run_is_found_and_completed(monkeypatch: py
     monkeypatch.setattr(reconcile, "_complete", lambda number: completed.append(number) or number)
     assert reconcile.ensure_case_runs() == [r.case_number for r in refs]
     assert completed == [r.case_number for r in refs]
-    assert max(client.asked) <= reconcile.READ_BATCH == 200 and sum(client.asked) == cases
+    assert max(client.asked) <= READ_BATCH == 200 and sum(client.asked) == cases
 
 
 class Timers(Client):
