@@ -115,13 +115,16 @@ def case_summary(progress: process.CaseProgress) -> None:
 def complete_waiting_run(client: Any, p: process.CaseProgress) -> bool:
     """End the settled case's run where it waits (suspended, no process): the summary artifact on the
     run and its Completed state with the same message as the run's own end, through Prefect's API (the
-    server accepts a final state for a paused run). False if the server refused: the run is no longer
-    paused (resumed or ended meanwhile), and then reads the case and ends by itself."""
+    server accepts a final state for a paused run). As at the run's own end, the timers of the case's
+    running clocks are set first (a detention decided last has its clocks; the task worker may not
+    have set their timers yet). False if the server refused: the run is no longer paused (resumed or
+    ended meanwhile), and then reads the case and ends by itself."""
     import json
     from uuid import UUID
 
     from prefect.client.schemas.actions import ArtifactCreate
 
+    schedule_timers(timer_specs(process.case_timers(p)))
     run_id = UUID(str(p.flow_run_id))
     client.create_artifact(ArtifactCreate(key=summary_key(p), type="table", data=json.dumps(summary_table(p)),
                                           description=summary_description(p), flow_run_id=run_id))
