@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.stack import FAST_WORKER, open_cases, use, wait_for
+from bench.stack import FAST_WORKER, cpu_by_part, open_cases, use, wait_for
 from tests.e2e.conftest import LiveStack, free_port, start_stack, stop_stack
 from yunque.stack import port_open
 
@@ -178,10 +178,12 @@ def measure(notices: int) -> dict[str, Any]:
             wait_for(f"the lines of {n_cases} cases to be released at their deadline",
                      lambda: _unreleased(numbers_a) == 0, timeout=3600, every=0.5)
             released_a = (shifted.now() - deadline_a).total_seconds()
+            cpu_a = cpu_by_part(shifted.stack.proc.pid)  # type: ignore[union-attr]
             if not _unreleased(numbers_b):  # batch B's deadline is a working day later: its lines must wait
                 raise AssertionError("batch B released before its deadline")
         shifted.stop()
-        print(f"   batch A released {released_a:.1f} s after its deadline (stack start {started:.0f} s)", flush=True)
+        print(f"   batch A released {released_a:.1f} s after its deadline (stack start {started:.0f} s); CPU seconds "
+              f"by part since the start: {cpu_a}", flush=True)
 
         # B: everything stopped through the deadline; from the run command to every line released
         t0 = time.perf_counter()
@@ -190,10 +192,12 @@ def measure(notices: int) -> dict[str, Any]:
             wait_for(f"the lines of {n_cases} cases to be released after the outage",
                      lambda: _unreleased(numbers_b) == 0, timeout=3600, every=0.5)
         released_b = time.perf_counter() - t0
-        print(f"   batch B released {released_b:.1f} s after the restart command (every part up after {up:.0f} s)",
-              flush=True)
+        cpu_b = cpu_by_part(shifted.stack.proc.pid)  # type: ignore[union-attr]
+        print(f"   batch B released {released_b:.1f} s after the restart command (every part up after {up:.0f} s); "
+              f"CPU seconds by part since the restart: {cpu_b}", flush=True)
         return {"deadline_notices": sum(len(c.notices) for c in a), "deadline_all_released_s": round(released_a, 1),
-                "deadline_after_outage_s": round(released_b, 1)}
+                "deadline_after_outage_s": round(released_b, 1),
+                "deadline_cpu_s": {"all_released": cpu_a, "after_outage": cpu_b, "outage_parts_up_s": round(up, 1)}}
     finally:
         shifted.stop()
         for k, v in saved.items():
@@ -204,7 +208,10 @@ def measure(notices: int) -> dict[str, Any]:
         from bench.stack import _reset
 
         _reset()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("YUNQUE_BENCH_KEEP"):  # the stack's logs, to read where the time went
+            print(f"   kept {tmp}", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(results: dict, quick: bool = False) -> None:

@@ -86,6 +86,40 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 300.0, every:
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
+def cpu_by_part(root_pid: int) -> dict[str, float]:
+    """CPU seconds (user and system) each part of the stack under ``root_pid`` (the ``yunque stack
+    up`` process) has used since it started, with the processes it started and waited for (a worker's
+    flow-run processes), read from ``/proc``. A part is named after its command (``prefect server``,
+    ``flows.tasks --serve clock``...)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float, str]] = {}  # pid -> (parent, CPU seconds incl. reaped children, name)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after the command's name, which may hold spaces
+        cpu = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        words = [a.decode(errors="replace") for a in argv if a]
+        name = " ".join(words[words.index("-m") + 1:][:3]) if "-m" in words else " ".join(words[:2])
+        procs[int(entry.name)] = (int(fields[1]), cpu, name)
+    out: dict[str, float] = {}
+
+    def add(pid: int, part: str) -> None:
+        out[part] = out.get(part, 0.0) + procs[pid][1]
+        for child, (parent, _, _) in procs.items():
+            if parent == pid:
+                add(child, part)
+
+    for pid, (parent, _, name) in procs.items():
+        if parent == root_pid:  # a part (``nice`` replaces itself with the command it runs)
+            add(pid, name)
+    return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
 def run_state(run_id: str) -> str:
     from prefect.client.orchestration import get_client
 

@@ -242,11 +242,21 @@ def keep_time(*, stop: threading.Event, reconcile_every: float = RECONCILE_SECON
         stop.wait(CLOCK_SECONDS)
 
 
+def _load() -> None:
+    """Import, before the clock's thread starts, what both threads import on first use: two threads
+    importing the same modules at the same moment can deadlock on Python's module locks (a restart
+    logged "Failed to initialize plugins: deadlock detected by _ModuleLock(...)" from Prefect)."""
+    import prefect.client.orchestration  # noqa: F401
+    import flows.case  # noqa: F401
+    import flows.tasks  # noqa: F401
+
+
 def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
                 reconcile_every: float = RECONCILE_SECONDS) -> None:
     """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle, with the warm
     clock (``keep_time``) on a thread beside it."""
     stop = stop or threading.Event()
+    _load()
     clock = threading.Thread(target=contextvars.copy_context().run, args=(keep_time,),
                              kwargs={"stop": stop, "reconcile_every": reconcile_every}, name="clock", daemon=True)
     clock.start()
