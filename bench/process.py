@@ -20,7 +20,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.stack import (answer_all, case_runs, open_cases, run_states, running_stack, wait_for,
+from bench.stack import (answer_all, case_runs, cpu_by_part, open_cases, run_states, running_stack, wait_for,
                          ample_general_bonds as _ample_general_bonds)
 
 #: the rights holders with a general bond (总担保) of the demo data: they have the goods detained
@@ -84,11 +84,13 @@ def _completed(numbers: list[str]) -> bool:
     return all(s == "COMPLETED" for s in run_states([r for r in runs.values() if r]).values())
 
 
-def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
+def cases_a_minute(n: int, *, root_pid: int, timeout: float = 3600) -> dict[str, Any]:
     """``n`` cases from seizure to every flow run Completed, the rights holders answering as the
-    notices reach them; then ``n`` empty flow runs started at once, to Completed."""
+    notices reach them; then ``n`` empty flow runs started at once, to Completed. With the CPU seconds
+    each part of the stack (under ``root_pid``) and this process used for the cases."""
     from services.process import case_progress
 
+    cpu0, own0 = cpu_by_part(root_pid), time.process_time()
     t0 = time.perf_counter()
     cases = open_cases(n, tag="78", brands=BRANDS)
     numbers = [c.number for c in cases]
@@ -107,6 +109,8 @@ def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
                 answered.update(n_.id for n_ in ready)
         time.sleep(1.0)
     cases_s = time.perf_counter() - t0
+    cpu = {k: round(v - cpu0.get(k, 0.0), 1) for k, v in cpu_by_part(root_pid).items()}
+    cpu["the bench (registering, answering, polling)"] = round(time.process_time() - own0, 1)
     _check_complete(numbers)
 
     from prefect.deployments import run_deployment
@@ -119,9 +123,9 @@ def cases_a_minute(n: int, *, timeout: float = 3600) -> dict[str, Any]:
              and len(run_states(runs)) == n, timeout=timeout, every=0.5)
     empty_s = time.perf_counter() - t1
     cpm, epm = n / cases_s * 60, n / empty_s * 60
-    print(f"   {n} cases in {cases_s:.0f} s ({cpm:.2f}/min); {n} empty runs in {empty_s:.0f} s ({epm:.2f}/min)",
-          flush=True)
-    return {"cases": n, "cases_s": round(cases_s, 1), "cases_per_minute": round(cpm, 2),
+    print(f"   {n} cases in {cases_s:.0f} s ({cpm:.2f}/min); {n} empty runs in {empty_s:.0f} s ({epm:.2f}/min); "
+          f"CPU seconds for the cases, by part: {cpu}", flush=True)
+    return {"cases": n, "cases_s": round(cases_s, 1), "cases_per_minute": round(cpm, 2), "cases_cpu_s": cpu,
             "empty_runs_per_minute": round(epm, 2), "throughput_ratio": round(cpm / epm, 3)}
 
 
@@ -175,8 +179,9 @@ def run(results: dict, quick: bool = False) -> None:
         _ample_general_bonds()
         _empty_latency()  # the first run also imports and caches what every later one uses
         results["pdf_render_median_s"] = round(pdf_render(), 3)
-        t = cases_a_minute(n)
+        t = cases_a_minute(n, root_pid=stack.proc.pid)
         results["cases_per_minute"] = t["cases_per_minute"]
+        results["cases_cpu_s"] = t["cases_cpu_s"]
         results["empty_runs_per_minute"] = t["empty_runs_per_minute"]
         results["throughput_ratio"] = t["throughput_ratio"]
         results["throughput_cases"] = t["cases"]
@@ -196,11 +201,12 @@ def run(results: dict, quick: bool = False) -> None:
         try:
             with running_stack(prefix="yq-bench-process-pg-", extra_env={
                     "YUNQUE_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{names[0]}",
-                    "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{names[1]}"}):
+                    "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{names[1]}"}
+                               ) as pg_stack:
                 _deploy_empty()
                 _ample_general_bonds()
                 _empty_latency()
-                t = cases_a_minute(3 if quick else 10)
+                t = cases_a_minute(3 if quick else 10, root_pid=pg_stack.proc.pid)
                 results["cases_per_minute_pg"] = t["cases_per_minute"]
                 results["empty_runs_per_minute_pg"] = t["empty_runs_per_minute"]
                 results["throughput_ratio_pg"] = t["throughput_ratio"]
