@@ -89,8 +89,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 300.0, every:
 def cpu_by_part(root_pid: int) -> dict[str, float]:
     """CPU seconds (user and system) each part of the stack under ``root_pid`` (the ``yunque stack
     up`` process) has used since it started, with the processes it started and waited for (a worker's
-    flow-run processes), read from ``/proc``. A part is named after its command (``prefect server``,
-    ``flows.tasks --serve clock``...)."""
+    flow-run processes), read from ``/proc``. A part is named after its command (``prefect server
+    start``, ``flows.tasks --serve clock``, ``rclone serve``...)."""
     tick = os.sysconf("SC_CLK_TCK")
     procs: dict[int, tuple[int, float, str]] = {}  # pid -> (parent, CPU seconds incl. reaped children, name)
     for entry in Path("/proc").iterdir():
@@ -103,7 +103,8 @@ def cpu_by_part(root_pid: int) -> dict[str, float]:
             continue
         fields = stat[stat.rindex(")") + 2:].split()  # after the command's name, which may hold spaces
         cpu = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
-        words = [a.decode(errors="replace") for a in argv if a]
+        words = [Path(a.decode(errors="replace")).name if a.startswith(b"/") else a.decode(errors="replace")
+                 for a in argv if a]
         name = " ".join(words[words.index("-m") + 1:][:3]) if "-m" in words else " ".join(words[:2])
         procs[int(entry.name)] = (int(fields[1]), cpu, name)
     out: dict[str, float] = {}
