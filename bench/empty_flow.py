@@ -20,4 +20,4 @@ def deploy(work_pool: str) -> str:
 
     return str(empty.from_source(source=str(ROOT), entrypoint="bench/empty_flow.py:empty")
                .deploy(name="bench-empty", work_pool_name=work_pool, build=False, push=False, print_next_steps=False,
-                       job_variables={"command": "python -m prefect.engine"}))
+                       job_variables={"command": "setsid python -m prefect.engine"}))

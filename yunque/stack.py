@@ -170,7 +170,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p),
-        # the flow-run processes are started as `python -m prefect.engine` (prefect.yaml): this Python
+        # the flow-run processes are started as `setsid python -m prefect.engine` (prefect.yaml): this Python
         "PATH": os.pathsep.join(p for p in [str(Path(sys.executable).parent), os.environ.get("PATH", "")] if p),
         "PYTHONUNBUFFERED": "1",
     })

@@ -1,9 +1,12 @@
 """Each flow run is one process: the deployments name the flow-run command, so that Prefect's process
 worker starts ``python -m prefect.engine`` itself rather than a workspace supervisor that starts it
-(a second process importing Prefect, for every case run and every timer)."""
+(a second process importing Prefect, for every case run and every timer), in a session of its own as
+Prefect starts the supervisor (a worker killed with its process group leaves the runs it submitted)."""
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -14,7 +17,7 @@ from prefect.workers.process import ProcessJobConfiguration
 
 from yunque.settings import ROOT
 
-COMMAND = "python -m prefect.engine"
+COMMAND = "setsid python -m prefect.engine"
 
 
 def _deployments() -> list[dict]:
@@ -48,3 +51,16 @@ def test_the_stack_puts_its_own_python_first_on_the_path(tmp_path: Path) -> None
     first = Path(env["PATH"].split(":")[0])
     assert first == Path(sys.executable).parent
     assert (first / "python").exists()
+
+
+def test_the_command_runs_in_a_session_of_its_own_in_the_process_the_worker_started() -> None:
+    # the worker signals that pid to cancel a run: setsid must not fork a child to run Python in
+    argv = shlex.split(COMMAND)
+    assert argv[:2] == ["setsid", "python"]
+    probe = subprocess.Popen(["setsid", sys.executable, "-c",
+                              "import os; print(os.getpid(), os.getsid(0), os.getpgrp())"],
+                             stdout=subprocess.PIPE, text=True)
+    out, _ = probe.communicate(timeout=30)
+    pid, session, group = (int(x) for x in out.split())
+    assert pid == probe.pid
+    assert session == pid and group == pid
