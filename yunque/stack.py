@@ -36,6 +36,9 @@ STOP_GRACE_SECONDS = 10.0
 HEARTBEAT_SECONDS = 30
 ZOMBIE_AFTER_SECONDS = 90
 ZOMBIE_AUTOMATION = "yunque-zombie-runs"
+#: a run a worker took (Pending) and no process started in this long lost its worker mid-submission
+LOST_PENDING_AFTER_SECONDS = 300
+LOST_PENDING_AUTOMATION = "yunque-lost-pending-runs"
 
 
 @dataclass
@@ -205,17 +208,24 @@ def deploy(settings: Settings) -> list[str]:
         raise RuntimeError(f"prefect deploy failed ({out.returncode}): {out.stdout[-2000:]} {out.stderr[-2000:]}")
     _, err = automation.communicate(timeout=120)
     if automation.returncode != 0:
-        raise RuntimeError(f"creating the automation {ZOMBIE_AUTOMATION} failed: {err[-2000:]}")
+        raise RuntimeError(f"creating the automations {ZOMBIE_AUTOMATION} and {LOST_PENDING_AUTOMATION} failed: "
+                           f"{err[-2000:]}")
     return [ln.strip() for ln in out.stdout.splitlines() if "Deployment '" in ln]
 
 
 def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
-    """Prefect's documented zombie detection: a flow run whose heartbeats stop without it reaching
-    another state (its process was killed) is marked Crashed; the dispatcher and the reconciliation
-    then give the case a fresh run. Entering Running arms it as a heartbeat does: a process killed
-    before its first heartbeat reached the server (the server itself records the Running state) is
-    caught too. A suspended case run sends no heartbeats, so Paused (Suspended) counts as a state
-    reached. An automation of that name from an earlier version is brought up to date."""
+    """Prefect's documented zombie detection, in two automations that mark a flow run Crashed (the
+    dispatcher and the reconciliation then give the case a fresh run):
+
+    - ``yunque-zombie-runs``: a run whose heartbeats stop without it reaching another state (its
+      process was killed). Entering Running arms it as a heartbeat does: a process killed before its
+      first heartbeat reached the server (the server itself records the Running state) is caught too.
+      A suspended case run sends no heartbeats, so Paused (Suspended) counts as a state reached.
+    - ``yunque-lost-pending-runs``: a run a worker took (Pending) that no process ever started (the
+      worker, or its machine, died while submitting it): no heartbeat would ever come. A start takes
+      seconds, so the window is generous.
+
+    An automation of either name from an earlier version is brought up to date."""
     script = f"""
 from datetime import timedelta
 from prefect.automations import Automation
@@ -223,28 +233,32 @@ from prefect.client.schemas.objects import StateType
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
-trigger = EventTrigger(
-    after={{"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}},
-    expect={{"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-             "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed", "prefect.flow-run.Paused",
-             "prefect.flow-run.Suspended"}},
-    match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
-    for_each={{"prefect.resource.id"}},
-    posture=Posture.Proactive,
-    threshold=1,
-    within=timedelta(seconds={ZOMBIE_AFTER_SECONDS}),
-)
-actions = [ChangeFlowRunState(state=StateType.CRASHED,
-                              message="no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")]
-description = "A flow run whose heartbeats stop has lost its process: mark it Crashed."
-try:
-    known = Automation.read(name={ZOMBIE_AUTOMATION!r})
-except ValueError:
-    Automation(name={ZOMBIE_AUTOMATION!r}, description=description, trigger=trigger, actions=actions).create()
-else:
-    if known.trigger != trigger or known.actions != actions or not known.enabled:
-        known.trigger, known.actions, known.description, known.enabled = trigger, actions, description, True
-        known.update()
+LATER = {{"prefect.flow-run.Completed", "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
+          "prefect.flow-run.Crashed", "prefect.flow-run.Paused", "prefect.flow-run.Suspended"}}
+def trigger(after, expect, seconds):
+    return EventTrigger(after=after, expect=expect,
+                        match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
+                        for_each={{"prefect.resource.id"}}, posture=Posture.Proactive, threshold=1,
+                        within=timedelta(seconds=seconds))
+def ensure(name, description, trigger, message):
+    actions = [ChangeFlowRunState(state=StateType.CRASHED, message=message)]
+    try:
+        known = Automation.read(name=name)
+    except ValueError:
+        Automation(name=name, description=description, trigger=trigger, actions=actions).create()
+    else:
+        if known.trigger != trigger or known.actions != actions or not known.enabled:
+            known.trigger, known.actions, known.description, known.enabled = trigger, actions, description, True
+            known.update()
+ensure({ZOMBIE_AUTOMATION!r}, "A flow run whose heartbeats stop has lost its process: mark it Crashed.",
+       trigger({{"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}}, LATER | {{"prefect.flow-run.heartbeat"}},
+               {ZOMBIE_AFTER_SECONDS}),
+       "no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")
+ensure({LOST_PENDING_AUTOMATION!r}, "A flow run a worker took that no process started: mark it Crashed.",
+       trigger({{"prefect.flow-run.Pending"}}, LATER | {{"prefect.flow-run.Running", "prefect.flow-run.Scheduled",
+                                                        "prefect.flow-run.Late", "prefect.flow-run.Cancelling"}},
+               {LOST_PENDING_AFTER_SECONDS}),
+       "Pending for {LOST_PENDING_AFTER_SECONDS} s and never started: its worker is gone")
 """
     return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
