@@ -48,8 +48,13 @@ MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 BRANDS = ("NIKE", "CHANEL", "GUCCI", "ROLEX")
 
 
+#: uploads in one round at most (a round takes about 300): a round that hangs must not fill the disk
+#: (one that waited its 15 minutes stored 37 GB)
+MAX_UPLOADS = 1000
+
+
 class Uploader(threading.Thread):
-    """Uploads evidence files to the cases, one after another, until stopped."""
+    """Uploads evidence files to the cases, one after another, until stopped (or ``MAX_UPLOADS``)."""
 
     def __init__(self, numbers: list[str], size: int) -> None:
         super().__init__(daemon=True)
@@ -63,7 +68,7 @@ class Uploader(threading.Thread):
         from services.evidence import add_evidence
 
         i = 0
-        while not self.halt.is_set():
+        while not self.halt.is_set() and self.tried < MAX_UPLOADS:
             number = self.numbers[i % len(self.numbers)]
             body = MP4_HEAD + os.urandom(self.size - len(MP4_HEAD))
             self.tried += 1
