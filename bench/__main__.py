@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001  (a failed suite is reported, the others still run)
             traceback.print_exc()
             failures[name] = f"{type(e).__name__}: {e}"
+            # what it measured before failing is dropped: the figures it last recorded in full stand
+            for k in [k for k in results if k != "meta" and k not in before]:
+                del results[k]
+            results.update(before)
         print(f"   {time.perf_counter() - t0:.1f} s", flush=True)
     results["meta"]["failures"] = failures
     out_path.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.stack import FAST_WORKER, cpu_by_part, open_cases, use, wait_for
+from bench.stack import FAST_WORKER, cpu_by_part, open_cases, pointing_back, use, wait_for
 from tests.e2e.conftest import LiveStack, free_port, start_stack, stop_stack
 from yunque.stack import port_open
 
@@ -150,7 +150,6 @@ def _timers_set(numbers: list[str]) -> bool:
 
 def measure(notices: int) -> dict[str, Any]:
     n_cases = -(-notices // 9)  # the seed shipment has 9 notices
-    saved = {k: os.environ.get(k) for k in ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "PREFECT_API_URL")}
     tmp = Path(tempfile.mkdtemp(prefix="yq-bench-deadlines-"))
     shifted = ShiftedStack(tmp / "var")
     try:
@@ -200,14 +199,6 @@ def measure(notices: int) -> dict[str, Any]:
                 "deadline_cpu_s": {"all_released": cpu_a, "after_outage": cpu_b, "outage_parts_up_s": round(up, 1)}}
     finally:
         shifted.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        from bench.stack import _reset
-
-        _reset()
         if os.environ.get("YUNQUE_BENCH_KEEP"):  # the stack's logs, to read where the time went
             print(f"   kept {tmp}", flush=True)
         else:
@@ -217,7 +208,8 @@ def measure(notices: int) -> dict[str, Any]:
 def run(results: dict, quick: bool = False) -> None:
     if not FAKETIME_LIB.exists():
         raise RuntimeError(f"{FAKETIME_LIB} is missing: install Debian's libfaketime (scripts/setup.sh)")
-    results.update(measure(100 if quick else 1000))
+    with pointing_back():  # ``ShiftedStack.start`` points this process at the stack it starts
+        results.update(measure(100 if quick else 1000))
 
 
 if __name__ == "__main__":

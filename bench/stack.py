@@ -45,30 +45,53 @@ def use(stack: LiveStack) -> None:
 
 
 @contextmanager
-def running_stack(*, workers: int = 1, extra_env: dict[str, str] | None = None, keep: bool = False,
-                  prefix: str = "yq-bench-stack-") -> Iterator[LiveStack]:
-    """A fresh stack for the duration, this process pointed at it; stopped (Ctrl-C) and removed after."""
+def pointing_back() -> Iterator[None]:
+    """Inside, ``use`` may point this process at a stack; after, its environment's stack keys are as
+    they were. A key left behind points the next suite's parts at a stopped server: an S3 endpoint
+    left by the deadlines suite made the faults and live suites' S3 servers "not healthy"."""
     saved = {k: os.environ.get(k) for k in STACK_KEYS}
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    env = dict(FAST_WORKER)
-    env.update(extra_env or {})
-    stack = start_stack(tmp / "var", workers=workers, extra_env=env, timeout=900)  # a loaded machine is slow
     try:
-        use(stack)
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
-            yield stack
+        yield
     finally:
-        stop_stack(stack.proc)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
         _reset()
-        if not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def running_stack(*, workers: int = 1, extra_env: dict[str, str] | None = None, keep: bool = False,
+                  prefix: str = "yq-bench-stack-") -> Iterator[LiveStack]:
+    """A fresh stack for the duration, this process pointed at it; stopped (Ctrl-C) and removed after."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = dict(FAST_WORKER)
+    env.update(extra_env or {})
+    with pointing_back():
+        stack = start_stack(tmp / "var", workers=workers, extra_env=env, timeout=900)  # a loaded machine is slow
+        try:
+            use(stack)
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+                yield stack
+        finally:
+            _drain_prefect_services()
+            stop_stack(stack.proc)
+            if not keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _drain_prefect_services() -> None:
+    """Send what this process's Prefect client still holds (events, logs) to the stack while it runs,
+    and stop its senders: left running, they retry the stopped server every few seconds for the rest of
+    the bench, logging an error each time and taking CPU from the suites that follow."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all(timeout=10)
+    APILogWorker.drain_all(timeout=10)
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 300.0, every: float = 0.2) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -193,8 +194,20 @@ def prefect_cli(settings: Settings, *args: str, check: bool = True, timeout: flo
                           capture_output=True, text=True, timeout=timeout, check=check)
 
 
+#: Times ``deploy`` asks a busy Prefect server again: on SQLite, just after an outage, it answers 503
+#: for a while ("database is locked") as it marks the runs that were due meanwhile Late.
+DEPLOY_ATTEMPTS = 4
+#: Seconds before the next attempt, growing with each.
+DEPLOY_RETRY_S = 5.0
+#: What a failure that another attempt may cure says: the server erred or could not be reached.
+TRANSIENT = re.compile(r"Server error '5\d\d|Service Unavailable|database is locked|ConnectError|ConnectTimeout|"
+                       r"ReadTimeout|RemoteProtocolError")
+
+
 def deploy(settings: Settings) -> list[str]:
-    """Create the work pool (process type) if missing, then every deployment of ``prefect.yaml``."""
+    """Create the work pool (process type) if missing, then every deployment of ``prefect.yaml``, and
+    the automations beside them. Both are idempotent, so a transient server error is met with another
+    attempt (``DEPLOY_ATTEMPTS``); any other failure is reported at once."""
     pool = prefect_cli(settings, "work-pool", "inspect", settings.work_pool, check=False)
     if pool.returncode != 0:
         prefect_cli(settings, "work-pool", "create", settings.work_pool, "--type", "process")
@@ -202,15 +215,33 @@ def deploy(settings: Settings) -> list[str]:
     if settings.work_pool != "yunque-pool":
         args += ["--pool", settings.work_pool]
     automation = ensure_zombie_automation(settings)  # side by side with the deployments
-    out = prefect_cli(settings, *args, check=False)
+    out = _again_while_transient(lambda: prefect_cli(settings, *args, check=False))
     if out.returncode != 0:
         automation.kill()
         raise RuntimeError(f"prefect deploy failed ({out.returncode}): {out.stdout[-2000:]} {out.stderr[-2000:]}")
-    _, err = automation.communicate(timeout=120)
-    if automation.returncode != 0:
+    made = _again_while_transient(lambda: _finished(ensure_zombie_automation(settings)), first=automation)
+    if made.returncode != 0:
         raise RuntimeError(f"creating the automations {ZOMBIE_AUTOMATION} and {LOST_PENDING_AUTOMATION} failed: "
-                           f"{err[-2000:]}")
+                           f"{made.stderr[-2000:]}")
     return [ln.strip() for ln in out.stdout.splitlines() if "Deployment '" in ln]
+
+
+def _finished(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    _, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "", err)
+
+
+def _again_while_transient(attempt: Callable[[], subprocess.CompletedProcess], *,
+                           first: subprocess.Popen | None = None) -> subprocess.CompletedProcess:
+    """``attempt()`` until it succeeds, fails for a reason that is not transient, or has been made
+    ``DEPLOY_ATTEMPTS`` times; the last result. ``first``: an attempt already under way."""
+    done = _finished(first) if first is not None else attempt()
+    for n in range(1, DEPLOY_ATTEMPTS):
+        if done.returncode == 0 or not TRANSIENT.search(f"{done.stdout}\n{done.stderr}"):
+            break
+        time.sleep(DEPLOY_RETRY_S * n)
+        done = attempt()
+    return done
 
 
 def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
