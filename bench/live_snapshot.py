@@ -26,6 +26,18 @@ def _seen(page: Any, count: int) -> bool:
     return page.get_by_role("heading", name=f"Evidence ({count})").count() > 0
 
 
+def _keep(pages: dict[str, Any], k: int) -> Path:
+    """Each participant's page as it is when a snapshot fails to reach it, a picture and its text, kept
+    beside the app's log; the folder."""
+    from tests.e2e.browser_support import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, page in pages.items():
+        page.screenshot(path=str(ARTIFACTS / f"bench-snapshot-{k}-{name}.png"), full_page=True)
+        (ARTIFACTS / f"bench-snapshot-{k}-{name}.txt").write_text(page.inner_text("body"), encoding="utf-8")
+    return ARTIFACTS
+
+
 def measure(snapshots: int) -> dict[str, Any]:
     from tests.e2e.browser_support import chromium, enter_live_room, open_live_viewing, plays, start_app, start_live
 
@@ -46,7 +58,9 @@ def measure(snapshots: int) -> dict[str, Any]:
             waiting = dict(pages)
             while waiting:
                 if time.monotonic() - t0 > 60:
-                    raise TimeoutError(f"snapshot {k}: not shown to {', '.join(waiting)} after 60 s")
+                    kept = _keep(pages, k)
+                    raise TimeoutError(f"snapshot {k}: not shown to {', '.join(waiting)} after 60 s "
+                                       f"(each page kept in {kept})")
                 for name, page in list(waiting.items()):
                     if _seen(page, k):
                         samples[name].append(time.monotonic() - t0)
