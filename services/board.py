@@ -95,9 +95,11 @@ def _board(s: Session, office: int | None, now: datetime) -> BoardOut:
 
     open_cases = s.exec(_in_office(select(func.count()).select_from(Case).where(Case.status == CaseStatus.OPEN.value),
                                    office)).one()
-    by_state = dict(s.exec(_in_office(
-        select(Line.state, func.count()).join(Case, col(Case.id) == Line.case_id)
-        .where(Case.status == CaseStatus.OPEN.value).group_by(Line.state), office)).all())
+    # the lines of the open cases, found through those cases: joined the other way, SQLite read every line
+    # ever recorded (1.05 s against 0.13 s at 1,000,000 lines, bench/scale.py)
+    open_here = _in_office(select(Case.id).where(Case.status == CaseStatus.OPEN.value), office)
+    by_state = dict(s.exec(select(Line.state, func.count()).where(col(Line.case_id).in_(open_here))
+                           .group_by(Line.state)).all())
     tasks = _live_tasks(s, office)
     waiting = _waiting_on_tasks(s, office)
     near = _notices_waiting(s, office, holders, now, waiting)

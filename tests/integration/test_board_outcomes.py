@@ -46,3 +46,30 @@ def test_minutes_to_an_answer_are_counted_in_sql_on_either_engine(db: str) -> No
     seen = board(actor="mgr.zhao", now=LATE + timedelta(hours=1))
     assert sorted(seen.confirmation_minutes) == [61.5, 450.0]
     assert seen.room_minutes == []  # no viewing room was opened
+
+
+def test_open_lines_are_counted_by_state_in_the_managers_office_only(db: str) -> None:
+    from services.cases import open_case
+
+    def two_brands(office: str, declaration_no: str) -> dict:
+        shipment = seed_shipment(FOUND)
+        shipment["lines"] = [ln for ln in shipment["lines"] if ln["brand"] in ("NIKE", "GUCCI")]
+        return dict(shipment, customs_office=office, declaration_no=declaration_no)
+
+    here = open_confirmed(two_brands("Capital Airport Customs", "010120261129100001"), now=FOUND)
+    closed = open_confirmed(two_brands("Capital Airport Customs", "010120261129100002"), now=FOUND)
+    for notice in closed.notices:  # every line released: the case closes, its lines leave the count
+        lines = [ln for ln in closed.lines if ln.notice_id == notice.id]
+        record_answer(notice_id=notice.id, actor=f"{lines[0].brand.lower()}.agent", now=FOUND + timedelta(hours=1),
+                      answer={"verdicts": {ln.number: "not-infringing" for ln in lines}})
+    there = open_case(shipment=two_brands("Huanggang Customs", "530120261129100003"), actor="site.huang", now=FOUND)
+    nike = [ln for ln in here.lines if ln.brand == "NIKE"]
+    record_answer(notice_id=nike[0].notice_id, actor="nike.agent", now=FOUND + timedelta(hours=2),
+                  answer={"verdicts": {ln.number: "not-infringing" for ln in nike}})
+
+    seen = board(actor="mgr.zhao", now=FOUND + timedelta(hours=3))
+    assert seen.open_cases == 1
+    assert seen.lines_by_state == {"suspended": len(here.lines) - len(nike), "released": len(nike)}
+    every = board(actor="admin", now=FOUND + timedelta(hours=3))
+    assert every.open_cases == 2
+    assert every.lines_by_state == {"suspended": len(here.lines) - len(nike) + len(there.lines), "released": len(nike)}
