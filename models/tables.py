@@ -151,7 +151,7 @@ class Case(SQLModel, table=True):
     shipment_id: int = Field(foreign_key="shipment.id", unique=True)
     customs_office_id: int = Field(foreign_key="customs_office.id", index=True)
     status: str = _enum("open")
-    opened_at: datetime = _dt(default_factory=utcnow)
+    opened_at: datetime = _dt(default_factory=utcnow, index=True)  # the board lists the latest cases
     opened_by_id: int = Field(foreign_key="user_account.id")
     closed_at: datetime | None = _dt(default=None)
     flow_run_id: str | None = Field(default=None, max_length=64)
@@ -224,7 +224,7 @@ class Answer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     notice_id: int = Field(foreign_key="notice.id", unique=True)
     answered_by_id: int = Field(foreign_key="user_account.id")
-    answered_at: datetime = _dt(default_factory=utcnow)
+    answered_at: datetime = _dt(default_factory=utcnow, index=True)  # the board's window of answers
     detain: bool = False
     bond_kind: str | None = _enum(default=None, nullable=True)
     bond_required: Decimal | None = Field(default=None, sa_type=Money)
