@@ -45,11 +45,27 @@ def _reset() -> None:
 
 
 @contextmanager
+def environment_kept(*keys: str) -> Iterator[None]:
+    """After the block, the environment's ``keys`` as they were before it, and this process's cached
+    settings, engines and calendar dropped: a key left behind points the next suite at a stopped server."""
+    saved = {k: os.environ.get(k) for k in keys}
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reset()
+
+
+@contextmanager
 def database(kind: str, *, migrate: bool = True, demo: bool = True) -> Iterator[str]:
     """A fresh database of ``kind`` (sqlite or postgres) with Yunque's schema and demo data,
     with YUNQUE_DATABASE_URL and YUNQUE_VAR_DIR pointed at it for the duration."""
-    saved = {k: os.environ.get(k) for k in ("YUNQUE_DATABASE_URL", "YUNQUE_VAR_DIR")}
-    with tempfile.TemporaryDirectory(prefix=f"yq-bench-{kind}-") as tmp:
+    with environment_kept("YUNQUE_DATABASE_URL", "YUNQUE_VAR_DIR"), \
+            tempfile.TemporaryDirectory(prefix=f"yq-bench-{kind}-") as tmp:
         name = None
         if kind == "sqlite":
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -74,12 +90,7 @@ def database(kind: str, *, migrate: bool = True, demo: bool = True) -> Iterator[
                 load_demo_data()
             yield url
         finally:
-            _reset()
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            _reset()  # its engines closed before its database is dropped
             if name:
                 import psycopg
 
@@ -96,9 +107,8 @@ def database_with_s3(prefix: str) -> Iterator[Path]:
     from tests.support import free_port
     from yunque.settings import get_settings, reset_settings
 
-    saved_port = os.environ.get("YUNQUE_S3_PORT")
-    os.environ["YUNQUE_S3_PORT"] = str(free_port())
-    try:
+    with environment_kept("YUNQUE_S3_PORT"):
+        os.environ["YUNQUE_S3_PORT"] = str(free_port())
         with database("sqlite"), tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             reset_settings()
             reset_store()
@@ -108,12 +118,6 @@ def database_with_s3(prefix: str) -> Iterator[Path]:
             finally:
                 s3_server.stop(proc)
                 reset_store()
-    finally:
-        if saved_port is None:
-            os.environ.pop("YUNQUE_S3_PORT", None)
-        else:
-            os.environ["YUNQUE_S3_PORT"] = saved_port
-        reset_settings()
 
 
 def pg_available() -> bool:

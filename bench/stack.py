@@ -10,11 +10,12 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from bench.common import _reset, environment_kept
 from tests.e2e.conftest import LiveStack, start_stack, stop_stack
 
 #: the worker polls for work every second (the stack's default is 2 s), as in the end-to-end tests
@@ -26,16 +27,6 @@ STACK_KEYS = ("YUNQUE_VAR_DIR", "YUNQUE_DATABASE_URL", "YUNQUE_PREFECT_API_URL",
               "PREFECT_API_URL")
 
 
-def _reset() -> None:
-    from adapters.calendar import reset_calendar
-    from adapters.db import dispose_engines
-    from yunque.settings import reset_settings
-
-    dispose_engines()
-    reset_settings()
-    reset_calendar()
-
-
 def use(stack: LiveStack) -> None:
     """Point this process's services and Prefect client at ``stack``."""
     for k in STACK_KEYS:
@@ -44,21 +35,10 @@ def use(stack: LiveStack) -> None:
     _reset()
 
 
-@contextmanager
-def pointing_back() -> Iterator[None]:
+def pointing_back() -> AbstractContextManager[None]:
     """Inside, ``use`` may point this process at a stack; after, its environment's stack keys are as
-    they were. A key left behind points the next suite's parts at a stopped server: an S3 endpoint
-    left by the deadlines suite made the faults and live suites' S3 servers "not healthy"."""
-    saved = {k: os.environ.get(k) for k in STACK_KEYS}
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        _reset()
+    they were (an S3 endpoint left by the deadlines suite made the next suites' S3 servers "not healthy")."""
+    return environment_kept(*STACK_KEYS)
 
 
 @contextmanager
