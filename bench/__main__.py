@@ -117,6 +117,17 @@ def update_readme(md: str) -> None:
         readme.write_text(f"{before}{start}\n{md}{end}{after}", encoding="utf-8")
 
 
+def replace_suite(results: dict, suite: str, got: dict, stamp: dict) -> None:
+    """``suite``'s figures in ``results`` replaced by ``got``, each stamped with the run that measured it
+    (its commit, date and mode); a figure the suite no longer reports goes with the old ones."""
+    figures = results["meta"]["figures"]
+    for k in [k for k, f in figures.items() if f.get("suite") == suite]:
+        results.pop(k, None)
+        del figures[k]
+    results.update(got)
+    figures.update({k: stamp for k in got})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a fast look")
@@ -125,35 +136,38 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     only = {s for s in args.only.split(",") if s}
     out_path = Path(args.out)
-    results: dict = json.loads(out_path.read_text()) if (only and out_path.exists()) else {}
-    figures = (results.get("meta") or {}).get("figures", {})
-    results["meta"] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(),
-                       "machine": machine(), "quick": args.quick, "figures": figures}
+    # what was measured before stands until its suite measures it again: a suite that fails keeps its
+    # figures from its last complete run, each with its own commit and date
+    results: dict = json.loads(out_path.read_text()) if out_path.exists() else {}
+    meta = results.get("meta") or {}
+    figures = meta.get("figures", {})
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    results["meta"] = {**meta, "date": started, "commit": commit(), "machine": machine(), "quick": args.quick,
+                       "figures": figures}
     failures = {}
+    t_run = time.perf_counter()
     for name, what in SUITES:
         if only and name not in only:
             continue
         print(f"== {name}: {what}", flush=True)
         t0 = time.perf_counter()
         load = round(os.getloadavg()[0], 2)  # what else ran on the machine as the suite began
-        before = {k: v for k, v in results.items() if k != "meta"}
+        got: dict = {}
         try:
             module = importlib.import_module(f"bench.{name}")
-            module.run(results, quick=args.quick)
-            # each figure keeps the commit, date and mode of the run that measured it
-            stamp = {"commit": results["meta"]["commit"], "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                     "mode": "quick" if args.quick else "full", "suite": name, "load_average": load}
-            for k, v in results.items():
-                if k != "meta" and (k not in before or before[k] != v):
-                    figures[k] = stamp
+            module.run(got, quick=args.quick)
         except Exception as e:  # noqa: BLE001  (a failed suite is reported, the others still run)
             traceback.print_exc()
             failures[name] = f"{type(e).__name__}: {e}"
-            # what it measured before failing is dropped: the figures it last recorded in full stand
-            for k in [k for k in results if k != "meta" and k not in before]:
-                del results[k]
-            results.update(before)
+        else:
+            replace_suite(results, name, got, {"commit": results["meta"]["commit"],
+                                               "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                                               "mode": "quick" if args.quick else "full", "suite": name,
+                                               "load_average": load})
         print(f"   {time.perf_counter() - t0:.1f} s", flush=True)
+    if not only and not args.quick:  # a whole full run in one go: when, how long, what failed
+        results["meta"]["full_run"] = {"started": started, "commit": results["meta"]["commit"],
+                                       "seconds": round(time.perf_counter() - t_run), "failed": failures}
     results["meta"]["failures"] = failures
     out_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     md = table(results)
