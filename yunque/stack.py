@@ -39,6 +39,11 @@ ZOMBIE_AFTER_SECONDS = 90
 ZOMBIE_AUTOMATION = "yunque-zombie-runs"
 #: a run a worker took (Pending) and no process started in this long lost its worker mid-submission
 LOST_PENDING_AFTER_SECONDS = 300
+#: the flow whose lost runs matter: a lost case run leaves a case with no process; a timer's deadline is
+#: kept by the dispatcher's clock and the reconciliation whatever its run does. Each event a trigger
+#: covers costs the Prefect server a write transaction, and after an outage a thousand overdue timers
+#: each turn Late and then Cancelled (bench/deadlines.py)
+LOST_PENDING_FLOW = "case-process"
 LOST_PENDING_AUTOMATION = "yunque-lost-pending-runs"
 
 
@@ -254,7 +259,8 @@ def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
       A suspended case run sends no heartbeats, so Paused (Suspended) counts as a state reached.
     - ``yunque-lost-pending-runs``: a run a worker took (Pending) that no process ever started (the
       worker, or its machine, died while submitting it): no heartbeat would ever come. A start takes
-      seconds, so the window is generous.
+      seconds, so the window is generous. Only case runs (``LOST_PENDING_FLOW``): the dispatcher gives
+      such a case a fresh run, while a timer's deadline is kept by its clock whatever the timer does.
 
     An automation of either name from an earlier version is brought up to date."""
     script = f"""
@@ -266,11 +272,12 @@ from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 LATER = {{"prefect.flow-run.Completed", "prefect.flow-run.Failed", "prefect.flow-run.Cancelled",
           "prefect.flow-run.Crashed", "prefect.flow-run.Paused", "prefect.flow-run.Suspended"}}
-def trigger(after, expect, seconds):
+def trigger(after, expect, seconds, flow=None):
+    related = ResourceSpecification({{"prefect.resource.role": "flow", "prefect.resource.name": flow}}) if flow else []
     return EventTrigger(after=after, expect=expect,
                         match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
-                        for_each={{"prefect.resource.id"}}, posture=Posture.Proactive, threshold=1,
-                        within=timedelta(seconds=seconds))
+                        match_related=related, for_each={{"prefect.resource.id"}}, posture=Posture.Proactive,
+                        threshold=1, within=timedelta(seconds=seconds))
 def ensure(name, description, trigger, message):
     actions = [ChangeFlowRunState(state=StateType.CRASHED, message=message)]
     try:
@@ -288,7 +295,7 @@ ensure({ZOMBIE_AUTOMATION!r}, "A flow run whose heartbeats stop has lost its pro
 ensure({LOST_PENDING_AUTOMATION!r}, "A flow run a worker took that no process started: mark it Crashed.",
        trigger({{"prefect.flow-run.Pending"}}, LATER | {{"prefect.flow-run.Running", "prefect.flow-run.Scheduled",
                                                         "prefect.flow-run.Late", "prefect.flow-run.Cancelling"}},
-               {LOST_PENDING_AFTER_SECONDS}),
+               {LOST_PENDING_AFTER_SECONDS}, {LOST_PENDING_FLOW!r}),
        "Pending for {LOST_PENDING_AFTER_SECONDS} s and never started: its worker is gone")
 """
     return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings),

@@ -4,14 +4,16 @@ that no process ever started."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from prefect.automations import Automation
 from prefect.client.schemas.objects import StateType
 
+from flows.case import case_process
 from tests.flows.conftest import FlowStack
-from yunque.stack import (LOST_PENDING_AFTER_SECONDS, LOST_PENDING_AUTOMATION, ZOMBIE_AFTER_SECONDS,
-                          ZOMBIE_AUTOMATION)
+from yunque.stack import (LOST_PENDING_AFTER_SECONDS, LOST_PENDING_AUTOMATION, LOST_PENDING_FLOW,
+                          ZOMBIE_AFTER_SECONDS, ZOMBIE_AUTOMATION)
 
 
 def _crashes(a: Automation) -> bool:
@@ -25,6 +27,7 @@ def test_a_run_whose_heartbeats_stop_is_marked_crashed(flow_env: FlowStack) -> N
     assert "prefect.flow-run.heartbeat" in a.trigger.expect  # type: ignore[union-attr]
     assert "prefect.flow-run.Suspended" in a.trigger.expect  # a waiting case run sends none  # type: ignore[union-attr]
     assert a.trigger.within == timedelta(seconds=ZOMBIE_AFTER_SECONDS)  # type: ignore[union-attr]
+    assert not a.trigger.match_related  # every flow's runs send heartbeats  # type: ignore[union-attr]
 
 
 def test_a_run_taken_by_a_worker_that_never_started_is_marked_crashed(flow_env: FlowStack) -> None:
@@ -35,3 +38,36 @@ def test_a_run_taken_by_a_worker_that_never_started_is_marked_crashed(flow_env: 
     assert "prefect.flow-run.Pending" not in a.trigger.expect  # type: ignore[union-attr]
     assert a.trigger.within == timedelta(seconds=LOST_PENDING_AFTER_SECONDS)  # type: ignore[union-attr]
     assert a.trigger.posture == "Proactive"  # type: ignore[union-attr]
+    # only case runs: each event a trigger covers costs the server a write, and the overdue timers of an
+    # outage would each cost two (Late, then Cancelled) for nothing
+    assert LOST_PENDING_FLOW == case_process.name
+    related = a.trigger.match_related  # type: ignore[union-attr]
+    specs = related if isinstance(related, list) else [related]
+    assert [dict(spec.items()) for spec in specs] == [  # type: ignore[union-attr]
+        {"prefect.resource.role": ["flow"], "prefect.resource.name": [case_process.name]}]
+
+
+def test_a_pending_case_run_nobody_starts_is_crashed_and_a_pending_timer_is_left_alone(flow_env: FlowStack) -> None:
+    """The same trigger as ``yunque-lost-pending-runs`` with a 10-second window (the real one waits 5
+    minutes), on Prefect's own events: it fires for a case run and does not see a timer run."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending
+
+    from flows.timers import notice_deadline
+    from tests.flows.conftest import run_state
+    from tests.support import wait_for
+
+    lost = Automation.read(name=LOST_PENDING_AUTOMATION)
+    quick = Automation(name="test-lost-pending-in-10-s", description="the lost-pending trigger, 10 s",
+                       trigger=lost.trigger.model_copy(update={"within": timedelta(seconds=10)}),
+                       actions=lost.actions).create()
+    try:
+        with get_client(sync_client=True) as c:
+            case_run = c.create_flow_run(case_process, parameters={"case_number": "YQ-LOST-PENDING"}, state=Pending())
+            timer_run = c.create_flow_run(notice_deadline, state=Pending(),
+                                          parameters={"notice_id": 0, "deadline_at": "2026-12-10T16:00:00+00:00"})
+        wait_for("the pending case run marked Crashed", lambda: run_state(str(case_run.id))[0] == "CRASHED", timeout=120)
+        time.sleep(15)  # another window: a trigger that saw the timer run has acted on it by now
+        assert run_state(str(timer_run.id))[0] == "PENDING"
+    finally:
+        quick.delete()
