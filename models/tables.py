@@ -188,6 +188,9 @@ class Line(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "number"),
         Index("ix_goods_line_state_brand", "state", "brand"),
+        # the board's outcomes in its window, read from the index alone (services/board.py _outcomes)
+        Index("ix_goods_line_released_outcome", "released_at", "case_id", "brand", "state_reason", "quantity"),
+        Index("ix_goods_line_detained_outcome", "detained_at", "case_id", "brand", "state_reason", "quantity"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="ipr_case.id", index=True)

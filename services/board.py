@@ -198,13 +198,18 @@ def _outcomes(s: Session, office: int | None, offices: dict, since: datetime) ->
     (``office``) and its English one (``office_en``). The board's cost follows the
     days and brands in the window, not the number of lines."""
     day_of = _shanghai_day(s)
+    # the window's lines are read from their covering index (``ix_goods_line_released_outcome`` and
+    # ``..._detained_outcome``), each case looked up by its key: "+ 0" keeps SQLite from starting at the
+    # office's index instead and walking every case of the office, then its lines (bench/scale.py,
+    # 100,000 cases: 638 ms and 287 ms that way, 116 ms and 107 ms this way)
+    office_of_case = Case.customs_office_id + 0
     outcomes: list[dict[str, object]] = []
     for kind, stamp in (("released", Line.released_at), ("detained", Line.detained_at)):
         day = day_of(stamp)
         rows = s.exec(_in_office(
             select(day, Line.brand, Line.state_reason, Case.customs_office_id, func.count(), func.sum(Line.quantity))
             .join(Case, col(Case.id) == Line.case_id).where(col(stamp) >= since)
-            .group_by(day, Line.brand, Line.state_reason, Case.customs_office_id), office))
+            .group_by(day, Line.brand, Line.state_reason, Case.customs_office_id), office, office_of_case))
         for on, brand, reason, office_id, lines, quantity in rows:
             year, week, _ = (on if isinstance(on, date) else date.fromisoformat(on)).isocalendar()
             outcomes.append({"kind": kind, "reason": reason if kind == "released" else "detention", "brand": brand,
