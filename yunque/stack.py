@@ -292,7 +292,7 @@ ensure({ZOMBIE_AUTOMATION!r}, "A flow run whose heartbeats stop has lost its pro
        trigger({{"prefect.flow-run.heartbeat", "prefect.flow-run.Running"}}, LATER | {{"prefect.flow-run.heartbeat"}},
                {ZOMBIE_AFTER_SECONDS}),
        "no heartbeat for {ZOMBIE_AFTER_SECONDS} s: its process is gone")
-ensure({LOST_PENDING_AUTOMATION!r}, "A flow run a worker took that no process started: mark it Crashed.",
+ensure({LOST_PENDING_AUTOMATION!r}, "A case run a worker took that no process started: mark it Crashed.",
        trigger({{"prefect.flow-run.Pending"}}, LATER | {{"prefect.flow-run.Running", "prefect.flow-run.Scheduled",
                                                         "prefect.flow-run.Late", "prefect.flow-run.Cancelling"}},
                {LOST_PENDING_AFTER_SECONDS}, {LOST_PENDING_FLOW!r}),
