@@ -18,12 +18,22 @@ and the timers are idempotent in Prefect (one key per legal deadline). When the 
 the run waits (the last follow-up done: the usual end), the dispatcher completes the run where it
 waits (``complete_waiting_run``: the same summary and message as the run's own end), so a case costs
 one flow-run process, not a second one started only to end.
+
+The run's process is a warm one (``run_warm``): the dispatcher schedules a new run a little ahead
+(``WARM_CLAIM``) in the work pool and at once submits a background task that takes it from the pool
+(the transition to Pending that a worker makes, which Prefect grants once) and runs it in the task
+worker, which has Prefect, the services and the PDF fonts loaded. A resumed run is offered to it the
+same way. If the task worker is down or slow, the process worker takes the run when it is due and
+runs it in a process of its own, as before: the work pool stays the record of what is to run.
 """
 
 from __future__ import annotations
 
+import contextvars
+import os
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -35,6 +45,11 @@ from prefect.states import Completed
 from flows.common import RETRY_DELAYS, schedule_timers, transient_only
 from flows.specs import timer_specs
 from services import process
+
+#: how far ahead a new case run is scheduled: the warm task worker takes it within a second, and
+#: the process worker (which looks ``PREFECT_WORKER_PREFETCH_SECONDS`` ahead, every
+#: ``PREFECT_WORKER_QUERY_SECONDS``) only when the warm one did not
+WARM_CLAIM = timedelta(seconds=15)
 
 #: the longest a case waits suspended before the run gives up (the reconciliation then starts a
 #: fresh run): well past any answer deadline, which is 3 working days after service
@@ -173,3 +188,41 @@ def case_process(case_number: str):  # noqa: ANN201 - a Prefect state or a summa
                                   timeout=int(WAIT_LIMIT.total_seconds()))
         log.info("%s woken by event %s (%s)", case_number, update.event_id, update.topic)
         rounds += 1
+
+
+def run_warm(flow_run_id: str) -> str:
+    """Run the case run ``flow_run_id`` in this process, if it is still in the work pool (Scheduled):
+    take it as a worker does (the transition to Pending, which the Prefect server grants to one
+    claimant only), then run it with Prefect's flow engine until it suspends or ends. Returns what
+    happened, in words: the run's state, or why it was left to the process worker."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.context import TaskRunContext
+    from prefect.exceptions import Pause
+    from prefect.flow_engine import run_flow
+    from prefect.states import Pending
+
+    run_id = UUID(flow_run_id)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+        if run.state is None or run.state.type != StateType.SCHEDULED:
+            return f"not in the work pool ({run.state.type.value if run.state else 'no state'})"
+        if client.set_flow_run_state(run_id, Pending()).status.value != "ACCEPT":
+            return "taken by a worker"
+        run = client.read_flow_run(run_id)
+    # the flow engine runs here as in a flow-run process of its own: not inside the background task
+    # that called it (Prefect refuses to suspend a flow run from within a task run)
+    here = contextvars.copy_context()
+    here.run(TaskRunContext.__var__.set, None)
+    here.run(_log_warm, run)
+    try:
+        state = here.run(run_flow, case_process, flow_run=run, return_type="state")
+    except Pause:
+        return "suspended: waits for the rights holders"
+    return f"ended {state.type.value}"
+
+
+def _log_warm(run: Any) -> None:
+    from prefect.logging.loggers import flow_run_logger
+
+    flow_run_logger(run).info("Taken by the warm task worker (process %d on %s)", os.getpid(), os.uname().nodename)

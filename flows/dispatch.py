@@ -66,11 +66,18 @@ class DispatchReport:
 
 
 def start_case_run(p: process.CaseProgress, *, replacing: str | None = None) -> str:
-    """The case's flow run, created once per key; a replacement is keyed by the run it replaces."""
+    """The case's flow run, created once per key (a replacement is keyed by the run it replaces),
+    and offered to the warm task worker (``flows.case.run_warm``); the process worker takes it at
+    its scheduled time if the warm one has not."""
+    from flows import tasks
+    from flows.case import WARM_CLAIM
+    from models.types import utcnow
+
     key = f"case-{p.case_number}" if replacing is None else f"case-{p.case_number}-after-{replacing}"
     run_id = schedule_run(CASE_PROCESS, parameters={"case_number": p.case_number}, key=key,
-                          name=p.case_number, tags=p.tags)
+                          at=utcnow() + WARM_CLAIM, name=p.case_number, tags=p.tags)
     process.attach_flow_run(case_number=p.case_number, flow_run_id=run_id)
+    tasks.submit(tasks.run_case, case_number=p.case_number, flow_run_id=run_id)
     return run_id
 
 
@@ -104,6 +111,9 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
         if result.status.value != "ACCEPT":
             raise RuntimeError(f"resume of run {p.flow_run_id} refused: {result.details}")
         report.resumed.append(str(p.flow_run_id))
+        # back in the work pool, due now: the warm task worker usually takes it before a worker looks
+        report.submitted.append(tasks.submit(tasks.run_case, case_number=p.case_number,
+                                             flow_run_id=str(p.flow_run_id)))
     elif step == Step.COMPLETE_RUN:
         from flows.case import complete_waiting_run
 

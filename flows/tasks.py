@@ -126,6 +126,19 @@ def follow_up_decision(decision_id: int) -> bool:
     return follow_up(decision_id)
 
 
+# --- the case's run ----------------------------------------------------------------------------
+
+
+@task(name="run-case", task_run_name="run-case-{case_number}", cache_policy=NO_CACHE)
+def run_case(case_number: str, flow_run_id: str) -> str:
+    """The case's flow run, started or resumed, run here rather than in a new process
+    (``flows.case.run_warm``): it serves the notices a rights holder waits for. Not retried: a run
+    this task could not take stays in the work pool, and the process worker runs it."""
+    from flows.case import run_warm
+
+    return run_warm(flow_run_id)
+
+
 # --- deadlines ------------------------------------------------------------------------------------
 
 
@@ -215,8 +228,9 @@ def reconcile_task(started: str) -> dict:
     return repair(dispatch=False)
 
 
-#: what a person waits on after acting: a decision's documents and mail
-FOLLOW_UPS = (follow_up_decision,)
+#: what a person waits on after acting: a decision's documents and mail, and the case's run that
+#: serves the notices
+FOLLOW_UPS = (follow_up_decision, run_case)
 #: what the law does by itself when a deadline passes, the Prefect timers that back it up (created for
 #: a new deadline, cancelled when its reason is gone) and the reconciliation
 CLOCK = (release_due_notices, advance_line_clock, schedule_case_timers, cancel_notice_timer, reconcile_task)
@@ -254,6 +268,8 @@ def warm(group: str) -> None:
 
     if group == "clock":
         return
+    import prefect.flow_engine  # noqa: F401
+    import flows.case  # noqa: F401
     import services.delivery  # noqa: F401
     import services.documents  # noqa: F401
     from adapters.pdf import warm_up

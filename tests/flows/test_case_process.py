@@ -367,6 +367,23 @@ def test_all_answered_in_time_releases_cleared_lines_detains_claimed_and_complet
     assert kinds["confirmation_notice"] == 3 and kinds["detention_receipt"] >= 1 and kinds["release_notice"] >= 1
 
 
+def test_the_case_run_ran_in_the_warm_task_worker_not_in_a_process_of_its_own(case_of) -> None:  # noqa: ANN001
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    case = case_of("in_time")
+    with get_client(sync_client=True) as c:
+        run = c.read_flow_run(UUID(case.flow_run_id))
+        logs = [log.message for log in c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+    assert run.infrastructure_pid is None  # a process worker records the process it starts for a run
+    assert any(m.startswith("Taken by the warm task worker") for m in logs), logs
+    warm = _task_runs_named(f"run-case-{case.number}")
+    assert [r.state.type.value for r in warm.values()] == ["COMPLETED"]
+    assert [st.type.value for st in _run_states(case.flow_run_id)][:3] == ["SCHEDULED", "PENDING", "RUNNING"]
+
+
 def test_one_clears_another_claims_with_a_bond_partial_release_and_detention_clocks(case_of) -> None:  # noqa: ANN001
     case = case_of("in_time")
     assert {ln.brand: ln.state for ln in case.lines}["NIKE"] == "released"
