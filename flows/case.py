@@ -44,6 +44,7 @@ from prefect.states import Completed
 
 from flows.common import RETRY_DELAYS, schedule_timers, transient_only
 from flows.specs import timer_specs
+from models.types import utcnow
 from services import process
 
 #: how far ahead a new case run is scheduled: the warm task worker takes it within a second, and
@@ -207,7 +208,11 @@ def run_warm(flow_run_id: str) -> str:
         run = client.read_flow_run(run_id)
         if run.state is None or run.state.type != StateType.SCHEDULED:
             return f"not in the work pool ({run.state.type.value if run.state else 'no state'})"
-        if client.set_flow_run_state(run_id, Pending()).status.value != "ACCEPT":
+        # due now: a Pending state keeps the run's scheduled time unless it names its own, and Prefect
+        # holds a run back from Running until then
+        claim = Pending()
+        claim.state_details.scheduled_time = utcnow()
+        if client.set_flow_run_state(run_id, claim).status.value != "ACCEPT":
             return "taken by a worker"
         run = client.read_flow_run(run_id)
     # the flow engine runs here as in a flow-run process of its own: not inside the background task

@@ -4,9 +4,9 @@ Nothing here talks to Prefect or the database. The dispatcher (``flows/dispatch.
 reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunState`` with
 ``run_state_of`` (the one place the run-state policy lives), ask ``decide`` and carry the steps out.
 
-A case costs one flow-run process. The waiting run is resumed only for what it does itself: serving
-the notices once the lines are confirmed (``RESUMING_TOPICS``), if they are still to serve (a run that
-read the confirmed case before it paused has served them already). When the case is settled while the
+A case's run runs warm, in the task worker (``flows.case.run_warm``), and is resumed only for what it
+does itself: serving the notices once the lines are confirmed (``RESUMING_TOPICS``), if they are still
+to serve (a run that read the confirmed case before it paused has served them already). When the case is settled while the
 run waits (the last follow-up done, the case closed, an application decided: ``SETTLING_TOPICS``), the
 run is completed where it waits (``Step.COMPLETE_RUN``: its summary and the Completed state, through
 Prefect's API, which accepts a final state for a paused run); starting a process of Prefect on a

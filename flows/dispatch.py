@@ -7,8 +7,9 @@ is handed on once Prefect answers again. Handing on is idempotent, so several di
 machine) may run at once. What to do with an event is decided by ``flows.decide.decide`` (a pure
 function of the case run's state and the event, with a test per branch); this module carries it out:
 
-- the case's flow run is started (one per case, idempotency key ``case-<number>``), resumed with a
-  ``CaseUpdate`` input when the lines are confirmed, completed where it waits once the case is
+- the case's flow run is started (one per case, idempotency key ``case-<number>``) and offered to the
+  warm task worker (``flows.case.run_warm``), resumed with a ``CaseUpdate`` input (and offered again)
+  when the lines are confirmed, completed where it waits once the case is
   settled (``flows.case.complete_waiting_run``), or replaced after a crash a bounded number of times;
 - a decision's follow-up (documents, mail, artifact) is submitted at once as a background task to the
   warm task worker (``flows/tasks.py``), and so are a new deadline's timers and the cancellation of
