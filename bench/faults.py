@@ -1,15 +1,15 @@
-"""Faults on the real stack: kill -9 of the worker, the Prefect server, the S3 server and the Streamlit
-server in turn, each in the middle of cases with evidence uploads.
+"""Faults on the real stack: kill -9 of the task worker that runs the case runs, the Prefect server, the
+S3 server and the Streamlit server in turn, each in the middle of cases with evidence uploads.
 
 For each component: a few cases are opened, a site officer uploads evidence to them without pause
 (through ``services.evidence.add_evidence``, the call the capture page makes), and the component's
-whole process group is killed with SIGKILL: the worker while the case runs serve the notices (the runs
-are its only work: a settled case's run is completed where it waits), the others once half of the
-notices are answered, while the process follows those answers up. The supervisor of ``yunque stack
-up`` restarts it. Then the other notices are answered and the uploads stop. A run whose worker was
-killed under it is left RUNNING with nobody to finish it: the reconciliation (every 5 minutes in
-production, with a 10-minute grace) replaces it; the bench starts it every 45 s with a 90 s grace (the
-end-to-end fault test does so with 5 s).
+whole process group is killed with SIGKILL: the task worker (``flows.tasks --serve follow-ups``, where
+the case runs run warm) while the case runs serve the notices, the others once half of the notices are
+answered, while the process follows those answers up. The supervisor of ``yunque stack up`` restarts
+it. Then the other notices are answered and the uploads stop. A run whose process was killed under
+it stops sending heartbeats and Prefect's zombie automation marks it Crashed; a run taken (Pending)
+but not started, the lost-pending automation; the reconciliation (every 5 minutes in production)
+replaces either, and the bench starts it every 45 s.
 
 Afterwards, for the cases of that round:
 * every case completes (its flow run Completed, every notice decided and followed up, every line
@@ -43,7 +43,9 @@ from bench.stack import (AGENTS, ample_general_bonds, case_runs, effects, open_c
                          wait_for)
 
 #: the component, the part of ``yunque stack up`` that runs it
-COMPONENTS = [("worker", "worker-1"), ("prefect-server", "prefect-server"), ("s3", "s3"), ("streamlit", "app")]
+COMPONENTS = [("task-worker", "tasks"), ("prefect-server", "prefect-server"), ("s3", "s3"), ("streamlit", "app")]
+#: the part that runs the case runs (warm, ``flows.case.run_warm``)
+RUNS_PART = "tasks"
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 BRANDS = ("NIKE", "CHANEL", "GUCCI", "ROLEX")
 
@@ -229,8 +231,8 @@ def one_round(stack: Any, component: str, part: str, *, cases: int, upload_size:
     try:
         from services.process import case_progress
 
-        if part == "worker-1":
-            # the worker carries the case runs, which run while they serve the notices: kill it then
+        if part == RUNS_PART:
+            # the task worker carries the case runs, which run while they serve the notices: kill it then
             try:
                 wait_for("a case run to be running", lambda: "RUNNING" in run_states(
                     [r for r in case_runs(numbers).values() if r]).values(), timeout=60, every=0.1)
@@ -249,11 +251,11 @@ def one_round(stack: Any, component: str, part: str, *, cases: int, upload_size:
         t_kill = time.monotonic()
         wait_for(f"the supervisor to restart {part}", lambda: stack.pid(part) != victim, timeout=120, every=0.2)
         app_back = _until_app_signs_in(stack, t_kill)
-        if part == "worker-1":  # the runs lost with the worker are replaced, and the notices go out
+        if part == RUNS_PART:  # the runs lost with the task worker are replaced, and the notices go out
             if not _reconciling(lambda: _all_sent(numbers), timeout=900):
                 return "notices not sent 15 minutes after the kill", {}
         for case in opened:
-            _answer(case, case.notices[len(case.notices) // 2:] if part != "worker-1" else case.notices)
+            _answer(case, case.notices[len(case.notices) // 2:] if part != RUNS_PART else case.notices)
         time.sleep(2.0)
     finally:
         uploader.halt.set()
