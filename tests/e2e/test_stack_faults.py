@@ -1,7 +1,7 @@
 """Faults on the real stack: the process running the case's run killed (-9: the warm task worker, or
-the worker with its flow-run process if the worker took the run) while it serves the notices, the Prefect server restarted while a rights holder answers, and the supervisor itself
-killed (-9). The case still finishes, its timeline shows each effect exactly once, and no part outlives
-the supervisor."""
+the worker with its flow-run process if the worker took the run) while it serves the notices, the
+Prefect server restarted while a rights holder answers, and the supervisor itself killed (-9). The
+case still finishes, its timeline shows each effect exactly once, and no part outlives the supervisor."""
 
 from __future__ import annotations
 
