@@ -59,6 +59,13 @@ def plain(value: object) -> object:
     return value
 
 
+def one_line(value: object) -> str:
+    """A value someone typed, as a refusal names it: itself, or escaped if it holds a line break or
+    another character that does not print (a refusal is one line, and shows text as text)."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)
+
+
 def sentence(template: str, values: Mapping[str, Any]) -> str:
     """``template`` filled with ``values`` written ``plain``; a template without values is the sentence."""
     return template.format(**{k: plain(v) for k, v in values.items()}) if values else template
@@ -93,8 +100,8 @@ class NotFound(YunqueError):
 
     def __init__(self, what: str, key: object):
         self.what = what
-        self.key = key
-        super().__init__(f"{what} {key!s} does not exist")
+        self.key = one_line(key)
+        super().__init__(f"{what} {self.key} does not exist")
 
 
 class PermissionDenied(YunqueError):

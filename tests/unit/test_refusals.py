@@ -205,3 +205,10 @@ def test_every_field_a_refusal_names_has_words() -> None:
     missing = {f: where for f, where in named.items() if not cjk.search(labels.field_name(f, "zh"))}
     assert not missing, ("fields without words: add msgid \"field.<name>\" to ui/locale/zh/LC_MESSAGES/yunque.po "
                          f"and ../en/...: {missing}")
+
+
+def test_a_thing_not_found_is_named_on_one_line_whatever_was_typed() -> None:
+    assert str(errors.NotFound("case", "YQ-2026-000001")) == "case YQ-2026-000001 does not exist"
+    assert str(errors.NotFound("case", "\n")) == "case '\\n' does not exist"
+    assert str(errors.NotFound("rights holder", "香奈儿")) == "rights holder 香奈儿 does not exist"
+    assert "\n" not in labels.refusal_sentence(errors.NotFound("case", "a\nb"), "zh")
