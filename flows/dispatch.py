@@ -40,6 +40,7 @@ from uuid import UUID
 
 from flows.common import CASE_PROCESS, schedule_run
 from flows.decide import CaseRun, Event, RunState, Step, after, decide, run_state_of
+from models.types import utcnow
 from services import process
 
 log = logging.getLogger("yunque.dispatch")
@@ -72,7 +73,6 @@ def start_case_run(p: process.CaseProgress, *, replacing: str | None = None) -> 
     its scheduled time if the warm one has not."""
     from flows import tasks
     from flows.case import WARM_CLAIM
-    from models.types import utcnow
 
     key = f"case-{p.case_number}" if replacing is None else f"case-{p.case_number}-after-{replacing}"
     run_id = schedule_run(CASE_PROCESS, parameters={"case_number": p.case_number}, key=key,
@@ -92,7 +92,10 @@ def _run_of(client: Any, p: process.CaseProgress) -> CaseRun:
 def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CaseProgress,
                report: DispatchReport) -> process.CaseProgress:
     """One step of a plan; returns the case's progress as it now is (a new run id)."""
+    from prefect.states import Scheduled
+
     from flows import tasks
+    from flows.case import WARM_CLAIM
 
     if step == Step.FOLLOW_UP:
         report.submitted.append(tasks.submit(tasks.follow_up_decision, decision_id=int(ev.payload["decision_id"])))
@@ -112,7 +115,10 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
         if result.status.value != "ACCEPT":
             raise RuntimeError(f"resume of run {p.flow_run_id} refused: {result.details}")
         report.resumed.append(str(p.flow_run_id))
-        # back in the work pool, due now: the warm task worker usually takes it before a worker looks
+        # back in the work pool, due now: due a little later, as a new run is, so that the warm task
+        # worker takes it rather than a worker that happens to look first
+        client.set_flow_run_state(UUID(p.flow_run_id),
+                                  Scheduled(scheduled_time=utcnow() + WARM_CLAIM, name="Resuming"))
         report.submitted.append(tasks.submit(tasks.run_case, case_number=p.case_number,
                                              flow_run_id=str(p.flow_run_id)))
     elif step == Step.COMPLETE_RUN:
@@ -207,8 +213,7 @@ class Clock:
 
     def tick(self, now: datetime | None = None) -> list[str]:
         from flows import tasks
-        from models.types import utcnow
-
+    
         due = process.timers_due(due_before=now or utcnow())
         keep = {self._key(t) for t in due}
         self.submitted = {k: at for k, at in self.submitted.items() if k in keep}
@@ -235,7 +240,6 @@ def keep_time(*, stop: threading.Event, reconcile_every: float = RECONCILE_SECON
     submitted for release, and every ``reconcile_every`` seconds (0: never) the reconciliation, however
     long the outbox takes to hand on (after an outage, hundreds of events may wait in it)."""
     from flows import tasks
-    from models.types import utcnow
 
     clock = Clock()
     next_reconcile = time.monotonic() + min(30.0, reconcile_every) if reconcile_every else float("inf")

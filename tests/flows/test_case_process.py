@@ -1,7 +1,7 @@
 """Every path of the case process on a real Prefect server (the test harness) and a real worker.
 
-Three cases carry the five paths and run at the same time (the worker carries them side by side),
-each driven in its own thread; the test functions then read what happened. The case whose deadline
+The cases of the six paths run at the same time (the warm task worker carries their runs side by
+side), each driven in its own thread; the test functions then read what happened. The case whose deadline
 must pass is opened in the past (its answers recorded before the dispatcher starts), so its deadline
 timers are due at once and fire for real:
 
@@ -9,6 +9,8 @@ timers are due at once and fire for real:
   IPR officer records as received;
 - at the deadline: NIKE clears, CHANEL claims with a bond, ADIDAS stays silent, HERMES claims with a
   bond too small;
+- confirmed later: the case is registered, its run waits, and the confirmation resumes it (warm again)
+  to serve the notices;
 - a viewing: GUCCI asks for a viewing while the case waits, then both holders clear (neither the
   request nor the first verdict touches the run; the follow-up that settles the case completes it
   where it waits, so the case's run ran in one process);
@@ -109,6 +111,18 @@ def all_answered_in_time(number: str) -> dict:
     return {"completed": _completed(number)}
 
 
+def confirmed_while_waiting(number: str) -> dict:
+    from tests.support import confirm
+
+    first = _paused(number)  # registered, not yet confirmed: nothing to serve, it waits
+    confirm(number, now=datetime.now(SH), actor="ipr.li")
+    _paused(number, other_than=first)  # resumed by the confirmation: served the notices, waits again
+    case = _case(number)
+    _answer(case, "NIKE", "nike.agent", "not-infringing")
+    _answer(case, "GUCCI", "gucci.agent", "not-infringing")
+    return {"completed": _completed(number)}
+
+
 def viewing_before_verdict(number: str) -> dict:
     from services.viewing import request_viewing
 
@@ -191,6 +205,7 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
 
     from flows.dispatch import run_forever
     from tests.flows.conftest import _point
+    from services.cases import open_case
     from tests.support import open_confirmed
 
     mp = MonkeyPatch()
@@ -202,6 +217,7 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
         numbers = {
             "in_time": open_confirmed(shipment(["NIKE", "CHANEL", "HERMES"], now), now=now).number,
             "viewing": open_confirmed(shipment(["NIKE", "GUCCI"], now), now=now).number,
+            "confirmed_later": open_case(shipment=shipment(["NIKE", "GUCCI"], now), actor="site.wang", now=now).number,
             "deadline": open_confirmed(shipment(["NIKE", "CHANEL", "ADIDAS", "HERMES"], PAST), now=PAST).number,
             "applied": application(f"0303{os.getpid() % 10**6:06d}{next(_seq):08d}"),
             "applied_long_ago": application(f"0303{os.getpid() % 10**6:06d}{next(_seq):08d}", at=APPLIED_LONG_AGO),
@@ -218,6 +234,7 @@ def outcomes(flow_stack: FlowStack) -> dict[str, Any]:
                              kwargs={"interval": 0.5, "stop": stop}, daemon=True)
         t.start()
         drivers = {"in_time": all_answered_in_time, "viewing": viewing_before_verdict, "deadline": settles_by_itself,
+                   "confirmed_later": confirmed_while_waiting,
                    "applied": accepted_while_waiting, "applied_long_ago": settles_by_itself}
         results: dict[str, Any] = {}
         with ThreadPoolExecutor(len(drivers)) as pool:
@@ -382,6 +399,25 @@ def test_the_case_run_ran_in_the_warm_task_worker_not_in_a_process_of_its_own(ca
     warm = _task_runs_named(f"run-case-{case.number}")
     assert [r.state.type.value for r in warm.values()] == ["COMPLETED"]
     assert [st.type.value for st in _run_states(case.flow_run_id)][:3] == ["SCHEDULED", "PENDING", "RUNNING"]
+
+
+def test_a_run_resumed_by_the_confirmation_runs_warm_again_and_serves_the_notices(case_of) -> None:  # noqa: ANN001
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    case = case_of("confirmed_later")
+    assert {ln.state for ln in case.lines} == {"released"} and {n.state for n in case.notices} == {"answered"}
+    with get_client(sync_client=True) as c:
+        run = c.read_flow_run(UUID(case.flow_run_id))
+        logs = [log.message for log in c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+    assert run.infrastructure_pid is None
+    assert sum(m.startswith("Taken by the warm task worker") for m in logs) == 2, logs
+    states = [(st.type.value, st.name) for st in _run_states(case.flow_run_id)]
+    resumed = states.index(("SCHEDULED", "Resuming"))
+    assert [t for t, _ in states[resumed - 1:resumed + 3]] == ["PAUSED", "SCHEDULED", "PENDING", "RUNNING"], states
+    assert [t for t, _ in states].count("RUNNING") == 2 and states[-1][0] == "COMPLETED"
 
 
 def test_one_clears_another_claims_with_a_bond_partial_release_and_detention_clocks(case_of) -> None:  # noqa: ANN001
