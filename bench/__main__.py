@@ -30,7 +30,7 @@ SUITES = [
     ("inbox", "4b. every inbox view and filter at 500,000 open tasks, against 5,000 in the same run"),
     ("evidence", "5. evidence upload against plain boto3"),
     ("deadlines", "6. 1,000 deadlines at once, and after an outage"),
-    ("faults", "kill -9 of the worker, the Prefect server, the S3 server and the app in the middle of cases"),
+    ("faults", "kill -9 of the task worker, the Prefect server, the S3 server and the app in the middle of cases"),
     ("live", "8. live viewing: one publisher relayed to three viewers at 640x480"),
     ("live_snapshot", "8b. live viewing in three browsers: a snapshot -> evidence on every participant's page"),
     ("match", "以图识图: photo -> recorded mark, accuracy and time at 10 to 10,000 recordations"),
