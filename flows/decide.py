@@ -6,11 +6,12 @@ reconciliation (``flows/reconcile.py``) translate a Prefect state into a ``RunSt
 
 A case's run runs warm, in the task worker (``flows.case.run_warm``), and is resumed only for what it
 does itself: serving the notices once the lines are confirmed (``RESUMING_TOPICS``), if they are still
-to serve (a run that read the confirmed case before it paused has served them already). When the case is settled while the
-run waits (the last follow-up done, the case closed, an application decided: ``SETTLING_TOPICS``), the
-run is completed where it waits (``Step.COMPLETE_RUN``: its summary and the Completed state, through
-Prefect's API, which accepts a final state for a paused run); starting a process of Prefect on a
-machine of two cores only to end a run would take seconds of CPU from the follow-ups people wait on.
+to serve (a run that read the confirmed case before it paused has served them already). When the case
+is settled while the run waits (the last follow-up done, the case closed, an application decided:
+``SETTLING_TOPICS``), the run is completed where it waits (``Step.COMPLETE_RUN``: its summary and the
+Completed state, through Prefect's API, which accepts a final state for a paused run); starting a
+process of Prefect on a machine of two cores only to end a run would take seconds of CPU from the
+follow-ups people wait on.
 Everything else an event calls for is warm work for the task worker: a decision's follow-up, the legal
 timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of a timer whose reason is gone.
 

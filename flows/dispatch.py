@@ -71,15 +71,22 @@ def start_case_run(p: process.CaseProgress, *, replacing: str | None = None) -> 
     """The case's flow run, created once per key (a replacement is keyed by the run it replaces),
     and offered to the warm task worker (``flows.case.run_warm``); the process worker takes it at
     its scheduled time if the warm one has not."""
-    from flows import tasks
     from flows.case import WARM_CLAIM
 
     key = f"case-{p.case_number}" if replacing is None else f"case-{p.case_number}-after-{replacing}"
     run_id = schedule_run(CASE_PROCESS, parameters={"case_number": p.case_number}, key=key,
                           at=utcnow() + WARM_CLAIM, name=p.case_number, tags=p.tags)
     process.attach_flow_run(case_number=p.case_number, flow_run_id=run_id)
-    tasks.submit(tasks.run_case, case_number=p.case_number, flow_run_id=run_id)
+    offer_warm(p.case_number, run_id)
     return run_id
+
+
+def offer_warm(case_number: str, run_id: str) -> str:
+    """Submit the case's run, due ``WARM_CLAIM`` ahead in the work pool, to the warm task worker
+    (``flows.tasks.run_case``); returns the task run id."""
+    from flows import tasks
+
+    return tasks.submit(tasks.run_case, case_number=case_number, flow_run_id=run_id)
 
 
 def _run_of(client: Any, p: process.CaseProgress) -> CaseRun:
@@ -119,8 +126,7 @@ def _carry_out(client: Any, step: Step, ev: process.EventOut, p: process.CasePro
         # worker takes it rather than a worker that happens to look first
         client.set_flow_run_state(UUID(p.flow_run_id),
                                   Scheduled(scheduled_time=utcnow() + WARM_CLAIM, name="Resuming"))
-        report.submitted.append(tasks.submit(tasks.run_case, case_number=p.case_number,
-                                             flow_run_id=str(p.flow_run_id)))
+        report.submitted.append(offer_warm(p.case_number, str(p.flow_run_id)))
     elif step == Step.COMPLETE_RUN:
         from flows.case import complete_waiting_run
 
@@ -213,7 +219,7 @@ class Clock:
 
     def tick(self, now: datetime | None = None) -> list[str]:
         from flows import tasks
-    
+
         due = process.timers_due(due_before=now or utcnow())
         keep = {self._key(t) for t in due}
         self.submitted = {k: at for k, at in self.submitted.items() if k in keep}
