@@ -161,6 +161,16 @@ def sign_in(browser: Any, stack: dict[str, Any], user: str, path: str = "/", **c
     return page
 
 
+def settled(page: Any, timeout: float = 30_000) -> None:
+    """Wait until the page's script has finished its run and nothing on it is stale (being redrawn).
+
+    A click or a pick made while a rerun is redrawing the page lands on an element about to be
+    replaced, and is lost; a person would see the page change under the mouse and do it again."""
+    page.wait_for_function("""() => { const app = document.querySelector('[data-testid=stApp]');
+        return app && app.dataset.testScriptState === 'notRunning' && !document.querySelector('[data-stale=true]'); }""",
+                           timeout=timeout)
+
+
 def english(page: Any) -> None:
     page.get_by_role("radio", name="English").click()
     page.get_by_role("button", name="Sign out").wait_for()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, sign_in, start_app, use_app_database
+from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, settled, sign_in, start_app, use_app_database
 from tests.e2e.browser_support import shot as _shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -82,9 +82,21 @@ def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:
 
 
 def _pick(page: Any, label: str, option: str) -> None:
-    """Choose ``option`` in a Streamlit selectbox."""
+    """Choose ``option`` in a Streamlit selectbox, once the page has settled (a rerun redrawing the
+    page under the pick would put the box back)."""
+    settled(page)
     page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option).first.click()
+    settled(page)
+
+
+def _take_photo(page: Any) -> None:
+    """Press the camera's shutter once the page has settled and the fake camera's picture is playing
+    (a press before the first frame takes nothing)."""
+    settled(page)
+    page.wait_for_function("""() => { const v = document.querySelector('[data-testid=stCameraInput] video');
+        return v && v.readyState >= 2 && v.videoWidth > 0; }""")
+    page.get_by_role("button", name="Take Photo").click()
 
 
 def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_browsers(
@@ -140,7 +152,7 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     #    guide item's one and takes a photo.
     site.get_by_text(FREE_TEXT).wait_for(state="attached")
     _pick(site, "Shot request", f"#{shots[0].id} {GUIDE_ITEM}")
-    site.get_by_role("button", name="Take Photo").click()
+    _take_photo(site)
     site.get_by_role("button", name="Send as evidence").click()
     site.get_by_text("Evidence stored.").wait_for()
     shot(site, "05-site-officer-captured-a-photo")
