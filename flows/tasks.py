@@ -193,27 +193,21 @@ def advance_line_clock(line_id: int) -> list[dict]:
     return advance_detention_clocks(now=utcnow(), line_ids=[line_id])
 
 
-@task(name="schedule-case-timers", task_run_name="timers-{case_number}", **_KW)
-def schedule_case_timers(case_number: str) -> int:
-    """A notice was served or lines were detained: the case's legal deadlines as durable Prefect
-    timers (``flows/specs.py``; only those the server has no run for are created). Returns how many it
-    created."""
+@task(name="keep-case-timers", task_run_name="timers-{case_number}", **_KW)
+def keep_case_timers(case_number: str) -> dict[str, Any]:
+    """The case's legal deadlines as durable Prefect timers (``flows/specs.py``), as the case now
+    stands: a timer for each running clock the server has no run for (a notice served, lines
+    detained), and the Scheduled timers of the notices answered cancelled (their reason is gone;
+    a claim whose bond is still to be checked keeps its notice waiting, and its deadline). One task
+    per case and dispatch round, however many of its notices were served or answered in it."""
     from flows.common import schedule_timers
-    from flows.specs import timer_specs
+    from flows.specs import notice_timer_name, timer_specs
 
-    return len(schedule_timers(timer_specs(process.case_timers(process.case_progress(case_number=case_number)))))
-
-
-@task(name="cancel-notice-timer", task_run_name="cancel-timer-notice-{notice_id}", **_KW)
-def cancel_notice_timer(case_number: str, notice_id: int) -> list[str]:
-    """The notice was answered: its deadline timer has no reason left (unless the answer is a claim
-    whose bond is still to be checked: then the deadline still releases the goods)."""
-    from flows.specs import notice_timer_name
-
-    notice = next((n for n in process.case_progress(case_number=case_number).notices if n.id == notice_id), None)
-    if notice is None or notice.waiting:
-        return []
-    return cancel_scheduled([notice_timer_name(case_number, notice_id)], reason=f"notice {notice_id} was answered")
+    p = process.case_progress(case_number=case_number)
+    created = schedule_timers(timer_specs(process.case_timers(p)))
+    answered = [notice_timer_name(case_number, n.id) for n in p.notices if n.sent and not n.waiting]
+    cancelled = cancel_scheduled(answered, reason="the notice was answered") if answered else []
+    return {"created": len(created), "cancelled": cancelled}
 
 
 @task(name="reconcile", task_run_name="reconcile-{started}", **_KW)
@@ -233,7 +227,7 @@ def reconcile_task(started: str) -> dict:
 FOLLOW_UPS = (follow_up_decision, run_case)
 #: what the law does by itself when a deadline passes, the Prefect timers that back it up (created for
 #: a new deadline, cancelled when its reason is gone) and the reconciliation
-CLOCK = (release_due_notices, advance_line_clock, schedule_case_timers, cancel_notice_timer, reconcile_task)
+CLOCK = (release_due_notices, advance_line_clock, keep_case_timers, reconcile_task)
 #: the task workers of the stack, by name: each a process of its own, so that a thousand releases at a
 #: deadline never wait behind the documents of the releases before them (a process runs one thread of
 #: Python at a time), and a follow-up never waits behind a thousand releases

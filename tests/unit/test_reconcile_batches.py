@@ -73,3 +73,72 @@ def test_only_the_timers_the_server_has_no_run_for_are_created(monkeypatch: pyte
     assert missing == [s for i, s in enumerate(specs) if i % 3]
     assert client.asked == [200, 200, 50]
     assert unscheduled([]) == []
+
+
+class Bulk(Timers):
+    """Answers bulk creation as the Prefect server does on a busy SQLite: the first ``locked`` requests
+    refuse every timer ("database is locked"), and a timer named in ``bad`` is always refused."""
+
+    def __init__(self, *, locked: int, bad: frozenset[str] = frozenset()) -> None:
+        super().__init__(set())
+        self.locked, self.bad, self.requests = locked, bad, []
+
+    def read_deployment_by_name(self, name: str):  # noqa: ANN201
+        return SimpleNamespace(id=f"id-of-{name}")
+
+    def request(self, method: str, path: str, *, path_params: dict, json: list):  # noqa: ANN201
+        self.requests.append((path_params["id"], [r["name"] for r in json]))
+        locked, self.locked = self.locked > 0, self.locked - 1
+        results = [{"status": "FAILED", "error": "(sqlite3.OperationalError) database is locked"} if locked else
+                   {"status": "FAILED", "error": "Parameter validation failed"} if r["name"] in self.bad else
+                   {"status": "CREATED", "flow_run_id": f"run-{r['name']}"} for r in json]
+        return SimpleNamespace(json=lambda: {"results": results})
+
+
+def _timer_specs() -> list:
+    from datetime import UTC, datetime
+
+    from flows.specs import timer_spec
+    from services.process import TimerDue
+
+    due = datetime(2027, 1, 8, 16, 0, tzinfo=UTC)
+    return [timer_spec(TimerDue(kind="notice", subject_id=i, case_number="YQ-1", due_at=due)) for i in (1, 2, 3)] + [
+        timer_spec(TimerDue(kind="investigation", subject_id=9, line_number=1, case_number="YQ-1", due_at=due))]
+
+
+def test_a_case_s_timers_are_created_in_one_request_a_deployment_and_asked_again_while_sqlite_is_locked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import common
+
+    client = Bulk(locked=2)
+    sleeps: list[float] = []
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: client)
+    monkeypatch.setattr("time.sleep", sleeps.append)
+    ids = common.schedule_timers(_timer_specs())
+    assert ids == ["run-YQ-1-notice-1-deadline", "run-YQ-1-notice-2-deadline", "run-YQ-1-notice-3-deadline",
+                   "run-YQ-1-line-1-investigation"]
+    assert [(d, len(names)) for d, names in client.requests] == [
+        ("id-of-notice-deadline/notice-deadline", 3)] * 3 + [("id-of-detention-clock/detention-clock", 1)]
+    assert sleeps == [0.2, 0.5]
+
+
+def test_a_timer_the_server_refuses_for_another_reason_fails_the_call_once_the_others_are_created(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import common
+
+    client = Bulk(locked=0, bad=frozenset({"YQ-1-notice-2-deadline"}))
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: client)
+    with pytest.raises(RuntimeError, match=r"1 of 4 timers not created, the first YQ-1-notice-2-deadline: Parameter"):
+        common.schedule_timers(_timer_specs())
+    assert len(client.requests) == 2  # not asked again: only a locked database is
+
+
+def test_timers_still_refused_after_every_wait_fail_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import common
+
+    client = Bulk(locked=100)
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: client)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    with pytest.raises(RuntimeError, match="4 of 4 timers not created.*stayed locked"):
+        common.schedule_timers(_timer_specs())
+    assert len(client.requests) == len(common.LOCKED_WAITS) + 1 + len(common.LOCKED_WAITS) + 1

@@ -1,9 +1,13 @@
 """The dispatcher's warm clock: the notices found due in one look are released by one background task;
-nothing is submitted twice while it may still be running; the batch releases every notice it can."""
+nothing is submitted twice while it may still be running; the batch releases every notice it can. And
+the dispatcher's round: one timers task a case, submissions side by side, a failed one left in the
+outbox."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -138,5 +142,65 @@ def test_the_notices_of_a_case_served_at_once_get_their_timers_from_one_task(mon
                        created_at=DUE, attempts=0) for i, case in enumerate([1, 1, 1, 2, 2, 1], start=1)]
     for ev in events:
         rnd.handle(ev)
+    rnd.settle()
     assert rnd.report.dispatched == [1, 2, 3, 4, 5, 6]
-    assert submitted == [("schedule-case-timers", {"case_number": "YQ-1"}), ("schedule-case-timers", {"case_number": "YQ-2"})]
+    assert submitted == [("keep-case-timers", {"case_number": "YQ-1"}), ("keep-case-timers", {"case_number": "YQ-2"})]
+
+
+def _round_of(monkeypatch, submit) -> Any:  # noqa: ANN001
+    """A round over cases YQ-1, YQ-2... whose runs wait (paused), ``submit`` standing for ``tasks.submit``."""
+    from services.process import CaseProgress
+
+    monkeypatch.setattr(tasks, "submit", submit)
+    monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: CaseProgress.model_construct(
+        case_number=case_number, case_id=int(case_number[3:]), flow_run_id="r", runs_started=1, last_event_id=0,
+        notices=[], decisions=[]))
+    monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
+    return dispatch._Round(client=None, report=dispatch.DispatchReport(), submitters=ThreadPoolExecutor(4))
+
+
+def _event(i: int, topic: str, case: int, **payload: Any) -> Any:
+    from services.process import EventOut
+
+    return EventOut(id=i, topic=topic, case_id=case, case_number=f"YQ-{case}", payload=payload, created_at=DUE,
+                    attempts=0)
+
+
+def test_a_round_gives_one_timers_task_a_case_and_a_follow_up_a_decision(monkeypatch) -> None:  # noqa: ANN001
+    submitted: list[tuple[str, dict]] = []
+    rnd = _round_of(monkeypatch, lambda t, **kw: submitted.append((t.name, kw)) or "run")
+    for ev in [_event(1, "notice.answered", 1, notice_id=11), _event(2, "notice.answered", 1, notice_id=12),
+               _event(3, "decision.made", 1, decision_id=5), _event(4, "notice.answered", 2, notice_id=21),
+               _event(5, "decision.made", 1, decision_id=6)]:
+        rnd.handle(ev)
+    rnd.settle()
+    assert rnd.report.dispatched == [1, 2, 3, 4, 5] and rnd.report.error is None
+    assert sorted(submitted, key=str) == sorted([
+        ("keep-case-timers", {"case_number": "YQ-1"}), ("keep-case-timers", {"case_number": "YQ-2"}),
+        ("follow-up-decision", {"decision_id": 5}), ("follow-up-decision", {"decision_id": 6})], key=str)
+
+
+def test_a_failed_submission_leaves_its_event_in_the_outbox_and_the_others_go_on(monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    noted: list[tuple[int, str]] = []
+    monkeypatch.setattr(dispatch.process, "note_dispatch_failure",
+                        lambda event_id, error: noted.append((event_id, error)))
+    both = threading.Barrier(2, timeout=10)  # the two follow-ups are submitted at the same time
+
+    def submit(t: Any, **kw: Any) -> str:
+        if "decision_id" not in kw:  # the timers' task of each case
+            return f"timers-{kw['case_number']}"
+        both.wait()
+        if kw["decision_id"] == 6:
+            raise ConnectionError("the Prefect server did not answer")
+        return f"task-{kw['decision_id']}"
+
+    rnd = _round_of(monkeypatch, submit)
+    rnd.handle(_event(1, "decision.made", 1, decision_id=5))
+    rnd.handle(_event(2, "decision.made", 2, decision_id=6))
+    rnd.settle()
+    assert rnd.report.dispatched == [1] and rnd.report.waiting == [2]
+    assert sorted(rnd.report.submitted) == ["task-5", "timers-YQ-1", "timers-YQ-2"]
+    assert noted == [(2, "ConnectionError: the Prefect server did not answer")]
+    assert rnd.report.error == "ConnectionError: the Prefect server did not answer"
