@@ -39,6 +39,8 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
 CREATE_BATCH = 100
 #: waits before the timers of a batch that a busy SQLite refused are asked for again (seconds)
 LOCKED_WAITS = (0.2, 0.5, 1.0, 2.0, 4.0)
+#: how the server names that refusal
+LOCKED = "database is locked"
 
 
 def schedule_timers(specs: list[Any]) -> list[str]:
@@ -58,6 +60,8 @@ def schedule_timers(specs: list[Any]) -> list[str]:
     from prefect.client.orchestration import get_client
 
     specs = unscheduled(specs)
+    if not specs:
+        return []
     ids: list[str] = []
     failed: list[str] = []
     with get_client(sync_client=True) as client:
@@ -67,8 +71,8 @@ def schedule_timers(specs: list[Any]) -> list[str]:
             for wait in (*LOCKED_WAITS, None):
                 created, refused = _create_batches(client, deployment_id, todo)
                 ids += created
-                todo = [t for t, error in refused if "database is locked" in error]
-                failed += [f"{t.name}: {error}" for t, error in refused if "database is locked" not in error]
+                todo = [t for t, error in refused if LOCKED in error]
+                failed += [f"{t.name}: {error}" for t, error in refused if LOCKED not in error]
                 if not todo or wait is None:
                     break
                 time.sleep(wait)

@@ -169,7 +169,7 @@ class _Round:
     after another, such waits held every later event of the round (measured on 10 cases: their
     decisions waited 70 s in the outbox, median, and their confirmations 57 s)."""
 
-    def __init__(self, client: Any, report: DispatchReport, submitters: Executor | None = None) -> None:
+    def __init__(self, client: Any, report: DispatchReport, submitters: Executor) -> None:
         self.client, self.report, self.submitters = client, report, submitters
         self.blocked: set[int] = set()  # cases whose later events wait for the next round
         self.progress: dict[int, process.CaseProgress] = {}
@@ -179,16 +179,9 @@ class _Round:
 
     def submit(self, ev: process.EventOut, into: list[str], call: Callable[..., str], *args: Any,
                **kwargs: Any) -> None:
-        """``call`` for ``ev`` (on a submitter thread if the round has them); its result goes ``into``
-        the report once the round settles."""
-        if self.submitters is None:
-            future: Future[str] = Future()
-            try:
-                future.set_result(call(*args, **kwargs))
-            except Exception as e:  # noqa: BLE001 - settled as a failure of the event, as on a thread
-                future.set_exception(e)
-        else:
-            future = self.submitters.submit(contextvars.copy_context().run, call, *args, **kwargs)
+        """``call`` for ``ev`` on a submitter thread; its result goes ``into`` the report once the
+        round settles."""
+        future = self.submitters.submit(contextvars.copy_context().run, call, *args, **kwargs)
         self.submissions.append((ev.id, into, future))
 
     def handle(self, ev: process.EventOut) -> None:
@@ -222,11 +215,12 @@ class _Round:
             try:
                 into.append(future.result())
             except Exception as e:  # noqa: BLE001 - Prefect unreachable: the event waits for the next round
-                self.report.error = self.report.error or f"{type(e).__name__}: {e}"
+                error = f"{type(e).__name__}: {e}"
+                self.report.error = self.report.error or error
                 if event_id in self.report.dispatched:
                     self.report.dispatched.remove(event_id)
                     self.report.waiting.append(event_id)
-                    process.note_dispatch_failure(event_id=event_id, error=f"{type(e).__name__}: {e}")
+                    process.note_dispatch_failure(event_id=event_id, error=error)
 
 
 #: threads on which a round submits background tasks

@@ -137,7 +137,7 @@ def test_the_notices_of_a_case_served_at_once_get_their_timers_from_one_task(mon
 
     monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: progress(case_number))
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
-    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport())
+    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport(), submitters=ThreadPoolExecutor(1))
     events = [EventOut(id=i, topic="notice.served", case_id=case, case_number=f"YQ-{case}", payload={},
                        created_at=DUE, attempts=0) for i, case in enumerate([1, 1, 1, 2, 2, 1], start=1)]
     for ev in events:
