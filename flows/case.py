@@ -42,7 +42,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Completed
 
-from flows.common import RETRY_DELAYS, schedule_timers, transient_only
+from flows.common import RETRY_DELAYS, retried, schedule_timers, transient_only
 from flows.specs import timer_specs
 from models.types import utcnow
 from services import process
@@ -64,29 +64,26 @@ class CaseUpdate(RunInput):
     topic: str
 
 
-@task(name="read-case", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
 def read_case(case_number: str) -> process.CaseProgress:
-    return process.case_progress(case_number=case_number)
-
-
-@task(name="deliver-document", retries=4, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only, cache_policy=NO_CACHE)
-def deliver_document(document_id: int) -> None:
-    from services.delivery import deliver_document as deliver
-
-    deliver(document_id=document_id)
+    """The case as it stands: a read, done in the run's body (not a task run of its own, whose records
+    the manager does not need), tried again as a task would be if the database was briefly away."""
+    return retried(lambda: process.case_progress(case_number=case_number))
 
 
 @task(name="serve-notice", task_run_name="serve-notice-{notice_id}", retries=3, retry_delay_seconds=RETRY_DELAYS,
       retry_condition_fn=transient_only, cache_policy=NO_CACHE)
 def serve_notice(case_number: str, notice_id: int) -> bool:
-    """Issue the confirmation notice (确权通知书) and send it to the rights holder, once."""
+    """Issue the confirmation notice (确权通知书) and send it to the rights holder, once. A failed mail
+    fails the task, whose retry issues nothing new (the notice's document exists) and mails again, as
+    often as ``MAIL_ATTEMPTS`` asks (then an officer serves it by hand, ``serve_manually``)."""
     key = process.notice_sent_key(notice_id)
     if process.step_done(key=key) is not None:
         return False
+    from services.delivery import deliver_document
     from services.documents import issue_for_notice
 
     doc = issue_for_notice(notice_id=notice_id)
-    deliver_document(doc.id)
+    deliver_document(document_id=doc.id)
     return process.mark_step_done(key=key, case_number=case_number, action="notice.sent",
                                   result={"notice_id": notice_id, "documents": [doc.number]})
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from models.rules.errors import LockContention, YunqueError
+
+T = TypeVar("T")
 
 #: "flow name/deployment name" of each deployment in prefect.yaml
 CASE_PROCESS = "case-process/case-process"
@@ -20,19 +23,38 @@ RECONCILE = "reconcile/reconcile"
 RETRY_DELAYS = [2, 10, 30, 60]
 
 
+def transient(error: BaseException) -> bool:
+    """Whether a step that failed with ``error`` is worth trying again: a broken rule (``YunqueError``)
+    or malformed input (``ValidationError``) is not, and fails the run at once, visibly. ``LockContention``
+    (a deadlock the database broke, a lock timeout) is: the step was rolled back whole. So is everything
+    else (timeouts, refused connections, 5xx)."""
+    return isinstance(error, LockContention) or not isinstance(error, (YunqueError, ValidationError))
+
+
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a failed task only when the failure is transient: a broken rule (``YunqueError``) or
-    malformed input (``ValidationError``) fails the run at once, visibly. ``LockContention`` (a deadlock
-    the database broke, a lock timeout) is transient: the step was rolled back whole and is tried again."""
+    """Prefect's retry condition for a failed task: retried only when the failure is ``transient``."""
     try:
         state.result(raise_on_failure=True)
-    except LockContention:
-        return True
-    except (YunqueError, ValidationError):
-        return False
-    except Exception:  # noqa: BLE001 - everything else (timeouts, refused connections, 5xx) is worth a retry
-        return True
+    except Exception as e:  # noqa: BLE001 - judged by transient()
+        return transient(e)
     return False
+
+
+def retried(step: Callable[[], T], *, delays: Sequence[float] = RETRY_DELAYS) -> T:
+    """``step()``, tried again after each of ``delays`` while it fails ``transient``-ly, as a task with
+    ``retry_condition_fn=transient_only`` is: for a step in a flow's body not worth a task run of its
+    own (each task run is several writes to the Prefect server's database, and on SQLite every write
+    waits for the others)."""
+    import time
+
+    for wait in delays:
+        try:
+            return step()
+        except Exception as e:
+            if not transient(e):
+                raise
+            time.sleep(wait)
+    return step()
 
 
 #: timers created in one request (the Prefect server takes at most 100)
