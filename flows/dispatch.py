@@ -14,8 +14,9 @@ function of the case run's state and the event, with a test per branch); this mo
 - a decision's follow-up (documents, mail, artifact) is submitted at once as a background task to the
   warm task worker (``flows/tasks.py``), and so is the keeping of the case's timers (a new deadline's
   created, an answered notice's cancelled: one task per case and round);
-- what a round asks of the Prefect server is asked on a few threads at once (``_Round``), so that
-  one request the server makes wait does not hold up the round;
+- what a round asks of the Prefect server is asked on a few threads at once (``InFlight``), and the
+  next rounds do not wait for the answers: an event is marked once its requests succeeded, and only
+  the later events of a case whose run is being started, resumed or completed wait for it;
 - while the run is busy a waking event stays in the outbox and is looked at again on the next round.
 
 A thread beside the rounds keeps the clock (``keep_time``): it looks for legal deadlines that have
@@ -37,7 +38,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -112,6 +115,21 @@ def resume_case_run(p: process.CaseProgress, ev: process.EventOut) -> str:
     return str(p.flow_run_id)
 
 
+def complete_case_run(p: process.CaseProgress) -> str | None:
+    """Complete the settled case's run where it waits (``flows.case.complete_waiting_run``); returns
+    its id, or None if it was no longer waiting (resumed or ended meanwhile, by another dispatcher:
+    it then reads the settled case and ends by itself)."""
+    from prefect.client.orchestration import get_client
+
+    from flows.case import complete_waiting_run
+
+    with get_client(sync_client=True) as client:
+        if complete_waiting_run(client, p):
+            return str(p.flow_run_id)
+    log.info("case %s: run %s was no longer waiting to be completed", p.case_number, p.flow_run_id)
+    return None
+
+
 def _run_of(client: Any, p: process.CaseProgress) -> CaseRun:
     if p.flow_run_id is None:
         return CaseRun(RunState.NONE, p.runs_started)
@@ -123,27 +141,21 @@ def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CasePro
     """One step of a plan; returns the case's progress as it now is (a new run id)."""
     from flows import tasks
 
-    client, report = rnd.client, rnd.report
     if step == Step.FOLLOW_UP:
-        rnd.submit(ev, report.submitted, tasks.submit, tasks.follow_up_decision,
+        rnd.submit(ev, "submitted", tasks.submit, tasks.follow_up_decision,
                    decision_id=int(ev.payload["decision_id"]))
     elif step in (Step.SCHEDULE_TIMERS, Step.CANCEL_TIMERS):
         if p.case_number not in rnd.timed:  # nine notices served or answered at once: one task for all
             rnd.timed.add(p.case_number)
-            rnd.submit(ev, report.submitted, tasks.submit, tasks.keep_case_timers, case_number=p.case_number)
+            rnd.submit(ev, "submitted", tasks.submit, tasks.keep_case_timers, case_number=p.case_number)
     elif step in (Step.START_RUN, Step.REPLACE_RUN):
         # the later events of the case in this round need no run id: the run is WOKEN for them
-        rnd.submit(ev, report.started, start_case_run, p, replacing=p.flow_run_id if step == Step.REPLACE_RUN else None)
+        rnd.submit(ev, "started", start_case_run, p, replacing=p.flow_run_id if step == Step.REPLACE_RUN else None)
         return p.model_copy(update={"runs_started": p.runs_started + 1})
     elif step == Step.RESUME_RUN:
-        rnd.submit(ev, report.resumed, resume_case_run, p, ev)
+        rnd.submit(ev, "resumed", resume_case_run, p, ev)
     elif step == Step.COMPLETE_RUN:
-        from flows.case import complete_waiting_run
-
-        if complete_waiting_run(client, p):
-            report.completed.append(str(p.flow_run_id))
-        else:  # resumed or ended meanwhile (another dispatcher): it reads the settled case and ends itself
-            log.info("case %s: run %s was no longer waiting to be completed", p.case_number, p.flow_run_id)
+        rnd.submit(ev, "completed", complete_case_run, p)
     elif step == Step.LEAVE_TO_MANAGER:
         # cancelled by a manager, or failing again and again: a person must look; the event is not
         # lost, it stays in the timeline and the outbox row keeps the reason
@@ -159,33 +171,109 @@ def event_of(ev: process.EventOut, p: process.CaseProgress | None = None) -> Eve
                  to_serve=p is not None and bool(p.to_serve))
 
 
+#: a request to the Prefect server that takes longer than this is logged (the server made it wait)
+SLOW_REQUEST_S = 2.0
+
+
+def _timed(ev: process.EventOut, call: Callable[..., str | None], *args: Any, **kwargs: Any) -> str | None:
+    t0 = time.monotonic()
+    try:
+        return call(*args, **kwargs)
+    finally:
+        if (took := time.monotonic() - t0) > SLOW_REQUEST_S:
+            log.info("event %s (%s): %s took %.1f s", ev.id, ev.topic, getattr(call, "__name__", call), took)
+
+
+#: the requests that change a case's run (the lists of ``DispatchReport`` they go into)
+RUN_REQUESTS = frozenset({"started", "resumed", "completed"})
+
+
+class InFlight:
+    """What the rounds asked of the Prefect server (a run started, resumed or completed, a follow-up or
+    the timers submitted) and is not answered yet, asked on the ``SUBMITTERS`` threads of ``submitters``.
+
+    Each request is a write, and on SQLite one that meets another write waits in Prefect's client
+    (2 s, 4, 8, 16) before it is tried again. Asked one after another, such waits held every later
+    event of the round (measured on 10 cases: their decisions waited 70 s in the outbox, median); a
+    round that waited for all its answers held every case behind its slowest one (a round of 63 s, 10
+    cases: decisions waited 72 s, median; 5.75 cases a minute). So a round goes on without the answers
+    (10.7 cases a minute, same probe and machine): an event is marked dispatched once every request
+    made for it has succeeded (``collect``), and until then only the later events of its own case
+    wait, and only while its run is being started, resumed or completed (``cases``)."""
+
+    def __init__(self, submitters: Executor) -> None:
+        self.submitters = submitters
+        self.requests: list[tuple[process.EventOut, str, Future[str | None]]] = []
+
+    def submit(self, ev: process.EventOut, into: str, call: Callable[..., str | None], *args: Any,
+               **kwargs: Any) -> None:
+        """``call`` for ``ev`` on a submitter thread; its result (unless None) goes ``into`` that list
+        of the report of the round that collects it."""
+        future = self.submitters.submit(contextvars.copy_context().run, _timed, ev, call, *args, **kwargs)
+        self.requests.append((ev, into, future))
+
+    @property
+    def events(self) -> set[int]:
+        return {ev.id for ev, _, _ in self.requests}
+
+    @property
+    def unanswered(self) -> list[Future[str | None]]:
+        return [f for _, _, f in self.requests if not f.done()]
+
+    @property
+    def cases(self) -> set[int]:
+        """The cases whose run is being started, resumed or completed: their later events wait (they
+        are decided on the run's state). A follow-up or the timers' task asked for holds nothing back:
+        each is idempotent and reads what it needs when it runs."""
+        return {ev.case_id for ev, into, _ in self.requests if into in RUN_REQUESTS and ev.case_id is not None}
+
+    def collect(self, report: DispatchReport, *, wait: bool = False) -> None:
+        """The events whose requests were all answered (every event's, if ``wait``): marked dispatched
+        in ``report`` if every request succeeded. One that failed is not handed on: it stays in the
+        outbox with the error and is decided again next round (a follow-up and the timers' task are
+        idempotent, and the timers' task reads the whole case, so it also covers the events of the
+        case handed on without a task of their own; a run created before the failure is found then,
+        busy or paused, and a run the warm task worker was not offered is taken by the process worker
+        when due)."""
+        if wait:
+            futures_wait([f for _, _, f in self.requests])
+        open_ = {ev.id for ev, _, f in self.requests if not f.done()}
+        answered = [r for r in self.requests if r[0].id not in open_]
+        self.requests = [r for r in self.requests if r[0].id in open_]
+        failed: dict[int, str] = {}
+        for ev, into, future in answered:
+            try:
+                if (result := future.result()) is not None:
+                    getattr(report, into).append(result)
+            except Exception as e:  # noqa: BLE001 - Prefect unreachable: the event waits for the next round
+                failed.setdefault(ev.id, f"{type(e).__name__}: {e}")
+        for event_id in dict.fromkeys(ev.id for ev, _, _ in answered):
+            if event_id not in failed:
+                report.dispatched.append(event_id)
+                continue
+            report.error = report.error or failed[event_id]
+            report.waiting.append(event_id)
+            process.note_dispatch_failure(event_id=event_id, error=failed[event_id])
+
+
 class _Round:
-    """One dispatch round: the cases' progress and runs as this round has changed them, and the
-    background tasks it submitted.
+    """One dispatch round: the cases' progress and runs as this round has changed them, and what it
+    asked of the Prefect server (``InFlight``)."""
 
-    What a step asks of the Prefect server (a run started or resumed, a follow-up or the timers
-    submitted) is done on ``SUBMITTERS`` threads while the round goes on: each is a write, and on
-    SQLite one that meets another write waits 2 s in Prefect's client before it is tried again; one
-    after another, such waits held every later event of the round (measured on 10 cases: their
-    decisions waited 70 s in the outbox, median, and their confirmations 57 s)."""
-
-    def __init__(self, client: Any, report: DispatchReport, submitters: Executor) -> None:
-        self.client, self.report, self.submitters = client, report, submitters
-        self.blocked: set[int] = set()  # cases whose later events wait for the next round
+    def __init__(self, client: Any, report: DispatchReport, inflight: InFlight) -> None:
+        self.client, self.report, self.inflight = client, report, inflight
+        self.blocked: set[int] = inflight.cases  # cases whose later events wait for a later round
         self.progress: dict[int, process.CaseProgress] = {}
         self.runs: dict[int, CaseRun] = {}
         self.timed: set[str] = set()  # cases whose timers this round submitted: the task reads the whole case
-        self.submissions: list[tuple[int, list[str], Future[str]]] = []
 
-    def submit(self, ev: process.EventOut, into: list[str], call: Callable[..., str], *args: Any,
+    def submit(self, ev: process.EventOut, into: str, call: Callable[..., str | None], *args: Any,
                **kwargs: Any) -> None:
-        """``call`` for ``ev`` on a submitter thread; its result goes ``into`` the report once the
-        round settles."""
-        future = self.submitters.submit(contextvars.copy_context().run, call, *args, **kwargs)
-        self.submissions.append((ev.id, into, future))
+        self.inflight.submit(ev, into, call, *args, **kwargs)
 
     def handle(self, ev: process.EventOut) -> None:
-        """Decide on one event, carry the plan out, and note whether it was handed on or waits."""
+        """Decide on one event, carry the plan out, and note whether it was handed on, is in flight
+        (marked once its requests are answered) or waits."""
         if ev.case_id is not None and ev.case_id in self.blocked:
             self.report.waiting.append(ev.id)
             return
@@ -201,54 +289,53 @@ class _Round:
         if plan.waits:
             self.blocked.add(ev.case_id)  # type: ignore[arg-type]
             self.report.waiting.append(ev.id)
-        else:
+        elif ev.id not in self.inflight.events:
             self.report.dispatched.append(ev.id)
 
     def settle(self) -> None:
-        """Wait for the round's submissions. An event whose submission failed is not handed on: it
-        stays in the outbox with the error and is decided again next round (a follow-up and the
-        timers' task are idempotent, and the timers' task reads the whole case, so it also covers the
-        events of the case this round handed on without a task of their own; a run created before
-        the failure is found then, busy or paused, and a run the warm task worker was not offered is
-        taken by the process worker when due)."""
-        for event_id, into, future in self.submissions:
-            try:
-                into.append(future.result())
-            except Exception as e:  # noqa: BLE001 - Prefect unreachable: the event waits for the next round
-                error = f"{type(e).__name__}: {e}"
-                self.report.error = self.report.error or error
-                if event_id in self.report.dispatched:
-                    self.report.dispatched.remove(event_id)
-                    self.report.waiting.append(event_id)
-                    process.note_dispatch_failure(event_id=event_id, error=error)
+        """Wait for the answers to every request in flight, and note them (``InFlight.collect``)."""
+        self.inflight.collect(self.report, wait=True)
 
 
-#: threads on which a round submits background tasks
+#: threads on which the rounds make their requests to the Prefect server
 SUBMITTERS = 4
 
 
-def dispatch_once(*, limit: int = 200, now: datetime | None = None) -> DispatchReport:
+def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: InFlight | None = None
+                  ) -> DispatchReport:
     """One round over the outbox. Events of one case are handled in order; when one must wait, the
     later events of the same case wait with it. A failure (Prefect unreachable, a case unreadable)
-    ends the round: the event and those after it are tried again next round."""
+    ends the round: the event and those after it are tried again next round.
+
+    With ``inflight`` (the dispatcher's, kept from round to round), the round first notes the
+    requests of earlier rounds that were answered, and does not wait for its own; without, it waits
+    for them."""
     from prefect.client.orchestration import get_client
 
     report = DispatchReport()
-    events = process.pending_events(limit=limit)
-    if not events:
-        return report
-    with get_client(sync_client=True) as client, ThreadPoolExecutor(SUBMITTERS, "submit") as submitters:
-        rnd = _Round(client, report, submitters)
-        for ev in events:
-            try:
-                rnd.handle(ev)
-            except Exception as e:  # noqa: BLE001 - Prefect unreachable, or the case unreadable: retry later
-                report.error = f"{type(e).__name__}: {e}"
-                process.note_dispatch_failure(event_id=ev.id, error=report.error)
-                report.waiting.append(ev.id)
-                break
-        rnd.settle()
-    process.mark_dispatched(event_ids=report.dispatched, now=now)
+    with ExitStack() as own:
+        if inflight is None:
+            inflight = InFlight(own.enter_context(ThreadPoolExecutor(SUBMITTERS, "submit")))
+            own.callback(inflight.collect, report, wait=True)
+        inflight.collect(report)
+        asked = inflight.events | set(report.dispatched)  # the answered are marked at the round's end
+        events = [ev for ev in process.pending_events(limit=limit) if ev.id not in asked]
+        busy = inflight.cases
+        if any(ev.case_id is None or ev.case_id not in busy for ev in events):  # else all wait: nothing to ask
+            with get_client(sync_client=True) as client:
+                rnd = _Round(client, report, inflight)
+                for ev in events:
+                    try:
+                        rnd.handle(ev)
+                    except Exception as e:  # noqa: BLE001 - Prefect unreachable, or the case unreadable: retry later
+                        report.error = f"{type(e).__name__}: {e}"
+                        process.note_dispatch_failure(event_id=ev.id, error=report.error)
+                        report.waiting.append(ev.id)
+                        break
+        else:
+            report.waiting += [ev.id for ev in events]
+    if report.dispatched:
+        process.mark_dispatched(event_ids=report.dispatched, now=now)
     return report
 
 
@@ -326,22 +413,34 @@ def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
                              kwargs={"stop": stop, "reconcile_every": reconcile_every}, name="clock", daemon=True)
     clock.start()
     failing = False
-    while not stop.is_set():
+    with ThreadPoolExecutor(SUBMITTERS, "submit") as submitters:
+        inflight = InFlight(submitters)
+        while not stop.is_set():
+            try:
+                report = dispatch_once(inflight=inflight)
+            except Exception as e:  # noqa: BLE001 - the database or Prefect is down: keep trying
+                report = DispatchReport(error=f"{type(e).__name__}: {e}")
+            if report.error and not failing:
+                log.warning("dispatch paused: %s (events wait in the outbox)", report.error)
+            elif failing and not report.error:
+                log.info("dispatch resumed")
+            failing = report.error is not None
+            if report.dispatched or report.started or report.submitted:
+                log.info("dispatched %d event(s), resumed %d run(s), completed %d, started %d, submitted %d task(s)",
+                         len(report.dispatched), len(report.resumed), len(report.completed), len(report.started),
+                         len(report.submitted))
+            if report.dispatched and not report.error:
+                stop.wait(0.05)
+            elif inflight.requests:  # the next round when an answer comes (or an event may have)
+                futures_wait(inflight.unanswered, timeout=interval, return_when=FIRST_COMPLETED)
+            else:
+                stop.wait(interval * (5 if failing else 1))
+        last = DispatchReport()  # what was asked before the stop is marked, not asked again at the next start
+        inflight.collect(last, wait=True)
         try:
-            report = dispatch_once()
-        except Exception as e:  # noqa: BLE001 - the database or Prefect is down: keep trying
-            report = DispatchReport(error=f"{type(e).__name__}: {e}")
-        if report.error and not failing:
-            log.warning("dispatch paused: %s (events wait in the outbox)", report.error)
-        elif failing and not report.error:
-            log.info("dispatch resumed")
-        failing = report.error is not None
-        if report.dispatched or report.started or report.submitted:
-            log.info("dispatched %d event(s), resumed %d run(s), completed %d, started %d, submitted %d task(s)",
-                     len(report.dispatched), len(report.resumed), len(report.completed), len(report.started),
-                     len(report.submitted))
-        busy = bool(report.dispatched) and not report.error
-        stop.wait(0.05 if busy else (interval * (5 if failing else 1)))
+            process.mark_dispatched(event_ids=last.dispatched)
+        except Exception as e:  # noqa: BLE001 - the database is down: the events are handed on again (idempotent)
+            log.warning("at stop: %d event(s) not marked: %s: %s", len(last.dispatched), type(e).__name__, e)
     clock.join(30)
 
 

@@ -109,7 +109,7 @@ def test_the_clock_keeps_time_while_a_long_outbox_is_handed_on(monkeypatch) -> N
     stop = threading.Event()
     ticks: list[float] = []
 
-    def slow_round() -> dispatch.DispatchReport:  # after an outage: hundreds of events in the outbox
+    def slow_round(**_: Any) -> dispatch.DispatchReport:  # after an outage: hundreds of events in the outbox
         stop.wait(5)
         return dispatch.DispatchReport()
 
@@ -137,13 +137,13 @@ def test_the_notices_of_a_case_served_at_once_get_their_timers_from_one_task(mon
 
     monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: progress(case_number))
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
-    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport(), submitters=ThreadPoolExecutor(1))
+    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport(), inflight=dispatch.InFlight(ThreadPoolExecutor(1)))
     events = [EventOut(id=i, topic="notice.served", case_id=case, case_number=f"YQ-{case}", payload={},
                        created_at=DUE, attempts=0) for i, case in enumerate([1, 1, 1, 2, 2, 1], start=1)]
     for ev in events:
         rnd.handle(ev)
     rnd.settle()
-    assert rnd.report.dispatched == [1, 2, 3, 4, 5, 6]
+    assert sorted(rnd.report.dispatched) == [1, 2, 3, 4, 5, 6]
     assert submitted == [("keep-case-timers", {"case_number": "YQ-1"}), ("keep-case-timers", {"case_number": "YQ-2"})]
 
 
@@ -156,7 +156,7 @@ def _round_of(monkeypatch, submit) -> Any:  # noqa: ANN001
         case_number=case_number, case_id=int(case_number[3:]), flow_run_id="r", runs_started=1, last_event_id=0,
         notices=[], decisions=[]))
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
-    return dispatch._Round(client=None, report=dispatch.DispatchReport(), submitters=ThreadPoolExecutor(4))
+    return dispatch._Round(client=None, report=dispatch.DispatchReport(), inflight=dispatch.InFlight(ThreadPoolExecutor(4)))
 
 
 def _event(i: int, topic: str, case: int, **payload: Any) -> Any:
@@ -174,7 +174,7 @@ def test_a_round_gives_one_timers_task_a_case_and_a_follow_up_a_decision(monkeyp
                _event(5, "decision.made", 1, decision_id=6)]:
         rnd.handle(ev)
     rnd.settle()
-    assert rnd.report.dispatched == [1, 2, 3, 4, 5] and rnd.report.error is None
+    assert sorted(rnd.report.dispatched) == [1, 2, 3, 4, 5] and rnd.report.error is None
     assert sorted(submitted, key=str) == sorted([
         ("keep-case-timers", {"case_number": "YQ-1"}), ("keep-case-timers", {"case_number": "YQ-2"}),
         ("follow-up-decision", {"decision_id": 5}), ("follow-up-decision", {"decision_id": 6})], key=str)
@@ -204,3 +204,58 @@ def test_a_failed_submission_leaves_its_event_in_the_outbox_and_the_others_go_on
     assert sorted(rnd.report.submitted) == ["task-5", "timers-YQ-1", "timers-YQ-2"]
     assert noted == [(2, "ConnectionError: the Prefect server did not answer")]
     assert rnd.report.error == "ConnectionError: the Prefect server did not answer"
+
+
+def test_rounds_go_on_while_requests_wait_and_only_a_run_being_started_holds_its_case(monkeypatch) -> None:  # noqa: ANN001
+    """Rounds go on while the Prefect server makes a request wait: an event is marked in the round that
+    finds its requests answered; a follow-up asked for holds nothing back, a run being started holds
+    the later events of its case (they are decided on the run's state)."""
+    import contextlib
+    import threading
+
+    outbox = [_event(1, "decision.made", 1, decision_id=5), _event(4, "case.opened", 3)]
+    marked: list[int] = []
+    answer = threading.Event()
+    runs = {3: dispatch.RunState.NONE}
+
+    def submit(t: Any, **kw: Any) -> str:
+        if kw.get("decision_id") == 5:
+            assert answer.wait(10)
+        return f"{t.name}-{kw.get('decision_id') or kw.get('case_number')}"
+
+    def start_case_run(p: Any, replacing: str | None = None) -> str:
+        assert answer.wait(10)
+        runs[p.case_id] = dispatch.RunState.PAUSED
+        return f"run-{p.case_number}"
+
+    _round_of(monkeypatch, submit)
+    monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(
+        runs.get(p.case_id, dispatch.RunState.PAUSED), 1))
+    monkeypatch.setattr(dispatch, "start_case_run", start_case_run)
+    monkeypatch.setattr(dispatch.process, "pending_events", lambda limit: [ev for ev in outbox if ev.id not in marked])
+    monkeypatch.setattr(dispatch.process, "mark_dispatched", lambda event_ids, now=None: marked.extend(event_ids))
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: contextlib.nullcontext())
+    inflight = dispatch.InFlight(ThreadPoolExecutor(4))
+
+    def answered(*event_ids: int) -> None:
+        for ev, _, f in inflight.requests:
+            if ev.id in event_ids:
+                f.result(10)
+
+    first = dispatch.dispatch_once(inflight=inflight)
+    assert first.dispatched == [] and inflight.events == {1, 4}  # not answered yet
+    outbox += [_event(2, "notice.answered", 1, notice_id=11), _event(3, "decision.made", 2, decision_id=6),
+               _event(5, "notice.served", 3, notice_id=31)]
+    second = dispatch.dispatch_once(inflight=inflight)
+    assert second.waiting == [5] and inflight.events == {1, 2, 3, 4}  # case 3's run is being started
+    answered(2, 3)
+    third = dispatch.dispatch_once(inflight=inflight)
+    assert sorted(third.dispatched) == [2, 3] and third.waiting == [5]
+    answer.set()
+    answered(1, 4)
+    fourth = dispatch.dispatch_once(inflight=inflight)
+    assert sorted(fourth.dispatched) == [1, 4] and fourth.started == ["run-YQ-3"]
+    assert "follow-up-decision-5" in fourth.submitted and inflight.events == {5}  # case 3 free: its timers asked
+    answered(5)
+    assert dispatch.dispatch_once(inflight=inflight).dispatched == [5]
+    assert sorted(marked) == [1, 2, 3, 4, 5]  # each once
