@@ -137,7 +137,8 @@ def test_the_notices_of_a_case_served_at_once_get_their_timers_from_one_task(mon
 
     monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: progress(case_number))
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
-    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport(), inflight=dispatch.InFlight(ThreadPoolExecutor(1)))
+    rnd = dispatch._Round(client=None, report=dispatch.DispatchReport(),
+                          inflight=dispatch.InFlight(ThreadPoolExecutor(1)))
     events = [EventOut(id=i, topic="notice.served", case_id=case, case_number=f"YQ-{case}", payload={},
                        created_at=DUE, attempts=0) for i, case in enumerate([1, 1, 1, 2, 2, 1], start=1)]
     for ev in events:
@@ -156,7 +157,8 @@ def _round_of(monkeypatch, submit) -> Any:  # noqa: ANN001
         case_number=case_number, case_id=int(case_number[3:]), flow_run_id="r", runs_started=1, last_event_id=0,
         notices=[], decisions=[]))
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(dispatch.RunState.PAUSED, 1))
-    return dispatch._Round(client=None, report=dispatch.DispatchReport(), inflight=dispatch.InFlight(ThreadPoolExecutor(4)))
+    return dispatch._Round(client=None, report=dispatch.DispatchReport(),
+                           inflight=dispatch.InFlight(ThreadPoolExecutor(4)))
 
 
 def _event(i: int, topic: str, case: int, **payload: Any) -> Any:
@@ -206,7 +208,8 @@ def test_a_failed_submission_leaves_its_event_in_the_outbox_and_the_others_go_on
     assert rnd.report.error == "ConnectionError: the Prefect server did not answer"
 
 
-def test_rounds_go_on_while_requests_wait_and_only_a_run_being_started_holds_its_case(monkeypatch) -> None:  # noqa: ANN001
+def test_rounds_go_on_while_requests_wait_and_only_a_run_being_started_holds_its_case(
+        monkeypatch) -> None:  # noqa: ANN001
     """Rounds go on while the Prefect server makes a request wait: an event is marked in the round that
     finds its requests answered; a follow-up asked for holds nothing back, a run being started holds
     the later events of its case (they are decided on the run's state)."""
