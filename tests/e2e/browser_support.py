@@ -147,33 +147,72 @@ def sign_in(browser: Any, stack: dict[str, Any], user: str, path: str = "/", **c
     """A new browser context (one person) signed in with a password; the session is an HttpOnly cookie."""
     page = new_page(browser, **context)
     ctx = page.context
-    page.goto(stack["url"] + "/")
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码", exact=True).fill(stack["passwords"][user])
-    page.get_by_role("button", name="登录").click()
-    # attached, not visible: on a phone the sidebar with the sign-out button starts folded away
-    page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
+    password_sign_in(page, stack, user)
     cookie = next(c for c in ctx.cookies() if c["name"] == "yq_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert "yq_session" not in page.evaluate("document.cookie")  # page scripts cannot read the session
     if path != "/":
-        page.goto(stack["url"] + path)
+        goto(page, stack["url"] + path)
     return page
 
 
-def settled(page: Any, timeout: float = 30_000) -> None:
+def settled(page: Any, timeout: float | None = None) -> None:
     """Wait until the page's script has finished its run and nothing on it is stale (being redrawn).
 
     A click or a pick made while a rerun is redrawing the page lands on an element about to be
-    replaced, and is lost; a person would see the page change under the mouse and do it again."""
+    replaced, and is lost; a person would see the page change under the mouse and do it again. The wait
+    is the page's default timeout unless ``timeout`` (ms) is given."""
     page.wait_for_function("""() => { const app = document.querySelector('[data-testid=stApp]');
         return app && app.dataset.testScriptState === 'notRunning' && !document.querySelector('[data-stale=true]'); }""",
                            timeout=timeout)
 
 
+def click(target: Any) -> None:
+    """Click ``target`` (a locator) once it is drawn and its page has settled."""
+    target.wait_for()
+    settled(target.page)
+    target.click()
+
+
+def fill(target: Any, text: str) -> None:
+    """Type ``text`` into ``target`` (a locator) once it is drawn and its page has settled."""
+    target.wait_for()
+    settled(target.page)
+    target.fill(text)
+
+
+def goto(page: Any, url: str) -> None:
+    """Open ``url`` and wait for the page's first run to finish (until then what it shows is not final)."""
+    page.goto(url)
+    settled(page)
+
+
+def password_sign_in(page: Any, stack: dict[str, Any], user: str) -> None:
+    """Sign in as ``user`` with the password form, typed once the sign-in page has settled; returns once
+    the signed-in page has settled."""
+    goto(page, stack["url"] + "/")
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码", exact=True).fill(stack["passwords"][user])
+    page.get_by_role("button", name="登录").click()
+    # attached, not visible: on a phone the sidebar with the sign-out button starts folded away
+    page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
+    settled(page)
+
+
+def _language(page: Any, name: str, sign_out: str) -> None:
+    """Choose the language ``name`` once the page has settled; returns once the page, drawn again in that
+    language (its sign-out button reads ``sign_out``), has settled."""
+    click(page.get_by_role("radio", name=name))
+    page.get_by_role("button", name=sign_out).wait_for()
+    settled(page)
+
+
 def english(page: Any) -> None:
-    page.get_by_role("radio", name="English").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    _language(page, "English", "Sign out")
+
+
+def chinese(page: Any) -> None:
+    _language(page, "中文", "退出登录")
 
 
 # --- the live viewing (实时连线): shared by tests/e2e/test_browser_live.py and bench/live_snapshot.py ---
@@ -211,11 +250,7 @@ def live_sign_in(browser: Any, stack: dict[str, Any], user: str, path: str, **co
     """``sign_in`` with more patience: three people's media share a 2-core machine."""
     page = new_page(browser, **context)
     page.set_default_timeout(90_000)
-    page.goto(stack["url"] + "/")
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码", exact=True).fill(stack["passwords"][user])
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").or_(page.get_by_role("button", name="Sign out")).wait_for(state="attached")
+    password_sign_in(page, stack, user)
     page.goto(stack["url"] + path)
     return page
 

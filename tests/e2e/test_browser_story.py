@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import chromium, english, shot, sign_in, start_app, use_app_database
+from tests.e2e.browser_support import chromium, click, english, fill, goto, shot, sign_in, start_app, use_app_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -27,7 +28,18 @@ def browser(stack: dict) -> Iterator[object]:
         yield b
 
 
+def _select_task(page: Any, case_number: str) -> None:
+    """Select the case's confirmation task in the inbox, once the page has settled (the task list reruns
+    by itself every 10 seconds, and a run under way would put the selection back)."""
+    click(page.get_by_label("Select tasks (several at once)"))
+    page.keyboard.type(f"Confirm the lines of {case_number}")  # the task's title, in words: its one option
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+
+
 def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, browser) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
     from services.demo import seed_shipment
     from models.types import utcnow
 
@@ -44,10 +56,10 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     site.get_by_role("heading", name="Register a seizure").wait_for()
     site.locator("input[type=file]").first.set_input_files(str(lines_csv))
     site.get_by_text("T2019-40001").wait_for(state="attached")  # CHANEL's recordation, matched before submitting
-    site.get_by_label("Declaration no.").fill(seed["declaration_no"])
-    site.get_by_label("Consignor").fill(seed["consignor"]["name"])
-    site.get_by_label("Unified social credit code").fill(seed["consignor"]["uscc"])
-    site.get_by_role("button", name="Register and suspend release").click()
+    fill(site.get_by_label("Declaration no."), seed["declaration_no"])
+    fill(site.get_by_label("Consignor"), seed["consignor"]["name"])
+    fill(site.get_by_label("Unified social credit code"), seed["consignor"]["uscc"])
+    click(site.get_by_role("button", name="Register and suspend release"))
     site.get_by_text("registered; 9 rights holders notified").wait_for()
     case_number = site.get_by_text("registered; 9 rights holders notified").inner_text().split()[1]
     assert case_number.startswith("YQ-")
@@ -58,22 +70,16 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     ipr = sign_in(browser, stack, "ipr.li")
     english(ipr)
     ipr.get_by_text("refreshed").first.wait_for()
-    ipr.get_by_label("Select tasks (several at once)").click()
-    ipr.keyboard.type(f"Confirm the lines of {case_number}")  # the task's title, in words: its one option
-    ipr.keyboard.press("Enter")
-    ipr.keyboard.press("Escape")
-    ipr.get_by_role("button", name="Claim", exact=True).click()
-    ipr.get_by_role("button", name="Yes, claim").click()
+    _select_task(ipr, case_number)
+    click(ipr.get_by_role("button", name="Claim", exact=True))
+    click(ipr.get_by_role("button", name="Yes, claim"))
     ipr.get_by_text("1 task done").wait_for()
-    ipr.get_by_text("Mine", exact=True).click()
-    ipr.get_by_label("Select tasks (several at once)").click()
-    ipr.keyboard.type(f"Confirm the lines of {case_number}")  # the task's title, in words: its one option
-    ipr.keyboard.press("Enter")
-    ipr.keyboard.press("Escape")
-    ipr.get_by_text("some or all lines do not match (released at once)").click()
-    ipr.get_by_role("textbox", name="Lines that do not match").fill("6")
-    ipr.get_by_role("textbox", name="Why they do not match").fill("备案与货物不符: the mark differs from the recorded one")
-    ipr.get_by_role("button", name="Complete", exact=True).click()
+    click(ipr.get_by_text("Mine", exact=True))
+    _select_task(ipr, case_number)
+    click(ipr.get_by_text("some or all lines do not match (released at once)"))
+    fill(ipr.get_by_role("textbox", name="Lines that do not match"), "6")
+    fill(ipr.get_by_role("textbox", name="Why they do not match"), "备案与货物不符: the mark differs from the recorded one")
+    click(ipr.get_by_role("button", name="Complete", exact=True))
     ipr.get_by_text("Task completed.").wait_for()
     shot(ipr, "02-ipr-officer-confirmed")
 
@@ -91,9 +97,9 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     from services.tasks import inbox
 
     (approve,) = [t for t in inbox(actor="ipr.li", kind="approve_viewing") if t.viewing_id == asked.id]
-    ipr.goto(f"{stack['url']}/inbox?task={approve.id}")
-    ipr.get_by_text("approve", exact=True).first.click()
-    ipr.get_by_role("button", name="Complete", exact=True).first.click()
+    goto(ipr, f"{stack['url']}/inbox?task={approve.id}")
+    click(ipr.get_by_text("approve", exact=True).first)
+    click(ipr.get_by_role("button", name="Complete", exact=True).first)
     ipr.get_by_text("Task completed.").wait_for()
     shot(ipr, "02b-ipr-officer-approved-viewing")
     (seen,) = [v for v in viewing.list_viewings(actor="ipr.li", case_number=case_number) if v.id == asked.id]
@@ -102,19 +108,20 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     # 3. NIKE clears its line: released at once.
     nike = sign_in(browser, stack, "nike.agent")
     nike.get_by_role("heading", name="My notices").wait_for()
-    nike.get_by_text("not infringing").first.click()
-    nike.get_by_role("button", name="Submit the answer").click()
+    click(nike.get_by_text("not infringing").first)
+    click(nike.get_by_role("button", name="Submit the answer"))
     nike.get_by_text("Your answer is recorded.").wait_for()
     shot(nike, "03-nike-cleared")
 
     # 4. CHANEL claims its line and applies for detention under its general bond.
     chanel = sign_in(browser, stack, "chanel.agent")
     chanel.get_by_role("heading", name="My notices").wait_for()
-    chanel.get_by_text("infringing", exact=True).first.click()
-    chanel.get_by_text("Apply for detention of the infringing goods").click()
+    click(chanel.get_by_text("infringing", exact=True).first)
+    expect(chanel.get_by_role("checkbox", name="Apply for detention of the infringing goods")).to_be_enabled()
+    click(chanel.get_by_text("Apply for detention of the infringing goods"))
     chanel.get_by_text("Bond required: CN¥20,000.00").wait_for()  # 36,000 x 50 %, at least 20,000 (Meas 23)
     chanel.get_by_text("General bond").wait_for()
-    chanel.get_by_role("button", name="Submit the answer").click()
+    click(chanel.get_by_role("button", name="Submit the answer"))
     chanel.get_by_text("Your answer is recorded.").wait_for()
     shot(chanel, "04-chanel-detained")
 
@@ -127,9 +134,9 @@ def test_seed_story_from_seizure_to_partial_release_and_detention(stack: dict, b
     assert case_number in body
 
     # 6. The IPR officer's case workspace shows the states line by line.
-    ipr.goto(f"{stack['url']}/case?case={case_number}")
+    goto(ipr, f"{stack['url']}/case?case={case_number}")
     ipr.get_by_role("heading", name="Case workspace").wait_for()
-    ipr.get_by_role("tab", name="Notices").click()
+    click(ipr.get_by_role("tab", name="Notices"))
     ipr.get_by_text("CHANEL SARL").first.wait_for(state="attached")
     shot(ipr, "06-case-workspace")
 
@@ -176,7 +183,7 @@ def test_every_bookmark_opens_its_page_signed_in_or_after_signing_in(stack: dict
     ipr.wait_for_url("**/inbox")  # the root opens the role's home under its own address
 
     visitor = new_page(browser)
-    visitor.goto(stack["url"] + "/inbox?task=1")
+    goto(visitor, stack["url"] + "/inbox?task=1")
     visitor.get_by_label("用户名").fill("ipr.chen")
     visitor.get_by_label("密码", exact=True).fill(stack["passwords"]["ipr.chen"])
     visitor.get_by_role("button", name="登录").click()

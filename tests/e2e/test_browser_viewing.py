@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, settled, sign_in, start_app, use_app_database
+from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, click, fill, goto, settled, sign_in, start_app
+from tests.e2e.browser_support import use_app_database
 from tests.e2e.browser_support import shot as _shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -101,14 +102,16 @@ def _take_photo(page: Any) -> None:
 
 def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_browsers(
         stack: dict, browser: Any, case_number: str, people: dict[str, Any]) -> None:
+    from playwright.sync_api import expect
+
     from services.cases import get_case
     from services.viewing import confirmation_times, list_viewings, room_state
 
     # 1. CHANEL's agent asks for a viewing of its notice from the portal.
     chanel = people["chanel"] = sign_in(browser, stack, "chanel.agent")  # the portal is its home page
     chanel.get_by_role("heading", name="My notices").wait_for()
-    chanel.get_by_role("tab", name="Viewing").click()
-    chanel.get_by_role("button", name="Ask for a remote viewing").click()
+    click(chanel.get_by_role("tab", name="Viewing"))
+    click(chanel.get_by_role("button", name="Ask for a remote viewing"))
     chanel.get_by_text(re.compile(r"^#\d+ · requested · ")).wait_for()  # the page reruns and lists the request
     shot(chanel, "01-rights-holder-asked-for-a-viewing")
     use_app_database(stack)
@@ -118,30 +121,31 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     # 2. The IPR officer approves it in the room.
     ipr = people["ipr"] = sign_in(browser, stack, "ipr.li", f"/viewing?viewing={v.id}")
     ipr.get_by_role("heading", name="Viewing room").wait_for()
-    ipr.get_by_role("button", name="Decide").click()
+    click(ipr.get_by_role("button", name="Decide"))
     ipr.get_by_role("button", name="Open the room").wait_for()
     shot(ipr, "02-ipr-officer-approved")
 
     # 3. The site officer opens the room on a phone.
     site = people["site"] = sign_in(browser, stack, "site.wang", f"/viewing?viewing={v.id}", **PHONE)
-    site.get_by_role("button", name="Open the room").click()
+    click(site.get_by_role("button", name="Open the room"))
     site.get_by_role("button", name="Close the room").wait_for()
     site.get_by_text("Capture", exact=True).wait_for()
-    site.get_by_text("Use the camera", exact=True).click()  # ready before any shot is asked for
+    click(site.get_by_text("Use the camera", exact=True))  # ready before any shot is asked for
     site.get_by_role("button", name="Take Photo").wait_for()
     shot(site, "03-site-officer-opened-the-room-on-a-phone")
 
     # 4. The agent joins from the portal and asks for two shots: a guide item and free text.
     chanel.reload()  # the portal does not refresh itself; the room does
-    chanel.get_by_role("tab", name="Viewing").click()
-    chanel.get_by_role("link", name=f"Join viewing room #{v.id}").click()
+    settled(chanel)
+    click(chanel.get_by_role("tab", name="Viewing"))
+    click(chanel.get_by_role("link", name=f"Join viewing room #{v.id}"))
     chanel.get_by_role("heading", name="Viewing room").wait_for()
     chanel.get_by_role("button", name="Ask for a shot").wait_for()  # the room opened: the page followed
     _pick(chanel, "Authentication guide item", f"CHANEL: {GUIDE_ITEM}")
-    chanel.get_by_role("button", name="Ask for a shot").click()
+    click(chanel.get_by_role("button", name="Ask for a shot"))
     chanel.get_by_text("Shot requested.").wait_for()
-    chanel.get_by_role("textbox", name="Shot request", exact=True).fill(FREE_TEXT)
-    chanel.get_by_role("button", name="Ask for a shot").click()
+    fill(chanel.get_by_role("textbox", name="Shot request", exact=True), FREE_TEXT)
+    click(chanel.get_by_role("button", name="Ask for a shot"))
     shots = eventually(lambda: (r := room_state(viewing_id=v.id, actor="chanel.agent").shot_requests)[1:] and r)
     chanel.get_by_text("Shot requested.").wait_for()
     shot(chanel, "04-rights-holder-asked-for-two-shots")
@@ -153,7 +157,7 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     site.get_by_text(FREE_TEXT).wait_for(state="attached")
     _pick(site, "Shot request", f"#{shots[0].id} {GUIDE_ITEM}")
     _take_photo(site)
-    site.get_by_role("button", name="Send as evidence").click()
+    click(site.get_by_role("button", name="Send as evidence"))
     site.get_by_text("Evidence stored.").wait_for()
     shot(site, "05-site-officer-captured-a-photo")
 
@@ -176,19 +180,20 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     assert [s.state for s in room.shot_requests] == ["answered", "open"]
 
     # 7. The agent gives its verdict from the room: infringing, detained under the general bond.
-    chanel.get_by_text("infringing", exact=True).first.click()
-    chanel.get_by_text("Apply for detention of the infringing goods").click()
+    click(chanel.get_by_text("infringing", exact=True).first)
+    expect(chanel.get_by_role("checkbox", name="Apply for detention of the infringing goods")).to_be_enabled()
+    click(chanel.get_by_text("Apply for detention of the infringing goods"))
     chanel.get_by_text("General bond").wait_for()
-    chanel.get_by_role("button", name="Submit the answer").click()
+    click(chanel.get_by_role("button", name="Submit the answer"))
     chanel.get_by_text("Your answer is recorded.").wait_for()
     shot(chanel, "07-rights-holder-answered-from-the-room")
 
     # 8. The case shows the line detained and the confirmation time from the room's opening.
-    ipr.goto(f"{stack['url']}/case?case={case_number}")
+    goto(ipr, f"{stack['url']}/case?case={case_number}")
     ipr.get_by_role("heading", name="Case workspace").wait_for()
     ipr.locator("[data-testid=stDataFrame]").first.get_by_text("detained", exact=True).wait_for(state="attached")
     shot(ipr, "08-case-line-detained")
-    ipr.get_by_role("tab", name="Notices").click()
+    click(ipr.get_by_role("tab", name="Notices"))
     ipr.get_by_text("CHANEL SARL").first.wait_for(state="attached")
     shot(ipr, "09-case-notice-answered")
     (line,) = get_case(case_number=case_number, actor="ipr.li").lines

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser_support import app_database, chromium, english, shot, sign_in, start_app
+from tests.e2e.browser_support import app_database, chinese, chromium, click, english, shot, sign_in, start_app
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -82,8 +82,7 @@ def test_an_empty_date_input_asks_for_year_month_and_day_in_the_users_language(s
     with chromium() as browser:
         page: Any = sign_in(browser, stack, "nike.agent", "/apply")
         if page.get_by_role("button", name="Sign out").count():  # a foreign rights holder starts in English
-            page.get_by_role("radio", name="中文").click()
-            page.get_by_role("button", name="退出登录").wait_for()
+            chinese(page)
         part = '[data-testid="stDateInput"] [role="spinbutton"][data-placeholder="true"][data-type="{}"]'
         page.locator(part.format("year")).first.wait_for()
         shot(page, "widget-words-apply-date")
@@ -116,7 +115,7 @@ def room(stack: dict) -> int:
 def test_the_camera_button_speaks_the_users_language(stack: dict, room: int) -> None:
     with chromium() as browser:
         page: Any = sign_in(browser, stack, "site.wang", f"/viewing?viewing={room}", permissions=["camera"])
-        page.get_by_text("使用摄像头").click()
+        click(page.get_by_text("使用摄像头"))
         button = '[data-testid="stCameraInputButton"]'
         page.locator(button).first.wait_for()
         seen = page.evaluate(SHOWN, button)
@@ -159,7 +158,7 @@ def test_screen_readers_hear_streamlits_own_words_in_the_users_language(stack: d
                                "?.getAttribute('aria-label') === 'Choose date'")
         back = page.evaluate(LABELS)
         assert back["skip"] == "Skip to main content" and back["collapse"] == "Collapse sidebar", back
-        page.get_by_role("radio", name="中文").click()  # the account's own language again, for the tests after
+        chinese(page)  # the account's own language again, for the tests after
         page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
 
 

@@ -19,6 +19,8 @@ import pytest
 from tests.e2e.browser_support import (
     ARTIFACTS,
     chromium,
+    click,
+    goto,
     new_page,
     start_app,
     use_app_database,
@@ -83,8 +85,8 @@ def browser(stack: dict) -> Iterator[Any]:
 def sso_round_trip(browser: Any, stack: dict, user: dict[str, Any]) -> Any:
     """A fresh browser: the sign-in page, the provider's consent page, back in Yunque."""
     page = new_page(browser)
-    page.goto(stack["url"] + "/")
-    page.get_by_role("button", name="统一身份认证登录").click()  # Sign in with single sign-on
+    goto(page, stack["url"] + "/")
+    click(page.get_by_role("button", name="统一身份认证登录"))  # Sign in with single sign-on
     page.get_by_role("heading", name="Authorize Client").wait_for()
     assert page.url.startswith(stack["env"]["YUNQUE_OIDC_METADATA_URL"].split("/.well-known")[0])
     page.get_by_role("button", name=user["sub"], exact=True).click()
@@ -140,7 +142,7 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(
     assert t("page.signin", "zh") not in titles
 
     # A page of another role, typed in the address bar, is not there.
-    page.goto(stack["url"] + "/admin")
+    goto(page, stack["url"] + "/admin")
     page.get_by_role("dialog").get_by_text("Page not found").wait_for()
     assert page.get_by_role("heading", name=t("page.admin", "zh")).count() == 0
     page.keyboard.press("Escape")
@@ -169,8 +171,8 @@ def test_single_sign_on_gives_the_role_and_office_of_the_groups_claim(
 
     # Signing out ends the single sign-on too (the provider asks to confirm the end of its session):
     # back at the sign-in page, and it stays so on reload.
-    page.get_by_role("button", name="退出登录").click()
-    page.get_by_role("button", name="End session").click()
+    click(page.get_by_role("button", name="退出登录"))
+    page.get_by_role("button", name="End session").click()  # the provider's page, not Streamlit's
     page.get_by_role("button", name="统一身份认证登录").wait_for()
     page.reload()
     page.get_by_role("button", name="统一身份认证登录").wait_for()
