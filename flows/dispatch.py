@@ -147,7 +147,7 @@ def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CasePro
     elif step in (Step.SCHEDULE_TIMERS, Step.CANCEL_TIMERS):
         if p.case_number not in rnd.timed:  # nine notices served or answered at once: one task for all
             rnd.timed.add(p.case_number)
-            rnd.submit(ev, "submitted", tasks.submit, tasks.keep_case_timers, case_number=p.case_number)
+            rnd.submit(ev, "submitted", tasks.submit, tasks.keep_case_timers, case_number=p.case_number, later=True)
     elif step in (Step.START_RUN, Step.REPLACE_RUN):
         # the later events of the case in this round need no run id: the run is WOKEN for them
         rnd.submit(ev, "started", start_case_run, p, replacing=p.flow_run_id if step == Step.REPLACE_RUN else None)
@@ -188,6 +188,29 @@ def _timed(ev: process.EventOut, call: Callable[..., str | None], *args: Any, **
 RUN_REQUESTS = frozenset({"started", "resumed", "completed"})
 
 
+@dataclass(frozen=True)
+class Request:
+    """One thing a round asks of the Prefect server for an event: ``call(*args, **kwargs)``, whose
+    answer (unless None) goes ``into`` that list of the report of the round that collects it; ``later``
+    if nobody waits on it (the timers' task), so that it is asked after what a person waits on."""
+
+    ev: process.EventOut
+    into: str
+    call: Callable[..., str | None]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    later: bool = False
+
+
+def _in_turn(chain: list[Request], futures: list[Future[str | None]]) -> None:
+    for r, f in zip(chain, futures, strict=True):
+        f.set_running_or_notify_cancel()
+        try:
+            f.set_result(_timed(r.ev, r.call, *r.args, **r.kwargs))
+        except Exception as e:  # noqa: BLE001 - noted when collected; the next request is asked all the same
+            f.set_exception(e)
+
+
 class InFlight:
     """What the rounds asked of the Prefect server (a run started, resumed or completed, a follow-up or
     the timers submitted) and is not answered yet, asked on the ``SUBMITTERS`` threads of ``submitters``.
@@ -199,18 +222,21 @@ class InFlight:
     cases: decisions waited 72 s, median; 5.75 cases a minute). So a round goes on without the answers
     (10.7 cases a minute, same probe and machine): an event is marked dispatched once every request
     made for it has succeeded (``collect``), and until then only the later events of its own case
-    wait, and only while its run is being started, resumed or completed (``cases``)."""
+    wait, and only while its run is being started, resumed or completed (``cases``).
+
+    The requests of one case in a round are asked one after another (``submit``), what a person waits
+    on first: a decision's follow-up and its case's timers asked at the same moment made the server
+    refuse one of them, and a follow-up refused waited 2 s more (one sample in three)."""
 
     def __init__(self, submitters: Executor) -> None:
         self.submitters = submitters
         self.requests: list[tuple[process.EventOut, str, Future[str | None]]] = []
 
-    def submit(self, ev: process.EventOut, into: str, call: Callable[..., str | None], *args: Any,
-               **kwargs: Any) -> None:
-        """``call`` for ``ev`` on a submitter thread; its result (unless None) goes ``into`` that list
-        of the report of the round that collects it."""
-        future = self.submitters.submit(contextvars.copy_context().run, _timed, ev, call, *args, **kwargs)
-        self.requests.append((ev, into, future))
+    def submit(self, chain: list[Request]) -> None:
+        """Ask ``chain``'s requests one after another on a submitter thread."""
+        futures: list[Future[str | None]] = [Future() for _ in chain]
+        self.requests += [(r.ev, r.into, f) for r, f in zip(chain, futures, strict=True)]
+        self.submitters.submit(contextvars.copy_context().run, _in_turn, chain, futures)
 
     @property
     def events(self) -> set[int]:
@@ -258,7 +284,7 @@ class InFlight:
 
 class _Round:
     """One dispatch round: the cases' progress and runs as this round has changed them, and what it
-    asked of the Prefect server (``InFlight``)."""
+    asks of the Prefect server, by case (``flush`` hands it to ``InFlight``)."""
 
     def __init__(self, client: Any, report: DispatchReport, inflight: InFlight) -> None:
         self.client, self.report, self.inflight = client, report, inflight
@@ -266,10 +292,27 @@ class _Round:
         self.progress: dict[int, process.CaseProgress] = {}
         self.runs: dict[int, CaseRun] = {}
         self.timed: set[str] = set()  # cases whose timers this round submitted: the task reads the whole case
+        self.chains: dict[Any, list[Request]] = {}  # by case (an event without one: by itself)
 
     def submit(self, ev: process.EventOut, into: str, call: Callable[..., str | None], *args: Any,
-               **kwargs: Any) -> None:
-        self.inflight.submit(ev, into, call, *args, **kwargs)
+               later: bool = False, **kwargs: Any) -> None:
+        key = ev.case_id if ev.case_id is not None else ("event", ev.id)
+        self.chains.setdefault(key, []).append(Request(ev, into, call, args, kwargs, later))
+
+    @property
+    def asked(self) -> set[int]:
+        return {r.ev.id for chain in self.chains.values() for r in chain}
+
+    def forget(self, event_id: int) -> None:
+        """Ask nothing for the event (it failed half-way and is decided again next round)."""
+        self.chains = {k: [r for r in chain if r.ev.id != event_id] for k, chain in self.chains.items()}
+
+    def flush(self) -> None:
+        """Hand each case's requests to ``InFlight``, those nobody waits on last."""
+        for chain in self.chains.values():
+            if chain:
+                self.inflight.submit(sorted(chain, key=lambda r: r.later))
+        self.chains = {}
 
     def handle(self, ev: process.EventOut) -> None:
         """Decide on one event, carry the plan out, and note whether it was handed on, is in flight
@@ -289,11 +332,12 @@ class _Round:
         if plan.waits:
             self.blocked.add(ev.case_id)  # type: ignore[arg-type]
             self.report.waiting.append(ev.id)
-        elif ev.id not in self.inflight.events:
+        elif ev.id not in self.asked:
             self.report.dispatched.append(ev.id)
 
     def settle(self) -> None:
-        """Wait for the answers to every request in flight, and note them (``InFlight.collect``)."""
+        """Ask what the round has to ask, wait for every answer, and note them (``InFlight.collect``)."""
+        self.flush()
         self.inflight.collect(self.report, wait=True)
 
 
@@ -328,10 +372,12 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: In
                     try:
                         rnd.handle(ev)
                     except Exception as e:  # noqa: BLE001 - Prefect unreachable, or the case unreadable: retry later
+                        rnd.forget(ev.id)
                         report.error = f"{type(e).__name__}: {e}"
                         process.note_dispatch_failure(event_id=ev.id, error=report.error)
                         report.waiting.append(ev.id)
                         break
+                rnd.flush()
         else:
             report.waiting += [ev.id for ev in events]
     if report.dispatched:

@@ -262,3 +262,28 @@ def test_rounds_go_on_while_requests_wait_and_only_a_run_being_started_holds_its
     answered(5)
     assert dispatch.dispatch_once(inflight=inflight).dispatched == [5]
     assert sorted(marked) == [1, 2, 3, 4, 5]  # each once
+
+
+def test_a_case_asks_one_thing_at_a_time_and_the_follow_up_before_its_timers(monkeypatch) -> None:  # noqa: ANN001
+    """Two requests of one case at the same moment make SQLite refuse one (and Prefect's client then
+    waits 2 s): a case's requests in a round are asked one after another, what a person waits on first."""
+    import threading
+
+    asked: list[str] = []
+    timers_started = threading.Event()
+    overlapped: list[bool] = []
+
+    def submit(t: Any, **kw: Any) -> str:
+        asked.append(t.name)
+        if t.name == "keep-case-timers":
+            timers_started.set()
+        else:  # the follow-up: would the timers' request start while this one is asked?
+            overlapped.append(timers_started.wait(0.5))
+        return t.name
+
+    rnd = _round_of(monkeypatch, submit)
+    rnd.handle(_event(1, "notice.answered", 1, notice_id=11))  # the timers' task is asked for first...
+    rnd.handle(_event(2, "decision.made", 1, decision_id=5))  # ...and the follow-up after, in the outbox's order
+    rnd.settle()
+    assert asked == ["follow-up-decision", "keep-case-timers"] and overlapped == [False]
+    assert sorted(rnd.report.dispatched) == [1, 2]
