@@ -224,19 +224,45 @@ class InFlight:
     made for it has succeeded (``collect``), and until then only the later events of its own case
     wait, and only while its run is being started, resumed or completed (``cases``).
 
-    The requests of one case in a round are asked one after another (``submit``), what a person waits
-    on first: a decision's follow-up and its case's timers asked at the same moment made the server
-    refuse one of them, and a follow-up refused waited 2 s more (one sample in three)."""
+    What a person waits on is asked at once; a case's timers only once its other requests of the round
+    are answered (``submit``): a decision's follow-up and its case's timers asked at the same moment
+    made the server refuse one of them, and a follow-up refused waited 2 s more (one sample in three)."""
 
     def __init__(self, submitters: Executor) -> None:
         self.submitters = submitters
         self.requests: list[tuple[process.EventOut, str, Future[str | None]]] = []
 
-    def submit(self, chain: list[Request]) -> None:
-        """Ask ``chain``'s requests one after another on a submitter thread."""
+    def submit(self, first: list[Request], then: list[Request]) -> None:
+        """Ask each of ``first`` at once, each on a submitter thread, and ``then`` one after another
+        once every one of ``first`` is answered."""
+        if not first:
+            self._ask(then)
+            return
+        asked = [f for r in first for f in self._ask([r])]
+        if not then:
+            return
+        futures = self._register(then)
+        left, lock = [len(asked)], threading.Lock()
+
+        def one_answered(_: Future[str | None]) -> None:
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            self.submitters.submit(contextvars.copy_context().run, _in_turn, then, futures)
+
+        for f in asked:
+            f.add_done_callback(one_answered)
+
+    def _register(self, chain: list[Request]) -> list[Future[str | None]]:
         futures: list[Future[str | None]] = [Future() for _ in chain]
         self.requests += [(r.ev, r.into, f) for r, f in zip(chain, futures, strict=True)]
+        return futures
+
+    def _ask(self, chain: list[Request]) -> list[Future[str | None]]:
+        futures = self._register(chain)
         self.submitters.submit(contextvars.copy_context().run, _in_turn, chain, futures)
+        return futures
 
     @property
     def events(self) -> set[int]:
@@ -308,10 +334,9 @@ class _Round:
         self.chains = {k: [r for r in chain if r.ev.id != event_id] for k, chain in self.chains.items()}
 
     def flush(self) -> None:
-        """Hand each case's requests to ``InFlight``, those nobody waits on last."""
+        """Hand each case's requests to ``InFlight``: those nobody waits on once the others are answered."""
         for chain in self.chains.values():
-            if chain:
-                self.inflight.submit(sorted(chain, key=lambda r: r.later))
+            self.inflight.submit([r for r in chain if not r.later], [r for r in chain if r.later])
         self.chains = {}
 
     def handle(self, ev: process.EventOut) -> None:

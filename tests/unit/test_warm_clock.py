@@ -264,9 +264,9 @@ def test_rounds_go_on_while_requests_wait_and_only_a_run_being_started_holds_its
     assert sorted(marked) == [1, 2, 3, 4, 5]  # each once
 
 
-def test_a_case_asks_one_thing_at_a_time_and_the_follow_up_before_its_timers(monkeypatch) -> None:  # noqa: ANN001
+def test_a_case_asks_for_its_timers_once_its_follow_up_is_answered(monkeypatch) -> None:  # noqa: ANN001
     """Two requests of one case at the same moment make SQLite refuse one (and Prefect's client then
-    waits 2 s): a case's requests in a round are asked one after another, what a person waits on first."""
+    waits 2 s): what a person waits on is asked first, the case's timers once it is answered."""
     import threading
 
     asked: list[str] = []
@@ -287,3 +287,23 @@ def test_a_case_asks_one_thing_at_a_time_and_the_follow_up_before_its_timers(mon
     rnd.settle()
     assert asked == ["follow-up-decision", "keep-case-timers"] and overlapped == [False]
     assert sorted(rnd.report.dispatched) == [1, 2]
+
+
+def test_the_follow_ups_of_a_case_are_asked_at_once_and_its_timers_after_them(monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    both = threading.Barrier(2, timeout=10)  # fails if the two follow-ups are asked one after the other
+    asked: list[str] = []
+
+    def submit(t: Any, **kw: Any) -> str:
+        if t.name == "follow-up-decision":
+            both.wait()
+        asked.append(t.name)
+        return t.name
+
+    rnd = _round_of(monkeypatch, submit)
+    rnd.handle(_event(1, "decision.made", 1, decision_id=5))
+    rnd.handle(_event(2, "decision.made", 1, decision_id=6))
+    rnd.settle()
+    assert asked == ["follow-up-decision", "follow-up-decision", "keep-case-timers"]
+    assert sorted(rnd.report.dispatched) == [1, 2] and rnd.report.error is None
