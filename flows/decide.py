@@ -46,21 +46,27 @@ class RunState(StrEnum):
     """The case run as the process policy sees it."""
 
     NONE = "none"  # the case has no run yet
-    BUSY = "busy"  # scheduled, pending, running or cancelling: it reads the case when it runs
+    BUSY = "busy"  # scheduled, pending or running: it reads the case when it runs
     WOKEN = "woken"  # started or resumed in this dispatch round: its next read covers every event so far
     PAUSED = "paused"  # suspended, waiting for the rights holders; no process held
     COMPLETED = "completed"  # the case process ended
     BROKEN = "broken"  # crashed or failed: a fresh run may take the case over
-    STOPPED = "stopped"  # cancelled by a person (or a state the policy does not know): a person decides
+    STOPPED = "stopped"  # cancelled or being cancelled by a person (or a state not known here): a person decides
 
 
 def run_state_of(prefect_state_type: str | None) -> RunState:
-    """The policy for a Prefect state type (``StateType.value``; None: the run has no state yet)."""
+    """The policy for a Prefect state type (``StateType.value``; None: the run has no state yet).
+
+    A run being cancelled (Cancelling) is stopped already as far as the case is concerned: a person
+    asked for it, and the server will neither resume nor complete it. Waiting for it to end would hold
+    the case's events in the outbox for as long as nobody acknowledges the cancellation (a run cancelled
+    while it ran stayed Cancelling for good before ``flows.case.run_warm`` and the
+    ``yunque-unacknowledged-cancellations`` automation acknowledged it)."""
     if prefect_state_type is None:
         return RunState.BUSY
     return {
         "SCHEDULED": RunState.BUSY, "PENDING": RunState.BUSY, "RUNNING": RunState.BUSY,
-        "CANCELLING": RunState.BUSY, "PAUSED": RunState.PAUSED, "COMPLETED": RunState.COMPLETED,
+        "PAUSED": RunState.PAUSED, "COMPLETED": RunState.COMPLETED,
         "CRASHED": RunState.BROKEN, "FAILED": RunState.BROKEN,
     }.get(prefect_state_type, RunState.STOPPED)
 

@@ -45,6 +45,9 @@ LOST_PENDING_AFTER_SECONDS = 300
 #: each turn Late and then Cancelled (bench/deadlines.py)
 LOST_PENDING_FLOW = "case-process"
 LOST_PENDING_AUTOMATION = "yunque-lost-pending-runs"
+#: a run a person cancelled that nothing marked Cancelled in this long has no process that will
+CANCEL_ACK_AFTER_SECONDS = 90
+CANCEL_ACK_AUTOMATION = "yunque-unacknowledged-cancellations"
 
 
 @dataclass
@@ -219,15 +222,15 @@ def deploy(settings: Settings) -> list[str]:
     args = ["deploy", "--all"]
     if settings.work_pool != "yunque-pool":
         args += ["--pool", settings.work_pool]
-    automation = ensure_zombie_automation(settings)  # side by side with the deployments
+    automation = ensure_automations(settings)  # side by side with the deployments
     out = _again_while_transient(lambda: prefect_cli(settings, *args, check=False))
     if out.returncode != 0:
         automation.kill()
         raise RuntimeError(f"prefect deploy failed ({out.returncode}): {out.stdout[-2000:]} {out.stderr[-2000:]}")
-    made = _again_while_transient(lambda: _finished(ensure_zombie_automation(settings)), first=automation)
+    made = _again_while_transient(lambda: _finished(ensure_automations(settings)), first=automation)
     if made.returncode != 0:
-        raise RuntimeError(f"creating the automations {ZOMBIE_AUTOMATION} and {LOST_PENDING_AUTOMATION} failed: "
-                           f"{made.stderr[-2000:]}")
+        raise RuntimeError(f"creating the automations {ZOMBIE_AUTOMATION}, {LOST_PENDING_AUTOMATION} and "
+                           f"{CANCEL_ACK_AUTOMATION} failed: {made.stderr[-2000:]}")
     return [ln.strip() for ln in out.stdout.splitlines() if "Deployment '" in ln]
 
 
@@ -249,9 +252,9 @@ def _again_while_transient(attempt: Callable[[], subprocess.CompletedProcess], *
     return done
 
 
-def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
+def ensure_automations(settings: Settings) -> subprocess.Popen:
     """Prefect's documented zombie detection, in two automations that mark a flow run Crashed (the
-    dispatcher and the reconciliation then give the case a fresh run):
+    dispatcher and the reconciliation then give the case a fresh run), and a third for cancellations:
 
     - ``yunque-zombie-runs``: a run whose heartbeats stop without it reaching another state (its
       process was killed). Entering Running arms it as a heartbeat does: a process killed before its
@@ -261,8 +264,14 @@ def ensure_zombie_automation(settings: Settings) -> subprocess.Popen:
       worker, or its machine, died while submitting it): no heartbeat would ever come. A start takes
       seconds, so the window is generous. Only case runs (``LOST_PENDING_FLOW``): the dispatcher gives
       such a case a fresh run, while a timer's deadline is kept by its clock whatever the timer does.
+    - ``yunque-unacknowledged-cancellations``: a run a person cancelled while it ran (Cancelling) that
+      nothing marked Cancelled: a process worker stops only the runs it started and has not, and the
+      server refuses any state but Cancelled after Cancelling (the zombie automation's Crashed among
+      them), so such a run would stay Cancelling for good. A warm case run is acknowledged by the task
+      worker as soon as its step ends (``flows.case.run_warm``); this one marks Cancelled what is left
+      (a run in a process of its own, which goes on to the end of its step, or a task worker that died).
 
-    An automation of either name from an earlier version is brought up to date."""
+    An automation of any of these names from an earlier version is brought up to date."""
     script = f"""
 from datetime import timedelta
 from prefect.automations import Automation
@@ -278,8 +287,8 @@ def trigger(after, expect, seconds, flow=None):
                         match=ResourceSpecification({{"prefect.resource.id": ["prefect.flow-run.*"]}}),
                         match_related=related, for_each={{"prefect.resource.id"}}, posture=Posture.Proactive,
                         threshold=1, within=timedelta(seconds=seconds))
-def ensure(name, description, trigger, message):
-    actions = [ChangeFlowRunState(state=StateType.CRASHED, message=message)]
+def ensure(name, description, trigger, message, state=StateType.CRASHED):
+    actions = [ChangeFlowRunState(state=state, message=message)]
     try:
         known = Automation.read(name=name)
     except ValueError:
@@ -297,6 +306,10 @@ ensure({LOST_PENDING_AUTOMATION!r}, "A case run a worker took that no process st
                                                         "prefect.flow-run.Late", "prefect.flow-run.Cancelling"}},
                {LOST_PENDING_AFTER_SECONDS}, {LOST_PENDING_FLOW!r}),
        "Pending for {LOST_PENDING_AFTER_SECONDS} s and never started: its worker is gone")
+ensure({CANCEL_ACK_AUTOMATION!r}, "A run a person cancelled that nothing marked Cancelled: mark it Cancelled.",
+       trigger({{"prefect.flow-run.Cancelling"}}, LATER, {CANCEL_ACK_AFTER_SECONDS}),
+       "Cancelled by a person; no process reported stopping it within {CANCEL_ACK_AFTER_SECONDS} s",
+       StateType.CANCELLED)
 """
     return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=stack_env(settings),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -1,6 +1,6 @@
 """The automations ``yunque stack up`` creates on the Prefect server (``yunque.stack.deploy``): Prefect's
 documented zombie detection, for a run whose heartbeats stop and for a run a worker took (Pending)
-that no process ever started."""
+that no process ever started; and the acknowledgement of a cancellation nothing else acknowledged."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from prefect.client.schemas.objects import StateType
 
 from flows.case import case_process
 from tests.flows.conftest import FlowStack
-from yunque.stack import (LOST_PENDING_AFTER_SECONDS, LOST_PENDING_AUTOMATION, LOST_PENDING_FLOW,
-                          ZOMBIE_AFTER_SECONDS, ZOMBIE_AUTOMATION)
+from yunque.stack import (CANCEL_ACK_AFTER_SECONDS, CANCEL_ACK_AUTOMATION, LOST_PENDING_AFTER_SECONDS,
+                          LOST_PENDING_AUTOMATION, LOST_PENDING_FLOW, ZOMBIE_AFTER_SECONDS, ZOMBIE_AUTOMATION)
 
 
 def _crashes(a: Automation) -> bool:
@@ -69,5 +69,40 @@ def test_a_pending_case_run_nobody_starts_is_crashed_and_a_pending_timer_is_left
         wait_for("the pending case run marked Crashed", lambda: run_state(str(case_run.id))[0] == "CRASHED", timeout=120)
         time.sleep(15)  # another window: a trigger that saw the timer run has acted on it by now
         assert run_state(str(timer_run.id))[0] == "PENDING"
+    finally:
+        quick.delete()
+
+
+def test_a_cancellation_nothing_acknowledges_is_marked_cancelled(flow_env: FlowStack) -> None:
+    a = Automation.read(name=CANCEL_ACK_AUTOMATION)
+    assert a.enabled and [x.state for x in a.actions] == [StateType.CANCELLED]  # type: ignore[attr-defined]
+    assert a.trigger.after == {"prefect.flow-run.Cancelling"}  # type: ignore[union-attr]
+    assert "prefect.flow-run.Cancelled" in a.trigger.expect  # type: ignore[union-attr]
+    assert a.trigger.within == timedelta(seconds=CANCEL_ACK_AFTER_SECONDS)  # type: ignore[union-attr]
+    assert a.trigger.posture == "Proactive" and not a.trigger.match_related  # type: ignore[union-attr]
+
+
+def test_a_run_cancelled_while_it_ran_whose_process_says_nothing_ends_cancelled(flow_env: FlowStack) -> None:
+    """The same trigger as ``yunque-unacknowledged-cancellations`` with a 10-second window, on Prefect's
+    own events: a run cancelled while Running (as the Prefect UI's Cancel does), with no process that
+    would acknowledge it, is marked Cancelled; the zombie automation could not (the server refuses
+    Crashed after Cancelling)."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling, Running
+
+    from tests.flows.conftest import run_state
+    from tests.support import wait_for
+
+    real = Automation.read(name=CANCEL_ACK_AUTOMATION)
+    quick = Automation(name="test-cancel-ack-in-10-s", description="the cancellation trigger, 10 s",
+                       trigger=real.trigger.model_copy(update={"within": timedelta(seconds=10)}),
+                       actions=real.actions).create()
+    try:
+        with get_client(sync_client=True) as c:
+            run = c.create_flow_run(case_process, parameters={"case_number": "YQ-CANCELLED-RUNNING"}, state=Running())
+            cancel = c.set_flow_run_state(run.id, Cancelling(message="cancelled from the Prefect UI"))
+        assert cancel.status.value == "ACCEPT"
+        assert run_state(str(run.id))[0] == "CANCELLING"
+        wait_for("the cancelled run marked Cancelled", lambda: run_state(str(run.id))[0] == "CANCELLED", timeout=120)
     finally:
         quick.delete()

@@ -38,7 +38,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         return _automation(seen["automation"].pop(0))
 
     monkeypatch.setattr(stack, "prefect_cli", cli)
-    monkeypatch.setattr(stack, "ensure_zombie_automation", automation)
+    monkeypatch.setattr(stack, "ensure_automations", automation)
     monkeypatch.setattr(stack, "DEPLOY_RETRY_S", 0.0)
     return seen
 

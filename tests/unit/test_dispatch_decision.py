@@ -29,9 +29,9 @@ def ev(topic: str, *, has_case: bool = True, settled: bool = False, to_serve: bo
 
 
 @pytest.mark.parametrize(("prefect", "policy"), [
-    (None, R.BUSY), ("SCHEDULED", R.BUSY), ("PENDING", R.BUSY), ("RUNNING", R.BUSY), ("CANCELLING", R.BUSY),
+    (None, R.BUSY), ("SCHEDULED", R.BUSY), ("PENDING", R.BUSY), ("RUNNING", R.BUSY),
     ("PAUSED", R.PAUSED), ("COMPLETED", R.COMPLETED), ("CRASHED", R.BROKEN), ("FAILED", R.BROKEN),
-    ("CANCELLED", R.STOPPED), ("SOMETHING-NEW", R.STOPPED),
+    ("CANCELLING", R.STOPPED), ("CANCELLED", R.STOPPED), ("SOMETHING-NEW", R.STOPPED),
 ])
 def test_each_prefect_state_has_one_policy(prefect: str | None, policy: RunState) -> None:
     assert run_state_of(prefect) is policy
@@ -140,3 +140,11 @@ def test_a_run_a_person_cancelled_is_left_to_a_manager() -> None:
     assert decide(CaseRun(R.STOPPED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS, Step.LEAVE_TO_MANAGER))
     assert decide(CaseRun(R.STOPPED), ev("decision.made")) == Plan(
         (Step.FOLLOW_UP, Step.SCHEDULE_TIMERS, Step.LEAVE_TO_MANAGER))
+
+
+def test_the_event_that_settles_a_case_whose_run_is_being_cancelled_is_handed_on_not_held() -> None:
+    # a run cancelled while it ran stays Cancelling until someone acknowledges it: its case's events
+    # must not wait for that in the outbox
+    being_cancelled = CaseRun(run_state_of("CANCELLING"))
+    assert decide(being_cancelled, ev("decision.followed_up", settled=True)) == Plan((Step.LEAVE_TO_MANAGER,))
+    assert decide(being_cancelled, ev("case.confirmed")) == Plan((Step.LEAVE_TO_MANAGER,))
