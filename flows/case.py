@@ -49,8 +49,13 @@ from services import process
 
 #: how far ahead a new case run is scheduled: the warm task worker takes it within a second, and
 #: the process worker (which looks ``PREFECT_WORKER_PREFETCH_SECONDS`` ahead, every
-#: ``PREFECT_WORKER_QUERY_SECONDS``) only when the warm one did not
-WARM_CLAIM = timedelta(seconds=15)
+#: ``PREFECT_WORKER_QUERY_SECONDS``) only when the warm one did not. The time is set before the run
+#: is created, and on SQLite a busy Prefect server makes its client wait 2, 4, 8 and 16 s before it
+#: asks again: with 15 s, two case runs in ten (measured, twice) were already due when created, and
+#: the process worker took them, each a process of Prefect's own (seconds of CPU, the stack's
+#: slowest start). With 45 s none was (three runs of the same probe); the cost is that a case whose
+#: task worker is down has its notices served 45 s after the run is created, not 15 s.
+WARM_CLAIM = timedelta(seconds=45)
 
 #: the longest a case waits suspended before the run gives up (the reconciliation then starts a
 #: fresh run): well past any answer deadline, which is 3 working days after service
