@@ -39,13 +39,14 @@ ZOMBIE_AFTER_SECONDS = 90
 ZOMBIE_AUTOMATION = "yunque-zombie-runs"
 #: a run a worker took (Pending) and no process started in this long lost its worker mid-submission
 LOST_PENDING_AFTER_SECONDS = 300
-#: the flow whose lost runs matter: a lost case run leaves a case with no process; a timer's deadline is
-#: kept by the dispatcher's clock and the reconciliation whatever its run does. Each event a trigger
-#: covers costs the Prefect server a write transaction, and after an outage a thousand overdue timers
-#: each turn Late and then Cancelled (bench/deadlines.py)
-LOST_PENDING_FLOW = "case-process"
+#: the flow whose lost or unacknowledged runs matter: such a case run leaves a case with no process
+#: (or a manager's Cancel unanswered); a timer's deadline is kept by the dispatcher's clock and the
+#: reconciliation whatever its run does. Each event a trigger covers costs the Prefect server a write
+#: transaction (Prefect opens one per covered event, bucket or not), and after an outage a thousand
+#: overdue timers each turn Late and then Cancelled (bench/deadlines.py)
+CASE_FLOW = "case-process"
 LOST_PENDING_AUTOMATION = "yunque-lost-pending-runs"
-#: a run a person cancelled that nothing marked Cancelled in this long has no process that will
+#: a case run a person cancelled that nothing marked Cancelled in this long has no process that will
 CANCEL_ACK_AFTER_SECONDS = 90
 CANCEL_ACK_AUTOMATION = "yunque-unacknowledged-cancellations"
 
@@ -262,14 +263,18 @@ def ensure_automations(settings: Settings) -> subprocess.Popen:
       A suspended case run sends no heartbeats, so Paused (Suspended) counts as a state reached.
     - ``yunque-lost-pending-runs``: a run a worker took (Pending) that no process ever started (the
       worker, or its machine, died while submitting it): no heartbeat would ever come. A start takes
-      seconds, so the window is generous. Only case runs (``LOST_PENDING_FLOW``): the dispatcher gives
+      seconds, so the window is generous. Only case runs (``CASE_FLOW``): the dispatcher gives
       such a case a fresh run, while a timer's deadline is kept by its clock whatever the timer does.
-    - ``yunque-unacknowledged-cancellations``: a run a person cancelled while it ran (Cancelling) that
-      nothing marked Cancelled: a process worker stops only the runs it started and has not, and the
-      server refuses any state but Cancelled after Cancelling (the zombie automation's Crashed among
+    - ``yunque-unacknowledged-cancellations``: a case run a person cancelled while it ran (Cancelling)
+      that nothing marked Cancelled: a process worker stops only the runs it started and has not, and
+      the server refuses any state but Cancelled after Cancelling (the zombie automation's Crashed among
       them), so such a run would stay Cancelling for good. A warm case run is acknowledged by the task
       worker as soon as its step ends (``flows.case.run_warm``); this one marks Cancelled what is left
       (a run in a process of its own, which goes on to the end of its step, or a task worker that died).
+      It waits for Cancelled alone (the one state the server accepts next) and watches case runs only
+      (``CASE_FLOW``): every timer an answered notice makes pointless is Cancelled, and each such event
+      it covered would cost the server a write. A timer run cancelled while it runs (for seconds) stays
+      Cancelling in the Prefect UI; nothing waits on it.
 
     An automation of any of these names from an earlier version is brought up to date."""
     script = f"""
@@ -304,10 +309,11 @@ ensure({ZOMBIE_AUTOMATION!r}, "A flow run whose heartbeats stop has lost its pro
 ensure({LOST_PENDING_AUTOMATION!r}, "A case run a worker took that no process started: mark it Crashed.",
        trigger({{"prefect.flow-run.Pending"}}, LATER | {{"prefect.flow-run.Running", "prefect.flow-run.Scheduled",
                                                         "prefect.flow-run.Late", "prefect.flow-run.Cancelling"}},
-               {LOST_PENDING_AFTER_SECONDS}, {LOST_PENDING_FLOW!r}),
+               {LOST_PENDING_AFTER_SECONDS}, {CASE_FLOW!r}),
        "Pending for {LOST_PENDING_AFTER_SECONDS} s and never started: its worker is gone")
 ensure({CANCEL_ACK_AUTOMATION!r}, "A run a person cancelled that nothing marked Cancelled: mark it Cancelled.",
-       trigger({{"prefect.flow-run.Cancelling"}}, LATER, {CANCEL_ACK_AFTER_SECONDS}),
+       trigger({{"prefect.flow-run.Cancelling"}}, {{"prefect.flow-run.Cancelled"}}, {CANCEL_ACK_AFTER_SECONDS},
+               {CASE_FLOW!r}),
        "Cancelled by a person; no process reported stopping it within {CANCEL_ACK_AFTER_SECONDS} s",
        StateType.CANCELLED)
 """

@@ -13,7 +13,7 @@ from prefect.client.schemas.objects import StateType
 from flows.case import case_process
 from tests.flows.conftest import FlowStack
 from yunque.stack import (CANCEL_ACK_AFTER_SECONDS, CANCEL_ACK_AUTOMATION, LOST_PENDING_AFTER_SECONDS,
-                          LOST_PENDING_AUTOMATION, LOST_PENDING_FLOW, ZOMBIE_AFTER_SECONDS, ZOMBIE_AUTOMATION)
+                          LOST_PENDING_AUTOMATION, CASE_FLOW, ZOMBIE_AFTER_SECONDS, ZOMBIE_AUTOMATION)
 
 
 def _crashes(a: Automation) -> bool:
@@ -40,7 +40,7 @@ def test_a_run_taken_by_a_worker_that_never_started_is_marked_crashed(flow_env: 
     assert a.trigger.posture == "Proactive"  # type: ignore[union-attr]
     # only case runs: each event a trigger covers costs the server a write, and the overdue timers of an
     # outage would each cost two (Late, then Cancelled) for nothing
-    assert LOST_PENDING_FLOW == case_process.name
+    assert CASE_FLOW == case_process.name
     related = a.trigger.match_related  # type: ignore[union-attr]
     specs = related if isinstance(related, list) else [related]
     assert [dict(spec.items()) for spec in specs] == [  # type: ignore[union-attr]
@@ -77,9 +77,14 @@ def test_a_cancellation_nothing_acknowledges_is_marked_cancelled(flow_env: FlowS
     a = Automation.read(name=CANCEL_ACK_AUTOMATION)
     assert a.enabled and [x.state for x in a.actions] == [StateType.CANCELLED]  # type: ignore[attr-defined]
     assert a.trigger.after == {"prefect.flow-run.Cancelling"}  # type: ignore[union-attr]
-    assert "prefect.flow-run.Cancelled" in a.trigger.expect  # type: ignore[union-attr]
+    # the one state the server accepts after Cancelling; another would cost a write per event it covers
+    assert a.trigger.expect == {"prefect.flow-run.Cancelled"}  # type: ignore[union-attr]
     assert a.trigger.within == timedelta(seconds=CANCEL_ACK_AFTER_SECONDS)  # type: ignore[union-attr]
-    assert a.trigger.posture == "Proactive" and not a.trigger.match_related  # type: ignore[union-attr]
+    assert a.trigger.posture == "Proactive"  # type: ignore[union-attr]
+    related = a.trigger.match_related  # type: ignore[union-attr]
+    specs = related if isinstance(related, list) else [related]
+    assert [dict(spec.items()) for spec in specs] == [  # type: ignore[union-attr]
+        {"prefect.resource.role": ["flow"], "prefect.resource.name": [case_process.name]}]
 
 
 def test_a_run_cancelled_while_it_ran_whose_process_says_nothing_ends_cancelled(flow_env: FlowStack) -> None:
