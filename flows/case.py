@@ -51,9 +51,9 @@ from services import process
 #: the process worker (which looks ``PREFECT_WORKER_PREFETCH_SECONDS`` ahead, every
 #: ``PREFECT_WORKER_QUERY_SECONDS``) only when the warm one did not. The time is set before the run
 #: is created, and on SQLite a busy Prefect server makes its client wait 2, 4, 8 and 16 s before it
-#: asks again: with 15 s, two case runs in ten (measured, twice) were already due when created, and
-#: the process worker took them, each a process of Prefect's own (seconds of CPU, the stack's
-#: slowest start). With 45 s none was (three runs of the same probe); the cost is that a case whose
+#: asks again: with 15 s, two case runs in ten were already due when created in each of two probes
+#: (none in a third), and the process worker took them, each a process of Prefect's own (seconds of
+#: CPU, the stack's slowest start). With 45 s none was, in four runs; the cost is that a case whose
 #: task worker is down has its notices served 45 s after the run is created, not 15 s.
 WARM_CLAIM = timedelta(seconds=45)
 
