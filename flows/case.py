@@ -226,30 +226,27 @@ def run_warm(flow_run_id: str) -> str:
         state = here.run(run_flow, case_process, flow_run=run, return_type="state")
     except Pause:
         return "suspended: waits for the rights holders"
-    if _acknowledge_cancellation(run_id):
+    if state.is_cancelling():  # the state the server answered the engine's last change with
+        _acknowledge_cancellation(run, state)
         return "cancelled by a person while it ran: stopped after its step, and marked Cancelled"
     return f"ended {state.type.value}"
 
 
-def _acknowledge_cancellation(run_id: UUID) -> bool:
-    """Mark the run Cancelled if a person cancelled it while it ran here (the Prefect UI's Cancel makes
-    it Cancelling): this process is where it ran, and its engine has stopped, so the cancellation is
+def _acknowledge_cancellation(run: Any, cancelling: Any) -> None:
+    """Mark the run Cancelled: a person cancelled it while it ran here (the Prefect UI's Cancel makes
+    it Cancelling), this process is where it ran, and its engine has stopped, so the cancellation is
     done. Nobody else would say so: a process worker stops only the runs it started, and the server
     accepts no state but Cancelled after Cancelling, so the run would stay Cancelling for good. The
     step under way when the person cancelled has finished (each step is idempotent); the run's
-    pause was refused, so nothing more runs. False if the run was not being cancelled."""
+    pause was refused, so nothing more runs."""
     from prefect.client.orchestration import get_client
     from prefect.logging.loggers import flow_run_logger
     from prefect.states import Cancelled
 
+    said = cancelling.message or "cancelled"
     with get_client(sync_client=True) as client:
-        run = client.read_flow_run(run_id)
-        if run.state is None or not run.state.is_cancelling():
-            return False
-        said = run.state.message or "cancelled"
-        client.set_flow_run_state(run_id, Cancelled(message=f"{said}; the warm task worker stopped it after its step"))
+        client.set_flow_run_state(run.id, Cancelled(message=f"{said}; the warm task worker stopped it after its step"))
     flow_run_logger(run).info("Cancelled while it ran: its step finished, then it stopped (process %d)", os.getpid())
-    return True
 
 
 def _log_warm(run: Any) -> None:
