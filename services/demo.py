@@ -46,12 +46,15 @@ def _ten_years_from(d: date) -> date:
 
 
 def seed_shipment(now: datetime) -> dict[str, Any]:
-    """The seed story's shipment (119 items of 9 brands), found now."""
+    """The seed story's shipment (119 items of 9 brands), found now, under a declaration number of its own.
+
+    The number is laid out as customs lays out its own: the office's code, the year, 0 for an export, and a
+    nine-digit serial (here random, so that shipments seeded in the same minute do not collide)."""
     demo = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
     consignor = demo["consignors"][0]
     local = now.astimezone(SHANGHAI)
     return {
-        "declaration_no": f"0101{local:%Y%m%d%H%M}{secrets.randbelow(10**2):02d}",
+        "declaration_no": f"0101{local:%Y}0{secrets.randbelow(10**9):09d}",
         "direction": "export",
         "customs_office": "Capital Airport Customs",
         "consignor": {"name": consignor["name"], "uscc": consignor["uscc"]},

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 from adapters.pdf import working_characters
-from services.demo import DEMO_FILE
+from models.schemas import ShipmentIn
+from services.demo import DEMO_FILE, seed_shipment
 
 #: Latin words the goods and the guides carry as printed on the goods (marks, model names, codes).
 PRINTED_ON_GOODS = {"CC", "LV", "Swoosh", "Boost", "Controllato", "RFID"}
@@ -39,3 +41,13 @@ def test_every_printed_string_of_the_demo_is_set_in_the_working_face() -> None:
                *(o["name"] for o in demo["customs_offices"])]
     for text in printed:
         assert all(ord(ch) in working for ch in text), text
+
+
+def test_shipments_seeded_in_the_same_minute_have_declaration_numbers_of_their_own() -> None:
+    """The stack tests seed many shipments a minute into one database; the last layout (the minute and two
+    random digits) collided there once. The number is the office, the year, the export flag and a serial."""
+    found = datetime(2026, 12, 7, 12, 27, tzinfo=timezone.utc)
+    numbers = [seed_shipment(found)["declaration_no"] for _ in range(200)]
+    assert len(set(numbers)) == len(numbers)
+    assert all(re.fullmatch(r"0101" r"2026" r"0" r"[0-9]{9}", n) for n in numbers), numbers[:3]
+    ShipmentIn.model_validate(seed_shipment(found))
