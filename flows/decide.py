@@ -14,6 +14,9 @@ process of Prefect on a machine of two cores only to end a run would take second
 follow-ups people wait on.
 Everything else an event calls for is warm work for the task worker: a decision's follow-up, the legal
 timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of a timer whose reason is gone.
+A run cancelled by a person, or failing as often as a case's runs may, is not replaced by the process
+itself: its office's managers get a task (``services.process.process_stopped``), and a fresh run takes
+the case over when one of them restarts it (``RESTARTING_TOPICS``).
 
 Why a started or resumed run needs no record of what it has seen: a run reads the case from the
 database *after* it is created or resumed, so every event committed before the dispatcher started or
@@ -38,6 +41,9 @@ SETTLING_TOPICS = frozenset({"decision.followed_up", "case.closed", "application
 CLOCK_TOPICS = frozenset({"notice.served", "decision.made", "application.decided"})
 #: events whose reason to keep a legal timer is gone once they happened (the notice was answered)
 TIMER_ENDING_TOPICS = frozenset({"notice.answered"})
+#: a manager restarts the case's process (``TaskKind.RESTART_PROCESS``): a run that was cancelled or keeps
+#: failing is replaced, whatever the number of runs before it
+RESTARTING_TOPICS = frozenset({"case.process_restart"})
 #: a case whose runs keep failing is left to a manager after this many runs
 MAX_RUNS_PER_CASE = 5
 
@@ -79,13 +85,15 @@ class Step(StrEnum):
     FOLLOW_UP = "follow-up"  # documents, mail and artifact of a decision, in a warm background task
     SCHEDULE_TIMERS = "schedule-timers"  # the case's legal deadlines as Prefect timers, in a warm background task
     CANCEL_TIMERS = "cancel-timers"  # the event ends the reason of the notice's legal timer
-    LEAVE_TO_MANAGER = "leave-to-manager"  # the run was stopped or keeps failing: note it on the event
+    LEAVE_TO_MANAGER = "leave-to-manager"  # the run was stopped or keeps failing: its managers get a task
 
 
 @dataclass(frozen=True)
 class CaseRun:
     state: RunState
     runs_started: int = 0
+    #: the Prefect state's name as read (Cancelled, Crashed, ...), for the people a stopped run is left to
+    seen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,8 @@ def decide(run: CaseRun, event: Event) -> Plan:
         extra += (Step.CANCEL_TIMERS,)
     if run.state == RunState.NONE:
         return Plan(extra + (Step.START_RUN,))
+    if run.state in (RunState.BROKEN, RunState.STOPPED) and event.topic in RESTARTING_TOPICS:
+        return Plan(extra + (Step.REPLACE_RUN,))
     if run.state == RunState.BROKEN:
         if run.runs_started < MAX_RUNS_PER_CASE:
             return Plan(extra + (Step.REPLACE_RUN,))

@@ -134,11 +134,14 @@ def _run_of(client: Any, p: process.CaseProgress) -> CaseRun:
     if p.flow_run_id is None:
         return CaseRun(RunState.NONE, p.runs_started)
     state = client.read_flow_run(UUID(p.flow_run_id)).state
-    return CaseRun(run_state_of(state.type.value if state is not None else None), p.runs_started)
+    return CaseRun(run_state_of(state.type.value if state is not None else None), p.runs_started,
+                   seen=state.name if state is not None else None)
 
 
-def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CaseProgress) -> process.CaseProgress:
-    """One step of a plan; returns the case's progress as it now is (a new run id)."""
+def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CaseProgress, run: CaseRun
+               ) -> process.CaseProgress:
+    """One step of a plan for the case's run as it was (``run``); returns the case's progress as it now is
+    (a new run id)."""
     from flows import tasks
 
     if step == Step.FOLLOW_UP:
@@ -157,11 +160,13 @@ def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CasePro
     elif step == Step.COMPLETE_RUN:
         rnd.submit(ev, "completed", complete_case_run, p)
     elif step == Step.LEAVE_TO_MANAGER:
-        # cancelled by a manager, or failing again and again: a person must look; the event is not
-        # lost, it stays in the timeline and the outbox row keeps the reason
+        # cancelled by a person, or failing again and again: the office's managers get a task (once per run)
+        # to restart the case's process or leave it stopped; the event stays in the case's timeline
         log.warning("case %s: run %s needs a manager; event %s (%s) not handed to it", p.case_number,
                     p.flow_run_id, ev.id, ev.topic)
-        process.note_dispatch_failure(event_id=ev.id, error=f"case run {p.flow_run_id} was stopped or keeps failing")
+        process.process_stopped(case_number=p.case_number, flow_run_id=str(p.flow_run_id),
+                                why="cancelled" if run.state == RunState.STOPPED else "failing",
+                                state=run.seen or run.state.value)
     return p
 
 
@@ -352,7 +357,7 @@ class _Round:
             run = self.runs.get(ev.case_id) or _run_of(self.client, p)
             plan = decide(run, event_of(ev, p))
             for step in plan.steps:
-                p = _carry_out(self, step, ev, p)
+                p = _carry_out(self, step, ev, p, run)
             self.progress[ev.case_id], self.runs[ev.case_id] = p, after(run, plan)
         if plan.waits:
             self.blocked.add(ev.case_id)  # type: ignore[arg-type]

@@ -8,16 +8,18 @@ same on demand (a manager, from the Prefect UI). Either skips when another one i
 - timers that were never created (a timer's creation failed, a clock was filled in late): the
   running clocks' timers are looked up by name, and only those missing are created;
 - case runs that are missing, crashed or failed (a fresh run takes the case over, which repeats
-  nothing because every step is idempotent), and runs still waiting on a case that is settled; a
-  run whose process died while Running is marked Crashed by Prefect itself: flow runs send
-  heartbeats and the ``yunque-zombie-runs`` automation (created by ``yunque stack up``) crashes a
-  run whose heartbeats stop;
+  nothing because every step is idempotent), and runs still waiting on a case that is settled; a run
+  cancelled by a person, or failing as often as a case's runs may, is left to the office's managers (a
+  task to restart the case's process or leave it stopped); a run whose process died while Running
+  is marked Crashed by Prefect itself: flow runs send heartbeats and the ``yunque-zombie-runs``
+  automation (created by ``yunque stack up``) crashes a run whose heartbeats stop;
 - decisions not followed up a while after they were taken (the task worker was down).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -94,6 +96,10 @@ def ensure_case_runs() -> list[str]:
                 if p.runs_started < MAX_RUNS_PER_CASE:
                     actions.append(f"{ref.case_number}: run {ref.flow_run_id} replaced by "
                                    f"{start_case_run(p, replacing=ref.flow_run_id)}")
+                else:
+                    actions += _left_to_managers(ref, "failing", run)
+            elif state == RunState.STOPPED:
+                actions += _left_to_managers(ref, "cancelled", run)
             elif state == RunState.PAUSED and ref.settled:  # the event that settled it was not handed on
                 actions.append(_complete(ref.case_number))
         for decision_id, handed_at in ref.pending_decisions:
@@ -101,6 +107,16 @@ def ensure_case_runs() -> list[str]:
                 tasks.submit(tasks.follow_up_decision, decision_id=decision_id)
                 actions.append(f"{ref.case_number}: follow-up of decision {decision_id} submitted again")
     return actions
+
+
+def _left_to_managers(ref: process.CaseRef, why: str, run: Any) -> list[str]:
+    """A run cancelled by a person, or failing as often as a case's runs may: the office's managers get a
+    task to restart the case's process or leave it stopped (once per run: the dispatcher may have opened it)."""
+    seen = run.state.name if run is not None and run.state is not None else why
+    task_id = process.process_stopped(case_number=ref.case_number, flow_run_id=str(ref.flow_run_id), why=why,
+                                      state=seen)
+    return [] if task_id is None else [f"{ref.case_number}: run {ref.flow_run_id} {seen}; task {task_id} "
+                                       "for its managers"]
 
 
 def _complete(case_number: str) -> str:

@@ -97,6 +97,7 @@ class TaskKind(StrEnum):
     REVIEW_APPLICATION = "review_application"  # a rights holder's application for detention (Reg 13-15)
     AWAIT_COURT = "await_court"  # detained on application: a court notice within 20 WD, else release (Reg 24(1))
     REFUND_COUNTER_BOND = "refund_counter_bond"  # patent: no court filing within 30 WD (Reg 19, Meas 20)
+    RESTART_PROCESS = "restart_process"  # the case's flow run was cancelled or keeps failing: a manager decides
 
 
 class TaskState(StrEnum):

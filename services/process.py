@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from models.enums import CaseStatus, LineState, NoticeState, Route
+from models.enums import CaseStatus, LineState, NoticeState, Role, Route, TaskKind
 from models.rules.errors import InvalidInput, NotFound
 from models.rules.workdays import SHANGHAI, end_of_day
 from models.tables import (
@@ -32,7 +32,8 @@ from models.tables import (
     User,
     Viewing,
 )
-from services.context import now_or, publish, record, system_actor
+from services.context import now_or, open_task, publish, record, system_actor
+from services.tasks import complete_matching_tasks
 from services.unit_of_work import UnitOfWork, given
 
 #: notices in these states still wait for their rights holder (or for service)
@@ -422,7 +423,46 @@ def attach_flow_run(*, case_number: str, flow_run_id: str, now: datetime | None 
         s.add(case)
         record(s, actor=who, action="case.process_started", subject=f"case:{case.number}", at=now, case_id=case.id,
                before={"flow_run_id": before} if before else None, after={"flow_run_id": flow_run_id})
+        # a run carries the case again: the managers' task about the stopped one has nothing left to decide
+        complete_matching_tasks(s, kind=TaskKind.RESTART_PROCESS, case_id=case.id, who=who, now=now,
+                                outcome="restarted", details={"flow_run_id": flow_run_id})
         return True
+
+
+#: why a case's run is left to its managers (``process_stopped``)
+STOPPED_WHY = ("cancelled", "failing")
+
+
+def process_stopped(*, case_number: str, flow_run_id: str, why: str, state: str, now: datetime | None = None,
+                    uow: UnitOfWork | None = None) -> int | None:
+    """The run that carries the case was cancelled by a person (``why`` "cancelled"), or has failed or crashed
+    as often as a case's runs may (``flows.decide.MAX_RUNS_PER_CASE``: "failing"). Nothing restarts it by
+    itself: the managers of the case's office get a task (``TaskKind.RESTART_PROCESS``) to restart the case's
+    process or leave it stopped, once per run. Returns the task's id; None when the case is carried by
+    another run by now, or the run already had its task."""
+    if why not in STOPPED_WHY:  # the process's own call, never a person's input
+        raise ValueError(f"why must be one of {STOPPED_WHY}, not {why!r}")
+    uow = given(uow)
+    now = now_or(now)
+    with uow.transaction() as s:
+        case = s.exec(select(Case).where(Case.number == case_number).with_for_update()).first()
+        if case is None:
+            raise NotFound("case", case_number)
+        key = f"process:run-{flow_run_id}-stopped"
+        if case.flow_run_id != flow_run_id or s.get(IdempotencyRecord, key) is not None:
+            return None
+        who = system_actor(s)
+        facts = {"flow_run_id": flow_run_id, "state": state, "why": why}
+        s.add(IdempotencyRecord(key=key, action="case.process_stopped", result=facts, created_at=now))
+        record(s, actor=who, action="case.process_stopped", subject=f"case:{case.number}", at=now, case_id=case.id,
+               after=facts)
+        told = ("案件流程已被取消 / its flow run was cancelled" if why == "cancelled" else
+                "案件流程屡次失败 / its flow runs keep failing")
+        task = open_task(s, kind=TaskKind.RESTART_PROCESS, case_id=case.id, customs_office_id=case.customs_office_id,
+                         candidate_group=Role.MANAGER, due_at=None, priority=5, now=now,
+                         title=f"重启或停止案件 {case.number} 的流程 / Restart or stop the process of case "
+                               f"{case.number}: {told}")
+        return task.id
 
 
 def step_done(*, key: str, uow: UnitOfWork | None = None) -> dict[str, Any] | None:

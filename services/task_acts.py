@@ -238,6 +238,35 @@ def _load_calendar(s: Session, *, who: Actor, task: Task, outcome: str, form: Lo
     return {"years": sorted(missing)}
 
 
+# --- restart_process: a case's flow run was cancelled, or keeps failing ------------------------------------
+
+
+class RestartProcessForm(_Form):
+    """重启案件流程: the flow run that carries the case was cancelled, or failed as often as a case's runs may.
+    Restart: a fresh run takes the case over and repeats nothing already done. Leave stopped: say why;
+    decisions are still followed up and deadlines kept, but no run serves the case's notices or ends it."""
+
+    reason: str = Field(default="", max_length=2000, title="Why",
+                        description="required to leave the process stopped; kept in the case's timeline")
+
+
+def _restart_process(s: Session, *, who: Actor, task: Task, outcome: str, form: RestartProcessForm,
+                     now: datetime) -> dict[str, Any]:
+    """Restart: an event for the dispatcher, which gives the case a fresh run (``flows.decide``: a restart
+    replaces a cancelled or failing run, whatever the number of runs before it)."""
+    require_role(who, "restart a case's process", Role.MANAGER, Role.ADMIN)
+    case = s.get(Case, task.case_id)
+    if case is None:
+        raise NotFound("case of task", task.id)
+    if outcome == "leave-stopped":
+        if not form.reason:
+            raise InvalidInput("reason", "say why the case's process stays stopped")
+        return {"flow_run_id": case.flow_run_id, "restarted": False}
+    ev = publish(s, topic="case.process_restart", case_id=case.id, at=now,
+                 payload={"flow_run_id": case.flow_run_id, "by": who.username})
+    return {"flow_run_id": case.flow_run_id, "restarted": True, "event_id": ev.id}
+
+
 TASK_ACTS: dict[str, TaskAct | tuple] = {
     TaskKind.CONFIRM_SEIZURE.value: TaskAct(ConfirmSeizureForm, ("confirmed", "not-matching"), _confirm_seizure,
                                             bulk=True),
@@ -245,6 +274,7 @@ TASK_ACTS: dict[str, TaskAct | tuple] = {
     TaskKind.ATTEND_VIEWING.value: TaskAct(AttendViewingForm, ("open", "close"), _attend_viewing, ongoing=("open",)),
     TaskKind.SERVE_MANUALLY.value: TaskAct(ServeManuallyForm, ("served",), _serve_manually),
     TaskKind.LOAD_CALENDAR.value: TaskAct(LoadCalendarForm, ("loaded",), _load_calendar),
+    TaskKind.RESTART_PROCESS.value: TaskAct(RestartProcessForm, ("restart", "leave-stopped"), _restart_process),
     # the law after the verdict: bonds received and settled, investigations, disposal, the consignor's statement
     **{kind: TaskAct(form, outcomes, act, outcome_field=LEGAL_OUTCOME_FIELDS.get(kind))
        for kind, (form, outcomes, act) in LEGAL_TASK_ACTS.items()},

@@ -24,7 +24,7 @@ SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.slow
 
 
-def test_a_warm_run_cancelled_while_it_runs_ends_cancelled_and_its_case_goes_on(
+def test_a_warm_run_cancelled_while_it_runs_ends_cancelled_its_case_goes_on_and_a_manager_restarts_it(
         flow_env: FlowStack, monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.client.orchestration import get_client
     from prefect.states import Cancelling
@@ -66,3 +66,18 @@ def test_a_warm_run_cancelled_while_it_runs_ends_cancelled_and_its_case_goes_on(
         held = s.exec(select(OutboxEvent.topic).where(OutboxEvent.case_id == case_id, waiting)).all()
     assert held == [], held
     assert process.case_progress(case_number=number).flow_run_id == run_id  # a person stopped it: not replaced
+
+    # ... and left to the office's managers, who restart it: a fresh run takes the case over and waits warm
+    from services.tasks import complete_task, inbox
+
+    [task] = [t for t in inbox(actor="mgr.zhao", kind="restart_process") if t.case_number == number]
+    complete_task(task_id=task.id, actor="mgr.zhao", outcome="restart", fields={})
+    report = dispatch_once()
+    assert report.error is None and len(report.started) == 1, report
+    fresh = process.case_progress(case_number=number)
+    assert fresh.flow_run_id == report.started[0] != run_id and fresh.runs_started == 2
+    with get_client(sync_client=True) as c:
+        assert c.read_flow_run(UUID(fresh.flow_run_id)).idempotency_key == f"case-{number}-after-{run_id}"
+    monkeypatch.setattr(case_flow, "suspend_flow_run", pause)
+    case_flow.run_warm(fresh.flow_run_id)
+    assert run_state(fresh.flow_run_id)[0] == "PAUSED"  # it waits for the rights holder, as the first run would have

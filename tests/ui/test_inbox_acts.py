@@ -149,3 +149,27 @@ def test_the_officer_confirming_a_seizure_sees_the_flags_and_the_photo_match_of_
     assert "0.87" in row[t("photo_match", "en")] and t("photo_match_same", "en") in row[t("photo_match", "en")]
     others = table[table[t("line_no", "en")] != line.number]
     assert set(others[t("photo_match", "en")]) == {""}
+
+
+def test_a_manager_restarts_a_stopped_case_process_from_the_inbox_and_a_reason_is_asked_to_leave_it(
+        sqlite_db_now: str) -> None:
+    from services import process
+
+    now = datetime.now().astimezone()
+    case = open_confirmed(seed_shipment(now - timedelta(minutes=5)), now=now)
+    process.attach_flow_run(case_number=case.number, flow_run_id="run-cancelled", now=now)
+    task_id = process.process_stopped(case_number=case.number, flow_run_id="run-cancelled", why="cancelled",
+                                      state="Cancelled", now=now)
+    at = app_as("mgr.zhao", "views/inbox.py", {"task": str(task_id)})
+    assert case.number in texts(at)
+    key = f"inbox.complete.{task_id}"
+    at.radio(key=f"{key}.outcome").set_value("leave-stopped")
+    _submit(at, task_id)
+    assert [e.value for e in at.error] == ["Reason: say why the case's process stays stopped"]
+    assert [t.id for t in inbox(actor="mgr.zhao", kind="restart_process")] == [task_id]
+    at.radio(key=f"{key}.outcome").set_value("restart")
+    _submit(at, task_id)
+    assert not at.exception, [e.value for e in at.exception]
+    assert inbox(actor="mgr.zhao", kind="restart_process") == []
+    restart = [e for e in process.pending_events() if e.topic == "case.process_restart"]
+    assert [(e.case_number, e.payload["flow_run_id"]) for e in restart] == [(case.number, "run-cancelled")]

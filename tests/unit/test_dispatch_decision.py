@@ -7,6 +7,7 @@ import pytest
 from flows.decide import (
     CLOCK_TOPICS,
     MAX_RUNS_PER_CASE,
+    RESTARTING_TOPICS,
     RESUMING_TOPICS,
     SETTLING_TOPICS,
     CaseRun,
@@ -148,3 +149,20 @@ def test_the_event_that_settles_a_case_whose_run_is_being_cancelled_is_handed_on
     being_cancelled = CaseRun(run_state_of("CANCELLING"))
     assert decide(being_cancelled, ev("decision.followed_up", settled=True)) == Plan((Step.LEAVE_TO_MANAGER,))
     assert decide(being_cancelled, ev("case.confirmed")) == Plan((Step.LEAVE_TO_MANAGER,))
+
+
+def test_a_managers_restart_replaces_a_cancelled_or_failing_run_whatever_the_runs_before_it() -> None:
+    assert RESTARTING_TOPICS == {"case.process_restart"}
+    restart = ev("case.process_restart")
+    assert decide(CaseRun(R.STOPPED, 1), restart) == Plan((Step.REPLACE_RUN,))
+    assert decide(CaseRun(R.BROKEN, MAX_RUNS_PER_CASE), restart) == Plan((Step.REPLACE_RUN,))
+    assert decide(CaseRun(R.BROKEN, MAX_RUNS_PER_CASE + 3), restart) == Plan((Step.REPLACE_RUN,))
+    assert after(CaseRun(R.STOPPED, 1), Plan((Step.REPLACE_RUN,))) == CaseRun(R.WOKEN, 2)
+
+
+def test_a_restart_for_a_run_that_carries_the_case_again_changes_nothing() -> None:
+    # another dispatcher, or the reconciliation, got there first: the restart is handed on and no run is made
+    restart = ev("case.process_restart")
+    for state in (R.BUSY, R.WOKEN, R.PAUSED, R.COMPLETED):
+        assert decide(CaseRun(state, 2), restart) == Plan(), state
+    assert decide(CaseRun(R.NONE), restart) == Plan((Step.START_RUN,))
