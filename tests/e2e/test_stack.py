@@ -136,3 +136,36 @@ def test_the_seed_case_runs_end_to_end_on_the_stack(on_stack: LiveStack) -> None
     assert sum(1 for a, _ in once if a == "notice.sent") == 9
     kinds = Counter(d["kind"] for d in final["documents"])
     assert kinds["confirmation_notice"] == 9 and kinds["detention_receipt"] == 1 and kinds["release_notice"] >= 3
+
+
+def test_a_case_run_cancelled_in_the_prefect_ui_is_restarted_from_its_managers_task(on_stack: LiveStack) -> None:
+    """A manager cancels a waiting case run in the Prefect UI; a rights holder's answer then meets the stopped
+    run: the decision is followed up all the same, the office's managers get a task, and restarting from it
+    gives the case a fresh run that waits for the other rights holders."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    live_stack = on_stack
+    case = open_seed_case(live_stack, "seed-cancelled")
+    number = case["number"]
+    run_id = wait_state(live_stack, number, "PAUSED")
+    with get_client(sync_client=True) as c:
+        c.set_flow_run_state(UUID(run_id), Cancelling(message="cancelled from the Prefect UI"))
+    wait_for("the waiting run to be Cancelled", lambda: run_state(run_id).type.value == "CANCELLED", timeout=60)
+
+    answer(live_stack, case, "NIKE", "nike.agent", "not-infringing")
+    wait_for("the release to be followed up", lambda: followed_up(number, "released"), timeout=180, every=0.5)
+
+    def the_task() -> dict | None:
+        tasks = live_stack.cli_json("task", "list", "--as", "mgr.zhao", "--kind", "restart_process", "--case", number)
+        return tasks[0] if tasks else None
+
+    task = wait_for("the managers' task about the stopped run", the_task, timeout=60)
+    live_stack.cli_json("task", "complete", str(task["id"]), "--as", "mgr.zhao", "--outcome", "restart")
+    fresh = wait_for("a fresh run", lambda: (r := case_run(live_stack, number)) != run_id and r, timeout=120)
+    wait_state(live_stack, number, "PAUSED")  # warm, waiting for the eight rights holders who have not answered
+    shown = live_stack.cli_json("case", "show", number, "--as", "ipr.li")
+    assert shown["flow_run_id"] == fresh
+    assert live_stack.cli_json("task", "list", "--as", "mgr.zhao", "--kind", "restart_process", "--case", number) == []
+    once = effects(number)
+    assert sum(1 for a, _ in once if a == "notice.sent") == 9 and all(n == 1 for n in once.values()), once
