@@ -80,7 +80,8 @@ def ensure_case_runs() -> list[str]:
     refs = process.cases_to_reconcile()
     ids = [UUID(r.flow_run_id) for r in refs if r.flow_run_id]
     with get_client(sync_client=True) as client:
-        runs = {str(r.id): r for r in read_runs(client, ids, lambda batch: FlowRunFilter(id=FlowRunFilterId(any_=batch)))}
+        found = read_runs(client, ids, lambda batch: FlowRunFilter(id=FlowRunFilterId(any_=batch)))
+        runs = {str(r.id): r for r in found}
     actions: list[str] = []
     late = utcnow() - FOLLOW_UP_AFTER
     for ref in refs:

@@ -213,9 +213,10 @@ def _progress(s: Session, case: Case) -> CaseProgress:
     office = s.get(CustomsOffice, case.customs_office_id)
     lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number)))
     notices = list(s.exec(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id)))
-    holders = {h.id: h.name for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_({n.rights_holder_id for n in notices})))}
-    sent = set(s.exec(select(IdempotencyRecord.key).where(
-        col(IdempotencyRecord.key).in_([f"process:{notice_sent_key(n.id)}" for n in notices]))))  # type: ignore[arg-type]
+    holder_ids = {n.rights_holder_id for n in notices}
+    holders = {h.id: h.name for h in s.exec(select(RightsHolder).where(col(RightsHolder.id).in_(holder_ids)))}
+    sent_keys = [f"process:{notice_sent_key(n.id)}" for n in notices]
+    sent = set(s.exec(select(IdempotencyRecord.key).where(col(IdempotencyRecord.key).in_(sent_keys))))
     number_of = {ln.id: ln.number for ln in lines}
     decisions = list(s.exec(select(Decision).where(Decision.case_id == case.id).order_by(Decision.id)))
     viewings = s.exec(select(func.count()).select_from(Viewing).where(
@@ -460,8 +461,8 @@ def process_stopped(*, case_number: str, flow_run_id: str, why: str, state: str,
                 "案件流程屡次失败 / its flow runs keep failing")
         task = open_task(s, kind=TaskKind.RESTART_PROCESS, case_id=case.id, customs_office_id=case.customs_office_id,
                          candidate_group=Role.MANAGER, due_at=None, priority=5, now=now,
-                         title=f"重启或停止案件 {case.number} 的流程 / Restart or stop the process of case "
-                               f"{case.number}: {told}")
+                         title=f"重启案件 {case.number} 的流程，或说明为何保持停止 / Restart the process of case "
+                               f"{case.number}, or leave it stopped: {told}")
         return task.id
 
 

@@ -3,9 +3,10 @@
 Completing a task in the inbox (or with ``yunque task complete``) is the legal act itself: confirming a
 seizure's lines, deciding a viewing, opening the viewing room, recording a manual service, and the law after
 the verdict (``services.legal_task_acts``: a bond received, an investigation concluded, goods disposed of, a
-bond settled, the consignor's statement reviewed). ``services.tasks.complete_task`` looks the kind up here, validates the form
-at the edge (errors name the field), and calls the act in the same transaction as the completion. A kind
-without an entry cannot be completed.
+bond settled, the consignor's statement reviewed), and a stopped case process restarted.
+``services.tasks.complete_task`` looks the kind up here, validates the form at the edge (errors name the
+field), and calls the act in the same transaction as the completion. A kind without an entry cannot be
+completed.
 
 An act is ``act(s, *, who, task, outcome, form, now) -> dict``: it works inside the caller's session and
 never commits. Entries may be given as a ``TaskAct`` or as a plain ``(form, outcomes, act)`` tuple.
@@ -68,7 +69,8 @@ def confirm_lines(s: Session, *, who: Actor, case: Case, not_matching: list[int]
     if who.role != Role.ADMIN and who.customs_office_id != case.customs_office_id:
         raise NotFound("case", case.number)
     if case.confirmed_at is not None:
-        raise ConcurrentUpdate(f"case {case.number}", "was already confirmed at {confirmed_at}", confirmed_at=case.confirmed_at)
+        raise ConcurrentUpdate(f"case {case.number}", "was already confirmed at {confirmed_at}",
+                               confirmed_at=case.confirmed_at)
     lines = list(s.exec(select(Line).where(Line.case_id == case.id).order_by(Line.number).with_for_update()))
     by_number = {ln.number: ln for ln in lines}
     unknown = sorted(set(not_matching) - set(by_number))
@@ -356,5 +358,5 @@ def describe(kind: str) -> dict[str, Any]:
     defs = schema.get("$defs", {})
     fields = {k: _inline(v, defs) for k, v in schema.get("properties", {}).items() if k != spec.outcome_field}
     required = [k for k in schema.get("required", []) if k != spec.outcome_field]
-    return {"kind": str(kind), "outcomes": list(spec.outcomes), "fields": fields, "required": required, "bulk": spec.bulk,
-            "ongoing": list(spec.ongoing), "description": (spec.form.__doc__ or "").strip()}
+    return {"kind": str(kind), "outcomes": list(spec.outcomes), "fields": fields, "required": required,
+            "bulk": spec.bulk, "ongoing": list(spec.ongoing), "description": (spec.form.__doc__ or "").strip()}
