@@ -157,19 +157,9 @@ def read_runs(client: Any, values: list[Any], flow_run_filter: Any) -> list[Any]
     return runs
 
 
-#: timers cancelled in one request (the most the Prefect server's bulk state change takes)
-CANCEL_BATCH = 50
-
-
 def cancel_scheduled(names: list[str], reason: str) -> list[str]:
-    """Cancel the runs named ``names`` that are still Scheduled (timers whose reason is gone), with
-    Prefect's bulk state change: ``CANCEL_BATCH`` runs a request, not a read and a request each (after an
-    outage, the thousand timers of one release took a thousand requests, while the worker started overdue
-    timers one by one only to find their notices released). A run the server refused because its SQLite
-    database was locked is asked again after ``LOCKED_WAITS``; one that ran meanwhile is no longer
-    Scheduled and is left alone. Returns the ids of the runs cancelled."""
-    import time
-
+    """Cancel the runs named ``names`` that are still Scheduled (a timer whose reason is gone).
+    Returns the names cancelled."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -178,22 +168,15 @@ def cancel_scheduled(names: list[str], reason: str) -> list[str]:
         FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.states import Cancelled, to_state_create
+    from prefect.states import Cancelled
 
-    state = to_state_create(Cancelled(message=reason)).model_dump(mode="json", exclude_unset=True)
-    done: list[str] = []
+    done = []
     with get_client(sync_client=True) as client:
-        for at in range(0, len(names), CANCEL_BATCH):
-            batch = names[at:at + CANCEL_BATCH]
-            flt = FlowRunFilter(name=FlowRunFilterName(any_=batch), state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))).model_dump(mode="json", exclude_unset=True)
-            for wait in (*LOCKED_WAITS, None):
-                results = client.request("POST", "/flow_runs/bulk_set_state",  # type: ignore[arg-type]
-                                         json={"flow_runs": flt, "state": state, "limit": len(batch)}).json()["results"]
-                done += [str(r["flow_run_id"]) for r in results if r["status"] == "ACCEPT"]
-                if wait is None or not any(LOCKED in str(r.get("details")) for r in results):
-                    break
-                time.sleep(wait)  # the refused are still Scheduled: the same filter finds them again
+        for r in read_runs(client, names, lambda batch: FlowRunFilter(
+                name=FlowRunFilterName(any_=batch),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])))):
+            client.set_flow_run_state(r.id, Cancelled(message=reason))
+            done.append(r.name)
     return done
 
 

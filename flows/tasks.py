@@ -144,21 +144,14 @@ def run_case(case_number: str, flow_run_id: str) -> str:
 
 def release_notices(notices: list[tuple[str, int]]) -> list[dict]:
     """The end of each notice's third working day passed unanswered (or claimed without a sufficient
-    bond): cancel the durable timers of these notices first, in a few requests (``cancel_scheduled``),
-    then release the lines of each notice (case number, notice id) whose deadline has passed, each
-    notice in its own transaction (one that fails leaves the others released).
-
-    Cancelled first: after an outage the timers of a thousand notices are overdue, and the process
-    worker would otherwise start one flow-run process after another while this releases, each only to
-    find its notice released. Nothing is lost if this task dies in between: the deadline is in the
-    database, and the clock submits the release again (``flows.dispatch.RESUBMIT_SECONDS``), as the
-    reconciliation would."""
+    bond): release the lines of each notice (case number, notice id) whose deadline has passed, each
+    notice in its own transaction (one that fails leaves the others released); then cancel the timers
+    of those released, in one query to the Prefect server."""
     from flows.specs import notice_timer_name
     from services.sweep import release_notice_if_expired
 
-    cancel_scheduled([notice_timer_name(case_number, notice_id) for case_number, notice_id in notices],
-                     reason="the warm clock releases the notice's lines at its deadline")
     released: list[dict] = []
+    timers: list[str] = []
     failed: list[Exception] = []
     for case_number, notice_id in notices:
         try:
@@ -170,7 +163,9 @@ def release_notices(notices: list[tuple[str, int]]) -> list[dict]:
         if lines:
             get_run_logger().info("notice %s: released %s", notice_id,
                                   ", ".join(f"line {r['line']} ({r['brand']})" for r in lines))
+            timers.append(notice_timer_name(case_number, notice_id))
         released.extend(lines)
+    cancel_scheduled(timers, reason="the notice's lines were released at its deadline")
     if failed:  # the task fails where managers see it, and is retried if the failure was transient
         raise failed[0]
     return released
@@ -212,7 +207,7 @@ def keep_case_timers(case_number: str) -> dict[str, Any]:
     created = schedule_timers(timer_specs(process.case_timers(p)))
     answered = [notice_timer_name(case_number, n.id) for n in p.notices if n.sent and not n.waiting]
     cancelled = cancel_scheduled(answered, reason="the notice was answered") if answered else []
-    return {"created": len(created), "cancelled": len(cancelled)}
+    return {"created": len(created), "cancelled": cancelled}
 
 
 @task(name="reconcile", task_run_name="reconcile-{started}", **_KW)

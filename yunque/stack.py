@@ -360,10 +360,13 @@ def die_with_parent(parent_pid: int) -> Callable[[], None]:
 
 #: how much lower the workers (and the flow-run processes they start) run than the other parts
 WORKER_NICENESS = 10
-#: flow-run processes a worker runs at once: each start takes seconds of CPU, so more than a few at once
-#: only slow each other down (after an outage a thousand timers may be due together: the warm clock
-#: releases their goods and cancels them while they wait their turn)
-WORKER_RUNS_AT_ONCE = 4
+#: flow-run processes a worker runs at once. Each start takes seconds of CPU, and what a worker starts is
+#: the fallback: case runs go to the warm task worker, deadlines to the warm clock. After an outage a
+#: thousand timers are due together, and each the worker starts only finds its notice released by the
+#: clock (which cancels the rest once it has released them); with 4 at once those processes took 44-54
+#: CPU-seconds of a 2-core machine during the release, with 1 13-17 (three restarts each from one
+#: snapshot, 1,008 notices: released 74, 87, 77 s after the restart command with 4; 59, 59, 53 s with 1)
+WORKER_RUNS_AT_ONCE = 1
 #: seconds between the dispatcher's looks at an empty outbox (a query on one index)
 DISPATCH_INTERVAL_S = 0.25
 
