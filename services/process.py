@@ -202,8 +202,10 @@ def notice_sent_key(notice_id: int) -> str:
     return f"notice-{notice_id}-sent"
 
 
-def _case(s: Session, case_number: str) -> Case:
-    case = s.exec(select(Case).where(Case.number == case_number)).first()
+def _case(s: Session, case_number: str, *, lock: bool = False) -> Case:
+    """The case, or NotFound; ``lock``: its row locked until the transaction ends."""
+    q = select(Case).where(Case.number == case_number)
+    case = s.exec(q.with_for_update() if lock else q).first()
     if case is None:
         raise NotFound("case", case_number)
     return case
@@ -412,9 +414,7 @@ def attach_flow_run(*, case_number: str, flow_run_id: str, now: datetime | None 
     uow = given(uow)
     now = now_or(now)
     with uow.transaction() as s:
-        case = s.exec(select(Case).where(Case.number == case_number).with_for_update()).first()
-        if case is None:
-            raise NotFound("case", case_number)
+        case = _case(s, case_number, lock=True)
         if case.flow_run_id == flow_run_id:
             return False
         who = system_actor(s)
@@ -446,9 +446,7 @@ def process_stopped(*, case_number: str, flow_run_id: str, why: str, state: str,
     uow = given(uow)
     now = now_or(now)
     with uow.transaction() as s:
-        case = s.exec(select(Case).where(Case.number == case_number).with_for_update()).first()
-        if case is None:
-            raise NotFound("case", case_number)
+        case = _case(s, case_number, lock=True)
         key = f"process:run-{flow_run_id}-stopped"
         if case.flow_run_id != flow_run_id or s.get(IdempotencyRecord, key) is not None:
             return None
