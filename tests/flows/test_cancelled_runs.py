@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import select
 
 from tests.flows.conftest import FlowStack, run_state
-from tests.support import open_confirmed, session_scope, shipment
+from tests.support import open_confirmed, session_scope, shipment, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -72,12 +72,14 @@ def test_a_warm_run_cancelled_while_it_runs_ends_cancelled_its_case_goes_on_and_
 
     [task] = [t for t in inbox(actor="mgr.zhao", kind="restart_process") if t.case_number == number]
     complete_task(task_id=task.id, actor="mgr.zhao", outcome="restart", fields={})
-    report = dispatch_once()
-    assert report.error is None and len(report.started) == 1, report
+    report = dispatch_once()  # (the flow tests share one database: other cases' events may be handed on too)
+    assert report.error is None, report
     fresh = process.case_progress(case_number=number)
-    assert fresh.flow_run_id == report.started[0] != run_id and fresh.runs_started == 2
+    assert fresh.flow_run_id in report.started and fresh.flow_run_id != run_id and fresh.runs_started == 2
     with get_client(sync_client=True) as c:
         assert c.read_flow_run(UUID(fresh.flow_run_id)).idempotency_key == f"case-{number}-after-{run_id}"
+    # offered to the warm task worker of the flow tests' stack; taken here if it has not taken it first
     monkeypatch.setattr(case_flow, "suspend_flow_run", pause)
     case_flow.run_warm(fresh.flow_run_id)
-    assert run_state(fresh.flow_run_id)[0] == "PAUSED"  # it waits for the rights holder, as the first run would have
+    wait_for("the fresh run to wait for the rights holder, as the first run would have",
+             lambda: run_state(fresh.flow_run_id)[0] == "PAUSED", timeout=120)
