@@ -112,8 +112,9 @@ def ensure_case_runs() -> list[str]:
 
 def _left_to_managers(ref: process.CaseRef, why: str, run: Any) -> list[str]:
     """A run cancelled by a person, or failing as often as a case's runs may: the office's managers get a
-    task to restart the case's process or leave it stopped (once per run: the dispatcher may have opened it)."""
-    seen = run.state.name if run is not None and run.state is not None else why
+    task to restart the case's process or leave it stopped (once per run: the dispatcher may have opened it).
+    ``run`` was read with its state (a missing run or state is not stopped or broken, ``run_state_of``)."""
+    seen = run.state.name
     task_id = process.process_stopped(case_number=ref.case_number, flow_run_id=str(ref.flow_run_id), why=why,
                                       state=seen)
     return [] if task_id is None else [f"{ref.case_number}: run {ref.flow_run_id} {seen}; task {task_id} "
