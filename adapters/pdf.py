@@ -3,11 +3,14 @@
 The service (``services.documents``) decides what a document says; this adapter only lays it out.
 Chinese is set in Noto Sans CJK SC (Debian ``fonts-noto-cjk``: it has the inner title marks 〈〉 the law's
 titles need) and Latin text in DejaVu Sans (``fonts-dejavu-core``); both are embedded as subsets, so the
-reader needs no font of its own. A character neither font has is an error, never a blank. Cutting a
-subset out of the whole CJK face (65,535 glyphs) took most of a document's rendering time, so each
-machine keeps a *working face* in its cache: the CJK face cut once to the characters of GB 2312 and
-the punctuation around them (``working_face``); a document all of whose characters it has is set in
-it, any other in the whole face. The office's
+reader needs no font of its own. A character neither font has is an error, never a blank.
+
+Embedding cuts a subset out of each face for every document, and the cost of the cut grows with the
+face: the whole CJK face has 65,535 glyphs in CFF outlines (each glyph's program is interpreted to cut
+it), DejaVu some 6,000. So each machine keeps *working faces* in its cache (``working_faces``): the CJK
+face cut once to GB 2312 and the punctuation around it, in TrueType outlines (converted within
+``OUTLINE_TOLERANCE``), and each Latin face cut to Latin letters and punctuation. A document whose
+characters they hold is set in them (``faces_for``), any other in the whole faces. The office's
 seal (a PNG with transparency), when the office has one, is printed over its name. The QR
 code is drawn as vector squares from ``segno``'s module matrix, so it scans at any zoom.
 
@@ -21,6 +24,7 @@ import copy
 import hashlib
 import io
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +33,8 @@ from pathlib import Path
 import segno
 from fontTools import subset as ftsubset
 from fontTools import ttLib
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fpdf import FPDF
 from fpdf.enums import TextEmphasis, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace, SubsetMap, TTFFont
@@ -253,9 +259,10 @@ def render(doc: LegalDocument) -> bytes:
     if doc.keywords:
         pdf.set_keywords(" ".join(doc.keywords))
     pdf.set_lang("zh-CN")
-    _add_font(pdf, "yq", "", LATIN_FONT)
-    _add_font(pdf, "yq", "B", LATIN_BOLD_FONT)
-    _add_font(pdf, "yqcjk", "", _cjk_face_for(printed_text(doc)))
+    faces = faces_for(printed_text(doc))
+    _add_font(pdf, "yq", "", faces.latin)
+    _add_font(pdf, "yq", "B", faces.bold)
+    _add_font(pdf, "yqcjk", "", faces.cjk)
     pdf.set_fallback_fonts(["yqcjk"], exact_match=False)
     pdf.set_margins(18, 14, 18)
     pdf.set_auto_page_break(True, margin=20)
@@ -424,8 +431,11 @@ def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
                 c += 1
 
 
-#: The recipe of the working face; a new one (another character set) is cached under a new name.
-WORKING_FACE_RECIPE = 1
+#: The recipe of the working faces; a new one (other characters, other outlines) is cached under new names.
+WORKING_FACE_RECIPE = 2
+#: How far (in font units, 1,000 to the em) a working CJK face's quadratic outline may stray from the
+#: cubic one it replaces: a thousandth of the character's height, far below what print or screen shows.
+OUTLINE_TOLERANCE = 1.0
 
 
 def working_characters() -> frozenset[int]:
@@ -441,50 +451,141 @@ def working_characters() -> frozenset[int]:
     return frozenset(chars)
 
 
-def working_face_path(cache_dir: Path | None = None) -> Path:
-    """Where this machine keeps the working face: under ``$XDG_CACHE_HOME`` (``~/.cache``), named after
-    the recipe and the installed CJK font's size and date, so that an updated font is cut again."""
+def latin_working_characters() -> frozenset[int]:
+    """What the English half of a document and foreign names are set in: Latin letters with their
+    accents (Basic Latin, Latin-1 and Latin Extended-A), general punctuation, currency signs and the
+    letter-like symbols (™, №)."""
+    return frozenset({*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x2000, 0x2070), *range(0x20A0, 0x20C1),
+                      *range(0x2100, 0x2150)})
+
+
+@dataclass(frozen=True)
+class Faces:
+    """The three fonts a document is set in."""
+
+    latin: Path
+    bold: Path
+    cjk: Path
+
+
+WHOLE_FACES = Faces(LATIN_FONT, LATIN_BOLD_FONT, CJK_FONT)
+
+
+def working_face_path(source: Path = CJK_FONT, cache_dir: Path | None = None) -> Path:
+    """Where this machine keeps the working face cut from ``source``: under ``$XDG_CACHE_HOME``
+    (``~/.cache``), named after the recipe and the installed font's size and date, so that an updated
+    font is cut again."""
     base = cache_dir or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "yunque" / "fonts"
-    st = CJK_FONT.stat()
-    key = hashlib.sha256(f"{CJK_FONT}|{CJK_FACE}|{st.st_size}|{st.st_mtime_ns}|{WORKING_FACE_RECIPE}".encode())
-    return base / f"working-{CJK_FACE.replace(' ', '')}-{key.hexdigest()[:16]}.otf"
+    st = source.stat()
+    face = _face_name(source)
+    key = hashlib.sha256(f"{source}|{face}|{st.st_size}|{st.st_mtime_ns}|{WORKING_FACE_RECIPE}".encode())
+    return base / f"working-{face.replace(' ', '')}-{key.hexdigest()[:16]}.ttf"
 
 
-def working_face(cache_dir: Path | None = None) -> Path:
-    """The working face, cut from the CJK face now if this machine has none yet (seconds of CPU, once;
-    written under a temporary name and then renamed, so that a reader never sees half a font)."""
-    path = working_face_path(cache_dir)
+def _face_name(source: Path) -> str:
+    return CJK_FACE if source == CJK_FONT else source.stem
+
+
+def working_faces(cache_dir: Path | None = None) -> Faces:
+    """The working faces, each cut now if this machine has none yet (seconds of CPU, once; written under
+    a temporary name and then renamed, so that a reader never sees half a font)."""
+    _check_fonts()
+    latin = latin_working_characters()
+    return Faces(_cut(LATIN_FONT, latin, cache_dir), _cut(LATIN_BOLD_FONT, latin, cache_dir),
+                 _cut(CJK_FONT, working_characters(), cache_dir))
+
+
+def _cut(source: Path, characters: frozenset[int], cache_dir: Path | None) -> Path:
+    path = working_face_path(source, cache_dir)
     if path.exists():
         return path
-    _check_fonts()
-    tt = ttLib.TTFont(str(CJK_FONT), fontNumber=_parsed(CJK_FONT).face, recalcBBoxes=False, recalcTimestamp=False)
+    tt = ttLib.TTFont(str(source), fontNumber=_parsed(source).face, recalcBBoxes=False, recalcTimestamp=False)
     options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, name_IDs=["*"], name_languages=["*"])
-    options.drop_tables += ["GSUB", "GPOS", "GDEF"]  # fpdf2 drops them from what it embeds, too
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM"]  # fpdf2 drops them from what it embeds, too
     cutter = ftsubset.Subsetter(options)
-    cutter.populate(unicodes=working_characters())
+    cutter.populate(unicodes=characters)
     cutter.subset(tt)
+    if "CFF " in tt:
+        _to_truetype_outlines(tt)
+    tt["post"].formatType = 3.0  # no glyph names: each document reads the font again, names and all
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     tt.save(str(tmp))
     os.replace(tmp, path)
+    earlier = re.compile(rf"working-{re.escape(_face_name(source).replace(' ', ''))}-[0-9a-f]{{16}}\.(otf|ttf)")
+    for old in path.parent.iterdir():  # the face's cuts by an earlier recipe, or from the font before an update
+        if old != path and earlier.fullmatch(old.name):
+            old.unlink(missing_ok=True)
     return path
 
 
-def _cjk_face_for(text: str) -> Path:
-    """The working face if this machine has it and it draws every character of ``text`` that the Latin
-    fonts leave to the CJK face; the whole CJK face otherwise (the documents then take longer)."""
-    path = working_face_path()
-    if not path.exists():
-        return CJK_FONT
-    try:
-        working = _parsed(path)
-    except Exception:  # noqa: BLE001 - a damaged cache: set in the whole face, and cut it again
-        path.unlink(missing_ok=True)
-        return CJK_FONT
+def _to_truetype_outlines(tt: ttLib.TTFont) -> None:
+    """The font's CFF outlines (cubic curves) as TrueType outlines (quadratic), within
+    ``OUTLINE_TOLERANCE``. Embedding cuts a subset out of the working face for every document; a
+    TrueType subset is cut without interpreting each glyph's program, in a fraction of the time."""
+    glyph_order = tt.getGlyphOrder()
+    glyphs = tt.getGlyphSet()
+    glyf = ttLib.newTable("glyf")
+    glyf.glyphOrder = glyph_order
+    glyf.glyphs = {}
+    for name in glyph_order:
+        pen = TTGlyphPen(glyphs)
+        glyphs[name].draw(Cu2QuPen(pen, OUTLINE_TOLERANCE, reverse_direction=True))
+        glyf.glyphs[name] = pen.glyph()
+    tt["loca"] = ttLib.newTable("loca")
+    tt["glyf"] = glyf
+    tt.recalcBBoxes = True  # the outlines' bounds, measured when they are compiled
+    del tt["CFF "]
+    if "VORG" in tt:
+        del tt["VORG"]  # vertical origins of CFF outlines
+    glyf.compile(tt)
+    hmtx = tt["hmtx"]
+    for name, glyph in glyf.glyphs.items():  # a glyph's left side bearing is its outline's left edge
+        if hasattr(glyph, "xMin"):
+            hmtx[name] = (hmtx[name][0], glyph.xMin)
+    maxp = ttLib.newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    maxp.maxZones = 1
+    for name in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs", "maxStackElements",
+                 "maxSizeOfInstructions", "maxComponentElements", "maxComponentDepth"):
+        setattr(maxp, name, 0)
+    tt["maxp"] = maxp  # the glyph counts are recalculated when the font is saved
+    tt["head"].glyphDataFormat = 0
+    tt.sfntVersion = "\x00\x01\x00\x00"
+
+
+def faces_for(text: str) -> Faces:
+    """The faces ``text`` is set in: the working Latin faces if they have every character the whole
+    Latin faces would draw, the working CJK face if it has every character left to the CJK face; the
+    whole faces otherwise (a document then takes longer, and reads the same)."""
+    working = _working_faces_if_cut()
+    if working is None:
+        return WHOLE_FACES
     latin, bold = _parsed(LATIN_FONT), _parsed(LATIN_BOLD_FONT)
-    if all(ch in "\n\r" or working.has(ch) or (latin.has(ch) and bold.has(ch)) for ch in text):
-        return path
-    return CJK_FONT
+    wlatin, wbold, wcjk = _parsed(working.latin), _parsed(working.bold), _parsed(working.cjk)
+    latin_ok = cjk_ok = True
+    for ch in set(text) - {"\n", "\r"}:
+        if latin.has(ch) and bold.has(ch):
+            latin_ok = latin_ok and wlatin.has(ch) and wbold.has(ch)
+        else:
+            cjk_ok = cjk_ok and wcjk.has(ch)
+    return Faces(working.latin if latin_ok else LATIN_FONT, working.bold if latin_ok else LATIN_BOLD_FONT,
+                 working.cjk if cjk_ok else CJK_FONT)
+
+
+def _working_faces_if_cut() -> Faces | None:
+    """The working faces if this machine has cut them all (rendering never cuts them: the task worker's
+    warm-up and the set-up do); a damaged one is removed, to be cut again."""
+    paths = Faces(*(working_face_path(p) for p in (LATIN_FONT, LATIN_BOLD_FONT, CJK_FONT)))
+    for path in (paths.latin, paths.bold, paths.cjk):
+        if not path.exists():
+            return None
+        try:
+            _parsed(path)
+        except Exception:  # noqa: BLE001 - a damaged cache: set in the whole faces, and cut it again
+            path.unlink(missing_ok=True)
+            return None
+    return paths
 
 
 def warm_up() -> None:
@@ -494,6 +595,8 @@ def warm_up() -> None:
     for p in (CJK_FONT, LATIN_FONT, LATIN_BOLD_FONT):
         _parsed(p)
     try:
-        _parsed(working_face())
-    except OSError:  # no writable cache here: the documents are set in the whole face
-        pass
+        faces = working_faces()
+    except OSError:  # no writable cache here: the documents are set in the whole faces
+        return
+    for p in (faces.latin, faces.bold, faces.cjk):
+        _parsed(p)

@@ -28,6 +28,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   touch "$stamp"
 fi
-# the documents' working CJK face, cut once per machine into ~/.cache/yunque/fonts (adapters/pdf.py)
-.venv/bin/python -c 'from adapters.pdf import working_face; working_face()' \
-  || echo "no working face cut (is ~/.cache writable?): documents are set in the whole CJK face, more slowly"
+# the documents' working faces, cut once per machine into ~/.cache/yunque/fonts (adapters/pdf.py)
+.venv/bin/python -c 'from adapters.pdf import working_faces; working_faces()' \
+  || echo "no working faces cut (is ~/.cache writable?): documents are set in the whole faces, more slowly"
