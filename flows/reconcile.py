@@ -14,6 +14,10 @@ same on demand (a manager, from the Prefect UI). Either skips when another one i
   is marked Crashed by Prefect itself: flow runs send heartbeats and the ``yunque-zombie-runs``
   automation (created by ``yunque stack up``) crashes a run whose heartbeats stop;
 - decisions not followed up a while after they were taken (the task worker was down).
+
+The missing timers and the missing run of a case the dispatcher is still handing on (an event of the
+case waits in the outbox briefly, or was handed on moments ago) are left to the dispatcher, which is
+creating them: in a burst both did it at once, and the reconciliation took 17 minutes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ from services.tasks import escalate_overdue
 
 #: a decision not followed up this long after it was handed to the task worker is submitted again
 FOLLOW_UP_AFTER = timedelta(minutes=2)
+#: a case the dispatcher is still handing on is left to it (``services.process.cases_in_event_path``):
+#: an event that waits in the outbox for less than this (an older one: the dispatcher may be down) ...
+LEFT_WHILE_UNDISPATCHED = timedelta(minutes=10)
+#: ... or that was handed on less than this ago (the task it was handed to may still run)
+LEFT_AFTER_DISPATCH = timedelta(minutes=2)
 
 
 def another_running(own_id: str | None = None) -> bool:
@@ -69,9 +78,11 @@ def another_running(own_id: str | None = None) -> bool:
     return any(str(r.id) != own_id for r in [*flows, *tasks])
 
 
-def ensure_case_runs() -> list[str]:
+def ensure_case_runs(leave: frozenset[str] = frozenset()) -> list[str]:
     """Each case the process still owes something has a live run; each decision a follow-up. The
-    runs are read in filtered queries of at most 200 (``flows.common.read_runs``)."""
+    runs are read in filtered queries of at most 200 (``flows.common.read_runs``). A case of ``leave``
+    without a run is left to the dispatcher, which is starting it (a crashed, failing or stopped run
+    is seen to all the same: only an event of its case would bring it to the dispatcher)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -90,8 +101,9 @@ def ensure_case_runs() -> list[str]:
             state = RunState.NONE if ref.flow_run_id is None else run_state_of(
                 run.state.type.value if run is not None and run.state is not None else None)
             if state == RunState.NONE:
-                run_id = start_case_run(process.case_progress(case_number=ref.case_number))
-                actions.append(f"{ref.case_number}: started run {run_id}")
+                if ref.case_number not in leave:
+                    run_id = start_case_run(process.case_progress(case_number=ref.case_number))
+                    actions.append(f"{ref.case_number}: started run {run_id}")
             elif state == RunState.BROKEN:
                 p = process.case_progress(case_number=ref.case_number)
                 if p.runs_started < MAX_RUNS_PER_CASE:
@@ -147,14 +159,19 @@ def repair(*, dispatch: bool = True) -> dict:
     counter_bonds = counter_bonds_due(now=now)  # patent counter-bonds: 30 WD for a court filing (Reg 19, Meas 20)
     escalated = escalate_overdue(now=now)  # overdue human tasks go up to the office's managers
     pruned = prune_attempts(now=now)  # the sign-in log keeps what the limits and known browsers need
-    timers = schedule_timers(timer_specs([t for t in process.timers_due() if t.due_at > now]))
-    runs = ensure_case_runs()
+    # in a burst (hundreds of cases opened at once) the dispatcher is creating the same runs and timers:
+    # done twice at once, on SQLite each refused the other's writes, and a reconciliation took 17 minutes
+    leave = frozenset(process.cases_in_event_path(now=now, undispatched_for=LEFT_WHILE_UNDISPATCHED,
+                                                  dispatched_within=LEFT_AFTER_DISPATCH))
+    timers = schedule_timers(timer_specs([t for t in process.timers_due() if t.due_at > now
+                                          and t.case_number not in leave]))
+    runs = ensure_case_runs(leave)
     second = dispatch_once() if dispatch else None
     return {"dispatched": sum(len(r.dispatched) for r in (first, second) if r), "clocks_filled": len(filled),
             "released": len(released), "detention_steps": len(moved), "counter_bond_steps": len(counter_bonds),
             "escalated_tasks": len(escalated),
             "sign_in_attempts_pruned": pruned,
-            "timers_created": len(timers), "case_runs": runs}
+            "timers_created": len(timers), "case_runs": runs, "left_to_dispatcher": len(leave)}
 
 
 def _run_name() -> str:

@@ -8,7 +8,7 @@ when it changes something a person could ask about later.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -313,6 +313,19 @@ def cases_to_reconcile(*, uow: UnitOfWork | None = None) -> list[CaseRef]:
         return [CaseRef(case_number=c.number, status=c.status, flow_run_id=c.flow_run_id, waiting=c.id in waiting,
                         pending_decisions=unfollowed.get(c.id, []),  # type: ignore[arg-type]
                         settled=c.id not in waiting and c.id not in undone) for c in cases]
+
+
+def cases_in_event_path(*, now: datetime, undispatched_for: timedelta, dispatched_within: timedelta,
+                        uow: UnitOfWork | None = None) -> set[str]:
+    """The cases the dispatcher is still handing on: an event of theirs waits in the outbox since less than
+    ``undispatched_for`` (an older one: the dispatcher may be down), or was handed on less than
+    ``dispatched_within`` ago (the task it was handed to, such as the case's timers, may still run)."""
+    uow = given(uow)
+    with uow.transaction(readonly=True) as s:
+        fresh = (col(OutboxEvent.dispatched_at).is_(None) & (OutboxEvent.created_at > now - undispatched_for)) | (
+            col(OutboxEvent.dispatched_at) > now - dispatched_within)
+        q = select(Case.number).join(OutboxEvent, col(OutboxEvent.case_id) == Case.id).where(fresh).distinct()
+        return set(s.exec(q))
 
 
 def timers_due(*, due_before: datetime | None = None, uow: UnitOfWork | None = None) -> list[TimerDue]:

@@ -61,3 +61,21 @@ def test_cancelled_and_failing_runs_are_left_to_the_managers_and_the_others_repl
     assert actions == [f"YQ-1: run {run_of['YQ-1']} Cancelled; task 1 for its managers",
                        f"YQ-2: run {run_of['YQ-2']} Crashed; task 2 for its managers",
                        f"YQ-3: run {run_of['YQ-3']} replaced by new"]
+
+
+def test_a_case_the_dispatcher_is_handing_on_gets_no_run_from_the_reconciliation_but_a_broken_run_is_replaced(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    refs = [CaseRef(case_number="YQ-1", status="open", flow_run_id=None, waiting=True, pending_decisions=[]),
+            CaseRef(case_number="YQ-2", status="open", flow_run_id=str(uuid4()), waiting=True, pending_decisions=[]),
+            CaseRef(case_number="YQ-3", status="open", flow_run_id=None, waiting=True, pending_decisions=[])]
+    monkeypatch.setattr(reconcile.process, "cases_to_reconcile", lambda: refs)
+    monkeypatch.setattr("prefect.client.orchestration.get_client",
+                        lambda sync_client: Client({refs[1].flow_run_id: "CRASHED"}))
+    monkeypatch.setattr(reconcile.process, "case_progress", lambda case_number: SimpleNamespace(
+        case_number=case_number, runs_started=1))
+    started: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(reconcile, "start_case_run",
+                        lambda p, replacing=None: started.append((p.case_number, replacing)) or "new")
+    actions = reconcile.ensure_case_runs(leave=frozenset({"YQ-1", "YQ-2"}))
+    assert started == [("YQ-2", refs[1].flow_run_id), ("YQ-3", None)]
+    assert actions == [f"YQ-2: run {refs[1].flow_run_id} replaced by new", "YQ-3: started run new"]
