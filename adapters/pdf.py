@@ -183,7 +183,8 @@ def _parsed(path: Path) -> _Parsed:
             face = _face_number(path, data)
             fresh = _fresh_ttfont(data, face=face)
             if ".notdef" not in fresh.getGlyphOrder() or ("glyf" in fresh and ".notdef" not in fresh["glyf"]):
-                raise ValueError(f"{path}: a font without .notdef is not cached")  # TTFFont would draw one into its tables
+                # TTFFont would draw one into its tables
+                raise ValueError(f"{path}: a font without .notdef is not cached")
             template = TTFFont(FPDF(), path, "template", "", collection_font_number=face)
             if template.color_font is not None or template.is_compressed:
                 raise ValueError(f"{path}: colour and compressed fonts are not cached")
@@ -285,7 +286,8 @@ def render(doc: LegalDocument) -> bytes:
     pdf.ln(1)
     pdf.set_font("yq", size=9.5)
     pdf.cell(width, 5, f"编号 No. {doc.number}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.cell(width, 5, f"日期 Date: {doc.date_text.zh} / {doc.date_text.en}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width, 5, f"日期 Date: {doc.date_text.zh} / {doc.date_text.en}", align="R", new_x=XPos.LMARGIN,
+             new_y=YPos.NEXT)
     pdf.ln(2)
 
     # Particulars: label on the left, value on the right.
@@ -426,7 +428,8 @@ def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
                 start = c
                 while c < len(row) and row[c]:
                     c += 1
-                pdf.rect(x + (start + quiet) * module, y + (r + quiet) * module, (c - start) * module, module, style="F")
+                pdf.rect(x + (start + quiet) * module, y + (r + quiet) * module, (c - start) * module, module,
+                         style="F")
             else:
                 c += 1
 

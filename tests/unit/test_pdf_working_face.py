@@ -39,15 +39,18 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faces]:
 
 def document(name: str) -> LegalDocument:
     return LegalDocument(
-        number="YQ-DOC-2027-000001", title=Bilingual("知识产权状况确认通知书", "Notice"), office=Bilingual("首都机场海关", "Capital Airport Customs"),
+        number="YQ-DOC-2027-000001", title=Bilingual("知识产权状况确认通知书", "Notice"),
+        office=Bilingual("首都机场海关", "Capital Airport Customs"),
         dated=datetime(2027, 1, 4, 2, 0, tzinfo=UTC), date_text=Bilingual("2027年1月4日", "4 January 2027"),
-        particulars=((Bilingual("收件人", "To"), name),), paragraphs=(Bilingual("请于三个工作日内答复。", "Answer within three working days."),),
+        particulars=((Bilingual("收件人", "To"), name),),
+        paragraphs=(Bilingual("请于三个工作日内答复。", "Answer within three working days."),),
         goods=None, after_goods=(), legal_basis=Bilingual("〈中华人民共和国知识产权海关保护条例〉第十六条", "Regulations, Art. 16"),
         verify_url="http://127.0.0.1:8501/verify?doc=YQ-DOC-2027-000001")
 
 
 def text_of(data: bytes) -> str:
-    run = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True, timeout=60)
+    run = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True,
+                         timeout=60)
     return re.sub(r"\s+", "", run.stdout.decode())
 
 
@@ -101,7 +104,8 @@ def test_the_working_latin_faces_hold_latin_letters_and_punctuation(cache: Faces
         assert len(working.getGlyphOrder()) < len(whole.getGlyphOrder()) / 5
 
 
-def test_a_document_in_everyday_words_is_set_in_the_working_faces_and_one_with_a_rare_character_in_the_whole(cache: Faces) -> None:
+def test_a_document_in_everyday_words_is_set_in_the_working_faces_and_one_with_a_rare_character_in_the_whole(
+        cache: Faces) -> None:
     common, rare_cjk, rare_latin = document("王伟 Müller"), document(f"王{RARE}"), document(f"Иван {CYRILLIC}")
     assert pdf.faces_for(pdf.printed_text(common)) == cache
     assert pdf.faces_for(pdf.printed_text(rare_cjk)) == Faces(cache.latin, cache.bold, pdf.CJK_FONT)
@@ -114,14 +118,16 @@ def test_a_document_in_everyday_words_is_set_in_the_working_faces_and_one_with_a
     assert len(fonts) == 3 and all("CID TrueType" in f and " yes yes yes " in f for f in fonts), fonts
 
 
-def test_without_the_working_faces_documents_are_set_in_the_whole_faces(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_the_working_faces_documents_are_set_in_the_whole_faces(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert pdf.faces_for("王伟") == pdf.WHOLE_FACES
     assert not pdf.working_face_path().exists()  # rendering never cuts them: the task worker's warm-up does
     assert "王伟" in text_of(pdf.render(document("王伟")))
 
 
-def test_a_damaged_working_face_is_set_aside_and_the_whole_faces_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: Faces) -> None:
+def test_a_damaged_working_face_is_set_aside_and_the_whole_faces_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                     cache: Faces) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     faces = Faces(*(pdf.working_face_path(p) for p in (pdf.LATIN_FONT, pdf.LATIN_BOLD_FONT, pdf.CJK_FONT)))
     faces.cjk.parent.mkdir(parents=True)
@@ -134,8 +140,8 @@ def test_a_damaged_working_face_is_set_aside_and_the_whole_faces_used(monkeypatc
 
 def test_cutting_a_face_removes_its_earlier_cuts_and_no_other_face(tmp_path: Path) -> None:
     earlier = tmp_path / "working-DejaVuSans-0123456789abcdef.otf"
-    others = [tmp_path / "working-DejaVuSans-Bold-0123456789abcdef.ttf", tmp_path / "working-NotoSansCJKSC-0123456789abcdef.otf",
-              tmp_path / "notes.txt"]
+    others = [tmp_path / "working-DejaVuSans-Bold-0123456789abcdef.ttf",
+              tmp_path / "working-NotoSansCJKSC-0123456789abcdef.otf", tmp_path / "notes.txt"]
     for p in (earlier, *others):
         p.write_bytes(b"x")
     cut = pdf._cut(pdf.LATIN_FONT, pdf.latin_working_characters(), tmp_path)
