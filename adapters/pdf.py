@@ -246,7 +246,8 @@ class _Page(FPDF):
 def render(doc: LegalDocument) -> bytes:
     """The document as PDF bytes (A4); ``GlyphsMissing`` if a character could not be printed."""
     _check_fonts()
-    missing = missing_glyphs(printed_text(doc))
+    text = printed_text(doc)
+    missing = missing_glyphs(text)
     if missing:
         raise GlyphsMissing(doc.number, missing)
     pdf = _Page(format="A4", unit="mm")
@@ -260,7 +261,7 @@ def render(doc: LegalDocument) -> bytes:
     if doc.keywords:
         pdf.set_keywords(" ".join(doc.keywords))
     pdf.set_lang("zh-CN")
-    faces = faces_for(printed_text(doc))
+    faces = faces_for(text)
     _add_font(pdf, "yq", "", faces.latin)
     _add_font(pdf, "yq", "B", faces.bold)
     _add_font(pdf, "yqcjk", "", faces.cjk)

@@ -31,7 +31,7 @@ from uuid import UUID
 from prefect import flow, get_run_logger
 from prefect.states import Completed
 
-from flows.common import read_runs, schedule_timers
+from flows.common import cancel_scheduled, read_runs, schedule_timers
 from flows.decide import MAX_RUNS_PER_CASE, RunState, run_state_of
 from flows.dispatch import dispatch_once, start_case_run
 from flows.specs import timer_specs
@@ -170,22 +170,17 @@ def cancel_stale_timers(now: datetime, running: set[str]) -> list[str]:
     )
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
-    from prefect.states import Cancelled
 
     overdue = FlowRunFilter(tags=FlowRunFilterTags(all_=["timer"]),
                             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
                             expected_start_time=FlowRunFilterExpectedStartTime(before_=now))
-    cancelled: list[str] = []
+    found: list[Any] = []
     with get_client(sync_client=True) as client:
-        found: list[Any] = []
         while len(page := client.read_flow_runs(flow_run_filter=overdue, sort=FlowRunSort.EXPECTED_START_TIME_ASC,
                                                 limit=STALE_READ_BATCH, offset=len(found))) == STALE_READ_BATCH:
             found += page
-        for run in [*found, *page]:
-            if run.name not in running:
-                client.set_flow_run_state(run.id, Cancelled(message="its reason is gone: the clock it keeps has ended"))
-                cancelled.append(run.name)
-    return cancelled
+    stale = [run.name for run in [*found, *page] if run.name not in running]
+    return cancel_scheduled(stale, reason="its reason is gone: the clock it keeps has ended")
 
 
 def repair(*, dispatch: bool = True) -> dict:
