@@ -210,9 +210,7 @@ def late_runs_refuse_each_other(env: dict[str, str]) -> bool:
     name: the process worker takes it all the same, and the warm clock keeps the deadlines whatever
     the timer runs do. So on SQLite an overdue run keeps the name Scheduled, its time in the past; on
     PostgreSQL the service runs, and Late marks them."""
-    from adapters.prefect_server import on_sqlite
-
-    return on_sqlite(env)
+    return not env.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "").startswith("postgresql")
 
 
 def prefect_cli(settings: Settings, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -381,7 +379,7 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
     api = settings.prefect_api_url.rstrip("/")
     parts: list[Part] = []
     if with_server:
-        parts.append(Part("prefect-server", [py, "-m", "adapters.prefect_server", "--host", "127.0.0.1",
+        parts.append(Part("prefect-server", [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                              "--port", str(prefect_port(settings))],
                           url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health"),
                           startup_timeout=300.0))  # its migrations take minutes on a loaded machine
