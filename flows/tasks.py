@@ -142,29 +142,42 @@ def run_case(case_number: str, flow_run_id: str) -> str:
 # --- deadlines ------------------------------------------------------------------------------------
 
 
+#: notices released in one transaction by the warm clock (one failing sends its batch to one at a time)
+RELEASE_BATCH = 25
+
+
 def release_notices(notices: list[tuple[str, int]]) -> list[dict]:
     """The end of each notice's third working day passed unanswered (or claimed without a sufficient
-    bond): release the lines of each notice (case number, notice id) whose deadline has passed, each
-    notice in its own transaction (one that fails leaves the others released); then cancel the timers
-    of those released, in one query to the Prefect server."""
+    bond): release the lines of each notice (case number, notice id) whose deadline has passed,
+    ``RELEASE_BATCH`` notices a transaction (a batch that fails is released again one notice a
+    transaction, so one notice that fails leaves the others released); then cancel the timers of those
+    released, in one query to the Prefect server."""
     from flows.specs import notice_timer_name
-    from services.sweep import release_notice_if_expired
+    from services.sweep import release_notice_if_expired, release_notices_if_expired
 
+    log = get_run_logger()
     released: list[dict] = []
     timers: list[str] = []
     failed: list[Exception] = []
-    for case_number, notice_id in notices:
+    for start in range(0, len(notices), RELEASE_BATCH):
+        batch = dict((notice_id, case_number) for case_number, notice_id in notices[start:start + RELEASE_BATCH])
         try:
-            lines = release_notice_if_expired(notice_id=notice_id, now=utcnow())
-        except Exception as e:  # noqa: BLE001 - the others are released all the same; raised below
-            get_run_logger().error("notice %s: not released: %s: %s", notice_id, type(e).__name__, e)
-            failed.append(e)
-            continue
-        if lines:
-            get_run_logger().info("notice %s: released %s", notice_id,
-                                  ", ".join(f"line {r['line']} ({r['brand']})" for r in lines))
-            timers.append(notice_timer_name(case_number, notice_id))
-        released.extend(lines)
+            done = release_notices_if_expired(notice_ids=list(batch), now=utcnow())
+        except Exception as e:  # noqa: BLE001 - each notice of the batch is tried on its own below
+            log.warning("notices %s: not released together (%s: %s); one at a time", list(batch), type(e).__name__, e)
+            done = {}
+            for notice_id in batch:
+                try:
+                    done[notice_id] = release_notice_if_expired(notice_id=notice_id, now=utcnow())
+                except Exception as e:  # noqa: BLE001 - the others are released all the same; raised below
+                    log.error("notice %s: not released: %s: %s", notice_id, type(e).__name__, e)
+                    failed.append(e)
+        for notice_id, lines in done.items():
+            if lines:
+                log.info("notice %s: released %s", notice_id,
+                         ", ".join(f"line {r['line']} ({r['brand']})" for r in lines))
+                timers.append(notice_timer_name(batch[notice_id], notice_id))
+            released.extend(lines)
     cancel_scheduled(timers, reason="the notice's lines were released at its deadline")
     if failed:  # the task fails where managers see it, and is retried if the failure was transient
         raise failed[0]

@@ -65,3 +65,49 @@ def test_a_rights_holder_cannot_answer_another_holders_notice(db: str) -> None:
         record_answer(notice_id=chanel.id, actor="nike.agent", now=FOUND,
                       answer={"verdicts": {chanel.lines[0]: "not-infringing"}})
     assert get_case(case_number=case.number, actor="ipr.li").lines[0].state == "suspended"
+
+
+def test_notices_released_together_are_released_as_each_alone_would_be(db: str) -> None:
+    from services.sweep import release_notice_if_expired, release_notices_if_expired
+
+    together, alone = _open(), _open()
+    nike = _notice(together, "NIKE")
+    record_answer(notice_id=nike.id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {nike.lines[0]: "not-infringing"}})
+    after = datetime(2026, 11, 28, 0, 0, tzinfo=SH)
+    before = after - timedelta(minutes=1)
+    assert release_notices_if_expired(notice_ids=[n.id for n in together.notices], now=before) == {
+        n.id: [] for n in together.notices}  # not yet due: nothing
+    released = release_notices_if_expired(notice_ids=[n.id for n in together.notices], now=after)
+    assert released[nike.id] == []  # answered in time
+    assert sorted(r["brand"] for lines in released.values() for r in lines) == sorted(
+        ln.brand for ln in together.lines if ln.brand != "NIKE")
+    one_by_one = [r for n in alone.notices for r in release_notice_if_expired(notice_id=n.id, now=after)]
+    assert len(one_by_one) == 9
+
+    def story(number: str) -> list[tuple[str, str]]:
+        case = get_case(case_number=number, actor="ipr.li")
+        return sorted((ln.brand, ln.state) for ln in case.lines)
+
+    assert story(together.number) == sorted((b, "released") for b, _ in story(alone.number))
+    assert release_notices_if_expired(notice_ids=[n.id for n in together.notices], now=after) == {
+        n.id: [] for n in together.notices}  # nothing twice
+    assert verify_timeline().intact
+
+
+def test_a_batch_that_fails_releases_none_of_its_notices(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.sweep as sweep
+
+    case = _open()
+    ids = [n.id for n in case.notices]
+    real = sweep._release_notice
+
+    def refuse_the_last(s, notice_id, now):  # noqa: ANN001, ANN202
+        if notice_id == ids[-1]:
+            raise RuntimeError("the database refused the write")
+        return real(s, notice_id, now)
+
+    monkeypatch.setattr(sweep, "_release_notice", refuse_the_last)
+    with pytest.raises(RuntimeError):
+        sweep.release_notices_if_expired(notice_ids=ids, now=datetime(2026, 11, 28, 0, 0, tzinfo=SH))
+    assert {ln.state for ln in get_case(case_number=case.number, actor="ipr.li").lines} == {"suspended"}

@@ -74,23 +74,32 @@ def test_the_batch_releases_every_notice_it_can_and_then_fails_where_managers_se
 
     import services.sweep
 
-    released, cancelled = [], []
+    together, alone, cancelled = [], [], []
 
     def release(*, notice_id: int, now: datetime) -> list[dict]:
         if notice_id == 2:
             raise RuntimeError("notice 2: the database refused the write")
-        released.append(notice_id)
+        alone.append(notice_id)
         return [] if notice_id == 4 else [{"line": notice_id, "brand": "NIKE"}]  # 4 was answered in time
 
+    def release_together(*, notice_ids: list[int], now: datetime) -> dict[int, list[dict]]:
+        together.append(notice_ids)
+        if 2 in notice_ids:
+            raise RuntimeError("notice 2: the database refused the write")
+        return {n: [{"line": n, "brand": "GUCCI"}] for n in notice_ids}
+
     monkeypatch.setattr(services.sweep, "release_notice_if_expired", release)
+    monkeypatch.setattr(services.sweep, "release_notices_if_expired", release_together)
+    monkeypatch.setattr(tasks, "RELEASE_BATCH", 4)
     monkeypatch.setattr(tasks, "cancel_scheduled", lambda names, reason: cancelled.extend(names) or names)
     monkeypatch.setattr(tasks, "get_run_logger", lambda: logging.getLogger("test"))
     with pytest.raises(RuntimeError, match="notice 2"):
-        tasks.release_notices([("YQ-1", 1), ("YQ-1", 2), ("YQ-3", 3), ("YQ-3", 4)])
-    assert released == [1, 3, 4]
+        tasks.release_notices([("YQ-1", 1), ("YQ-1", 2), ("YQ-3", 3), ("YQ-3", 4), ("YQ-5", 5), ("YQ-5", 6)])
+    assert together == [[1, 2, 3, 4], [5, 6]]  # four notices a transaction
+    assert alone == [1, 3, 4]  # the batch that failed, one notice at a time; the other batch untouched
     from flows.specs import notice_timer_name
 
-    assert cancelled == [notice_timer_name("YQ-1", 1), notice_timer_name("YQ-3", 3)]
+    assert cancelled == [notice_timer_name(c, n) for c, n in [("YQ-1", 1), ("YQ-3", 3), ("YQ-5", 5), ("YQ-5", 6)]]
 
 
 def test_the_stack_serves_follow_ups_and_the_clock_in_two_processes() -> None:
