@@ -54,3 +54,18 @@ def test_a_partial_run_does_not_claim_a_full_run(tmp_path: Path, monkeypatch: py
     _suite(monkeypatch, "fake_a", {"a_s": 1.0})
     assert bench_main.main(["--out", str(out), "--only", "fake_a"]) == 0
     assert "full_run" not in json.loads(out.read_text())["meta"]
+
+
+def test_the_cases_figures_are_the_median_of_their_rounds() -> None:
+    from bench.process import median_round
+
+    def r(cpm: float, epm: float, server_cpu: float) -> dict:
+        return {"cases": 10, "cases_per_minute": cpm, "empty_runs_per_minute": epm,
+                "cases_cpu_s": {"prefect server": server_cpu}}
+
+    got = median_round([r(14.6, 15.0, 16.9), r(7.9, 18.25, 19.0), r(8.53, 17.95, 19.4)])
+    assert got["cases_per_minute"] == 8.53 and got["cases_per_minute_rounds"] == [14.6, 7.9, 8.53]
+    assert got["empty_runs_per_minute"] == 17.95
+    assert got["cases_cpu_s"] == {"prefect server": 19.4}  # the median round's
+    assert got["throughput_ratio"] == round(8.53 / 17.95, 3)
+    assert median_round([r(12.0, 18.0, 1.0)])["cases_per_minute"] == 12.0
