@@ -22,8 +22,10 @@ function of the case run's state and the event, with a test per branch); this mo
 A thread beside the rounds keeps the clock (``keep_time``): it looks for legal deadlines that have
 passed (a query on the database, every ``CLOCK_SECONDS``) and submits their release to the clock's
 task worker, and every ``RECONCILE_SECONDS`` submits the reconciliation; a long outbox (after an
-outage) never holds it up. The Prefect timers of ``flows/specs.py`` remain the durable record of
-each deadline: they act if this process was down, and find nothing to do otherwise.
+outage) never holds it up. While a release it submitted is under way, the rounds leave the decisions
+of deadline releases in the outbox (``Clock.holding``), so that their follow-ups do not slow it. The
+Prefect timers of ``flows/specs.py`` remain the durable record of each deadline: they act if this
+process was down, and find nothing to do otherwise.
 
 Run it with ``python -m flows.dispatch`` (the stack does).
 """
@@ -48,6 +50,7 @@ from uuid import UUID
 
 from flows.common import CASE_PROCESS, schedule_run
 from flows.decide import CaseRun, Event, RunState, Step, after, decide, run_state_of
+from models.enums import Reason
 from models.types import utcnow
 from services import process
 
@@ -375,11 +378,14 @@ class _Round:
 SUBMITTERS = 4
 
 
-def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: InFlight | None = None
-                  ) -> DispatchReport:
+def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: InFlight | None = None,
+                  holding: frozenset[str] = frozenset()) -> DispatchReport:
     """One round over the outbox. Events of one case are handled in order; when one must wait, the
     later events of the same case wait with it. A failure (Prefect unreachable, a case unreadable)
-    ends the round: the event and those after it are tried again next round.
+    ends the round: the event and those after it are tried again next round. The decisions made for
+    the reasons ``holding`` are left in the outbox for a later round (``Clock.holding``: each is
+    followed up by an idempotent task that reads the case when it runs, so the events of its case
+    after it lose nothing by going first).
 
     With ``inflight`` (the dispatcher's, kept from round to round), the round first notes the
     requests of earlier rounds that were answered, and does not wait for its own; without, it waits
@@ -393,7 +399,7 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: In
             own.callback(inflight.collect, report, wait=True)
         inflight.collect(report)
         asked = inflight.events | set(report.dispatched)  # the answered are marked at the round's end
-        events = [ev for ev in process.pending_events(limit=limit) if ev.id not in asked]
+        events = [ev for ev in process.pending_events(limit=limit, holding=holding) if ev.id not in asked]
         busy = inflight.cases
         if any(ev.case_id is None or ev.case_id not in busy for ev in events):  # else all wait: nothing to ask
             with get_client(sync_client=True) as client:
@@ -415,14 +421,36 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: In
     return report
 
 
+#: the reasons of the decisions the deadline releases make (``services.sweep``)
+DEADLINE_REASONS = frozenset({Reason.EXPIRED.value, Reason.NO_BOND.value})
+#: the longest the follow-ups of deadline releases are held back while a release is under way
+HOLD_LIMIT_SECONDS = RESUBMIT_SECONDS
+
+
 class Clock:
     """Submits the release of every deadline that has passed to the clock's task worker, once (again
     after ``RESUBMIT_SECONDS`` if it is still due then: the task worker was down). The notices found
     due in one look go in one task (``flows.tasks.release_due_notices``): after an outage a thousand
-    may be due at once, and a task run each would cost more than their releases."""
+    may be due at once, and a task run each would cost more than their releases.
+
+    While notices it submitted are still due (the release is under way, for at most
+    ``HOLD_LIMIT_SECONDS``), the dispatcher leaves the decisions of deadline releases in the outbox
+    (``holding``): a thousand notices released at midnight made a thousand follow-ups (a PDF, a mail,
+    an artifact each) that took the two cores and the database's write lock from the release itself,
+    which went from 24 notices a second to 2-10 while they ran. Nobody waits on those documents at
+    midnight; the law waits on the release. They follow once the release is done."""
 
     def __init__(self) -> None:
         self.submitted: dict[tuple[str, int], float] = {}
+        #: since when (``time.monotonic``) notices submitted for release have been due, or None
+        self.releasing_since: float | None = None
+
+    def holding(self) -> frozenset[str]:
+        """The reasons whose decisions the dispatcher leaves in the outbox for now (read from its thread)."""
+        since = self.releasing_since
+        if since is None or time.monotonic() - since >= HOLD_LIMIT_SECONDS:
+            return frozenset()
+        return DEADLINE_REASONS
 
     def tick(self, now: datetime | None = None) -> list[str]:
         from flows import tasks
@@ -441,6 +469,8 @@ class Clock:
         out += [tasks.submit(tasks.advance_line_clock, line_id=t.subject_id) for t in fresh if t.kind != "notice"]
         for t in fresh:
             self.submitted[self._key(t)] = time.monotonic()
+        releasing = any(kind == "notice" for kind, _ in self.submitted)
+        self.releasing_since = (self.releasing_since or time.monotonic()) if releasing else None
         return out
 
     @staticmethod
@@ -448,13 +478,14 @@ class Clock:
         return (t.kind if t.kind == "notice" else "line", t.subject_id)
 
 
-def keep_time(*, stop: threading.Event, reconcile_every: float = RECONCILE_SECONDS) -> None:
+def keep_time(*, stop: threading.Event, reconcile_every: float = RECONCILE_SECONDS, clock: Clock | None = None
+              ) -> None:
     """The warm clock, on a thread of its own: every ``CLOCK_SECONDS`` the deadlines passed are
     submitted for release, and every ``reconcile_every`` seconds (0: never) the reconciliation, however
     long the outbox takes to hand on (after an outage, hundreds of events may wait in it)."""
     from flows import tasks
 
-    clock = Clock()
+    clock = clock or Clock()
     next_reconcile = time.monotonic() + min(30.0, reconcile_every) if reconcile_every else float("inf")
     while not stop.is_set():
         try:
@@ -485,15 +516,16 @@ def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
     clock (``keep_time``) on a thread beside it."""
     stop = stop or threading.Event()
     _load()
-    clock = threading.Thread(target=contextvars.copy_context().run, args=(keep_time,),
-                             kwargs={"stop": stop, "reconcile_every": reconcile_every}, name="clock", daemon=True)
-    clock.start()
+    clock = Clock()
+    ticking = threading.Thread(target=contextvars.copy_context().run, args=(keep_time,), name="clock", daemon=True,
+                               kwargs={"stop": stop, "reconcile_every": reconcile_every, "clock": clock})
+    ticking.start()
     failing = False
     with ThreadPoolExecutor(SUBMITTERS, "submit") as submitters:
         inflight = InFlight(submitters)
         while not stop.is_set():
             try:
-                report = dispatch_once(inflight=inflight)
+                report = dispatch_once(inflight=inflight, holding=clock.holding())
             except Exception as e:  # noqa: BLE001 - the database or Prefect is down: keep trying
                 report = DispatchReport(error=f"{type(e).__name__}: {e}")
             if report.error and not failing:
@@ -517,7 +549,7 @@ def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
             process.mark_dispatched(event_ids=last.dispatched)
         except Exception as e:  # noqa: BLE001 - the database is down: the events are handed on again (idempotent)
             log.warning("at stop: %d event(s) not marked: %s: %s", len(last.dispatched), type(e).__name__, e)
-    clock.join(30)
+    ticking.join(30)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,12 +8,13 @@ when it changes something a person could ask about later.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from models.enums import CaseStatus, LineState, NoticeState, Role, Route, TaskKind
@@ -371,14 +372,20 @@ def timers_due(*, due_before: datetime | None = None, uow: UnitOfWork | None = N
 # --- the outbox -----------------------------------------------------------------------------------
 
 
-def pending_events(*, limit: int = 200, uow: UnitOfWork | None = None) -> list[EventOut]:
-    """Events not yet handed to the process, oldest first."""
+def pending_events(*, limit: int = 200, holding: Collection[str] = (), uow: UnitOfWork | None = None
+                   ) -> list[EventOut]:
+    """Events not yet handed to the process, oldest first; the decisions made for one of the reasons
+    ``holding`` are left in the outbox for now (while the warm clock releases a thousand notices,
+    their follow-ups would take the CPU and the database from the release: ``flows.dispatch.Clock``)."""
     uow = given(uow)
     if limit < 1:
         raise InvalidInput("limit", "must be at least 1")
     with uow.transaction(readonly=True) as s:
-        events = list(s.exec(select(OutboxEvent).where(col(OutboxEvent.dispatched_at).is_(None))
-                             .order_by(OutboxEvent.id).limit(limit)))
+        q = select(OutboxEvent).where(col(OutboxEvent.dispatched_at).is_(None))
+        if holding:
+            reason = func.coalesce(OutboxEvent.payload["reason"].as_string(), "")  # type: ignore[index]
+            q = q.where(or_(OutboxEvent.topic != "decision.made", reason.not_in(sorted(holding))))
+        events = list(s.exec(q.order_by(OutboxEvent.id).limit(limit)))
         ids = {e.case_id for e in events if e.case_id is not None}
         numbers = dict(s.exec(select(Case.id, Case.number).where(col(Case.id).in_(ids))).all()) if ids else {}
         return [EventOut(id=e.id, topic=e.topic, case_id=e.case_id, case_number=numbers.get(e.case_id),  # type: ignore[arg-type]

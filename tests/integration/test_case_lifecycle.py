@@ -111,3 +111,24 @@ def test_a_batch_that_fails_releases_none_of_its_notices(db: str, monkeypatch: p
     with pytest.raises(RuntimeError):
         sweep.release_notices_if_expired(notice_ids=ids, now=datetime(2026, 11, 28, 0, 0, tzinfo=SH))
     assert {ln.state for ln in get_case(case_number=case.number, actor="ipr.li").lines} == {"suspended"}
+
+
+def test_the_outbox_holds_back_the_decisions_of_deadline_releases_when_asked(db: str) -> None:
+    from flows.dispatch import DEADLINE_REASONS
+    from services.process import pending_events
+
+    case = _open()
+    nike = _notice(case, "NIKE")
+    record_answer(notice_id=nike.id, actor="nike.agent", now=FOUND + timedelta(minutes=9),
+                  answer={"verdicts": {nike.lines[0]: "not-infringing"}})
+    released = release_expired(now=datetime(2026, 11, 28, 0, 0, tzinfo=SH))
+    assert len(released) == 8
+    everything = pending_events(limit=1000)
+    reasons = [(e.topic, e.payload.get("reason")) for e in everything]
+    assert reasons.count(("decision.made", "expired")) == 8
+    held = pending_events(limit=1000, holding=DEADLINE_REASONS)
+    assert [e.id for e in held] == [e.id for e in everything if (e.topic, e.payload.get("reason")) != (
+        "decision.made", "expired")]
+    kept = [e.payload["reason"] for e in held if e.topic == "decision.made"]
+    assert len(kept) == 1 and kept[0] not in DEADLINE_REASONS  # NIKE's, cleared by its rights holder
+    assert {"case.opened", "notice.answered", "case.closed"} <= {e.topic for e in held}

@@ -69,6 +69,53 @@ def test_a_released_notice_is_forgotten_and_a_line_with_two_clocks_ending_gets_o
     assert len(submitted) == 2
 
 
+def test_while_a_release_is_under_way_the_follow_ups_of_deadline_releases_are_held(clock) -> None:  # noqa: ANN001
+    c, due, _, now = clock
+    assert c.holding() == frozenset()
+    due += [notice(1), notice(2), line_clock("investigation", 40)]
+    c.tick(DUE)
+    assert c.holding() == {"expired", "no-bond"}
+    now[0] += dispatch.CLOCK_SECONDS
+    due.remove(notice(1))  # released; notice 2 still due
+    c.tick(DUE)
+    assert c.holding() == {"expired", "no-bond"}
+    now[0] += dispatch.CLOCK_SECONDS
+    due.remove(notice(2))  # the release is done (a line's clock step holds nothing back)
+    c.tick(DUE)
+    assert c.holding() == frozenset()
+
+
+def test_a_release_that_does_not_end_holds_nothing_back_after_the_limit(clock) -> None:  # noqa: ANN001
+    c, due, submitted, now = clock
+    due.append(notice(1))
+    c.tick(DUE)
+    now[0] += dispatch.HOLD_LIMIT_SECONDS - 0.1
+    assert c.holding() == {"expired", "no-bond"}
+    now[0] += 0.1  # the clock's task worker is down: the follow-ups go, and the release is submitted again
+    assert c.holding() == frozenset()
+    c.tick(DUE)
+    assert c.holding() == frozenset() and len(submitted) == 2
+
+
+def test_the_dispatcher_asks_the_outbox_with_what_the_clock_holds(monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    asked: list[frozenset[str]] = []
+    stop = threading.Event()
+
+    def round_(*, inflight: Any, holding: frozenset[str]) -> dispatch.DispatchReport:
+        asked.append(holding)
+        if len(asked) == 2:
+            stop.set()
+        return dispatch.DispatchReport()
+
+    monkeypatch.setattr(dispatch, "dispatch_once", round_)
+    monkeypatch.setattr(dispatch, "keep_time", lambda *, stop, reconcile_every, clock: setattr(
+        clock, "releasing_since", dispatch.time.monotonic()))
+    dispatch.run_forever(interval=0.01, stop=stop, reconcile_every=0)
+    assert asked[-1] == {"expired", "no-bond"}
+
+
 def test_the_batch_releases_every_notice_it_can_and_then_fails_where_managers_see_it(monkeypatch) -> None:  # noqa: ANN001
     import logging
 
@@ -244,7 +291,7 @@ def test_rounds_go_on_while_requests_wait_and_only_a_run_being_started_holds_its
     monkeypatch.setattr(dispatch, "_run_of", lambda client, p: dispatch.CaseRun(
         runs.get(p.case_id, dispatch.RunState.PAUSED), 1))
     monkeypatch.setattr(dispatch, "start_case_run", start_case_run)
-    monkeypatch.setattr(dispatch.process, "pending_events", lambda limit: [ev for ev in outbox if ev.id not in marked])
+    monkeypatch.setattr(dispatch.process, "pending_events", lambda limit, holding: [ev for ev in outbox if ev.id not in marked])
     monkeypatch.setattr(dispatch.process, "mark_dispatched", lambda event_ids, now=None: marked.extend(event_ids))
     monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: contextlib.nullcontext())
     inflight = dispatch.InFlight(ThreadPoolExecutor(4))
