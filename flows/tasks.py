@@ -160,7 +160,7 @@ def release_notices(notices: list[tuple[str, int]]) -> list[dict]:
     timers: list[str] = []
     failed: list[Exception] = []
     for start in range(0, len(notices), RELEASE_BATCH):
-        batch = dict((notice_id, case_number) for case_number, notice_id in notices[start:start + RELEASE_BATCH])
+        batch = {notice_id: case_number for case_number, notice_id in notices[start:start + RELEASE_BATCH]}
         try:
             done = release_notices_if_expired(notice_ids=list(batch), now=utcnow())
         except Exception as e:  # noqa: BLE001 - each notice of the batch is tried on its own below
