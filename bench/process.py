@@ -27,10 +27,9 @@ from bench.stack import (answer_all, case_runs, cpu_by_part, open_cases, run_sta
 INFRINGING = {"CHANEL", "NIKE"}
 #: the brands of each case: three notices
 BRANDS = ("CHANEL", "GUCCI", "NIKE")
-#: rounds of cases measured on the same stack, the figure their median: one round of ten cases took 41 s
-#: and the next 76 s on the same stack (the Prefect client waits 2, 4, 8 s after a refused write)
-ROUNDS = 3
-#: each round's cases have declaration numbers of their own
+#: the rounds of cases measured on the same stack (a tag of declaration numbers each; one round when
+#: quick), the figure their median: one round of ten cases took 41 s and the next 76 s on the same stack
+#: (the Prefect client waits 2, 4, 8 s after a refused write)
 ROUND_TAGS = ("78", "79", "80")
 INPROCESS_TAGS = ("77", "75", "74")
 
@@ -189,7 +188,7 @@ def median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _rounds(n: int, root_pid: int, quick: bool) -> dict[str, Any]:
-    return median_round([cases_a_minute(n, root_pid=root_pid, tag=tag) for tag in ROUND_TAGS[:1 if quick else ROUNDS]])
+    return median_round([cases_a_minute(n, root_pid=root_pid, tag=tag) for tag in ROUND_TAGS[:1 if quick else None]])
 
 
 def run(results: dict, quick: bool = False) -> None:
@@ -209,7 +208,7 @@ def run(results: dict, quick: bool = False) -> None:
         results["throughput_ratio"] = t["throughput_ratio"]
         results["throughput_cases"] = t["cases"]
         base = [cases_a_minute_inprocess(n, stack.pid("dispatcher"), tag=tag)["cases_inprocess_per_minute"]
-                for tag in INPROCESS_TAGS[:1 if quick else ROUNDS]]
+                for tag in INPROCESS_TAGS[:1 if quick else None]]
         results["cases_inprocess_per_minute"] = round(statistics.median(base), 2)
         results["cases_inprocess_ratio"] = round(t["cases_per_minute"] / results["cases_inprocess_per_minute"], 3)
     if pg_available():

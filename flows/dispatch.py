@@ -50,9 +50,9 @@ from uuid import UUID
 
 from flows.common import CASE_PROCESS, schedule_run
 from flows.decide import CaseRun, Event, RunState, Step, after, decide, run_state_of
-from models.enums import Reason
 from models.types import utcnow
 from services import process
+from services.sweep import DEADLINE_REASONS
 
 log = logging.getLogger("yunque.dispatch")
 
@@ -421,8 +421,6 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: In
     return report
 
 
-#: the reasons of the decisions the deadline releases make (``services.sweep``)
-DEADLINE_REASONS = frozenset({Reason.EXPIRED.value, Reason.NO_BOND.value})
 #: the longest the follow-ups of deadline releases are held back while a release is under way
 HOLD_LIMIT_SECONDS = RESUBMIT_SECONDS
 

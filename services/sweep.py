@@ -17,6 +17,8 @@ from services.lines import move_lines
 from services.unit_of_work import UnitOfWork, given
 
 _WAITING = [NoticeState.SERVED.value, NoticeState.CLAIM_PENDING.value]
+#: the reasons of the decisions a deadline's release makes (unanswered; claimed without a sufficient bond)
+DEADLINE_REASONS = frozenset({Reason.EXPIRED.value, Reason.NO_BOND.value})
 
 
 def expired_notice_ids(*, now: datetime, uow: UnitOfWork | None = None) -> list[int]:
@@ -31,10 +33,7 @@ def release_notice_if_expired(*, notice_id: int, now: datetime, uow: UnitOfWork 
     """Release the still-suspended lines of one notice whose deadline has passed (Reg 16, Meas 25).
 
     Safe to call any number of times: a notice no longer waiting changes nothing."""
-    uow = given(uow)
-    now = now_or(now)
-    with uow.transaction() as s:
-        return _release_notice(s, notice_id, now)
+    return release_notices_if_expired(notice_ids=[notice_id], now=now, uow=uow)[notice_id]
 
 
 def release_notices_if_expired(*, notice_ids: list[int], now: datetime,
