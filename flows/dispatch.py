@@ -48,7 +48,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from flows.common import CASE_PROCESS, schedule_run
+from flows.common import CASE_PROCESS, held_clients, schedule_run
 from flows.decide import CaseRun, Event, RunState, Step, after, decide, run_state_of
 from models.types import utcnow
 from services import process
@@ -512,8 +512,15 @@ def run_forever(*, interval: float = 0.25, stop: threading.Event | None = None,
                 reconcile_every: float = RECONCILE_SECONDS) -> None:
     """Dispatch until stopped (SIGTERM/SIGINT), sleeping ``interval`` seconds when idle, with the warm
     clock (``keep_time``) on a thread beside it."""
+    from flows.tasks import shared_storage
+
     stop = stop or threading.Event()
     _load()
+    with shared_storage(), held_clients():  # for the clock's thread and the submitters too: they copy this context
+        _run(interval=interval, stop=stop, reconcile_every=reconcile_every)
+
+
+def _run(*, interval: float, stop: threading.Event, reconcile_every: float) -> None:
     clock = Clock()
     ticking = threading.Thread(target=contextvars.copy_context().run, args=(keep_time,), name="clock", daemon=True,
                                kwargs={"stop": stop, "reconcile_every": reconcile_every, "clock": clock})

@@ -31,7 +31,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import RETRY_DELAYS, cancel_scheduled, md_text, transient_only
+from flows.common import RETRY_DELAYS, cancel_scheduled, held_clients, md_text, transient_only
 from models.types import utcnow
 from services import process
 
@@ -45,10 +45,15 @@ def scheduling_storage() -> Path:
 
 
 @contextmanager
-def _shared_storage() -> Iterator[None]:
+def shared_storage() -> Iterator[None]:
+    """Prefect's settings with the task parameters' store set to ``scheduling_storage()``, unless they
+    are already (a long-lived process sets it once: a copy of Prefect's settings costs 30 ms of CPU)."""
     from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
 
     path = scheduling_storage()
+    if PREFECT_RESULTS_LOCAL_STORAGE_PATH.value() == path:
+        yield
+        return
     path.mkdir(parents=True, exist_ok=True)
     with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: path}):
         yield
@@ -56,7 +61,7 @@ def _shared_storage() -> Iterator[None]:
 
 def submit(background: Any, **parameters: Any) -> str:
     """Submit a background task (``.delay``); returns its task run id."""
-    with _shared_storage():
+    with shared_storage():
         return str(background.delay(**parameters).task_run_id)
 
 
@@ -259,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     from prefect.task_worker import serve
 
     warm(args.serve)
-    with _shared_storage():
+    with shared_storage(), held_clients():
         serve_until_stopped(GROUPS[args.serve], limit=args.limit, serve=serve)
 
 

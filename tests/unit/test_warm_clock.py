@@ -25,6 +25,15 @@ def line_clock(kind: str, line_id: int) -> TimerDue:
     return TimerDue(kind=kind, subject_id=line_id, case_number="YQ-9", due_at=DUE, line_number=1)
 
 
+@pytest.fixture(autouse=True)
+def no_prefect_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dispatcher's loop runs here without a Prefect server (``tests/unit/test_held_clients.py``
+    tests the clients it holds)."""
+    from contextlib import nullcontext
+
+    monkeypatch.setattr(dispatch, "held_clients", nullcontext)
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     due: list[TimerDue] = []
