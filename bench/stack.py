@@ -92,8 +92,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 300.0, every:
 def cpu_by_part(root_pid: int) -> dict[str, float]:
     """CPU seconds (user and system) each part of the stack under ``root_pid`` (the ``yunque stack
     up`` process) has used since it started, with the processes it started and waited for (a worker's
-    flow-run processes), read from ``/proc``. A part is named after its command (``prefect server
-    start``, ``flows.tasks --serve clock``, ``rclone serve``...)."""
+    flow-run processes), read from ``/proc``. A part is named after its command
+    (``adapters.prefect_server --host 127.0.0.1``, ``flows.tasks --serve clock``, ``rclone serve``...)."""
     tick = os.sysconf("SC_CLK_TCK")
     procs: dict[int, tuple[int, float, str]] = {}  # pid -> (parent, CPU seconds incl. reaped children, name)
     for entry in Path("/proc").iterdir():

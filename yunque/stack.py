@@ -378,8 +378,8 @@ def plan(settings: Settings, *, workers: int = 1, with_server: bool = True) -> l
     py = sys.executable
     api = settings.prefect_api_url.rstrip("/")
     parts: list[Part] = []
-    if with_server:
-        parts.append(Part("prefect-server", [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+    if with_server:  # Prefect's server; on SQLite its writes take the lock first (adapters/prefect_server.py)
+        parts.append(Part("prefect-server", [py, "-m", "adapters.prefect_server", "--host", "127.0.0.1",
                                              "--port", str(prefect_port(settings))],
                           url=settings.prefect_ui_url, health=lambda: http_ok(f"{api}/health"),
                           startup_timeout=300.0))  # its migrations take minutes on a loaded machine
