@@ -93,14 +93,15 @@ def serve_notice(case_number: str, notice_id: int) -> bool:
                                   result={"notice_id": notice_id, "documents": [doc.number]})
 
 
-@task(name="start-clocks", retries=3, retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=transient_only,
-      cache_policy=NO_CACHE)
 def start_clocks(progress: process.CaseProgress) -> int:
     """Durable timers, one per legal deadline, kept by the Prefect server (``flows/specs.py``): the end
     of each waiting notice's last working day (Reg 16, Meas 25, 41), and for each detained line the
     30-working-day investigation and 50-working-day court clocks (Reg 20, 24; Meas 28). A notice
-    without a deadline (not served yet, or its calendar year unknown) gets its timer once it is known."""
-    return len(schedule_timers(timer_specs(process.case_timers(progress))))
+    without a deadline (not served yet, or its calendar year unknown) gets its timer once it is known.
+    A step of the run's body, tried again as a task would be (``retried``), not a task run of its own:
+    the timers are runs the manager sees, and a task run would add four writes to the Prefect server's
+    database for each case. Returns the timers created."""
+    return retried(lambda: len(schedule_timers(timer_specs(process.case_timers(progress)))))
 
 
 def summary_key(p: process.CaseProgress) -> str:
@@ -174,7 +175,7 @@ def case_process(case_number: str):  # noqa: ANN201 - a Prefect state or a summa
         if _step(case_number, p):
             continue  # something changed: read again before deciding to wait
         if _clock_marks(p) - clocks_started:
-            start_clocks(p)
+            log.info("%s: %d timer(s) set for its legal deadlines", case_number, start_clocks(p))
             clocks_started |= _clock_marks(p)
         if p.settled:
             case_summary(p)

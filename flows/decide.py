@@ -13,7 +13,8 @@ Completed state, through Prefect's API, which accepts a final state for a paused
 process of Prefect on a machine of two cores only to end a run would take seconds of CPU from the
 follow-ups people wait on.
 Everything else an event calls for is warm work for the task worker: a decision's follow-up, the legal
-timers a new deadline needs (``CLOCK_TOPICS``), the cancellation of a timer whose reason is gone.
+timers a new deadline needs (``CLOCK_TOPICS``; unless the run reads the case next, ``RUN_READS_NEXT``,
+and sets them itself), the cancellation of a timer whose reason is gone.
 A run cancelled by a person, or failing as often as a case's runs may, is not replaced by the process
 itself: its office's managers get a task (``services.process.process_stopped``), and a fresh run takes
 the case over when one of them restarts it (``RESTARTING_TOPICS``).
@@ -58,6 +59,13 @@ class RunState(StrEnum):
     COMPLETED = "completed"  # the case process ended
     BROKEN = "broken"  # crashed or failed: a fresh run may take the case over
     STOPPED = "stopped"  # cancelled or being cancelled by a person (or a state not known here): a person decides
+
+
+#: the run states in which the case's run reads the case after the event (it is started now, or was
+#: started or resumed earlier in this round) and sets the timers of every deadline it finds before
+#: it waits (``flows.case.start_clocks``): a new deadline's timer then needs no task of its own (the
+#: notices served with the confirmation, which start the case's run, cost one timers task a case)
+RUN_READS_NEXT = frozenset({RunState.NONE, RunState.WOKEN})
 
 
 def run_state_of(prefect_state_type: str | None) -> RunState:
@@ -134,7 +142,7 @@ def decide(run: CaseRun, event: Event) -> Plan:
     extra: tuple[Step, ...] = ()
     if event.topic == "decision.made":
         extra += (Step.FOLLOW_UP,)  # whatever the run does: a person waits for the documents
-    if event.topic in CLOCK_TOPICS:
+    if event.topic in CLOCK_TOPICS and run.state not in RUN_READS_NEXT:
         extra += (Step.SCHEDULE_TIMERS,)
     if event.topic in TIMER_ENDING_TOPICS:
         extra += (Step.CANCEL_TIMERS,)

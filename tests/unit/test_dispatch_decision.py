@@ -9,6 +9,7 @@ from flows.decide import (
     MAX_RUNS_PER_CASE,
     RESTARTING_TOPICS,
     RESUMING_TOPICS,
+    RUN_READS_NEXT,
     SETTLING_TOPICS,
     CaseRun,
     Event,
@@ -45,19 +46,31 @@ def test_an_event_without_a_case_is_handed_on_with_nothing_to_do() -> None:
 
 def test_the_first_event_of_a_case_without_a_run_starts_it() -> None:
     assert decide(CaseRun(R.NONE), ev("case.opened")) == Plan((Step.START_RUN,))
-    assert decide(CaseRun(R.NONE), ev("notice.served")) == Plan((Step.SCHEDULE_TIMERS, Step.START_RUN))
+    # the notices served with the confirmation: the run it starts reads the case and sets their timers
+    assert decide(CaseRun(R.NONE), ev("notice.served")) == Plan((Step.START_RUN,))
 
 
 def test_a_decision_is_followed_up_and_its_clocks_timed_whatever_the_run_is_doing() -> None:
-    for state in (R.BUSY, R.WOKEN, R.PAUSED, R.COMPLETED):
+    for state in (R.BUSY, R.PAUSED, R.COMPLETED):
         assert decide(CaseRun(state), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS))
-    assert decide(CaseRun(R.NONE), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS, Step.START_RUN))
+    # a run that reads the case next sets the detained lines' timers itself
+    assert decide(CaseRun(R.WOKEN), ev("decision.made")) == Plan((Step.FOLLOW_UP,))
+    assert decide(CaseRun(R.NONE), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.START_RUN))
 
 
 def test_a_new_deadline_gets_its_timer_from_the_task_worker_without_waking_the_run() -> None:
     assert CLOCK_TOPICS == {"notice.served", "decision.made", "application.decided"}
-    for state in (R.BUSY, R.WOKEN, R.PAUSED, R.COMPLETED):
-        assert decide(CaseRun(state), ev("notice.served")) == Plan((Step.SCHEDULE_TIMERS,))
+    for state in (R.BUSY, R.PAUSED, R.COMPLETED, R.BROKEN, R.STOPPED):
+        assert Step.SCHEDULE_TIMERS in decide(CaseRun(state), ev("notice.served")).steps, state
+    assert decide(CaseRun(R.PAUSED), ev("notice.served")) == Plan((Step.SCHEDULE_TIMERS,))
+
+
+def test_a_new_deadline_gets_its_timer_from_the_run_when_the_run_reads_the_case_next() -> None:
+    assert RUN_READS_NEXT == {R.NONE, R.WOKEN}  # started now, or started or resumed earlier in this round
+    for topic in CLOCK_TOPICS:
+        for state in RUN_READS_NEXT:
+            assert Step.SCHEDULE_TIMERS not in decide(CaseRun(state), ev(topic)).steps, (topic, state)
+    assert decide(CaseRun(R.WOKEN), ev("notice.served")) == Plan()
 
 
 def test_a_paused_run_is_resumed_only_to_serve_the_notices_of_confirmed_lines() -> None:
@@ -123,7 +136,7 @@ def test_a_run_started_or_resumed_this_round_covers_the_later_events_of_its_case
     started = after(CaseRun(R.NONE, 0), decide(CaseRun(R.NONE, 0), ev("case.opened")))
     assert started == CaseRun(R.WOKEN, 1)
     assert decide(started, ev("case.confirmed")) == Plan()
-    assert decide(started, ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS))
+    assert decide(started, ev("decision.made")) == Plan((Step.FOLLOW_UP,))
     resumed = after(CaseRun(R.PAUSED, 1), decide(CaseRun(R.PAUSED, 1), ev("case.confirmed")))
     assert resumed == CaseRun(R.WOKEN, 1)
     assert after(CaseRun(R.BUSY, 1), Plan(handed_on=False)) == CaseRun(R.BUSY, 1)
