@@ -436,12 +436,19 @@ class Clock:
     (``holding``): a thousand notices released at midnight made a thousand follow-ups (a PDF, a mail,
     an artifact each) that took the two cores and the database's write lock from the release itself,
     which went from 24 notices a second to 2-10 while they ran. Nobody waits on those documents at
-    midnight; the law waits on the release. They follow once the release is done."""
+    midnight; the law waits on the release. They follow once the release is done.
+
+    The hold begins when the clock starts, until its first look, and as soon as a look finds notices
+    due, before their release is submitted: after an outage the dispatcher's first round, and the
+    submission itself, may wait for a Prefect server that is still starting, and the round that went
+    first handed on 200 follow-ups of the releases before the outage, which took the cores from the
+    release after it."""
 
     def __init__(self) -> None:
         self.submitted: dict[tuple[str, int], float] = {}
-        #: since when (``time.monotonic``) notices submitted for release have been due, or None
-        self.releasing_since: float | None = None
+        #: since when (``time.monotonic``) notices have been due, or the clock has not looked yet; None
+        #: when it looked and found none
+        self.releasing_since: float | None = time.monotonic()
 
     def holding(self) -> frozenset[str]:
         """The reasons whose decisions the dispatcher leaves in the outbox for now (read from its thread)."""
@@ -454,6 +461,8 @@ class Clock:
         from flows import tasks
 
         due = process.timers_due(due_before=now or utcnow())
+        releasing = any(t.kind == "notice" for t in due)
+        self.releasing_since = (self.releasing_since or time.monotonic()) if releasing else None
         keep = {self._key(t) for t in due}
         self.submitted = {k: at for k, at in self.submitted.items() if k in keep}
         fresh = list({self._key(t): t for t in due  # a line's two clocks ending together: one step
@@ -467,8 +476,6 @@ class Clock:
         out += [tasks.submit(tasks.advance_line_clock, line_id=t.subject_id) for t in fresh if t.kind != "notice"]
         for t in fresh:
             self.submitted[self._key(t)] = time.monotonic()
-        releasing = any(kind == "notice" for kind, _ in self.submitted)
-        self.releasing_since = (self.releasing_since or time.monotonic()) if releasing else None
         return out
 
     @staticmethod

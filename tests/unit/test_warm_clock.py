@@ -78,8 +78,30 @@ def test_a_released_notice_is_forgotten_and_a_line_with_two_clocks_ending_gets_o
     assert len(submitted) == 2
 
 
+def test_until_the_clock_first_looks_the_follow_ups_of_deadline_releases_are_held(clock) -> None:  # noqa: ANN001
+    c, due, submitted, now = clock
+    assert c.holding() == {"expired", "no-bond"}  # after an outage, deadlines may have passed meanwhile
+    c.tick(DUE)  # none had
+    assert c.holding() == frozenset() and submitted == []
+    fresh = dispatch.Clock()
+    now[0] += dispatch.HOLD_LIMIT_SECONDS  # a clock that cannot look (the database down) holds for the limit
+    assert fresh.holding() == frozenset()
+
+
+def test_the_hold_begins_before_the_release_is_submitted(clock, monkeypatch) -> None:  # noqa: ANN001
+    c, due, _, _ = clock
+    c.tick(DUE)
+    held: list[frozenset[str]] = []
+    # the Prefect server is still starting: the submission waits, and the dispatcher's rounds go on
+    monkeypatch.setattr(tasks, "submit", lambda t, **kw: held.append(c.holding()) or "run")
+    due.append(notice(1))
+    c.tick(DUE)
+    assert held == [{"expired", "no-bond"}]
+
+
 def test_while_a_release_is_under_way_the_follow_ups_of_deadline_releases_are_held(clock) -> None:  # noqa: ANN001
     c, due, _, now = clock
+    c.tick(DUE)
     assert c.holding() == frozenset()
     due += [notice(1), notice(2), line_clock("investigation", 40)]
     c.tick(DUE)
