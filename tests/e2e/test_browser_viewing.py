@@ -82,13 +82,27 @@ def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:
         time.sleep(0.3)
 
 
+#: how long a pick waits for the list it opened before opening it again
+PICK_WAIT_MS = 5_000
+
+
 def _pick(page: Any, label: str, option: str) -> None:
     """Choose ``option`` in a Streamlit selectbox, once the page has settled (a rerun redrawing the
-    page under the pick would put the box back)."""
-    settled(page)
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option).first.click()
-    settled(page)
+    page under the pick would put the box back). The room's page reruns whole when the room changes
+    (``_page_is_stale``), which closes a list just opened: as a person would, the pick opens it again
+    (in CI, loaded, the option waited 30 s for a list already closed)."""
+    from playwright.sync_api import TimeoutError as PickTimeout
+
+    for _ in range(3):
+        settled(page)
+        page.get_by_role("combobox", name=label, exact=True).click()
+        try:
+            page.get_by_role("option", name=option).first.click(timeout=PICK_WAIT_MS)
+        except PickTimeout:
+            continue
+        settled(page)
+        return
+    raise AssertionError(f"{label}: the option {option!r} was not there to pick in three tries")
 
 
 def _take_photo(page: Any) -> None:
