@@ -68,7 +68,7 @@ def test_writes_first_lets_both_commit(tmp_path: Path) -> None:
     assert asyncio.run(_interleave(config)) == ["a committed", "b committed"]
 
 
-def test_only_sqlite_gets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_sqlite_gets_it() -> None:
     assert on_sqlite({})
     assert on_sqlite({"PREFECT_SERVER_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:////var/prefect.db"})
     assert not on_sqlite({"PREFECT_SERVER_DATABASE_CONNECTION_URL": "postgresql+asyncpg://postgres@127.0.0.1/p"})
