@@ -93,6 +93,13 @@ def cases_a_minute(n: int, *, root_pid: int, tag: str = ROUND_TAGS[0], timeout: 
     """``n`` cases from seizure to every flow run Completed, the rights holders answering as the
     notices reach them; then ``n`` empty flow runs started at once, to Completed. With the CPU seconds
     each part of the stack (under ``root_pid``) and this process used for the cases."""
+    from flows.common import held_clients
+
+    with held_clients():  # one client for the polls: a new one each second cost the server a request more
+        return _cases_a_minute(n, root_pid=root_pid, tag=tag, timeout=timeout)
+
+
+def _cases_a_minute(n: int, *, root_pid: int, tag: str, timeout: float) -> dict[str, Any]:
     from services.process import case_progress
 
     cpu0, own0 = cpu_by_part(root_pid), time.process_time()
@@ -140,7 +147,7 @@ def cases_a_minute_inprocess(n: int, dispatcher_pid: int, *, tag: str = INPROCES
     stack is stopped next, or measured in-process again)."""
     import signal
 
-    from flows.case import serve_notice
+    from flows.case import serve_one
     from flows.tasks import follow_up
     from services.process import case_progress
 
@@ -149,7 +156,7 @@ def cases_a_minute_inprocess(n: int, dispatcher_pid: int, *, tag: str = INPROCES
     cases = open_cases(n, tag=tag, brands=BRANDS)
     for case in cases:
         for notice in case.notices:
-            serve_notice.fn(case.number, notice.id)  # the case run's step, without the run
+            serve_one(case.number, notice.id)  # the case run's step, without the run
         answer_all(case, _verdict)
         for d in case_progress(case_number=case.number).pending_decisions:
             follow_up(d.id)

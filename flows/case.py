@@ -42,7 +42,7 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Completed
 
-from flows.common import RETRY_DELAYS, retried, schedule_timers, transient_only
+from flows.common import RETRY_DELAYS, cancel_scheduled, retried, schedule_timers, transient, transient_only
 from flows.specs import timer_specs
 from models.types import utcnow
 from services import process
@@ -75,12 +75,33 @@ def read_case(case_number: str) -> process.CaseProgress:
     return retried(lambda: process.case_progress(case_number=case_number))
 
 
-@task(name="serve-notice", task_run_name="serve-notice-{notice_id}", retries=3, retry_delay_seconds=RETRY_DELAYS,
+@task(name="serve-notices", task_run_name="serve-notices-{case_number}", retries=3, retry_delay_seconds=RETRY_DELAYS,
       retry_condition_fn=transient_only, cache_policy=NO_CACHE)
-def serve_notice(case_number: str, notice_id: int) -> bool:
-    """Issue the confirmation notice (确权通知书) and send it to the rights holder, once. A failed mail
-    fails the task, whose retry issues nothing new (the notice's document exists) and mails again, as
-    often as ``MAIL_ATTEMPTS`` asks (then an officer serves it by hand, ``serve_manually``)."""
+def serve_notices(case_number: str, notice_ids: list[int]) -> list[int]:
+    """Issue each confirmation notice (确权通知书) and send it to its rights holder, once: one task run
+    for the notices the case's run serves together (a task run each cost the Prefect server several
+    writes). A notice that fails does not hold the others back: they go out first, then the task
+    fails with the first failure (a transient one, if any was, so that it is retried), and its retry
+    issues nothing new and mails only the notices still unsent, as often as ``MAIL_ATTEMPTS`` asks
+    (then an officer serves them by hand, ``serve_manually``). Returns the notices sent now."""
+    log = get_run_logger()
+    sent: list[int] = []
+    failed: list[Exception] = []
+    for notice_id in notice_ids:
+        try:
+            if serve_one(case_number, notice_id):
+                sent.append(notice_id)
+                log.info("notice %s: issued and sent", notice_id)
+        except Exception as e:  # noqa: BLE001 - the others are served all the same; raised below
+            log.warning("notice %s: not sent: %s: %s", notice_id, type(e).__name__, e)
+            failed.append(e)
+    if failed:
+        raise next((e for e in failed if transient(e)), failed[0])
+    return sent
+
+
+def serve_one(case_number: str, notice_id: int) -> bool:
+    """Issue the notice's document and send it, unless the process did already; True if it did now."""
     key = process.notice_sent_key(notice_id)
     if process.step_done(key=key) is not None:
         return False
@@ -102,6 +123,16 @@ def start_clocks(progress: process.CaseProgress) -> int:
     the timers are runs the manager sees, and a task run would add four writes to the Prefect server's
     database for each case. Returns the timers created."""
     return retried(lambda: len(schedule_timers(timer_specs(process.case_timers(progress)))))
+
+
+def end_timers(p: process.CaseProgress) -> None:
+    """The timers of a settled case, as its run ends: those of its running clocks set (a detention
+    decided last has its clocks, and the dispatcher left their timers to the run's end,
+    ``flows.decide.RUN_ENDS_LATER``), those whose reason is gone cancelled (its notices answered)."""
+    from flows.specs import gone_timer_names
+
+    schedule_timers(timer_specs(process.case_timers(p)))
+    cancel_scheduled(gone_timer_names(p), reason="the notice was answered")
 
 
 def summary_key(p: process.CaseProgress) -> str:
@@ -136,14 +167,15 @@ def complete_waiting_run(client: Any, p: process.CaseProgress) -> bool:
     run and its Completed state with the same message as the run's own end, through Prefect's API (the
     server accepts a final state for a paused run). As at the run's own end, the timers of the case's
     running clocks are set first (a detention decided last has its clocks; the task worker may not
-    have set their timers yet). False if the server refused: the run is no longer paused (resumed or
-    ended meanwhile), and then reads the case and ends by itself."""
+    have set their timers yet), and those whose reason is gone cancelled (``end_timers``). False if the
+    server refused: the run is no longer paused (resumed or ended meanwhile), and then reads the case
+    and ends by itself."""
     import json
     from uuid import UUID
 
     from prefect.client.schemas.actions import ArtifactCreate
 
-    schedule_timers(timer_specs(process.case_timers(p)))
+    end_timers(p)
     run_id = UUID(str(p.flow_run_id))
     client.create_artifact(ArtifactCreate(key=summary_key(p), type="table", data=json.dumps(summary_table(p)),
                                           description=summary_description(p), flow_run_id=run_id))
@@ -153,10 +185,9 @@ def complete_waiting_run(client: Any, p: process.CaseProgress) -> bool:
 
 def _step(case_number: str, p: process.CaseProgress) -> bool:
     """Do what the case's current state calls for; True if anything changed in the case."""
-    changed = False
-    for n in p.to_serve:  # notices go out after the confirmation
-        changed |= serve_notice(case_number, n.id)
-    return changed
+    if not p.to_serve:  # notices go out after the confirmation
+        return False
+    return bool(serve_notices(case_number, [n.id for n in p.to_serve]))
 
 
 def _clock_marks(p: process.CaseProgress) -> frozenset:
@@ -174,12 +205,13 @@ def case_process(case_number: str):  # noqa: ANN201 - a Prefect state or a summa
         p = read_case(case_number)
         if _step(case_number, p):
             continue  # something changed: read again before deciding to wait
+        if p.settled:
+            retried(lambda: end_timers(p))
+            case_summary(p)
+            return Completed(message=outcome(p))
         if _clock_marks(p) - clocks_started:
             log.info("%s: %d timer(s) set for its legal deadlines", case_number, start_clocks(p))
             clocks_started |= _clock_marks(p)
-        if p.settled:
-            case_summary(p)
-            return Completed(message=outcome(p))
         waiting = ", ".join(f"notice {n.id} ({n.rights_holder}, {n.state})" for n in p.waiting_notices)
         following = ", ".join(f"decision {d.id}" for d in p.pending_decisions)
         log.info("%s waits for %s%s%s", case_number, waiting or "nothing",

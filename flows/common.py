@@ -89,10 +89,10 @@ def schedule_timers(specs: list[Any]) -> list[str]:
     failed: list[str] = []
     with get_client(sync_client=True) as client:
         for deployment in dict.fromkeys(t.deployment for t in specs):
-            deployment_id = client.read_deployment_by_name(deployment).id
             todo = [t for t in specs if t.deployment == deployment]
             for wait in (*LOCKED_WAITS, None):
-                created, refused = _create_batches(client, deployment_id, todo)
+                created, refused = with_deployment(client, deployment,
+                                                   lambda deployment_id: _create_batches(client, deployment_id, todo))
                 ids += created
                 todo = [t for t, error in refused if LOCKED in error]
                 failed += [f"{t.name}: {error}" for t, error in refused if LOCKED not in error]
@@ -133,15 +133,21 @@ def unscheduled(specs: list[Any]) -> list[Any]:
     ``READ_BATCH``: the reconciliation checks every running clock each time, and creating thousands
     of timers that exist (idempotent, but a write each) kept the server busy for minutes; a case's
     run and the task worker both set a new notice's timer, and the second finds it."""
-    if not specs:
-        return []
+    known = run_states_named([t.name for t in specs])
+    return [t for t in specs if t.name not in known]
+
+
+def run_states_named(names: list[str]) -> dict[str, str]:
+    """The state type (``StateType.value``) of each flow run named in ``names`` that the Prefect server
+    has, read in queries of ``READ_BATCH`` names (none for no name)."""
+    if not names:
+        return {}
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
     with get_client(sync_client=True) as client:
-        known = {r.name for r in read_runs(client, [t.name for t in specs],
-                                           lambda batch: FlowRunFilter(name=FlowRunFilterName(any_=batch)))}
-    return [t for t in specs if t.name not in known]
+        return {r.name: r.state.type.value if r.state else "NONE"
+                for r in read_runs(client, names, lambda batch: FlowRunFilter(name=FlowRunFilterName(any_=batch)))}
 
 
 #: flow runs read in one query: the most the Prefect server answers at once
@@ -228,10 +234,43 @@ def held_clients() -> Iterator[None]:
 
 def schedule_run(deployment: str, *, parameters: dict[str, Any], key: str, at: datetime | None = None,
                  name: str | None = None, tags: list[str] | None = None) -> str:
-    """Create (once per ``key``) a run of ``deployment`` due at ``at``: a durable timer kept by the
-    Prefect server, which survives restarts of every component. Returns the flow run id."""
-    from prefect.deployments import run_deployment
+    """Create (once per ``key``) a run of ``deployment`` due at ``at`` (now if None): a durable timer
+    kept by the Prefect server, which survives restarts of every component. Returns the flow run id."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
 
-    run = run_deployment(deployment, parameters=parameters, scheduled_time=at, timeout=0, idempotency_key=key,
-                         flow_run_name=name, tags=tags, as_subflow=False)
+    from models.types import utcnow
+
+    with get_client(sync_client=True) as client:
+        run = with_deployment(client, deployment, lambda deployment_id: client.create_flow_run_from_deployment(
+            deployment_id, parameters=parameters, state=Scheduled(scheduled_time=at or utcnow()), name=name,
+            tags=tags, idempotency_key=key))
     return str(run.id)
+
+
+#: deployment ids, by Prefect API and deployment name (``flow/deployment``)
+_DEPLOYMENT_IDS: dict[tuple[str, str], Any] = {}
+
+
+def with_deployment(client: Any, name: str, call: Callable[[Any], T]) -> T:
+    """``call(deployment_id)`` for the deployment ``name``, its id read once per process (a
+    deployment deployed again keeps its id; reading it for each case run and each timers' creation
+    was a request to the Prefect server each), and read again if the server answers that it does not
+    know it (the deployment was deleted and deployed anew)."""
+    key = (str(client.api_url), name)
+    if key not in _DEPLOYMENT_IDS:
+        _DEPLOYMENT_IDS[key] = client.read_deployment_by_name(name).id
+    try:
+        return call(_DEPLOYMENT_IDS[key])
+    except Exception as e:
+        if not _not_found(e):
+            raise
+        _DEPLOYMENT_IDS[key] = client.read_deployment_by_name(name).id
+        return call(_DEPLOYMENT_IDS[key])
+
+
+def _not_found(error: Exception) -> bool:
+    from prefect.exceptions import ObjectNotFound
+
+    response = getattr(error, "response", None)
+    return isinstance(error, ObjectNotFound) or getattr(response, "status_code", None) == 404

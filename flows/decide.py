@@ -14,7 +14,9 @@ process of Prefect on a machine of two cores only to end a run would take second
 follow-ups people wait on.
 Everything else an event calls for is warm work for the task worker: a decision's follow-up, the legal
 timers a new deadline needs (``CLOCK_TOPICS``; unless the run reads the case next, ``RUN_READS_NEXT``,
-and sets them itself), the cancellation of a timer whose reason is gone.
+and sets them itself, or the case is settling and the run's end sets them, ``RUN_ENDS_LATER``), the
+cancellation of a timer whose reason is gone (the same). The dispatcher submits the timers' task only
+if the Prefect server's timers are behind the case (``flows.tasks.keep_timers_if_behind``).
 A run cancelled by a person, or failing as often as a case's runs may, is not replaced by the process
 itself: its office's managers get a task (``services.process.process_stopped``), and a fresh run takes
 the case over when one of them restarts it (``RESTARTING_TOPICS``).
@@ -67,6 +69,14 @@ class RunState(StrEnum):
 #: notices served with the confirmation, which start the case's run, cost one timers task a case)
 RUN_READS_NEXT = frozenset({RunState.NONE, RunState.WOKEN})
 
+#: the run states in which the case's run is still to end: when the case is settling (every notice
+#: decided, only follow-ups left), its end sets the timers of the running clocks and cancels those
+#: whose reason is gone (``flows.case.end_timers``: the run's own end, or ``Step.COMPLETE_RUN``), so the
+#: answers and decisions that settle it need no timers task of their own (a case answered at once
+#: costs none). Should the run never end (it is stopped, or its follow-ups keep failing), the
+#: reconciliation creates the timers it finds missing and cancels those overdue whose reason is gone.
+RUN_ENDS_LATER = frozenset({RunState.BUSY, RunState.PAUSED})
+
 
 def run_state_of(prefect_state_type: str | None) -> RunState:
     """The policy for a Prefect state type (``StateType.value``; None: the run has no state yet).
@@ -113,6 +123,7 @@ class Event:
     #: with notices of confirmed lines still to serve (a run that served them before it paused has
     #: nothing left to do for the confirmation)
     case_settled: bool = False
+    case_settling: bool = False  # every notice decided, only follow-ups left (``CaseProgress.settling``)
     to_serve: bool = False
 
     @property
@@ -142,9 +153,10 @@ def decide(run: CaseRun, event: Event) -> Plan:
     extra: tuple[Step, ...] = ()
     if event.topic == "decision.made":
         extra += (Step.FOLLOW_UP,)  # whatever the run does: a person waits for the documents
-    if event.topic in CLOCK_TOPICS and run.state not in RUN_READS_NEXT:
+    run_ends_timers = event.case_settling and run.state in RUN_ENDS_LATER
+    if event.topic in CLOCK_TOPICS and run.state not in RUN_READS_NEXT and not run_ends_timers:
         extra += (Step.SCHEDULE_TIMERS,)
-    if event.topic in TIMER_ENDING_TOPICS:
+    if event.topic in TIMER_ENDING_TOPICS and not run_ends_timers:
         extra += (Step.CANCEL_TIMERS,)
     if run.state == RunState.NONE:
         return Plan(extra + (Step.START_RUN,))

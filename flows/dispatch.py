@@ -48,7 +48,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from flows.common import CASE_PROCESS, held_clients, schedule_run
+from flows.common import CASE_PROCESS, held_clients, read_runs, schedule_run
 from flows.decide import CaseRun, Event, RunState, Step, after, decide, run_state_of
 from models.types import utcnow
 from services import process
@@ -136,7 +136,11 @@ def complete_case_run(p: process.CaseProgress) -> str | None:
 def _run_of(client: Any, p: process.CaseProgress) -> CaseRun:
     if p.flow_run_id is None:
         return CaseRun(RunState.NONE, p.runs_started)
-    state = client.read_flow_run(UUID(p.flow_run_id)).state
+    return case_run(p, client.read_flow_run(UUID(p.flow_run_id)).state)
+
+
+def case_run(p: process.CaseProgress, state: Any) -> CaseRun:
+    """The case's run as the decision sees it, from the Prefect state of the run (None: no state yet)."""
     return CaseRun(run_state_of(state.type.value if state is not None else None), p.runs_started,
                    seen=state.name if state is not None else None)
 
@@ -152,8 +156,8 @@ def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CasePro
                    decision_id=int(ev.payload["decision_id"]))
     elif step in (Step.SCHEDULE_TIMERS, Step.CANCEL_TIMERS):
         if p.case_number not in rnd.timed:  # nine notices served or answered at once: one task for all
-            rnd.timed.add(p.case_number)
-            rnd.submit(ev, "submitted", tasks.submit, tasks.keep_case_timers, case_number=p.case_number, later=True)
+            rnd.timed.add(p.case_number)  # and none if the server's timers are not behind the case
+            rnd.submit(ev, "submitted", tasks.keep_timers_if_behind, p, later=True)
     elif step in (Step.START_RUN, Step.REPLACE_RUN):
         # the later events of the case in this round need no run id: the run is WOKEN for them
         rnd.submit(ev, "started", start_case_run, p, replacing=p.flow_run_id if step == Step.REPLACE_RUN else None)
@@ -176,7 +180,7 @@ def _carry_out(rnd: _Round, step: Step, ev: process.EventOut, p: process.CasePro
 def event_of(ev: process.EventOut, p: process.CaseProgress | None = None) -> Event:
     """The outbox row as the decision sees it, with its case as read now (``p``)."""
     return Event(ev.id, ev.topic, has_case=ev.case_id is not None, case_settled=p is not None and p.settled,
-                 to_serve=p is not None and bool(p.to_serve))
+                 case_settling=p is not None and p.settling, to_serve=p is not None and bool(p.to_serve))
 
 
 #: a request to the Prefect server that takes longer than this is logged (the server made it wait)
@@ -347,6 +351,31 @@ class _Round:
             self.inflight.submit([r for r in chain if not r.later], [r for r in chain if r.later])
         self.chains = {}
 
+    def read_cases(self, events: list[process.EventOut]) -> None:
+        """Read the progress of each case of ``events`` (but those whose events wait) and the state of
+        their runs, these in queries of ``READ_BATCH`` runs rather than one request a case (each
+        request costs the Prefect server CPU). A case or a run not read here (the case unreadable, a
+        run the server does not know, the server away) is read again by ``handle``, which fails its
+        event there as it would have without this."""
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        for ev in events:
+            if ev.case_id is not None and ev.case_id not in self.blocked and ev.case_id not in self.progress:
+                try:
+                    self.progress[ev.case_id] = process.case_progress(case_number=ev.case_number or "")
+                except Exception:  # noqa: BLE001 - handle reads it again and fails its event
+                    log.debug("case %s: not read ahead of its events", ev.case_number, exc_info=True)
+        try:
+            ids = [UUID(p.flow_run_id) for p in self.progress.values() if p.flow_run_id]
+            runs = {str(r.id): r for r in read_runs(self.client, ids, lambda batch: FlowRunFilter(
+                id=FlowRunFilterId(any_=batch)))}
+        except Exception:  # noqa: BLE001 - handle reads each run, and fails its event if that fails too
+            log.debug("the round's runs were not read ahead", exc_info=True)
+            return
+        for case_id, p in self.progress.items():
+            if (run := runs.get(str(p.flow_run_id))) is not None:
+                self.runs[case_id] = case_run(p, run.state)
+
     def handle(self, ev: process.EventOut) -> None:
         """Decide on one event, carry the plan out, and note whether it was handed on, is in flight
         (marked once its requests are answered) or waits."""
@@ -404,6 +433,7 @@ def dispatch_once(*, limit: int = 200, now: datetime | None = None, inflight: In
         if any(ev.case_id is None or ev.case_id not in busy for ev in events):  # else all wait: nothing to ask
             with get_client(sync_client=True) as client:
                 rnd = _Round(client, report, inflight)
+                rnd.read_cases(events)
                 for ev in events:
                     try:
                         rnd.handle(ev)

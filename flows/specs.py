@@ -6,12 +6,13 @@ so a timer is named and keyed the same whoever creates it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flows.common import DETENTION_CLOCK, NOTICE_DEADLINE
-from services.process import TimerDue
+from services.process import CaseProgress, TimerDue, case_timers
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,33 @@ def timer_spec(t: TimerDue) -> TimerSpec:
 
 def timer_specs(timers: list[TimerDue]) -> list[TimerSpec]:
     return [timer_spec(t) for t in timers]
+
+
+def gone_timer_names(p: CaseProgress) -> list[str]:
+    """The timers of the case whose reason is gone: those of its notices sent and no longer waiting
+    (answered, or released at their deadline)."""
+    return [notice_timer_name(p.case_number, n.id) for n in p.notices if n.sent and not n.waiting]
+
+
+@dataclass(frozen=True)
+class TimersBehind:
+    """What the Prefect server's timers lack for a case as it stands: the timers of its running clocks
+    that it has no run for, and the timers whose reason is gone that are still Scheduled."""
+
+    missing: list[TimerSpec]
+    stale: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.stale)
+
+
+def timers_behind(p: CaseProgress, known: Mapping[str, str]) -> TimersBehind:
+    """Compare the case (``p``) with the timer runs the server has (``known``: name -> state type, as
+    ``flows.common.run_states_named`` reads them for ``timer_names(p)``)."""
+    return TimersBehind([t for t in timer_specs(case_timers(p)) if t.name not in known],
+                        [n for n in gone_timer_names(p) if known.get(n) == "SCHEDULED"])
+
+
+def timer_names(p: CaseProgress) -> list[str]:
+    """The names of every timer ``timers_behind`` looks at for the case."""
+    return [t.name for t in timer_specs(case_timers(p))] + gone_timer_names(p)

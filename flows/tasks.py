@@ -218,14 +218,28 @@ def keep_case_timers(case_number: str) -> dict[str, Any]:
     detained), and the Scheduled timers of the notices answered cancelled (their reason is gone;
     a claim whose bond is still to be checked keeps its notice waiting, and its deadline). One task
     per case and dispatch round, however many of its notices were served or answered in it."""
-    from flows.common import schedule_timers
-    from flows.specs import notice_timer_name, timer_specs
+    from flows.common import run_states_named, schedule_timers
+    from flows.specs import timer_names, timers_behind
 
     p = process.case_progress(case_number=case_number)
-    created = schedule_timers(timer_specs(process.case_timers(p)))
-    answered = [notice_timer_name(case_number, n.id) for n in p.notices if n.sent and not n.waiting]
-    cancelled = cancel_scheduled(answered, reason="the notice was answered") if answered else []
+    behind = timers_behind(p, run_states_named(timer_names(p)))
+    created = schedule_timers(behind.missing)
+    cancelled = cancel_scheduled(behind.stale, reason="the notice was answered") if behind.stale else []
     return {"created": len(created), "cancelled": cancelled}
+
+
+def keep_timers_if_behind(p: process.CaseProgress) -> str | None:
+    """Submit ``keep_case_timers`` for the case (``p``, as the dispatcher read it) if the Prefect
+    server's timers are behind it; returns the task run id, or None when they are not: one read
+    instead of a task run, whose records cost the server several writes (the usual case: the case's
+    run set the timers of the notices it served before it waited, and the dispatcher learns of the
+    service only after)."""
+    from flows.common import run_states_named
+    from flows.specs import timer_names, timers_behind
+
+    if not timers_behind(p, run_states_named(timer_names(p))):
+        return None
+    return submit(keep_case_timers, case_number=p.case_number)
 
 
 @task(name="reconcile", task_run_name="reconcile-{started}", **_KW)

@@ -113,6 +113,11 @@ class CaseProgress(BaseModel):
         return not self.waiting_notices and not self.pending_decisions
 
     @property
+    def settling(self) -> bool:
+        """Every notice decided, and only follow-ups left: the case settles when the last one is done."""
+        return not self.waiting_notices and bool(self.pending_decisions)
+
+    @property
     def tags(self) -> list[str]:
         return case_tags(self.customs_office_code, self.brands)
 

@@ -9,6 +9,7 @@ from flows.decide import (
     MAX_RUNS_PER_CASE,
     RESTARTING_TOPICS,
     RESUMING_TOPICS,
+    RUN_ENDS_LATER,
     RUN_READS_NEXT,
     SETTLING_TOPICS,
     CaseRun,
@@ -24,10 +25,11 @@ from flows.decide import (
 R = RunState
 
 
-def ev(topic: str, *, has_case: bool = True, settled: bool = False, to_serve: bool | None = None) -> Event:
+def ev(topic: str, *, has_case: bool = True, settled: bool = False, to_serve: bool | None = None,
+       settling: bool = False) -> Event:
     """An event; a confirmation comes with notices to serve unless told otherwise."""
     serve = topic == "case.confirmed" and not settled if to_serve is None else to_serve
-    return Event(id=7, topic=topic, has_case=has_case, case_settled=settled, to_serve=serve)
+    return Event(id=7, topic=topic, has_case=has_case, case_settled=settled, case_settling=settling, to_serve=serve)
 
 
 @pytest.mark.parametrize(("prefect", "policy"), [
@@ -122,6 +124,24 @@ def test_an_answer_cancels_the_notice_timer_and_leaves_the_run_waiting() -> None
     assert decide(CaseRun(R.PAUSED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
     assert decide(CaseRun(R.BUSY), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
     assert decide(CaseRun(R.COMPLETED), ev("notice.answered")) == Plan((Step.CANCEL_TIMERS,))
+
+
+def test_the_answers_that_settle_a_case_leave_its_timers_to_the_run_s_end() -> None:
+    # every notice decided, only follow-ups left: the run ends (by itself, or completed where it
+    # waits) and sets the detention clocks' timers and cancels the answered notices' there
+    assert RUN_ENDS_LATER == {R.BUSY, R.PAUSED}
+    for state in RUN_ENDS_LATER:
+        assert decide(CaseRun(state), ev("notice.answered", settling=True)) == Plan()
+        assert decide(CaseRun(state), ev("decision.made", settling=True)) == Plan((Step.FOLLOW_UP,))
+    # a run that will not end again keeps nothing for them: a decision on a completed case, a stopped run
+    assert decide(CaseRun(R.COMPLETED), ev("decision.made", settling=True)) == Plan(
+        (Step.FOLLOW_UP, Step.SCHEDULE_TIMERS))
+    assert decide(CaseRun(R.STOPPED), ev("notice.answered", settling=True)) == Plan(
+        (Step.CANCEL_TIMERS, Step.LEAVE_TO_MANAGER))
+    assert decide(CaseRun(R.BROKEN, 1), ev("decision.made", settling=True)) == Plan(
+        (Step.FOLLOW_UP, Step.SCHEDULE_TIMERS, Step.REPLACE_RUN))
+    # not settling (another notice still waits): the timers now
+    assert decide(CaseRun(R.PAUSED), ev("decision.made")) == Plan((Step.FOLLOW_UP, Step.SCHEDULE_TIMERS))
 
 
 def test_a_busy_run_holds_a_waking_event_back_until_it_waits() -> None:

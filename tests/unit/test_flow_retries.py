@@ -60,9 +60,37 @@ def test_the_default_waits_are_those_of_the_tasks(slept: list[float]) -> None:
 
 def test_a_notice_is_mailed_as_often_as_the_delivery_asks_before_an_officer_serves_it() -> None:
     from adapters.mail import MailFailed
-    from flows.case import serve_notice
+    from flows.case import serve_notices
     from services.delivery import MAIL_ATTEMPTS
 
-    assert serve_notice.retries + 1 >= MAIL_ATTEMPTS
-    assert serve_notice.retry_condition_fn is common.transient_only
+    assert serve_notices.retries + 1 >= MAIL_ATTEMPTS
+    assert serve_notices.retry_condition_fn is common.transient_only
     assert common.transient(MailFailed("the server refused the recipient"))
+
+
+def test_a_notice_that_fails_does_not_hold_back_the_others_of_its_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.logging import disable_run_logger
+
+    from adapters.mail import MailFailed
+    from flows import case
+    from models.rules.errors import YunqueError
+
+    tried: list[int] = []
+    failures = {2: YunqueError("notice 2 has no address"), 3: MailFailed("the server refused the recipient")}
+
+    def serve_one(case_number: str, notice_id: int) -> bool:
+        tried.append(notice_id)
+        if notice_id in failures:
+            raise failures[notice_id]
+        return notice_id != 4  # notice 4 was sent before
+
+    monkeypatch.setattr(case, "serve_one", serve_one)
+    with disable_run_logger(), pytest.raises(MailFailed):  # the transient one: the task is retried
+        case.serve_notices.fn("YQ-2026-000001", [1, 2, 3, 4, 5])
+    assert tried == [1, 2, 3, 4, 5]
+    del failures[3]
+    with disable_run_logger(), pytest.raises(YunqueError):  # not transient: the task fails, an officer serves it
+        case.serve_notices.fn("YQ-2026-000001", [2, 3])
+    del failures[2]
+    with disable_run_logger():
+        assert case.serve_notices.fn("YQ-2026-000001", [1, 2, 4]) == [1, 2]

@@ -60,7 +60,7 @@ class Timers(Client):
             raise RuntimeError("422 Invalid limit: must be less than or equal to 200.")
         asked = flow_run_filter.name.any_
         self.asked.append(len(asked))
-        return [SimpleNamespace(name=n) for n in asked if n in self.names]
+        return [SimpleNamespace(name=n, state=None) for n in asked if n in self.names]
 
 
 def test_only_the_timers_the_server_has_no_run_for_are_created(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,6 +82,7 @@ class Bulk(Timers):
     def __init__(self, *, locked: int, bad: frozenset[str] = frozenset()) -> None:
         super().__init__(set())
         self.locked, self.bad, self.requests = locked, bad, []
+        self.api_url = f"http://prefect-{id(self)}/api"  # a server of its own: deployment ids are kept by server
 
     def read_deployment_by_name(self, name: str):  # noqa: ANN201
         return SimpleNamespace(id=f"id-of-{name}")
@@ -142,3 +143,35 @@ def test_timers_still_refused_after_every_wait_fail_the_call(monkeypatch: pytest
     with pytest.raises(RuntimeError, match="4 of 4 timers not created.*stayed locked"):
         common.schedule_timers(_timer_specs())
     assert len(client.requests) == len(common.LOCKED_WAITS) + 1 + len(common.LOCKED_WAITS) + 1
+
+
+def test_a_deployment_s_id_is_read_once_a_process_and_again_when_the_server_no_longer_knows_it() -> None:
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.common import with_deployment
+
+    class Server:
+        api_url = "http://prefect-deployments/api"
+        ids = {"case-process/case-process": "first"}
+        reads: list[str] = []
+
+        def read_deployment_by_name(self, name: str):  # noqa: ANN201
+            self.reads.append(name)
+            return SimpleNamespace(id=self.ids[name])
+
+        def create(self, deployment_id: str) -> str:
+            if deployment_id != self.ids["case-process/case-process"]:
+                raise ObjectNotFound(http_exc=Exception("404 Deployment not found"))
+            return f"run of {deployment_id}"
+
+    server = Server()
+    assert with_deployment(server, "case-process/case-process", server.create) == "run of first"
+    assert with_deployment(server, "case-process/case-process", server.create) == "run of first"
+    assert server.reads == ["case-process/case-process"]
+    server.ids["case-process/case-process"] = "second"  # deleted and deployed anew
+    assert with_deployment(server, "case-process/case-process", server.create) == "run of second"
+    assert server.reads == ["case-process/case-process"] * 2
+    with pytest.raises(RuntimeError, match="refused"):
+        with_deployment(server, "case-process/case-process", lambda deployment_id: (_ for _ in ()).throw(
+            RuntimeError("refused")))
+    assert len(server.reads) == 2  # another failure reads nothing again

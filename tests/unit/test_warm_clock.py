@@ -34,6 +34,14 @@ def no_prefect_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "held_clients", nullcontext)
 
 
+@pytest.fixture(autouse=True)
+def timers_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Prefect server's timers are behind every case here, so each round that has timers to keep
+    submits the task (``tests/unit/test_timers_behind.py`` tests the look that may spare it)."""
+    monkeypatch.setattr(tasks, "keep_timers_if_behind",
+                        lambda p: tasks.submit(tasks.keep_case_timers, case_number=p.case_number))
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     due: list[TimerDue] = []
@@ -394,3 +402,47 @@ def test_the_follow_ups_of_a_case_are_asked_at_once_and_its_timers_after_them(mo
     rnd.settle()
     assert asked == ["follow-up-decision", "follow-up-decision", "keep-case-timers"]
     assert sorted(rnd.report.dispatched) == [1, 2] and rnd.report.error is None
+
+
+def test_a_round_reads_its_cases_runs_in_one_query_and_a_run_it_missed_on_its_own(monkeypatch) -> None:  # noqa: ANN001
+    from types import SimpleNamespace
+    from uuid import UUID
+
+    from services.process import CaseProgress
+
+    run_ids = {case: str(UUID(int=case)) for case in (1, 2, 3)}
+    states = {run_ids[1]: "PAUSED", run_ids[2]: "RUNNING"}  # the server does not know case 3's run
+
+    class Server:
+        filters: list[int] = []
+        reads: list[str] = []
+
+        def read_flow_runs(self, *, flow_run_filter, limit: int):  # noqa: ANN001, ANN201
+            self.filters.append(limit)
+            return [SimpleNamespace(id=i, state=SimpleNamespace(type=SimpleNamespace(value=states[str(i)]),
+                                                               name=states[str(i)].title()))
+                    for i in flow_run_filter.id.any_ if str(i) in states]
+
+        def read_flow_run(self, run_id):  # noqa: ANN001, ANN201
+            self.reads.append(str(run_id))
+            raise ConnectionError("no such run")
+
+    monkeypatch.setattr(dispatch.process, "case_progress", lambda case_number: CaseProgress.model_construct(
+        case_number=case_number, case_id=int(case_number[3:]), flow_run_id=run_ids[int(case_number[3:])],
+        runs_started=1, last_event_id=0, notices=[], decisions=[]))
+    monkeypatch.setattr(dispatch.process, "note_dispatch_failure", lambda event_id, error: None)
+    server = Server()
+    rnd = dispatch._Round(client=server, report=dispatch.DispatchReport(),
+                          inflight=dispatch.InFlight(ThreadPoolExecutor(1)))
+    events = [_event(1, "evidence.added", 1), _event(2, "evidence.added", 2), _event(3, "evidence.added", 1),
+              _event(4, "evidence.added", 3)]
+    rnd.read_cases(events)
+    assert server.filters == [3]  # one query for the three cases' runs
+    assert rnd.runs == {1: dispatch.CaseRun(dispatch.RunState.PAUSED, 1, seen="Paused"),
+                        2: dispatch.CaseRun(dispatch.RunState.BUSY, 1, seen="Running")}
+    for ev in events[:3]:
+        rnd.handle(ev)
+    assert server.reads == [] and sorted(rnd.report.dispatched) == [1, 2, 3]
+    with pytest.raises(ConnectionError):  # the run it missed is read on its own, and its event fails there
+        rnd.handle(events[3])
+    assert server.reads == [run_ids[3]]
