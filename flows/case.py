@@ -31,6 +31,9 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -230,7 +233,45 @@ def run_warm(flow_run_id: str) -> str:
     """Run the case run ``flow_run_id`` in this process, if it is still in the work pool (Scheduled):
     take it as a worker does (the transition to Pending, which the Prefect server grants to one
     claimant only), then run it with Prefect's flow engine until it suspends or ends. Returns what
-    happened, in words: the run's state, or why it was left to the process worker."""
+    happened, in words: the run's state, or why it was left to the process worker. One engine at a
+    time for a run (``ENGINES``)."""
+    run_id = UUID(flow_run_id)
+    with ENGINES.turn(run_id):
+        return _run_warm(run_id)
+
+
+class _Turns:
+    """One flow engine at a time for each flow run in this process. Prefect's engine watches, while a
+    run's engine is alive, for the run's Suspended event, and on seeing it marks the suspension
+    request registered *now* for that run id: a resumed run taken here while the engine that suspended
+    it was still ending (a confirmation a second after the case was opened) was marked by the old
+    engine's own Suspended event and ended Suspended at once, its notices never served (two of five
+    runs of the stack's seed test, on a fast Prefect server). The entry of a run goes when nobody
+    waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._runs: dict[UUID, list[Any]] = {}  # run id -> [its lock, how many hold or wait for it]
+
+    @contextmanager
+    def turn(self, run_id: UUID) -> Iterator[None]:
+        with self._guard:
+            entry = self._runs.setdefault(run_id, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._runs[run_id]
+
+
+ENGINES = _Turns()
+
+
+def _run_warm(run_id: UUID) -> str:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.context import TaskRunContext
@@ -238,7 +279,6 @@ def run_warm(flow_run_id: str) -> str:
     from prefect.flow_engine import run_flow
     from prefect.states import Pending
 
-    run_id = UUID(flow_run_id)
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run_id)
         if run.state is None or run.state.type != StateType.SCHEDULED:
