@@ -100,22 +100,63 @@ def offer_warm(case_number: str, run_id: str) -> str:
     return tasks.submit(tasks.run_case, case_number=case_number, flow_run_id=run_id)
 
 
-def resume_case_run(p: process.CaseProgress, ev: process.EventOut) -> str:
-    """Resume the case's paused run with the event as its input, put it back in the work pool a
-    little ahead (``WARM_CLAIM``: due now, a worker that happens to look first would take it) and
-    offer it to the warm task worker; returns the run's id."""
+def resume_case_run(p: process.CaseProgress, ev: process.EventOut) -> str | None:
+    """Resume the case's paused run with the event as its input, back in the work pool a little ahead
+    (``WARM_CLAIM``), and offer it to the warm task worker; returns the run's id, or None if another
+    dispatcher resumed this pause first.
+
+    Not through Prefect's resume endpoint: it puts the run back in the pool due *now*, and moving it
+    ahead took a second request. A process worker that looked between the two (a second or more when
+    the server waits for SQLite's write lock) took the run, and ran it in a process of its own once
+    ``WARM_CLAIM`` had passed: the warm task worker found it Pending, and the case's notices went out
+    45 s late (the flow tests failed so once in CI, the stack's seed test once in five runs). The
+    dispatcher makes the endpoint's two writes itself, in the order that leaves no such moment:
+
+    - the input, under the pause's response key (Prefect's keyset of the Suspended state, which the
+      run's ``suspend_flow_run`` reads when its body reaches the pause again). The server keeps one
+      input per key, so of two dispatchers resuming the same pause one creates it; the other goes on
+      only if the run still waits (it may be this dispatcher's own attempt, whose transition failed);
+    - the transition from Paused to Scheduled ("Resuming", ``WARM_CLAIM`` ahead), through the same
+      orchestration rules as the endpoint's (a pause that timed out is refused, the run is marked as
+      resuming, its pause keys kept)."""
+    import httpx
     from prefect.client.orchestration import get_client
+    from prefect.input import keyset_from_paused_state
     from prefect.states import Scheduled
 
-    from flows.case import WARM_CLAIM
+    from flows.case import WARM_CLAIM, CaseUpdate
 
+    run_id = UUID(str(p.flow_run_id))
     with get_client(sync_client=True) as client:
-        result = client.resume_flow_run(UUID(p.flow_run_id), run_input={"event_id": ev.id, "topic": ev.topic})
+        state = _waiting_state(client, run_id)
+        key = keyset_from_paused_state(state)["response"]
+        try:
+            client.create_flow_run_input(run_id, key=key,
+                                         value=CaseUpdate(event_id=ev.id, topic=ev.topic).model_dump_json())
+        except httpx.HTTPStatusError as e:
+            if e.response.status_code != 409:
+                raise
+            if not _still_waiting(client, run_id, state):
+                log.info("case %s: run %s was resumed by another dispatcher", p.case_number, run_id)
+                return None
+        result = client.set_flow_run_state(run_id, Scheduled(scheduled_time=utcnow() + WARM_CLAIM, name="Resuming"))
         if result.status.value != "ACCEPT":
-            raise RuntimeError(f"resume of run {p.flow_run_id} refused: {result.details}")
-        client.set_flow_run_state(UUID(p.flow_run_id), Scheduled(scheduled_time=utcnow() + WARM_CLAIM, name="Resuming"))
-    offer_warm(p.case_number, str(p.flow_run_id))
-    return str(p.flow_run_id)
+            raise RuntimeError(f"resume of run {run_id} refused: {result.details}")
+    offer_warm(p.case_number, str(run_id))
+    return str(run_id)
+
+
+def _waiting_state(client: Any, run_id: UUID) -> Any:
+    """The run's Suspended state; an error if it no longer waits (the event is decided again next round)."""
+    state = client.read_flow_run(run_id).state
+    if state is None or not state.is_paused():
+        raise RuntimeError(f"run {run_id} no longer waits ({state.type.value if state else 'no state'}): not resumed")
+    return state
+
+
+def _still_waiting(client: Any, run_id: UUID, state: Any) -> bool:
+    now = client.read_flow_run(run_id).state
+    return now is not None and now.is_paused() and now.state_details.pause_key == state.state_details.pause_key
 
 
 def complete_case_run(p: process.CaseProgress) -> str | None:
