@@ -136,9 +136,40 @@ def shot(page: Any, name: str, folder: Path = ARTIFACTS) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+def what_pages_show(pages: dict[str, Any], log: Path | None = None) -> str:
+    """What each person's page shows when a step failed: its address, whether its script is running, the
+    messages on it (successes, warnings, errors, exceptions); then the app's log's last lines that tell
+    of a fault. The screenshots stay on the machine that ran the test; this goes into the failure's
+    message, where CI's output shows it."""
+    lines = []
+    for name, page in pages.items():
+        try:
+            state = page.evaluate("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState")
+            said = page.locator("[data-testid=stAlert], [data-testid=stException], [data-testid=stToast]").all_inner_texts()
+        except Exception as e:  # noqa: BLE001 - a page that cannot answer says why instead
+            lines.append(f"{name}: the page did not answer ({e})")
+            continue
+        shown = " | ".join(" ".join(t.split()) for t in said) or "no message"
+        lines.append(f"{name}: {page.url} · script {state} · {shown}")
+        if state is None:  # no app drawn: what the page holds instead
+            html = page.evaluate("document.body ? document.body.innerHTML.slice(0, 600) : 'no body'")
+            lines.append(f"  {name}'s page holds: {html}")
+        lines.extend(f"  {name}'s page {f[:400]}" for f in getattr(page, "yunque_faults", [])[-15:])
+    if log is not None and log.exists():
+        faults = [ln for ln in log.read_text(errors="replace").splitlines()
+                  if any(w in ln for w in ("Traceback", "Error", "Exception", "WARNING"))]
+        lines.append("the app's log: " + ("\n  ".join(["", *faults[-20:]]) if faults else "nothing of a fault"))
+    return "\n".join(lines)
+
+
 def new_page(browser: Any, *, viewport: dict[str, int] | None = None, **context: Any) -> Any:
     ctx = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, locale="en-GB", **context)
     page = ctx.new_page()
+    faults: list[str] = []  # what the page's scripts threw or logged as errors, for ``what_pages_show``
+    page.on("pageerror", lambda e: faults.append(f"threw: {e}"))
+    page.on("console", lambda m: faults.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("crash", lambda _: faults.append("the page crashed"))
+    page.yunque_faults = faults
     page.set_default_timeout(30_000)
     return page
 

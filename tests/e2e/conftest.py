@@ -171,3 +171,18 @@ def on_stack(live_stack: LiveStack, monkeypatch: pytest.MonkeyPatch) -> Iterator
     live_stack.use(monkeypatch)
     with temporary_settings(updates={PREFECT_API_URL: live_stack.api_url}):
         yield live_stack
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A browser test that failed says, in its failure's report, what each person's page showed then
+    (a test names its pages in a ``people`` fixture) and what the app logged of a fault."""
+    outcome = yield
+    report = outcome.get_result()
+    pages = getattr(item, "funcargs", {}).get("people") if report.when == "call" and report.failed else None
+    if pages:
+        from tests.e2e.browser_support import what_pages_show
+
+        app = item.funcargs.get("stack")
+        log = Path(app["root"]) / "streamlit.log" if isinstance(app, dict) and "root" in app else None
+        report.sections.append(("what each page showed", what_pages_show(pages, log)))

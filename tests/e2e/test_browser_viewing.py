@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.e2e.browser_support import ARTIFACTS, app_database, chromium, click, fill, goto, settled, sign_in, start_app
-from tests.e2e.browser_support import use_app_database
+from tests.e2e.browser_support import use_app_database, what_pages_show
 from tests.e2e.browser_support import shot as _shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -114,6 +115,46 @@ def _take_photo(page: Any) -> None:
     page.get_by_role("button", name="Take Photo").click()
 
 
+def _within(probe: Callable[[], Any], seconds: float) -> Any:
+    """``probe``'s first truthy answer within ``seconds`` (polled), or its last answer."""
+    end = time.monotonic() + seconds
+    while not (got := probe()) and time.monotonic() < end:
+        time.sleep(0.3)
+    return got
+
+
+#: how long a person waits for what a press should show before looking again
+SEEN_WITHIN_S = 20
+
+
+def _until_seen(people: dict[str, Any], do: Callable[[], None], shows: Any, what: str,
+                reached: Callable[[], Any] | None = None, state: str = "visible") -> None:
+    """Do ``do`` and wait for ``shows`` (a locator, in ``state``), as a person would: one who sees
+    nothing happen for 20 seconds looks again and, unless the room has recorded it (``reached``),
+    reloads the page if it went blank and does it once more. Each second look is a warning in the
+    run's summary, with what every page showed then: what went wrong on a loaded machine is reported,
+    not hidden. (In CI the room's page twice did not show within 30 s what a press had done; here,
+    with two busy loops on the two cores, once in 20 runs the site officer's page went blank, no app
+    drawn, after the camera's switch.)"""
+    from playwright.sync_api import TimeoutError as NotSeen
+
+    do()
+    try:
+        shows.wait_for(state=state, timeout=SEEN_WITHIN_S * 1000)
+        return
+    except NotSeen:
+        pass
+    if reached is not None and _within(reached, 5):  # a press on its way is not pressed again
+        warnings.warn(f"{what}: recorded, but not shown within {SEEN_WITHIN_S} s\n{what_pages_show(people)}",
+                      stacklevel=2)
+        return
+    warnings.warn(f"{what}: nothing within {SEEN_WITHIN_S} s, done again\n{what_pages_show(people)}", stacklevel=2)
+    if not shows.page.locator("[data-testid=stApp]").count():  # a page left blank
+        goto(shows.page, shows.page.url)
+    do()
+    shows.wait_for(state=state)
+
+
 def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_browsers(
         stack: dict, browser: Any, case_number: str, people: dict[str, Any]) -> None:
     from playwright.sync_api import expect
@@ -144,8 +185,12 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     click(site.get_by_role("button", name="Open the room"))
     site.get_by_role("button", name="Close the room").wait_for()
     site.get_by_text("Capture", exact=True).wait_for()
-    click(site.get_by_text("Use the camera", exact=True))  # ready before any shot is asked for
-    site.get_by_role("button", name="Take Photo").wait_for()
+
+    def use_the_camera() -> None:  # ready before any shot is asked for
+        if not site.get_by_label("Use the camera", exact=True).is_checked():
+            click(site.get_by_text("Use the camera", exact=True))
+
+    _until_seen(people, use_the_camera, site.get_by_role("button", name="Take Photo"), "the site officer's camera")
     shot(site, "03-site-officer-opened-the-room-on-a-phone")
 
     # 4. The agent joins from the portal and asks for two shots: a guide item and free text.
@@ -155,13 +200,25 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     click(chanel.get_by_role("link", name=f"Join viewing room #{v.id}"))
     chanel.get_by_role("heading", name="Viewing room").wait_for()
     chanel.get_by_role("button", name="Ask for a shot").wait_for()  # the room opened: the page followed
-    _pick(chanel, "Authentication guide item", f"CHANEL: {GUIDE_ITEM}")
-    click(chanel.get_by_role("button", name="Ask for a shot"))
-    chanel.get_by_text("Shot requested.").wait_for()
-    fill(chanel.get_by_role("textbox", name="Shot request", exact=True), FREE_TEXT)
-    click(chanel.get_by_role("button", name="Ask for a shot"))
-    shots = eventually(lambda: (r := room_state(viewing_id=v.id, actor="chanel.agent").shot_requests)[1:] and r)
-    chanel.get_by_text("Shot requested.").wait_for()
+    asked = chanel.get_by_text("Shot requested.")
+
+    def shots_asked() -> list[Any]:
+        return room_state(viewing_id=v.id, actor="chanel.agent").shot_requests
+
+    def ask_for_the_guide_item() -> None:
+        _pick(chanel, "Authentication guide item", f"CHANEL: {GUIDE_ITEM}")
+        click(chanel.get_by_role("button", name="Ask for a shot"))
+
+    def ask_in_words() -> None:
+        fill(chanel.get_by_role("textbox", name="Shot request", exact=True), FREE_TEXT)
+        click(chanel.get_by_role("button", name="Ask for a shot"))
+
+    _until_seen(people, ask_for_the_guide_item, asked, "the agent's shot of a guide item", reached=shots_asked)
+    # the confirmation is on the page already: what shows this one is its line in the room's table
+    in_the_table = chanel.locator("[data-testid=stDataFrame]").get_by_text(FREE_TEXT)
+    _until_seen(people, ask_in_words, in_the_table, "the agent's shot in words", reached=lambda: shots_asked()[1:],
+                state="attached")
+    shots = eventually(lambda: (r := shots_asked())[1:] and r)
     shot(chanel, "04-rights-holder-asked-for-two-shots")
     assert [(s.text, s.state) for s in shots] == [(GUIDE_ITEM, "open"), (FREE_TEXT, "open")]
     assert shots[0].guide_item_id is not None and shots[1].guide_item_id is None
@@ -170,7 +227,14 @@ def test_a_remote_viewing_from_request_to_verdict_with_three_people_in_three_bro
     #    guide item's one and takes a photo.
     site.get_by_text(FREE_TEXT).wait_for(state="attached")
     _pick(site, "Shot request", f"#{shots[0].id} {GUIDE_ITEM}")
-    _take_photo(site)
+
+    def take_a_photo() -> None:
+        again = site.get_by_role("button", name="Clear photo")
+        if again.is_visible():  # a photo taken whose sending never showed: a person takes it again
+            click(again)
+        _take_photo(site)
+
+    _until_seen(people, take_a_photo, site.get_by_role("button", name="Send as evidence"), "the site officer's photo")
     click(site.get_by_role("button", name="Send as evidence"))
     site.get_by_text("Evidence stored.").wait_for()
     shot(site, "05-site-officer-captured-a-photo")
