@@ -134,7 +134,7 @@ def _until_seen(people: dict[str, Any], do: Callable[[], None], shows: Any, what
     reloads the page if it went blank and does it once more. Each second look is a warning in the
     run's summary, with what every page showed then: what went wrong on a loaded machine is reported,
     not hidden. (In CI the room's page twice did not show within 30 s what a press had done; here,
-    with two busy loops on the two cores, once in 13 runs the site officer's page went blank, no app
+    with two busy loops on the two cores, once in 26 runs the site officer's page went blank, no app
     drawn, after the camera's switch.)"""
     from playwright.sync_api import TimeoutError as NotSeen
 
