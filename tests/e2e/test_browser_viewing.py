@@ -72,15 +72,19 @@ def case_number(stack: dict) -> str:
         return open_confirmed(shipment, now=utcnow()).number
 
 
+def _within(probe: Callable[[], Any], seconds: float) -> Any:
+    """``probe``'s first truthy answer within ``seconds`` (polled), or its last answer."""
+    end = time.monotonic() + seconds
+    while not (got := probe()) and time.monotonic() < end:
+        time.sleep(0.3)
+    return got
+
+
 def eventually(probe: Callable[[], Any], timeout: float = 30) -> Any:
     """Poll ``probe`` until it returns something truthy (what the browser did reaches the database)."""
-    end = time.monotonic() + timeout
-    while True:
-        got = probe()
-        if got or time.monotonic() > end:
-            assert got, "the browser's action did not reach the database"
-            return got
-        time.sleep(0.3)
+    got = _within(probe, timeout)
+    assert got, "the browser's action did not reach the database"
+    return got
 
 
 #: how long a pick waits for the list it opened before opening it again
@@ -113,14 +117,6 @@ def _take_photo(page: Any) -> None:
     page.wait_for_function("""() => { const v = document.querySelector('[data-testid=stCameraInput] video');
         return v && v.readyState >= 2 && v.videoWidth > 0; }""")
     page.get_by_role("button", name="Take Photo").click()
-
-
-def _within(probe: Callable[[], Any], seconds: float) -> Any:
-    """``probe``'s first truthy answer within ``seconds`` (polled), or its last answer."""
-    end = time.monotonic() + seconds
-    while not (got := probe()) and time.monotonic() < end:
-        time.sleep(0.3)
-    return got
 
 
 #: how long a person waits for what a press should show before looking again
